@@ -1,0 +1,715 @@
+/*
+ * conf.c - parse and validate relaycfg.conf.
+ *
+ * The parser is table driven: each key names its type and where its value
+ * lands in struct conf.  Errors carry file:line so an operator can fix the
+ * file without reading code.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "log.h"
+
+enum conf_type {
+	CT_STRING,
+	CT_UINT,
+	CT_INT,
+	CT_SIZE,
+	CT_BOOL,
+	CT_OCTAL,
+	CT_LOGLEVEL,
+	CT_LOGFORMAT,
+	CT_WORKERS,
+	CT_STRLIST,		/* space-separated, repeatable */
+	CT_CIDRLIST,		/* space-separated, repeatable */
+	CT_STATIC_RELAY,	/* "uuid public_key internal|external" */
+	CT_GLOBAL_OPTION	/* "key json" */
+};
+
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 offset;
+	unsigned long	 max;		/* for numbers; 0 = ULONG_MAX */
+};
+
+#define OFF(field) offsetof(struct conf, field)
+
+static const struct conf_key conf_keys[] = {
+	{ "listen",			CT_STRING,	OFF(listen), 0 },
+	{ "socket_mode",		CT_OCTAL,	OFF(socket_mode), 0777 },
+	{ "socket_owner",		CT_STRING,	OFF(socket_owner), 0 },
+	{ "workers",			CT_WORKERS,	OFF(workers), 1024 },
+	{ "max_requests",		CT_UINT,	OFF(max_requests), 0 },
+	{ "shutdown_timeout",		CT_UINT,	OFF(shutdown_timeout), 3600 },
+	{ "max_body_size",		CT_SIZE,	OFF(max_body_size), 64UL << 20 },
+	{ "log_level",			CT_LOGLEVEL,	OFF(log_level), 0 },
+	{ "log_format",			CT_LOGFORMAT,	OFF(log_json), 0 },
+	{ "access_log",			CT_BOOL,	OFF(access_log), 0 },
+
+	{ "db_host",			CT_STRING,	OFF(db.host), 0 },
+	{ "db_port",			CT_UINT,	OFF(db.port), 65535 },
+	{ "db_socket",			CT_STRING,	OFF(db.socket), 0 },
+	{ "db_user",			CT_STRING,	OFF(db.user), 0 },
+	{ "db_password",		CT_STRING,	OFF(db.password), 0 },
+	{ "db_name",			CT_STRING,	OFF(db.database), 0 },
+	{ "db_replica_host",		CT_STRING,	OFF(db_replica.host), 0 },
+	{ "db_replica_port",		CT_UINT,	OFF(db_replica.port), 65535 },
+	{ "db_replica_socket",		CT_STRING,	OFF(db_replica.socket), 0 },
+	{ "db_replica_user",		CT_STRING,	OFF(db_replica.user), 0 },
+	{ "db_replica_password",	CT_STRING,	OFF(db_replica.password), 0 },
+	{ "db_replica_name",		CT_STRING,	OFF(db_replica.database), 0 },
+	{ "db_connect_timeout",		CT_UINT,	OFF(db_connect_timeout), 3600 },
+	{ "db_read_timeout",		CT_UINT,	OFF(db_read_timeout), 3600 },
+	{ "db_write_timeout",		CT_UINT,	OFF(db_write_timeout), 3600 },
+
+	{ "memcached_server",		CT_STRLIST,	OFF(memcached_servers), 0 },
+	{ "memcached_connect_timeout_ms", CT_UINT,	OFF(memcached_connect_timeout_ms), 60000 },
+	{ "memcached_poll_timeout_ms",	CT_UINT,	OFF(memcached_poll_timeout_ms), 60000 },
+	{ "memcached_retry_timeout",	CT_UINT,	OFF(memcached_retry_timeout), 3600 },
+	{ "cache_namespace",		CT_STRING,	OFF(cache_namespace), 0 },
+	{ "ttl_project",		CT_UINT,	OFF(ttl_project), 30 * 86400 },
+	{ "ttl_organization",		CT_UINT,	OFF(ttl_organization), 30 * 86400 },
+	{ "ttl_projectkey",		CT_UINT,	OFF(ttl_projectkey), 30 * 86400 },
+	{ "ttl_options",		CT_UINT,	OFF(ttl_options), 30 * 86400 },
+	{ "ttl_relay",			CT_UINT,	OFF(ttl_relay), 30 * 86400 },
+	{ "ttl_negative",		CT_UINT,	OFF(ttl_negative), 3600 },
+	{ "ttl_config",			CT_UINT,	OFF(ttl_config), 30 * 86400 },
+	{ "ttl_config_stale",		CT_UINT,	OFF(ttl_config_stale), 30 * 86400 },
+
+	{ "signature_max_age",		CT_UINT,	OFF(signature_max_age), 86400 },
+	{ "register_max_age",		CT_UINT,	OFF(register_max_age), 86400 },
+	{ "registration_secret",	CT_STRING,	OFF(registration_secret), 0 },
+	{ "open_registration",		CT_BOOL,	OFF(open_registration), 0 },
+	{ "static_relay",		CT_STATIC_RELAY, OFF(static_relays), 0 },
+	{ "internal_public_key",	CT_STRLIST,	OFF(internal_public_keys), 0 },
+	{ "internal_networks",		CT_CIDRLIST,	OFF(internal_networks), 0 },
+	{ "trusted_proxies",		CT_CIDRLIST,	OFF(trusted_proxies), 0 },
+
+	{ "event_retention",		CT_UINT,	OFF(event_retention), 100000 },
+	{ "global_option",		CT_GLOBAL_OPTION, OFF(global_options), 0 },
+};
+
+/* Sentry's INTERNAL_SYSTEM_IPS (src/sentry/conf/server.py). */
+static const char *const sentry_internal_ips[] = {
+	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
+	"169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/29", "192.0.2.0/24",
+	"192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+	"198.51.100.0/24", "224.0.0.0/4", "240.0.0.0/4",
+	"255.255.255.255/32",
+};
+#define N_SENTRY_INTERNAL_IPS \
+	(sizeof(sentry_internal_ips) / sizeof(sentry_internal_ips[0]))
+
+struct conf *
+conf_defaults(void)
+{
+	struct conf *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->socket_mode = 0660;
+	c->workers = -1;
+	c->shutdown_timeout = 30;
+	c->max_body_size = 1 << 20;
+	c->log_level = LOG_LEVEL_INFO;
+	c->access_log = true;
+	c->db_connect_timeout = 2;
+	c->db_read_timeout = 5;
+	c->db_write_timeout = 5;
+	c->memcached_connect_timeout_ms = 100;
+	c->memcached_poll_timeout_ms = 200;
+	c->memcached_retry_timeout = 2;
+	c->ttl_project = 300;
+	c->ttl_organization = 300;
+	c->ttl_projectkey = 1800;
+	c->ttl_options = 300;
+	c->ttl_relay = 300;
+	c->ttl_negative = 30;
+	c->ttl_config = 3600;
+	c->ttl_config_stale = 86400;
+	c->signature_max_age = 300;
+	c->register_max_age = 60;
+	c->open_registration = true;
+	return c;
+}
+
+static void
+strlist_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+db_free(struct conf_db *d)
+{
+	free(d->host);
+	free(d->socket);
+	free(d->user);
+	if (d->password != NULL)
+		explicit_bzero(d->password, strlen(d->password));
+	free(d->password);
+	free(d->database);
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->listen);
+	free(c->socket_owner);
+	db_free(&c->db);
+	db_free(&c->db_replica);
+	strlist_free(c->memcached_servers, c->n_memcached_servers);
+	free(c->cache_namespace);
+	if (c->registration_secret != NULL)
+		explicit_bzero(c->registration_secret,
+		    strlen(c->registration_secret));
+	free(c->registration_secret);
+	free(c->static_relays);
+	strlist_free(c->internal_public_keys, c->n_internal_public_keys);
+	free(c->internal_networks);
+	free(c->trusted_proxies);
+	for (size_t i = 0; i < c->n_global_options; i++) {
+		free(c->global_options[i].key);
+		free(c->global_options[i].json);
+	}
+	free(c->global_options);
+	free(c);
+}
+
+int
+conf_parse_cidr(const char *text, struct conf_cidr *out)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	struct in_addr v4;
+	struct conf_cidr r;
+	long prefix = -1;
+	int max;
+
+	if (strlen(text) >= sizeof(buf))
+		return -1;
+	strcpy(buf, text);
+	if ((slash = strchr(buf, '/')) != NULL) {
+		*slash++ = '\0';
+		if (*slash == '\0' || !isdigit((unsigned char)*slash))
+			return -1;
+		errno = 0;
+		prefix = strtol(slash, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	if (inet_pton(AF_INET, buf, &v4) == 1) {
+		r.addr[10] = r.addr[11] = 0xff;
+		memcpy(&r.addr[12], &v4, 4);
+		max = 32;
+		if (prefix < 0)
+			prefix = 32;
+		if (prefix > max)
+			return -1;
+		r.prefix = (int)prefix + 96;
+	} else if (inet_pton(AF_INET6, buf, r.addr) == 1) {
+		max = 128;
+		if (prefix < 0)
+			prefix = 128;
+		if (prefix > max)
+			return -1;
+		r.prefix = (int)prefix;
+	} else
+		return -1;
+	*out = r;
+	return 0;
+}
+
+static bool
+cidr_match(const struct conf_cidr *net, const uint8_t addr[16])
+{
+	int full = net->prefix / 8, rest = net->prefix % 8;
+
+	if (memcmp(net->addr, addr, (size_t)full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (net->addr[full] & mask) == (addr[full] & mask);
+}
+
+bool
+conf_cidr_contains(const struct conf_cidr *nets, size_t n, const char *addr)
+{
+	struct conf_cidr a;
+
+	if (addr == NULL || strchr(addr, '/') != NULL ||
+	    conf_parse_cidr(addr, &a) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (cidr_match(&nets[i], a.addr))
+			return true;
+	return false;
+}
+
+const struct conf_cidr *
+conf_default_internal_networks(size_t *n)
+{
+	static struct conf_cidr nets[N_SENTRY_INTERNAL_IPS];
+	static bool parsed;
+
+	if (!parsed) {
+		for (size_t i = 0; i < N_SENTRY_INTERNAL_IPS; i++)
+			(void)conf_parse_cidr(sentry_internal_ips[i], &nets[i]);
+		parsed = true;
+	}
+	*n = N_SENTRY_INTERNAL_IPS;
+	return nets;
+}
+
+static struct conf_overrides overrides = { NULL, NULL, -1, -1, -1 };
+
+void
+conf_set_overrides(const struct conf_overrides *o)
+{
+	overrides = *o;
+}
+
+static int
+override_string(char **dst, const char *val)
+{
+	char *dup;
+
+	if (val == NULL)
+		return 0;
+	if ((dup = strdup(val)) == NULL)
+		return -1;
+	free(*dst);
+	*dst = dup;
+	return 0;
+}
+
+int
+conf_apply_overrides(struct conf *c)
+{
+	if (override_string(&c->listen, overrides.listen) != 0 ||
+	    override_string(&c->socket_owner, overrides.socket_owner) != 0)
+		return -1;
+	if (overrides.socket_mode >= 0)
+		c->socket_mode = (unsigned)overrides.socket_mode;
+	if (overrides.workers >= 0)
+		c->workers = (int)overrides.workers;
+	if (overrides.max_requests >= 0)
+		c->max_requests = (unsigned long)overrides.max_requests;
+	return 0;
+}
+
+/* ---- parsing ----------------------------------------------------------- */
+
+struct parse_ctx {
+	const char	*path;
+	unsigned	 line;
+	char		*err;
+	size_t		 errlen;
+};
+
+static int
+perr(struct parse_ctx *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+perr(struct parse_ctx *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->line > 0)
+		snprintf(p->err, p->errlen, "%s:%u: %s", p->path, p->line, msg);
+	else
+		snprintf(p->err, p->errlen, "%s: %s", p->path, msg);
+	return -1;
+}
+
+static int
+parse_ulong(const char *v, int base, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long x;
+
+	if (*v == '\0' || *v == '-' || *v == '+' || isspace((unsigned char)*v))
+		return -1;
+	errno = 0;
+	x = strtoul(v, &end, base);
+	if (errno != 0 || *end != '\0' || (max != 0 && x > max))
+		return -1;
+	*out = x;
+	return 0;
+}
+
+/* Grow a list stored at base (element size sz) by one; returns the slot. */
+static void *
+list_push(void **base, size_t *n, size_t sz)
+{
+	char *p;
+
+	if ((p = realloc(*base, (*n + 1) * sz)) == NULL)
+		return NULL;
+	*base = p;
+	memset(p + *n * sz, 0, sz);
+	return p + (*n)++ * sz;
+}
+
+static bool
+is_canonical_relay_id(const char *s)
+{
+	if (strlen(s) != CONF_RELAY_ID_LEN)
+		return false;
+	for (int i = 0; i < CONF_RELAY_ID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!isdigit((unsigned char)s[i]) &&
+		    (s[i] < 'a' || s[i] > 'f'))
+			return false;
+	}
+	return true;
+}
+
+static bool
+is_b64url_key(const char *s)
+{
+	if (strlen(s) != CONF_PUBKEY_LEN)
+		return false;
+	for (const char *q = s; *q != '\0'; q++)
+		if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_')
+			return false;
+	return true;
+}
+
+static int
+apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
+    char *v)
+{
+	char *field = (char *)c + k->offset;
+	unsigned long x;
+
+	switch (k->type) {
+	case CT_STRING: {
+		char **dst = (char **)(void *)field, *dup;
+		if ((dup = strdup(v)) == NULL)
+			return perr(p, "out of memory");
+		free(*dst);
+		*dst = dup;
+		return 0;
+	}
+	case CT_UINT:
+	case CT_SIZE:
+	case CT_OCTAL:
+		if (parse_ulong(v, k->type == CT_OCTAL ? 8 : 10,
+		    k->max, &x) != 0)
+			return perr(p, "%s: expected a%s number%s, got \"%s\"",
+			    k->name, k->type == CT_OCTAL ? "n octal" : "",
+			    k->max ? " in range" : "", v);
+		if (k->type == CT_SIZE)
+			*(size_t *)(void *)field = x;
+		else if (k->offset == OFF(max_requests))
+			*(unsigned long *)(void *)field = x;
+		else
+			*(unsigned *)(void *)field = (unsigned)x;
+		return 0;
+	case CT_INT:
+	case CT_WORKERS:
+		if (k->type == CT_WORKERS && strcasecmp(v, "auto") == 0) {
+			*(int *)(void *)field = -1;
+			return 0;
+		}
+		if (parse_ulong(v, 10, k->max, &x) != 0)
+			return perr(p, "%s: expected a number from 0 to %lu "
+			    "or \"auto\", got \"%s\"", k->name, k->max, v);
+		*(int *)(void *)field = (int)x;
+		return 0;
+	case CT_BOOL: {
+		bool *dst = (bool *)(void *)field;
+		if (!strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
+		    !strcasecmp(v, "true") || !strcmp(v, "1"))
+			*dst = true;
+		else if (!strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+		    !strcasecmp(v, "false") || !strcmp(v, "0"))
+			*dst = false;
+		else
+			return perr(p, "%s: expected yes or no, got \"%s\"",
+			    k->name, v);
+		return 0;
+	}
+	case CT_LOGLEVEL: {
+		int lvl = log_level_parse(v);
+		if (lvl < 0)
+			return perr(p, "log_level: expected error, warn, info "
+			    "or debug, got \"%s\"", v);
+		c->log_level = lvl;
+		return 0;
+	}
+	case CT_LOGFORMAT:
+		if (strcmp(v, "text") == 0)
+			c->log_json = false;
+		else if (strcmp(v, "json") == 0)
+			c->log_json = true;
+		else
+			return perr(p, "log_format: expected text or json, "
+			    "got \"%s\"", v);
+		return 0;
+	case CT_STRLIST:
+	case CT_CIDRLIST: {
+		char *save = NULL, *tok;
+		for (tok = strtok_r(v, " \t,", &save); tok != NULL;
+		    tok = strtok_r(NULL, " \t,", &save)) {
+			if (k->type == CT_CIDRLIST) {
+				struct conf_cidr net, **list;
+				size_t *n;
+				if (conf_parse_cidr(tok, &net) != 0)
+					return perr(p, "%s: \"%s\" is not an "
+					    "IPv4 or IPv6 network", k->name,
+					    tok);
+				if (k->offset == OFF(internal_networks)) {
+					list = &c->internal_networks;
+					n = &c->n_internal_networks;
+					c->internal_networks_set = true;
+				} else {
+					list = &c->trusted_proxies;
+					n = &c->n_trusted_proxies;
+				}
+				struct conf_cidr *slot = list_push(
+				    (void **)list, n, sizeof(net));
+				if (slot == NULL)
+					return perr(p, "out of memory");
+				*slot = net;
+			} else {
+				char ***list;
+				size_t *n;
+				if (k->offset == OFF(memcached_servers)) {
+					list = &c->memcached_servers;
+					n = &c->n_memcached_servers;
+				} else {
+					if (!is_b64url_key(tok))
+						return perr(p, "%s: \"%s\" is "
+						    "not a relay public key",
+						    k->name, tok);
+					list = &c->internal_public_keys;
+					n = &c->n_internal_public_keys;
+				}
+				char **slot = list_push((void **)list, n,
+				    sizeof(char *));
+				if (slot == NULL || (*slot = strdup(tok)) == NULL)
+					return perr(p, "out of memory");
+			}
+		}
+		return 0;
+	}
+	case CT_STATIC_RELAY: {
+		char *save = NULL, *id, *pk, *flag, *extra;
+		struct conf_static_relay *r;
+		bool internal;
+
+		id = strtok_r(v, " \t", &save);
+		pk = strtok_r(NULL, " \t", &save);
+		flag = strtok_r(NULL, " \t", &save);
+		extra = strtok_r(NULL, " \t", &save);
+		if (id == NULL || pk == NULL || extra != NULL)
+			return perr(p, "static_relay: expected \"RELAY_ID "
+			    "PUBLIC_KEY [internal|external]\"");
+		for (char *q = id; *q != '\0'; q++)
+			*q = (char)tolower((unsigned char)*q);
+		if (!is_canonical_relay_id(id))
+			return perr(p, "static_relay: \"%s\" is not a "
+			    "hyphenated UUID", id);
+		if (!is_b64url_key(pk))
+			return perr(p, "static_relay: \"%s\" is not a relay "
+			    "public key (43 base64url characters)", pk);
+		if (flag == NULL || strcmp(flag, "external") == 0)
+			internal = false;
+		else if (strcmp(flag, "internal") == 0)
+			internal = true;
+		else
+			return perr(p, "static_relay: expected internal or "
+			    "external, got \"%s\"", flag);
+		for (size_t i = 0; i < c->n_static_relays; i++)
+			if (strcmp(c->static_relays[i].relay_id, id) == 0)
+				return perr(p, "static_relay: %s is listed "
+				    "twice", id);
+		r = list_push((void **)&c->static_relays, &c->n_static_relays,
+		    sizeof(*r));
+		if (r == NULL)
+			return perr(p, "out of memory");
+		memcpy(r->relay_id, id, CONF_RELAY_ID_LEN + 1);
+		memcpy(r->public_key, pk, CONF_PUBKEY_LEN + 1);
+		r->internal = internal;
+		return 0;
+	}
+	case CT_GLOBAL_OPTION: {
+		char *key = v, *json = v;
+		struct conf_global_option *o;
+		json_object *parsed;
+		json_tokener *tok;
+
+		while (*json != '\0' && !isspace((unsigned char)*json))
+			json++;
+		if (*json == '\0')
+			return perr(p, "global_option: expected \"KEY "
+			    "JSON-VALUE\"");
+		*json++ = '\0';
+		while (isspace((unsigned char)*json))
+			json++;
+		if ((tok = json_tokener_new_ex(16)) == NULL)
+			return perr(p, "out of memory");
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+		    JSON_TOKENER_VALIDATE_UTF8);
+		parsed = json_tokener_parse_ex(tok, json, (int)strlen(json) + 1);
+		enum json_tokener_error jerr = json_tokener_get_error(tok);
+		json_tokener_free(tok);
+		if (jerr != json_tokener_success) {
+			json_object_put(parsed);
+			return perr(p, "global_option %s: value is not JSON "
+			    "(%s)", key, json_tokener_error_desc(jerr));
+		}
+		json_object_put(parsed);
+		o = list_push((void **)&c->global_options,
+		    &c->n_global_options, sizeof(*o));
+		if (o == NULL)
+			return perr(p, "out of memory");
+		if ((o->key = strdup(key)) == NULL ||
+		    (o->json = strdup(json)) == NULL)
+			return perr(p, "out of memory");
+		return 0;
+	}
+	}
+	return perr(p, "internal error: bad key type");
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int
+conf_check(struct parse_ctx *p, const struct conf *c)
+{
+	p->line = 0;
+	if (c->db.host == NULL && c->db.socket == NULL)
+		return perr(p, "db_host or db_socket must be set");
+	if (c->db.database == NULL)
+		return perr(p, "db_name must be set");
+	if (c->registration_secret != NULL &&
+	    strlen(c->registration_secret) < 16)
+		return perr(p, "registration_secret must be at least 16 "
+		    "characters");
+	if (c->cache_namespace != NULL) {
+		size_t len = strlen(c->cache_namespace);
+		if (len == 0 || len > 32)
+			return perr(p, "cache_namespace must be 1 to 32 "
+			    "characters");
+		for (const char *q = c->cache_namespace; *q; q++)
+			if (!isalnum((unsigned char)*q) && *q != '_' &&
+			    *q != '-' && *q != '.')
+				return perr(p, "cache_namespace may hold only "
+				    "letters, digits, '_', '-' and '.'");
+	}
+	if (c->max_body_size < 1024)
+		return perr(p, "max_body_size must be at least 1024");
+	return 0;
+}
+
+struct conf *
+conf_load(const char *path, char *err, size_t errlen)
+{
+	struct parse_ctx p = { path, 0, err, errlen };
+	struct conf *c = NULL;
+	FILE *fp = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		perr(&p, "%s", strerror(errno));
+		goto fail;
+	}
+	if ((c = conf_defaults()) == NULL || (c->path = strdup(path)) == NULL) {
+		perr(&p, "out of memory");
+		goto fail;
+	}
+	while ((len = getline(&line, &cap, fp)) >= 0) {
+		const struct conf_key *k = NULL;
+		char *s, *eq, *key, *val;
+
+		p.line++;
+		if ((size_t)len != strlen(line)) {
+			perr(&p, "NUL byte in line");
+			goto fail;
+		}
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if ((eq = strchr(s, '=')) == NULL) {
+			perr(&p, "expected \"key = value\"");
+			goto fail;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		for (size_t i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++)
+			if (strcmp(conf_keys[i].name, key) == 0)
+				k = &conf_keys[i];
+		if (k == NULL) {
+			perr(&p, "unknown key \"%.64s\"", key);
+			goto fail;
+		}
+		if (*val == '\0') {
+			perr(&p, "%s: empty value", key);
+			goto fail;
+		}
+		if (apply_value(&p, c, k, val) != 0)
+			goto fail;
+	}
+	if (ferror(fp)) {
+		perr(&p, "read error: %s", strerror(errno));
+		goto fail;
+	}
+	if (conf_check(&p, c) != 0)
+		goto fail;
+	if (line != NULL)
+		explicit_bzero(line, cap);
+	free(line);
+	fclose(fp);
+	return c;
+fail:
+	if (line != NULL)
+		explicit_bzero(line, cap);
+	free(line);
+	if (fp != NULL)
+		fclose(fp);
+	conf_free(c);
+	return NULL;
+}

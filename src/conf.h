@@ -1,0 +1,156 @@
+/*
+ * conf.h - the relaycfg configuration file.
+ *
+ * Format: one "key = value" per line; '#' starts a comment line; blank lines
+ * are ignored; keys marked (list) may repeat and accumulate.  Values run to
+ * the end of the line with surrounding blanks trimmed.  See relaycfg.conf(5).
+ */
+#ifndef RELAYCFG_CONF_H
+#define RELAYCFG_CONF_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONF_RELAY_ID_LEN   36	/* canonical lowercase hyphenated UUID */
+#define CONF_PUBKEY_LEN     43	/* base64url, no padding, of 32 bytes */
+
+struct conf_static_relay {
+	char	relay_id[CONF_RELAY_ID_LEN + 1];
+	char	public_key[CONF_PUBKEY_LEN + 1];
+	bool	internal;
+};
+
+/* An IPv4 or IPv6 network; IPv4 is stored as an IPv4-mapped IPv6 address. */
+struct conf_cidr {
+	uint8_t	addr[16];
+	int	prefix;		/* 0..128, counted on the 16-byte form */
+};
+
+struct conf_global_option {
+	char	*key;
+	char	*json;		/* validated JSON text */
+};
+
+struct conf_db {
+	char		*host;		/* NULL: use socket */
+	unsigned	 port;
+	char		*socket;
+	char		*user;
+	char		*password;
+	char		*database;
+};
+
+struct conf {
+	char		*path;			/* file this was read from */
+
+	/* server */
+	char		*listen;		/* NULL: inherited fd 0 / LISTEN_FDS */
+	unsigned	 socket_mode;		/* for unix: sockets, e.g. 0660 */
+	char		*socket_owner;		/* "user[:group]" or NULL */
+	int		 workers;		/* -1: number of CPUs; 0: single process */
+	unsigned long	 max_requests;		/* 0: unlimited */
+	unsigned	 shutdown_timeout;	/* s before stragglers are killed */
+	size_t		 max_body_size;		/* bytes; larger gets 413 */
+
+	/* logging */
+	int		 log_level;		/* LOG_LEVEL_* from log.h */
+	bool		 access_log;
+	bool		 log_json;
+
+	/* MariaDB */
+	struct conf_db	 db;
+	struct conf_db	 db_replica;		/* host/socket NULL: none */
+	unsigned	 db_connect_timeout;	/* s */
+	unsigned	 db_read_timeout;	/* s */
+	unsigned	 db_write_timeout;	/* s */
+
+	/* memcached */
+	char		**memcached_servers;	/* (list) host:port or /path */
+	size_t		 n_memcached_servers;
+	unsigned	 memcached_connect_timeout_ms;
+	unsigned	 memcached_poll_timeout_ms;
+	unsigned	 memcached_retry_timeout;	/* s */
+	char		*cache_namespace;	/* prefix of every key */
+	unsigned	 ttl_project;
+	unsigned	 ttl_organization;
+	unsigned	 ttl_projectkey;
+	unsigned	 ttl_options;
+	unsigned	 ttl_relay;
+	unsigned	 ttl_negative;		/* absent rows; 0 disables */
+	unsigned	 ttl_config;		/* computed config freshness */
+	unsigned	 ttl_config_stale;	/* extra life as a stale copy */
+
+	/* relay authentication and registration */
+	unsigned	 signature_max_age;	/* s, default 300 */
+	unsigned	 register_max_age;	/* s, default 60 */
+	char		*registration_secret;
+	bool		 open_registration;
+	struct conf_static_relay *static_relays;	/* (list) */
+	size_t		 n_static_relays;
+	char		**internal_public_keys;	/* (list) */
+	size_t		 n_internal_public_keys;
+	struct conf_cidr *internal_networks;	/* (list) */
+	size_t		 n_internal_networks;
+	bool		 internal_networks_set;	/* false: Sentry's defaults */
+	struct conf_cidr *trusted_proxies;	/* (list) */
+	size_t		 n_trusted_proxies;
+
+	/* project configs */
+	unsigned	 event_retention;	/* days; 0: omitted */
+	struct conf_global_option *global_options;	/* (list) */
+	size_t		 n_global_options;
+};
+
+/*
+ * conf_load - read and validate the file at path into a new conf.
+ *
+ * Returns the conf, or NULL with a "file:line: reason" message (at most
+ * errlen bytes, NUL-terminated) in err.  Nothing is allocated on failure.
+ */
+struct conf	*conf_load(const char *path, char *err, size_t errlen);
+
+/*
+ * conf_defaults - a conf with every default and no file.  NULL on OOM.
+ */
+struct conf	*conf_defaults(void);
+
+/* conf_free - release a conf and everything it owns; NULL is fine. */
+void		 conf_free(struct conf *c);
+
+/*
+ * conf_parse_cidr - parse "a.b.c.d/n", "x::y/n" or a bare address into out.
+ * Returns 0, or -1 when the text is not a valid network.
+ */
+int		 conf_parse_cidr(const char *text, struct conf_cidr *out);
+
+/*
+ * conf_cidr_contains - does the textual address addr (IPv4, IPv6 or
+ * IPv4-mapped IPv6) fall inside any of the n networks?  An unparsable
+ * address is in none.
+ */
+bool		 conf_cidr_contains(const struct conf_cidr *nets, size_t n,
+		    const char *addr);
+
+/*
+ * Command-line settings win over the file, and keep winning after a reload.
+ * Unset fields: NULL pointers and negative numbers.
+ */
+struct conf_overrides {
+	const char	*listen;
+	const char	*socket_owner;
+	long		 socket_mode;
+	long		 workers;
+	long		 max_requests;
+};
+
+/* conf_set_overrides - remember o (copied) for every later conf. */
+void		 conf_set_overrides(const struct conf_overrides *o);
+
+/* conf_apply_overrides - apply the remembered overrides; -1 on OOM. */
+int		 conf_apply_overrides(struct conf *c);
+
+/* conf_default_internal_networks - Sentry's INTERNAL_SYSTEM_IPS, parsed. */
+const struct conf_cidr *conf_default_internal_networks(size_t *n);
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * endpoints.h - one function per endpoint, one file each (ep_*.c).
+ */
+#ifndef RELAYCFG_ENDPOINTS_H
+#define RELAYCFG_ENDPOINTS_H
+
+#include "app.h"
+#include "http.h"
+
+void	ep_live(struct request *req, struct app *app);
+
+#ifdef RELAYCFG_TEST_HOOKS
+void	ep_test_sleep(struct request *req, struct app *app);
+#endif
+
+#endif

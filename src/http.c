@@ -1,0 +1,258 @@
+/*
+ * http.c - params, body with limits, and JSON answers over libfcgi.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "http.h"
+#include "log.h"
+
+/* Longest param we copy; anything longer is truncated to "" (invalid). */
+#define HTTP_PARAM_MAX	8192
+
+static char *
+param_dup(FCGX_Request *fcgx, const char *name)
+{
+	const char *v = FCGX_GetParam(name, fcgx->envp);
+
+	if (v == NULL || strlen(v) > HTTP_PARAM_MAX)
+		v = "";
+	return strdup(v);
+}
+
+int
+http_request_open(struct request *req, FCGX_Request *fcgx)
+{
+	char *q;
+
+	memset(req, 0, sizeof(*req));
+	req->fcgx = fcgx;
+	if ((req->method = param_dup(fcgx, "REQUEST_METHOD")) == NULL ||
+	    (req->uri = param_dup(fcgx, "REQUEST_URI")) == NULL ||
+	    (req->remote_addr = param_dup(fcgx, "REMOTE_ADDR")) == NULL ||
+	    (req->forwarded_for = param_dup(fcgx, "HTTP_X_FORWARDED_FOR")) == NULL ||
+	    (req->content_encoding = param_dup(fcgx, "HTTP_CONTENT_ENCODING")) == NULL ||
+	    (req->relay_id = param_dup(fcgx, "HTTP_X_SENTRY_RELAY_ID")) == NULL ||
+	    (req->relay_signature = param_dup(fcgx, "HTTP_X_SENTRY_RELAY_SIGNATURE")) == NULL ||
+	    (req->content_length = param_dup(fcgx, "CONTENT_LENGTH")) == NULL ||
+	    (req->path = strdup(req->uri)) == NULL)
+		goto fail;
+	/*
+	 * Route on REQUEST_URI, never SCRIPT_NAME: shared hosting rewrites
+	 * the latter to the wrapper script.  The query comes from the URI too,
+	 * unless the server only gave QUERY_STRING.
+	 */
+	if ((q = strchr(req->path, '?')) != NULL) {
+		*q++ = '\0';
+		req->query = strdup(q);
+	} else
+		req->query = param_dup(fcgx, "QUERY_STRING");
+	if (req->query == NULL)
+		goto fail;
+	return 0;
+fail:
+	http_request_close(req);
+	return -1;
+}
+
+void
+http_request_close(struct request *req)
+{
+	free(req->method);
+	free(req->uri);
+	free(req->path);
+	free(req->query);
+	free(req->remote_addr);
+	free(req->forwarded_for);
+	free(req->content_encoding);
+	free(req->relay_id);
+	free(req->relay_signature);
+	free(req->content_length);
+	free(req->body);
+	memset(req, 0, sizeof(*req));
+}
+
+int
+http_read_body(struct request *req, size_t max)
+{
+	unsigned long long want = 0;
+	size_t got = 0;
+	char *end;
+	int n;
+
+	if (req->content_length[0] != '\0') {
+		if (!isdigit((unsigned char)req->content_length[0]))
+			goto bad_length;
+		errno = 0;
+		want = strtoull(req->content_length, &end, 10);
+		if (errno != 0 || *end != '\0') {
+			if (errno == ERANGE)
+				goto too_large;
+			goto bad_length;
+		}
+	}
+	if (want > max)
+		goto too_large;
+	if ((req->body = malloc((size_t)want + 1)) == NULL) {
+		http_reply_error(req, 503, "Out of memory", NULL);
+		return -1;
+	}
+	while (got < want) {
+		n = FCGX_GetStr(req->body + got, (int)(want - got),
+		    req->fcgx->in);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	req->body[got] = '\0';
+	req->body_len = got;
+	if (got < want) {
+		http_reply_error(req, 400, "Incomplete request body", NULL);
+		return -1;
+	}
+	return 0;
+bad_length:
+	http_reply_error(req, 400, "Invalid Content-Length", NULL);
+	return -1;
+too_large:
+	http_reply_error(req, 413, "Request body too large", NULL);
+	return -1;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+http_query_param(const char *query, const char *name, char *buf,
+    size_t buflen)
+{
+	size_t nlen = strlen(name);
+	const char *p = query;
+
+	while (p != NULL && *p != '\0') {
+		const char *amp = strchr(p, '&');
+		const char *end = amp != NULL ? amp : p + strlen(p);
+
+		if ((size_t)(end - p) >= nlen && strncmp(p, name, nlen) == 0 &&
+		    (p + nlen == end || p[nlen] == '=')) {
+			const char *v = p + nlen + (p + nlen < end ? 1 : 0);
+			size_t o = 0;
+
+			for (; v < end; v++) {
+				int c = (unsigned char)*v;
+				if (c == '+')
+					c = ' ';
+				else if (c == '%') {
+					int hi, lo;
+					if (end - v < 3 ||
+					    (hi = hexval(v[1])) < 0 ||
+					    (lo = hexval(v[2])) < 0)
+						return -2;
+					c = hi * 16 + lo;
+					v += 2;
+				}
+				if (o + 1 >= buflen)
+					return -2;
+				buf[o++] = (char)c;
+			}
+			buf[o] = '\0';
+			return (int)o;
+		}
+		p = amp != NULL ? amp + 1 : NULL;
+	}
+	return -1;
+}
+
+const char *
+http_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default:  return "Unknown";
+	}
+}
+
+int
+http_reply(struct request *req, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len)
+{
+	char head[1024];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n%s\r\n",
+	    status, http_status_text(status), content_type, len,
+	    extra_headers != NULL ? extra_headers : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -1;
+	req->status = status;
+	if (FCGX_PutStr(head, n, req->fcgx->out) != n)
+		return -1;
+	if (len > 0 && FCGX_PutStr(body, (int)len, req->fcgx->out) != (int)len)
+		return -1;
+	req->bytes_out = len;
+	return 0;
+}
+
+int
+http_reply_json(struct request *req, int status, const char *json,
+    size_t len)
+{
+	return http_reply(req, status, "application/json", NULL, json, len);
+}
+
+int
+http_reply_error(struct request *req, int status, const char *detail,
+    const char *extra_headers)
+{
+	json_object *o, *s;
+	const char *text;
+	size_t len;
+	int rc = -1;
+
+	if ((o = json_object_new_object()) == NULL)
+		goto fallback;
+	if ((s = json_object_new_string(detail)) == NULL) {
+		json_object_put(o);
+		goto fallback;
+	}
+	json_object_object_add(o, "detail", s);
+	text = json_object_to_json_string_length(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (text != NULL)
+		rc = http_reply(req, status, "application/json", extra_headers,
+		    text, len);
+	json_object_put(o);
+	if (text != NULL)
+		return rc;
+fallback:
+	/* Out of memory: a fixed, still valid, answer. */
+	return http_reply(req, 503, "application/json", NULL,
+	    "{\"detail\":\"Out of memory\"}", 26);
+}

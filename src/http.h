@@ -1,0 +1,88 @@
+/*
+ * http.h - one FastCGI request: its params, its body, and its answer.
+ *
+ * Every param the service uses is copied out of the FastCGI environment when
+ * the request is opened, because libfcgi's pointers die at FCGX_Finish_r.
+ */
+#ifndef RELAYCFG_HTTP_H
+#define RELAYCFG_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <fcgiapp.h>
+
+struct request {
+	FCGX_Request	*fcgx;
+
+	/* copied params; never NULL ("" when absent) */
+	char		*method;
+	char		*uri;		/* REQUEST_URI as sent */
+	char		*path;		/* REQUEST_URI up to '?' */
+	char		*query;		/* QUERY_STRING, or the part after '?' */
+	char		*remote_addr;
+	char		*forwarded_for;	/* X-Forwarded-For */
+	char		*content_encoding;
+	char		*relay_id;	/* X-Sentry-Relay-Id */
+	char		*relay_signature; /* X-Sentry-Relay-Signature */
+	char		*content_length;
+
+	/* body, NUL-terminated (the NUL is not counted) */
+	char		*body;
+	size_t		 body_len;
+
+	/* answer bookkeeping */
+	int		 status;	/* 0 until something is written */
+	size_t		 bytes_out;
+};
+
+/*
+ * http_request_open - copy the params of an accepted FastCGI request.
+ * Returns 0, or -1 on OOM (req is then cleaned and unusable).
+ */
+int	http_request_open(struct request *req, FCGX_Request *fcgx);
+
+/* http_request_close - free what http_request_open and read_body made. */
+void	http_request_close(struct request *req);
+
+/*
+ * http_read_body - read the body, at most max bytes.
+ *
+ * Returns 0 when req->body holds the whole body; otherwise writes the error
+ * answer itself (400 bad or short length, 413 too large) and returns -1.
+ * The 413 is decided from CONTENT_LENGTH before a byte is read.
+ */
+int	http_read_body(struct request *req, size_t max);
+
+/*
+ * http_query_param - the value of name in the query string, URL-decoded,
+ * into buf (NUL-terminated).  Returns the length, -1 when name is absent,
+ * -2 when the value does not fit or is badly encoded.  The first occurrence
+ * wins.
+ */
+int	http_query_param(const char *query, const char *name, char *buf,
+	    size_t buflen);
+
+/*
+ * http_reply - write status line, headers and body in one go.
+ * extra_headers is NULL or CRLF-terminated lines.  Returns 0, or -1 when
+ * the web server went away (nothing more can be done for this request).
+ */
+int	http_reply(struct request *req, int status, const char *content_type,
+	    const char *extra_headers, const char *body, size_t len);
+
+/* http_reply_json - http_reply with Content-Type: application/json. */
+int	http_reply_json(struct request *req, int status, const char *json,
+	    size_t len);
+
+/*
+ * http_reply_error - {"detail": "<detail>"}, detail JSON-escaped.
+ * extra_headers as for http_reply.
+ */
+int	http_reply_error(struct request *req, int status, const char *detail,
+	    const char *extra_headers);
+
+/* http_status_text - reason phrase for a status code. */
+const char *http_status_text(int status);
+
+#endif

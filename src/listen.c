@@ -1,0 +1,228 @@
+/*
+ * listen.c - get the FastCGI listening socket onto fd 0.
+ *
+ * Sources, in order: an explicit --listen (unix:/path or host:port), systemd
+ * socket activation (LISTEN_FDS/LISTEN_PID, fd 3), or an inherited fd 0
+ * (spawn-fcgi, mod_fcgid).  libfcgi expects the socket on fd 0.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "listen.h"
+
+static int
+lerr(char *err, size_t errlen, const char *what, const char *detail)
+{
+	snprintf(err, errlen, "%s: %s", what, detail);
+	return -1;
+}
+
+static bool
+is_listening_socket(int fd)
+{
+	int val = 0;
+	socklen_t len = sizeof(val);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val, &len) != 0)
+		return false;
+	return val != 0;
+}
+
+static int
+owner_lookup(const char *spec, uid_t *uid, gid_t *gid, char *err,
+    size_t errlen)
+{
+	char buf[256], *colon;
+	struct passwd *pw;
+	struct group *gr;
+
+	if (strlen(spec) >= sizeof(buf))
+		return lerr(err, errlen, "socket_owner", "too long");
+	strcpy(buf, spec);
+	if ((colon = strchr(buf, ':')) != NULL)
+		*colon++ = '\0';
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (buf[0] != '\0') {
+		if ((pw = getpwnam(buf)) == NULL)
+			return lerr(err, errlen, "unknown user", buf);
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+	}
+	if (colon != NULL && *colon != '\0') {
+		if ((gr = getgrnam(colon)) == NULL)
+			return lerr(err, errlen, "unknown group", colon);
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+static int
+listen_unix(const char *path, unsigned mode, const char *owner, char *err,
+    size_t errlen)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	int fd = -1;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return lerr(err, errlen, path, "socket path too long");
+	strcpy(sun.sun_path, path);
+	if (owner != NULL && owner_lookup(owner, &uid, &gid, err, errlen) != 0)
+		return -1;
+
+	/*
+	 * Replace a stale socket left by a crash, but never a live one (that
+	 * would steal another instance's traffic) or a non-socket file.
+	 */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return lerr(err, errlen, path, "exists and is not a socket");
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			return lerr(err, errlen, "socket", strerror(errno));
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(fd);
+			return lerr(err, errlen, path,
+			    "already in use by a running server");
+		}
+		close(fd);
+		if (unlink(path) != 0)
+			return lerr(err, errlen, path, strerror(errno));
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+		return lerr(err, errlen, "socket", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		lerr(err, errlen, path, strerror(errno));
+		goto fail;
+	}
+	if (chmod(path, mode) != 0) {
+		lerr(err, errlen, path, strerror(errno));
+		goto fail;
+	}
+	if (owner != NULL && chown(path, uid, gid) != 0) {
+		lerr(err, errlen, path, strerror(errno));
+		goto fail;
+	}
+	if (listen(fd, 1024) != 0) {
+		lerr(err, errlen, path, strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+static int
+listen_tcp(const char *spec, char *err, size_t errlen)
+{
+	char host[256], *colon;
+	struct addrinfo hints, *res = NULL, *ai;
+	int fd = -1, one = 1, rc;
+
+	if (strlen(spec) >= sizeof(host))
+		return lerr(err, errlen, spec, "address too long");
+	strcpy(host, spec);
+	if ((colon = strrchr(host, ':')) == NULL || colon == host)
+		return lerr(err, errlen, spec,
+		    "expected unix:/path, HOST:PORT or [V6ADDR]:PORT");
+	*colon++ = '\0';
+	/* "[::1]:9000" */
+	char *h = host;
+	if (h[0] == '[') {
+		size_t hl = strlen(h);
+		if (hl < 2 || h[hl - 1] != ']')
+			return lerr(err, errlen, spec, "bad IPv6 address");
+		h[hl - 1] = '\0';
+		h++;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(h, colon, &hints, &res)) != 0)
+		return lerr(err, errlen, spec, gai_strerror(rc));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype, 0)) < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 1024) == 0)
+			break;
+		lerr(err, errlen, spec, strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+int
+listen_acquire(const char *spec, unsigned mode, const char *owner,
+    char *err, size_t errlen)
+{
+	const char *fds, *pid;
+	int fd;
+
+	if (spec != NULL) {
+		if (strncmp(spec, "unix:", 5) == 0)
+			fd = listen_unix(spec + 5, mode, owner, err, errlen);
+		else
+			fd = listen_tcp(spec, err, errlen);
+		if (fd < 0)
+			return -1;
+	} else if ((fds = getenv("LISTEN_FDS")) != NULL &&
+	    (pid = getenv("LISTEN_PID")) != NULL &&
+	    strtol(pid, NULL, 10) == (long)getpid()) {
+		if (strcmp(fds, "1") != 0)
+			return lerr(err, errlen, "LISTEN_FDS",
+			    "expected exactly one socket");
+		fd = 3;
+		if (!is_listening_socket(fd))
+			return lerr(err, errlen, "LISTEN_FDS",
+			    "fd 3 is not a listening socket");
+	} else if (is_listening_socket(0)) {
+		fd = 0;
+	} else
+		return lerr(err, errlen, "no listening socket",
+		    "use --listen, or start under spawn-fcgi, mod_fcgid or "
+		    "systemd socket activation");
+
+	/* Workers must not see these; socket activation is ours alone. */
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+
+	if (fd != 0) {
+		if (dup2(fd, 0) < 0)
+			return lerr(err, errlen, "dup2", strerror(errno));
+		close(fd);
+	}
+	/*
+	 * Non-blocking, so a worker woken by poll() whose connection another
+	 * worker took gets -EAGAIN from FCGX_Accept_r instead of blocking in
+	 * accept() where a stop signal could be lost (web-and-libs.md 1.3).
+	 */
+	int fl = fcntl(0, F_GETFL);
+	if (fl < 0 || fcntl(0, F_SETFL, fl | O_NONBLOCK) < 0)
+		return lerr(err, errlen, "fcntl", strerror(errno));
+	return 0;
+}

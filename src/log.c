@@ -1,0 +1,158 @@
+/*
+ * log.c - warn/err-style logging to stderr, text or JSON lines.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int	log_threshold = LOG_LEVEL_INFO;
+static bool	log_as_json;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void
+log_setup(int level, bool json)
+{
+	log_threshold = level;
+	log_as_json = json;
+}
+
+int
+log_level_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcasecmp(name, level_names[i]) == 0)
+			return (int)i;
+	if (strcasecmp(name, "warning") == 0)
+		return LOG_LEVEL_WARN;
+	return -1;
+}
+
+char *
+log_sanitize(char *dst, size_t dstlen, const char *src)
+{
+	size_t i = 0;
+
+	if (dstlen == 0)
+		return dst;
+	if (src == NULL)
+		src = "-";
+	for (; src[i] != '\0' && i + 1 < dstlen; i++) {
+		unsigned char ch = (unsigned char)src[i];
+		dst[i] = (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\')
+		    ? '?' : (char)ch;
+	}
+	dst[i] = '\0';
+	return dst;
+}
+
+static void
+format_time(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+/*
+ * One write(2) per line, so that lines of concurrent workers sharing the
+ * same stderr never interleave.
+ */
+static void
+log_emit(int level, const char *fmt, va_list ap)
+{
+	char msg[2048], line[2400], now[64];
+	int n;
+
+	if (level > log_threshold)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	format_time(now, sizeof(now));
+	if (log_as_json) {
+		char clean[sizeof(msg)];
+		log_sanitize(clean, sizeof(clean), msg);
+		n = snprintf(line, sizeof(line),
+		    "{\"time\":\"%s\",\"level\":\"%s\",\"pid\":%ld,\"msg\":\"%s\"}\n",
+		    now, level_names[level], (long)getpid(), clean);
+	} else {
+		n = snprintf(line, sizeof(line), "%s relaycfg[%ld] %s: %s\n",
+		    now, (long)getpid(), level_names[level], msg);
+	}
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	/* Nothing sensible to do if stderr is gone. */
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
+#define LOG_FN(name, level)				\
+void							\
+name(const char *fmt, ...)				\
+{							\
+	va_list ap;					\
+	va_start(ap, fmt);				\
+	log_emit(level, fmt, ap);			\
+	va_end(ap);					\
+}
+
+LOG_FN(log_err, LOG_LEVEL_ERROR)
+LOG_FN(log_warn, LOG_LEVEL_WARN)
+LOG_FN(log_info, LOG_LEVEL_INFO)
+LOG_FN(log_debug, LOG_LEVEL_DEBUG)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_LEVEL_ERROR, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+log_access(int status, const char *method, const char *path,
+    long long duration_us, size_t bytes_out)
+{
+	char m[16], p[256];
+
+	if (log_threshold < LOG_LEVEL_INFO)
+		return;
+	log_sanitize(m, sizeof(m), method);
+	log_sanitize(p, sizeof(p), path);
+	if (log_as_json) {
+		char line[512], now[64];
+		int n;
+
+		format_time(now, sizeof(now));
+		n = snprintf(line, sizeof(line),
+		    "{\"time\":\"%s\",\"level\":\"info\",\"pid\":%ld,"
+		    "\"status\":%d,\"method\":\"%s\",\"path\":\"%s\","
+		    "\"duration_us\":%lld,\"bytes\":%zu}\n",
+		    now, (long)getpid(), status, m, p, duration_us, bytes_out);
+		if (n > 0 && (size_t)n < sizeof(line) &&
+		    write(STDERR_FILENO, line, (size_t)n) < 0)
+			return;
+		return;
+	}
+	log_info("access %d %s %s %lldus %zuB", status, m, p, duration_us,
+	    bytes_out);
+}

@@ -1,0 +1,137 @@
+/*
+ * main.c - relaycfg: options, config, socket, then master or single mode.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "app.h"
+#include "conf.h"
+#include "listen.h"
+#include "log.h"
+#include "master.h"
+#include "worker.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/relaycfg.conf"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: relaycfg [-c FILE] [--check-config] [--listen SPEC]\n"
+	    "                [--socket-mode MODE] [--socket-owner USER[:GROUP]]\n"
+	    "                [--workers N] [--max-requests N]\n"
+	    "\n"
+	    "  -c, --config FILE      configuration file (default %s)\n"
+	    "      --check-config     validate the configuration and exit\n"
+	    "      --listen SPEC      unix:/path, 127.0.0.1:PORT or [::1]:PORT;\n"
+	    "                         default: inherited fd 0 or LISTEN_FDS\n"
+	    "      --socket-mode MODE octal mode of a unix socket (default 0660)\n"
+	    "      --socket-owner U:G owner of a unix socket\n"
+	    "      --workers N        worker processes; 0 serves from this\n"
+	    "                         process (mod_fcgid); default: CPUs\n"
+	    "      --max-requests N   recycle a worker after N requests\n"
+	    "  -V, --version          print the version and exit\n",
+	    DEFAULT_CONFIG);
+}
+
+static long
+number_arg(const char *opt, const char *v, int base, long max)
+{
+	char *end;
+	long x;
+
+	errno = 0;
+	x = strtol(v, &end, base);
+	if (errno != 0 || *v == '\0' || *end != '\0' || x < 0 || x > max) {
+		fprintf(stderr, "relaycfg: %s: invalid value \"%s\"\n", opt, v);
+		exit(2);
+	}
+	return x;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config",		required_argument, NULL, 'c' },
+		{ "check-config",	no_argument,	   NULL, 'C' },
+		{ "listen",		required_argument, NULL, 'l' },
+		{ "socket-mode",	required_argument, NULL, 'm' },
+		{ "socket-owner",	required_argument, NULL, 'o' },
+		{ "workers",		required_argument, NULL, 'w' },
+		{ "max-requests",	required_argument, NULL, 'r' },
+		{ "version",		no_argument,	   NULL, 'V' },
+		{ "help",		no_argument,	   NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct conf_overrides ov = { NULL, NULL, -1, -1, -1 };
+	const char *path = DEFAULT_CONFIG;
+	bool check_only = false;
+	struct conf *conf;
+	char err[512];
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'C': check_only = true; break;
+		case 'l': ov.listen = optarg; break;
+		case 'm': ov.socket_mode = number_arg("--socket-mode", optarg, 8, 0777); break;
+		case 'o': ov.socket_owner = optarg; break;
+		case 'w': ov.workers = number_arg("--workers", optarg, 10, 1024); break;
+		case 'r': ov.max_requests = number_arg("--max-requests", optarg, 10, 2147483647L); break;
+		case 'V': printf("relaycfg %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	conf_set_overrides(&ov);
+	if ((conf = conf_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "relaycfg: %s\n", err);
+		return 1;
+	}
+	if (conf_apply_overrides(conf) != 0)
+		fatal("out of memory");
+	if (check_only) {
+		printf("%s: OK\n", path);
+		conf_free(conf);
+		return 0;
+	}
+	log_setup(conf->log_level, conf->log_json);
+
+	if (listen_acquire(conf->listen, conf->socket_mode, conf->socket_owner,
+	    err, sizeof(err)) != 0)
+		fatal("%s", err);
+	if (FCGX_Init() != 0)
+		fatal("FCGX_Init failed");
+	if (app_global_init() != 0)
+		fatal("library initialisation failed");
+
+	if (conf->workers == 0) {
+		log_info("serving from a single process");
+		int status = worker_run(&conf, true, 0);
+		conf_free(conf);
+		app_global_fini();
+		return status;
+	}
+	int status = master_run(conf);
+	app_global_fini();
+	return status;
+}

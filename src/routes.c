@@ -1,0 +1,18 @@
+/*
+ * routes.c - the route table.  Compiled twice: once for relaycfg and once,
+ * with RELAYCFG_TEST_HOOKS, for the test-only binary tests/relaycfg-test.
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "endpoints.h"
+#include "router.h"
+
+const struct route router_routes[] = {
+	{ "/api/0/relays/live/", "GET", "GET, HEAD", ep_live },
+#ifdef RELAYCFG_TEST_HOOKS
+	{ "/api/0/relays/_test/sleep/", "GET", "GET", ep_test_sleep },
+#endif
+	{ NULL, NULL, NULL, NULL }
+};

@@ -1,0 +1,33 @@
+/*
+ * ep_test.c - test-only endpoints, linked only into tests/relaycfg-test.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+#include "endpoints.h"
+
+/*
+ * GET /api/0/relays/_test/sleep/?ms=N: answer after N ms (at most 10 s), to
+ * prove a stop signal lets a request in flight finish.
+ */
+void
+ep_test_sleep(struct request *req, struct app *app)
+{
+	static const char body[] = "{\"slept\":true}";
+	char buf[16];
+	long ms = 1000;
+	struct timespec ts;
+
+	(void)app;
+	if (http_query_param(req->query, "ms", buf, sizeof(buf)) > 0)
+		ms = strtol(buf, NULL, 10);
+	if (ms < 0 || ms > 10000)
+		ms = 1000;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0)
+		;
+	http_reply_json(req, 200, body, sizeof(body) - 1);
+}

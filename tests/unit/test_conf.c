@@ -1,0 +1,195 @@
+/*
+ * test_conf.c - the configuration parser and CIDR matching.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "conf.h"
+#include "log.h"
+
+static char tmpl[] = "/tmp/relaycfg-conf-XXXXXX";
+
+static const char *
+write_conf(const char *text)
+{
+	static char path[64];
+	int fd;
+
+	strcpy(path, tmpl);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static struct conf *
+load(const char *text, char *err, size_t errlen)
+{
+	const char *path = write_conf(text);
+	struct conf *c = conf_load(path, err, errlen);
+	unlink(path);
+	return c;
+}
+
+static void
+test_full_file(void **state)
+{
+	char err[512] = "";
+	struct conf *c = load(
+	    "# comment\n"
+	    "\n"
+	    "db_socket = /run/mysqld/mysqld.sock\n"
+	    "db_name = sentry\n"
+	    "db_password = s3cret with spaces\n"
+	    "workers = 3\n"
+	    "max_requests = 1000\n"
+	    "max_body_size = 2097152\n"
+	    "log_level = debug\n"
+	    "log_format = json\n"
+	    "access_log = no\n"
+	    "memcached_server = 127.0.0.1:11211 10.0.0.2:11211\n"
+	    "memcached_server = /run/memcached.sock\n"
+	    "static_relay = 88888888-4444-4444-8444-CCCCCCCCCCCC "
+	    "AS4rYWZ-m6o5a2u7jVD1EGPk5ZSLyELNOiCSNTPzvLU internal\n"
+	    "internal_networks = 10.0.0.0/8, fd00::/8\n"
+	    "trusted_proxies = 127.0.0.1\n"
+	    "global_option = relay.endpoint-fetch-config.enabled true\n"
+	    "registration_secret = 0123456789abcdef0123\n",
+	    err, sizeof(err));
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(c->db.socket, "/run/mysqld/mysqld.sock");
+	assert_string_equal(c->db.password, "s3cret with spaces");
+	assert_int_equal(c->workers, 3);
+	assert_int_equal(c->max_requests, 1000);
+	assert_int_equal(c->max_body_size, 2097152);
+	assert_int_equal(c->log_level, LOG_LEVEL_DEBUG);
+	assert_true(c->log_json);
+	assert_false(c->access_log);
+	assert_int_equal(c->n_memcached_servers, 3);
+	assert_string_equal(c->memcached_servers[2], "/run/memcached.sock");
+	assert_int_equal(c->n_static_relays, 1);
+	assert_string_equal(c->static_relays[0].relay_id,
+	    "88888888-4444-4444-8444-cccccccccccc");
+	assert_true(c->static_relays[0].internal);
+	assert_int_equal(c->n_internal_networks, 2);
+	assert_true(c->internal_networks_set);
+	assert_int_equal(c->n_trusted_proxies, 1);
+	assert_int_equal(c->n_global_options, 1);
+	assert_string_equal(c->global_options[0].key,
+	    "relay.endpoint-fetch-config.enabled");
+	assert_string_equal(c->global_options[0].json, "true");
+	/* defaults survive */
+	assert_int_equal(c->signature_max_age, 300);
+	assert_int_equal(c->ttl_projectkey, 1800);
+	conf_free(c);
+}
+
+static void
+expect_error(const char *text, const char *needle)
+{
+	char err[512] = "";
+	struct conf *c = load(text, err, sizeof(err));
+
+	assert_null(c);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, needle);
+}
+
+static void
+test_errors_name_line(void **state)
+{
+	(void)state;
+	expect_error("db_name = x\ndb_host = h\nbogus = 1\n",
+	    ":3: unknown key \"bogus\"");
+	expect_error("db_name = x\ndb_host = h\nworkers = many\n",
+	    ":3: workers: expected a number");
+	expect_error("db_name = x\ndb_host = h\nno equals sign\n",
+	    ":3: expected \"key = value\"");
+	expect_error("db_name = x\ndb_host = h\nworkers =\n",
+	    ":3: workers: empty value");
+	expect_error("db_host = h\ndb_name = x\nstatic_relay = nope key\n",
+	    ":3: static_relay: \"nope\" is not a hyphenated UUID");
+	expect_error("db_host = h\ndb_name = x\ninternal_networks = 10.0.0.0/33\n",
+	    ":3: internal_networks: \"10.0.0.0/33\"");
+	expect_error("db_host = h\ndb_name = x\nglobal_option = a {nope\n",
+	    ":3: global_option a: value is not JSON");
+	expect_error("db_host = h\ndb_name = x\naccess_log = maybe\n",
+	    ":3: access_log: expected yes or no");
+	expect_error("db_name = x\n", "db_host or db_socket must be set");
+	expect_error("db_host = h\ndb_name = x\nregistration_secret = short\n",
+	    "registration_secret must be at least 16");
+}
+
+static void
+test_missing_file(void **state)
+{
+	char err[256];
+
+	(void)state;
+	assert_null(conf_load("/nonexistent/relaycfg.conf", err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/relaycfg.conf: No such file"));
+}
+
+static void
+test_cidr(void **state)
+{
+	struct conf_cidr nets[3];
+	size_t n;
+	const struct conf_cidr *def;
+
+	(void)state;
+	assert_int_equal(conf_parse_cidr("10.1.0.0/16", &nets[0]), 0);
+	assert_int_equal(conf_parse_cidr("2001:db8::/32", &nets[1]), 0);
+	assert_int_equal(conf_parse_cidr("192.0.2.7", &nets[2]), 0);
+	assert_true(conf_cidr_contains(nets, 3, "10.1.255.3"));
+	assert_false(conf_cidr_contains(nets, 3, "10.2.0.1"));
+	assert_true(conf_cidr_contains(nets, 3, "2001:db8:ffff::1"));
+	assert_false(conf_cidr_contains(nets, 3, "2001:db9::1"));
+	assert_true(conf_cidr_contains(nets, 3, "192.0.2.7"));
+	assert_false(conf_cidr_contains(nets, 3, "192.0.2.8"));
+	/* IPv4-mapped IPv6 peers match IPv4 networks */
+	assert_true(conf_cidr_contains(nets, 3, "::ffff:10.1.2.3"));
+	assert_false(conf_cidr_contains(nets, 3, "not-an-ip"));
+	assert_false(conf_cidr_contains(nets, 3, ""));
+	assert_false(conf_cidr_contains(nets, 3, NULL));
+	assert_int_equal(conf_parse_cidr("1.2.3.4/", &nets[0]), -1);
+	assert_int_equal(conf_parse_cidr("1.2.3.4/-1", &nets[0]), -1);
+	assert_int_equal(conf_parse_cidr("::/129", &nets[0]), -1);
+	/* a non-octet-aligned prefix */
+	assert_int_equal(conf_parse_cidr("100.64.0.0/10", &nets[0]), 0);
+	assert_true(conf_cidr_contains(nets, 1, "100.127.255.255"));
+	assert_false(conf_cidr_contains(nets, 1, "100.128.0.0"));
+
+	def = conf_default_internal_networks(&n);
+	assert_int_equal(n, 15);
+	assert_true(conf_cidr_contains(def, n, "127.0.0.1"));
+	assert_true(conf_cidr_contains(def, n, "172.31.255.255"));
+	assert_false(conf_cidr_contains(def, n, "172.32.0.0"));
+	assert_true(conf_cidr_contains(def, n, "255.255.255.255"));
+	assert_false(conf_cidr_contains(def, n, "8.8.8.8"));
+	assert_false(conf_cidr_contains(def, n, "::1"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_errors_name_line),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_cidr),
+	};
+	log_setup(LOG_LEVEL_ERROR, false);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
