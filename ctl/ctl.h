@@ -1,0 +1,32 @@
+/*
+ * ctl.h - relaycfgctl: the admin commands and the relay-side commands.
+ *
+ * relaycfgctl.c parses the global options and hands the rest of argv (the
+ * command name first) to the area that owns the command.
+ */
+#ifndef RELAYCFG_CTL_H
+#define RELAYCFG_CTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct ctl_opts {
+	const char	*config_path;	/* -c FILE */
+	bool		 json;		/* --json: machine output */
+};
+
+/*
+ * Each returns the exit status: 0 success, 1 failure (message on stderr),
+ * 2 usage error.  argv[0] is the command name.
+ */
+
+/* db, org, project, key, option, relay, invalidate (ctl_admin.c) */
+int	ctl_admin_main(int argc, char **argv, const struct ctl_opts *o);
+/* keygen, sign, register, fetch, publickeys (ctl_relay.c) */
+int	ctl_relay_main(int argc, char **argv, const struct ctl_opts *o);
+
+/* ctl_admin_usage / ctl_relay_usage - print the area's usage lines. */
+void	ctl_admin_usage(FILE *fp);
+void	ctl_relay_usage(FILE *fp);
+
+#endif

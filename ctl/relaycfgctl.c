@@ -1,0 +1,82 @@
+/*
+ * relaycfgctl.c - admin and relay-side command line for relaycfg.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+static const char *const admin_commands[] = {
+	"db", "org", "project", "key", "option", "relay", "invalidate", NULL
+};
+static const char *const relay_commands[] = {
+	"keygen", "sign", "register", "fetch", "publickeys", NULL
+};
+
+static bool
+in_list(const char *const *list, const char *name)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(*list, name) == 0)
+			return true;
+	return false;
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: relaycfgctl [-c FILE] [--json] COMMAND [ARGS...]\n"
+	    "\n"
+	    "  -c, --config FILE   configuration file (default %s/relaycfg.conf)\n"
+	    "      --json          machine-readable output\n"
+	    "\n", SYSCONFDIR);
+	ctl_admin_usage(fp);
+	ctl_relay_usage(fp);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument, NULL, 'c' },
+		{ "json",	no_argument,	   NULL, 'j' },
+		{ "version",	no_argument,	   NULL, 'V' },
+		{ "help",	no_argument,	   NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ctl_opts o = { SYSCONFDIR "/relaycfg.conf", false };
+	int ch;
+
+	/* '+': stop at the command; its own options follow it. */
+	while ((ch = getopt_long(argc, argv, "+c:Vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o.config_path = optarg; break;
+		case 'j': o.json = true; break;
+		case 'V': printf("relaycfgctl %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return 2;
+	}
+	/* getopt_long in the commands starts afresh. */
+	optind = 0;
+	if (in_list(admin_commands, argv[0]))
+		return ctl_admin_main(argc, argv, &o);
+	if (in_list(relay_commands, argv[0]))
+		return ctl_relay_main(argc, argv, &o);
+	fprintf(stderr, "relaycfgctl: unknown command \"%s\"\n", argv[0]);
+	usage(stderr);
+	return 2;
+}
