@@ -31,3 +31,9 @@ app_worker_fini(struct app *app)
 {
 	memset(app, 0, sizeof(*app));
 }
+
+void
+app_request_end(struct app *app)
+{
+	(void)app;
+}

@@ -33,4 +33,10 @@ int	app_worker_init(struct app *app, const struct conf *conf);
 /* app_worker_fini - close what app_worker_init opened. */
 void	app_worker_fini(struct app *app);
 
+/*
+ * app_request_end - drop per-request state (the store's local cache) after
+ * each request, whatever the answer was.
+ */
+void	app_request_end(struct app *app);
+
 #endif

@@ -11,6 +11,8 @@ void	ep_live(struct request *req, struct app *app);
 
 #ifdef RELAYCFG_TEST_HOOKS
 void	ep_test_sleep(struct request *req, struct app *app);
+void	ep_test_echo(struct request *req, struct app *app);
+void	ep_test_crash(struct request *req, struct app *app);
 #endif
 
 #endif

@@ -13,6 +13,8 @@ const struct route router_routes[] = {
 	{ "/api/0/relays/live/", "GET", "GET, HEAD", ep_live },
 #ifdef RELAYCFG_TEST_HOOKS
 	{ "/api/0/relays/_test/sleep/", "GET", "GET", ep_test_sleep },
+	{ "/api/0/relays/_test/echo/", "POST", "POST", ep_test_echo },
+	{ "/api/0/relays/_test/crash/", "GET", "GET", ep_test_crash },
 #endif
 	{ NULL, NULL, NULL, NULL }
 };

@@ -82,6 +82,7 @@ worker_handle(FCGX_Request *fcgx, struct app *app)
 		log_access(req.status, req.method, req.path,
 		    elapsed_us(&t0), req.bytes_out);
 	http_request_close(&req);
+	app_request_end(app);
 }
 
 static int

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -30,4 +31,25 @@ ep_test_sleep(struct request *req, struct app *app)
 	while (nanosleep(&ts, &ts) != 0)
 		;
 	http_reply_json(req, 200, body, sizeof(body) - 1);
+}
+
+/* POST /api/0/relays/_test/echo/: {"length": N} of the body read. */
+void
+ep_test_echo(struct request *req, struct app *app)
+{
+	char body[64];
+	int n;
+
+	(void)app;
+	n = snprintf(body, sizeof(body), "{\"length\":%zu}", req->body_len);
+	http_reply_json(req, 200, body, (size_t)n);
+}
+
+/* GET /api/0/relays/_test/crash/: the worker dies, as a bug would kill it. */
+void
+ep_test_crash(struct request *req, struct app *app)
+{
+	(void)req;
+	(void)app;
+	abort();
 }

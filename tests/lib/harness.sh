@@ -1,0 +1,267 @@
+# harness.sh - start real servers for integration tests (sourced).
+#
+# Everything lives in one temp dir ($T) and is stopped by an EXIT trap:
+#   harness_init                   temp dir, traps, binaries
+#   harness_start_mariadb          mariadbd on $T/mysql.sock, database "relaycfg"
+#   harness_start_memcached        memcached on 127.0.0.1:$MC_PORT
+#   harness_write_conf [LINES...]  $T/relaycfg.conf from the running servers
+#   harness_start_relaycfg [ARGS]  relaycfg (or $RELAYCFG_BIN) on $T/relaycfg.sock
+#   harness_start_nginx            nginx/relaycfg.conf, verbatim but for the
+#                                  socket path and port, on 127.0.0.1:$NGINX_PORT
+#   http METHOD PATH [CURL ARGS]   sets $HTTP_STATUS, $HTTP_BODY, $HTTP_HEADERS
+#   sql "STATEMENT"                runs SQL against the test database
+# A server binary that is truly absent makes the test skip_all; anything
+# else that fails to start is a failure.
+# shellcheck shell=bash
+
+: "${top_srcdir:?top_srcdir must be set (make check sets it)}"
+: "${top_builddir:?top_builddir must be set (make check sets it)}"
+
+. "$top_srcdir/tests/lib/tap.sh"
+
+RELAYCFG_BIN=${RELAYCFG_BIN:-$top_builddir/src/relaycfg}
+RELAYCFG_TEST_BIN=$top_builddir/tests/relaycfg-test
+RELAYCFGCTL=$top_builddir/ctl/relaycfgctl
+PATH=$PATH:/usr/sbin:/sbin
+
+harness_init() {
+	T=$(mktemp -d /tmp/relaycfg-test.XXXXXX) || exit 1
+	chmod 755 "$T"
+	RUN_USER=$(id -un)
+	HARNESS_PIDS=""
+	trap harness_cleanup EXIT
+	trap 'exit 1' INT TERM
+}
+
+harness_cleanup() {
+	local status=$?
+	harness_stop_relaycfg
+	if [ -n "${NGINX_PID:-}" ]; then
+		kill -QUIT "$NGINX_PID" 2>/dev/null
+		harness_wait_gone "$NGINX_PID" 50
+	fi
+	if [ -n "${MC_PID:-}" ]; then
+		kill "$MC_PID" 2>/dev/null
+		harness_wait_gone "$MC_PID" 50
+	fi
+	if [ -n "${MARIADB_PID:-}" ]; then
+		kill "$MARIADB_PID" 2>/dev/null
+		harness_wait_gone "$MARIADB_PID" 200
+	fi
+	for p in $HARNESS_PIDS; do
+		kill -9 "$p" 2>/dev/null
+	done
+	if [ "$status" -ne 0 ] || [ -n "${KEEP_TEMP:-}" ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "# ---- tail of $f"
+			tail -n 25 "$f" | sed 's/^/# /'
+		done
+	fi
+	[ -n "${KEEP_TEMP:-}" ] || rm -rf "$T"
+	exit "$status"
+}
+
+# harness_wait_gone PID TENTHS: wait for a process to exit.
+harness_wait_gone() {
+	local i=0
+	while kill -0 "$1" 2>/dev/null && [ "$i" -lt "$2" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+need_binary() {
+	command -v "$1" >/dev/null 2>&1 || skip_all "$1 not found"
+}
+
+harness_start_mariadb() {
+	need_binary mariadbd
+	need_binary mariadb-install-db
+	MARIADB_DIR=$T/mariadb
+	MARIADB_SOCKET=$T/mysql.sock
+	mkdir -p "$MARIADB_DIR"
+	mariadb-install-db --no-defaults --datadir="$MARIADB_DIR" \
+	    --user="$RUN_USER" --auth-root-authentication-method=normal \
+	    --skip-test-db --skip-name-resolve >"$T/mariadb-install.log" 2>&1 ||
+	    { diag "mariadb-install-db failed"; cat "$T/mariadb-install.log" | sed 's/^/# /'; exit 1; }
+	harness_run_mariadbd
+	mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -e \
+	    "CREATE DATABASE relaycfg CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" ||
+	    { diag "cannot create the test database"; exit 1; }
+}
+
+# harness_run_mariadbd: (re)start mariadbd on the existing data dir.
+harness_run_mariadbd() {
+	mariadbd --no-defaults --datadir="$MARIADB_DIR" --socket="$MARIADB_SOCKET" \
+	    --pid-file="$T/mariadb.pid" --skip-networking --user="$RUN_USER" \
+	    --innodb-buffer-pool-size=32M --character-set-server=utf8mb4 \
+	    --collation-server=utf8mb4_unicode_ci --skip-log-bin \
+	    --log-error="$T/mariadb.log" &
+	MARIADB_PID=$!
+	local i=0
+	until mariadb-admin --no-defaults --socket="$MARIADB_SOCKET" -uroot ping >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ "$i" -gt 300 ] || ! kill -0 "$MARIADB_PID" 2>/dev/null; then
+			diag "mariadbd did not start"
+			exit 1
+		fi
+		sleep 0.05
+	done
+}
+
+# harness_stop_mariadb: stop the server, keeping its data.
+harness_stop_mariadb() {
+	kill "$MARIADB_PID" 2>/dev/null
+	harness_wait_gone "$MARIADB_PID" 300
+	MARIADB_PID=""
+}
+
+sql() {
+	mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -N -B relaycfg -e "$1"
+}
+
+harness_start_memcached() {
+	need_binary memcached
+	MC_PORT=${1:-$(free_port)}
+	memcached -u "$RUN_USER" -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 32 \
+	    -P "$T/memcached.pid" >"$T/memcached.log" 2>&1 &
+	MC_PID=$!
+	local i=0
+	until (exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT") 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -gt 100 ] || ! kill -0 "$MC_PID" 2>/dev/null; then
+			diag "memcached did not start"
+			exit 1
+		fi
+		sleep 0.05
+	done
+}
+
+harness_stop_memcached() {
+	kill "$MC_PID" 2>/dev/null
+	harness_wait_gone "$MC_PID" 50
+	MC_PID=""
+}
+
+# harness_write_conf [EXTRA LINES...]: a config for the running servers.
+harness_write_conf() {
+	RELAYCFG_CONF=$T/relaycfg.conf
+	{
+		echo "# written by tests/lib/harness.sh"
+		echo "db_socket = ${MARIADB_SOCKET:-$T/no-mysql.sock}"
+		echo "db_user = root"
+		echo "db_name = relaycfg"
+		[ -n "${MC_PORT:-}" ] && echo "memcached_server = 127.0.0.1:$MC_PORT"
+		echo "log_level = info"
+		echo "shutdown_timeout = 10"
+		echo "registration_secret = test-secret-0123456789abcdef"
+		for line in "$@"; do
+			echo "$line"
+		done
+	} >"$RELAYCFG_CONF"
+}
+
+# harness_start_relaycfg [ARGS...]: start the server (default 2 workers).
+harness_start_relaycfg() {
+	RELAYCFG_SOCKET=$T/relaycfg.sock
+	[ -n "${RELAYCFG_CONF:-}" ] || harness_write_conf
+	"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$RELAYCFG_SOCKET" \
+	    --workers 2 "$@" 2>>"$T/relaycfg.log" &
+	RELAYCFG_PID=$!
+	harness_wait_socket "$RELAYCFG_SOCKET" "$RELAYCFG_PID"
+}
+
+# harness_wait_socket PATH [PID]: wait until a unix socket exists.
+harness_wait_socket() {
+	local i=0
+	until [ -S "$1" ]; do
+		i=$((i + 1))
+		if [ "$i" -gt 200 ] || { [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null; }; then
+			diag "no socket at $1"
+			exit 1
+		fi
+		sleep 0.05
+	done
+	sleep 0.1
+}
+
+harness_stop_relaycfg() {
+	if [ -n "${RELAYCFG_PID:-}" ]; then
+		kill -TERM "$RELAYCFG_PID" 2>/dev/null
+		harness_wait_gone "$RELAYCFG_PID" 100 || kill -9 "$RELAYCFG_PID" 2>/dev/null
+		RELAYCFG_PID=""
+	fi
+}
+
+# worker_pids: the worker processes of the running master.
+worker_pids() {
+	local kids
+	kids=$(cat "/proc/$RELAYCFG_PID/task/$RELAYCFG_PID/children" 2>/dev/null)
+	echo $kids
+}
+
+harness_start_nginx() {
+	need_binary nginx
+	NGINX_PORT=$(free_port)
+	mkdir -p "$T/nginx"
+	cp /etc/nginx/fastcgi_params "$T/nginx/fastcgi_params"
+	# The shipped vhost, verbatim except for the socket path and port.
+	sed -e "s|/run/relaycfg/relaycfg.sock|${RELAYCFG_SOCKET:-$T/relaycfg.sock}|g" \
+	    -e "s|listen 80;|listen 127.0.0.1:$NGINX_PORT;|" \
+	    "$top_srcdir/nginx/relaycfg.conf" >"$T/nginx/vhost.conf"
+	local user_line=""
+	[ "$(id -u)" -eq 0 ] && user_line="user root;"
+	cat >"$T/nginx/nginx.conf" <<NGINX
+$user_line
+worker_processes 1;
+daemon off;
+pid $T/nginx.pid;
+error_log $T/nginx.log warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $T/nginx/body;
+    fastcgi_temp_path $T/nginx/fastcgi;
+    proxy_temp_path $T/nginx/proxy;
+    uwsgi_temp_path $T/nginx/uwsgi;
+    scgi_temp_path $T/nginx/scgi;
+    include $T/nginx/vhost.conf;
+}
+NGINX
+	nginx -e "$T/nginx.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" &
+	NGINX_PID=$!
+	local i=0
+	until (exec 3<>"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -gt 100 ] || ! kill -0 "$NGINX_PID" 2>/dev/null; then
+			diag "nginx did not start"
+			exit 1
+		fi
+		sleep 0.05
+	done
+	BASE_URL=http://127.0.0.1:$NGINX_PORT
+}
+
+# http METHOD PATH [CURL ARGS...]: one request through nginx.
+http() {
+	local method=$1 path=$2
+	shift 2
+	HTTP_STATUS=$(curl -s -o "$T/http.body" -D "$T/http.headers" \
+	    -w '%{http_code}' -X "$method" --max-time 30 "$@" "$BASE_URL$path")
+	HTTP_BODY=$(cat "$T/http.body")
+	HTTP_HEADERS=$(tr -d '\r' <"$T/http.headers")
+}
