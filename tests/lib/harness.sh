@@ -72,11 +72,13 @@ harness_wait_gone() {
 	! kill -0 "$1" 2>/dev/null
 }
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now,
+# below Linux's ephemeral range (32768-60999) so that no outgoing
+# connection can be holding it.  Callers still retry when bind() loses a race.
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % 22000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
@@ -134,21 +136,27 @@ sql() {
 	mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -N -B relaycfg -e "$1"
 }
 
+# harness_start_memcached [PORT]: a fixed PORT restarts on the same one.
 harness_start_memcached() {
 	need_binary memcached
-	MC_PORT=${1:-$(free_port)}
-	memcached -u "$RUN_USER" -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 32 \
-	    -P "$T/memcached.pid" >"$T/memcached.log" 2>&1 &
-	MC_PID=$!
-	local i=0
-	until (exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT") 2>/dev/null; do
-		i=$((i + 1))
-		if [ "$i" -gt 100 ] || ! kill -0 "$MC_PID" 2>/dev/null; then
-			diag "memcached did not start"
-			exit 1
-		fi
-		sleep 0.05
+	local attempt
+	for attempt in 1 2 3 4 5; do
+		MC_PORT=${1:-$(free_port)}
+		memcached -u "$RUN_USER" -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 32 \
+		    -P "$T/memcached.pid" ${MEMCACHED_ARGS:-} >>"$T/memcached.log" 2>&1 &
+		MC_PID=$!
+		local i=0
+		until (exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT") 2>/dev/null; do
+			i=$((i + 1))
+			if [ "$i" -gt 100 ] || ! kill -0 "$MC_PID" 2>/dev/null; then
+				break
+			fi
+			sleep 0.05
+		done
+		kill -0 "$MC_PID" 2>/dev/null && return 0
 	done
+	diag "memcached did not start"
+	exit 1
 }
 
 harness_stop_memcached() {
@@ -242,18 +250,29 @@ http {
     include $T/nginx/vhost.conf;
 }
 NGINX
-	nginx -e "$T/nginx.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" &
-	NGINX_PID=$!
-	local i=0
-	until (exec 3<>"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null; do
-		i=$((i + 1))
-		if [ "$i" -gt 100 ] || ! kill -0 "$NGINX_PID" 2>/dev/null; then
-			diag "nginx did not start"
-			exit 1
+	local attempt i
+	for attempt in 1 2 3 4 5; do
+		nginx -e "$T/nginx.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" &
+		NGINX_PID=$!
+		i=0
+		until (exec 3<>"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null; do
+			i=$((i + 1))
+			if [ "$i" -gt 100 ] || ! kill -0 "$NGINX_PID" 2>/dev/null; then
+				break
+			fi
+			sleep 0.05
+		done
+		if kill -0 "$NGINX_PID" 2>/dev/null; then
+			BASE_URL=http://127.0.0.1:$NGINX_PORT
+			return 0
 		fi
-		sleep 0.05
+		# Lost the port to someone else: take another one.
+		local old=$NGINX_PORT
+		NGINX_PORT=$(free_port)
+		sed -i "s|listen 127.0.0.1:$old;|listen 127.0.0.1:$NGINX_PORT;|" "$T/nginx/vhost.conf"
 	done
-	BASE_URL=http://127.0.0.1:$NGINX_PORT
+	diag "nginx did not start"
+	exit 1
 }
 
 # http METHOD PATH [CURL ARGS...]: one request through nginx.
