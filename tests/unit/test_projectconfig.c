@@ -1,0 +1,924 @@
+/*
+ * test_projectconfig.c - the project state builder against golden files.
+ *
+ * Each golden file under tests/golden/ holds the full rendered state of one
+ * scenario (fixed lastFetch/lastChange, the real rev).  They are compared
+ * twice: canonically (json_object_equal) and as text after re-serializing
+ * the golden file plainly, which also pins the key order.
+ *
+ * To regenerate after a deliberate change, run with RELAYCFG_GOLDEN_WRITE=1
+ * and review the diff of tests/golden/ before committing it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <json-c/json.h>
+#include <sodium.h>
+
+#include "conf.h"
+#include "log.h"
+#include "model.h"
+#include "projectconfig.h"
+
+#define FETCH	"2025-01-02T03:04:05.678901Z"
+#define CHANGE	"2025-01-02T03:04:05.000000Z"
+
+/* Relay keys: two real Ed25519 keys and bad ones of each kind. */
+#define RELAY_PK1	"JOaR2bHZ31zYjFojC7UhPOidzfT3qOQgT9WEBw1JAKU"
+#define RELAY_PK2	"6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw"
+#define RELAY_OFF_CURVE	"Qca4ZYgYNH8ixMGfQtDaIZ1NMkTSFPLbtYRvRum8RxA"
+
+static struct model_org org = { .id = 7, .slug = "foo", .name = "Foo",
+	.status = 0 };
+static struct model_project project = { .id = 42, .organization_id = 7,
+	.slug = "bar", .name = "Bar", .status = 0 };
+static struct model_projectkey key1 = { .id = 101, .project_id = 42,
+	.public_key = "e12d836b15bb49d7bbf99e64295d995b",
+	.secret_key = "0123456789abcdef0123456789abcdef", .status = 0,
+	.roles = 1 };
+static struct conf *conf;
+
+/* ------------------------------------------------------------------ */
+/* Helpers.                                                            */
+
+static json_object *
+parse(const char *text)
+{
+	json_object *o;
+
+	if (text == NULL)
+		return NULL;
+	o = json_tokener_parse(text);
+	assert_non_null(o);
+	return o;
+}
+
+/* build - the content for options given as JSON text (NULL: none). */
+static json_object *
+build_keys(const char *popts, const char *oopts,
+    const struct model_projectkey *const *keys, size_t n)
+{
+	json_object *p = parse(popts), *o = parse(oopts), *c;
+
+	c = projectconfig_content(&project, &org, keys, n, p, o, conf);
+	assert_non_null(c);
+	json_object_put(p);
+	json_object_put(o);
+	return c;
+}
+
+static json_object *
+build(const char *popts, const char *oopts)
+{
+	const struct model_projectkey *keys[] = { &key1 };
+
+	return build_keys(popts, oopts, keys, 1);
+}
+
+static char *
+render(json_object *content)
+{
+	char rev[PROJECTCONFIG_REV_LEN + 1], *text;
+	size_t len = 0;
+
+	assert_int_equal(projectconfig_rev(content, rev), 0);
+	text = projectconfig_render(content, rev, FETCH, CHANGE, &len);
+	assert_non_null(text);
+	assert_int_equal(strlen(text), len);
+	return text;
+}
+
+static char *
+read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		fail_msg("cannot open %s: %s", path, strerror(errno));
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void
+golden_path(char *buf, size_t len, const char *name)
+{
+	const char *top = getenv("top_srcdir");
+
+	if (top == NULL)
+		fail_msg("top_srcdir is not set (run through make check)");
+	snprintf(buf, len, "%s/tests/golden/%s.json", top, name);
+}
+
+/* check_golden - text (a rendered state) against tests/golden/<name>.json. */
+static void
+check_golden(const char *name, const char *text)
+{
+	char path[1024], *want_text;
+	json_object *got, *want;
+	const char *plain;
+	const char *w = getenv("RELAYCFG_GOLDEN_WRITE");
+
+	golden_path(path, sizeof(path), name);
+	got = parse(text);
+	if (w != NULL && strcmp(w, "1") == 0) {
+		FILE *f = fopen(path, "w");
+
+		assert_non_null(f);
+		fprintf(f, "%s\n", json_object_to_json_string_ext(got,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+		    JSON_C_TO_STRING_NOSLASHESCAPE));
+		fclose(f);
+	}
+	want_text = read_file(path);
+	want = parse(want_text);
+	if (!json_object_equal(got, want))
+		fail_msg("%s differs from the golden file:\n%s", name, text);
+	/* same text once both are plain: the key order matches too */
+	plain = json_object_to_json_string_ext(want,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	assert_string_equal(text, plain);
+	json_object_put(got);
+	json_object_put(want);
+	free(want_text);
+}
+
+/* golden - build, render and check one scenario. */
+static void
+golden(const char *name, const char *popts, const char *oopts)
+{
+	json_object *c = build(popts, oopts);
+	char *text = render(c);
+
+	check_golden(name, text);
+	free(text);
+	json_object_put(c);
+}
+
+/* get - content at a path of object keys, e.g. get(c, "config", "x", NULL). */
+static json_object *
+get(json_object *o, ...)
+{
+	va_list ap;
+	const char *k;
+
+	va_start(ap, o);
+	while (o != NULL && (k = va_arg(ap, const char *)) != NULL)
+		if (!json_object_object_get_ex(o, k, &o))
+			o = NULL;
+	va_end(ap);
+	return o;
+}
+
+/* stderr capture, to see what the builder logs */
+static int saved_stderr = -1;
+static char capture_path[] = "/tmp/relaycfg-pc-log-XXXXXX";
+
+static void
+capture_start(void)
+{
+	int fd;
+
+	strcpy(capture_path, "/tmp/relaycfg-pc-log-XXXXXX");
+	fd = mkstemp(capture_path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved_stderr = dup(STDERR_FILENO);
+	assert_true(saved_stderr >= 0);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	close(fd);
+}
+
+static char *
+capture_stop(void)
+{
+	char *text;
+
+	fflush(stderr);
+	assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
+	close(saved_stderr);
+	saved_stderr = -1;
+	text = read_file(capture_path);
+	unlink(capture_path);
+	return text;
+}
+
+/* ------------------------------------------------------------------ */
+/* Golden scenarios.                                                   */
+
+static void
+test_fresh_project(void **state)
+{
+	(void)state;
+	golden("fresh_project", NULL, NULL);
+}
+
+static void
+test_origins(void **state)
+{
+	(void)state;
+	golden("origins",
+	    "{\"sentry:origins\":[\"HTTPS://Example.com/\",\"example.com\","
+	    "\"https://example.com\",\"\",null,\"*.Foo.org//\",\"/\"]}",
+	    NULL);
+}
+
+static void
+test_trusted_relays(void **state)
+{
+	char *log;
+
+	(void)state;
+	capture_start();
+	golden("trusted_relays", NULL,
+	    "{\"sentry:trusted-relays\":["
+	    "{\"public_key\":\"" RELAY_PK1 "\",\"name\":\"edge\","
+	    "\"description\":\"\",\"created\":\"2025-01-01T00:00:00Z\"},"
+	    "{\"public_key\":\"" RELAY_OFF_CURVE "\",\"name\":\"off\"},"
+	    "{\"public_key\":\"" RELAY_PK1 "=\",\"name\":\"padded\"},"
+	    "{\"public_key\":\"bad\\\"key\\nwith-control\"},"
+	    "{},null,{\"name\":\"no key\"},"
+	    "{\"public_key\":\"" RELAY_PK2 "\",\"name\":\"second\"}]}");
+	log = capture_stop();
+	/* each dropped entry is logged once, its text sanitized */
+	assert_non_null(strstr(log, "entry 1: \"" RELAY_OFF_CURVE "\" is not"));
+	assert_non_null(strstr(log, "entry 2: "));
+	assert_non_null(strstr(log, "entry 3: \"bad?key?with-control\""));
+	assert_non_null(strstr(log, "entry 6 has no public_key"));
+	assert_null(strstr(log, "entry 4"));	/* {} is skipped silently */
+	assert_null(strstr(log, "bad\"key"));
+	free(log);
+}
+
+static void
+test_pii_merge(void **state)
+{
+	(void)state;
+	golden("pii_config",
+	    "{\"sentry:relay_pii_config\":\"{\\\"rules\\\":{"
+	    "\\\"strip\\\":{\\\"type\\\":\\\"pattern\\\","
+	    "\\\"pattern\\\":\\\"secret\\\","
+	    "\\\"redaction\\\":{\\\"method\\\":\\\"replace\\\","
+	    "\\\"text\\\":\\\"[x]\\\"}},"
+	    "\\\"both\\\":{\\\"type\\\":\\\"multiple\\\","
+	    "\\\"rules\\\":[\\\"strip\\\",\\\"@ip\\\"],"
+	    "\\\"hideInner\\\":true}},"
+	    "\\\"applications\\\":{\\\"$string\\\":[\\\"both\\\","
+	    "\\\"@email\\\"],\\\"password\\\":[\\\"strip\\\"]}}\"}",
+	    "{\"sentry:relay_pii_config\":\"{\\\"applications\\\":{"
+	    "\\\"$string\\\":[\\\"@creditcard\\\",\\\"orgRule\\\"]},"
+	    "\\\"rules\\\":{\\\"orgRule\\\":{\\\"type\\\":\\\"multiple\\\","
+	    "\\\"rule\\\":\\\"orgRule\\\"},"
+	    "\\\"aliasRule\\\":{\\\"type\\\":\\\"multiple\\\","
+	    "\\\"rule\\\":\\\"orgRule\\\"}}}\"}");
+}
+
+static void
+test_pii_bad_text(void **state)
+{
+	json_object *c, *fresh;
+
+	(void)state;
+	/* not JSON, JSON of the wrong shape, an object instead of text */
+	c = build("{\"sentry:relay_pii_config\":\"{not json\"}",
+	    "{\"sentry:relay_pii_config\":{\"rules\":{}}}");
+	fresh = build(NULL, NULL);
+	assert_true(json_object_equal(get(c, "config", "piiConfig", NULL),
+	    get(fresh, "config", "piiConfig", NULL)));
+	json_object_put(c);
+	c = build("{\"sentry:relay_pii_config\":\"[1,2]\"}",
+	    "{\"sentry:relay_pii_config\":\"{} trailing\"}");
+	assert_int_equal(json_object_object_length(
+	    get(c, "config", "piiConfig", NULL)), 0);
+	json_object_put(c);
+	json_object_put(fresh);
+}
+
+static void
+test_datascrubbing(void **state)
+{
+	(void)state;
+	golden("datascrubbing",
+	    "{\"sentry:safe_fields\":[\"safeProject\"],"
+	    "\"sentry:sensitive_fields\":[\"token\",7],"
+	    "\"sentry:scrub_data\":false,"
+	    "\"sentry:scrub_ip_address\":true,"
+	    "\"sentry:scrub_defaults\":false}",
+	    "{\"sentry:safe_fields\":[\"safeOrg\"],"
+	    "\"sentry:sensitive_fields\":[\"password\"],"
+	    "\"sentry:require_scrub_defaults\":false}");
+}
+
+static void
+test_datascrubbing_org_requires(void **state)
+{
+	json_object *c, *s;
+
+	(void)state;
+	c = build("{\"sentry:scrub_data\":false,\"sentry:scrub_defaults\":false}",
+	    "{\"sentry:require_scrub_data\":true,"
+	    "\"sentry:require_scrub_ip_address\":1,"
+	    "\"sentry:require_scrub_defaults\":true}");
+	s = get(c, "config", "datascrubbingSettings", NULL);
+	assert_true(json_object_get_boolean(get(s, "scrubData", NULL)));
+	assert_true(json_object_get_boolean(get(s, "scrubIpAddresses", NULL)));
+	assert_true(json_object_get_boolean(get(s, "scrubDefaults", NULL)));
+	json_object_put(c);
+}
+
+static void
+test_filters_static(void **state)
+{
+	(void)state;
+	golden("filters_static",
+	    "{\"filters:localhost\":\"1\","
+	    "\"filters:browser-extensions\":true,"
+	    "\"filters:legacy-browsers\":[\"ie\",\"safari\",3],"
+	    "\"filters:web-crawlers\":\"1\","
+	    "\"filters:filtered-transaction\":\"0\"}",
+	    NULL);
+}
+
+static void
+test_filters_old_epoch(void **state)
+{
+	(void)state;
+	/* epoch 5: web crawlers on by default; legacy "1" means "default" */
+	golden("filters_old_epoch",
+	    "{\"sentry:option-epoch\":5,\"filters:legacy-browsers\":\"1\"}",
+	    NULL);
+}
+
+static void
+test_filters_custom(void **state)
+{
+	(void)state;
+	golden("filters_custom",
+	    "{\"sentry:releases\":[\"1.*\",\"beta\"],"
+	    "\"sentry:error_messages\":[\"*ResizeObserver*\"],"
+	    "\"sentry:blacklisted_ips\":[\"10.0.0.0/8\",\"192.168.1.1\"],"
+	    "\"sentry:csp_ignored_sources_defaults\":false,"
+	    "\"sentry:csp_ignored_sources\":[\"evil.example\"]}",
+	    NULL);
+}
+
+static void
+test_filters_generic(void **state)
+{
+	(void)state;
+	golden("filters_generic",
+	    "{\"filters:chunk-load-error\":\"0\","
+	    "\"filters:react-hydration-errors\":true,"
+	    "\"sentry:log_messages\":[\"*debug*\"],"
+	    "\"sentry:trace_metric_names\":[\"test.*\"],"
+	    "\"filters:filtered-transaction\":false,"
+	    "\"sentry:csp_ignored_sources_defaults\":0}",
+	    "{\"relaycfg:features\":[\"organizations:ourlogs-ingestion\"]}");
+}
+
+static void
+test_filters_all_off(void **state)
+{
+	json_object *c;
+
+	(void)state;
+	/* nothing enabled: filterSettings is left out entirely */
+	c = build("{\"filters:filtered-transaction\":\"0\","
+	    "\"filters:chunk-load-error\":\"0\","
+	    "\"filters:react-hydration-errors\":false,"
+	    "\"sentry:csp_ignored_sources_defaults\":false}", NULL);
+	assert_null(get(c, "config", "filterSettings", NULL));
+	assert_false(json_object_object_get_ex(get(c, "config", NULL),
+	    "filterSettings", NULL));
+	json_object_put(c);
+}
+
+static void
+test_key_quota(void **state)
+{
+	struct model_projectkey limited = key1, unlimited = key1;
+	const struct model_projectkey *keys[] = { &limited, &unlimited };
+	json_object *c;
+	char *text;
+
+	(void)state;
+	limited.has_rate_limit = true;
+	limited.rate_limit_count = 600;
+	limited.rate_limit_window = 60;
+	unlimited.id = 102;
+	strcpy(unlimited.public_key, "f0000000000000000000000000000001");
+	unlimited.status = 1;
+	unlimited.has_rate_limit = true;	/* count 0 means no limit */
+	unlimited.rate_limit_count = 0;
+	unlimited.rate_limit_window = 60;
+	c = build_keys(NULL, NULL, keys, 2);
+	text = render(c);
+	check_golden("key_quota", text);
+	free(text);
+	json_object_put(c);
+}
+
+static void
+test_option_quotas(void **state)
+{
+	char *log;
+
+	(void)state;
+	capture_start();
+	golden("option_quotas",
+	    "{\"relaycfg:quotas\":["
+	    "{\"id\":\"p\",\"categories\":[\"error\",\"transaction\"],"
+	    "\"limit\":1000,\"window\":3600,\"reasonCode\":\"project_quota\"},"
+	    "{\"limit\":0,\"categories\":[\"attachment\"],"
+	    "\"reasonCode\":\"no_attachments\"},"
+	    "{\"id\":\"x\",\"limit\":5,\"window\":60},"
+	    "{\"id\":\"y\",\"scope\":\"key\",\"window\":60},"
+	    "{\"id\":\"z\",\"limit\":-1,\"window\":60,\"reasonCode\":\"r\"},"
+	    "\"nope\"]}",
+	    "{\"relaycfg:quotas\":["
+	    "{\"id\":\"o\",\"limit\":100000,\"window\":86400,"
+	    "\"reasonCode\":\"org_quota\",\"namespace\":\"custom\","
+	    "\"scopeId\":\"999\",\"color\":\"red\"},"
+	    "{\"id\":\"u\",\"window\":60},"
+	    "{\"id\":\"c\",\"limit\":1,\"window\":60,\"reasonCode\":\"r\","
+	    "\"categories\":[\"Error\"]}]}");
+	log = capture_stop();
+	assert_non_null(strstr(log, "entry 2: a limit needs a reasonCode"));
+	assert_non_null(strstr(log, "entry 3: scope is neither"));
+	assert_non_null(strstr(log, "entry 4: limit is not an integer"));
+	assert_non_null(strstr(log, "entry 5 is string"));
+	assert_non_null(strstr(log, "categories holds a bad name"));
+	assert_non_null(strstr(log, "unknown field ignored"));
+	free(log);
+}
+
+static void
+test_features(void **state)
+{
+	char *log;
+
+	(void)state;
+	capture_start();
+	golden("features",
+	    "{\"relaycfg:features\":[\"projects:discard-transaction\","
+	    "\"organizations:profiling\",\"projects:no-such-flag\",7]}",
+	    "{\"relaycfg:features\":[\"organizations:session-replay\","
+	    "\"organizations:profiling\","
+	    "\"organizations:ingest-through-trusted-relays-only\","
+	    "\"organizations:performance-calculate-mobile-perf-score-relay\","
+	    "\"projects:span-metrics-extraction\"]}");
+	log = capture_stop();
+	assert_non_null(strstr(log, "unknown feature \"projects:no-such-flag\""));
+	assert_non_null(strstr(log, "organization feature "
+	    "\"organizations:profiling\" belongs"));
+	free(log);
+}
+
+static void
+test_trusted_relay_settings(void **state)
+{
+	json_object *c;
+
+	(void)state;
+	golden("trusted_relay_settings", NULL,
+	    "{\"sentry:ingest-through-trusted-relays-only\":\"enabled\"}");
+	/* Relay takes only the string; an old boolean is converted */
+	c = build(NULL, "{\"sentry:ingest-through-trusted-relays-only\":false}");
+	assert_string_equal(json_object_get_string(get(c, "config",
+	    "trustedRelaySettings", "verifySignature", NULL)), "disabled");
+	json_object_put(c);
+	c = build(NULL, "{\"sentry:ingest-through-trusted-relays-only\":\"on\"}");
+	assert_null(get(c, "config", "trustedRelaySettings", NULL));
+	json_object_put(c);
+}
+
+static void
+test_misc_options(void **state)
+{
+	char *log;
+	unsigned saved = conf->event_retention;
+
+	(void)state;
+	conf->event_retention = 0;
+	capture_start();
+	golden("misc_options",
+	    "{\"sentry:breakdowns\":{\"span_ops\":{\"type\":\"spanOperations\","
+	    "\"matches\":[\"db\"]}},"
+	    "\"sentry:grouping_config\":\"legacy:2019-03-12\","
+	    "\"sentry:grouping_enhancements\":\"family:native -app\"}",
+	    NULL);
+	log = capture_stop();
+	conf->event_retention = saved;
+	assert_non_null(strstr(log, "grouping config unknown"));
+	assert_non_null(strstr(log, "custom stack trace rules"));
+	free(log);
+}
+
+/* ------------------------------------------------------------------ */
+/* Properties.                                                         */
+
+static void
+test_disabled_project(void **state)
+{
+	struct model_project p = project;
+	json_object *c;
+	char *text;
+	size_t len = 0;
+
+	(void)state;
+	for (int status = 1; status <= 3; status++) {
+		p.status = status;
+		c = projectconfig_content(&p, &org, NULL, 0, NULL, NULL, conf);
+		assert_non_null(c);
+		assert_string_equal(json_object_to_json_string_ext(c,
+		    JSON_C_TO_STRING_PLAIN), "{\"disabled\":true}");
+		text = projectconfig_render(c, "ignored", FETCH, CHANGE, &len);
+		assert_string_equal(text, "{\"disabled\":true}");
+		assert_int_equal(len, 17);
+		free(text);
+		json_object_put(c);
+	}
+}
+
+/*
+ * Every option set to a value of the wrong type: each falls back to its
+ * default, so the config equals a fresh one, and a warning is logged.
+ */
+static void
+test_wrong_types_fall_back(void **state)
+{
+	json_object *c, *fresh;
+	char *log;
+
+	(void)state;
+	capture_start();
+	c = build("{\"sentry:origins\":\"*\","
+	    "\"sentry:relay_pii_config\":42,"
+	    "\"sentry:safe_fields\":\"a\","
+	    "\"sentry:sensitive_fields\":{},"
+	    "\"sentry:scrub_data\":\"yes\","
+	    "\"sentry:scrub_ip_address\":[],"
+	    "\"sentry:scrub_defaults\":\"no\","
+	    "\"relaycfg:features\":\"organizations:profiling\","
+	    "\"sentry:breakdowns\":[1],"
+	    "\"sentry:option-epoch\":\"15\","
+	    "\"filters:localhost\":5,"
+	    "\"filters:legacy-browsers\":\"ie\","
+	    "\"filters:web-crawlers\":{},"
+	    "\"filters:browser-extensions\":[\"x\"],"
+	    "\"filters:filtered-transaction\":2.5,"
+	    "\"filters:chunk-load-error\":7,"
+	    "\"sentry:releases\":\"1.0\","
+	    "\"sentry:error_messages\":{\"a\":1},"
+	    "\"sentry:blacklisted_ips\":\"10.0.0.1\","
+	    "\"sentry:csp_ignored_sources_defaults\":\"false\","
+	    "\"sentry:csp_ignored_sources\":\"x\","
+	    "\"sentry:grouping_config\":3,"
+	    "\"relaycfg:quotas\":{\"id\":\"q\"}}",
+	    "{\"sentry:trusted-relays\":\"" RELAY_PK1 "\","
+	    "\"sentry:relay_pii_config\":[],"
+	    "\"sentry:safe_fields\":1,"
+	    "\"sentry:require_scrub_data\":\"true\","
+	    "\"sentry:require_scrub_ip_address\":{},"
+	    "\"sentry:require_scrub_defaults\":[true],"
+	    "\"sentry:ingest-through-trusted-relays-only\":1,"
+	    "\"relaycfg:features\":{},"
+	    "\"relaycfg:quotas\":true}");
+	log = capture_stop();
+	fresh = build(NULL, NULL);
+	if (!json_object_equal(c, fresh))
+		fail_msg("wrong-typed options changed the config:\n%s",
+		    json_object_to_json_string(c));
+	assert_non_null(strstr(log, "option sentry:origins: expected array, "
+	    "got string; using the default"));
+	assert_non_null(strstr(log, "organization 7: option "
+	    "sentry:trusted-relays"));
+	assert_non_null(strstr(log, "project 42: option filters:localhost"));
+	/* values never reach the log */
+	assert_null(strstr(log, RELAY_PK1));
+	assert_null(strstr(log, "10.0.0.1"));
+	json_object_put(c);
+	json_object_put(fresh);
+	free(log);
+}
+
+static void
+test_no_options_objects(void **state)
+{
+	json_object *a, *b, *c, *junk = parse("[1,2,3]");
+
+	(void)state;
+	a = build(NULL, NULL);
+	b = build("{}", "{}");
+	c = projectconfig_content(&project, &org,
+	    (const struct model_projectkey *const[]){ &key1 }, 1, junk, junk,
+	    conf);
+	assert_non_null(c);
+	assert_true(json_object_equal(a, b));
+	assert_true(json_object_equal(a, c));
+	json_object_put(a);
+	json_object_put(b);
+	json_object_put(c);
+	json_object_put(junk);
+}
+
+static void
+test_public_keys(void **state)
+{
+	struct model_projectkey inactive = key1;
+	const struct model_projectkey *keys[] = { &key1, &inactive };
+	json_object *c, *pk;
+
+	(void)state;
+	inactive.id = 9007199254740993LL;	/* beyond a double's precision */
+	inactive.status = 1;
+	c = build_keys(NULL, NULL, keys, 2);
+	pk = get(c, "publicKeys", NULL);
+	assert_int_equal(json_object_array_length(pk), 2);
+	assert_true(json_object_get_boolean(get(json_object_array_get_idx(pk,
+	    0), "isEnabled", NULL)));
+	assert_false(json_object_get_boolean(get(json_object_array_get_idx(pk,
+	    1), "isEnabled", NULL)));
+	assert_int_equal(json_object_get_int64(get(json_object_array_get_idx(
+	    pk, 1), "numericId", NULL)), 9007199254740993LL);
+	json_object_put(c);
+	c = build_keys(NULL, NULL, NULL, 0);
+	assert_int_equal(json_object_array_length(get(c, "publicKeys", NULL)),
+	    0);
+	json_object_put(c);
+}
+
+/* walk - fail on any object key holding '_' or '-', except user maps. */
+static void
+walk_keys(json_object *o, const char *path)
+{
+	char sub[512];
+
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			walk_keys(json_object_array_get_idx(o, i), path);
+		return;
+	}
+	if (!json_object_is_type(o, json_type_object))
+		return;
+	json_object_object_foreach(o, k, v) {
+		snprintf(sub, sizeof(sub), "%s.%s", path, k);
+		if (strcmp(k, "breakdownsV2") == 0)
+			continue;	/* Sentry's own exception */
+		if (strpbrk(k, "_-") != NULL)
+			fail_msg("snake/kebab key at %s", sub);
+		walk_keys(v, sub);
+	}
+}
+
+static void
+test_no_snake_or_kebab_keys(void **state)
+{
+	static const char *const names[] = {
+		"fresh_project", "origins", "trusted_relays", "pii_config",
+		"datascrubbing", "filters_static", "filters_old_epoch",
+		"filters_custom", "filters_generic", "key_quota",
+		"option_quotas", "features", "trusted_relay_settings",
+		"misc_options",
+	};
+	char path[1024], *text;
+	json_object *o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		golden_path(path, sizeof(path), names[i]);
+		text = read_file(path);
+		o = parse(text);
+		walk_keys(o, names[i]);
+		json_object_put(o);
+		free(text);
+	}
+}
+
+static void
+test_rev(void **state)
+{
+	/* one option change per line, each must move the rev */
+	static const char *const variants[][2] = {
+		{ "{\"sentry:origins\":[\"a.example\"]}", NULL },
+		{ NULL, "{\"sentry:trusted-relays\":[{\"public_key\":\""
+		    RELAY_PK1 "\"}]}" },
+		{ "{\"sentry:relay_pii_config\":\"{\\\"applications\\\":"
+		    "{\\\"$string\\\":[\\\"@ip\\\"]}}\"}", NULL },
+		{ "{\"sentry:scrub_ip_address\":true}", NULL },
+		{ NULL, "{\"sentry:safe_fields\":[\"x\"]}" },
+		{ "{\"filters:localhost\":\"1\"}", NULL },
+		{ "{\"filters:chunk-load-error\":\"0\"}", NULL },
+		{ "{\"sentry:breakdowns\":{}}", NULL },
+		{ NULL, "{\"relaycfg:features\":[\"organizations:profiling\"]}" },
+		{ "{\"relaycfg:quotas\":[{\"limit\":0,"
+		    "\"reasonCode\":\"stop\"}]}", NULL },
+		{ "{\"sentry:option-epoch\":1}", NULL },
+	};
+	char base[PROJECTCONFIG_REV_LEN + 1], again[PROJECTCONFIG_REV_LEN + 1];
+	char other[PROJECTCONFIG_REV_LEN + 1];
+	json_object *a, *b, *reordered;
+	regex_t re;
+
+	(void)state;
+	a = build(NULL, NULL);
+	b = build(NULL, NULL);
+	assert_int_equal(projectconfig_rev(a, base), 0);
+	assert_int_equal(projectconfig_rev(b, again), 0);
+	assert_string_equal(base, again);
+	assert_int_equal(regcomp(&re, "^[0-9a-f]{32}$", REG_EXTENDED), 0);
+	assert_int_equal(regexec(&re, base, 0, NULL, 0), 0);
+	regfree(&re);
+	json_object_put(b);
+
+	/* key order alone does not move the rev */
+	reordered = parse(json_object_to_json_string(a));
+	json_object_object_del(reordered, "slug");
+	json_object_object_add(reordered, "slug",
+	    json_object_new_string("bar"));
+	assert_int_equal(projectconfig_rev(reordered, other), 0);
+	assert_string_equal(base, other);
+	json_object_put(reordered);
+
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		b = build(variants[i][0], variants[i][1]);
+		assert_int_equal(projectconfig_rev(b, other), 0);
+		if (strcmp(base, other) == 0)
+			fail_msg("variant %zu did not change the rev", i);
+		json_object_put(b);
+	}
+
+	/* and the project's own fields */
+	{
+		struct model_project p = project;
+
+		p.slug = "renamed";
+		b = projectconfig_content(&p, &org,
+		    (const struct model_projectkey *const[]){ &key1 }, 1, NULL,
+		    NULL, conf);
+		assert_int_equal(projectconfig_rev(b, other), 0);
+		assert_string_not_equal(base, other);
+		json_object_put(b);
+	}
+	json_object_put(a);
+}
+
+/*
+ * The caller caches the content as text and renders it later: a parsed
+ * copy must give the same rev and the same text, numbers included.
+ */
+static void
+test_cache_round_trip(void **state)
+{
+	json_object *c = build("{\"sentry:relay_pii_config\":\"{\\\"rules\\\":"
+	    "{\\\"r\\\":{\\\"type\\\":\\\"pattern\\\","
+	    "\\\"pattern\\\":\\\"x\\\",\\\"w\\\":1e2}}}\"}",
+	    NULL), *back;
+	char *a, *b;
+
+	(void)state;
+	back = parse(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN));
+	a = render(c);
+	b = render(back);
+	assert_string_equal(a, b);
+	assert_non_null(strstr(a, "\"weight\":0.3,"));
+	assert_non_null(strstr(a, "\"w\":1e2"));
+	free(a);
+	free(b);
+	json_object_put(back);
+	json_object_put(c);
+	/* not an object: nothing to render */
+	back = parse("[1]");
+	assert_null(projectconfig_render(back, "r", FETCH, CHANGE, NULL));
+	json_object_put(back);
+}
+
+static void
+test_format_time(void **state)
+{
+	char buf[PROJECTCONFIG_TIME_LEN + 1];
+	regex_t re;
+
+	(void)state;
+	assert_int_equal(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:"
+	    "[0-9]{2}:[0-9]{2}\\.[0-9]+Z$", REG_EXTENDED), 0);
+	assert_int_equal(projectconfig_format_time(0, 0, buf), 0);
+	assert_string_equal(buf, "1970-01-01T00:00:00.000000Z");
+	assert_int_equal(regexec(&re, buf, 0, NULL, 0), 0);
+	assert_int_equal(projectconfig_format_time(1735787045, 678901, buf), 0);
+	assert_string_equal(buf, FETCH);
+	assert_int_equal(regexec(&re, buf, 0, NULL, 0), 0);
+	assert_int_equal(projectconfig_format_time(253402300799LL, 999999,
+	    buf), 0);
+	assert_string_equal(buf, "9999-12-31T23:59:59.999999Z");
+	strcpy(buf, "untouched");
+	assert_int_equal(projectconfig_format_time(0, 1000000, buf), -1);
+	assert_int_equal(projectconfig_format_time(0, -1, buf), -1);
+	assert_int_equal(projectconfig_format_time(253402300800LL, 0, buf), -1);
+	assert_string_equal(buf, "untouched");
+	assert_int_equal(regexec(&re, FETCH, 0, NULL, 0), 0);
+	assert_int_equal(regexec(&re, CHANGE, 0, NULL, 0), 0);
+	regfree(&re);
+}
+
+static void
+test_render_order_and_extra_keys(void **state)
+{
+	json_object *c = parse("{\"projectId\":1,\"extra\":[1],"
+	    "\"config\":{},\"disabled\":false,\"organizationId\":2,"
+	    "\"publicKeys\":[],\"slug\":\"s\"}");
+	char *text;
+
+	(void)state;
+	text = projectconfig_render(c, "r", "f", "l", NULL);
+	assert_string_equal(text, "{\"disabled\":false,\"slug\":\"s\","
+	    "\"lastFetch\":\"f\",\"lastChange\":\"l\",\"rev\":\"r\","
+	    "\"publicKeys\":[],\"config\":{},\"organizationId\":2,"
+	    "\"projectId\":1,\"extra\":[1]}");
+	free(text);
+	/* rendering shares, never changes, the content */
+	assert_string_equal(json_object_to_json_string_ext(c,
+	    JSON_C_TO_STRING_PLAIN), "{\"projectId\":1,\"extra\":[1],"
+	    "\"config\":{},\"disabled\":false,\"organizationId\":2,"
+	    "\"publicKeys\":[],\"slug\":\"s\"}");
+	json_object_put(c);
+}
+
+static void
+test_slashes_not_escaped(void **state)
+{
+	json_object *c = build("{\"sentry:origins\":[\"https://a.example/x\"]}",
+	    NULL);
+	char *text = render(c);
+
+	(void)state;
+	assert_non_null(strstr(text, "\"https://a.example/x\""));
+	assert_null(strstr(text, "\\/"));
+	free(text);
+	json_object_put(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fresh_project),
+		cmocka_unit_test(test_origins),
+		cmocka_unit_test(test_trusted_relays),
+		cmocka_unit_test(test_pii_merge),
+		cmocka_unit_test(test_pii_bad_text),
+		cmocka_unit_test(test_datascrubbing),
+		cmocka_unit_test(test_datascrubbing_org_requires),
+		cmocka_unit_test(test_filters_static),
+		cmocka_unit_test(test_filters_old_epoch),
+		cmocka_unit_test(test_filters_custom),
+		cmocka_unit_test(test_filters_generic),
+		cmocka_unit_test(test_filters_all_off),
+		cmocka_unit_test(test_key_quota),
+		cmocka_unit_test(test_option_quotas),
+		cmocka_unit_test(test_features),
+		cmocka_unit_test(test_trusted_relay_settings),
+		cmocka_unit_test(test_misc_options),
+		cmocka_unit_test(test_disabled_project),
+		cmocka_unit_test(test_wrong_types_fall_back),
+		cmocka_unit_test(test_no_options_objects),
+		cmocka_unit_test(test_public_keys),
+		cmocka_unit_test(test_no_snake_or_kebab_keys),
+		cmocka_unit_test(test_rev),
+		cmocka_unit_test(test_cache_round_trip),
+		cmocka_unit_test(test_format_time),
+		cmocka_unit_test(test_render_order_and_extra_keys),
+		cmocka_unit_test(test_slashes_not_escaped),
+	};
+	int rv;
+
+	if (sodium_init() < 0)
+		return 1;
+	log_setup(LOG_LEVEL_WARN, false);
+	if ((conf = conf_defaults()) == NULL)
+		return 1;
+	conf->event_retention = 90;
+	rv = cmocka_run_group_tests(tests, NULL, NULL);
+	conf_free(conf);
+	return rv;
+}
