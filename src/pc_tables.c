@@ -145,6 +145,7 @@ const struct pc_feature pc_features[] = {
 	{ PC_FEATURE_MOBILE_PERF_SCORE, false },
 };
 const size_t pc_n_features = N(pc_features);
+_Static_assert(N(pc_features) <= PC_MAX_FEATURES, "raise PC_MAX_FEATURES");
 
 /* _chunk_load_error_filter, src/sentry/ingest/inbound_filters.py. */
 static const struct pc_error_pattern chunk_load_error[] = {

@@ -40,6 +40,7 @@ struct pc_feature {
 	const char	*name;		/* "organizations:..." or "projects:..." */
 	bool		 exposed;
 };
+#define PC_MAX_FEATURES		64	/* size of a build's flag set */
 extern const struct pc_feature pc_features[];
 extern const size_t pc_n_features;
 

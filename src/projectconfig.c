@@ -22,8 +22,6 @@
 #include "pc_tables.h"
 #include "projectconfig.h"
 
-#define MAX_FEATURES	64
-
 enum scope {
 	SCOPE_PROJECT,
 	SCOPE_ORG
@@ -36,7 +34,7 @@ struct build {
 	json_object			*options[2];	/* by enum scope */
 	const struct conf		*conf;
 	int				 epoch;
-	bool				 feature[MAX_FEATURES];
+	bool				 feature[PC_MAX_FEATURES];
 };
 
 /* ------------------------------------------------------------------ */
@@ -93,7 +91,7 @@ copy(json_object *src)
 	return dst;
 }
 
-/* str - a string object holding v's bytes (v is a JSON string). */
+/* str_copy - a string object holding v's bytes (v is a JSON string). */
 static json_object *
 str_copy(json_object *v)
 {
@@ -402,17 +400,17 @@ add_allowed_domains(const struct build *b, json_object *config)
 	static const char key[] = "sentry:origins";
 	json_object *origins, *out;
 	char *o = NULL;
+	size_t n;
 	int rv = -1;
 
 	origins = opt_typed(b, SCOPE_PROJECT, key, json_type_array);
+	n = origins == NULL ? 0 : json_object_array_length(origins);
 	if ((out = json_object_new_array()) == NULL)
 		return -1;
-	if (origins == NULL) {
-		if (arr_add(out, json_object_new_string("*")) != 0)
-			goto out;
-	}
-	for (size_t i = 0; origins != NULL &&
-	    i < json_object_array_length(origins); i++) {
+	if (origins == NULL &&
+	    arr_add(out, json_object_new_string("*")) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
 		json_object *v = json_object_array_get_idx(origins, i);
 
 		if (v == NULL)
@@ -550,7 +548,7 @@ is_custom_rule(json_object *rules, json_object *v)
 	    json_object_object_get_ex(rules, json_object_get_string(v), NULL);
 }
 
-/* prefixed_string - v as a string object, prefixed when it names a rule. */
+/* prefixed_ref - a copy of v, prefixed when it names one of rules. */
 static json_object *
 prefixed_ref(json_object *rules, json_object *v, const char *prefix)
 {
@@ -637,6 +635,16 @@ child(json_object *obj, const char *key, json_type t)
 	return c;
 }
 
+/* rule_kept - is rules[name] a rule that pii_merge keeps (an object)? */
+static bool
+rule_kept(json_object *rules, const char *name)
+{
+	json_object *r = NULL;
+
+	return json_object_object_get_ex(rules, name, &r) &&
+	    json_object_is_type(r, json_type_object);
+}
+
 /* pii_merge - merge one partial config into merged, names prefixed. */
 static int
 pii_merge(const struct build *b, enum scope scope, json_object *merged,
@@ -700,6 +708,12 @@ pii_merge(const struct build *b, enum scope scope, json_object *merged,
 			if (!json_object_is_type(v, json_type_string)) {
 				warn_opt(b, scope, key, "application is %s, "
 				    "not a string; dropped", type_name(v));
+				continue;
+			}
+			if (is_custom_rule(rules, v) &&
+			    !rule_kept(rules, json_object_get_string(v))) {
+				warn_opt(b, scope, key, "application names a "
+				    "dropped rule; dropped");
 				continue;
 			}
 			if (arr_add(dst, prefixed_ref(rules, v, prefix)) != 0)
@@ -1100,48 +1114,49 @@ ignore_transactions(void)
 	return f;
 }
 
+/* The static filters, in Sentry's order (get_all_filter_specs). */
+static const struct {
+	const char	*config_key;
+	const char	*option;
+	bool		 legacy;	/* takes a list of browser groups */
+	bool		 health;	/* the health-check transactions */
+	bool		 def;		/* default, epoch 6 and later */
+	bool		 def_before_6;	/* web crawlers were on until then */
+} static_filters[] = {
+	{ "localhost", "filters:localhost", false, false, false, false },
+	{ "browserExtensions", "filters:browser-extensions", false, false,
+	    false, false },
+	{ "legacyBrowsers", "filters:legacy-browsers", true, false, false,
+	    false },
+	{ "webCrawlers", "filters:web-crawlers", false, false, false, true },
+	{ "ignoreTransactions", "filters:filtered-transaction", false, true,
+	    true, true },
+};
+
 static int
 add_static_filters(const struct build *b, json_object *fs)
 {
-	static const struct {
-		const char	*config_key;
-		const char	*option;
-		bool		 legacy;
-	} filters[] = {
-		{ "localhost", "filters:localhost", false },
-		{ "browserExtensions", "filters:browser-extensions", false },
-		{ "legacyBrowsers", "filters:legacy-browsers", true },
-		{ "webCrawlers", "filters:web-crawlers", false },
-		{ "ignoreTransactions", "filters:filtered-transaction",
-		    false },
-	};
-	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
-		const char *ck = filters[i].config_key;
-		bool def, health = strcmp(ck, "ignoreTransactions") == 0;
-		enum filter_state st;
+	for (size_t i = 0; i < sizeof(static_filters) /
+	    sizeof(static_filters[0]); i++) {
+		const char *option = static_filters[i].option;
+		bool legacy = static_filters[i].legacy;
 		json_object *list, *f;
 
-		/* Only web crawlers changed default, at epoch 6. */
-		if (strcmp(ck, "webCrawlers") == 0)
-			def = b->epoch < 6;
-		else
-			def = health;
-		st = filter_state(b, filters[i].option, def,
-		    filters[i].legacy, &list);
-		if (st == FILTER_OFF)
+		if (filter_state(b, option, b->epoch < 6 ?
+		    static_filters[i].def_before_6 : static_filters[i].def,
+		    legacy, &list) == FILTER_OFF)
 			continue;	/* newest Sentry sends enabled ones only */
-		if (health)
+		if (static_filters[i].health)
 			f = ignore_transactions();
 		else
-			f = enabled_filter(b, filters[i].option,
-			    filters[i].legacy, list);
-		if (obj_add(fs, ck, f) != 0)
+			f = enabled_filter(b, option, legacy, list);
+		if (obj_add(fs, static_filters[i].config_key, f) != 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* pattern_filter - {name: [strings of key]} when key holds any. */
+/* add_pattern_filter - fs[config_key] = {field: key's strings}, if any. */
 static int
 add_pattern_filter(const struct build *b, json_object *fs,
     const char *config_key, const char *field, const char *key)
@@ -1336,7 +1351,7 @@ generic_on(const struct build *b, const char *id)
 	return true;
 }
 
-/* glob_option_filter - a generic filter globbing field with key's list. */
+/* add_glob_option_filter - a generic filter globbing field with key's list. */
 static int
 add_glob_option_filter(const struct build *b, json_object *filters,
     const char *id, const char *field, const char *key)
@@ -1498,7 +1513,9 @@ struct quota {
 static json_object *
 quota_json(const struct quota *q)
 {
-	json_object *o, *cats;
+	json_object *o;
+	bool has_categories = q->n_fixed > 0 || (q->categories != NULL &&
+	    json_object_array_length(q->categories) > 0);
 
 	if ((o = json_object_new_object()) == NULL)
 		return NULL;
@@ -1508,16 +1525,9 @@ quota_json(const struct quota *q)
 	    obj_add(o, "scopeId", json_object_new_string(q->scope_id)) != 0)
 		goto fail;
 	/* An empty category list means "all data": left out, as Sentry. */
-	if (q->n_fixed > 0)
-		cats = string_array(q->fixed_categories, q->n_fixed);
-	else if (q->categories != NULL &&
-	    json_object_array_length(q->categories) > 0)
-		cats = copy(q->categories);
-	else
-		cats = NULL;
-	if ((q->n_fixed > 0 || (q->categories != NULL &&
-	    json_object_array_length(q->categories) > 0)) &&
-	    obj_add(o, "categories", cats) != 0)
+	if (has_categories && obj_add(o, "categories", q->n_fixed > 0 ?
+	    string_array(q->fixed_categories, q->n_fixed) :
+	    copy(q->categories)) != 0)
 		goto fail;
 	if ((q->has_limit &&
 	    obj_add(o, "limit", json_object_new_int64(q->limit)) != 0) ||
@@ -1534,7 +1544,10 @@ fail:
 	return NULL;
 }
 
-/* quota_string - member name of q as a non-empty string, or NULL. */
+/*
+ * quota_string - member name of q into *out: NULL when absent or null.
+ * Returns false when it is there but not a non-empty string.
+ */
 static bool
 quota_string(json_object *q, const char *name, const char **out)
 {
@@ -1550,7 +1563,10 @@ quota_string(json_object *q, const char *name, const char **out)
 	return true;
 }
 
-/* quota_int - member name of q as an integer >= min, or absent. */
+/*
+ * quota_int - member name of q into *out, *has telling whether it is set.
+ * Returns false when it is there but not an integer >= min.
+ */
 static bool
 quota_int(json_object *q, const char *name, int64_t min, bool *has,
     int64_t *out)

@@ -311,6 +311,17 @@ test_pii_bad_text(void **state)
 	assert_int_equal(json_object_object_length(
 	    get(c, "config", "piiConfig", NULL)), 0);
 	json_object_put(c);
+	/* a rule Relay could not parse goes, with the references to it */
+	c = build("{\"sentry:relay_pii_config\":\"{\\\"rules\\\":{"
+	    "\\\"bad\\\":\\\"oops\\\",\\\"good\\\":{"
+	    "\\\"type\\\":\\\"email\\\"}},\\\"applications\\\":{"
+	    "\\\"$string\\\":[\\\"bad\\\",\\\"good\\\",3]}}\"}",
+	    NULL);
+	assert_string_equal(json_object_to_json_string_ext(get(c, "config",
+	    "piiConfig", NULL), JSON_C_TO_STRING_PLAIN),
+	    "{\"rules\":{\"project:good\":{\"type\":\"email\"}},"
+	    "\"applications\":{\"$string\":[\"project:good\"]}}");
+	json_object_put(c);
 	json_object_put(fresh);
 }
 
@@ -393,7 +404,8 @@ test_filters_generic(void **state)
 	    "\"sentry:trace_metric_names\":[\"test.*\"],"
 	    "\"filters:filtered-transaction\":false,"
 	    "\"sentry:csp_ignored_sources_defaults\":0}",
-	    "{\"relaycfg:features\":[\"organizations:ourlogs-ingestion\"]}");
+	    "{\"relaycfg:features\":[\"organizations:ourlogs-ingestion\","
+	    "\"organizations:tracemetrics-ingestion\"]}");
 }
 
 static void
