@@ -112,7 +112,7 @@ harness_run_mariadbd() {
 	    --pid-file="$T/mariadb.pid" --skip-networking --user="$RUN_USER" \
 	    --innodb-buffer-pool-size=32M --character-set-server=utf8mb4 \
 	    --collation-server=utf8mb4_unicode_ci --skip-log-bin \
-	    --log-error="$T/mariadb.log" &
+	    --log-error="$T/mariadb.log" </dev/null >>"$T/mariadb.log" 2>&1 &
 	MARIADB_PID=$!
 	local i=0
 	until mariadb-admin --no-defaults --socket="$MARIADB_SOCKET" -uroot ping >/dev/null 2>&1; do
@@ -143,7 +143,7 @@ harness_start_memcached() {
 	for attempt in 1 2 3 4 5; do
 		MC_PORT=${1:-$(free_port)}
 		memcached -u "$RUN_USER" -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 32 \
-		    -P "$T/memcached.pid" ${MEMCACHED_ARGS:-} >>"$T/memcached.log" 2>&1 &
+		    -P "$T/memcached.pid" ${MEMCACHED_ARGS:-} </dev/null >>"$T/memcached.log" 2>&1 &
 		MC_PID=$!
 		local i=0
 		until (exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT") 2>/dev/null; do
@@ -188,7 +188,7 @@ harness_start_relaycfg() {
 	RELAYCFG_SOCKET=$T/relaycfg.sock
 	[ -n "${RELAYCFG_CONF:-}" ] || harness_write_conf
 	"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$RELAYCFG_SOCKET" \
-	    --workers 2 "$@" 2>>"$T/relaycfg.log" &
+	    --workers 2 "$@" </dev/null >>"$T/relaycfg.log" 2>&1 &
 	RELAYCFG_PID=$!
 	harness_wait_socket "$RELAYCFG_SOCKET" "$RELAYCFG_PID"
 }
@@ -252,7 +252,8 @@ http {
 NGINX
 	local attempt i
 	for attempt in 1 2 3 4 5; do
-		nginx -e "$T/nginx.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" &
+		nginx -e "$T/nginx.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
+		    </dev/null >>"$T/nginx.log" 2>&1 &
 		NGINX_PID=$!
 		i=0
 		until (exec 3<>"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null; do
