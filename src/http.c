@@ -228,31 +228,35 @@ http_reply_json(struct request *req, int status, const char *json,
 }
 
 int
+http_reply_object(struct request *req, int status, json_object *obj,
+    const char *extra_headers)
+{
+	const char *text = NULL;
+	size_t len = 0;
+
+	if (obj != NULL)
+		text = json_object_to_json_string_length(obj,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    &len);
+	if (text == NULL)
+		/* Out of memory: a fixed, still valid, answer. */
+		return http_reply(req, 503, "application/json", NULL,
+		    "{\"detail\":\"Out of memory\"}", 26);
+	return http_reply(req, status, "application/json", extra_headers,
+	    text, len);
+}
+
+int
 http_reply_error(struct request *req, int status, const char *detail,
     const char *extra_headers)
 {
-	json_object *o, *s;
-	const char *text;
-	size_t len;
-	int rc = -1;
+	json_object *o;
+	int rc;
 
-	if ((o = json_object_new_object()) == NULL)
-		goto fallback;
-	if ((s = json_object_new_string(detail)) == NULL) {
-		json_object_put(o);
-		goto fallback;
-	}
-	json_object_object_add(o, "detail", s);
-	text = json_object_to_json_string_length(o,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (text != NULL)
-		rc = http_reply(req, status, "application/json", extra_headers,
-		    text, len);
+	if ((o = json_object_new_object()) != NULL)
+		json_object_object_add(o, "detail",
+		    json_object_new_string(detail));
+	rc = http_reply_object(req, status, o, extra_headers);
 	json_object_put(o);
-	if (text != NULL)
-		return rc;
-fallback:
-	/* Out of memory: a fixed, still valid, answer. */
-	return http_reply(req, 503, "application/json", NULL,
-	    "{\"detail\":\"Out of memory\"}", 26);
+	return rc;
 }

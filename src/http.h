@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include <fcgiapp.h>
+#include <json-c/json.h>
 
 struct request {
 	FCGX_Request	*fcgx;
@@ -74,6 +75,14 @@ int	http_reply(struct request *req, int status, const char *content_type,
 /* http_reply_json - http_reply with Content-Type: application/json. */
 int	http_reply_json(struct request *req, int status, const char *json,
 	    size_t len);
+
+/*
+ * http_reply_object - serialize obj (plain, slashes unescaped) and answer
+ * it as JSON.  obj is not consumed.  A NULL obj or a failed serialization
+ * (OOM) answers 503 instead.  Returns as http_reply.
+ */
+int	http_reply_object(struct request *req, int status, json_object *obj,
+	    const char *extra_headers);
 
 /*
  * http_reply_error - {"detail": "<detail>"}, detail JSON-escaped.

@@ -1,0 +1,49 @@
+# relay.sh - the Relay side of integration tests (sourced after harness.sh).
+# Every signed request goes through relaycfgctl, as an operator's would.
+#
+#   relay_new NAME                credentials in $T/NAME.json
+#   relay_id NAME / relay_pk NAME the relay's id / public key
+#   ctl_fetch NAME ARGS...        relaycfgctl fetch; sets HTTP_STATUS, HTTP_BODY
+#   ctl_register NAME ARGS...     relaycfgctl register; same
+#   ctl_publickeys NAME IDS...    relaycfgctl publickeys; same
+#   signed_http NAME PATH FILE [CURL ARGS...]
+#                                 POST FILE signed by NAME with curl; sets
+#                                 HTTP_STATUS, HTTP_BODY, HTTP_HEADERS
+# shellcheck shell=bash
+
+relay_new() {
+	"$RELAYCFGCTL" keygen --output "$T/$1.json" >/dev/null ||
+	    { diag "keygen failed"; exit 1; }
+}
+
+relay_field() {
+	sed -n "s/.*\"$2\": *\"\([^\"]*\)\".*/\1/p" "$T/$1.json"
+}
+
+relay_id() { relay_field "$1" id; }
+relay_pk() { relay_field "$1" public_key; }
+
+# ctl_run COMMAND NAME ARGS...: run a networked relaycfgctl command.
+ctl_run() {
+	local cmd=$1 name=$2 out
+	shift 2
+	out=$("$RELAYCFGCTL" "$cmd" --upstream "$BASE_URL" \
+	    --credentials "$T/$name.json" --status "$@" 2>"$T/ctl.err")
+	HTTP_STATUS=$(printf '%s\n' "$out" | head -n 1)
+	HTTP_BODY=$(printf '%s\n' "$out" | tail -n +2)
+}
+
+ctl_fetch() { ctl_run fetch "$@"; }
+ctl_register() { ctl_run register "$@"; }
+ctl_publickeys() { ctl_run publickeys "$@"; }
+
+signed_http() {
+	local name=$1 path=$2 file=$3 sig
+	shift 3
+	sig=$("$RELAYCFGCTL" sign --credentials "$T/$name.json" <"$file") ||
+	    { diag "sign failed"; exit 1; }
+	http POST "$path" --data-binary @"$file" \
+	    -H "Content-Type: application/json" \
+	    -H "X-Sentry-Relay-Id: $(relay_id "$name")" \
+	    -H "X-Sentry-Relay-Signature: $sig" "$@"
+}
