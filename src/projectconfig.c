@@ -80,6 +80,16 @@ arr_add(json_object *arr, json_object *val)
 	return 0;
 }
 
+/*
+ * new_array - an array with room for n; never asks json-c for room for 0,
+ * which it may take for an allocation failure where calloc(0) is NULL.
+ */
+static json_object *
+new_array(size_t n)
+{
+	return json_object_new_array_ext(n > 0 && n < INT_MAX ? (int)n : 1);
+}
+
 /* copy - a deep copy of a non-null value, or NULL on OOM. */
 static json_object *
 copy(json_object *src)
@@ -122,7 +132,7 @@ string_array(const char *const *v, size_t n)
 {
 	json_object *arr, *rv = NULL;
 
-	if ((arr = json_object_new_array_ext((int)n)) == NULL)
+	if ((arr = new_array(n)) == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (arr_add(arr, json_object_new_string(v[i])) != 0)
@@ -331,7 +341,7 @@ public_keys(const struct model_projectkey *const *keys, size_t n)
 {
 	json_object *arr, *k = NULL, *rv = NULL;
 
-	if ((arr = json_object_new_array_ext((int)n)) == NULL)
+	if ((arr = new_array(n)) == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		if ((k = json_object_new_object()) == NULL ||
@@ -586,7 +596,7 @@ prefix_rule(json_object *rules, json_object *rule, const char *prefix)
 		if (!json_object_is_type(refs, json_type_array))
 			goto done;
 		n = json_object_array_length(refs);
-		if ((fresh = json_object_new_array_ext((int)n)) == NULL)
+		if ((fresh = new_array(n)) == NULL)
 			goto out;
 		for (size_t i = 0; i < n; i++) {
 			json_object *v = json_object_array_get_idx(refs, i);
@@ -1835,9 +1845,9 @@ cmp_keys(const void *a, const void *b)
 }
 
 /*
- * sorted - v with the keys of every object in byte order; scalars are
- * shared, not copied.  *rv is the result (NULL stands for JSON null).
- * Returns 0, or -1 on OOM.
+ * sorted - v with the keys of every object in byte order; scalars and key
+ * strings are shared, not copied, so *rv must be put before v changes.
+ * *rv is the result (NULL stands for JSON null).  Returns 0, or -1 on OOM.
  */
 static int
 sorted(json_object *v, json_object **rv)
@@ -1867,7 +1877,14 @@ sorted(json_object *v, json_object **rv)
 			json_object_object_get_ex(v, names[i], &orig);
 			if (sorted(orig, &c) != 0)
 				goto out;
-			if (json_object_object_add(out, names[i], c) != 0) {
+			/*
+			 * The copy dies before v does, so it borrows v's key
+			 * strings instead of duplicating them (json-c 0.16
+			 * also leaks a duplicated key when an insert fails).
+			 */
+			if (json_object_object_add_ex(out, names[i], c,
+			    JSON_C_OBJECT_ADD_KEY_IS_NEW |
+			    JSON_C_OBJECT_KEY_IS_CONSTANT) != 0) {
 				json_object_put(c);
 				goto out;
 			}
@@ -1876,7 +1893,7 @@ sorted(json_object *v, json_object **rv)
 	}
 	case json_type_array:
 		n = json_object_array_length(v);
-		if ((out = json_object_new_array_ext((int)n)) == NULL)
+		if ((out = new_array(n)) == NULL)
 			goto out;
 		for (i = 0; i < n; i++) {
 			if (sorted(json_object_array_get_idx(v, i), &c) != 0)
@@ -1988,11 +2005,15 @@ projectconfig_render(json_object *content, const char *rev,
 	for (size_t i = 0; i < 4; i++)
 		if (take(out, content, tail[i]) != 0)
 			goto out;
-	/* Anything else a newer content carries goes last, not lost. */
+	/*
+	 * Anything else a newer content carries goes last, not lost.  out
+	 * dies before content, so it borrows content's key strings.
+	 */
 	json_object_object_foreach(content, k, v) {
-		(void)v;
 		if (!json_object_object_get_ex(out, k, NULL) &&
-		    json_object_object_add(out, k, json_object_get(v)) != 0) {
+		    json_object_object_add_ex(out, k, json_object_get(v),
+		    JSON_C_OBJECT_ADD_KEY_IS_NEW |
+		    JSON_C_OBJECT_KEY_IS_CONSTANT) != 0) {
 			json_object_put(v);
 			goto out;
 		}

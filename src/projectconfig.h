@@ -41,8 +41,10 @@
  * lastChange and rev, keys in Sentry's order; exactly {"disabled":true}
  * when the project is not active.
  *
- * keys lists the project keys to publish, the requested one first (n_keys
- * may be 0).  project_options and org_options may be NULL (no options).
+ * project, org and conf must not be NULL.  keys lists the project keys to
+ * publish, the requested one first (n_keys may be 0, giving an empty
+ * publicKeys, with which Relay drops the project's events).
+ * project_options and org_options may be NULL (no options).
  * Nothing passed in is modified or retained.  Returns a new object the
  * caller puts, or NULL on OOM.
  */

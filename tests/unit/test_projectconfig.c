@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
@@ -48,6 +49,114 @@ static struct model_projectkey key1 = { .id = 101, .project_id = 42,
 	.secret_key = "0123456789abcdef0123456789abcdef", .status = 0,
 	.roles = 1 };
 static struct conf *conf;
+
+/* ------------------------------------------------------------------ */
+/* Allocation failures.                                                */
+
+/*
+ * On glibc, and unless AddressSanitizer owns malloc, this program replaces
+ * malloc so that the OOM test can fail the n-th allocation of a build and
+ * count the blocks still live afterwards.  Outside the test's window the
+ * replacement only forwards to glibc.
+ */
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define FAULT_INJECTION 1
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+
+static bool fi_window;		/* counting and failing on */
+static long fi_fail_at = -1;	/* index of the allocation to fail */
+static long fi_count;		/* allocations seen in the window */
+static long fi_live;		/* blocks allocated minus blocks freed */
+
+static bool fi_paused;		/* inside json-c's tokener */
+
+static bool
+fi_fail(void)
+{
+	return fi_window && !fi_paused && fi_count++ == fi_fail_at;
+}
+
+/*
+ * json-c 0.16's tokener crashes by itself when an allocation fails in the
+ * middle of an object (strlen(NULL) on the key it could not copy), so no
+ * failure is injected while it runs; everything around it is covered.
+ */
+json_object *
+json_tokener_parse_ex(json_tokener *tok, const char *str, int len)
+{
+	static json_object *(*real)(json_tokener *, const char *, int);
+	json_object *rv;
+	bool was = fi_paused;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "json_tokener_parse_ex");
+	fi_paused = true;
+	rv = real(tok, str, len);
+	fi_paused = was;
+	return rv;
+}
+
+json_object *
+json_tokener_parse(const char *str)
+{
+	static json_object *(*real)(const char *);
+	json_object *rv;
+	bool was = fi_paused;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "json_tokener_parse");
+	fi_paused = true;
+	rv = real(str);
+	fi_paused = was;
+	return rv;
+}
+
+void *
+malloc(size_t n)
+{
+	void *p;
+
+	if (fi_fail())
+		return NULL;
+	if ((p = __libc_malloc(n)) != NULL && fi_window)
+		fi_live++;
+	return p;
+}
+
+void *
+calloc(size_t a, size_t n)
+{
+	void *p;
+
+	if (fi_fail())
+		return NULL;
+	if ((p = __libc_calloc(a, n)) != NULL && fi_window)
+		fi_live++;
+	return p;
+}
+
+void *
+realloc(void *old, size_t n)
+{
+	if (old == NULL)
+		return malloc(n);
+	if (fi_fail())
+		return NULL;
+	return __libc_realloc(old, n);
+}
+
+void
+free(void *p)
+{
+	if (p != NULL && fi_window)
+		fi_live--;
+	__libc_free(p);
+}
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Helpers.                                                            */
@@ -890,6 +999,85 @@ test_slashes_not_escaped(void **state)
 	json_object_put(c);
 }
 
+#ifdef FAULT_INJECTION
+/*
+ * Fail each allocation of a build in turn: every call must then report
+ * failure (NULL or -1) and leave no block behind, or succeed as if nothing
+ * happened when the failed allocation was one it could do without.  (Only
+ * where malloc can be replaced; an AddressSanitizer build checks leaks of
+ * the other tests instead.)
+ */
+static void
+test_allocation_failures(void **state)
+{
+	const struct model_projectkey *keys[] = { &key1 };
+	struct model_projectkey limited = key1;
+	json_object *p, *o, *c;
+	char rev[PROJECTCONFIG_REV_LEN + 1], *text;
+	long fail_at, builds = 0, failures = 0;
+
+	(void)state;
+	limited.has_rate_limit = true;
+	limited.rate_limit_count = 5;
+	limited.rate_limit_window = 60;
+	keys[0] = &limited;
+	p = parse("{\"sentry:origins\":[\"A.example/\",\"b.example\"],"
+	    "\"sentry:relay_pii_config\":\"{\\\"rules\\\":{\\\"r\\\":"
+	    "{\\\"type\\\":\\\"multiple\\\",\\\"rules\\\":"
+	    "[\\\"r\\\",\\\"@ip\\\"]}},\\\"applications\\\":"
+	    "{\\\"$string\\\":[\\\"r\\\"]}}\","
+	    "\"sentry:safe_fields\":[\"a\"],\"filters:legacy-browsers\":"
+	    "[\"ie\"],\"filters:localhost\":\"1\","
+	    "\"sentry:releases\":[\"1\"],\"sentry:log_messages\":[\"x\"],"
+	    "\"sentry:csp_ignored_sources\":[\"c\"],"
+	    "\"relaycfg:quotas\":[{\"id\":\"p\",\"categories\":[\"error\"],"
+	    "\"limit\":1,\"window\":60,\"reasonCode\":\"r\"}]}");
+	o = parse("{\"sentry:trusted-relays\":[{\"public_key\":\""
+	    RELAY_PK1 "\"}],\"relaycfg:features\":["
+	    "\"organizations:ourlogs-ingestion\","
+	    "\"organizations:performance-calculate-mobile-perf-score-relay\","
+	    "\"organizations:ingest-through-trusted-relays-only\"],"
+	    "\"sentry:relay_pii_config\":\"{\\\"rules\\\":{\\\"o\\\":"
+	    "{\\\"type\\\":\\\"email\\\"}}}\"}");
+	log_setup(LOG_LEVEL_ERROR, false);
+	for (fail_at = 0;; fail_at++) {
+		bool ok;
+
+		fi_count = fi_live = 0;
+		fi_fail_at = fail_at;
+		fi_window = true;
+		c = projectconfig_content(&project, &org, keys, 1, p, o, conf);
+		ok = c != NULL;
+		if (ok && projectconfig_rev(c, rev) != 0)
+			ok = false;
+		text = ok ? projectconfig_render(c, rev, FETCH, CHANGE, NULL) :
+		    NULL;
+		if (ok && text == NULL)
+			ok = false;
+		free(text);
+		json_object_put(c);
+		fi_window = false;
+		builds++;
+		if (fi_live != 0)
+			fail_msg("failing allocation %ld leaves %ld blocks",
+			    fail_at, fi_live);
+		if (!ok)
+			failures++;
+		if (fi_count <= fail_at) {
+			assert_true(ok);	/* nothing failed: must work */
+			break;
+		}
+	}
+	fi_fail_at = -1;
+	log_setup(LOG_LEVEL_WARN, false);
+	/* the build allocates a lot; each failure point was visited */
+	assert_true(builds > 500);
+	assert_true(failures > 0);
+	json_object_put(p);
+	json_object_put(o);
+}
+#endif
+
 int
 main(void)
 {
@@ -921,6 +1109,9 @@ main(void)
 		cmocka_unit_test(test_format_time),
 		cmocka_unit_test(test_render_order_and_extra_keys),
 		cmocka_unit_test(test_slashes_not_escaped),
+#ifdef FAULT_INJECTION
+		cmocka_unit_test(test_allocation_failures),
+#endif
 	};
 	int rv;
 
