@@ -1,0 +1,86 @@
+#!/bin/bash
+# The man pages lint clean (mandoc -Tlint, groff -ww), and the docs cover
+# what the code has: every config key (man page and default config), every
+# relaycfg option, every relaycfgctl command; every commented line of the
+# default config is valid when uncommented.
+. "$top_srcdir/tests/lib/tap.sh"
+PATH=$PATH:/usr/sbin:/sbin
+MAN="$top_srcdir/man/relaycfg.8 $top_srcdir/man/relaycfg.conf.5 $top_srcdir/man/relaycfgctl.1"
+CONF_IN=$top_srcdir/etc/relaycfg.conf.in
+CONF=$top_builddir/etc/relaycfg.conf
+RELAYCFG=$top_builddir/src/relaycfg
+
+command -v mandoc >/dev/null 2>&1 || skip_all "mandoc not found"
+T=$(mktemp -d /tmp/relaycfg-test.XXXXXX) || exit 1
+trap 'rm -rf "$T"' EXIT
+
+# From their directory, where mandoc finds the pages they refer to each
+# other by.  Pages of other packages may be absent (containers drop
+# /usr/share/man): only those references, and notes about the system's
+# stale mandoc.db, are let pass.
+(cd "$top_srcdir/man" && mandoc -Tlint -Wall relaycfg.8 relaycfg.conf.5 relaycfgctl.1) >"$T/lint" 2>&1
+grep -v -e 'outdated mandoc.db' \
+    -e 'referenced manual not found: Xr \(spawn-fcgi 1\|systemd.socket 5\|nginx 8\)' \
+    "$T/lint" >"$T/lint.left"
+is "$(cat "$T/lint.left")" "" "mandoc -Tlint: no messages"
+
+if command -v groff >/dev/null 2>&1; then
+	for f in $MAN; do
+		out=$(groff -ww -mandoc -z -Tutf8 "$f" 2>&1)
+		is "$out" "" "groff -ww: $(basename "$f") clean"
+	done
+fi
+
+# Every key of src/conf.c's table, in relaycfg.conf(5) and the default file.
+keys=$(sed -n 's/^[[:space:]]*{ "\([a-z_]*\)",[[:space:]]*CT_.*/\1/p' "$top_srcdir/src/conf.c")
+ok $(( $(echo "$keys" | wc -w) < 40 )) "conf_keys found in src/conf.c ($(echo "$keys" | wc -w))"
+missing_man="" missing_conf=""
+for k in $keys; do
+	grep -Eq "^\.It Ic ([a-z_]+ , )*$k( |\$)" "$top_srcdir/man/relaycfg.conf.5" ||
+	    missing_man="$missing_man $k"
+	grep -Eq "^#?$k = " "$CONF_IN" || missing_conf="$missing_conf $k"
+done
+is "$missing_man" "" "every config key is described in relaycfg.conf(5)"
+is "$missing_conf" "" "every config key is in the default relaycfg.conf"
+
+# Every long option of relaycfg in relaycfg(8).
+opts=$(sed -n 's/^[[:space:]]*{ "\([a-z-]*\)",[[:space:]]*\(required\|no\)_argument.*/\1/p' "$top_srcdir/src/main.c")
+missing=""
+for o in $opts; do
+	grep -q "Fl \\\\-$(echo "$o" | sed 's/-/\\\\-/g')\\b" "$top_srcdir/man/relaycfg.8" ||
+	    missing="$missing $o"
+done
+ok $(( $(echo "$opts" | wc -w) < 5 )) "relaycfg options found in src/main.c"
+is "$missing" "" "every relaycfg option is in relaycfg(8)"
+
+# Every relaycfgctl command in relaycfgctl(1).
+cmds=$(sed -n '/_commands\[\] = {/,/};/p' "$top_srcdir/ctl/relaycfgctl.c" |
+    grep -o '"[a-z]*"' | tr -d '"')
+missing=""
+for c in $cmds; do
+	grep -q "^\.It Cm $c\\b" "$top_srcdir/man/relaycfgctl.1" || missing="$missing $c"
+done
+ok $(( $(echo "$cmds" | wc -w) < 8 )) "relaycfgctl commands found"
+is "$missing" "" "every relaycfgctl command is in relaycfgctl(1)"
+
+# The default config is valid as installed, and with any one commented
+# line switched on.
+"$RELAYCFG" --check-config -c "$CONF" >/dev/null 2>"$T/err"
+ok $? "the default relaycfg.conf passes --check-config"
+bad=""
+n=0
+while IFS= read -r line; do
+	n=$((n + 1))
+	case $line in
+	'#'[a-z]*' = '*) ;;
+	*) continue ;;
+	esac
+	on=$(printf '%s\n' "$line" | sed -e 's/^#//' -e 's/ = e\.g\. / = /')
+	{ cat "$CONF"; printf '%s\n' "$on"; } >"$T/one.conf"
+	"$RELAYCFG" --check-config -c "$T/one.conf" >/dev/null 2>>"$T/err" ||
+	    bad="$bad $n"
+done <"$CONF"
+is "$bad" "" "every commented example in relaycfg.conf is valid"
+[ -z "$bad" ] || sed 's/^/# /' "$T/err"
+
+done_testing
