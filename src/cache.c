@@ -1,0 +1,732 @@
+/*
+ * cache.c - libmemcached (1.1.4, ASCII protocol) behind a miss-on-failure
+ * interface.
+ *
+ * Behaviours are set once, here, because memcached_behavior_set() quits
+ * every connection for some of them.  The one exception is NOREPLY, a flag
+ * flipped around writes (it touches no connection): write-backs and
+ * deletes are pipelined instead of costing a round trip each.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmemcached/memcached.h>
+#include <sodium.h>
+
+#include "cache.h"
+#include "log.h"
+
+#define CACHE_DEFAULT_NS	"relaycfg"
+#define CACHE_HASH_BYTES	16
+#define CACHE_FAILURE_LIMIT	1	/* failures before a server rests */
+
+struct cache {
+	const struct conf	*conf;
+	memcached_st		*mc;		/* NULL: no servers, disabled */
+	char			 prefix[48];	/* "<ns>:<version>:" */
+	size_t			 prefix_len;
+	char			 gen_key[64];
+	size_t			 gen_key_len;
+
+	/* The generation: last one seen by this process, and whether this
+	 * request has read (or confirmed) it. */
+	char			 gen[CACHE_GEN_LEN + 1];
+	bool			 gen_known;
+	bool			 req_gen_ok;
+	/* memcached failed in this request: don't wait for it again. */
+	bool			 req_failed;
+	bool			 failing;	/* logged as failing */
+
+	struct cache_stats	 st;
+};
+
+/* Monotonic microseconds, for the time counter. */
+static long long
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Parse "host:port", "[v6]:port", "host" or "/path" and add the server. */
+static int
+cache_add_server(memcached_st *mc, const char *spec, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon;
+	unsigned long port = 11211;
+	size_t hlen;
+	memcached_return_t rc;
+
+	if (spec[0] == '/')
+		rc = memcached_server_add_unix_socket(mc, spec);
+	else {
+		if (spec[0] == '[') {
+			const char *close = strchr(spec, ']');
+
+			if (close == NULL)
+				goto bad;
+			hlen = (size_t)(close - spec - 1);
+			memcpy(host, spec + 1, hlen < sizeof(host) ? hlen : 0);
+			colon = close[1] == ':' ? close + 1 : NULL;
+			if (close[1] != '\0' && colon == NULL)
+				goto bad;
+		} else {
+			colon = strrchr(spec, ':');
+			hlen = colon != NULL ? (size_t)(colon - spec) :
+			    strlen(spec);
+			if (hlen < sizeof(host))
+				memcpy(host, spec, hlen);
+		}
+		if (hlen == 0 || hlen >= sizeof(host))
+			goto bad;
+		host[hlen] = '\0';
+		if (colon != NULL) {
+			char *end;
+
+			port = strtoul(colon + 1, &end, 10);
+			if (colon[1] == '\0' || *end != '\0' || port == 0 ||
+			    port > 65535)
+				goto bad;
+		}
+		rc = memcached_server_add(mc, host, (in_port_t)port);
+	}
+	if (rc != MEMCACHED_SUCCESS) {
+		snprintf(err, errlen, "memcached_server %s: %s", spec,
+		    memcached_strerror(mc, rc));
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "memcached_server: cannot parse \"%s\" "
+	    "(host:port, [v6]:port or /path)", spec);
+	return -1;
+}
+
+struct cache *
+cache_new(const struct conf *conf, char *err, size_t errlen)
+{
+	const char *ns = conf->cache_namespace != NULL ?
+	    conf->cache_namespace : CACHE_DEFAULT_NS;
+	struct cache *c;
+	memcached_st *mc = NULL;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->conf = conf;
+	/* conf.c allows at most 32 characters of [A-Za-z0-9_.-]. */
+	snprintf(c->prefix, sizeof(c->prefix), "%s:%d:", ns,
+	    CACHE_FORMAT_VERSION);
+	c->prefix_len = strlen(c->prefix);
+	snprintf(c->gen_key, sizeof(c->gen_key), "%sgen", c->prefix);
+	c->gen_key_len = strlen(c->gen_key);
+	if (conf->n_memcached_servers == 0)
+		return c;
+
+	if ((mc = memcached_create(NULL)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/*
+	 * Short timeouts: the defaults (4 s connect, 5 s poll) would stall
+	 * every request behind a blackholed cache.  One failure rests the
+	 * server for the retry timeout, so the next requests miss at once.
+	 * No auto-eject: moving keys to other servers while one is away
+	 * would leave copies there that invalidation no longer reaches.
+	 */
+	if (memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 0) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT,
+	    conf->memcached_connect_timeout_ms) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT,
+	    conf->memcached_poll_timeout_ms) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT,
+	    conf->memcached_retry_timeout) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT,
+	    CACHE_FAILURE_LIMIT) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_VERIFY_KEY, 1) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
+	    MEMCACHED_DISTRIBUTION_CONSISTENT) != MEMCACHED_SUCCESS) {
+		snprintf(err, errlen, "memcached behaviours: %s",
+		    memcached_last_error_message(mc));
+		goto fail;
+	}
+	/*
+	 * A bad entry is left out, loudly, rather than stopping the worker:
+	 * the cache is an optimisation, and a worker that cannot start is
+	 * an outage.
+	 */
+	for (size_t i = 0; i < conf->n_memcached_servers; i++)
+		if (cache_add_server(mc, conf->memcached_servers[i], err,
+		    errlen) != 0)
+			log_err("%s: left out", err);
+	if (memcached_server_count(mc) == 0) {
+		memcached_free(mc);
+		return c;
+	}
+	c->mc = mc;
+	return c;
+fail:
+	if (mc != NULL)
+		memcached_free(mc);
+	free(c);
+	return NULL;
+}
+
+void
+cache_free(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	if (c->mc != NULL)
+		memcached_free(c->mc);
+	free(c);
+}
+
+bool
+cache_enabled(const struct cache *c)
+{
+	return c->mc != NULL;
+}
+
+void
+cache_request_end(struct cache *c)
+{
+	c->req_gen_ok = false;
+	c->req_failed = false;
+}
+
+/* --- keys ------------------------------------------------------------ */
+
+static bool
+cache_kind_ok(const char *kind)
+{
+	size_t n = 0;
+
+	for (; kind[n] != '\0'; n++)
+		if (kind[n] < 'a' || kind[n] > 'z' || n >= CACHE_KIND_MAX)
+			return false;
+	return n > 0;
+}
+
+/* Ids kept as they are: 32 lowercase hex, or a canonical UUID. */
+static bool
+is_hex32(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == 32;
+}
+
+static bool
+is_uuid(const char *s)
+{
+	for (size_t i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (s[i] == '\0')
+			return false;
+		if (dash ? s[i] != '-' :
+		    !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return s[36] == '\0';
+}
+
+int
+cache_key_id(const struct cache *c, char *buf, size_t len, const char *kind,
+    int64_t id)
+{
+	buf[0] = '\0';
+	if (!cache_kind_ok(kind) || len < CACHE_KEY_MAX)
+		return -1;
+	snprintf(buf, len, "%s%s:%lld", c->prefix, kind, (long long)id);
+	return 0;
+}
+
+int
+cache_key_str(const struct cache *c, char *buf, size_t len, const char *kind,
+    const char *id)
+{
+	unsigned char h[CACHE_HASH_BYTES];
+	char hex[2 * CACHE_HASH_BYTES + 1];
+
+	buf[0] = '\0';
+	if (!cache_kind_ok(kind) || len < CACHE_KEY_MAX || id == NULL)
+		return -1;
+	if (is_hex32(id) || is_uuid(id)) {
+		snprintf(buf, len, "%s%s:%s", c->prefix, kind, id);
+		return 0;
+	}
+	/* Anything else is only ever seen by memcached as a digest. */
+	crypto_generichash(h, sizeof(h), (const unsigned char *)id,
+	    strlen(id), NULL, 0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(buf, len, "%s%s:h%s", c->prefix, kind, hex);
+	return 0;
+}
+
+int
+cache_key_config(const struct cache *c, char *buf, size_t len,
+    const char *public_key)
+{
+	return cache_key_str(c, buf, len, "cfg", public_key);
+}
+
+/* --- failures -------------------------------------------------------- */
+
+/*
+ * Record a failed operation.  Errors that may have cost a timeout stop
+ * the cache for the rest of the request; "server resting" answers are
+ * immediate and only count.
+ */
+static void
+cache_failed(struct cache *c, memcached_return_t rc, const char *op)
+{
+	c->st.failures++;
+	switch (rc) {
+	case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+	case MEMCACHED_SERVER_MARKED_DEAD:
+	case MEMCACHED_NO_SERVERS:
+		break;
+	default:
+		c->req_failed = true;
+		break;
+	}
+	if (!c->failing)
+		log_warn("memcached %s failed: %s; serving from MariaDB", op,
+		    memcached_strerror(c->mc, rc));
+	c->failing = true;
+}
+
+static void
+cache_worked(struct cache *c)
+{
+	if (c->failing)
+		log_info("memcached answers again");
+	c->failing = false;
+}
+
+static bool
+cache_rc_ok(memcached_return_t rc)
+{
+	return rc == MEMCACHED_SUCCESS || rc == MEMCACHED_END ||
+	    rc == MEMCACHED_NOTFOUND || rc == MEMCACHED_STORED ||
+	    rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DELETED ||
+	    rc == MEMCACHED_BUFFERED;
+}
+
+/* --- generation ------------------------------------------------------ */
+
+static bool
+cache_gen_valid(const char *v, size_t len)
+{
+	if (len != CACHE_GEN_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static void
+cache_gen_adopt(struct cache *c, const char *v)
+{
+	memcpy(c->gen, v, CACHE_GEN_LEN);
+	c->gen[CACHE_GEN_LEN] = '\0';
+	c->gen_known = true;
+	c->req_gen_ok = true;
+}
+
+static void
+cache_gen_random(char out[CACHE_GEN_LEN + 1])
+{
+	unsigned char r[CACHE_GEN_LEN / 2];
+
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(out, CACHE_GEN_LEN + 1, r, sizeof(r));
+}
+
+/*
+ * The generation key is absent although memcached answered: it was
+ * evicted or its server restarted.  Re-create it with "add" so that all
+ * processes agree; keep this process's last one when it had one (entries
+ * on the other servers stay valid), else a random one.
+ */
+static void
+cache_gen_create(struct cache *c)
+{
+	char cand[CACHE_GEN_LEN + 1];
+	memcached_return_t rc;
+	char *v;
+	size_t vlen;
+	uint32_t flags;
+
+	if (c->gen_known)
+		memcpy(cand, c->gen, sizeof(cand));
+	else
+		cache_gen_random(cand);
+	rc = memcached_add(c->mc, c->gen_key, c->gen_key_len, cand,
+	    CACHE_GEN_LEN, 0, 0);
+	if (rc == MEMCACHED_SUCCESS) {
+		cache_gen_adopt(c, cand);
+		return;
+	}
+	if (rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS) {
+		cache_failed(c, rc, "add");
+		return;
+	}
+	/* Someone else created it first: theirs wins. */
+	v = memcached_get(c->mc, c->gen_key, c->gen_key_len, &vlen, &flags,
+	    &rc);
+	if (v != NULL && cache_gen_valid(v, vlen))
+		cache_gen_adopt(c, v);
+	else if (!cache_rc_ok(rc))
+		cache_failed(c, rc, "get");
+	free(v);
+}
+
+int
+cache_bump_generation(struct cache *c)
+{
+	char gen[CACHE_GEN_LEN + 1];
+	memcached_return_t rc;
+	long long t0 = mono_us();
+	int ret = 0;
+
+	if (c->mc == NULL)
+		return 0;
+	cache_gen_random(gen);
+	c->st.sets++;
+	rc = memcached_set(c->mc, c->gen_key, c->gen_key_len, gen,
+	    CACHE_GEN_LEN, 0, 0);
+	if (rc != MEMCACHED_SUCCESS) {
+		cache_failed(c, rc, "set");
+		ret = -1;
+	} else {
+		cache_worked(c);
+		cache_gen_adopt(c, gen);
+	}
+	c->st.time_us += (unsigned long long)(mono_us() - t0);
+	return ret;
+}
+
+/* --- get ------------------------------------------------------------- */
+
+struct cache_slot {
+	const char	*key;
+	size_t		 len;
+	size_t		 idx;
+};
+
+/* Byte order of keys (with lengths), for qsort and bsearch. */
+static int
+slot_cmp(const void *a, const void *b)
+{
+	const struct cache_slot *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int d = memcmp(x->key, y->key, n);
+
+	if (d != 0)
+		return d;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/*
+ * Check the framing of a raw value for key and return where the payload
+ * starts, or NULL: "rc<version> <generation> <kind> <payload>".
+ */
+static const char *
+cache_unframe(const struct cache *c, const char *key, const char *v,
+    size_t vlen)
+{
+	char head[16];
+	const char *kind = key + c->prefix_len, *kend = strchr(kind, ':');
+	size_t hlen, klen;
+
+	if (kend == NULL)
+		return NULL;
+	klen = (size_t)(kend - kind);
+	hlen = (size_t)snprintf(head, sizeof(head), "rc%d ",
+	    CACHE_FORMAT_VERSION);
+	if (vlen < hlen + CACHE_GEN_LEN + 1 + klen + 1 ||
+	    memcmp(v, head, hlen) != 0)
+		return NULL;
+	v += hlen;
+	if (memcmp(v, c->gen, CACHE_GEN_LEN) != 0 || v[CACHE_GEN_LEN] != ' ')
+		return NULL;
+	v += CACHE_GEN_LEN + 1;
+	if (memcmp(v, kind, klen) != 0 || v[klen] != ' ')
+		return NULL;
+	return v + klen + 1;
+}
+
+int
+cache_get_many(struct cache *c, const char *const *keys, size_t n,
+    struct cache_value *out)
+{
+	const char **mkeys = NULL;
+	size_t *mlens = NULL, src = 0;
+	struct cache_slot *slots = NULL;
+	struct cache_value *raw = NULL;
+	memcached_result_st res;
+	bool res_made = false, errors = false, oom = true, want_gen;
+	size_t m;
+	memcached_return_t rc;
+	long long t0 = mono_us();
+
+	memset(out, 0, n * sizeof(*out));
+	if (n == 0)
+		return 0;
+	if (c->mc == NULL || c->req_failed) {
+		if (c->mc != NULL)
+			c->st.skipped++;
+		c->st.misses += n;
+		return c->mc == NULL ? 0 : -1;
+	}
+	want_gen = !c->req_gen_ok;
+	m = n + (want_gen ? 1 : 0);
+	mkeys = malloc(m * sizeof(*mkeys));
+	mlens = malloc(m * sizeof(*mlens));
+	slots = malloc(n * sizeof(*slots));
+	raw = calloc(n, sizeof(*raw));
+	if (mkeys == NULL || mlens == NULL || slots == NULL || raw == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		mkeys[i] = keys[i];
+		mlens[i] = strlen(keys[i]);
+		slots[i] = (struct cache_slot){ keys[i], mlens[i], i };
+	}
+	if (want_gen) {
+		mkeys[n] = c->gen_key;
+		mlens[n] = c->gen_key_len;
+	}
+	/* Sorted, so that answers (in any order) find their key quickly. */
+	qsort(slots, n, sizeof(*slots), slot_cmp);
+
+	c->st.gets++;
+	rc = memcached_mget(c->mc, mkeys, mlens, m);
+	if (rc == MEMCACHED_SOME_ERRORS) {
+		/* Some server failed; why decides whether it cost time. */
+		cache_failed(c, memcached_last_error(c->mc), "get");
+		errors = true;
+	} else if (rc != MEMCACHED_SUCCESS) {
+		cache_failed(c, rc, "get");
+		errors = true;
+		oom = false;
+		goto out;
+	}
+	if (memcached_result_create(c->mc, &res) == NULL)
+		goto out;
+	res_made = true;
+	while (memcached_fetch_result(c->mc, &res, &rc) != NULL) {
+		const char *k = memcached_result_key_value(&res);
+		size_t klen = memcached_result_key_length(&res);
+		const char *v = memcached_result_value(&res);
+		size_t vlen = memcached_result_length(&res);
+		struct cache_slot probe = { k, klen, 0 }, *hit;
+
+		if (want_gen && klen == c->gen_key_len &&
+		    memcmp(k, c->gen_key, klen) == 0) {
+			if (cache_gen_valid(v, vlen))
+				cache_gen_adopt(c, v);
+			continue;
+		}
+		hit = bsearch(&probe, slots, n, sizeof(*slots), slot_cmp);
+		if (hit == NULL)
+			continue;
+		/* Equal keys: the value goes to the first of them. */
+		while (hit > slots && slot_cmp(hit - 1, &probe) == 0)
+			hit--;
+		if (raw[hit->idx].data != NULL)
+			continue;
+		if ((raw[hit->idx].data = malloc(vlen + 1)) == NULL)
+			goto out;
+		memcpy(raw[hit->idx].data, v, vlen);
+		raw[hit->idx].data[vlen] = '\0';
+		raw[hit->idx].len = vlen;
+	}
+	if (!cache_rc_ok(rc)) {
+		cache_failed(c, rc, "fetch");
+		errors = true;
+	}
+	if (!c->req_gen_ok) {
+		if (errors && c->gen_known)
+			/* Its server is away: keep the one we had. */
+			c->req_gen_ok = true;
+		else if (!errors)
+			cache_gen_create(c);
+	}
+	oom = false;
+	if (!c->req_gen_ok)
+		/* Without a generation no value can be trusted. */
+		goto out;
+	for (size_t s = 0; s < n; s++) {
+		struct cache_slot *sl = &slots[s];
+		const char *p;
+		size_t plen;
+
+		if (s == 0 || slot_cmp(&slots[s - 1], sl) != 0)
+			src = sl->idx;
+		if (raw[src].data == NULL)
+			continue;
+		p = cache_unframe(c, sl->key, raw[src].data, raw[src].len);
+		if (p == NULL)
+			continue;
+		plen = raw[src].len - (size_t)(p - raw[src].data);
+		if ((out[sl->idx].data = malloc(plen + 1)) == NULL) {
+			oom = true;
+			goto out;
+		}
+		memcpy(out[sl->idx].data, p, plen);
+		out[sl->idx].data[plen] = '\0';
+		out[sl->idx].len = plen;
+	}
+	if (!errors)
+		cache_worked(c);
+out:
+	if (res_made)
+		memcached_result_free(&res);
+	if (raw != NULL)
+		cache_values_free(raw, n);
+	free(raw);
+	free(mkeys);
+	free(mlens);
+	free(slots);
+	/* Never half an answer after OOM. */
+	if (oom)
+		cache_values_free(out, n);
+	for (size_t i = 0; i < n; i++) {
+		if (out[i].data != NULL)
+			c->st.hits++;
+		else
+			c->st.misses++;
+	}
+	c->st.time_us += (unsigned long long)(mono_us() - t0);
+	return errors || oom ? -1 : 0;
+}
+
+void
+cache_values_free(struct cache_value *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].data);
+		v[i].data = NULL;
+		v[i].len = 0;
+	}
+}
+
+/* --- set, delete ----------------------------------------------------- */
+
+int
+cache_set_many(struct cache *c, const char *const *keys,
+    const char *const *payloads, const size_t *lens, const unsigned *ttls,
+    size_t n)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	long long t0 = mono_us();
+	int ret = -1;
+
+	if (c->mc == NULL)
+		return 0;
+	if (n == 0)
+		return 0;
+	if (c->req_failed || !c->req_gen_ok) {
+		c->st.skipped++;
+		return -1;
+	}
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+	for (size_t i = 0; i < n; i++) {
+		const char *key = keys[i];
+		const char *kind = key + c->prefix_len, *kend = strchr(kind, ':');
+		size_t klen = kend != NULL ? (size_t)(kend - kind) : 0;
+		size_t need = 32 + CACHE_GEN_LEN + klen + lens[i];
+		int hlen;
+		memcached_return_t rc;
+
+		if (strncmp(key, c->prefix, c->prefix_len) != 0 || klen == 0)
+			goto out;
+		if (need > cap) {
+			char *p = realloc(buf, need);
+
+			if (p == NULL)
+				goto out;
+			buf = p;
+			cap = need;
+		}
+		hlen = snprintf(buf, cap, "rc%d %s %.*s ", CACHE_FORMAT_VERSION,
+		    c->gen, (int)klen, kind);
+		memcpy(buf + hlen, payloads[i], lens[i]);
+		c->st.sets++;
+		rc = memcached_set(c->mc, key, strlen(key), buf,
+		    (size_t)hlen + lens[i], (time_t)ttls[i], 0);
+		if (rc != MEMCACHED_SUCCESS) {
+			cache_failed(c, rc, "set");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+	free(buf);
+	c->st.time_us += (unsigned long long)(mono_us() - t0);
+	return ret;
+}
+
+int
+cache_delete_many(struct cache *c, const char *const *keys, size_t n)
+{
+	long long t0 = mono_us();
+	int ret = -1;
+
+	if (c->mc == NULL || n == 0)
+		return 0;
+	if (c->req_failed) {
+		c->st.skipped++;
+		return -1;
+	}
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+	for (size_t i = 0; i < n; i++) {
+		memcached_return_t rc;
+
+		c->st.deletes++;
+		rc = memcached_delete(c->mc, keys[i], strlen(keys[i]), 0);
+		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
+		    rc != MEMCACHED_DELETED) {
+			cache_failed(c, rc, "delete");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+	/*
+	 * A barrier: memcached answers "version" on a connection only after
+	 * the deletes before it, so when this returns nobody can read what
+	 * was deleted (a read right after relaycfgctl returns is fresh).
+	 */
+	if (ret == 0 && memcached_version(c->mc) != MEMCACHED_SUCCESS) {
+		cache_failed(c, memcached_last_error(c->mc), "delete");
+		ret = -1;
+	}
+	c->st.time_us += (unsigned long long)(mono_us() - t0);
+	return ret;
+}
+
+void
+cache_get_stats(const struct cache *c, struct cache_stats *out)
+{
+	*out = c->st;
+}

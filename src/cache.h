@@ -1,0 +1,145 @@
+/*
+ * cache.h - relaycfg's memcached layer: key namespace, value framing,
+ * generation, timeouts.  Any failure is a miss; nothing here ever makes a
+ * request fail, and a request waits for memcached at most once.
+ *
+ * Keys:    <namespace>:<CACHE_FORMAT_VERSION>:<kind>:<id>
+ *          namespace is conf cache_namespace (default "relaycfg"); kind
+ *          is 1-8 of [a-z]; id is a decimal integer formatted here, 32
+ *          lowercase hex, or a canonical lowercase UUID.  Any other id is
+ *          replaced by "h" + 32 hex of BLAKE2b-128 (libsodium
+ *          crypto_generichash) of its bytes, so client input never reaches
+ *          memcached and the key always is ASCII without space or control
+ *          characters, at most 64 bytes.
+ *
+ * Values:  "rc<CACHE_FORMAT_VERSION> <generation> <kind> <payload>"
+ *          generation is 16 lowercase hex.  A value whose version,
+ *          generation or kind do not match is a miss, so bytes written by
+ *          another format are never read as this one.
+ *
+ * Generation: <namespace>:<CACHE_FORMAT_VERSION>:gen holds 16 random hex
+ *          digits, never expiring.  It rides along in the first multi-get
+ *          of each request (no extra round trip).  cache_bump_generation()
+ *          replaces it, which invalidates every value at once ("relaycfgctl
+ *          invalidate --all").  When the key is missing (memcached restart,
+ *          eviction), the first reader re-creates it with "add".
+ *
+ * One memcached_st per process, made by cache_new() after fork.
+ */
+#ifndef RELAYCFG_CACHE_H
+#define RELAYCFG_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+#define CACHE_FORMAT_VERSION	1
+#define CACHE_KEY_MAX		96	/* buffer size for any key */
+#define CACHE_GEN_LEN		16
+#define CACHE_KIND_MAX		8
+
+struct cache;
+
+struct cache_stats {
+	unsigned long	gets;		/* multi-get round trips */
+	unsigned long	sets;		/* values written (no reply awaited) */
+	unsigned long	deletes;
+	unsigned long	hits;
+	unsigned long	misses;		/* keys not answered, for any reason */
+	unsigned long	failures;	/* operations memcached failed */
+	unsigned long	skipped;	/* operations not tried (see below) */
+	unsigned long long time_us;	/* wall time in libmemcached calls */
+};
+
+/* One answer of cache_get_many: the payload, or data NULL for a miss. */
+struct cache_value {
+	char	*data;		/* NUL-terminated, malloc'd: the caller frees */
+	size_t	 len;
+};
+
+/*
+ * cache_new - a cache for conf's memcached_server list, namespace and
+ * timeouts.  No connection is made.  Zero servers gives a disabled cache
+ * (every get a miss, every write a no-op success); an unparsable entry is
+ * logged and left out.  Returns NULL on OOM, with the reason in err.
+ * conf must outlive the cache.
+ */
+struct cache	*cache_new(const struct conf *conf, char *err, size_t errlen);
+
+/* cache_free - close and free; NULL is fine. */
+void		 cache_free(struct cache *c);
+
+bool		 cache_enabled(const struct cache *c);
+
+/*
+ * cache_request_end - forget the per-request state: the generation read in
+ * this request and the "memcached failed, stop trying" flag.  Call after
+ * each request (and the CLI after each command).
+ */
+void		 cache_request_end(struct cache *c);
+
+/*
+ * Keys.  Each writes a NUL-terminated key of at most CACHE_KEY_MAX bytes
+ * into buf (len >= CACHE_KEY_MAX) and returns 0, or -1 when kind is not
+ * 1-8 of [a-z] (a programming error; buf is then "").
+ */
+int		 cache_key_id(const struct cache *c, char *buf, size_t len,
+		    const char *kind, int64_t id);
+/* cache_key_str - id kept when hex32 or a canonical UUID, hashed else. */
+int		 cache_key_str(const struct cache *c, char *buf, size_t len,
+		    const char *kind, const char *id);
+/*
+ * cache_key_config - the key of the computed project config of a public
+ * key: <namespace>:<version>:cfg:<public_key or its hash>.  The config
+ * builder and store_invalidate() both use this.
+ */
+int		 cache_key_config(const struct cache *c, char *buf, size_t len,
+		    const char *public_key);
+
+/*
+ * cache_get_many - one multi-get for n keys (at most one round trip per
+ * server).  out[i] is filled for each hit whose framing and generation
+ * check out; every other out[i] is {NULL, 0}.  Duplicate keys are fine.
+ * Returns 0 when memcached answered (hits or not), -1 when it failed or
+ * was skipped, or on OOM; the out array is valid either way.  Free the
+ * payloads with cache_values_free.
+ */
+int		 cache_get_many(struct cache *c, const char *const *keys,
+		    size_t n, struct cache_value *out);
+
+/* cache_values_free - free the payloads of n values and zero them. */
+void		 cache_values_free(struct cache_value *v, size_t n);
+
+/*
+ * cache_set_many - write n payloads, framed with this request's
+ * generation, ttls in seconds (0: never expire), without waiting for
+ * replies.  Skipped (returns -1) when no generation is known in this
+ * request or memcached already failed in it.  Returns 0 when every value
+ * was handed to memcached.
+ */
+int		 cache_set_many(struct cache *c, const char *const *keys,
+		    const char *const *payloads, const size_t *lens,
+		    const unsigned *ttls, size_t n);
+
+/*
+ * cache_delete_many - delete n keys, pipelined, then wait for one answer
+ * per server (a "version" barrier), so that when it returns 0 every
+ * delete has been applied.  Returns -1 when a delete could not be sent or
+ * the barrier failed: some entries may then live until their TTL.
+ */
+int		 cache_delete_many(struct cache *c, const char *const *keys,
+		    size_t n);
+
+/*
+ * cache_bump_generation - replace the generation: every value written so
+ * far becomes a miss for every process, at once.  Returns 0, or -1 when
+ * memcached did not confirm it.
+ */
+int		 cache_bump_generation(struct cache *c);
+
+/* cache_get_stats - counters since cache_new. */
+void		 cache_get_stats(const struct cache *c, struct cache_stats *out);
+
+#endif
