@@ -285,3 +285,36 @@ http() {
 	HTTP_BODY=$(cat "$T/http.body")
 	HTTP_HEADERS=$(tr -d '\r' <"$T/http.headers")
 }
+
+# --- added for the data-layer tests ------------------------------------
+#   harness_start_memcached_logged [PORT]  memcached -vv: every command it
+#                                  receives goes to $T/memcached-vv.log
+#                                  (appended across restarts)
+#   harness_pause_memcached        SIGSTOP: connections are accepted, never
+#                                  answered (a "slow" memcached)
+#   harness_resume_memcached       SIGCONT
+
+harness_start_memcached_logged() {
+	need_binary memcached
+	MC_PORT=${1:-$(free_port)}
+	memcached -vv -u "$RUN_USER" -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 32 \
+	    -P "$T/memcached.pid" >>"$T/memcached-vv.log" 2>&1 &
+	MC_PID=$!
+	local i=0
+	until (exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT") 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -gt 100 ] || ! kill -0 "$MC_PID" 2>/dev/null; then
+			diag "memcached did not start"
+			exit 1
+		fi
+		sleep 0.05
+	done
+}
+
+harness_pause_memcached() {
+	kill -STOP "$MC_PID"
+}
+
+harness_resume_memcached() {
+	kill -CONT "$MC_PID"
+}

@@ -1,0 +1,1358 @@
+/*
+ * test_store.c - the data layer against a real mariadbd and memcached.
+ *
+ * Run by t_store.sh, which starts the servers and passes:
+ *   STORE_TEST_CONF  the relaycfg.conf for them (schema already created)
+ *   MARIADB_SOCKET   for seeding rows and reading Com_select directly
+ *   MC_PORT          for looking at (and tampering with) cache entries
+ *   MC_LOG           memcached -vv output: every key it was sent
+ *
+ * Output is TAP without numbers ("ok - ..."); t_store.sh numbers it.  A
+ * line "@@ <command>" asks t_store.sh to act on the servers (mc-stop,
+ * mc-start, mc-pause, mc-resume, db-stop, db-start); it answers with a
+ * line on stdin once done.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmemcached/memcached.h>
+#include <mysql.h>
+
+#include "app.h"
+#include "cache.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "store.h"
+
+#define NPROJ		500	/* projects, one key each (project 1: two) */
+#define NORG		5
+#define EXTRA_KEY_ID	(NPROJ + 1)
+
+static int failures;
+static struct conf *conf;
+static struct store *st;
+static MYSQL *my;
+static memcached_st *mc;
+
+/* --- TAP ------------------------------------------------------------- */
+
+static bool
+ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static bool
+ok(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok - ", cond ? "" : "not ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (!cond)
+		failures++;
+	return cond;
+}
+
+static void
+diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static bool
+is_long(long got, long want, const char *what)
+{
+	if (!ok(got == want, "%s", what))
+		diag("got %ld, expected %ld", got, want);
+	return got == want;
+}
+
+/* Ask t_store.sh to do something to the servers, and wait for it. */
+static void
+harness(const char *cmd)
+{
+	char line[64];
+
+	printf("@@ %s\n", cmd);
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL) {
+		fprintf(stderr, "test_store: no answer to %s\n", cmd);
+		exit(1);
+	}
+}
+
+static long long
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* --- direct access to the servers ------------------------------------ */
+
+static void
+sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+sql(const char *fmt, ...)
+{
+	char *q;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&q, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	if (mysql_real_query(my, q, (unsigned long)n) != 0) {
+		fprintf(stderr, "test_store: %s: %s\n", q, mysql_error(my));
+		exit(1);
+	}
+	free(q);
+}
+
+/* A fresh client: libmemcached rests a server that failed. */
+static void
+mc_connect(void)
+{
+	memcached_server_st *servers;
+
+	if (mc != NULL)
+		memcached_free(mc);
+	mc = memcached_create(NULL);
+	servers = memcached_server_list_append(NULL, "127.0.0.1",
+	    (in_port_t)atoi(getenv("MC_PORT")), NULL);
+	memcached_server_push(mc, servers);
+	memcached_server_list_free(servers);
+}
+
+static void
+my_connect(void)
+{
+	if (my != NULL)
+		mysql_close(my);
+	my = mysql_init(NULL);
+	if (mysql_real_connect(my, NULL, "root", NULL, "relaycfg", 0,
+	    getenv("MARIADB_SOCKET"), 0) == NULL) {
+		fprintf(stderr, "test_store: mariadb: %s\n", mysql_error(my));
+		exit(1);
+	}
+}
+
+static long
+com_select(void)
+{
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	long v = -1;
+
+	sql("SHOW GLOBAL STATUS LIKE 'Com_select'");
+	r = mysql_store_result(my);
+	if ((row = mysql_fetch_row(r)) != NULL)
+		v = atol(row[1]);
+	mysql_free_result(r);
+	return v;
+}
+
+static char *
+mc_get(const char *key, size_t *len)
+{
+	uint32_t flags;
+	memcached_return_t rc;
+	char *v = memcached_get(mc, key, strlen(key), len, &flags, &rc);
+
+	if (v == NULL && rc != MEMCACHED_NOTFOUND)
+		diag("memcached_get %s: %s", key, memcached_strerror(mc, rc));
+	return v;
+}
+
+static void
+mc_set(const char *key, const char *val)
+{
+	memcached_set(mc, key, strlen(key), val, strlen(val), 60, 0);
+}
+
+static void
+mc_del(const char *key)
+{
+	memcached_delete(mc, key, strlen(key), 0);
+}
+
+/* A value framed as the store frames it, with the live generation. */
+static void
+mc_set_framed(const char *key, const char *kind, const char *payload)
+{
+	char val[512], *gen;
+	size_t len;
+
+	gen = mc_get("relaycfg:1:gen", &len);
+	snprintf(val, sizeof(val), "rc1 %.*s %s %s", (int)len,
+	    gen != NULL ? gen : "", kind, payload);
+	free(gen);
+	mc_set(key, val);
+}
+
+static bool
+mc_has(const char *key)
+{
+	size_t len;
+	char *v = mc_get(key, &len);
+
+	free(v);
+	return v != NULL;
+}
+
+/* --- fixtures -------------------------------------------------------- */
+
+static void
+pubkey(char out[33], long i)
+{
+	snprintf(out, 33, "%032lx", i);
+}
+
+/*
+ * NORG organizations; template 1 (org 1); NPROJ projects, project i in
+ * organization (i-1)%NORG+1, those of org 1 on template 1; key i of
+ * project i with public key %032x(i); key EXTRA_KEY_ID, inactive, also
+ * of project 1.  Options: template {"tmpl":"t","shared":"template"},
+ * even projects {"shared":"project-<i>"}, orgs {"org":<id>}.
+ */
+static void
+seed(void)
+{
+	char *q = malloc(NPROJ * 200 + 256);
+	size_t n;
+
+	sql("SET FOREIGN_KEY_CHECKS = 0");
+	for (int i = 1; i <= NORG; i++) {
+		sql("INSERT INTO sentry_organization (id, name, slug) VALUES "
+		    "(%d, 'Org %d', 'o%d')", i, i, i);
+		sql("INSERT INTO sentry_organizationoptions (organization_id, "
+		    "`key`, value) VALUES (%d, 'org', '%d')", i, i);
+	}
+	sql("INSERT INTO sentry_projecttemplate (id, name, organization_id) "
+	    "VALUES (1, 'base', 1)");
+	sql("INSERT INTO sentry_projecttemplateoption (project_template_id, "
+	    "`key`, value) VALUES (1, 'tmpl', '\"t\"'), (1, 'shared', "
+	    "'\"template\"')");
+	n = (size_t)sprintf(q, "INSERT INTO sentry_project (id, slug, name, "
+	    "organization_id, template_id) VALUES ");
+	for (int i = 1; i <= NPROJ; i++) {
+		int org = (i - 1) % NORG + 1;
+
+		n += (size_t)sprintf(q + n, "%s(%d, 'p%d', 'Project %d', %d, %s)",
+		    i > 1 ? "," : "", i, i, i, org, org == 1 ? "1" : "NULL");
+	}
+	sql("%s", q);
+	n = (size_t)sprintf(q, "INSERT INTO sentry_projectkey (id, project_id, "
+	    "public_key, secret_key) VALUES ");
+	for (int i = 1; i <= NPROJ; i++) {
+		char pk[33];
+
+		pubkey(pk, i);
+		n += (size_t)sprintf(q + n, "%s(%d, %d, '%s', '%032x')",
+		    i > 1 ? "," : "", i, i, pk, 0x100000 + i);
+	}
+	sql("%s", q);
+	sql("INSERT INTO sentry_projectkey (id, project_id, public_key, "
+	    "secret_key, status, label) VALUES (%d, 1, '%032x', '%032x', 1, "
+	    "'second')", EXTRA_KEY_ID, 0xabc, 0xabd);
+	n = (size_t)sprintf(q, "INSERT INTO sentry_projectoptions (project_id, "
+	    "`key`, value) VALUES ");
+	for (int i = 2; i <= NPROJ; i += 2)
+		n += (size_t)sprintf(q + n, "%s(%d, 'shared', '\"project-%d\"')",
+		    i > 2 ? "," : "", i, i);
+	sql("%s", q);
+	sql("SET FOREIGN_KEY_CHECKS = 1");
+	free(q);
+}
+
+/* --- helpers --------------------------------------------------------- */
+
+struct snap {
+	struct store_stats	s;
+};
+
+static struct store_stats
+stats(void)
+{
+	struct store_stats s;
+
+	store_get_stats(st, &s);
+	return s;
+}
+
+static const struct model_projectkey *
+key_by_pk(const char *pk, int *rc)
+{
+	const struct model_projectkey *k = NULL;
+	int r = store_projectkeys_by_public_keys(st, &pk, 1, &k);
+
+	if (rc != NULL)
+		*rc = r;
+	return k;
+}
+
+static const char *
+opt_str(json_object *dict, const char *key)
+{
+	json_object *v;
+
+	if (dict == NULL || !json_object_object_get_ex(dict, key, &v) ||
+	    v == NULL)
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void
+req_end(void)
+{
+	store_request_end(st);
+}
+
+/* --- tests ----------------------------------------------------------- */
+
+static void
+test_paths(void)
+{
+	struct store_stats a, b;
+	const struct model_projectkey *k, *k2;
+	char pk1[33], pk2[33], *v;
+	size_t len;
+	int rc;
+
+	pubkey(pk1, 1);
+	pubkey(pk2, 2);
+	diag("miss, hit, pointer paths");
+	req_end();
+	a = stats();
+	k = key_by_pk(pk1, &rc);
+	b = stats();
+	ok(rc == STORE_OK && k != NULL && k->id == 1 && k->project_id == 1 &&
+	    strcmp(k->public_key, pk1) == 0 && k->status == 0 &&
+	    k->roles == 1 && !k->has_rate_limit && k->label == NULL,
+	    "miss: the key row comes from MariaDB");
+	is_long((long)(b.sql_queries - a.sql_queries), 1, "miss: one query");
+	is_long((long)(b.cache_gets - a.cache_gets), 1,
+	    "miss: one multi-get (pointers; no second one without hits)");
+
+	a = stats();
+	k2 = key_by_pk(pk1, &rc);
+	b = stats();
+	ok(k2 == k, "same request: the local cache answers, same object");
+	is_long((long)(b.cache_gets - a.cache_gets + b.sql_queries -
+	    a.sql_queries), 0, "same request: no round trip at all");
+
+	/* Write-backs are not acknowledged: let memcached catch up. */
+	usleep(50000);
+	v = mc_get("relaycfg:1:kp:00000000000000000000000000000001", &len);
+	ok(v != NULL && len > 21 && strncmp(v, "rc1 ", 4) == 0 &&
+	    strcmp(v + 21, "kp [1]") == 0,
+	    "pointer entry: rc1 <generation> kp [id]");
+	if (v != NULL)
+		diag("pointer value: %s", v);
+	free(v);
+	v = mc_get("relaycfg:1:k:1", &len);
+	ok(v != NULL && strstr(v, " k [1,1,\"00000000000000000000000000000001\"")
+	    != NULL, "row entry under its id, compact JSON array");
+	free(v);
+
+	req_end();
+	a = stats();
+	k = key_by_pk(pk1, &rc);
+	b = stats();
+	ok(rc == STORE_OK && k != NULL && k->id == 1, "hit: the same row");
+	is_long((long)(b.sql_queries - a.sql_queries), 0, "hit: no query");
+	is_long((long)(b.cache_gets - a.cache_gets), 2,
+	    "hit: two multi-gets (pointer, then row by id)");
+
+	/* Pointer hit, row gone from memcached: one query, right answer. */
+	req_end();
+	mc_del("relaycfg:1:k:1");
+	a = stats();
+	k = key_by_pk(pk1, &rc);
+	b = stats();
+	ok(k != NULL && k->id == 1, "pointer hit, row miss: right row");
+	is_long((long)(b.sql_queries - a.sql_queries), 1,
+	    "pointer hit, row miss: one query");
+
+	/* A pointer to a row that carries another key is a miss. */
+	req_end();
+	(void)key_by_pk(pk2, NULL);
+	req_end();
+	mc_set_framed("relaycfg:1:kp:00000000000000000000000000000002", "kp",
+	    "[1]");
+	a = stats();
+	k = key_by_pk(pk2, &rc);
+	b = stats();
+	ok(k != NULL && k->id == 2 && strcmp(k->public_key, pk2) == 0,
+	    "a stale pointer is not followed to the wrong row");
+	is_long((long)(b.sql_queries - a.sql_queries), 1,
+	    "stale pointer: one query");
+
+	/* Bytes of another format, generation or kind are misses. */
+	static const char row1[] = "[1,1,\"00000000000000000000000000000001\","
+	    "\"x\",0,1,null,null,null]";
+	static const struct {
+		const char	*ver;
+		bool		 live_gen;
+		const char	*kind;
+		const char	*payload;
+		const char	*what;
+	} bad[] = {
+		{ "rc1", false, "k", row1, "another generation" },
+		{ "rc0", true, "k", row1, "another format version" },
+		{ "rc1", true, "p", row1, "another kind" },
+		{ "rc1", true, "k", "[1,1,\"0000", "truncated JSON" },
+		{ "rc1", true, "k", "[2,2,\"00000000000000000000000000000001\","
+		    "\"x\",0,1,null,null,null]", "another row's id" },
+		{ "rc1", true, "k", "{\"id\":1}", "another shape" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char val[256], *gen = mc_get("relaycfg:1:gen", &len);
+
+		snprintf(val, sizeof(val), "%s %s %s %s", bad[i].ver,
+		    bad[i].live_gen && gen != NULL ? gen : "0000000000000000",
+		    bad[i].kind, bad[i].payload);
+		free(gen);
+		req_end();
+		mc_set("relaycfg:1:k:1", val);
+		a = stats();
+		k = key_by_pk(pk1, &rc);
+		b = stats();
+		ok(rc == STORE_OK && k != NULL && k->id == 1 &&
+		    strcmp(k->secret_key, "00000000000000000000000000100001")
+		    == 0 && b.sql_queries - a.sql_queries == 1,
+		    "%s: a miss, served from MariaDB", bad[i].what);
+	}
+	req_end();
+}
+
+static void
+test_negative(void)
+{
+	const char *absent = "ffffffffffffffffffffffffffffffff";
+	struct store_stats a, b;
+	const struct model_project *p = NULL;
+	const struct model_projectkey *k;
+	struct store_keylist kl;
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	int64_t next = 0, id = 0, empty_pid;
+	int rc;
+
+	diag("negative cache");
+	req_end();
+	a = stats();
+	k = key_by_pk(absent, &rc);
+	b = stats();
+	ok(rc == STORE_OK && k == NULL, "absent key: NULL, STORE_OK");
+	is_long((long)(b.sql_queries - a.sql_queries), 1, "absent: one query");
+	req_end();
+	a = stats();
+	k = key_by_pk(absent, &rc);
+	b = stats();
+	ok(rc == STORE_OK && k == NULL, "absent again: still NULL");
+	is_long((long)(b.sql_queries - a.sql_queries), 0,
+	    "absent again: answered by the negative entry, no query");
+
+	/* Inserted behind the store's back: invalidate --key shows it. */
+	sql("INSERT INTO sentry_projectkey (id, project_id, public_key, "
+	    "secret_key) VALUES (900, 3, '%s', 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee')",
+	    absent);
+	req_end();
+	ok(key_by_pk(absent, NULL) == NULL,
+	    "a row inserted directly hides behind the negative entry");
+	req_end();
+	ok(store_invalidate(st, STORE_SCOPE_KEY, 0, absent) == STORE_OK &&
+	    !store_cache_stale(st), "store_invalidate(KEY)");
+	k = key_by_pk(absent, NULL);
+	ok(k != NULL && k->id == 900, "after invalidation the row is seen");
+	req_end();
+	sql("DELETE FROM sentry_projectkey WHERE id = 900");
+	store_invalidate(st, STORE_SCOPE_KEY, 0, absent);
+	req_end();
+
+	/* A project id cached as absent, then created through the store. */
+	sql("SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE "
+	    "TABLE_SCHEMA = 'relaycfg' AND TABLE_NAME = 'sentry_project'");
+	r = mysql_store_result(my);
+	if ((row = mysql_fetch_row(r)) != NULL)
+		next = atoll(row[0]);
+	mysql_free_result(r);
+	store_projects_by_ids(st, &next, 1, &p);
+	ok(p == NULL, "the next project id is absent (and cached so)");
+	req_end();
+	rc = store_project_create(st, 2, "fresh", "Fresh", NULL, 0, &id);
+	ok(rc == STORE_OK && id == next, "store_project_create takes it");
+	store_projects_by_ids(st, &next, 1, &p);
+	ok(p != NULL && strcmp(p->slug, "fresh") == 0,
+	    "created: seen at once despite the negative entry");
+	req_end();
+
+	/* Its (empty, cached) key list, then a key created. */
+	empty_pid = id;
+	store_projectkeys_by_project_ids(st, &empty_pid, 1, &kl);
+	ok(kl.n == 0, "a project without keys: an empty list");
+	req_end();
+	{
+		struct model_projectkey nk;
+		const struct model_projectkey *got;
+
+		rc = store_key_create(st, empty_pid, "new", NULL, &nk);
+		ok(rc == STORE_OK && strlen(nk.public_key) == 32 &&
+		    store_valid_hex32(nk.public_key) &&
+		    store_valid_hex32(nk.secret_key) &&
+		    strcmp(nk.public_key, nk.secret_key) != 0,
+		    "store_key_create: 32-hex public and secret keys");
+		store_projectkeys_by_project_ids(st, &empty_pid, 1, &kl);
+		ok(kl.n == 1 && kl.keys[0]->id == nk.id,
+		    "the project's key list shows the new key at once");
+		got = key_by_pk(nk.public_key, NULL);
+		ok(got != NULL && got->id == nk.id && got->label != NULL &&
+		    strcmp(got->label, "new") == 0, "and by public key");
+	}
+	req_end();
+}
+
+static void
+test_reads(void)
+{
+	int64_t pids[] = { 1, 2, 6, 99999 }, oids[] = { 1, 3, 99999 };
+	int64_t tid = 1;
+	const struct model_project *p[4];
+	const struct model_org *o[3];
+	json_object *po[4], *oo[3], *to = NULL;
+	struct store_keylist kl[4];
+	int rc;
+
+	diag("every read, cold then warm");
+	for (int pass = 0; pass < 2; pass++) {
+		const char *when = pass == 0 ? "cold" : "warm";
+		struct store_stats a = stats(), b;
+
+		req_end();
+		rc = store_projects_by_ids(st, pids, 4, p);
+		ok(rc == STORE_OK && p[0] != NULL && p[0]->id == 1 &&
+		    p[0]->organization_id == 1 && p[0]->template_id == 1 &&
+		    strcmp(p[0]->slug, "p1") == 0 &&
+		    strcmp(p[0]->name, "Project 1") == 0 && p[0]->platform == NULL &&
+		    p[1] != NULL && p[1]->template_id == 0 && p[3] == NULL,
+		    "%s: projects by id", when);
+		rc = store_orgs_by_ids(st, oids, 3, o);
+		ok(rc == STORE_OK && o[0] != NULL && strcmp(o[0]->slug, "o1") == 0 &&
+		    o[1] != NULL && o[1]->id == 3 && o[2] == NULL,
+		    "%s: organizations by id", when);
+		rc = store_project_options(st, pids, 4, po);
+		ok(rc == STORE_OK && po[0] != NULL &&
+		    strcmp(opt_str(po[0], "tmpl"), "t") == 0 &&
+		    strcmp(opt_str(po[0], "shared"), "template") == 0 &&
+		    opt_str(po[1], "tmpl") == NULL &&
+		    strcmp(opt_str(po[1], "shared"), "project-2") == 0 &&
+		    strcmp(opt_str(po[2], "tmpl"), "t") == 0 &&
+		    strcmp(opt_str(po[2], "shared"), "project-6") == 0 &&
+		    po[3] == NULL,
+		    "%s: project options over the template's", when);
+		rc = store_org_options(st, oids, 3, oo);
+		ok(rc == STORE_OK && oo[0] != NULL &&
+		    json_object_get_int(json_object_object_get(oo[0], "org")) == 1 &&
+		    oo[2] != NULL && json_object_object_length(oo[2]) == 0,
+		    "%s: organization options (empty for an unknown id)", when);
+		rc = store_template_options(st, &tid, 1, &to);
+		ok(rc == STORE_OK && to != NULL &&
+		    json_object_object_length(to) == 2, "%s: template options",
+		    when);
+		rc = store_projectkeys_by_project_ids(st, pids, 4, kl);
+		ok(rc == STORE_OK && kl[0].n == 2 && kl[0].keys[0]->id == 1 &&
+		    kl[0].keys[1]->id == EXTRA_KEY_ID &&
+		    kl[0].keys[1]->status == 1 &&
+		    strcmp(kl[0].keys[1]->label, "second") == 0 &&
+		    kl[1].n == 1 && kl[3].n == 0,
+		    "%s: keys by project, any status", when);
+		b = stats();
+		if (pass == 1)
+			is_long((long)(b.sql_queries - a.sql_queries), 0,
+			    "warm: all of it without a query");
+		else
+			diag("cold: %lu queries, %lu multi-gets",
+			    b.sql_queries - a.sql_queries,
+			    b.cache_gets - a.cache_gets);
+	}
+	req_end();
+}
+
+/*
+ * The reads of one project-config request for n public keys: keys, their
+ * projects, organizations, options, and the projects' key lists.
+ */
+static int
+config_request(size_t n, struct store_stats *delta, long *com)
+{
+	const char **pks = calloc(n, sizeof(*pks));
+	char (*buf)[33] = calloc(n, sizeof(*buf));
+	const struct model_projectkey **keys = calloc(n, sizeof(*keys));
+	const struct model_project **projects = calloc(n, sizeof(*projects));
+	const struct model_org **orgs = calloc(n, sizeof(*orgs));
+	json_object **po = calloc(n, sizeof(*po)), **oo = calloc(n, sizeof(*oo));
+	struct store_keylist *kl = calloc(n, sizeof(*kl));
+	int64_t *pids = calloc(n, sizeof(*pids)), *oids = calloc(n, sizeof(*oids));
+	struct store_stats a, b;
+	long c0, c1;
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		pubkey(buf[i], (long)i + 1);
+		pks[i] = buf[i];
+	}
+	c0 = com_select();
+	a = stats();
+	bad |= store_projectkeys_by_public_keys(st, pks, n, keys);
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i] == NULL || keys[i]->id != (int64_t)i + 1)
+			bad |= 1;
+		pids[i] = keys[i] != NULL ? keys[i]->project_id : 0;
+	}
+	bad |= store_projects_by_ids(st, pids, n, projects);
+	for (size_t i = 0; i < n; i++)
+		oids[i] = projects[i] != NULL ? projects[i]->organization_id : 0;
+	bad |= store_orgs_by_ids(st, oids, n, orgs);
+	bad |= store_project_options(st, pids, n, po);
+	bad |= store_org_options(st, oids, n, oo);
+	bad |= store_projectkeys_by_project_ids(st, pids, n, kl);
+	for (size_t i = 0; i < n; i++)
+		if (orgs[i] == NULL || po[i] == NULL || oo[i] == NULL ||
+		    kl[i].n == 0)
+			bad |= 1;
+	b = stats();
+	c1 = com_select();
+	delta->sql_queries = b.sql_queries - a.sql_queries;
+	delta->cache_gets = b.cache_gets - a.cache_gets;
+	/* Our own SHOW STATUS is not a SELECT; nothing else runs. */
+	*com = c1 - c0;
+	free(pks); free(buf); free(keys); free(projects); free(orgs);
+	free(po); free(oo); free(kl); free(pids); free(oids);
+	return bad;
+}
+
+static void
+test_query_count(void)
+{
+	static const size_t sizes[] = { 1, 10, 100, 500 };
+	unsigned long cold_q = 0, warm_q = 0, cold_g = 0, warm_g = 0;
+	bool same = true;
+
+	diag("queries per request, 1 to %d keys", NPROJ);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		struct store_stats cold, warm;
+		long com_cold, com_warm;
+		int bad;
+
+		req_end();
+		store_invalidate(st, STORE_SCOPE_ALL, 0, NULL);
+		req_end();
+		bad = config_request(sizes[s], &cold, &com_cold);
+		req_end();
+		bad |= config_request(sizes[s], &warm, &com_warm);
+		req_end();
+		ok(bad == 0, "%zu keys: every answer right, cold and warm",
+		    sizes[s]);
+		diag("%zu keys: cold %lu queries (Com_select %ld), %lu "
+		    "multi-gets; warm %lu queries, %lu multi-gets", sizes[s],
+		    cold.sql_queries, com_cold, cold.cache_gets,
+		    warm.sql_queries, warm.cache_gets);
+		ok((long)cold.sql_queries == com_cold &&
+		    (long)warm.sql_queries == com_warm,
+		    "%zu keys: the store's count agrees with Com_select",
+		    sizes[s]);
+		if (s == 0) {
+			cold_q = cold.sql_queries;
+			warm_q = warm.sql_queries;
+			cold_g = cold.cache_gets;
+			warm_g = warm.cache_gets;
+		} else if (cold.sql_queries != cold_q ||
+		    warm.sql_queries != warm_q || cold.cache_gets != cold_g ||
+		    warm.cache_gets != warm_g)
+			same = false;
+	}
+	ok(same, "queries and multi-gets do not grow with the keys");
+	/* keys, projects, organizations, project options, template
+	 * options, organization options, key lists */
+	is_long((long)cold_q, 7, "cold: one query per model");
+	is_long((long)warm_q, 0, "warm: no query");
+	is_long((long)cold_g, 6, "cold: six multi-gets");
+	is_long((long)warm_g, 7, "warm: seven multi-gets (pointers, then rows)");
+}
+
+/* A fake computed config, to see who deletes it. */
+static void
+plant_config(const char *pk)
+{
+	char key[CACHE_KEY_MAX];
+
+	snprintf(key, sizeof(key), "relaycfg:1:cfg:%s", pk);
+	mc_set_framed(key, "cfg", "{\"disabled\":false}");
+}
+
+static bool
+config_gone(const char *pk)
+{
+	char key[CACHE_KEY_MAX];
+
+	snprintf(key, sizeof(key), "relaycfg:1:cfg:%s", pk);
+	return !mc_has(key);
+}
+
+/* Read it, read it again from cache (no query): it is cached. */
+#define WARM(stmt) do { \
+	req_end(); stmt; req_end(); \
+	struct store_stats w0 = stats(); stmt; struct store_stats w1 = stats(); \
+	if (w1.sql_queries != w0.sql_queries) \
+		diag("not warm: %lu queries", w1.sql_queries - w0.sql_queries); \
+	req_end(); \
+} while (0)
+
+static void
+test_writes(void)
+{
+	const struct model_org *o = NULL;
+	const struct model_project *p = NULL;
+	const struct model_projectkey *k = NULL;
+	const struct model_relay *r = NULL;
+	json_object *opts = NULL;
+	struct store_keylist kl;
+	char pk3[33], pk6[33], pk8[33], pk13[33];
+	const char *rid = "6f1b2e3c-1234-4abc-8def-0123456789ab";
+	int64_t id3 = 3, id6 = 6, id8 = 8, org3 = 3, tid = 1, rel = 0;
+	int rc;
+
+	pubkey(pk3, 3);
+	pubkey(pk6, 6);
+	pubkey(pk8, 8);
+	pubkey(pk13, 13);
+	diag("every write invalidates what it changes");
+
+	WARM(store_orgs_by_ids(st, &org3, 1, &o));
+	plant_config(pk3);
+	plant_config(pk8);	/* project 8 is in organization 3 */
+	rc = store_org_update(st, 3, &(struct store_org_patch){ NULL,
+	    "Renamed", 1 });
+	store_orgs_by_ids(st, &org3, 1, &o);
+	ok(rc == STORE_OK && o != NULL && strcmp(o->name, "Renamed") == 0 &&
+	    o->status == 1, "org update: read sees the new row");
+	ok(config_gone(pk3) && config_gone(pk8),
+	    "org update: the organization's configs are dropped");
+	req_end();
+
+	WARM(store_org_options(st, &org3, 1, &opts));
+	plant_config(pk13);
+	rc = store_option_set(st, STORE_OWNER_ORG, 3, "org", "{\"x\": [1, 2]}");
+	store_org_options(st, &org3, 1, &opts);
+	ok(rc == STORE_OK && opts != NULL &&
+	    strcmp(json_object_to_json_string_ext(json_object_object_get(opts,
+	    "org"), JSON_C_TO_STRING_PLAIN), "{\"x\":[1,2]}") == 0,
+	    "org option set: read sees the new value");
+	ok(config_gone(pk13), "org option set: configs dropped");
+	req_end();
+	plant_config(pk13);
+	rc = store_option_set(st, STORE_OWNER_ORG, 3, "org", "{\"x\":[1,2]}");
+	ok(rc == STORE_OK && !config_gone(pk13),
+	    "an unchanged option invalidates nothing");
+	rc = store_option_set(st, STORE_OWNER_ORG, 3, "nope", NULL);
+	ok(rc == STORE_NOT_FOUND, "unset of an unset option: not found");
+	rc = store_option_set(st, STORE_OWNER_ORG, 3, "bad", "{x");
+	ok(rc == STORE_INVALID, "a value that is not JSON is refused");
+	rc = store_option_set(st, STORE_OWNER_ORG, 3, "bad key", "1");
+	ok(rc == STORE_INVALID, "a key with a space is refused");
+	rc = store_option_set(st, STORE_OWNER_ORG, 424242, "x", "1");
+	ok(rc == STORE_NOT_FOUND, "an option of a missing owner: not found");
+	req_end();
+
+	WARM(store_projects_by_ids(st, &id6, 1, &p));
+	WARM(store_project_options(st, &id6, 1, &opts));
+	plant_config(pk6);
+	rc = store_project_update(st, 6, &(struct store_project_patch){
+	    .slug = "p6b", .status = 1, .set_platform = true,
+	    .platform = "python", .set_template = true, .template_id = 0 });
+	store_projects_by_ids(st, &id6, 1, &p);
+	ok(rc == STORE_OK && p != NULL && strcmp(p->slug, "p6b") == 0 &&
+	    p->status == 1 && p->template_id == 0 &&
+	    strcmp(p->platform, "python") == 0,
+	    "project update: read sees the new row");
+	store_project_options(st, &id6, 1, &opts);
+	ok(opts != NULL && opt_str(opts, "tmpl") == NULL &&
+	    strcmp(opt_str(opts, "shared"), "project-6") == 0,
+	    "project update: the template fallback is gone");
+	ok(config_gone(pk6), "project update: its keys' configs dropped");
+	req_end();
+	rc = store_project_update(st, 6, &(struct store_project_patch){
+	    .status = -1, .set_template = true, .template_id = 1 });
+	ok(rc == STORE_OK, "project update: template back");
+	rc = store_project_update(st, 7, &(struct store_project_patch){
+	    .status = -1, .set_template = true, .template_id = 1 });
+	ok(rc == STORE_INVALID, "a template of another organization is "
+	    "refused");
+	req_end();
+
+	WARM(store_project_options(st, &id6, 1, &opts));
+	rc = store_option_set(st, STORE_OWNER_PROJECT, 6, "new", "\"v\"");
+	store_project_options(st, &id6, 1, &opts);
+	ok(rc == STORE_OK && strcmp(opt_str(opts, "new"), "v") == 0,
+	    "project option set: read sees it");
+	req_end();
+	rc = store_option_set(st, STORE_OWNER_PROJECT, 6, "new", NULL);
+	store_project_options(st, &id6, 1, &opts);
+	ok(rc == STORE_OK && opt_str(opts, "new") == NULL,
+	    "project option unset: read sees it gone");
+	req_end();
+
+	WARM(store_project_options(st, &id6, 1, &opts));
+	plant_config(pk6);
+	rc = store_option_set(st, STORE_OWNER_TEMPLATE, 1, "tmpl", "\"t2\"");
+	store_project_options(st, &id6, 1, &opts);
+	ok(rc == STORE_OK && strcmp(opt_str(opts, "tmpl"), "t2") == 0,
+	    "template option set: the project's merged options change");
+	ok(config_gone(pk6), "template option set: configs of its projects "
+	    "dropped");
+	req_end();
+
+	WARM(k = key_by_pk(pk8, NULL));
+	WARM(store_projectkeys_by_project_ids(st, &id8, 1, &kl));
+	plant_config(pk8);
+	rc = store_key_update(st, pk8, &(struct store_key_patch){
+	    .set_label = true, .label = "lbl", .status = 1,
+	    .set_rate_limit = true, .has_rate_limit = true,
+	    .rate_limit_count = 10, .rate_limit_window = 60 });
+	k = key_by_pk(pk8, NULL);
+	ok(rc == STORE_OK && k != NULL && k->status == 1 &&
+	    k->has_rate_limit && k->rate_limit_count == 10 &&
+	    k->rate_limit_window == 60 && strcmp(k->label, "lbl") == 0,
+	    "key update: read by public key sees it");
+	store_projectkeys_by_project_ids(st, &id8, 1, &kl);
+	ok(kl.n == 1 && kl.keys[0]->status == 1,
+	    "key update: the project's key list sees it");
+	ok(config_gone(pk8), "key update: its config dropped");
+	req_end();
+	rc = store_key_delete(st, pk8);
+	k = key_by_pk(pk8, NULL);
+	store_projectkeys_by_project_ids(st, &id8, 1, &kl);
+	ok(rc == STORE_OK && k == NULL && kl.n == 0,
+	    "key delete: gone by public key and from the list");
+	req_end();
+	ok(store_key_delete(st, pk8) == STORE_NOT_FOUND,
+	    "deleting it twice: not found");
+
+	/* Template delete: projects lose the fallback. */
+	WARM(store_project_options(st, &id6, 1, &opts));
+	WARM(store_projects_by_ids(st, &id6, 1, &p));
+	rc = store_template_delete(st, 1);
+	store_projects_by_ids(st, &id6, 1, &p);
+	store_project_options(st, &id6, 1, &opts);
+	ok(rc == STORE_OK && p != NULL && p->template_id == 0 &&
+	    opt_str(opts, "tmpl") == NULL,
+	    "template delete: projects and their options fall back");
+	store_template_options(st, &tid, 1, &opts);
+	ok(opts != NULL && json_object_object_length(opts) == 0,
+	    "template delete: its options are gone");
+	req_end();
+
+	/* Project delete cascades to keys and options. */
+	WARM(store_projects_by_ids(st, &id3, 1, &p));
+	WARM(k = key_by_pk(pk3, NULL));
+	rc = store_project_delete(st, 3);
+	store_projects_by_ids(st, &id3, 1, &p);
+	k = key_by_pk(pk3, NULL);
+	ok(rc == STORE_OK && p == NULL && k == NULL,
+	    "project delete: the project and its keys are gone");
+	req_end();
+
+	/* Organization delete cascades. */
+	WARM(store_orgs_by_ids(st, &org3, 1, &o));
+	WARM(store_projects_by_ids(st, &id8, 1, &p));
+	rc = store_org_delete(st, 3);
+	store_orgs_by_ids(st, &org3, 1, &o);
+	store_projects_by_ids(st, &id8, 1, &p);
+	ok(rc == STORE_OK && o == NULL && p == NULL,
+	    "org delete: the organization and its projects are gone");
+	req_end();
+
+	/* Relays: admin create/update/delete, registration. */
+	WARM(store_relays_by_relay_ids(st, &rid, 1, &r));
+	rc = store_relay_create(st, rid, "pk0000000000000000000000000000000000000000a",
+	    false, &rel);
+	store_relays_by_relay_ids(st, &rid, 1, &r);
+	ok(rc == STORE_OK && r != NULL && r->id == rel && !r->is_internal,
+	    "relay create: seen at once (the negative entry is gone)");
+	req_end();
+	WARM(store_relays_by_ids(st, &rel, 1, &r));
+	rc = store_relay_register(st, rid,
+	    "pk0000000000000000000000000000000000000000a", true, "23.4.0");
+	store_relays_by_relay_ids(st, &rid, 1, &r);
+	ok(rc == STORE_OK && r != NULL && r->is_internal,
+	    "relay register: is_internal updated, seen by relay_id");
+	store_relays_by_ids(st, &rel, 1, &r);
+	ok(r != NULL && r->is_internal, "relay register: and by id");
+	req_end();
+	rc = store_relay_register(st, rid,
+	    "pk0000000000000000000000000000000000000000a", true, "23.4.0");
+	{
+		MYSQL_RES *res;
+		MYSQL_ROW row;
+
+		sql("SELECT COUNT(*), MIN(version) FROM sentry_relayusage "
+		    "WHERE relay_id = '%s'", rid);
+		res = mysql_store_result(my);
+		row = mysql_fetch_row(res);
+		ok(rc == STORE_OK && row != NULL && strcmp(row[0], "1") == 0 &&
+		    strcmp(row[1], "23.4.0") == 0,
+		    "relay register twice: one relayusage row (upsert)");
+		mysql_free_result(res);
+	}
+	rc = store_relay_update(st, rid, &(struct store_relay_patch){ NULL, 0 });
+	store_relays_by_relay_ids(st, &rid, 1, &r);
+	ok(rc == STORE_OK && r != NULL && !r->is_internal,
+	    "relay update: seen");
+	req_end();
+	rc = store_relay_delete(st, rid);
+	store_relays_by_relay_ids(st, &rid, 1, &r);
+	ok(rc == STORE_OK && r == NULL, "relay delete: gone");
+	req_end();
+}
+
+/* Writers that change MariaDB directly, then relaycfgctl invalidate. */
+static void
+test_invalidate(void)
+{
+	const struct model_org *o = NULL;
+	const struct model_project *p = NULL;
+	const struct model_projectkey *k = NULL;
+	struct store_keylist kl;
+	json_object *opts = NULL;
+	char pk4[33], pk9[33], pk14[33];
+	int64_t org4 = 4, id4 = 4, id9 = 9, id14 = 14;
+
+	pubkey(pk4, 4);
+	pubkey(pk9, 9);
+	pubkey(pk14, 14);
+	diag("store_invalidate after direct writes");
+
+	WARM(store_projects_by_ids(st, &id9, 1, &p));
+	WARM(store_project_options(st, &id9, 1, &opts));
+	sql("UPDATE sentry_project SET name = 'direct' WHERE id = 9");
+	sql("INSERT INTO sentry_projectoptions (project_id, `key`, value) "
+	    "VALUES (9, 'direct', 'true')");
+	store_projects_by_ids(st, &id9, 1, &p);
+	ok(p != NULL && strcmp(p->name, "Project 9") == 0,
+	    "a direct write is not seen while cached");
+	req_end();
+	plant_config(pk9);
+	ok(store_invalidate(st, STORE_SCOPE_PROJECT, 9, NULL) == STORE_OK,
+	    "store_invalidate(PROJECT)");
+	store_projects_by_ids(st, &id9, 1, &p);
+	store_project_options(st, &id9, 1, &opts);
+	ok(p != NULL && strcmp(p->name, "direct") == 0 &&
+	    opt_str(opts, "direct") != NULL && config_gone(pk9),
+	    "project scope: row, options and configs fresh");
+	req_end();
+
+	/* A key deleted directly is dropped from its project's list too,
+	 * found through the cached list. */
+	WARM(store_projectkeys_by_project_ids(st, &id14, 1, &kl));
+	WARM(k = key_by_pk(pk14, NULL));
+	sql("DELETE FROM sentry_projectkey WHERE id = 14");
+	ok(store_invalidate(st, STORE_SCOPE_KEY, 0, pk14) == STORE_OK,
+	    "store_invalidate(KEY) of a row deleted directly");
+	k = key_by_pk(pk14, NULL);
+	store_projectkeys_by_project_ids(st, &id14, 1, &kl);
+	ok(k == NULL && kl.n == 0, "key scope: gone by key and from the list");
+	req_end();
+
+	WARM(store_orgs_by_ids(st, &org4, 1, &o));
+	WARM(store_projects_by_ids(st, &id4, 1, &p));
+	WARM(k = key_by_pk(pk4, NULL));
+	sql("UPDATE sentry_organization SET status = 1 WHERE id = 4");
+	sql("UPDATE sentry_project SET status = 1 WHERE id = 4");
+	sql("UPDATE sentry_projectkey SET status = 1 WHERE id = 4");
+	plant_config(pk4);
+	ok(store_invalidate(st, STORE_SCOPE_ORG, 4, NULL) == STORE_OK,
+	    "store_invalidate(ORG)");
+	store_orgs_by_ids(st, &org4, 1, &o);
+	store_projects_by_ids(st, &id4, 1, &p);
+	k = key_by_pk(pk4, NULL);
+	ok(o != NULL && o->status == 1 && p != NULL && p->status == 1 &&
+	    k != NULL && k->status == 1 && config_gone(pk4),
+	    "org scope: organization, projects, keys and configs fresh");
+	req_end();
+
+	WARM(store_orgs_by_ids(st, &org4, 1, &o));
+	WARM(store_projects_by_ids(st, &id4, 1, &p));
+	sql("UPDATE sentry_organization SET status = 0 WHERE id = 4");
+	sql("UPDATE sentry_project SET status = 0 WHERE id = 4");
+	ok(store_invalidate(st, STORE_SCOPE_ALL, 0, NULL) == STORE_OK &&
+	    !store_cache_stale(st), "store_invalidate(ALL)");
+	store_orgs_by_ids(st, &org4, 1, &o);
+	store_projects_by_ids(st, &id4, 1, &p);
+	ok(o != NULL && o->status == 0 && p != NULL && p->status == 0,
+	    "all: everything fresh (new generation)");
+	req_end();
+	ok(store_invalidate(st, STORE_SCOPE_PROJECT, 0, NULL) == STORE_INVALID,
+	    "a bad scope argument is refused");
+}
+
+/* The memcached -vv log so far, NUL-terminated (caller frees). */
+static char *
+read_mc_log(size_t *lenp)
+{
+	char buf[65536], *log = NULL;
+	size_t len = 0, got;
+	FILE *fp;
+
+	usleep(200000);	/* memcached writes its log asynchronously */
+	if ((fp = fopen(getenv("MC_LOG"), "r")) == NULL)
+		return NULL;
+	while ((got = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		log = realloc(log, len + got + 1);
+		memcpy(log + len, buf, got);
+		len += got;
+	}
+	fclose(fp);
+	if (log != NULL)
+		log[len] = '\0';
+	*lenp = len;
+	return log;
+}
+
+static bool
+log_has(const char *s)
+{
+	size_t len;
+	char *log = read_mc_log(&len);
+	bool found = log != NULL && strstr(log, s) != NULL;
+
+	free(log);
+	return found;
+}
+
+/* Strings that must never reach memcached as they are. */
+static void
+test_unsafe_keys(void)
+{
+	static const char *const evil[] = {
+		"abc def",
+		"abc\001def",
+		"x\r\nset evil 0 0 1\r\nX",
+		"0123456789ABCDEF0123456789ABCDEF",
+		"\xff\xfe",
+		"",
+	};
+	const size_t n = sizeof(evil) / sizeof(evil[0]);
+	const struct model_projectkey *k[sizeof(evil) / sizeof(evil[0])];
+	const struct model_relay *r[sizeof(evil) / sizeof(evil[0])];
+	char hashed[CACHE_KEY_MAX], *log = NULL;
+	struct cache *c;
+	size_t len = 0;
+	char err[128];
+	int rc;
+
+	diag("memcached-unsafe input");
+	req_end();
+	rc = store_projectkeys_by_public_keys(st, (const char *const *)evil, n, k);
+	ok(rc == STORE_OK, "odd public keys: answered");
+	ok(k[0] == NULL && k[1] == NULL && k[2] == NULL && k[3] == NULL &&
+	    k[4] == NULL && k[5] == NULL, "odd public keys: none found");
+	rc = store_relays_by_relay_ids(st, (const char *const *)evil, n, r);
+	ok(rc == STORE_OK && r[0] == NULL, "odd relay ids: answered, none");
+	req_end();
+	ok(store_invalidate(st, STORE_SCOPE_KEY, 0, evil[0]) == STORE_OK &&
+	    store_invalidate(st, STORE_SCOPE_KEY, 0, evil[2]) == STORE_OK,
+	    "invalidating odd keys works");
+	req_end();
+	log = read_mc_log(&len);
+	ok(log != NULL && len > 0, "memcached -vv log read (%zu bytes)", len);
+	if (log == NULL)
+		return;
+	ok(strstr(log, "abc def") == NULL && strstr(log, "abc\001") == NULL &&
+	    strstr(log, "evil") == NULL && strstr(log, "\xff\xfe") == NULL &&
+	    strstr(log, "0123456789ABCDEF") == NULL,
+	    "no odd string reached memcached");
+	c = cache_new(conf, err, sizeof(err));
+	cache_key_str(c, hashed, sizeof(hashed), "kp", "abc def");
+	ok(strstr(log, hashed) != NULL && strlen(hashed) == 47,
+	    "it went as a digest: %s", hashed);
+	cache_key_str(c, hashed, sizeof(hashed), "kp",
+	    "0123456789ABCDEF0123456789ABCDEF");
+	ok(strstr(log, hashed) != NULL, "upper-case hex too: %s", hashed);
+	cache_key_config(c, hashed, sizeof(hashed), "abc def");
+	ok(strstr(log, hashed) != NULL, "invalidation deleted the digest "
+	    "config key");
+	cache_free(c);
+	free(log);
+}
+
+/* Requests while memcached is away: right answers, bounded waits. */
+static void
+requests_without_memcached(const char *what)
+{
+	unsigned poll_ms = conf->memcached_poll_timeout_ms;
+	long long worst = 0;
+	bool right = true;
+
+	for (int i = 0; i < 12; i++) {
+		struct store_stats a = stats(), b, d;
+		long com;
+		long long t0 = now_us(), spent;
+
+		req_end();
+		/* Cached and uncached keys alike (1..40 were warmed). */
+		right &= config_request((size_t)(20 + i * 5), &d, &com) == 0;
+		b = stats();
+		spent = now_us() - t0 - (long long)(b.db_time_us - a.db_time_us);
+		if (spent > worst)
+			worst = spent;
+	}
+	req_end();
+	ok(right, "memcached %s: every answer right, from MariaDB", what);
+	ok(worst <= (long long)poll_ms * 1000 + 60000,
+	    "memcached %s: no request waits more than the poll timeout "
+	    "(worst %lld ms beyond MariaDB time, poll %u ms)", what,
+	    worst / 1000, poll_ms);
+}
+
+/* After the retry timeout, a request writes back and the next hits. */
+static void
+caching_resumes(const char *after)
+{
+	struct store_stats d1, d2;
+	long com;
+	int rc;
+
+	sleep(conf->memcached_retry_timeout + 1);
+	req_end();
+	rc = config_request(10, &d1, &com);
+	req_end();
+	rc |= config_request(10, &d2, &com);
+	req_end();
+	ok(rc == 0 && d2.sql_queries == 0, "after %s: caching resumes "
+	    "(second request: %lu queries)", after, d2.sql_queries);
+}
+
+static void
+test_memcached_down(void)
+{
+	struct store_stats d;
+	long com;
+
+	diag("memcached down, slow, back");
+	req_end();
+	config_request(40, &d, &com);
+	req_end();
+
+	harness("mc-stop");
+	requests_without_memcached("stopped");
+	harness("mc-start");
+	mc_connect();
+	caching_resumes("a memcached restart");
+	ok(mc_has("relaycfg:1:gen"), "the generation key was re-created");
+
+	/* Accepts connections, never answers: each request may wait once. */
+	harness("mc-pause");
+	requests_without_memcached("paused");
+	harness("mc-resume");
+	mc_connect();
+	caching_resumes("a memcached pause");
+}
+
+/* A value memcached refuses (over its 1 MB item limit). */
+static void
+test_big_value(void)
+{
+	size_t big = 1200 * 1000;
+	char *json = malloc(big + 3);
+	json_object *opts = NULL;
+	int64_t id = 2;
+	const struct model_projectkey *k;
+	char pk1[33];
+	int rc;
+
+	diag("a value memcached will not store");
+	pubkey(pk1, 1);
+	json[0] = '"';
+	memset(json + 1, 'x', big);
+	json[big + 1] = '"';
+	json[big + 2] = '\0';
+	rc = store_option_set(st, STORE_OWNER_PROJECT, 2, "huge", json);
+	ok(rc == STORE_OK, "a 1.2 MB option is stored in MariaDB");
+	for (int i = 0; i < 2; i++) {
+		req_end();
+		rc = store_project_options(st, &id, 1, &opts);
+		ok(rc == STORE_OK && opt_str(opts, "huge") != NULL &&
+		    strlen(opt_str(opts, "huge")) == big,
+		    "read %d: served whole (memcached refused it)", i + 1);
+	}
+	req_end();
+	ok(log_has("SERVER_ERROR object too large"),
+	    "memcached did refuse it (its log says so)");
+	WARM(k = key_by_pk(pk1, NULL));
+	ok(k != NULL, "the memcached connection is still in step after the "
+	    "refusal");
+	store_option_set(st, STORE_OWNER_PROJECT, 2, "huge", NULL);
+	req_end();
+	free(json);
+}
+
+/* MariaDB restarted, and down. */
+static void
+test_mariadb_restart(void)
+{
+	struct store_stats a, b;
+	const struct model_projectkey *k;
+	const struct model_project *p = NULL;
+	int64_t id20 = 20, id21 = 21;
+	char pk15[33], pk16[33], pk17[33];
+	long long t0;
+	int rc;
+
+	pubkey(pk15, 15);
+	pubkey(pk16, 16);
+	pubkey(pk17, 17);
+	diag("MariaDB restart and outage");
+	req_end();
+	k = key_by_pk(pk15, &rc);
+	ok(rc == STORE_OK && k != NULL, "before: a read");
+	req_end();
+	harness("db-stop");
+	harness("db-start");
+	a = stats();
+	k = key_by_pk(pk16, &rc);
+	b = stats();
+	ok(rc == STORE_OK && k != NULL && k->id == 16,
+	    "after a restart: the next read just works");
+	ok(b.db_reconnects > a.db_reconnects,
+	    "the lost connection was reconnected and the read retried once");
+	req_end();
+	my_connect();
+
+	harness("db-stop");
+	k = key_by_pk(pk15, &rc);
+	ok(rc == STORE_OK && k != NULL, "MariaDB down: a cached row is "
+	    "still served");
+	req_end();
+	t0 = now_us();
+	k = key_by_pk(pk17, &rc);
+	ok(rc == STORE_UNAVAILABLE && k == NULL,
+	    "MariaDB down: an uncached row is UNAVAILABLE, not absent");
+	ok(strstr(store_last_error(st), "unreachable") != NULL,
+	    "the error says so: %s", store_last_error(st));
+	req_end();
+	rc = store_projects_by_ids(st, &id20, 1, &p);
+	ok(rc == STORE_UNAVAILABLE && p == NULL && now_us() - t0 < 500000,
+	    "and again, without waiting (no reconnect storm)");
+	req_end();
+	rc = store_org_update(st, 1, &(struct store_org_patch){ NULL, "x", -1 });
+	ok(rc == STORE_UNAVAILABLE, "a write while down: UNAVAILABLE");
+	req_end();
+	harness("db-start");
+	my_connect();
+	usleep((DB_RETRY_MS + 100) * 1000);
+	rc = store_projects_by_ids(st, &id21, 1, &p);
+	ok(rc == STORE_OK && p != NULL && p->id == 21,
+	    "MariaDB back: the same store reads again (no worker restart)");
+	req_end();
+}
+
+/* With a replica, reads go there and writes to the primary. */
+static void
+test_replica(void)
+{
+	struct conf *c2;
+	struct store *s2;
+	char err[256];
+	const struct model_project *p = NULL;
+	int64_t id = 30, oid = 0;
+	int rc;
+
+	diag("read replica");
+	c2 = conf_load(getenv("STORE_TEST_CONF"), err, sizeof(err));
+	c2->db_replica.socket = strdup("/nonexistent/replica.sock");
+	s2 = store_open(c2, err, sizeof(err));
+	store_bypass_cache(s2, false);
+	rc = store_projects_by_ids(s2, &id, 1, &p);
+	ok(rc == STORE_UNAVAILABLE || rc == STORE_OK,
+	    "a read is answered (by the cache or the replica)");
+	store_request_end(s2);
+	{
+		int64_t fresh = 424200;
+
+		rc = store_projects_by_ids(s2, &fresh, 1, &p);
+		ok(rc == STORE_UNAVAILABLE,
+		    "an uncached read goes to the (unreachable) replica");
+	}
+	store_request_end(s2);
+	rc = store_org_create(s2, "via-primary", NULL, &oid);
+	ok(rc == STORE_OK && oid > 0, "writes go to the primary");
+	store_close(s2);
+	conf_free(c2);
+}
+
+int
+main(void)
+{
+	char err[512];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	log_setup(LOG_LEVEL_WARN, false);
+	if ((conf = conf_load(getenv("STORE_TEST_CONF"), err, sizeof(err))) ==
+	    NULL) {
+		fprintf(stderr, "test_store: %s\n", err);
+		return 1;
+	}
+	if (app_global_init() != 0)
+		return 1;
+	my_connect();
+	mc_connect();
+	seed();
+	if ((st = store_open(conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "test_store: %s\n", err);
+		return 1;
+	}
+
+	/* Reads on the pristine fixtures first; writes change them. */
+	test_paths();
+	test_reads();
+	test_query_count();
+	test_memcached_down();
+	test_big_value();
+	test_negative();
+	test_writes();
+	test_invalidate();
+	test_unsafe_keys();
+	test_mariadb_restart();
+	test_replica();
+
+	store_close(st);
+	memcached_free(mc);
+	mysql_close(my);
+	conf_free(conf);
+	app_global_fini();
+	return failures == 0 ? 0 : 1;
+}
