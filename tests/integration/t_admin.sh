@@ -1,0 +1,329 @@
+#!/bin/bash
+# relaycfgctl's admin commands against real servers: schema, every write,
+# the cache it invalidates (read back with --cached, i.e. through
+# memcached as the server reads), invalidate after direct SQL, human and
+# --json output, exit statuses.
+. "$top_srcdir/tests/lib/harness.sh"
+harness_init
+harness_start_mariadb
+harness_start_memcached_logged
+harness_write_conf "memcached_retry_timeout = 1"
+
+ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" "$@"; }
+# run CMD...: $OUT (stdout), $ERR (stderr), $RC
+run() {
+	OUT=$(ctl "$@" 2>"$T/err")
+	RC=$?
+	ERR=$(cat "$T/err")
+}
+# field NAME: a "name: value" line of $OUT
+field() { printf '%s\n' "$OUT" | sed -n "s/^$1: //p"; }
+
+# --- schema -------------------------------------------------------------
+run db status
+is "$RC:$OUT" "0:schema version 0 (latest 1): not initialised; run relaycfgctl db init" \
+    "db status on an empty database"
+run db migrate
+is "$RC" 1 "db migrate refuses an empty database"
+like "$ERR" "run relaycfgctl db init" "and says what to do"
+run db init
+is "$RC:$OUT" "0:schema created from version 0 to 1" "db init creates the schema"
+run db init
+is "$RC:$OUT" "0:schema already at version 1" "db init twice is harmless"
+run db migrate
+is "$RC:$OUT" "0:schema already at version 1" "db migrate when up to date"
+run --json db status
+is "$OUT" '{"version":1,"latest":1,"pending":[]}' "db status --json"
+is "$(sql "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'relaycfg'")" 10 \
+    "nine Sentry tables and the version table"
+is "$(sql "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'relaycfg' AND (ENGINE <> 'InnoDB' OR TABLE_COLLATION NOT LIKE 'utf8mb4%')")" 0 \
+    "all InnoDB, utf8mb4"
+# A migration interrupted after its DDL (its row missing) runs again.
+sql "INSERT INTO sentry_organization (name, slug) VALUES ('Kept', 'kept')"
+sql "DELETE FROM relaycfg_schema_version"
+run db init
+is "$RC:$OUT" "0:schema created from version 0 to 1" "a half-applied migration re-runs"
+is "$(sql "SELECT slug FROM sentry_organization")" kept "and keeps the data"
+sql "DELETE FROM sentry_organization"
+# Every lookup the store makes has an index.
+explain() { sql "EXPLAIN $1" | awk -F'\t' '{print $4 ":" $6}' | head -1; }
+like "$(explain "SELECT id FROM sentry_projectkey WHERE public_key IN ('0123456789abcdef0123456789abcdef', _utf8mb4 X'41')")" \
+    "^(range|const|ref):sentry_projectkey_public_key_uniq" "projectkey by public_key uses its index"
+like "$(explain "SELECT id FROM sentry_projectkey WHERE project_id IN (1,2)")" \
+    ":sentry_projectkey_project_id" "projectkey by project uses its index"
+like "$(explain "SELECT id FROM sentry_relay WHERE relay_id IN ('6f1b2e3c-1234-4abc-8def-0123456789ab', _utf8mb4 X'41')")" \
+    ":sentry_relay_relay_id_uniq" "relay by relay_id uses its index"
+like "$(explain "SELECT id FROM sentry_project WHERE template_id = 1")" \
+    ":sentry_project_template_id" "project by template uses its index"
+
+# --- organizations ------------------------------------------------------
+run org create acme --name "Acme Inc"
+is "$RC" 0 "org create"
+ORG=$(field id)
+is "$(field slug):$(field name):$(field status_name)" "acme:Acme Inc:active" "org create prints the new row"
+run --json org create beta
+BETA=$(printf '%s' "$OUT" | jq -r .id)
+is "$(printf '%s' "$OUT" | jq -r '.slug + ":" + .name + ":" + (.status|tostring)')" "beta:beta:0" \
+    "org create --json (name defaults to the slug)"
+run org create acme
+is "$RC" 1 "a taken slug is refused"
+like "$ERR" "slug is taken" "and says so"
+run org create "Bad Slug"
+is "$RC" 1 "a bad slug is refused"
+run org create 1234
+is "$RC" 1 "an all-digit slug is refused"
+run org list
+is "$OUT" "$ORG	acme	active	Acme Inc
+$BETA	beta	active	beta" "org list, one line per row"
+run org show "$ORG" --json
+is "$(printf '%s' "$OUT" | jq -r .name)" "Acme Inc" "--json also after the command"
+run org show 999
+is "$RC:$ERR" "1:relaycfgctl: org show: no such organization" "org show of a missing id"
+run org show abc
+is "$RC" 2 "org show of a non-id is a usage error"
+
+run org show "$ORG" --cached
+run org update "$ORG" --name "Acme Corp" --slug acme-corp
+is "$RC:$OUT" "0:organization $ORG updated" "org update"
+run org show "$ORG" --cached
+is "$(field slug):$(field name)" "acme-corp:Acme Corp" "org update: the cached copy is fresh"
+run org disable "$ORG"
+run org show "$ORG" --cached
+is "$(field status_name)" pending_deletion "org disable: status 1 (pending deletion), fresh in cache"
+run org enable "$ORG"
+run org show "$ORG" --cached
+is "$(field status_name)" active "org enable"
+run org update "$ORG"
+is "$RC" 1 "org update with nothing to change"
+run org update "$ORG" --status nonsense
+is "$RC" 2 "org update with a bad status"
+
+# --- templates, projects ------------------------------------------------
+run project template create --org "$ORG" base
+is "$RC" 0 "project template create"
+TMPL=$(field id)
+run project template list
+is "$OUT" "$TMPL	$ORG	base" "project template list"
+run project create web --platform javascript --template "$TMPL"
+is "$RC" 2 "project create without --org is a usage error"
+run project create --org 999 web
+is "$RC:$ERR" "1:relaycfgctl: project create: no such organization" "project create in a missing org"
+run project create --org "$BETA" web --template "$TMPL"
+is "$RC" 1 "a template of another organization is refused"
+run project create --org "$ORG" web --name "Web" --platform javascript --template "$TMPL"
+is "$RC" 0 "project create"
+PROJ=$(field id)
+is "$(field slug):$(field platform):$(field template_id)" "web:javascript:$TMPL" "project create prints the new row"
+run project create --org "$ORG" web
+is "$RC" 1 "a taken project slug is refused"
+run --json project create --org "$BETA" api
+PROJ2=$(printf '%s' "$OUT" | jq -r .id)
+run project list --org "$ORG"
+is "$OUT" "$PROJ	$ORG	web	active	$TMPL	javascript	Web" "project list --org"
+run project show "$PROJ" --cached
+run project update "$PROJ" --platform none --template none --name "Web App"
+is "$RC" 0 "project update"
+run project show "$PROJ" --cached
+is "$(field platform):$(field template_id):$(field name)" "-:-:Web App" "project update: fresh in cache"
+run project disable "$PROJ"
+run project show "$PROJ" --cached
+is "$(field status_name)" disabled "project disable, fresh in cache"
+run project enable "$PROJ"
+run project update "$PROJ" --template "$TMPL"
+is "$RC" 0 "project update --template"
+
+# --- keys ---------------------------------------------------------------
+run key create --project "$PROJ" --label main --rate-limit 100/60
+is "$RC" 0 "key create"
+PK=$(field public_key)
+like "$PK:$(field secret_key)" '^[0-9a-f]{32}:[0-9a-f]{32}$' "32-hex public and secret keys"
+is "$(field rate_limit):$(field label):$(field status_name)" '{"count":100,"window":60}:main:active' \
+    "key create prints the new row"
+run --json key create --project "$PROJ"
+PK2=$(printf '%s' "$OUT" | jq -r .public_key)
+like "$PK2" '^[0-9a-f]{32}$' "key create --json"
+[ "$PK" != "$PK2" ]
+ok $? "two keys differ"
+run key create --project 999
+is "$RC:$ERR" "1:relaycfgctl: key create: no such project" "key create in a missing project"
+run key create --project "$PROJ" --rate-limit lots
+is "$RC" 2 "a bad rate limit is a usage error"
+run key list --project "$PROJ"
+is "$(printf '%s\n' "$OUT" | cut -f3 | tr '\n' ' ')" "$PK $PK2 " "key list --project"
+run key list --project "$PROJ" --cached
+run key show "$PK" --cached
+run key update "$PK" --status inactive --rate-limit none --label none
+is "$RC:$OUT" "0:key $PK updated" "key update"
+run key show "$PK" --cached
+is "$(field status_name):$(field rate_limit):$(field label)" "inactive:-:-" "key update: fresh in cache"
+run --json key list --project "$PROJ" --cached
+is "$(printf '%s' "$OUT" | jq -r '.keys[0].status_name')" inactive "key update: the project's cached key list is fresh"
+run key enable "$PK"
+run key show "$PK" --cached
+is "$(field status_name)" active "key enable"
+run key disable "$PK"
+run key show "$PK" --cached
+is "$(field status_name)" inactive "key disable"
+run key update nothex
+is "$RC" 2 "key update of a malformed public key is a usage error"
+run key delete "$PK2"
+is "$RC:$OUT" "0:key $PK2 deleted" "key delete"
+run key show "$PK2" --cached
+is "$RC" 1 "key delete: gone from the cache too"
+run key delete "$PK2"
+is "$RC:$ERR" "1:relaycfgctl: key delete: no such key" "key delete twice"
+
+# --- options ------------------------------------------------------------
+run option set template "$TMPL" sentry:scrub_data true
+is "$RC:$OUT" "0:option template $TMPL sentry:scrub_data set" "option set template"
+run option set project "$PROJ" filters:localhost '"1"'
+run option get project "$PROJ" --cached
+is "$OUT" 'sentry:scrub_data: true
+filters:localhost: "1"' "project options include the template's"
+run option set project "$PROJ" sentry:scrub_data false
+run option get project "$PROJ" sentry:scrub_data --cached
+is "$OUT" false "the project's own option wins, fresh in cache"
+run option unset project "$PROJ" sentry:scrub_data
+run option get project "$PROJ" sentry:scrub_data --cached
+is "$OUT" true "unset: the template's shows again"
+run option set template "$TMPL" sentry:scrub_data '{"a": [1, 2]}'
+run option get project "$PROJ" sentry:scrub_data --cached
+is "$OUT" '{"a":[1,2]}' "template option change: the project's cached options are fresh"
+run option set org "$ORG" sentry:relay_pii_config '"{\"rules\":{}}"'
+run --json option get org "$ORG" --cached
+is "$OUT" '{"sentry:relay_pii_config":"{\"rules\":{}}"}' "org option: a JSON string holding JSON"
+# (mariadb -B shows a backslash as two)
+is "$(sql "SELECT value FROM sentry_organizationoptions")" '"{\\"rules\\":{}}"' "stored as JSON text"
+run option set org "$ORG" x '{bad'
+is "$RC" 1 "a value that is not JSON is refused"
+run option set org "$ORG" 'bad key' 1
+is "$RC" 1 "an option key with a space is refused"
+run option unset org "$ORG" nope
+is "$RC:$ERR" "1:relaycfgctl: option unset: the option is not set" "unset of an unset option"
+run option get project 999
+is "$RC" 1 "options of a missing project"
+run option get team 1
+is "$RC" 2 "options of an unknown owner kind"
+
+# --- relays -------------------------------------------------------------
+RID=6f1b2e3c-1234-4abc-8def-0123456789ab
+RPK=ABCDEFabcdef_-0123456789ABCDEFabcdef_-01234
+run relay create "$RID" "$RPK"
+is "$RC:$(field relay_id):$(field is_internal)" "0:$RID:false" "relay create"
+run relay create "$RID" "$RPK"
+is "$RC" 1 "relay create twice is refused"
+run relay create NOT-A-UUID "$RPK"
+is "$RC" 1 "a relay id that is not a lowercase UUID is refused"
+run relay list
+is "$OUT" "1	$RID	false	$RPK" "relay list"
+run relay show "$RID" --cached
+run relay update "$RID" --internal
+run relay show "$RID" --cached
+is "$(field is_internal)" true "relay update --internal, fresh in cache"
+run relay delete "$RID"
+run relay show "$RID" --cached
+is "$RC" 1 "relay delete: gone from the cache too"
+
+# --- invalidate after direct SQL ----------------------------------------
+run key show "$PK" --cached
+sql "UPDATE sentry_projectkey SET label = 'direct' WHERE public_key = '$PK'"
+run key show "$PK" --cached
+is "$(field label)" - "a direct SQL write is not seen through the cache"
+run invalidate --key "$PK"
+is "$RC:$OUT" "0:invalidated key $PK" "invalidate --key"
+run key show "$PK" --cached
+is "$(field label)" direct "invalidate --key: fresh"
+
+run project show "$PROJ" --cached
+sql "UPDATE sentry_project SET name = 'Direct' WHERE id = $PROJ"
+run invalidate --project "$PROJ"
+run project show "$PROJ" --cached
+is "$RC:$(field name)" "0:Direct" "invalidate --project: fresh"
+
+run org show "$ORG" --cached
+run key show "$PK" --cached
+sql "UPDATE sentry_organization SET name = 'Direct Org' WHERE id = $ORG"
+sql "UPDATE sentry_projectkey SET label = 'via-org' WHERE public_key = '$PK'"
+run invalidate --org "$ORG"
+run org show "$ORG" --cached
+is "$(field name)" "Direct Org" "invalidate --org: the organization is fresh"
+run key show "$PK" --cached
+is "$(field label)" via-org "invalidate --org: and its keys"
+
+run org show "$BETA" --cached
+sql "UPDATE sentry_organization SET name = 'Everything' WHERE id = $BETA"
+run --json invalidate --all
+is "$OUT" '{"ok":true,"scope":"all","cache_invalidated":true}' "invalidate --all --json"
+run org show "$BETA" --cached
+is "$(field name)" Everything "invalidate --all: fresh"
+
+run relay show "$RID" --cached
+sql "INSERT INTO sentry_relay (relay_id, public_key) VALUES ('$RID', 'x')"
+run relay show "$RID" --cached
+is "$RC" 1 "a relay inserted directly hides behind the negative entry"
+run invalidate --relay "$RID"
+run relay show "$RID" --cached
+is "$RC:$(field public_key)" "0:x" "invalidate --relay: seen"
+
+run invalidate
+is "$RC" 2 "invalidate needs a scope"
+run invalidate --org 1 --all
+is "$RC" 2 "invalidate takes one scope"
+run invalidate --key $'a b\001c'
+is "$RC" 0 "invalidate --key of an odd string works"
+run key show $'a b\001c' --cached
+is "$RC" 1 "and such a key is simply not found"
+sleep 0.3
+is "$(grep -c $'a b\001c' "$T/memcached-vv.log")" 0 "the odd string never reached memcached"
+
+# --- memcached away -----------------------------------------------------
+harness_stop_memcached
+run key update "$PK" --label offline
+is "$RC" 0 "a write with memcached down still succeeds"
+like "$ERR" "warning: memcached did not take the invalidation" "with a warning"
+run --json key update "$PK" --label offline2
+is "$(printf '%s' "$OUT" | jq -r .cache_invalidated)" false "--json says cache_invalidated false"
+run invalidate --all
+is "$RC" 1 "invalidate with memcached down fails"
+run key show "$PK" --cached
+is "$RC:$(field label)" "0:offline2" "reads with memcached down come from MariaDB"
+harness_start_memcached_logged "$MC_PORT"
+
+# --- cascades -----------------------------------------------------------
+run key show "$PK" --cached
+run project template delete "$TMPL"
+is "$RC" 0 "project template delete"
+run project show "$PROJ" --cached
+is "$(field template_id)" - "its projects lose the template, fresh in cache"
+run project delete "$PROJ"
+is "$RC:$OUT" "0:project $PROJ deleted" "project delete"
+run key show "$PK" --cached
+is "$RC" 1 "project delete takes its keys, out of the cache too"
+is "$(sql "SELECT COUNT(*) FROM sentry_projectoptions WHERE project_id = $PROJ")" 0 "and its options"
+run key create --project "$PROJ2"
+run org delete "$BETA"
+is "$RC" 0 "org delete"
+is "$(sql "SELECT COUNT(*) FROM sentry_project WHERE organization_id = $BETA"):$(sql "SELECT COUNT(*) FROM sentry_projectkey")" "0:0" \
+    "org delete takes its projects and keys"
+run org show "$BETA" --cached
+is "$RC" 1 "org delete: gone from the cache"
+
+# --- MariaDB away, usage ------------------------------------------------
+harness_stop_mariadb
+run org list
+is "$RC" 1 "MariaDB down: commands fail"
+like "$ERR" "MariaDB unreachable" "and say why"
+harness_run_mariadbd
+run org list
+is "$RC" 0 "MariaDB back"
+
+run org frobnicate
+is "$RC" 2 "an unknown subcommand is a usage error"
+run org
+is "$RC" 2 "a missing subcommand is a usage error"
+like "$("$RELAYCFGCTL" --help)" "invalidate --org ID" "--help lists the admin commands"
+printf 'db_socket = %s/none.sock\ndb_name = relaycfg\n' "$T" >"$T/bad.conf"
+OUT=$("$RELAYCFGCTL" -c "$T/bad.conf" org list 2>&1)
+is "$?" 1 "a config whose database is unreachable: exit 1"
+
+done_testing
