@@ -331,6 +331,17 @@ req_end(void)
 	store_request_end(st);
 }
 
+/*
+ * The store's write-backs are not acknowledged (NOREPLY), and memcached
+ * serves connections in parallel: before touching an entry the store may
+ * still be writing, give it a moment.
+ */
+static void
+settle(void)
+{
+	usleep(50000);
+}
+
 /* --- tests ----------------------------------------------------------- */
 
 static void
@@ -364,8 +375,7 @@ test_paths(void)
 	is_long((long)(b.cache_gets - a.cache_gets + b.sql_queries -
 	    a.sql_queries), 0, "same request: no round trip at all");
 
-	/* Write-backs are not acknowledged: let memcached catch up. */
-	usleep(50000);
+	settle();
 	v = mc_get("relaycfg:1:kp:00000000000000000000000000000001", &len);
 	ok(v != NULL && len > 21 && strncmp(v, "rc1 ", 4) == 0 &&
 	    strcmp(v + 21, "kp [1]") == 0,
@@ -389,6 +399,7 @@ test_paths(void)
 
 	/* Pointer hit, row gone from memcached: one query, right answer. */
 	req_end();
+	settle();
 	mc_del("relaycfg:1:k:1");
 	a = stats();
 	k = key_by_pk(pk1, &rc);
@@ -401,6 +412,7 @@ test_paths(void)
 	req_end();
 	(void)key_by_pk(pk2, NULL);
 	req_end();
+	settle();
 	mc_set_framed("relaycfg:1:kp:00000000000000000000000000000002", "kp",
 	    "[1]");
 	a = stats();
@@ -437,6 +449,7 @@ test_paths(void)
 		    bad[i].kind, bad[i].payload);
 		free(gen);
 		req_end();
+		settle();
 		mc_set("relaycfg:1:k:1", val);
 		a = stats();
 		k = key_by_pk(pk1, &rc);
