@@ -26,6 +26,12 @@ if [ "$(id -u)" -eq 0 ]; then
 	OWNER_ARGS="--socket-owner root:$(id -gn "$APACHE_USER")"
 fi
 
+# The modules: those the README's a2enmod line enables, plus what Debian
+# enables by default (an MPM and authz_core).
+a2enmod_line=$(grep -m 1 '^a2enmod proxy' "$top_srcdir/README.md")
+like "$a2enmod_line" '^a2enmod proxy proxy_fcgi' "README has the a2enmod line"
+APACHE_MODS="mpm_event authz_core ${a2enmod_line#a2enmod }"
+
 harness_start_mariadb
 harness_start_memcached
 relay_new S	# static internal relay, no database row
@@ -91,8 +97,7 @@ apache_start() {
 		{
 			echo "ServerRoot $dir"
 			echo "Listen 127.0.0.1:$APACHE_PORT"
-			for m in mpm_event authz_core proxy proxy_fcgi proxy_balancer \
-			    slotmem_shm lbmethod_byrequests filter deflate; do
+			for m in $APACHE_MODS; do
 				echo "LoadModule ${m}_module $APACHE_MODULES/mod_$m.so"
 			done
 			if [ -n "$APACHE_USER" ]; then
