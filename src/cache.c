@@ -486,9 +486,9 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 	memcached_return_t rc;
 	long long t0 = mono_us();
 
-	memset(out, 0, n * sizeof(*out));
 	if (n == 0)
 		return 0;
+	memset(out, 0, n * sizeof(*out));
 	if (c->mc == NULL || c->req_failed) {
 		if (c->mc != NULL)
 			c->st.skipped++;

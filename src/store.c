@@ -533,7 +533,8 @@ uniq_i64(int64_t *v, size_t n)
 {
 	size_t m = 0;
 
-	qsort(v, n, sizeof(*v), cmp_i64);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_i64);
 	for (size_t i = 0; i < n; i++)
 		if (m == 0 || v[m - 1] != v[i])
 			v[m++] = v[i];
@@ -1498,7 +1499,8 @@ get_by_strs(struct store *st, const struct model_desc *d,
 		}
 		want[nwant++] = strs[i];
 	}
-	qsort(want, nwant, sizeof(*want), cmp_str);
+	if (nwant > 1)
+		qsort(want, nwant, sizeof(*want), cmp_str);
 	for (size_t i = 0; i < nwant; i++)
 		if (m == 0 || strcmp(want[m - 1], want[i]) != 0)
 			want[m++] = want[i];
@@ -2369,7 +2371,8 @@ inv_flush(struct store *st, struct inval *iv)
 	size_t m = 0;
 
 	/* Writes name some keys twice (a project's list per key): once. */
-	qsort(iv->keys, iv->n, sizeof(*iv->keys), cmp_strp);
+	if (iv->n > 1)
+		qsort(iv->keys, iv->n, sizeof(*iv->keys), cmp_strp);
 	for (size_t i = 0; i < iv->n; i++) {
 		if (m > 0 && strcmp(iv->keys[m - 1], iv->keys[i]) == 0)
 			free(iv->keys[i]);
