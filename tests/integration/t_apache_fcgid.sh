@@ -32,6 +32,11 @@ relay_new S
 harness_write_conf "static_relay = $(relay_id S) $(relay_pk S) internal"
 "$RELAYCFGCTL" -c "$RELAYCFG_CONF" db init >"$T/dbinit.out" 2>&1
 ok $? "relaycfgctl db init"
+{ "$RELAYCFGCTL" -c "$RELAYCFG_CONF" org create acme &&
+    "$RELAYCFGCTL" -c "$RELAYCFG_CONF" project create --org 1 backend &&
+    "$RELAYCFGCTL" -c "$RELAYCFG_CONF" key create --project 1; } >"$T/admin.out" 2>&1
+ok $? "relaycfgctl org, project and key create"
+PK=$(sed -n 's/^public_key: //p' "$T/admin.out")
 # The user's own config, mode 0600, as the wrapper's comment asks.
 chown "$APACHE_USER" "$RELAYCFG_CONF"
 chmod 600 "$RELAYCFG_CONF"
@@ -147,9 +152,11 @@ is "$(cat "/proc/$p/task/$p/children" 2>/dev/null | wc -w)" 0 "one process, no w
 head -c 8000 /dev/urandom | od -An -tx1 -v | tr -d ' \n' | fold -w32 |
     head -n 500 >"$T/keys500"
 key=$(head -n 1 "$T/keys500")
-ctl_fetch S "$key"
+ctl_fetch S "$PK" "$key"
 if [ "$HTTP_STATUS" != 404 ] && [ -n "$HTTP_STATUS" ]; then
 	is "$HTTP_STATUS" 200 "signed v3 fetch by a static relay"
+	like "$HTTP_BODY" "\"$PK\":\\{\"disabled\":false,\"slug\":\"backend\"" \
+	    "the project's config, from MariaDB"
 	like "$HTTP_BODY" "\"$key\":\\{\"disabled\":true\\}" "unknown key is disabled"
 
 	# 500 keys: about 20 KB of request, within FcgidMaxRequestLen.
@@ -175,7 +182,7 @@ if [ "$HTTP_STATUS" != 404 ] && [ -n "$HTTP_STATUS" ]; then
 	ctl_fetch R "$key"
 	is "$HTTP_STATUS" 200 "the registered relay fetches"
 else
-	for i in $(seq 8); do
+	for i in $(seq 9); do
 		TAP_N=$((TAP_N + 1))
 		echo "ok $TAP_N # SKIP relay endpoints are not routed yet"
 	done

@@ -109,6 +109,12 @@ like "$(cat "$T/make.log")" "keeping $CONF" "make install says it kept it"
 RELAYCFGCTL=$D$deploy_bindir/relaycfgctl
 "$RELAYCFGCTL" -c "$CONF" db init >"$T/dbinit.out" 2>&1
 ok $? "the installed relaycfgctl creates the schema"
+# README step 5's admin lines (with -c: the test's sysconfdir is in DESTDIR).
+{ "$RELAYCFGCTL" -c "$CONF" org create acme && "$RELAYCFGCTL" -c "$CONF" project create --org 1 backend &&
+    "$RELAYCFGCTL" -c "$CONF" key create --project 1; } >"$T/admin.out" 2>&1
+ok $? "relaycfgctl org, project and key create"
+PK=$(sed -n 's/^public_key: //p' "$T/admin.out")
+like "$PK" '^[0-9a-f]{32}$' "key create prints the public key"
 
 # --- socket activation ---------------------------------------------------
 # What systemd would do: relaycfg.socket's ListenStream and SocketMode, the
@@ -138,9 +144,11 @@ is "$HTTP_BODY" '{"is_healthy":true}' "live body"
 head -c 8000 /dev/urandom | od -An -tx1 -v | tr -d ' \n' | fold -w32 |
     head -n 500 >"$T/keys500"
 key=$(head -n 1 "$T/keys500")
-ctl_fetch S "$key"
+ctl_fetch S "$PK" "$key"
 if [ "$HTTP_STATUS" != 404 ] && [ -n "$HTTP_STATUS" ]; then
 	is "$HTTP_STATUS" 200 "signed v3 fetch (installed relaycfgctl, installed config)"
+	like "$HTTP_BODY" "\"$PK\":\\{\"disabled\":false,\"slug\":\"backend\"" \
+	    "the project's config, from MariaDB"
 	like "$HTTP_BODY" "\"$key\":\\{\"disabled\":true\\}" "unknown key is disabled"
 	# shellcheck disable=SC2046
 	ctl_fetch S $(cat "$T/keys500")
@@ -152,7 +160,7 @@ if [ "$HTTP_STATUS" != 404 ] && [ -n "$HTTP_STATUS" ]; then
 	ctl_fetch R "$key"
 	is "$HTTP_STATUS" 200 "the registered relay fetches"
 else
-	for i in $(seq 5); do
+	for i in $(seq 6); do
 		TAP_N=$((TAP_N + 1))
 		echo "ok $TAP_N # SKIP relay endpoints are not routed yet"
 	done

@@ -20,6 +20,11 @@ relay_new S
 harness_write_conf "static_relay = $(relay_id S) $(relay_pk S) internal"
 "$RELAYCFGCTL" -c "$RELAYCFG_CONF" db init >"$T/dbinit.out" 2>&1
 ok $? "relaycfgctl db init"
+{ "$RELAYCFGCTL" -c "$RELAYCFG_CONF" org create acme &&
+    "$RELAYCFGCTL" -c "$RELAYCFG_CONF" project create --org 1 backend &&
+    "$RELAYCFGCTL" -c "$RELAYCFG_CONF" key create --project 1; } >"$T/admin.out" 2>&1
+ok $? "relaycfgctl org, project and key create"
+PK=$(sed -n 's/^public_key: //p' "$T/admin.out")
 
 # As root, the README's "-u relaycfg -g relaycfg" becomes nobody (no
 # relaycfg user here); the program is copied where that user may run it.
@@ -56,9 +61,11 @@ is "$HTTP_BODY" '{"is_healthy":true}' "live body"
 head -c 8000 /dev/urandom | od -An -tx1 -v | tr -d ' \n' | fold -w32 |
     head -n 500 >"$T/keys500"
 key=$(head -n 1 "$T/keys500")
-ctl_fetch S "$key"
+ctl_fetch S "$PK" "$key"
 if [ "$HTTP_STATUS" != 404 ] && [ -n "$HTTP_STATUS" ]; then
 	is "$HTTP_STATUS" 200 "signed v3 fetch by a static relay"
+	like "$HTTP_BODY" "\"$PK\":\\{\"disabled\":false,\"slug\":\"backend\"" \
+	    "the project's config, from MariaDB"
 	like "$HTTP_BODY" "\"$key\":\\{\"disabled\":true\\}" "unknown key is disabled"
 	# shellcheck disable=SC2046
 	ctl_fetch S $(cat "$T/keys500")
@@ -76,7 +83,7 @@ if [ "$HTTP_STATUS" != 404 ] && [ -n "$HTTP_STATUS" ]; then
 	ctl_fetch R "$key"
 	is "$HTTP_STATUS" 200 "the registered relay fetches"
 else
-	for i in $(seq 7); do
+	for i in $(seq 8); do
 		TAP_N=$((TAP_N + 1))
 		echo "ok $TAP_N # SKIP relay endpoints are not routed yet"
 	done
