@@ -173,7 +173,7 @@ signed_checks() {
 	local label=$1 key n
 	probe_signed
 	if [ -z "$SIGNED" ]; then
-		skip_n 8 "$label: relay endpoints are not routed yet"
+		skip_n 9 "$label: relay endpoints are not routed yet"
 		return
 	fi
 	key=$(head -n 1 "$T/keys500")
@@ -199,8 +199,10 @@ signed_checks() {
 	printf '{"publicKeys":[%s],"fullConfig":true}' \
 	    "$(sed 's/.*/"&"/' "$T/keys500" | paste -sd,)" >"$T/body500.json"
 	signed_http S "/api/0/relays/projectconfigs/?version=3" "$T/body500.json" \
-	    -H 'Accept-Encoding: gzip'
+	    --compressed
 	like "$HTTP_HEADERS" '^Content-Encoding: gzip' "$label: large answers are gzip'ed"
+	is "$(printf '%s' "$HTTP_BODY" | grep -o '"disabled":true' | wc -l)" 500 \
+	    "$label: ... and arrive whole"
 }
 
 # --- 1. the unix socket (the sample's default) -------------------------

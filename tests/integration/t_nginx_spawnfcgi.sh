@@ -75,15 +75,17 @@ if [ "$HTTP_STATUS" != 404 ] && [ -n "$HTTP_STATUS" ]; then
 	printf '{"publicKeys":[%s],"fullConfig":true}' \
 	    "$(sed 's/.*/"&"/' "$T/keys500" | paste -sd,)" >"$T/body500.json"
 	signed_http S "/api/0/relays/projectconfigs/?version=3" "$T/body500.json" \
-	    -H 'Accept-Encoding: gzip'
+	    --compressed
 	like "$HTTP_HEADERS" '^Content-Encoding: gzip' "the 500-key answer is gzip'ed by nginx"
+	is "$(printf '%s' "$HTTP_BODY" | grep -o '"disabled":true' | wc -l)" 500 \
+	    "... and arrives whole"
 	relay_new R
 	ctl_register R
 	is "$HTTP_STATUS" 200 "registration (challenge and response)"
 	ctl_fetch R "$key"
 	is "$HTTP_STATUS" 200 "the registered relay fetches"
 else
-	for i in $(seq 8); do
+	for i in $(seq 9); do
 		TAP_N=$((TAP_N + 1))
 		echo "ok $TAP_N # SKIP relay endpoints are not routed yet"
 	done
