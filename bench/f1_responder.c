@@ -6,13 +6,26 @@
  * the same nginx vhost as relaycfg, so the difference between the two is
  * what relaycfg itself costs.
  *
- *	f1_responder --listen unix:PATH [--workers N]
+ *	f1_responder --listen unix:PATH [--workers N] [--poll]
+ *	    [--body-file F [--gzip]]
+ *
+ * --poll accepts the way relaycfg's worker.c does (non-blocking listening
+ * socket, ppoll() then FCGX_Accept_r, so every idle worker wakes for each
+ * connection): F1 with and without it measures what that design costs.
+ *
+ * --body-file answers F's bytes instead (with --gzip, as
+ * "Content-Encoding: gzip", which nginx passes through untouched): the
+ * transport floor for a big answer, e.g. a 100-key answer built from
+ * precompressed per-config fragments.
  *
  * SIGTERM stops the master and its workers.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +36,39 @@
 
 #include <fcgiapp.h>
 
-static const char answer[] =
+static const char fixed_answer[] =
     "Status: 200 OK\r\n"
     "Content-Type: application/json\r\n"
     "Content-Length: 42\r\n"
     "Cache-Control: no-store\r\n"
     "\r\n"
     "{\"configs\":{},\"pending\":[],\"unchanged\":[]}";
+static const char *answer = fixed_answer;
+static size_t answer_len = sizeof(fixed_answer) - 1;
+
+/* The whole answer (CGI headers and body) from a file. */
+static int
+load_body(const char *path, bool gzip)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+	int h;
+
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 512)) == NULL)
+		return -1;
+	h = snprintf(buf, 512, "Status: 200 OK\r\n"
+	    "Content-Type: application/json\r\n%s"
+	    "Content-Length: %ld\r\nCache-Control: no-store\r\n\r\n",
+	    gzip ? "Content-Encoding: gzip\r\n" : "", n);
+	if (fread(buf + h, 1, (size_t)n, f) != (size_t)n)
+		return -1;
+	fclose(f);
+	answer = buf;
+	answer_len = (size_t)h + (size_t)n;
+	return 0;
+}
 
 static volatile sig_atomic_t stop;
 
@@ -41,7 +80,7 @@ on_term(int sig)
 }
 
 static int
-worker(int fd)
+worker(int fd, bool use_poll)
 {
 	FCGX_Request req;
 	char buf[65536];
@@ -49,10 +88,24 @@ worker(int fd)
 	signal(SIGTERM, SIG_DFL);
 	if (FCGX_InitRequest(&req, fd, 0) != 0)
 		return 1;
-	while (FCGX_Accept_r(&req) >= 0) {
+	for (;;) {
+		if (use_poll) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			int rc;
+
+			if (ppoll(&pfd, 1, NULL, NULL) < 0 && errno != EINTR)
+				return 1;
+			if ((rc = FCGX_Accept_r(&req)) < 0) {
+				if (rc == -EAGAIN || rc == -EWOULDBLOCK ||
+				    rc == -EINTR || rc == -ECONNABORTED)
+					continue;
+				return 1;
+			}
+		} else if (FCGX_Accept_r(&req) < 0)
+			break;
 		while (FCGX_GetStr(buf, sizeof(buf), req.in) > 0)
 			;
-		FCGX_PutStr(answer, sizeof(answer) - 1, req.out);
+		FCGX_PutStr(answer, (int)answer_len, req.out);
 		FCGX_Finish_r(&req);
 	}
 	return 0;
@@ -61,8 +114,9 @@ worker(int fd)
 int
 main(int argc, char **argv)
 {
-	const char *listen = NULL;
+	const char *listen = NULL, *body_file = NULL;
 	int workers = 2, fd;
+	bool use_poll = false, gzip = false;
 	pid_t *kids;
 	struct sigaction sa;
 
@@ -71,9 +125,16 @@ main(int argc, char **argv)
 			listen = argv[++i];
 		else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
 			workers = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--poll") == 0)
+			use_poll = true;
+		else if (strcmp(argv[i], "--body-file") == 0 && i + 1 < argc)
+			body_file = argv[++i];
+		else if (strcmp(argv[i], "--gzip") == 0)
+			gzip = true;
 		else {
 			fputs("usage: f1_responder --listen unix:PATH "
-			    "[--workers N]\n", stderr);
+			    "[--workers N] [--poll] [--body-file F [--gzip]]\n",
+			    stderr);
 			return 2;
 		}
 	}
@@ -81,6 +142,10 @@ main(int argc, char **argv)
 	    workers < 1) {
 		fputs("f1_responder: --listen unix:PATH is required\n", stderr);
 		return 2;
+	}
+	if (body_file != NULL && load_body(body_file, gzip) != 0) {
+		fprintf(stderr, "f1_responder: cannot read %s\n", body_file);
+		return 1;
 	}
 	if (FCGX_Init() != 0)
 		return 1;
@@ -90,6 +155,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	chmod(listen + 5, 0666);
+	if (use_poll)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	if ((kids = calloc((size_t)workers, sizeof(*kids))) == NULL)
 		return 1;
 	memset(&sa, 0, sizeof(sa));
@@ -98,7 +165,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	for (int i = 0; i < workers; i++) {
 		if ((kids[i] = fork()) == 0)
-			return worker(fd);
+			return worker(fd, use_poll);
 		if (kids[i] < 0) {
 			perror("fork");
 			return 1;

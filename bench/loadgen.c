@@ -17,7 +17,9 @@
  * run invalid: it is counted and printed, never hidden.
  *
  * With --cpu NAME=PIDS, each run also reports the CPU time those
- * processes used per answer (cpu_NAME_ms), and the machine's idle share.
+ * processes used per answer (cpu_NAME_ms), loadgen's own, the whole
+ * machine's (cpu_machine_ms: anything else running shows up there) and
+ * the machine's idle share.
  *
  * Output, one line per run and a summary (median, min and max of runs):
  *	run label=S2 run=1 ... rps=... p50_ms=... p99_ms=... non200=0
@@ -634,12 +636,13 @@ counter_read(void)
 }
 
 enum { M_RPS, M_KEYS, M_P50, M_P90, M_P99, M_P999, M_MAX, M_MEAN, M_WIRE,
-    M_BODY, M_SQL, M_IDLE, M_LOADGEN, M_FIXED };
+    M_BODY, M_SQL, M_IDLE, M_MACHINE, M_LOADGEN, M_FIXED };
 #define MAX_GROUPS	8
 #define M_MAXN		(M_FIXED + MAX_GROUPS)
 static const char *mname[M_MAXN] = { "rps", "keys_s", "p50_ms",
     "p90_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms", "wire_bytes",
-    "body_bytes", "sql_per_req", "idle_pct", "cpu_loadgen_ms" };
+    "body_bytes", "sql_per_req", "idle_pct", "cpu_machine_ms",
+    "cpu_loadgen_ms" };
 
 /*
  * CPU accounting: --cpu NAME=PID[+PID...] groups; per run, the CPU time
@@ -1038,6 +1041,9 @@ main(int argc, char **argv)
 		    (after - before - cal) / (double)ph.done_all : -1;
 		m[M_IDLE] = tot1 > tot0 ? 100.0 * (idle1 - idle0) / (tot1 - tot0) : 0;
 		double per = ph.done_all ? 1.0 / (double)ph.done_all : 0;
+		/* every process's CPU time, ours and anyone else's */
+		m[M_MACHINE] = ((tot1 - tot0) - (idle1 - idle0)) * 1000.0 /
+		    (double)sysconf(_SC_CLK_TCK) * per;
 		m[M_LOADGEN] = (self1 - self0) * per;
 		for (int g = 0; g < ngroups; g++)
 			m[M_FIXED + g] = (c1[g] - c0[g]) * per;
