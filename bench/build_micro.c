@@ -15,6 +15,10 @@
  *	alt_rev        for comparison: BLAKE2b over the content serialised as
  *	               built (no sorted copy), i.e. a rev that is stable for
  *	               the same inputs because the builder is deterministic
+ *	ser_constant   serialising config.performanceScore and
+ *	               config.filterSettings alone, once (paid twice per
+ *	               build today: in rev and in render); both are mostly
+ *	               constant text
  *
  *	build_micro [--runs R] [--iterations N]
  */
@@ -64,9 +68,11 @@ cmp_dbl(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-enum { T_PARSE, T_CONTENT, T_REV, T_RENDER, T_FREE, T_TOTAL, T_ALTREV, T_N };
+enum { T_PARSE, T_CONTENT, T_REV, T_RENDER, T_FREE, T_TOTAL, T_ALTREV,
+    T_SERCONST, T_N };
 static const char *const tname[T_N] = { "options_parse_us", "content_us",
-    "rev_us", "render_us", "free_us", "total_us", "alt_rev_us" };
+    "rev_us", "render_us", "free_us", "total_us", "alt_rev_us",
+    "ser_constant_us" };
 
 int
 main(int argc, char **argv)
@@ -142,6 +148,22 @@ main(int argc, char **argv)
 			    (const unsigned char *)s, n, NULL, 0);
 			a = bench_now_ns();
 			acc[T_ALTREV] += a - b;
+			{
+				json_object *cfg, *sub;
+				static const char *const names[] = {
+				    "performanceScore", "filterSettings" };
+				if (json_object_object_get_ex(c, "config", &cfg))
+					for (int k = 0; k < 2; k++)
+						if (json_object_object_get_ex(
+						    cfg, names[k], &sub))
+							(void)json_object_to_json_string_length(
+							    sub, JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE,
+							    &n);
+			}
+			b = bench_now_ns();
+			acc[T_SERCONST] += b - a;
+			a = b;
 			json_object_put(c);
 			json_object_put(po);
 			json_object_put(oo);
