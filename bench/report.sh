@@ -122,8 +122,9 @@ EOF
 		sqls="$sqls${sqls:+, }$b keys: $(fmt "$v" 1)"
 	done
 	smax=$(for b in 1 10 100 500; do s "SQL$b" sql_per_req_max; done | sort -g | tail -n 1)
-	st=0; le "$(s S4 p99_ms_med)" 50 && le "$sq" 8 && le "$smax" 8 || st=$?
-	echo "| S4 | v3, 100 keys, cold (cache flushed before each run, every key a miss) | large | p99 $(p99 S4) ms; $(rps S4) req/s; $(fmt "$sq" 1) SQL statements per request (cold, by batch size: $sqls) | p99 ≤ 50 ms; ≤ 8 SQL/request whatever the batch | $(ratio "$(s S4 rps_med)" "$F1") of F1 | $(verdict $st S4 SQL1 SQL10 SQL100 SQL500) |"
+	st=0; le "$(s S4 p99_ms_med)" 50 || st=$?
+	st2=0; le "$sq" 8 && le "$smax" 8 || st2=$?
+	echo "| S4 | v3, 100 keys, cold (cache flushed before each run, every key a miss) | large | p99 $(p99 S4) ms; $(rps S4) req/s; $(fmt "$sq" 1) SQL statements per request (cold, by batch size: $sqls) | p99 ≤ 50 ms; ≤ 8 SQL/request whatever the batch | $(ratio "$(s S4 rps_med)" "$F1") of F1 | p99: $(verdict $st S4); SQL: $(verdict $st2 S4 SQL1 SQL10 SQL100 SQL500) |"
 
 	r1=$(ratio "$(s S5-S1 rps_med)" "$(s S1 rps_med)")
 	r2=$(ratio "$(s S5-S2 rps_med)" "$(s S2 rps_med)")
