@@ -40,6 +40,10 @@ verdict() {	# LABELS... then "--" then the condition's exit status
 	local st=$1 l
 	shift
 	for l in "$@"; do
+		if [ -z "$(s "$l" valid)" ]; then
+			echo "not run"
+			return
+		fi
 		if [ "$(s "$l" valid)" != "yes" ]; then
 			echo "**invalid** (errors or non-200, see raw results)"
 			return
@@ -252,7 +256,15 @@ for l in F1 S1 B10 S2 S2-plain S6 S7 S4 S5-S1 S5-B10 S5-S2 S3; do
 	echo "$l $(s "$l" p50_ms_med) $(s "$l" p90_ms_med) $(s "$l" p99_ms_med) $(s "$l" max_ms_med)"
 done >"$TMP/lat.dat"
 
-gnuplot <<EOF
+plots=()
+[ -s "$TMP/small.dat" ] && plots+=("\"$TMP/small.dat\" using 1:2:3:4 with yerrorlines lw 2 pt 7 lc rgb \"#1f77b4\" title \"req/s, 100 projects\"")
+[ -s "$TMP/large.dat" ] && plots+=("\"$TMP/large.dat\" using 1:2:3:4 with yerrorlines lw 2 pt 5 lc rgb \"#ff7f0e\" title \"req/s, $(meta large) projects\"")
+[ -s "$TMP/small.dat" ] && plots+=("\"$TMP/small.dat\" using 1:5:6:7 axes x1y2 with yerrorlines dt 2 pt 6 lc rgb \"#1f77b4\" title \"keys/s, 100 projects\"")
+[ -s "$TMP/large.dat" ] && plots+=("\"$TMP/large.dat\" using 1:5:6:7 axes x1y2 with yerrorlines dt 2 pt 4 lc rgb \"#ff7f0e\" title \"keys/s, $(meta large) projects\"")
+[ -n "$F1" ] && plots+=("$F1 with lines dt 3 lw 2 lc rgb \"#2ca02c\" title \"F1 transport floor (req/s)\"")
+if [ ${#plots[@]} -gt 0 ]; then
+	plotcmd=$(IFS=,; echo "${plots[*]}")
+	gnuplot <<EOF || echo "report: the throughput plot failed" >&2
 set terminal pngcairo size 900,560 font "sans,10"
 set output "$OUT/bench-throughput.png"
 set title "relaycfg v3 project configs, warm cache, $CONNS connections (median of $RUNS runs, bars: min-max)"
@@ -268,14 +280,11 @@ set ytics nomirror
 set y2tics
 set key bottom left box opaque
 set grid
-plot "$TMP/small.dat" using 1:2:3:4 with yerrorlines lw 2 pt 7 lc rgb "#1f77b4" title "req/s, 100 projects", \
-     "$TMP/large.dat" using 1:2:3:4 with yerrorlines lw 2 pt 5 lc rgb "#ff7f0e" title "req/s, $(meta large) projects", \
-     "$TMP/small.dat" using 1:5:6:7 axes x1y2 with yerrorlines dt 2 pt 6 lc rgb "#1f77b4" title "keys/s, 100 projects", \
-     "$TMP/large.dat" using 1:5:6:7 axes x1y2 with yerrorlines dt 2 pt 4 lc rgb "#ff7f0e" title "keys/s, $(meta large) projects", \
-     ${F1:-0} with lines dt 3 lw 2 lc rgb "#2ca02c" title "F1 transport floor (req/s)"
+plot $plotcmd
 EOF
+fi
 
-gnuplot <<EOF
+[ -s "$TMP/lat.dat" ] && gnuplot <<EOF || echo "report: the latency plot failed" >&2
 set terminal pngcairo size 1000,560 font "sans,10"
 set output "$OUT/bench-latency.png"
 set title "Latency percentiles per scenario, $CONNS connections (medians of $RUNS runs)"
