@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,6 +87,10 @@ worker(int fd, bool use_poll)
 	char buf[65536];
 
 	signal(SIGTERM, SIG_DFL);
+	/* Die with the master, however it dies. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		return 0;
 	if (FCGX_InitRequest(&req, fd, 0) != 0)
 		return 1;
 	for (;;) {

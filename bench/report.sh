@@ -55,6 +55,8 @@ rps() { echo "$(int "$(s "$1" rps_med)") ($(int "$(s "$1" rps_min)")–$(int "$(
 p99() { echo "$(fmt "$(s "$1" p99_ms_med)" 2) ($(fmt "$(s "$1" p99_ms_min)" 2)–$(fmt "$(s "$1" p99_ms_max)" 2))"; }
 
 F1=$(s F1 rps_med)
+NOTE_MD=""
+[ -z "$(meta note)" ] || NOTE_MD=" $(meta note)"
 CONNS=$(meta conns)
 RUNS=$(meta runs)
 
@@ -75,7 +77,7 @@ from \`bench/analysis.md\`.
   $(meta kernel); $(meta versions).  Load average before / after:
   $(meta load_before) / $(meta load_after) (anything above ~0.5 before the
   run means other work shared the cores).
-* **Date:** $(meta date), commit $(meta commit).
+* **Date:** $(meta date), commit $(meta commit).${NOTE_MD}
 * **Method:** the stack runs on loopback: \`bench/loadgen\` → nginx (the
   shipped vhost, 1 worker as in the test harness) → relaycfg
   ($(meta workers) prefork workers, unix socket) → memcached / MariaDB.
