@@ -93,7 +93,10 @@ from \`bench/analysis.md\`.
   invalid.
 * **MariaDB** runs as the harness starts it, with the InnoDB buffer pool
   resized online to 512 MB so that the large data set fits (the
-  harness's 32 MB is a test setting; Debian's default is 128 MB).
+  harness's 32 MB is a test setting; Debian's default is 128 MB).  After
+  the bulk load the tables are read once and the dirty pages flushed, as
+  on a server that has been running: "cold" means nothing in memcached,
+  not a cold MariaDB.
 * **Data:** synthetic, loaded with \`bench/gen-data.sh\`: 10 projects per
   organization, 1 key per project plus a second one for every third
   project (half of those rate-limited), origins, grouping config,
