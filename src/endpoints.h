@@ -8,6 +8,10 @@
 #include "http.h"
 
 void	ep_live(struct request *req, struct app *app);
+void	ep_register_challenge(struct request *req, struct app *app);
+void	ep_register_response(struct request *req, struct app *app);
+void	ep_publickeys(struct request *req, struct app *app);
+void	ep_projectconfigs(struct request *req, struct app *app);
 
 #ifdef RELAYCFG_TEST_HOOKS
 void	ep_test_sleep(struct request *req, struct app *app);

@@ -11,6 +11,10 @@
 
 const struct route router_routes[] = {
 	{ "/api/0/relays/live/", "GET", "GET, HEAD", ep_live },
+	{ "/api/0/relays/projectconfigs/", "POST", "POST", ep_projectconfigs },
+	{ "/api/0/relays/register/challenge/", "POST", "POST", ep_register_challenge },
+	{ "/api/0/relays/register/response/", "POST", "POST", ep_register_response },
+	{ "/api/0/relays/publickeys/", "POST", "POST", ep_publickeys },
 #ifdef RELAYCFG_TEST_HOOKS
 	{ "/api/0/relays/_test/sleep/", "GET", "GET", ep_test_sleep },
 	{ "/api/0/relays/_test/echo/", "POST", "POST", ep_test_echo },

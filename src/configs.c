@@ -1,0 +1,488 @@
+/*
+ * configs.c - computed project configs: cache, batch build, stale copies.
+ *
+ * Sentry answers v3 misses with "pending" and builds them in a task queue;
+ * relaycfg builds them in the same request instead (design.md), with one
+ * query per model for the whole batch, so "pending" only means "MariaDB is
+ * away and there is no copy at all".
+ *
+ * A cached entry is the rendered project state plus what is needed to keep
+ * rev and lastChange stable across rebuilds:
+ *
+ *	<built_at unix s> <rev or -> <lastChange or -> <JSON text>
+ *
+ * It is fresh for ttl_config seconds and lives ttl_config_stale seconds
+ * longer as a stale copy, served only when MariaDB cannot be read.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "configs.h"
+#include "log.h"
+#include "store.h"
+
+static const char disabled_json[] = "{\"disabled\":true}";
+
+struct cached {
+	bool		 present;
+	int64_t		 built_at;
+	char		 rev[PROJECTCONFIG_REV_LEN + 1];
+	char		 last_change[PROJECTCONFIG_TIME_LEN + 1];
+	const char	*json;		/* into the cache value */
+	size_t		 len;
+};
+
+/* Parse one cache payload; anything malformed is simply absent. */
+static void
+cached_parse(const struct cache_value *v, struct cached *out)
+{
+	char rev[64], lc[64];
+	long long built;
+	int used = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (v->data == NULL)
+		return;
+	if (sscanf(v->data, "%lld %63s %63s %n", &built, rev, lc, &used) != 3 ||
+	    used <= 0 || (size_t)used >= v->len || v->data[used] != '{')
+		return;
+	if (strcmp(rev, "-") != 0) {
+		if (strlen(rev) != PROJECTCONFIG_REV_LEN)
+			return;
+		memcpy(out->rev, rev, sizeof(out->rev));
+	}
+	if (strcmp(lc, "-") != 0) {
+		if (strlen(lc) != PROJECTCONFIG_TIME_LEN)
+			return;
+		memcpy(out->last_change, lc, sizeof(out->last_change));
+	}
+	out->built_at = built;
+	out->json = v->data + used;
+	out->len = v->len - (size_t)used;
+	out->present = true;
+}
+
+static int
+entry_set(struct configs_entry *e, enum configs_state state,
+    const char *json, size_t len, const char *rev, const char *last_change)
+{
+	char *copy;
+
+	if ((copy = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(copy, json, len);
+	copy[len] = '\0';
+	free(e->json);
+	e->json = copy;
+	e->len = len;
+	e->state = state;
+	snprintf(e->rev, sizeof(e->rev), "%s", rev != NULL ? rev : "");
+	snprintf(e->last_change, sizeof(e->last_change), "%s",
+	    last_change != NULL ? last_change : "");
+	return 0;
+}
+
+/* Index of v in a[0..n-1], or -1. */
+static long
+find_id(const int64_t *a, size_t n, int64_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] == v)
+			return (long)i;
+	return -1;
+}
+
+/* Append v to a set of ids (a has room for the worst case). */
+static void
+add_id(int64_t *a, size_t *n, int64_t v)
+{
+	if (find_id(a, *n, v) < 0)
+		a[(*n)++] = v;
+}
+
+/*
+ * The rows and options a batch needs, fetched with one store call per
+ * model.  rc_* keep each call's verdict: a NULL row means "absent" only
+ * when its call returned STORE_OK.
+ */
+struct batch_rows {
+	const struct model_projectkey	**keys;
+	int				  rc_keys;
+	int64_t				 *pids;
+	size_t				  np;
+	const struct model_project	**projects;
+	json_object			**popts;
+	int				  rc_projects, rc_popts;
+	int64_t				 *oids;
+	size_t				  no;
+	const struct model_org		**orgs;
+	json_object			**oopts;
+	int				  rc_orgs, rc_oopts;
+};
+
+static void
+batch_rows_free(struct batch_rows *b)
+{
+	free(b->keys);
+	free(b->pids);
+	free(b->projects);
+	free(b->popts);
+	free(b->oids);
+	free(b->orgs);
+	free(b->oopts);
+}
+
+/*
+ * Fetch keys, then their projects, organizations and options.  The
+ * project set comes from the keys given (pk_rows NULL) or from ids
+ * (v1).  Returns 0, or -1 on OOM.
+ */
+static int
+batch_fetch(struct store *st, const char *const *public_keys, size_t m,
+    const int64_t *project_ids, size_t nids, struct batch_rows *b)
+{
+	size_t cap = public_keys != NULL ? m : nids;
+
+	memset(b, 0, sizeof(*b));
+	b->rc_keys = b->rc_projects = b->rc_popts = STORE_OK;
+	b->rc_orgs = b->rc_oopts = STORE_OK;
+	if ((b->pids = calloc(cap + 1, sizeof(*b->pids))) == NULL ||
+	    (b->projects = calloc(cap + 1, sizeof(*b->projects))) == NULL ||
+	    (b->popts = calloc(cap + 1, sizeof(*b->popts))) == NULL ||
+	    (b->oids = calloc(cap + 1, sizeof(*b->oids))) == NULL ||
+	    (b->orgs = calloc(cap + 1, sizeof(*b->orgs))) == NULL ||
+	    (b->oopts = calloc(cap + 1, sizeof(*b->oopts))) == NULL)
+		return -1;
+	if (public_keys != NULL) {
+		if ((b->keys = calloc(m + 1, sizeof(*b->keys))) == NULL)
+			return -1;
+		b->rc_keys = store_projectkeys_by_public_keys(st, public_keys,
+		    m, b->keys);
+		for (size_t j = 0; j < m; j++)
+			if (b->keys[j] != NULL &&
+			    b->keys[j]->status == MODEL_STATUS_ACTIVE)
+				add_id(b->pids, &b->np, b->keys[j]->project_id);
+	} else {
+		for (size_t j = 0; j < nids; j++)
+			add_id(b->pids, &b->np, project_ids[j]);
+	}
+	if (b->np == 0)
+		return 0;
+	b->rc_projects = store_projects_by_ids(st, b->pids, b->np, b->projects);
+	for (size_t j = 0; j < b->np; j++)
+		if (b->projects[j] != NULL)
+			add_id(b->oids, &b->no, b->projects[j]->organization_id);
+	b->rc_popts = store_project_options(st, b->pids, b->np, b->popts);
+	if (b->no == 0)
+		return 0;
+	b->rc_orgs = store_orgs_by_ids(st, b->oids, b->no, b->orgs);
+	b->rc_oopts = store_org_options(st, b->oids, b->no, b->oopts);
+	return 0;
+}
+
+/*
+ * Resolve project id pid to its rows.  Returns 1 when the config can be
+ * built (*p, *o, options set), 0 when it is {"disabled":true}, -1 when it
+ * is unknown because MariaDB could not be read.
+ */
+static int
+batch_resolve(const struct batch_rows *b, int64_t pid,
+    const struct model_project **p, const struct model_org **o,
+    json_object **popt, json_object **oopt)
+{
+	long pi = find_id(b->pids, b->np, pid), oi;
+
+	if (pi < 0 || (*p = b->projects[pi]) == NULL)
+		return b->rc_projects == STORE_OK ? 0 : -1;
+	if ((*p)->status != MODEL_STATUS_ACTIVE)
+		return 0;
+	oi = find_id(b->oids, b->no, (*p)->organization_id);
+	if (oi < 0 || (*o = b->orgs[oi]) == NULL)
+		return b->rc_orgs == STORE_OK ? 0 : -1;
+	*popt = b->popts[pi];
+	*oopt = b->oopts[oi];
+	if ((*popt == NULL && b->rc_popts != STORE_OK) ||
+	    (*oopt == NULL && b->rc_oopts != STORE_OK))
+		return -1;
+	return 1;
+}
+
+/*
+ * Build and render one config.  old: the cached copy, whose lastChange
+ * survives when the revision did not change.  Returns 0 with e filled
+ * FRESH, or -1 on OOM.
+ */
+static int
+build_one(struct configs_entry *e, const struct model_project *p,
+    const struct model_org *o, const struct model_projectkey *const *keys,
+    size_t nkeys, json_object *popt, json_object *oopt,
+    const struct conf *conf, const struct cached *old, const char *now)
+{
+	char rev[PROJECTCONFIG_REV_LEN + 1];
+	json_object *content;
+	const char *last_change = now;
+	char *text;
+	size_t len;
+	int rc = -1;
+
+	content = projectconfig_content(p, o, keys, nkeys, popt, oopt, conf);
+	if (content == NULL || projectconfig_rev(content, rev) != 0)
+		goto out;
+	if (old != NULL && old->present && strcmp(old->rev, rev) == 0 &&
+	    old->last_change[0] != '\0')
+		last_change = old->last_change;
+	if ((text = projectconfig_render(content, rev, now, last_change,
+	    &len)) == NULL)
+		goto out;
+	free(e->json);
+	e->json = text;
+	e->len = len;
+	e->state = CONFIGS_FRESH;
+	memcpy(e->rev, rev, sizeof(rev));
+	snprintf(e->last_change, sizeof(e->last_change), "%s", last_change);
+	rc = 0;
+out:
+	json_object_put(content);
+	return rc;
+}
+
+/*
+ * Build the entries todo[0..m-1] of e in one batch and write them back.
+ * Entries that cannot be known stay as they are (PENDING).
+ */
+static int
+build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
+    size_t m, const struct cached *old, const char *const *ckeys,
+    const struct timespec *now)
+{
+	const struct conf *conf = app->conf;
+	struct cache *c = store_cache(app->store);
+	struct batch_rows b;
+	char now_text[PROJECTCONFIG_TIME_LEN + 1];
+	const char **pks = NULL, **wkeys = NULL;
+	char **payloads = NULL;
+	size_t *lens = NULL, nw = 0;
+	unsigned *ttls = NULL;
+	int rc = -1;
+
+	memset(&b, 0, sizeof(b));
+	if (projectconfig_format_time((int64_t)now->tv_sec,
+	    now->tv_nsec / 1000, now_text) != 0)
+		goto out;
+	if ((pks = calloc(m, sizeof(*pks))) == NULL ||
+	    (wkeys = calloc(m, sizeof(*wkeys))) == NULL ||
+	    (payloads = calloc(m, sizeof(*payloads))) == NULL ||
+	    (lens = calloc(m, sizeof(*lens))) == NULL ||
+	    (ttls = calloc(m, sizeof(*ttls))) == NULL)
+		goto out;
+	for (size_t j = 0; j < m; j++)
+		pks[j] = e[todo[j]].key;
+	if (batch_fetch(app->store, pks, m, NULL, 0, &b) != 0)
+		goto out;
+
+	for (size_t j = 0; j < m; j++) {
+		struct configs_entry *ent = &e[todo[j]];
+		const struct model_projectkey *k = b.keys[j];
+		const struct model_project *p = NULL;
+		const struct model_org *o = NULL;
+		json_object *popt = NULL, *oopt = NULL;
+		int known;
+
+		if (k == NULL)
+			known = b.rc_keys == STORE_OK ? 0 : -1;
+		else if (k->status != MODEL_STATUS_ACTIVE)
+			known = 0;
+		else
+			known = batch_resolve(&b, k->project_id, &p, &o, &popt,
+			    &oopt);
+		if (known < 0)
+			continue;	/* stale copy or pending */
+		if (known == 0) {
+			if (entry_set(ent, CONFIGS_FRESH, disabled_json,
+			    sizeof(disabled_json) - 1, NULL, NULL) != 0)
+				goto out;
+		} else if (build_one(ent, p, o, &k, 1, popt, oopt, conf,
+		    &old[todo[j]], now_text) != 0)
+			goto out;
+
+		/* Write back: "<built_at> <rev> <lastChange> <json>". */
+		size_t cap = ent->len + 128;
+		if ((payloads[nw] = malloc(cap)) == NULL)
+			goto out;
+		int hl = snprintf(payloads[nw], cap, "%lld %s %s ",
+		    (long long)now->tv_sec,
+		    ent->rev[0] != '\0' ? ent->rev : "-",
+		    ent->last_change[0] != '\0' ? ent->last_change : "-");
+		memcpy(payloads[nw] + hl, ent->json, ent->len + 1);
+		lens[nw] = (size_t)hl + ent->len;
+		wkeys[nw] = ckeys[todo[j]];
+		ttls[nw] = conf->ttl_config + conf->ttl_config_stale;
+		nw++;
+	}
+	if (nw > 0 && cache_enabled(c))
+		(void)cache_set_many(c, wkeys, (const char *const *)payloads,
+		    lens, ttls, nw);
+	rc = 0;
+out:
+	for (size_t j = 0; j < nw; j++)
+		free(payloads[j]);
+	free(payloads);
+	free(pks);
+	free(wkeys);
+	free(lens);
+	free(ttls);
+	batch_rows_free(&b);
+	return rc;
+}
+
+int
+configs_by_keys(struct app *app, struct configs_entry *e, size_t n,
+    bool use_cache, const struct timespec *now)
+{
+	struct cache *c = app->store != NULL ? store_cache(app->store) : NULL;
+	char (*ckeys)[CACHE_KEY_MAX] = NULL;
+	const char **ckp = NULL;
+	struct cache_value *vals = NULL;
+	struct cached *old = NULL;
+	size_t *todo = NULL, m = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		e[i].state = CONFIGS_PENDING;
+		e[i].json = NULL;
+		e[i].len = 0;
+		e[i].rev[0] = '\0';
+		e[i].last_change[0] = '\0';
+	}
+	if (n == 0)
+		return 0;
+	if ((ckeys = calloc(n, sizeof(*ckeys))) == NULL ||
+	    (ckp = calloc(n, sizeof(*ckp))) == NULL ||
+	    (vals = calloc(n, sizeof(*vals))) == NULL ||
+	    (old = calloc(n, sizeof(*old))) == NULL ||
+	    (todo = calloc(n, sizeof(*todo))) == NULL)
+		goto out;
+	if (c != NULL && cache_enabled(c)) {
+		for (size_t i = 0; i < n; i++) {
+			cache_key_config(c, ckeys[i], CACHE_KEY_MAX, e[i].key);
+			ckp[i] = ckeys[i];
+		}
+		/* One round trip; a failure is a miss for every key. */
+		(void)cache_get_many(c, ckp, n, vals);
+	}
+	for (size_t i = 0; i < n; i++) {
+		cached_parse(&vals[i], &old[i]);
+		if (use_cache && old[i].present &&
+		    (int64_t)now->tv_sec - old[i].built_at <
+		    (int64_t)app->conf->ttl_config &&
+		    (int64_t)now->tv_sec >= old[i].built_at) {
+			if (entry_set(&e[i], CONFIGS_FRESH, old[i].json,
+			    old[i].len, old[i].rev, old[i].last_change) != 0)
+				goto out;
+		} else
+			todo[m++] = i;
+	}
+	if (m > 0 && app->store != NULL &&
+	    build_batch(app, e, todo, m, old, ckp, now) != 0)
+		goto out;
+	/* What could not be built: an expired copy beats "pending". */
+	for (size_t j = 0; j < m; j++) {
+		size_t i = todo[j];
+		if (e[i].state == CONFIGS_PENDING && old[i].present &&
+		    entry_set(&e[i], CONFIGS_STALE, old[i].json, old[i].len,
+		    old[i].rev, old[i].last_change) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		configs_entries_free(e, n);
+	if (vals != NULL)
+		cache_values_free(vals, n);
+	free(vals);
+	free(ckeys);
+	free(ckp);
+	free(old);
+	free(todo);
+	return rc;
+}
+
+int
+configs_by_projects(struct app *app, const int64_t *ids, size_t n,
+    const struct timespec *now, char **json, size_t *lens,
+    bool *unavailable)
+{
+	char now_text[PROJECTCONFIG_TIME_LEN + 1];
+	struct store_keylist *kl = NULL;
+	struct batch_rows b;
+	int rc = -1, rc_kl = STORE_OK;
+
+	*unavailable = false;
+	memset(&b, 0, sizeof(b));
+	for (size_t i = 0; i < n; i++)
+		json[i] = NULL;
+	if (app->store == NULL) {
+		*unavailable = true;
+		return 0;
+	}
+	if (projectconfig_format_time((int64_t)now->tv_sec,
+	    now->tv_nsec / 1000, now_text) != 0 ||
+	    batch_fetch(app->store, NULL, 0, ids, n, &b) != 0 ||
+	    (kl = calloc(b.np + 1, sizeof(*kl))) == NULL)
+		goto out;
+	if (b.np > 0)
+		rc_kl = store_projectkeys_by_project_ids(app->store, b.pids,
+		    b.np, kl);
+	for (size_t i = 0; i < n; i++) {
+		const struct model_project *p = NULL;
+		const struct model_org *o = NULL;
+		json_object *popt = NULL, *oopt = NULL;
+		struct configs_entry ent = { 0 };
+		int known = batch_resolve(&b, ids[i], &p, &o, &popt, &oopt);
+		long pi = find_id(b.pids, b.np, ids[i]);
+
+		if (known > 0 && rc_kl != STORE_OK)
+			known = -1;
+		if (known < 0) {
+			*unavailable = true;
+			continue;
+		}
+		if (known == 0) {
+			if ((json[i] = strdup(disabled_json)) == NULL)
+				goto out;
+			lens[i] = sizeof(disabled_json) - 1;
+			continue;
+		}
+		if (build_one(&ent, p, o, kl[pi].keys, kl[pi].n, popt, oopt,
+		    app->conf, NULL, now_text) != 0)
+			goto out;
+		json[i] = ent.json;
+		lens[i] = ent.len;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		for (size_t i = 0; i < n; i++) {
+			free(json[i]);
+			json[i] = NULL;
+		}
+	free(kl);
+	batch_rows_free(&b);
+	return rc;
+}
+
+void
+configs_entries_free(struct configs_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(e[i].json);
+		e[i].json = NULL;
+		e[i].len = 0;
+		e[i].state = CONFIGS_PENDING;
+	}
+}

@@ -1,0 +1,120 @@
+/*
+ * ep_publickeys.c - POST /api/0/relays/publickeys/: the public keys of
+ * other relays, for internal relays that accept downstream relays.
+ *
+ *   {"relay_ids": [...]} -> {"public_keys": {id: key|null},
+ *                            "relays": {id: {"publicKey","internal"}|null}}
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "endpoints.h"
+#include "log.h"
+#include "store.h"
+
+void
+ep_publickeys(struct request *req, struct app *app)
+{
+	static const char forbidden[] =
+	    "\"Relay unauthorized for config information\"";
+	struct auth_relay relay;
+	json_object *ids, *keys = NULL, *relays = NULL, *out = NULL;
+	const struct model_relay **rows = NULL;
+	const char **idv = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (auth_relay_request(req, app, &relay) != 0)
+		return;
+	if (!relay.internal) {
+		http_reply_json(req, 403, forbidden, sizeof(forbidden) - 1);
+		goto out;
+	}
+	if (json_object_object_get_ex(relay.body, "relay_ids", &ids) &&
+	    ids != NULL) {
+		if (!json_object_is_type(ids, json_type_array)) {
+			http_reply_error(req, 400,
+			    "relay_ids must be a list of relay ids", NULL);
+			goto out;
+		}
+		n = json_object_array_length(ids);
+	}
+	if ((idv = calloc(n + 1, sizeof(*idv))) == NULL ||
+	    (rows = calloc(n + 1, sizeof(*rows))) == NULL)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(ids, i);
+		if (!json_object_is_type(v, json_type_string)) {
+			http_reply_error(req, 400,
+			    "relay_ids must be a list of relay ids", NULL);
+			goto out;
+		}
+		idv[i] = json_object_get_string(v);
+	}
+	/* Static relays are answered from the config file, the rest in one
+	 * batch from the store (odd strings are simply not found). */
+	rc = STORE_UNAVAILABLE;
+	if (n == 0)
+		rc = STORE_OK;
+	else if (app->store != NULL)
+		rc = store_relays_by_relay_ids(app->store, idv, n, rows);
+	if (rc != STORE_OK) {
+		for (size_t i = 0; i < n; i++)
+			if (rows[i] == NULL &&
+			    auth_static_relay(app->conf, idv[i]) == NULL) {
+				log_warn("publickeys: relay lookup failed");
+				http_reply_error(req, 503,
+				    "Backend unavailable", NULL);
+				goto out;
+			}
+	}
+	if ((out = json_object_new_object()) == NULL ||
+	    (keys = json_object_new_object()) == NULL ||
+	    (relays = json_object_new_object()) == NULL)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		const struct conf_static_relay *sr =
+		    auth_static_relay(app->conf, idv[i]);
+		const char *pk = NULL;
+		bool internal = false;
+		json_object *info;
+
+		if (sr != NULL) {
+			pk = sr->public_key;
+			internal = sr->internal;
+		} else if (rows[i] != NULL) {
+			pk = rows[i]->public_key;
+			internal = rows[i]->is_internal;
+		}
+		if (pk == NULL) {
+			json_object_object_add(keys, idv[i], NULL);
+			json_object_object_add(relays, idv[i], NULL);
+			continue;
+		}
+		if ((info = json_object_new_object()) == NULL)
+			goto oom;
+		json_object_object_add(info, "publicKey",
+		    json_object_new_string(pk));
+		json_object_object_add(info, "internal",
+		    json_object_new_boolean(internal));
+		json_object_object_add(relays, idv[i], info);
+		json_object_object_add(keys, idv[i], json_object_new_string(pk));
+	}
+	json_object_object_add(out, "public_keys", keys);
+	json_object_object_add(out, "relays", relays);
+	keys = relays = NULL;
+	http_reply_object(req, 200, out, NULL);
+	goto out;
+oom:
+	http_reply_error(req, 503, "Out of memory", NULL);
+out:
+	json_object_put(keys);
+	json_object_put(relays);
+	json_object_put(out);
+	free(idv);
+	free(rows);
+	auth_relay_clear(&relay);
+}

@@ -1,0 +1,350 @@
+/*
+ * ep_register.c - POST /api/0/relays/register/challenge/ and
+ * /register/response/: Relay's challenge-response registration, answered
+ * as Sentry answers it (sentry-endpoint.md 7), with Relay's own
+ * SignedRegisterState tokens.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "endpoints.h"
+#include "log.h"
+#include "relayauth.h"
+#include "store.h"
+
+/* The relay_id pattern of Sentry's serializers: a lowercase UUID v4. */
+static bool
+is_uuid4_lower(const char *s)
+{
+	static const char pat[] = "xxxxxxxx-xxxx-4xxx-Yxxx-xxxxxxxxxxxx";
+
+	if (strlen(s) != sizeof(pat) - 1)
+		return false;
+	for (size_t i = 0; i < sizeof(pat) - 1; i++) {
+		char c = s[i];
+		switch (pat[i]) {
+		case 'x':
+			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+				return false;
+			break;
+		case 'Y':
+			if (c != '8' && c != '9' && c != 'a' && c != 'b')
+				return false;
+			break;
+		default:
+			if (c != pat[i])
+				return false;
+		}
+	}
+	return true;
+}
+
+/* A DRF field error: {"<field>":["<message>"]}, status 400. */
+static void
+reply_field_error(struct request *req, const char *field, const char *msg)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+	if (o != NULL && a != NULL) {
+		json_object_array_add(a, json_object_new_string(msg));
+		json_object_object_add(o, field, a);
+		a = NULL;
+	}
+	http_reply_object(req, 400, a == NULL ? o : NULL, NULL);
+	json_object_put(a);
+	json_object_put(o);
+}
+
+/*
+ * A required string field no longer than max (0: any length).  Returns the
+ * value, or NULL after answering with DRF's message for the field.
+ */
+static const char *
+required_string(struct request *req, json_object *body, const char *field,
+    size_t max)
+{
+	json_object *v = NULL;
+	const char *s;
+
+	if (!json_object_object_get_ex(body, field, &v)) {
+		reply_field_error(req, field, "This field is required.");
+		return NULL;
+	}
+	if (v == NULL) {
+		reply_field_error(req, field, "This field may not be null.");
+		return NULL;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		reply_field_error(req, field, "Not a valid string.");
+		return NULL;
+	}
+	s = json_object_get_string(v);
+	if (s[0] == '\0') {
+		reply_field_error(req, field, "This field may not be blank.");
+		return NULL;
+	}
+	if (max > 0 && strlen(s) > max) {
+		reply_field_error(req, field, max == 64 ?
+		    "Ensure this field has no more than 64 characters." :
+		    "Ensure this field is not too long.");
+		return NULL;
+	}
+	return s;
+}
+
+/* The optional "version"; anything but a string counts as absent. */
+static const char *
+optional_version(json_object *body)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(body, "version", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) <= 32)
+		return json_object_get_string(v);
+	return NULL;
+}
+
+/* Relay's UnpackError texts, which Sentry passes on as the detail. */
+static const char *
+unpack_error(enum relayauth_status st)
+{
+	switch (st) {
+	case RELAYAUTH_EXPIRED:
+		return "signature is too old";
+	case RELAYAUTH_BAD_HEADER:
+	case RELAYAUTH_BAD_PAYLOAD:
+		return "could not deserialize payload";
+	default:
+		return "invalid signature on data";
+	}
+}
+
+/*
+ * The known public key of relay_id: static relays, then sentry_relay.
+ * Returns 0 found (into pk), 1 unknown, -1 after answering 503.
+ */
+static int
+known_public_key(struct request *req, struct app *app, const char *relay_id,
+    char *pk, size_t pklen)
+{
+	const struct conf_static_relay *sr;
+	const struct model_relay *row = NULL;
+	int rc;
+
+	if ((sr = auth_static_relay(app->conf, relay_id)) != NULL) {
+		snprintf(pk, pklen, "%s", sr->public_key);
+		return 0;
+	}
+	if (app->store == NULL) {
+		http_reply_error(req, 503, "Backend unavailable", NULL);
+		return -1;
+	}
+	rc = store_relays_by_relay_ids(app->store, &relay_id, 1, &row);
+	if (row != NULL) {
+		snprintf(pk, pklen, "%s", row->public_key);
+		return 0;
+	}
+	if (rc != STORE_OK) {
+		log_warn("register: relay lookup failed: %s",
+		    store_last_error(app->store));
+		http_reply_error(req, 503, "Backend unavailable", NULL);
+		return -1;
+	}
+	return 1;
+}
+
+/* The header relay id, normalised; "" when absent or not a UUID. */
+static void
+header_relay_id(const struct request *req, char out[MODEL_RELAY_ID_LEN + 1])
+{
+	if (relayauth_relay_id_parse(req->relay_id, out) != 0)
+		out[0] = '\0';
+}
+
+static bool
+registration_secret_ok(struct request *req, const struct conf *conf)
+{
+	if (conf->registration_secret != NULL)
+		return true;
+	log_err("registration_secret is not set: relays cannot register");
+	http_reply_error(req, 503, "Registration is not configured", NULL);
+	return false;
+}
+
+void
+ep_register_challenge(struct request *req, struct app *app)
+{
+	const struct conf *conf = app->conf;
+	char hdr_id[MODEL_RELAY_ID_LEN + 1], addr[64];
+	char known[MODEL_RELAY_PK_MAX + 1];
+	const char *relay_id, *public_key;
+	json_object *body, *out = NULL;
+	enum relayauth_status st;
+	char *token = NULL;
+	int rc;
+
+	if ((body = auth_parse_object(req->body, req->body_len)) == NULL) {
+		http_reply_error(req, 400, "No valid json body", NULL);
+		return;
+	}
+	if ((relay_id = required_string(req, body, "relay_id", 0)) == NULL ||
+	    (public_key = required_string(req, body, "public_key", 64)) == NULL)
+		goto out;
+	if (!is_uuid4_lower(relay_id)) {
+		reply_field_error(req, "relay_id",
+		    "This value does not match the required pattern.");
+		goto out;
+	}
+	if (!conf->open_registration &&
+	    auth_static_relay(conf, relay_id) == NULL &&
+	    !auth_is_internal(conf, public_key,
+	    auth_client_addr(conf, req, addr, sizeof(addr)))) {
+		/* "relay":"stop" makes Relay give up instead of retrying. */
+		static const char denied[] = "{\"detail\":\"Relay is not "
+		    "allowed to register\",\"relay\":\"stop\"}";
+		http_reply_json(req, 403, denied, sizeof(denied) - 1);
+		goto out;
+	}
+	if (req->relay_signature[0] == '\0') {
+		http_reply_error(req, 400, "Missing relay signature", NULL);
+		goto out;
+	}
+	/* Self-signed bootstrap: verify with the key the body carries. */
+	st = relayauth_verify(public_key, req->relay_signature, req->body,
+	    req->body_len, (int64_t)time(NULL), (int64_t)conf->register_max_age,
+	    NULL);
+	if (st != RELAYAUTH_OK) {
+		http_reply_error(req, 400, unpack_error(st), NULL);
+		goto out;
+	}
+	header_relay_id(req, hdr_id);
+	if (strcmp(hdr_id, relay_id) != 0) {
+		http_reply_error(req, 400,
+		    "relay_id in payload did not match header", NULL);
+		goto out;
+	}
+	if ((rc = known_public_key(req, app, relay_id, known,
+	    sizeof(known))) < 0)
+		goto out;
+	if (rc == 0 && strcmp(known, public_key) != 0) {
+		http_reply_error(req, 400,
+		    "Attempted to register agent with a different public key",
+		    NULL);
+		goto out;
+	}
+	if (!registration_secret_ok(req, conf))
+		goto out;
+	st = relayauth_token_create(conf->registration_secret,
+	    strlen(conf->registration_secret), relay_id, public_key,
+	    (int64_t)time(NULL), &token);
+	if (st != RELAYAUTH_OK) {
+		http_reply_error(req, 503, "Could not create a challenge", NULL);
+		goto out;
+	}
+	if ((out = json_object_new_object()) == NULL)
+		goto oom;
+	json_object_object_add(out, "relay_id",
+	    json_object_new_string(relay_id));
+	json_object_object_add(out, "token", json_object_new_string(token));
+	http_reply_object(req, 200, out, NULL);
+	goto out;
+oom:
+	http_reply_error(req, 503, "Out of memory", NULL);
+out:
+	free(token);
+	json_object_put(out);
+	json_object_put(body);
+}
+
+void
+ep_register_response(struct request *req, struct app *app)
+{
+	const struct conf *conf = app->conf;
+	char hdr_id[MODEL_RELAY_ID_LEN + 1], addr[64], reply[128];
+	struct relayauth_register_state state;
+	const char *relay_id, *token, *version;
+	enum relayauth_status st;
+	json_object *body;
+	int n, rc;
+
+	if ((body = auth_parse_object(req->body, req->body_len)) == NULL) {
+		http_reply_error(req, 400, "No valid json body", NULL);
+		return;
+	}
+	if ((relay_id = required_string(req, body, "relay_id", 0)) == NULL ||
+	    (token = required_string(req, body, "token", 0)) == NULL)
+		goto out;
+	if (!is_uuid4_lower(relay_id)) {
+		reply_field_error(req, "relay_id",
+		    "This value does not match the required pattern.");
+		goto out;
+	}
+	if (req->relay_signature[0] == '\0') {
+		http_reply_error(req, 400, "Missing relay signature", NULL);
+		goto out;
+	}
+	if (!registration_secret_ok(req, conf))
+		goto out;
+	st = relayauth_token_verify(token, conf->registration_secret,
+	    strlen(conf->registration_secret), (int64_t)time(NULL),
+	    (int64_t)conf->register_max_age, &state);
+	if (st == RELAYAUTH_EXPIRED) {
+		http_reply_error(req, 401, "Challenge expired",
+		    AUTH_WWW_AUTHENTICATE);
+		goto out;
+	}
+	if (st != RELAYAUTH_OK) {
+		http_reply_error(req, 400, unpack_error(st), NULL);
+		goto out;
+	}
+	/* The body must be signed by the key the challenge was issued to. */
+	st = relayauth_verify(state.public_key, req->relay_signature,
+	    req->body, req->body_len, (int64_t)time(NULL),
+	    (int64_t)conf->register_max_age, NULL);
+	if (st != RELAYAUTH_OK) {
+		http_reply_error(req, 400, unpack_error(st), NULL);
+		goto out;
+	}
+	header_relay_id(req, hdr_id);
+	if (strcmp(state.relay_id, relay_id) != 0 ||
+	    strcmp(hdr_id, relay_id) != 0) {
+		http_reply_error(req, 400,
+		    "relay_id in payload did not match header", NULL);
+		goto out;
+	}
+	version = optional_version(body);
+	if (auth_static_relay(conf, relay_id) == NULL) {
+		bool internal = auth_is_internal(conf, state.public_key,
+		    auth_client_addr(conf, req, addr, sizeof(addr)));
+
+		if (app->store == NULL) {
+			http_reply_error(req, 503, "Backend unavailable", NULL);
+			goto out;
+		}
+		rc = store_relay_register(app->store, relay_id,
+		    state.public_key, internal, version);
+		if (rc == STORE_UNAVAILABLE || rc == STORE_ERROR) {
+			log_warn("register %s: %s", relay_id,
+			    store_last_error(app->store));
+			http_reply_error(req, 503, "Backend unavailable", NULL);
+			goto out;
+		}
+		if (rc != STORE_OK) {
+			http_reply_error(req, 400,
+			    store_last_error(app->store), NULL);
+			goto out;
+		}
+		log_info("relay %s registered (%s)", relay_id,
+		    internal ? "internal" : "external");
+	}
+	n = snprintf(reply, sizeof(reply), "{\"relay_id\":\"%s\"}", relay_id);
+	http_reply_json(req, 200, reply, (size_t)n);
+out:
+	json_object_put(body);
+}

@@ -1,0 +1,185 @@
+#!/bin/bash
+# Relay authentication, registration and publickeys through nginx, driven
+# by relaycfgctl exactly as an operator (or Relay) would.
+. "$top_srcdir/tests/lib/harness.sh"
+. "$top_srcdir/tests/lib/relay.sh"
+harness_init
+harness_start_mariadb
+harness_start_memcached
+
+relay_new S1	# static, internal
+relay_new S2	# static, external
+relay_new R	# registers itself
+relay_new X	# never known
+K0=00000000000000000000000000000000	# a key no project has
+# fetch NAME ARGS...: a signed v3 fetch of K0.
+fetch() { ctl_fetch "$@" "$K0"; }
+
+# 127.0.0.1 (every test request) is *not* internal here, so that internal
+# status must come from a static flag or a trusted X-Forwarded-For.
+write_conf() {
+	harness_write_conf \
+	    "static_relay = $(relay_id S1) $(relay_pk S1) internal" \
+	    "static_relay = $(relay_id S2) $(relay_pk S2) external" \
+	    "internal_networks = 10.0.0.0/8" \
+	    "$@"
+}
+write_conf "trusted_proxies = 127.0.0.1"
+"$RELAYCFGCTL" -c "$RELAYCFG_CONF" db init >"$T/dbinit.out" 2>&1
+ok $? "relaycfgctl db init"
+harness_start_relaycfg
+harness_start_nginx
+
+# --- a static internal relay needs no registration -------------------
+fetch S1
+is "$HTTP_STATUS" 200 "static internal relay fetches"
+is "$HTTP_BODY" "{\"configs\":{\"$K0\":{\"disabled\":true}},\"pending\":[]}" "an unknown key is disabled"
+
+fetch S2
+is "$HTTP_STATUS" 403 "static external relay is refused"
+is "$HTTP_BODY" '"Relay unauthorized for config information"' "403 body is Sentry's JSON string"
+
+# --- registration ------------------------------------------------------
+fetch R
+is "$HTTP_STATUS" 401 "an unregistered relay is refused"
+is "$HTTP_BODY" '{"detail":"Unknown relay"}' "Unknown relay"
+
+ctl_register R
+is "$HTTP_STATUS" 200 "register: challenge and response"
+is "$HTTP_BODY" "{\"relay_id\":\"$(relay_id R)\"}" "register answers the relay id"
+is "$(sql "SELECT public_key, is_internal FROM sentry_relay WHERE relay_id='$(relay_id R)'")" \
+    "$(relay_pk R)	0" "sentry_relay row created, not internal (127.0.0.1 is outside internal_networks)"
+is "$(sql "SELECT COUNT(*) FROM sentry_relayusage WHERE relay_id='$(relay_id R)'")" 1 "sentry_relayusage upserted"
+
+ctl_register R
+is "$HTTP_STATUS" 200 "registering again is fine (Relay re-registers every 10 min)"
+is "$(sql "SELECT COUNT(*) FROM sentry_relay WHERE relay_id='$(relay_id R)'")" 1 "still one sentry_relay row"
+
+fetch R
+is "$HTTP_STATUS" 403 "registered but external by address: 403"
+
+fetch R --header 'X-Forwarded-For: 10.1.2.3'
+is "$HTTP_STATUS" 200 "internal through a trusted proxy's X-Forwarded-For"
+
+fetch R --header 'X-Forwarded-For: 10.1.2.3, 8.8.8.8'
+is "$HTTP_STATUS" 403 "only the rightmost untrusted hop counts"
+
+# A relay that re-registers its id with another key is refused.
+cp "$T/X.json" "$T/Rfake.json"
+sed -i "s/\"id\": *\"[^\"]*\"/\"id\": \"$(relay_id R)\"/" "$T/Rfake.json"
+ctl_register Rfake
+is "$HTTP_STATUS" 400 "same id, other key: 400"
+is "$HTTP_BODY" '{"detail":"Attempted to register agent with a different public key"}' "different public key message"
+
+# Challenge errors.
+printf '{"relay_id":"%s","public_key":"%s","version":"25.1.0"}' "$(relay_id X)" "$(relay_pk X)" >"$T/chal.json"
+http POST /api/0/relays/register/challenge/ --data-binary @"$T/chal.json" \
+    -H "X-Sentry-Relay-Id: $(relay_id S1)" \
+    -H "X-Sentry-Relay-Signature: $("$RELAYCFGCTL" sign --credentials "$T/X.json" <"$T/chal.json")"
+is "$HTTP_STATUS" 400 "challenge with another header id: 400"
+is "$HTTP_BODY" '{"detail":"relay_id in payload did not match header"}' "mismatch message"
+http POST /api/0/relays/register/challenge/ --data-binary @"$T/chal.json" -H "X-Sentry-Relay-Id: $(relay_id X)"
+is "$HTTP_BODY" '{"detail":"Missing relay signature"}' "challenge without signature: 400 Missing relay signature"
+is "$HTTP_STATUS" 400 "... status 400"
+printf 'not json' >"$T/junk"
+signed_http X /api/0/relays/register/challenge/ "$T/junk"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"No valid json body"}' "challenge with a bad body"
+printf '{"public_key":"%s"}' "$(relay_pk X)" >"$T/noid.json"
+signed_http X /api/0/relays/register/challenge/ "$T/noid.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"relay_id":["This field is required."]}' "challenge without relay_id: DRF field error"
+printf '{"relay_id":"%s","public_key":"%s"}' "$(relay_id X | tr a-f A-F)" "$(relay_pk X)" >"$T/upper.json"
+signed_http X /api/0/relays/register/challenge/ "$T/upper.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"relay_id":["This value does not match the required pattern."]}' "uppercase relay_id refused like Sentry's regex"
+"$RELAYCFGCTL" sign --credentials "$T/X.json" --time $(( $(date +%s) - 61 )) <"$T/chal.json" >"$T/oldsig"
+http POST /api/0/relays/register/challenge/ --data-binary @"$T/chal.json" \
+    -H "X-Sentry-Relay-Id: $(relay_id X)" -H "X-Sentry-Relay-Signature: $(cat "$T/oldsig")"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"signature is too old"}' "challenge signed 61 s ago: too old"
+
+# A tampered or foreign token in the response.
+printf '{"relay_id":"%s","token":"abc:def","version":"25.1.0"}' "$(relay_id X)" >"$T/resp.json"
+signed_http X /api/0/relays/register/response/ "$T/resp.json"
+is "$HTTP_STATUS" 400 "response with a forged token: 400"
+
+# --- the 401 paths -------------------------------------------------------
+printf '{"publicKeys":[]}' >"$T/body.json"
+http POST /api/0/relays/projectconfigs/?version=3 --data-binary @"$T/body.json"
+is "$HTTP_STATUS" 401 "no headers: 401"
+is "$HTTP_BODY" '{"detail":"Invalid relay ID"}' "Invalid relay ID"
+like "$HTTP_HEADERS" '^WWW-Authenticate: Basic realm="api"$' "401 carries WWW-Authenticate"
+
+fetch S1 --header 'X-Sentry-Relay-Id: not-a-uuid'
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay ID"}' "malformed relay id"
+
+fetch S1 --header "X-Sentry-Relay-Id: {$(relay_id S1 | tr a-f A-F)}"
+is "$HTTP_STATUS" 200 "relay id parsed like Python's uuid.UUID (braces, upper case)"
+
+fetch S1 --header 'X-Sentry-Relay-Signature:'
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Missing relay signature"}' "missing signature"
+
+fetch X
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Unknown relay"}' "unknown relay"
+
+fetch S1 --header "X-Sentry-Relay-Signature: $("$RELAYCFGCTL" sign --credentials "$T/X.json" <"$T/body.json")" --body-file "$T/body.json"
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "signed by another key"
+
+fetch S1 --header 'X-Sentry-Relay-Signature: !!!.???'
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "garbage signature"
+
+now=$(date +%s)
+fetch S1 --time $((now - 301))
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "a signature 301 s old is refused"
+fetch S1 --time $((now - 299))
+is "$HTTP_STATUS" 200 "a signature 299 s old is accepted"
+fetch S1 --time $((now + 3600))
+is "$HTTP_STATUS" 200 "a future signature is accepted (no skew check, as Sentry)"
+
+printf '{"publicKeys":["00000000000000000000000000000000"]}' >"$T/other.json"
+fetch S1 --header "X-Sentry-Relay-Signature: $("$RELAYCFGCTL" sign --credentials "$T/S1.json" <"$T/body.json")" --body-file "$T/other.json"
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "a body changed after signing is refused"
+
+printf '[1,2,3]' >"$T/array.json"
+fetch S1 --body-file "$T/array.json"
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "a signed body that is not a JSON object"
+
+printf '{"publicKeys":[' >"$T/trunc.json"
+fetch S1 --body-file "$T/trunc.json"
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "a signed body that is not JSON"
+
+# --- publickeys -----------------------------------------------------------
+ctl_publickeys S1 "$(relay_id R)" "$(relay_id S2)" "$(relay_id X)" "junk"
+is "$HTTP_STATUS" 200 "publickeys for an internal relay"
+is "$HTTP_BODY" "{\"public_keys\":{\"$(relay_id R)\":\"$(relay_pk R)\",\"$(relay_id S2)\":\"$(relay_pk S2)\",\"$(relay_id X)\":null,\"junk\":null},\"relays\":{\"$(relay_id R)\":{\"publicKey\":\"$(relay_pk R)\",\"internal\":false},\"$(relay_id S2)\":{\"publicKey\":\"$(relay_pk S2)\",\"internal\":false},\"$(relay_id X)\":null,\"junk\":null}}" \
+    "publickeys answer: database, static and unknown relays"
+ctl_publickeys R "$(relay_id S1)"
+is "$HTTP_STATUS $HTTP_BODY" '403 "Relay unauthorized for config information"' "publickeys refuses an external relay"
+
+# --- trusted_proxies off: X-Forwarded-For no longer counts -------------
+write_conf
+kill -HUP "$RELAYCFG_PID"
+sleep 0.5
+fetch R --header 'X-Forwarded-For: 10.1.2.3'
+is "$HTTP_STATUS" 403 "X-Forwarded-For is ignored from an untrusted peer"
+
+# --- closed registration -------------------------------------------------
+write_conf "open_registration = no" "register_max_age = 2"
+kill -HUP "$RELAYCFG_PID"
+sleep 0.5
+ctl_register X
+is "$HTTP_STATUS" 403 "closed registration refuses an external relay"
+is "$HTTP_BODY" '{"detail":"Relay is not allowed to register","relay":"stop"}' "with relay:stop so Relay gives up"
+ctl_register S2
+is "$HTTP_STATUS" 200 "a static relay may still register"
+
+# --- an expired challenge -----------------------------------------------
+write_conf "register_max_age = 1"
+kill -HUP "$RELAYCFG_PID"
+sleep 0.5
+signed_http X /api/0/relays/register/challenge/ "$T/chal.json"
+is "$HTTP_STATUS" 200 "challenge issued"
+token=$(printf '%s' "$HTTP_BODY" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+sleep 2.2
+printf '{"relay_id":"%s","token":"%s","version":"25.1.0"}' "$(relay_id X)" "$token" >"$T/resp.json"
+signed_http X /api/0/relays/register/response/ "$T/resp.json"
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Challenge expired"}' "a response after the challenge's max age: 401 Challenge expired"
+
+done_testing
