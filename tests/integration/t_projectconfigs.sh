@@ -1,0 +1,176 @@
+#!/bin/bash
+# POST /api/0/relays/projectconfigs/ through nginx with relaycfgctl fetch,
+# against real MariaDB and memcached: v1/v2/v3, hits and misses, global,
+# unchanged, disabled cases, bad versions and bodies, 500 keys, writes
+# followed by fetches, memcached down, MariaDB down and back.
+. "$top_srcdir/tests/lib/harness.sh"
+. "$top_srcdir/tests/lib/relay.sh"
+harness_init
+need_binary jq
+harness_start_mariadb
+harness_start_memcached
+relay_new S
+write_conf() {
+	harness_write_conf \
+	    "static_relay = $(relay_id S) $(relay_pk S) internal" \
+	    "global_option = relay.endpoint-fetch-config.enabled true" \
+	    "event_retention = 90" "$@"
+}
+write_conf
+ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" --json "$@"; }
+ctl db init >/dev/null
+ORG=$(ctl org create acme | jq -r .id)
+PROJ=$(ctl project create --org "$ORG" web | jq -r .id)
+K1=$(ctl key create --project "$PROJ" | jq -r .public_key)
+K2=$(ctl key create --project "$PROJ" --rate-limit 100/60 | jq -r .public_key)
+PROJ2=$(ctl project create --org "$ORG" api | jq -r .id)
+K3=$(ctl key create --project "$PROJ2" | jq -r .public_key)
+K0=00000000000000000000000000000000
+harness_start_relaycfg
+harness_start_nginx
+TIME_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]+Z$'
+j() { printf '%s' "$HTTP_BODY" | jq -c "$1"; }
+jr() { printf '%s' "$HTTP_BODY" | jq -r "$1"; }
+
+# --- v3: a miss is built inline, then served from the cache -----------
+ctl_fetch S "$K1"
+is "$HTTP_STATUS" 200 "v3 miss answers 200"
+is "$(j '.pending')" '[]' "nothing pending: built in the same request"
+is "$(j ".configs[\"$K1\"] | [.disabled, .slug, .projectId, .organizationId]")" "[false,\"web\",$PROJ,$ORG]" \
+    "the config names its project and organization"
+is "$(j ".configs[\"$K1\"].publicKeys")" "[{\"publicKey\":\"$K1\",\"numericId\":$(ctl key show "$K1" | jq .id),\"isEnabled\":true}]" \
+    "publicKeys lists the requested key only"
+like "$(jr ".configs[\"$K1\"].lastFetch")" "$TIME_RE" "lastFetch has fractional seconds and Z"
+like "$(jr ".configs[\"$K1\"].lastChange")" "$TIME_RE" "lastChange has fractional seconds and Z"
+REV1=$(jr ".configs[\"$K1\"].rev")
+like "$REV1" '^[0-9a-f]{32}$' "rev is a 32-hex content digest"
+is "$(jr ".configs[\"$K1\"].config.eventRetention")" 90 "eventRetention from the config file"
+is "$(j "[.configs[\"$K1\"] | .. | objects | keys[] | select(test(\"[_-]\"))] - [\"span_ops\"]")" '[]' \
+    "no key contains _ or - (but below breakdownsV2)"
+FETCH1=$(jr ".configs[\"$K1\"].lastFetch")
+sleep 0.1
+ctl_fetch S "$K1"
+is "$(jr ".configs[\"$K1\"].lastFetch")" "$FETCH1" "v3 hit is served as cached (same lastFetch)"
+is "$(jr ".configs[\"$K1\"].rev")" "$REV1" "same rev on a hit"
+
+# Mixed: one cached, one not.
+ctl_fetch S "$K1" "$K3"
+is "$(j '[(.configs|length), (.pending|length)]')" '[2,0]' "v3 mixed hit and miss: both answered"
+is "$(jr ".configs[\"$K3\"].slug")" api "the miss is the other project's config"
+
+# Rate-limited key: a key-scope quota with a string scopeId.
+ctl_fetch S "$K2"
+is "$(j ".configs[\"$K2\"].config.quotas[0] | [.scope, (.scopeId|type), .limit, .window, .reasonCode]")" \
+    '["key","string",100,60,"key_quota"]' "key rate limit becomes a key quota"
+
+# --- v2, noCache, v1 -----------------------------------------------------
+ctl_fetch S --version 2 "$K1" "$K1"
+is "$(j 'keys')" '["configs"]' "v2 answers configs only"
+is "$(j '.configs | keys')" "[\"$K1\"]" "duplicate keys collapse"
+ctl_fetch S --no-cache "$K1"
+is "$(j 'keys')" '["configs"]' "v3 noCache takes the by-key path (no pending)"
+is "$(jr ".configs[\"$K1\"].rev")" "$REV1" "rebuilt config has the same rev"
+ctl_fetch S --version 1 "$PROJ" 999999
+is "$HTTP_STATUS" 200 "v1 by project id"
+is "$(j ".configs[\"$PROJ\"].publicKeys | map(.publicKey) | sort")" "$(printf '["%s","%s"]' "$K1" "$K2" | jq -c sort)" \
+    "v1 lists all keys of the project"
+is "$(j '.configs["999999"]')" '{"disabled":true}' "v1 unknown project is disabled"
+
+# --- global ----------------------------------------------------------------
+ctl_fetch S --global
+is "$HTTP_STATUS" 200 "global config fetch"
+is "$(j '[.global_status, .globalStatus]')" '["ready","ready"]' "global_status and globalStatus"
+is "$(j '.global.measurements.builtinMeasurements | length')" 21 "21 builtin measurements"
+is "$(j '.global.options["relay.endpoint-fetch-config.enabled"]')" true "configured global option"
+ctl_fetch S --version 2 --global "$K1"
+is "$(j 'has("global")')" false "global is never added for v2"
+
+# --- unchanged ---------------------------------------------------------------
+ctl_fetch S --revision "$K1=$REV1" "$K1" "$K3"
+is "$(j '.unchanged')" "[\"$K1\"]" "a current revision lands in unchanged"
+is "$(j '.configs | keys')" "[\"$K3\"]" "and not in configs"
+ctl_fetch S --revision "$K1=0123456789abcdef0123456789abcdef" "$K1"
+is "$(j '[has("unchanged"), (.configs|keys)]')" "[false,[\"$K1\"]]" "a stale revision gets the config"
+ctl_fetch S "$K1"
+is "$(j 'has("unchanged")')" false "a null revision never matches"
+
+# --- disabled cases ------------------------------------------------------------
+ctl_fetch S "$K0"
+is "$(j ".configs[\"$K0\"]")" '{"disabled":true}' "unknown key is disabled"
+ctl key disable "$K2" >/dev/null
+ctl_fetch S "$K2"
+is "$(j ".configs[\"$K2\"]")" '{"disabled":true}' "inactive key is disabled"
+ctl project disable "$PROJ2" >/dev/null
+ctl_fetch S "$K3"
+is "$(j ".configs[\"$K3\"]")" '{"disabled":true}' "disabled project is disabled"
+ctl project enable "$PROJ2" >/dev/null
+ctl_fetch S "$K3"
+is "$(jr ".configs[\"$K3\"].slug")" api "re-enabled project is served again (write invalidates)"
+
+# --- writes are seen at once ---------------------------------------------------
+LC1=$(ctl_fetch S "$K1"; jr ".configs[\"$K1\"].lastChange")
+ctl option set project "$PROJ" sentry:origins '["https://Example.com/"]' >/dev/null
+ctl_fetch S "$K1"
+is "$(j ".configs[\"$K1\"].config.allowedDomains")" '["https://example.com"]' "an option write is seen by the next fetch"
+REV2=$(jr ".configs[\"$K1\"].rev")
+ok $([ "$REV2" != "$REV1" ]; echo $?) "a changed config gets a new rev"
+ok $([ "$(jr ".configs[\"$K1\"].lastChange")" != "$LC1" ]; echo $?) "and a new lastChange"
+
+# --- versions and bodies ---------------------------------------------------------
+for v in 0 4 abc; do
+	ctl_fetch S --version "$v" "$K1"
+	is "$HTTP_STATUS $HTTP_BODY" '400 "Unsupported version, we only support versions 1 to 3."' "version $v is 400"
+done
+printf '{"publicKeys":"%s"}' "$K1" >"$T/b1"
+ctl_fetch S --body-file "$T/b1"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"publicKeys must be a list of strings"}' "publicKeys not a list"
+printf '{"publicKeys":[1,2]}' >"$T/b2"
+ctl_fetch S --body-file "$T/b2"
+is "$HTTP_STATUS" 400 "publicKeys of numbers"
+printf '{"projects":[{"a":1}]}' >"$T/b3"
+ctl_fetch S --version 1 --body-file "$T/b3"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"projects must be a list of project ids"}' "projects not ids"
+printf '{"publicKeys":["%s"],"revisions":[5]}' "$K1" >"$T/b4"
+ctl_fetch S --body-file "$T/b4"
+is "$HTTP_STATUS" 400 "revisions of numbers"
+printf '{}' >"$T/b5"
+ctl_fetch S --body-file "$T/b5"
+is "$HTTP_STATUS $HTTP_BODY" '200 {"configs":{},"pending":[]}' "empty body, v3"
+ctl_fetch S --version 2 --body-file "$T/b5"
+is "$HTTP_STATUS $HTTP_BODY" '200 {"configs":{}}' "empty body, v2"
+printf '{"publicKeys":["short","%s","with\\"quote5678901234567890123456"]}' "$K1" >"$T/b6"
+ctl_fetch S --body-file "$T/b6"
+is "$(j '.configs | keys')" "[\"$K1\"]" "key strings Relay could not parse are never echoed"
+
+# --- 500 keys in one request ----------------------------------------------------
+keys=$(for i in $(seq 498); do printf '%032x\n' "$i"; done)
+ctl_fetch S $keys "$K1" "$K3"
+is "$HTTP_STATUS" 200 "500 keys in one request"
+is "$(j '.configs | length')" 500 "500 answers"
+is "$(jr ".configs[\"$K3\"].slug")" api "real keys among them are served"
+
+# --- memcached down: answers stay correct -------------------------------------------
+harness_stop_memcached
+ctl_fetch S "$K1" "$K3"
+is "$HTTP_STATUS" 200 "memcached down: 200"
+is "$(j "[.configs[\"$K1\"].rev, .configs[\"$K3\"].slug]")" "[\"$REV2\",\"api\"]" "memcached down: correct configs from MariaDB"
+harness_start_memcached "$MC_PORT"
+sleep 2.2	# libmemcached retries a failed server after memcached_retry_timeout
+
+# --- MariaDB down: cached answers served, unknown ones pending ------------------------
+ctl_fetch S "$K1"
+harness_stop_mariadb
+ctl_fetch S "$K1"
+is "$HTTP_STATUS" 200 "MariaDB down: cached config still served"
+is "$(jr ".configs[\"$K1\"].rev")" "$REV2" "with the current rev"
+K4=$(printf '%032x' 4242)
+ctl_fetch S "$K4"
+is "$HTTP_STATUS $(j '.pending')" "200 [\"$K4\"]" "MariaDB down, no copy: pending, not an error"
+ctl_fetch S --version 2 "$K4"
+is "$HTTP_STATUS" 503 "MariaDB down, v2 (no pending list): 503"
+harness_run_mariadbd
+sleep 1.2	# a worker retries a lost MariaDB at most once a second
+ctl_fetch S "$K4"
+is "$(j ".configs[\"$K4\"]") $(j '.pending')" '{"disabled":true} []' "MariaDB back: answered again without a restart"
+
+done_testing
