@@ -53,6 +53,14 @@ ctl_fetch S "$K1"
 is "$(jr ".configs[\"$K1\"].lastFetch")" "$FETCH1" "v3 hit is served as cached (same lastFetch)"
 is "$(jr ".configs[\"$K1\"].rev")" "$REV1" "same rev on a hit"
 
+# A fresh project through nginx matches the builder's golden file.
+is "$(jr ".configs[\"$K1\"].config" | jq -S -c .)" \
+    "$(jq -S -c .config "$top_srcdir/tests/golden/fresh_project.json")" \
+    "a fresh project's config is the golden one, byte for byte after sorting"
+is "$(j ".configs[\"$K1\"] | keys_unsorted")" \
+    '["disabled","slug","lastFetch","lastChange","rev","publicKeys","config","organizationId","projectId"]' \
+    "top-level keys in Sentry's order"
+
 # Mixed: one cached, one not.
 ctl_fetch S "$K1" "$K3"
 is "$(j '[(.configs|length), (.pending|length)]')" '[2,0]' "v3 mixed hit and miss: both answered"
@@ -155,10 +163,21 @@ ctl_fetch S "$K1" "$K3"
 is "$HTTP_STATUS" 200 "memcached down: 200"
 is "$(j "[.configs[\"$K1\"].rev, .configs[\"$K3\"].slug]")" "[\"$REV2\",\"api\"]" "memcached down: correct configs from MariaDB"
 harness_start_memcached "$MC_PORT"
-sleep 2.2	# libmemcached retries a failed server after memcached_retry_timeout
+
+# Caching resumes once libmemcached retries the server (memcached_retry_timeout):
+# two fetches in a row then give the same lastFetch, served from the cache.
+cached=1
+for i in $(seq 40); do
+	ctl_fetch S "$K1"
+	a=$(jr ".configs[\"$K1\"].lastFetch")
+	ctl_fetch S "$K1"
+	ctl_fetch S "$K1"
+	if [ "$a" = "$(jr ".configs[\"$K1\"].lastFetch")" ]; then cached=0; break; fi
+	sleep 0.25
+done
+ok $cached "memcached restarted: caching resumes"
 
 # --- MariaDB down: cached answers served, unknown ones pending ------------------------
-ctl_fetch S "$K1"
 harness_stop_mariadb
 ctl_fetch S "$K1"
 is "$HTTP_STATUS" 200 "MariaDB down: cached config still served"
