@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "relayauth.h"
 
 enum conf_type {
 	CT_STRING,
@@ -391,17 +392,6 @@ is_canonical_relay_id(const char *s)
 	return true;
 }
 
-static bool
-is_b64url_key(const char *s)
-{
-	if (strlen(s) != CONF_PUBKEY_LEN)
-		return false;
-	for (const char *q = s; *q != '\0'; q++)
-		if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_')
-			return false;
-	return true;
-}
-
 static int
 apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
     char *v)
@@ -506,7 +496,7 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 					list = &c->memcached_servers;
 					n = &c->n_memcached_servers;
 				} else {
-					if (!is_b64url_key(tok))
+					if (!relayauth_public_key_valid(tok))
 						return perr(p, "%s: \"%s\" is "
 						    "not a relay public key",
 						    k->name, tok);
@@ -538,9 +528,10 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 		if (!is_canonical_relay_id(id))
 			return perr(p, "static_relay: \"%s\" is not a "
 			    "hyphenated UUID", id);
-		if (!is_b64url_key(pk))
+		if (!relayauth_public_key_valid(pk))
 			return perr(p, "static_relay: \"%s\" is not a relay "
-			    "public key (43 base64url characters)", pk);
+			    "public key (43 base64url characters of an "
+			    "Ed25519 point)", pk);
 		if (flag == NULL || strcmp(flag, "external") == 0)
 			internal = false;
 		else if (strcmp(flag, "internal") == 0)

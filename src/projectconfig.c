@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pc_tables.h"
 #include "projectconfig.h"
+#include "relayauth.h"
 
 enum scope {
 	SCOPE_PROJECT,
@@ -453,24 +454,14 @@ out:
 /* trustedRelays.                                                      */
 
 /*
- * relay_key_valid - is s a Relay public key: 43 characters of strict
- * unpadded base64url that decode to a valid Ed25519 point?  Relay refuses
- * the whole project state when one entry does not parse.
+ * relay_key_valid - would Relay parse s as a public key?  One definition
+ * for the whole program (relayauth.c); Relay refuses the whole project
+ * state when one entry does not parse.
  */
 static bool
 relay_key_valid(const char *s, size_t len)
 {
-	unsigned char pk[crypto_core_ed25519_BYTES];
-	size_t binlen = 0;
-	const char *end = NULL;
-
-	if (len != 43 || strlen(s) != len)
-		return false;
-	if (sodium_base642bin(pk, sizeof(pk), s, len, NULL, &binlen, &end,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    binlen != sizeof(pk) || end != s + len)
-		return false;
-	return crypto_core_ed25519_is_valid_point(pk) == 1;
+	return strlen(s) == len && relayauth_public_key_valid(s);
 }
 
 /* falsy - would Python's "if r" skip r? */
