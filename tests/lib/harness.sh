@@ -95,11 +95,19 @@ harness_start_mariadb() {
 	need_binary mariadb-install-db
 	MARIADB_DIR=$T/mariadb
 	MARIADB_SOCKET=$T/mysql.sock
-	mkdir -p "$MARIADB_DIR"
-	mariadb-install-db --no-defaults --datadir="$MARIADB_DIR" \
-	    --user="$RUN_USER" --auth-root-authentication-method=normal \
-	    --skip-test-db --skip-name-resolve >"$T/mariadb-install.log" 2>&1 ||
-	    { diag "mariadb-install-db failed"; cat "$T/mariadb-install.log" | sed 's/^/# /'; exit 1; }
+	# The bootstrap occasionally fails under heavy parallel load
+	# ("Unknown table 'mysql.tmp_user_sys'"); a fresh datadir then works.
+	local attempt
+	for attempt in 1 2 3; do
+		rm -rf "$MARIADB_DIR"
+		mkdir -p "$MARIADB_DIR"
+		mariadb-install-db --no-defaults --datadir="$MARIADB_DIR" \
+		    --user="$RUN_USER" --auth-root-authentication-method=normal \
+		    --skip-test-db --skip-name-resolve >"$T/mariadb-install.log" 2>&1 &&
+		    break
+		diag "mariadb-install-db failed (attempt $attempt)"
+		[ "$attempt" -lt 3 ] || { sed 's/^/# /' "$T/mariadb-install.log"; exit 1; }
+	done
 	harness_run_mariadbd
 	mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -e \
 	    "CREATE DATABASE relaycfg CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" ||
