@@ -106,13 +106,7 @@ apache_start() {
 		    { diag "apache2 -t failed:"; diag "$(cat "$dir/configtest")"; exit 1; }
 		"$APACHE" -f "$dir/httpd.conf" -DFOREGROUND </dev/null >>"$T/apache.log" 2>&1 &
 		APACHE_PID=$!
-		i=0
-		until (exec 3<>"/dev/tcp/127.0.0.1/$APACHE_PORT") 2>/dev/null; do
-			i=$((i + 1))
-			kill -0 "$APACHE_PID" 2>/dev/null && [ "$i" -lt 100 ] || break
-			sleep 0.05
-		done
-		if kill -0 "$APACHE_PID" 2>/dev/null; then
+		if harness_wait_port "$APACHE_PORT" "$APACHE_PID"; then
 			BASE_URL=http://127.0.0.1:$APACHE_PORT
 			return 0
 		fi

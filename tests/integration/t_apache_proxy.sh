@@ -56,13 +56,7 @@ start_tcp_relaycfg() {
 		"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "127.0.0.1:$TCP_PORT" \
 		    --workers 2 </dev/null >>"$T/relaycfg-tcp.log" 2>&1 &
 		TCP_PID=$!
-		local i=0
-		until (exec 3<>"/dev/tcp/127.0.0.1/$TCP_PORT") 2>/dev/null; do
-			i=$((i + 1))
-			kill -0 "$TCP_PID" 2>/dev/null && [ "$i" -lt 100 ] || break
-			sleep 0.05
-		done
-		kill -0 "$TCP_PID" 2>/dev/null && return 0
+		harness_wait_port "$TCP_PORT" "$TCP_PID" && return 0
 	done
 	diag "relaycfg on TCP did not start"
 	exit 1
@@ -123,13 +117,7 @@ apache_start() {
 		"$APACHE" -f "$dir/httpd.conf" -DFOREGROUND "$@" \
 		    </dev/null >>"$T/apache-$name.log" 2>&1 &
 		APACHE_PID=$!
-		i=0
-		until (exec 3<>"/dev/tcp/127.0.0.1/$APACHE_PORT") 2>/dev/null; do
-			i=$((i + 1))
-			kill -0 "$APACHE_PID" 2>/dev/null && [ "$i" -lt 100 ] || break
-			sleep 0.05
-		done
-		if kill -0 "$APACHE_PID" 2>/dev/null; then
+		if harness_wait_port "$APACHE_PORT" "$APACHE_PID"; then
 			BASE_URL=http://127.0.0.1:$APACHE_PORT
 			return 0
 		fi

@@ -86,6 +86,19 @@ free_port() {
 	done
 }
 
+# harness_wait_port PORT PID: wait (5 s at most) until 127.0.0.1:PORT
+# accepts while PID lives.  Returns 0 when it does, 1 when PID died or the
+# time ran out.
+harness_wait_port() {
+	local i=0
+	until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+		i=$((i + 1))
+		kill -0 "$2" 2>/dev/null && [ "$i" -lt 100 ] || return 1
+		sleep 0.05
+	done
+	kill -0 "$2" 2>/dev/null
+}
+
 need_binary() {
 	command -v "$1" >/dev/null 2>&1 || skip_all "$1 not found"
 }
@@ -153,15 +166,7 @@ harness_start_memcached() {
 		memcached -u "$RUN_USER" -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 32 \
 		    -P "$T/memcached.pid" ${MEMCACHED_ARGS:-} </dev/null >>"$T/memcached.log" 2>&1 &
 		MC_PID=$!
-		local i=0
-		until (exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT") 2>/dev/null; do
-			i=$((i + 1))
-			if [ "$i" -gt 100 ] || ! kill -0 "$MC_PID" 2>/dev/null; then
-				break
-			fi
-			sleep 0.05
-		done
-		kill -0 "$MC_PID" 2>/dev/null && return 0
+		harness_wait_port "$MC_PORT" "$MC_PID" && return 0
 	done
 	diag "memcached did not start"
 	exit 1
@@ -258,20 +263,12 @@ http {
     include $T/nginx/vhost.conf;
 }
 NGINX
-	local attempt i
+	local attempt
 	for attempt in 1 2 3 4 5; do
 		nginx -e "$T/nginx.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
 		    </dev/null >>"$T/nginx.log" 2>&1 &
 		NGINX_PID=$!
-		i=0
-		until (exec 3<>"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null; do
-			i=$((i + 1))
-			if [ "$i" -gt 100 ] || ! kill -0 "$NGINX_PID" 2>/dev/null; then
-				break
-			fi
-			sleep 0.05
-		done
-		if kill -0 "$NGINX_PID" 2>/dev/null; then
+		if harness_wait_port "$NGINX_PORT" "$NGINX_PID"; then
 			BASE_URL=http://127.0.0.1:$NGINX_PORT
 			return 0
 		fi
@@ -308,15 +305,8 @@ harness_start_memcached_logged() {
 	memcached -vv -u "$RUN_USER" -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 32 \
 	    -P "$T/memcached.pid" >>"$T/memcached-vv.log" 2>&1 &
 	MC_PID=$!
-	local i=0
-	until (exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT") 2>/dev/null; do
-		i=$((i + 1))
-		if [ "$i" -gt 100 ] || ! kill -0 "$MC_PID" 2>/dev/null; then
-			diag "memcached did not start"
-			exit 1
-		fi
-		sleep 0.05
-	done
+	harness_wait_port "$MC_PORT" "$MC_PID" ||
+	    { diag "memcached did not start"; exit 1; }
 }
 
 harness_pause_memcached() {
