@@ -176,6 +176,10 @@ for i in $(seq 40); do
 	sleep 0.25
 done
 ok $cached "memcached restarted: caching resumes"
+# Each worker has its own libmemcached state: let every one pass its retry
+# window, and touch each, before MariaDB goes away.
+sleep 2.5
+for i in 1 2 3 4 5 6; do ctl_fetch S "$K1"; done
 
 # --- MariaDB down: cached answers served, unknown ones pending ------------------------
 harness_stop_mariadb
