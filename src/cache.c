@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "cache.h"
+#include "valid.h"
 #include "log.h"
 
 #define CACHE_DEFAULT_NS	"relaycfg"
@@ -218,31 +219,7 @@ cache_kind_ok(const char *kind)
 }
 
 /* Ids kept as they are: 32 lowercase hex, or a canonical UUID. */
-static bool
-is_hex32(const char *s)
-{
-	size_t n = 0;
 
-	for (; s[n] != '\0'; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return false;
-	return n == 32;
-}
-
-static bool
-is_uuid(const char *s)
-{
-	for (size_t i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (s[i] == '\0')
-			return false;
-		if (dash ? s[i] != '-' :
-		    !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	}
-	return s[36] == '\0';
-}
 
 int
 cache_key_id(const struct cache *c, char *buf, size_t len, const char *kind,
@@ -265,7 +242,7 @@ cache_key_str(const struct cache *c, char *buf, size_t len, const char *kind,
 	buf[0] = '\0';
 	if (!cache_kind_ok(kind) || len < CACHE_KEY_MAX || id == NULL)
 		return -1;
-	if (is_hex32(id) || is_uuid(id)) {
+	if (valid_hex32(id) || valid_uuid(id)) {
 		snprintf(buf, len, "%s%s:%s", c->prefix, kind, id);
 		return 0;
 	}

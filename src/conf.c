@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "log.h"
 #include "relayauth.h"
+#include "valid.h"
 
 enum conf_type {
 	CT_STRING,
@@ -376,21 +377,6 @@ list_push(void **base, size_t *n, size_t sz)
 	return p + (*n)++ * sz;
 }
 
-static bool
-is_canonical_relay_id(const char *s)
-{
-	if (strlen(s) != CONF_RELAY_ID_LEN)
-		return false;
-	for (int i = 0; i < CONF_RELAY_ID_LEN; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-		} else if (!isdigit((unsigned char)s[i]) &&
-		    (s[i] < 'a' || s[i] > 'f'))
-			return false;
-	}
-	return true;
-}
 
 static int
 apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
@@ -525,7 +511,7 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 			    "PUBLIC_KEY [internal|external]\"");
 		for (char *q = id; *q != '\0'; q++)
 			*q = (char)tolower((unsigned char)*q);
-		if (!is_canonical_relay_id(id))
+		if (!valid_uuid(id))
 			return perr(p, "static_relay: \"%s\" is not a "
 			    "hyphenated UUID", id);
 		if (!relayauth_public_key_valid(pk))

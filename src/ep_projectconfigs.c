@@ -27,6 +27,7 @@
 #include "globalconfig.h"
 #include "log.h"
 #include "store.h"
+#include "valid.h"
 
 /* Relay sends at most cache.batch_size (500) keys; leave ample room. */
 #define PC_MAX_KEYS	10000
@@ -56,18 +57,6 @@ body_field(json_object *body, const char *name)
 
 	json_object_object_get_ex(body, name, &v);
 	return v;
-}
-
-/* 32 lowercase hex: the only keys that can exist in sentry_projectkey. */
-static bool
-is_hex32(const char *s, size_t len)
-{
-	if (len != 32)
-		return false;
-	for (size_t i = 0; i < 32; i++)
-		if (!isdigit((unsigned char)s[i]) && (s[i] < 'a' || s[i] > 'f'))
-			return false;
-	return true;
 }
 
 /*
@@ -303,7 +292,8 @@ parse_keys(struct request *req, json_object *body, struct key_req **out)
 		kr[n].key = s;
 		kr[n].len = len;
 		kr[n].revision = r != NULL ? json_object_get_string(r) : NULL;
-		kr[n].lookup = is_hex32(s, len);
+		/* Only 32 lowercase hex can exist in sentry_projectkey. */
+		kr[n].lookup = valid_hex32(s);
 		n++;
 	}
 	*out = kr;

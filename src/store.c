@@ -37,6 +37,7 @@
 #include "db.h"
 #include "log.h"
 #include "store.h"
+#include "valid.h"
 
 #define LC_BUCKETS_MIN	64
 #define RELAY_PK_COLUMN_MAX 200
@@ -338,27 +339,13 @@ store_get_stats(const struct store *st, struct store_stats *out)
 bool
 store_valid_hex32(const char *s)
 {
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return false;
-	return n == 32;
+	return valid_hex32(s);
 }
 
 bool
 store_valid_uuid(const char *s)
 {
-	for (size_t i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (s[i] == '\0')
-			return false;
-		if (dash ? s[i] != '-' :
-		    !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	}
-	return s[36] == '\0';
+	return valid_uuid(s);
 }
 
 /* 1 to max characters, each a lowercase letter, a digit (an uppercase

@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "valid.h"
 
 static char tmpl[] = "/tmp/relaycfg-conf-XXXXXX";
 
@@ -181,6 +182,24 @@ test_cidr(void **state)
 	assert_false(conf_cidr_contains(def, n, "::1"));
 }
 
+static void
+test_valid_ids(void **state)
+{
+	(void)state;
+	assert_true(valid_hex32("0123456789abcdef0123456789abcdef"));
+	assert_false(valid_hex32("0123456789ABCDEF0123456789abcdef"));
+	assert_false(valid_hex32("0123456789abcdef0123456789abcde"));
+	assert_false(valid_hex32("0123456789abcdef0123456789abcdef0"));
+	assert_false(valid_hex32("0123456789abcdef 123456789abcdef"));
+	assert_false(valid_hex32(""));
+	assert_true(valid_uuid("88888888-4444-4444-8444-cccccccccccc"));
+	assert_false(valid_uuid("88888888-4444-4444-8444-CCCCCCCCCCCC"));
+	assert_false(valid_uuid("888888884444444484444cccccccccccc"));
+	assert_false(valid_uuid("88888888-4444-4444-8444-cccccccccccc0"));
+	assert_false(valid_uuid("88888888-4444-4444-8444-ccccccccccc"));
+	assert_false(valid_uuid("88888888_4444-4444-8444-cccccccccccc"));
+}
+
 int
 main(void)
 {
@@ -189,6 +208,7 @@ main(void)
 		cmocka_unit_test(test_errors_name_line),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_valid_ids),
 	};
 	log_setup(LOG_LEVEL_ERROR, false);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,37 @@
+/*
+ * valid.c - strict id forms (see valid.h).
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "valid.h"
+
+static bool
+is_lower_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+bool
+valid_hex32(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (n == 32 || !is_lower_hex(s[n]))
+			return false;
+	return n == 32;
+}
+
+bool
+valid_uuid(const char *s)
+{
+	for (size_t i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (s[i] == '\0' || (dash ? s[i] != '-' : !is_lower_hex(s[i])))
+			return false;
+	}
+	return s[36] == '\0';
+}

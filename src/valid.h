@@ -1,0 +1,16 @@
+/*
+ * valid.h - the strict forms of ids that may reach SQL, memcached keys or a
+ * log line.  One definition each, shared by every layer.
+ */
+#ifndef RELAYCFG_VALID_H
+#define RELAYCFG_VALID_H
+
+#include <stdbool.h>
+
+/* valid_hex32 - exactly 32 lowercase hex digits (a DSN public/secret key). */
+bool	valid_hex32(const char *s);
+
+/* valid_uuid - a canonical lowercase hyphenated UUID (36 characters). */
+bool	valid_uuid(const char *s);
+
+#endif
