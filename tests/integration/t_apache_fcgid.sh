@@ -30,13 +30,7 @@ harness_start_mariadb
 harness_start_memcached
 relay_new S
 harness_write_conf "static_relay = $(relay_id S) $(relay_pk S) internal"
-"$RELAYCFGCTL" -c "$RELAYCFG_CONF" db init >"$T/dbinit.out" 2>&1
-ok $? "relaycfgctl db init"
-{ "$RELAYCFGCTL" -c "$RELAYCFG_CONF" org create acme &&
-    "$RELAYCFGCTL" -c "$RELAYCFG_CONF" project create --org 1 backend &&
-    "$RELAYCFGCTL" -c "$RELAYCFG_CONF" key create --project 1; } >"$T/admin.out" 2>&1
-ok $? "relaycfgctl org, project and key create"
-PK=$(sed -n 's/^public_key: //p' "$T/admin.out")
+fixture_project "$RELAYCFG_CONF"
 # The user's own config, mode 0600, as the wrapper's comment asks.
 chown "$APACHE_USER" "$RELAYCFG_CONF"
 chmod 600 "$RELAYCFG_CONF"

@@ -36,14 +36,7 @@ harness_start_mariadb
 harness_start_memcached
 relay_new S	# static internal relay, no database row
 harness_write_conf "static_relay = $(relay_id S) $(relay_pk S) internal"
-"$RELAYCFGCTL" -c "$RELAYCFG_CONF" db init >"$T/dbinit.out" 2>&1
-ok $? "relaycfgctl db init"
-# One real project with a DSN key (README "Check it").
-{ "$RELAYCFGCTL" -c "$RELAYCFG_CONF" org create acme &&
-    "$RELAYCFGCTL" -c "$RELAYCFG_CONF" project create --org 1 backend &&
-    "$RELAYCFGCTL" -c "$RELAYCFG_CONF" key create --project 1; } >"$T/admin.out" 2>&1
-ok $? "relaycfgctl org, project and key create"
-PK=$(sed -n 's/^public_key: //p' "$T/admin.out")
+fixture_project "$RELAYCFG_CONF"
 # shellcheck disable=SC2086
 harness_start_relaycfg $OWNER_ARGS
 

@@ -107,14 +107,7 @@ is "$(md5sum <"$CONF")" "$sum" "an existing relaycfg.conf is never overwritten"
 like "$(cat "$T/make.log")" "keeping $CONF" "make install says it kept it"
 
 RELAYCFGCTL=$D$deploy_bindir/relaycfgctl
-"$RELAYCFGCTL" -c "$CONF" db init >"$T/dbinit.out" 2>&1
-ok $? "the installed relaycfgctl creates the schema"
-# README step 5's admin lines (with -c: the test's sysconfdir is in DESTDIR).
-{ "$RELAYCFGCTL" -c "$CONF" org create acme && "$RELAYCFGCTL" -c "$CONF" project create --org 1 backend &&
-    "$RELAYCFGCTL" -c "$CONF" key create --project 1; } >"$T/admin.out" 2>&1
-ok $? "relaycfgctl org, project and key create"
-PK=$(sed -n 's/^public_key: //p' "$T/admin.out")
-like "$PK" '^[0-9a-f]{32}$' "key create prints the public key"
+fixture_project "$CONF"
 
 # --- socket activation ---------------------------------------------------
 # What systemd would do: relaycfg.socket's ListenStream and SocketMode, the

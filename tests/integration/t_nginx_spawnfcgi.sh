@@ -18,13 +18,7 @@ harness_start_mariadb
 harness_start_memcached
 relay_new S
 harness_write_conf "static_relay = $(relay_id S) $(relay_pk S) internal"
-"$RELAYCFGCTL" -c "$RELAYCFG_CONF" db init >"$T/dbinit.out" 2>&1
-ok $? "relaycfgctl db init"
-{ "$RELAYCFGCTL" -c "$RELAYCFG_CONF" org create acme &&
-    "$RELAYCFGCTL" -c "$RELAYCFG_CONF" project create --org 1 backend &&
-    "$RELAYCFGCTL" -c "$RELAYCFG_CONF" key create --project 1; } >"$T/admin.out" 2>&1
-ok $? "relaycfgctl org, project and key create"
-PK=$(sed -n 's/^public_key: //p' "$T/admin.out")
+fixture_project "$RELAYCFG_CONF"
 
 # As root, the README's "-u relaycfg -g relaycfg" becomes nobody (no
 # relaycfg user here); the program is copied where that user may run it.

@@ -6,6 +6,8 @@
 #   ctl_fetch NAME ARGS...        relaycfgctl fetch; sets HTTP_STATUS, HTTP_BODY
 #   ctl_register NAME ARGS...     relaycfgctl register; same
 #   ctl_publickeys NAME IDS...    relaycfgctl publickeys; same
+#   fixture_project CONF          schema plus one org, project and DSN key
+#                                 (README "Check it"); sets PK
 #   signed_http NAME PATH FILE [CURL ARGS...]
 #                                 POST FILE signed by NAME with curl; sets
 #                                 HTTP_STATUS, HTTP_BODY, HTTP_HEADERS
@@ -46,4 +48,17 @@ signed_http() {
 	    -H "Content-Type: application/json" \
 	    -H "X-Sentry-Relay-Id: $(relay_id "$name")" \
 	    -H "X-Sentry-Relay-Signature: $sig" "$@"
+}
+
+# fixture_project CONF: "$RELAYCFGCTL" db init, then org acme, project
+# backend and one key, exactly as the README shows; PK = the key.
+fixture_project() {
+	"$RELAYCFGCTL" -c "$1" db init >"$T/dbinit.out" 2>&1
+	ok $? "relaycfgctl db init"
+	{ "$RELAYCFGCTL" -c "$1" org create acme &&
+	    "$RELAYCFGCTL" -c "$1" project create --org 1 backend &&
+	    "$RELAYCFGCTL" -c "$1" key create --project 1; } >"$T/admin.out" 2>&1
+	ok $? "relaycfgctl org, project and key create"
+	PK=$(sed -n 's/^public_key: //p' "$T/admin.out")
+	like "$PK" '^[0-9a-f]{32}$' "key create prints the public key"
 }
