@@ -320,6 +320,48 @@ relayauth_time_format(int64_t sec, long nsec, char *out, size_t outlen)
 	return n;
 }
 
+/*
+ * Keys that parsed recently, per process.  The point check below costs as
+ * much as a fifth of a signature verification, and the same few relays
+ * sign every request; only keys that passed it are remembered, so the
+ * answer for any text is exactly what the full parse would give.
+ */
+#define KEY_MEMO_SLOTS	8
+
+struct key_memo {
+	char		text[B64_LEN(RELAYAUTH_PUBLIC_KEY_BYTES) + 1];
+	unsigned char	pk[RELAYAUTH_PUBLIC_KEY_BYTES];
+};
+
+static struct key_memo	key_memo[KEY_MEMO_SLOTS];
+static unsigned		key_memo_next;
+
+static bool
+key_memo_find(const char *text, size_t len,
+    unsigned char pk[RELAYAUTH_PUBLIC_KEY_BYTES])
+{
+	if (len != B64_LEN(RELAYAUTH_PUBLIC_KEY_BYTES))
+		return false;
+	for (size_t i = 0; i < KEY_MEMO_SLOTS; i++)
+		if (memcmp(key_memo[i].text, text, len + 1) == 0) {
+			memcpy(pk, key_memo[i].pk, RELAYAUTH_PUBLIC_KEY_BYTES);
+			return true;
+		}
+	return false;
+}
+
+static void
+key_memo_add(const char *text, size_t len,
+    const unsigned char pk[RELAYAUTH_PUBLIC_KEY_BYTES])
+{
+	struct key_memo *m = &key_memo[key_memo_next++ % KEY_MEMO_SLOTS];
+
+	if (len != B64_LEN(RELAYAUTH_PUBLIC_KEY_BYTES))
+		return;
+	memcpy(m->text, text, len + 1);
+	memcpy(m->pk, pk, RELAYAUTH_PUBLIC_KEY_BYTES);
+}
+
 enum relayauth_status
 relayauth_public_key_parse(const char *text,
     unsigned char pk[RELAYAUTH_PUBLIC_KEY_BYTES])
@@ -335,6 +377,8 @@ relayauth_public_key_parse(const char *text,
 	if ((len = strnlen(text, B64_LEN(sizeof(buf)) + 1)) >
 	    B64_LEN(sizeof(buf)))
 		return RELAYAUTH_BAD_KEY;
+	if (key_memo_find(text, len, pk))
+		return RELAYAUTH_OK;
 	if (relayauth_b64url_decode(buf, sizeof(buf), text, len, &n) != 0)
 		return RELAYAUTH_BAD_ENCODING;
 	if (n != RELAYAUTH_PUBLIC_KEY_BYTES)
@@ -355,6 +399,7 @@ relayauth_public_key_parse(const char *text,
 	if (crypto_core_ed25519_add(sum, buf, buf) != 0)
 		return RELAYAUTH_BAD_KEY;
 	memcpy(pk, buf, RELAYAUTH_PUBLIC_KEY_BYTES);
+	key_memo_add(text, len, pk);
 	return RELAYAUTH_OK;
 }
 

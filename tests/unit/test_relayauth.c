@@ -1093,6 +1093,54 @@ test_keys(void **state)
 	assert_string_not_equal(pk, pk2);
 }
 
+/*
+ * relayauth_public_key_parse remembers keys that parsed: the answers must
+ * stay those of the full parse, for remembered keys, for keys pushed out
+ * of the memo, and for texts one character away from a remembered key.
+ */
+static void
+test_public_key_memo(void **state)
+{
+	char secret[RELAYAUTH_SECRET_KEY_LEN + 1];
+	char keys[20][RELAYAUTH_PUBLIC_KEY_LEN + 1], txt[64];
+	unsigned char pk[RELAYAUTH_PUBLIC_KEY_BYTES], want[20][32], tmp[32];
+
+	(void)state;
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(relayauth_keygen(secret, keys[i]), 0);
+		assert_int_equal(relayauth_b64url_decode(want[i], sizeof(want[i]),
+		    keys[i], strlen(keys[i]), &(size_t){ 0 }), 0);
+	}
+	/* Twice round, more keys than the memo holds: always the bytes. */
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 20; i++) {
+			memset(pk, 0, sizeof(pk));
+			assert_int_equal(relayauth_public_key_parse(keys[i], pk),
+			    RELAYAUTH_OK);
+			assert_memory_equal(pk, want[i], 32);
+			/* and again at once, from the memo */
+			memset(pk, 0, sizeof(pk));
+			assert_int_equal(relayauth_public_key_parse(keys[i], pk),
+			    RELAYAUTH_OK);
+			assert_memory_equal(pk, want[i], 32);
+		}
+	/* A remembered key with one more character, or one less. */
+	snprintf(txt, sizeof(txt), "%sA", keys[19]);
+	assert_int_equal(relayauth_public_key_parse(txt, pk),
+	    RELAYAUTH_BAD_KEY);
+	snprintf(txt, sizeof(txt), "%.42s", keys[19]);
+	assert_int_not_equal(relayauth_public_key_parse(txt, pk), RELAYAUTH_OK);
+	/* A text that is not a point is refused however often it comes. */
+	memset(tmp, 0, 32);
+	tmp[0] = 2;
+	relayauth_b64url_encode(txt, sizeof(txt), tmp, 32);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(relayauth_public_key_parse(txt, pk),
+		    RELAYAUTH_BAD_KEY);
+	/* The failures left pk alone. */
+	assert_memory_equal(pk, want[19], 32);
+}
+
 /* ------------------------------------------------------------------ */
 /* register tokens */
 
@@ -1944,6 +1992,7 @@ main(void)
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_token_payload),
+		cmocka_unit_test(test_public_key_memo),
 		cmocka_unit_test_setup_teardown(test_cli_keygen, cli_setup,
 		    cli_teardown),
 		cmocka_unit_test_setup_teardown(test_cli_sign, cli_setup,
