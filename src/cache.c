@@ -258,7 +258,8 @@ int
 cache_key_config(const struct cache *c, char *buf, size_t len,
     const char *public_key)
 {
-	return cache_key_str(c, buf, len, "cfg", public_key);
+	/* "cfgz": deflated since format "cfg" (plain JSON) was retired. */
+	return cache_key_str(c, buf, len, "cfgz", public_key);
 }
 
 /* --- failures -------------------------------------------------------- */
@@ -526,12 +527,16 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 		/* Equal keys: the value goes to the first of them. */
 		while (hit > slots && slot_cmp(hit - 1, &probe) == 0)
 			hit--;
-		if (raw[hit->idx].data != NULL)
+		if (raw[hit->idx].mem != NULL || vlen == 0)
 			continue;
-		if ((raw[hit->idx].data = malloc(vlen + 1)) == NULL)
+		/*
+		 * Take libmemcached's (malloc'd, NUL-terminated) buffer
+		 * rather than copy it: configs are tens of KB each.
+		 */
+		if ((raw[hit->idx].mem = memcached_result_take_value(&res)) ==
+		    NULL)
 			goto out;
-		memcpy(raw[hit->idx].data, v, vlen);
-		raw[hit->idx].data[vlen] = '\0';
+		raw[hit->idx].data = raw[hit->idx].mem;
 		raw[hit->idx].len = vlen;
 	}
 	if (!cache_rc_ok(rc)) {
@@ -551,24 +556,32 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 		goto out;
 	for (size_t s = 0; s < n; s++) {
 		struct cache_slot *sl = &slots[s];
+		struct cache_value *first;
 		const char *p;
-		size_t plen;
 
-		if (s == 0 || slot_cmp(&slots[s - 1], sl) != 0)
+		if (s == 0 || slot_cmp(&slots[s - 1], sl) != 0) {
+			/* The first of equal keys keeps the buffer. */
 			src = sl->idx;
-		if (raw[src].data == NULL)
+			if (raw[src].mem == NULL || (p = cache_unframe(c,
+			    sl->key, raw[src].mem, raw[src].len)) == NULL)
+				continue;
+			out[src].mem = raw[src].mem;
+			out[src].data = p;
+			out[src].len = raw[src].len - (size_t)(p - raw[src].mem);
+			raw[src].mem = NULL;
 			continue;
-		p = cache_unframe(c, sl->key, raw[src].data, raw[src].len);
-		if (p == NULL)
+		}
+		/* Any other gets its own copy of the payload. */
+		first = &out[src];
+		if (first->data == NULL)
 			continue;
-		plen = raw[src].len - (size_t)(p - raw[src].data);
-		if ((out[sl->idx].data = malloc(plen + 1)) == NULL) {
+		if ((out[sl->idx].mem = malloc(first->len + 1)) == NULL) {
 			oom = true;
 			goto out;
 		}
-		memcpy(out[sl->idx].data, p, plen);
-		out[sl->idx].data[plen] = '\0';
-		out[sl->idx].len = plen;
+		memcpy(out[sl->idx].mem, first->data, first->len + 1);
+		out[sl->idx].data = out[sl->idx].mem;
+		out[sl->idx].len = first->len;
 	}
 	if (!errors)
 		cache_worked(c);
@@ -598,7 +611,8 @@ void
 cache_values_free(struct cache_value *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		free(v[i].data);
+		free(v[i].mem);
+		v[i].mem = NULL;
 		v[i].data = NULL;
 		v[i].len = 0;
 	}

@@ -53,10 +53,15 @@ struct cache_stats {
 	unsigned long long time_us;	/* wall time in libmemcached calls */
 };
 
-/* One answer of cache_get_many: the payload, or data NULL for a miss. */
+/*
+ * One answer of cache_get_many: the payload, or data NULL for a miss.
+ * data is NUL-terminated and points into mem, which the caller owns (and
+ * may keep: cache_values_free only frees what is still there).
+ */
 struct cache_value {
-	char	*data;		/* NUL-terminated, malloc'd: the caller frees */
-	size_t	 len;
+	const char	*data;
+	size_t		 len;
+	char		*mem;
 };
 
 /*
@@ -92,7 +97,7 @@ int		 cache_key_str(const struct cache *c, char *buf, size_t len,
 		    const char *kind, const char *id);
 /*
  * cache_key_config - the key of the computed project config of a public
- * key: <namespace>:<version>:cfg:<public_key or its hash>.  The config
+ * key: <namespace>:<version>:cfgz:<public_key or its hash>.  The config
  * builder and store_invalidate() both use this.
  */
 int		 cache_key_config(const struct cache *c, char *buf, size_t len,

@@ -6,10 +6,12 @@
  * query per model for the whole batch, so "pending" only means "MariaDB is
  * away and there is no copy at all".
  *
- * A cached entry is the rendered project state plus what is needed to keep
- * rev and lastChange stable across rebuilds:
+ * A cached entry is the rendered project state, deflated once so that
+ * answers can send it as it is (zfrag.h), plus what is needed to keep rev
+ * and lastChange stable across rebuilds:
  *
- *	<built_at unix s> <rev or -> <lastChange or -> <JSON text>
+ *	<built_at unix s> <rev or -> <lastChange or -> <crc32 8 hex> <length>\n
+ *	<raw deflate fragment of the JSON text>
  *
  * It is fresh for ttl_config seconds and lives ttl_config_stale seconds
  * longer as a stale copy, served only when MariaDB cannot be read.
@@ -26,6 +28,11 @@
 #include "log.h"
 #include "store.h"
 
+/* Longest header line: two times, rev, CRC, length, spaces. */
+#define CACHED_HEAD_MAX	160
+/* No config comes near this; a larger length is a damaged entry. */
+#define CACHED_TEXT_MAX	(64u << 20)
+
 static const char disabled_json[] = "{\"disabled\":true}";
 
 struct cached {
@@ -33,23 +40,34 @@ struct cached {
 	int64_t		 built_at;
 	char		 rev[PROJECTCONFIG_REV_LEN + 1];
 	char		 last_change[PROJECTCONFIG_TIME_LEN + 1];
-	const char	*json;		/* into the cache value */
-	size_t		 len;
+	struct zfrag	 frag;		/* into the cache value */
 };
 
-/* Parse one cache payload; anything malformed is simply absent. */
+/*
+ * Parse one cache payload; anything malformed is simply absent.  Only the
+ * header line is scanned, never the binary fragment after it.
+ */
 static void
 cached_parse(const struct cache_value *v, struct cached *out)
 {
-	char rev[64], lc[64];
+	char head[CACHED_HEAD_MAX + 1], rev[64], lc[64], crc[16];
+	const char *nl;
 	long long built;
-	int used = 0;
+	unsigned long long text_len;
+	size_t hlen;
+	int used = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (v->data == NULL)
+	if (v->data == NULL || (nl = memchr(v->data, '\n',
+	    v->len < CACHED_HEAD_MAX ? v->len : CACHED_HEAD_MAX)) == NULL)
 		return;
-	if (sscanf(v->data, "%lld %63s %63s %n", &built, rev, lc, &used) != 3 ||
-	    used <= 0 || (size_t)used >= v->len || v->data[used] != '{')
+	hlen = (size_t)(nl - v->data);
+	memcpy(head, v->data, hlen);
+	head[hlen] = '\0';
+	if (sscanf(head, "%lld %63s %63s %15s %llu%n", &built, rev, lc, crc,
+	    &text_len, &used) != 5 || used != (int)hlen ||
+	    strlen(crc) != 8 || strspn(crc, "0123456789abcdef") != 8 ||
+	    text_len > CACHED_TEXT_MAX || hlen + 1 >= v->len)
 		return;
 	if (strcmp(rev, "-") != 0) {
 		if (strlen(rev) != PROJECTCONFIG_REV_LEN)
@@ -62,25 +80,44 @@ cached_parse(const struct cache_value *v, struct cached *out)
 		memcpy(out->last_change, lc, sizeof(out->last_change));
 	}
 	out->built_at = built;
-	out->json = v->data + used;
-	out->len = v->len - (size_t)used;
+	out->frag.data = (const unsigned char *)nl + 1;
+	out->frag.len = v->len - hlen - 1;
+	out->frag.crc = (uint32_t)strtoul(crc, NULL, 16);
+	out->frag.text_len = (size_t)text_len;
 	out->present = true;
 }
 
-static int
-entry_set(struct configs_entry *e, enum configs_state state,
-    const char *json, size_t len, const char *rev, const char *last_change)
+/* e takes the fragment, and the cache buffer it lives in, from v. */
+static void
+entry_adopt(struct configs_entry *e, enum configs_state state,
+    struct cache_value *v, const struct cached *c)
 {
-	char *copy;
-
-	if ((copy = malloc(len + 1)) == NULL)
-		return -1;
-	memcpy(copy, json, len);
-	copy[len] = '\0';
-	free(e->json);
-	e->json = copy;
-	e->len = len;
+	free(e->mem);
+	e->mem = v->mem;
+	v->mem = NULL;
+	e->frag = c->frag;
 	e->state = state;
+	memcpy(e->rev, c->rev, sizeof(e->rev));
+	memcpy(e->last_change, c->last_change, sizeof(e->last_change));
+}
+
+/*
+ * e gets a new fragment of text.  Returns 0, or -1 on OOM with e as it
+ * was.
+ */
+static int
+entry_set_text(struct configs_entry *e, const char *text, size_t len,
+    const char *rev, const char *last_change)
+{
+	unsigned char *mem;
+	struct zfrag f;
+
+	if (zfrag_make(text, len, &mem, &f) != 0)
+		return -1;
+	free(e->mem);
+	e->mem = mem;
+	e->frag = f;
+	e->state = CONFIGS_FRESH;
 	snprintf(e->rev, sizeof(e->rev), "%s", rev != NULL ? rev : "");
 	snprintf(e->last_change, sizeof(e->last_change), "%s",
 	    last_change != NULL ? last_change : "");
@@ -214,41 +251,33 @@ batch_resolve(const struct batch_rows *b, int64_t pid,
 
 /*
  * Build and render one config.  old: the cached copy, whose lastChange
- * survives when the revision did not change.  Returns 0 with e filled
- * FRESH, or -1 on OOM.
+ * survives when the revision did not change.  Returns the malloc'd text
+ * (length in *len, rev and lastChange written), or NULL on OOM.
  */
-static int
-build_one(struct configs_entry *e, const struct model_project *p,
-    const struct model_org *o, const struct model_projectkey *const *keys,
-    size_t nkeys, json_object *popt, json_object *oopt,
-    const struct conf *conf, const struct cached *old, const char *now)
+static char *
+build_one(const struct model_project *p, const struct model_org *o,
+    const struct model_projectkey *const *keys, size_t nkeys,
+    json_object *popt, json_object *oopt, const struct conf *conf,
+    const struct cached *old, const char *now, size_t *len,
+    char rev[PROJECTCONFIG_REV_LEN + 1],
+    char last_change[PROJECTCONFIG_TIME_LEN + 1])
 {
-	char rev[PROJECTCONFIG_REV_LEN + 1];
 	json_object *content;
-	const char *last_change = now;
-	char *text;
-	size_t len;
-	int rc = -1;
+	const char *lc = now;
+	char *text = NULL;
 
 	content = projectconfig_content(p, o, keys, nkeys, popt, oopt, conf);
 	if (content == NULL || projectconfig_rev(content, rev) != 0)
 		goto out;
 	if (old != NULL && old->present && strcmp(old->rev, rev) == 0 &&
 	    old->last_change[0] != '\0')
-		last_change = old->last_change;
-	if ((text = projectconfig_render(content, rev, now, last_change,
-	    &len)) == NULL)
+		lc = old->last_change;
+	if ((text = projectconfig_render(content, rev, now, lc, len)) == NULL)
 		goto out;
-	free(e->json);
-	e->json = text;
-	e->len = len;
-	e->state = CONFIGS_FRESH;
-	memcpy(e->rev, rev, sizeof(rev));
-	snprintf(e->last_change, sizeof(e->last_change), "%s", last_change);
-	rc = 0;
+	snprintf(last_change, PROJECTCONFIG_TIME_LEN + 1, "%s", lc);
 out:
 	json_object_put(content);
-	return rc;
+	return text;
 }
 
 /*
@@ -303,23 +332,35 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 		if (known < 0)
 			continue;	/* stale copy or pending */
 		if (known == 0) {
-			if (entry_set(ent, CONFIGS_FRESH, disabled_json,
+			if (entry_set_text(ent, disabled_json,
 			    sizeof(disabled_json) - 1, NULL, NULL) != 0)
 				goto out;
-		} else if (build_one(ent, p, o, &k, 1, popt, oopt, conf,
-		    &old[todo[j]], now_text) != 0)
-			goto out;
+		} else {
+			char rev[PROJECTCONFIG_REV_LEN + 1];
+			char lc[PROJECTCONFIG_TIME_LEN + 1];
+			size_t len;
+			char *text = build_one(p, o, &k, 1, popt, oopt, conf,
+			    &old[todo[j]], now_text, &len, rev, lc);
 
-		/* Write back: "<built_at> <rev> <lastChange> <json>". */
-		size_t cap = ent->len + 128;
+			if (text == NULL ||
+			    entry_set_text(ent, text, len, rev, lc) != 0) {
+				free(text);
+				goto out;
+			}
+			free(text);
+		}
+
+		/* Write back: the header line, then the fragment. */
+		size_t cap = ent->frag.len + CACHED_HEAD_MAX + 1;
 		if ((payloads[nw] = malloc(cap)) == NULL)
 			goto out;
-		int hl = snprintf(payloads[nw], cap, "%lld %s %s ",
-		    (long long)now->tv_sec,
+		int hl = snprintf(payloads[nw], cap, "%lld %s %s %08" PRIx32
+		    " %zu\n", (long long)now->tv_sec,
 		    ent->rev[0] != '\0' ? ent->rev : "-",
-		    ent->last_change[0] != '\0' ? ent->last_change : "-");
-		memcpy(payloads[nw] + hl, ent->json, ent->len + 1);
-		lens[nw] = (size_t)hl + ent->len;
+		    ent->last_change[0] != '\0' ? ent->last_change : "-",
+		    ent->frag.crc, ent->frag.text_len);
+		memcpy(payloads[nw] + hl, ent->frag.data, ent->frag.len);
+		lens[nw] = (size_t)hl + ent->frag.len;
 		wkeys[nw] = ckeys[todo[j]];
 		ttls[nw] = conf->ttl_config + conf->ttl_config_stale;
 		nw++;
@@ -354,8 +395,8 @@ configs_by_keys(struct app *app, struct configs_entry *e, size_t n,
 
 	for (size_t i = 0; i < n; i++) {
 		e[i].state = CONFIGS_PENDING;
-		e[i].json = NULL;
-		e[i].len = 0;
+		e[i].mem = NULL;
+		memset(&e[i].frag, 0, sizeof(e[i].frag));
 		e[i].rev[0] = '\0';
 		e[i].last_change[0] = '\0';
 	}
@@ -380,11 +421,9 @@ configs_by_keys(struct app *app, struct configs_entry *e, size_t n,
 		if (use_cache && old[i].present &&
 		    (int64_t)now->tv_sec - old[i].built_at <
 		    (int64_t)app->conf->ttl_config &&
-		    (int64_t)now->tv_sec >= old[i].built_at) {
-			if (entry_set(&e[i], CONFIGS_FRESH, old[i].json,
-			    old[i].len, old[i].rev, old[i].last_change) != 0)
-				goto out;
-		} else
+		    (int64_t)now->tv_sec >= old[i].built_at)
+			entry_adopt(&e[i], CONFIGS_FRESH, &vals[i], &old[i]);
+		else
 			todo[m++] = i;
 	}
 	if (m > 0 && app->store != NULL &&
@@ -393,10 +432,8 @@ configs_by_keys(struct app *app, struct configs_entry *e, size_t n,
 	/* What could not be built: an expired copy beats "pending". */
 	for (size_t j = 0; j < m; j++) {
 		size_t i = todo[j];
-		if (e[i].state == CONFIGS_PENDING && old[i].present &&
-		    entry_set(&e[i], CONFIGS_STALE, old[i].json, old[i].len,
-		    old[i].rev, old[i].last_change) != 0)
-			goto out;
+		if (e[i].state == CONFIGS_PENDING && old[i].present)
+			entry_adopt(&e[i], CONFIGS_STALE, &vals[i], &old[i]);
 	}
 	rc = 0;
 out:
@@ -442,7 +479,8 @@ configs_by_projects(struct app *app, const int64_t *ids, size_t n,
 		const struct model_project *p = NULL;
 		const struct model_org *o = NULL;
 		json_object *popt = NULL, *oopt = NULL;
-		struct configs_entry ent = { 0 };
+		char rev[PROJECTCONFIG_REV_LEN + 1];
+		char lc[PROJECTCONFIG_TIME_LEN + 1];
 		int known = batch_resolve(&b, ids[i], &p, &o, &popt, &oopt);
 		long pi = find_id(b.pids, b.np, ids[i]);
 
@@ -458,11 +496,9 @@ configs_by_projects(struct app *app, const int64_t *ids, size_t n,
 			lens[i] = sizeof(disabled_json) - 1;
 			continue;
 		}
-		if (build_one(&ent, p, o, kl[pi].keys, kl[pi].n, popt, oopt,
-		    app->conf, NULL, now_text) != 0)
+		if ((json[i] = build_one(p, o, kl[pi].keys, kl[pi].n, popt,
+		    oopt, app->conf, NULL, now_text, &lens[i], rev, lc)) == NULL)
 			goto out;
-		json[i] = ent.json;
-		lens[i] = ent.len;
 	}
 	rc = 0;
 out:
@@ -480,9 +516,9 @@ void
 configs_entries_free(struct configs_entry *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		free(e[i].json);
-		e[i].json = NULL;
-		e[i].len = 0;
+		free(e[i].mem);
+		e[i].mem = NULL;
+		memset(&e[i].frag, 0, sizeof(e[i].frag));
 		e[i].state = CONFIGS_PENDING;
 	}
 }

@@ -13,18 +13,19 @@
 
 #include "app.h"
 #include "projectconfig.h"
+#include "zfrag.h"
 
 enum configs_state {
 	CONFIGS_PENDING = 0,	/* unknown: MariaDB unreachable, no copy */
-	CONFIGS_FRESH,		/* json holds the current config */
-	CONFIGS_STALE		/* json holds an expired copy (MariaDB away) */
+	CONFIGS_FRESH,		/* frag holds the current config */
+	CONFIGS_STALE		/* frag holds an expired copy (MariaDB away) */
 };
 
 struct configs_entry {
 	const char		*key;	/* public key (valid hex32), not owned */
 	enum configs_state	 state;
-	char			*json;	/* rendered project state, owned */
-	size_t			 len;
+	struct zfrag		 frag;	/* rendered project state, deflated */
+	void			*mem;	/* owns frag.data */
 	char			 rev[PROJECTCONFIG_REV_LEN + 1]; /* "" if none */
 	char			 last_change[PROJECTCONFIG_TIME_LEN + 1]; /* "" if none */
 };

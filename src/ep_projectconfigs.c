@@ -28,6 +28,7 @@
 #include "log.h"
 #include "store.h"
 #include "valid.h"
+#include "zfrag.h"
 
 /* Relay sends at most cache.batch_size (500) keys; leave ample room. */
 #define PC_MAX_KEYS	10000
@@ -91,26 +92,38 @@ global_json(const struct conf *conf, size_t *len)
 	return text;
 }
 
+/* The same, deflated once (zfrag.h).  NULL on OOM. */
+static const struct zfrag *
+global_frag(const struct conf *conf)
+{
+	static const struct conf *for_conf;
+	static unsigned char *mem;
+	static struct zfrag frag;
+	const char *text;
+	size_t len;
+
+	if (for_conf != conf || mem == NULL) {
+		free(mem);
+		mem = NULL;
+		for_conf = NULL;
+		if ((text = global_json(conf, &len)) == NULL ||
+		    zfrag_make(text, len, &mem, &frag) != 0)
+			return NULL;
+		for_conf = conf;
+	}
+	return &frag;
+}
+
 static void
 pb_str(struct printbuf *pb, const char *s)
 {
 	printbuf_memappend(pb, s, (int)strlen(s));
 }
 
-/* "global" first, as Sentry adds it before dispatching. */
-static int
-pb_global(struct printbuf *pb, const struct conf *conf)
+static void
+body_str(struct zbody *b, const char *s)
 {
-	const char *g;
-	size_t glen;
-
-	if ((g = global_json(conf, &glen)) == NULL)
-		return -1;
-	pb_str(pb, "\"global\":");
-	printbuf_memappend(pb, g, (int)glen);
-	/* Sentry's snake_case status, and the camelCase one Relay reads. */
-	pb_str(pb, ",\"global_status\":\"ready\",\"globalStatus\":\"ready\",");
-	return 0;
+	zbody_text(b, s, strlen(s));
 }
 
 static void
@@ -300,17 +313,138 @@ parse_keys(struct request *req, json_object *body, struct key_req **out)
 	return (long)n;
 }
 
+/* Everything a v2/v3 answer is made of, decided before it is written. */
+struct by_key_answer {
+	const struct key_req		*kr;
+	long				 n;
+	const struct configs_entry	*ent;
+	const size_t			*slot;
+	bool				 cached_path;	/* v3: pending list */
+	const struct zfrag		*global;	/* NULL: not asked */
+};
+
+/* Relay already has this revision: it goes to "unchanged". */
+static bool
+is_unchanged(const struct key_req *k, const struct configs_entry *e)
+{
+	return k->revision != NULL && e->state != CONFIGS_PENDING &&
+	    e->rev[0] != '\0' && strcmp(k->revision, e->rev) == 0;
+}
+
+/*
+ * Write the answer into b.  Run once to count and once to write, so it
+ * must produce the same bytes both times: it only reads a.
+ */
+static void
+render_by_key(struct zbody *b, const struct by_key_answer *a)
+{
+	/* Longest piece: ,"unchanged":[" + 32-character key + '"'. */
+	char buf[64];
+	bool first;
+	int len;
+
+	body_str(b, "{");
+	if (a->global != NULL) {
+		/* "global" first, as Sentry adds it before dispatching. */
+		body_str(b, "\"global\":");
+		zbody_frag(b, a->global);
+		/* Sentry's snake_case status, and the camelCase one Relay reads. */
+		body_str(b, ",\"global_status\":\"ready\","
+		    "\"globalStatus\":\"ready\",");
+	}
+	body_str(b, "\"configs\":{");
+	first = true;
+	for (long i = 0; i < a->n; i++) {
+		const struct key_req *k = &a->kr[i];
+		const struct configs_entry *e =
+		    k->lookup ? &a->ent[a->slot[i]] : NULL;
+
+		if (e != NULL &&
+		    (e->state == CONFIGS_PENDING || is_unchanged(k, e)))
+			continue;
+		len = snprintf(buf, sizeof(buf), "%s\"%.32s\":",
+		    first ? "" : ",", k->key);
+		zbody_text(b, buf, (size_t)len);
+		if (e != NULL)
+			zbody_frag(b, &e->frag);
+		else
+			zbody_text(b, disabled_json, sizeof(disabled_json) - 1);
+		first = false;
+	}
+	body_str(b, "}");
+	if (a->cached_path) {
+		body_str(b, ",\"pending\":[");
+		first = true;
+		for (long i = 0; i < a->n; i++) {
+			if (!a->kr[i].lookup ||
+			    a->ent[a->slot[i]].state != CONFIGS_PENDING)
+				continue;
+			len = snprintf(buf, sizeof(buf), "%s\"%.32s\"",
+			    first ? "" : ",", a->kr[i].key);
+			zbody_text(b, buf, (size_t)len);
+			first = false;
+		}
+		body_str(b, "]");
+	}
+	/* "unchanged" is relaycfg's (Sentry never sends it): only if used. */
+	first = true;
+	for (long i = 0; i < a->n; i++) {
+		if (!a->kr[i].lookup ||
+		    !is_unchanged(&a->kr[i], &a->ent[a->slot[i]]))
+			continue;
+		len = snprintf(buf, sizeof(buf), "%s\"%.32s\"",
+		    first ? ",\"unchanged\":[" : ",", a->kr[i].key);
+		zbody_text(b, buf, (size_t)len);
+		first = false;
+	}
+	if (!first)
+		body_str(b, "]");
+	body_str(b, "}");
+}
+
+static int
+body_put_http(void *arg, const void *buf, size_t len)
+{
+	return http_write(arg, buf, len);
+}
+
+/*
+ * Answer a: counted first for Content-Length, then written straight to
+ * the web server, gzip when the client takes it (so the web server passes
+ * it on instead of compressing the whole answer again).
+ */
+static void
+reply_by_key(struct request *req, const struct by_key_answer *a)
+{
+	static const char vary[] = "Vary: Accept-Encoding\r\n";
+	static const char vary_gzip[] =
+	    "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n";
+	bool gzip = http_accepts_gzip(req->accept_encoding);
+	struct zbody b;
+
+	zbody_begin(&b, gzip, NULL, NULL);
+	render_by_key(&b, a);
+	(void)zbody_end(&b);
+	if (http_reply_head(req, 200, "application/json",
+	    gzip ? vary_gzip : vary, b.out_len) != 0)
+		return;
+	zbody_begin(&b, gzip, body_put_http, req);
+	render_by_key(&b, a);
+	if (zbody_end(&b) != 0)
+		log_warn("projectconfigs: answer cut short after %zu bytes",
+		    req->bytes_out);
+}
+
 static void
 post_by_key(struct request *req, struct app *app, json_object *body,
     int version, bool cached_path, bool want_global,
     const struct timespec *now)
 {
+	struct by_key_answer a;
 	struct key_req *kr = NULL;
 	struct configs_entry *ent = NULL;
-	struct printbuf *pb = NULL;
 	size_t *slot = NULL, m = 0;
 	long n;
-	bool first;
 
 	if ((n = parse_keys(req, body, &kr)) < 0)
 		return;
@@ -334,61 +468,10 @@ post_by_key(struct request *req, struct app *app, json_object *body,
 				    "Backend unavailable", NULL);
 				goto out;
 			}
-	if ((pb = printbuf_new()) == NULL)
+	a = (struct by_key_answer){ kr, n, ent, slot, cached_path, NULL };
+	if (want_global && (a.global = global_frag(app->conf)) == NULL)
 		goto oom;
-	pb_str(pb, "{");
-	if (want_global && pb_global(pb, app->conf) != 0)
-		goto oom;
-	pb_str(pb, "\"configs\":{");
-	first = true;
-	for (long i = 0; i < n; i++) {
-		const char *json = disabled_json;
-		size_t len = sizeof(disabled_json) - 1;
-
-		if (kr[i].lookup) {
-			struct configs_entry *e = &ent[slot[i]];
-			if (e->state == CONFIGS_PENDING)
-				continue;
-			/* Relay already has this revision: say so instead. */
-			if (kr[i].revision != NULL && e->rev[0] != '\0' &&
-			    strcmp(kr[i].revision, e->rev) == 0)
-				continue;
-			json = e->json;
-			len = e->len;
-		}
-		sprintbuf(pb, "%s\"%.32s\":", first ? "" : ",", kr[i].key);
-		printbuf_memappend(pb, json, (int)len);
-		first = false;
-	}
-	pb_str(pb, "}");
-	if (cached_path) {
-		pb_str(pb, ",\"pending\":[");
-		first = true;
-		for (long i = 0; i < n; i++)
-			if (kr[i].lookup &&
-			    ent[slot[i]].state == CONFIGS_PENDING) {
-				sprintbuf(pb, "%s\"%.32s\"", first ? "" : ",",
-				    kr[i].key);
-				first = false;
-			}
-		pb_str(pb, "]");
-	}
-	/* "unchanged" is relaycfg's (Sentry never sends it): only if used. */
-	first = true;
-	for (long i = 0; i < n; i++) {
-		struct configs_entry *e = &ent[slot[i]];
-		if (!kr[i].lookup || e->state == CONFIGS_PENDING ||
-		    kr[i].revision == NULL || e->rev[0] == '\0' ||
-		    strcmp(kr[i].revision, e->rev) != 0)
-			continue;
-		sprintbuf(pb, "%s\"%.32s\"", first ? ",\"unchanged\":[" : ",",
-		    kr[i].key);
-		first = false;
-	}
-	if (!first)
-		pb_str(pb, "]");
-	pb_str(pb, "}");
-	reply_printbuf(req, pb);
+	reply_by_key(req, &a);
 	log_debug("projectconfigs v%d: %ld keys", version, n);
 	goto out;
 oom:
@@ -399,8 +482,6 @@ out:
 	free(ent);
 	free(slot);
 	free(kr);
-	if (pb != NULL)
-		printbuf_free(pb);
 }
 
 void

@@ -5,9 +5,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -42,6 +44,7 @@ http_request_open(struct request *req, FCGX_Request *fcgx)
 	    (req->relay_id = param_dup(fcgx, "HTTP_X_SENTRY_RELAY_ID")) == NULL ||
 	    (req->relay_signature = param_dup(fcgx, "HTTP_X_SENTRY_RELAY_SIGNATURE")) == NULL ||
 	    (req->content_length = param_dup(fcgx, "CONTENT_LENGTH")) == NULL ||
+	    (req->accept_encoding = param_dup(fcgx, "HTTP_ACCEPT_ENCODING")) == NULL ||
 	    (req->path = strdup(req->uri)) == NULL)
 		goto fail;
 	/*
@@ -75,6 +78,7 @@ http_request_close(struct request *req)
 	free(req->relay_id);
 	free(req->relay_signature);
 	free(req->content_length);
+	free(req->accept_encoding);
 	free(req->body);
 	memset(req, 0, sizeof(*req));
 }
@@ -197,9 +201,81 @@ http_status_text(int status)
 	}
 }
 
+/* Skip optional whitespace (OWS). */
+static const char *
+skip_ows(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/*
+ * Is the q parameter among an Accept-Encoding element's parameters
+ * [p, end) zero ("0", "0.", up to "0.000")?  A malformed q counts as
+ * acceptable, as most servers read it.
+ */
+static bool
+params_q_zero(const char *p, const char *end)
+{
+	while ((p = memchr(p, ';', (size_t)(end - p))) != NULL) {
+		const char *v;
+
+		p = skip_ows(p + 1);
+		if ((*p != 'q' && *p != 'Q') || p + 1 >= end)
+			continue;
+		v = skip_ows(p + 1);
+		if (v >= end || *v != '=')
+			continue;
+		v = skip_ows(v + 1);
+		if (v >= end || *v++ != '0')
+			return false;
+		if (v < end && *v == '.') {
+			v++;
+			for (int i = 0; i < 3 && v < end && *v == '0'; i++)
+				v++;
+		}
+		v = skip_ows(v);
+		return v >= end || *v == ';';
+	}
+	return false;
+}
+
+bool
+http_accepts_gzip(const char *accept_encoding)
+{
+	const char *p = accept_encoding;
+	bool gzip = false, gzip_named = false, star = false;
+
+	if (p == NULL)
+		return false;
+	while (*p != '\0') {
+		const char *end = strchr(p, ',');
+		const char *name, *nend;
+		size_t nlen;
+
+		if (end == NULL)
+			end = p + strlen(p);
+		name = skip_ows(p);
+		for (nend = name; nend < end && *nend != ';' && *nend != ' ' &&
+		    *nend != '\t'; nend++)
+			;
+		nlen = (size_t)(nend - name);
+		bool zero = params_q_zero(nend, end);
+		if ((nlen == 4 && strncasecmp(name, "gzip", 4) == 0) ||
+		    (nlen == 6 && strncasecmp(name, "x-gzip", 6) == 0)) {
+			gzip_named = true;
+			gzip = gzip || !zero;
+		} else if (nlen == 1 && name[0] == '*')
+			star = !zero;
+		p = *end != '\0' ? end + 1 : end;
+	}
+	return gzip_named ? gzip : star;
+}
+
 int
-http_reply(struct request *req, int status, const char *content_type,
-    const char *extra_headers, const char *body, size_t len)
+http_reply_head(struct request *req, int status, const char *content_type,
+    const char *extra_headers, size_t len)
 {
 	char head[1024];
 	int n;
@@ -214,10 +290,33 @@ http_reply(struct request *req, int status, const char *content_type,
 	req->status = status;
 	if (FCGX_PutStr(head, n, req->fcgx->out) != n)
 		return -1;
-	if (len > 0 && FCGX_PutStr(body, (int)len, req->fcgx->out) != (int)len)
-		return -1;
-	req->bytes_out = len;
 	return 0;
+}
+
+int
+http_write(struct request *req, const void *buf, size_t len)
+{
+	/* FCGX_PutStr takes an int; answers are far below 2 GiB anyway. */
+	while (len > 0) {
+		int n = len > INT_MAX ? INT_MAX : (int)len;
+
+		if (FCGX_PutStr(buf, n, req->fcgx->out) != n)
+			return -1;
+		req->bytes_out += (size_t)n;
+		buf = (const char *)buf + n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+http_reply(struct request *req, int status, const char *content_type,
+    const char *extra_headers, const char *body, size_t len)
+{
+	if (http_reply_head(req, status, content_type, extra_headers,
+	    len) != 0)
+		return -1;
+	return http_write(req, body, len);
 }
 
 int

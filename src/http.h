@@ -27,6 +27,7 @@ struct request {
 	char		*relay_id;	/* X-Sentry-Relay-Id */
 	char		*relay_signature; /* X-Sentry-Relay-Signature */
 	char		*content_length;
+	char		*accept_encoding;
 
 	/* body, NUL-terminated (the NUL is not counted) */
 	char		*body;
@@ -63,6 +64,24 @@ int	http_read_body(struct request *req, size_t max);
  */
 int	http_query_param(const char *query, const char *name, char *buf,
 	    size_t buflen);
+
+/*
+ * http_accepts_gzip - does an Accept-Encoding value (RFC 9110 12.5.3)
+ * take gzip: "gzip", "x-gzip" or "*" with a q-value above 0, and gzip
+ * not refused by name?  NULL or "" is no.
+ */
+bool	http_accepts_gzip(const char *accept_encoding);
+
+/*
+ * http_reply_head - status line and headers of an answer whose len body
+ * bytes the caller then writes with http_write.  extra_headers as for
+ * http_reply.  Returns 0, or -1 when the web server went away.
+ */
+int	http_reply_head(struct request *req, int status,
+	    const char *content_type, const char *extra_headers, size_t len);
+
+/* http_write - len more body bytes.  Returns 0, or -1 as http_reply. */
+int	http_write(struct request *req, const void *buf, size_t len);
 
 /*
  * http_reply - write status line, headers and body in one go.

@@ -15,7 +15,7 @@
  *   r:<id>   relay          [id, relay_id, public_key, is_internal]
  *   rr:<relay_id>    pointer [id]
  *   po:<project_id>, oo:<org_id>, to:<template_id>: options {key: value}
- *   cfg:<public_key> computed project config (written by the config code)
+ *   cfgz:<public_key> computed project config (written by configs.c)
  * A row or pointer known to be absent is cached as "null" for
  * ttl_negative.  Changing any payload layout means bumping
  * CACHE_FORMAT_VERSION.
@@ -2319,7 +2319,12 @@ inv_key(struct store *st, struct inval *iv, int64_t id, const char *pub,
 	if (project_id != 0)
 		inv_id(st, iv, "kl", project_id);
 	inv_str(st, iv, "kp", pub);
-	inv_str(st, iv, "cfg", pub);
+	if (pub != NULL && pub[0] != '\0') {
+		char key[CACHE_KEY_MAX];
+
+		cache_key_config(st->cache, key, sizeof(key), pub);
+		inv_add(iv, key);
+	}
 }
 
 /* A project's own entries (not its keys). */

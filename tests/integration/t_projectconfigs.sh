@@ -157,6 +157,53 @@ is "$HTTP_STATUS" 200 "500 keys in one request"
 is "$(j '.configs | length')" 500 "500 answers"
 is "$(jr ".configs[\"$K3\"].slug")" api "real keys among them are served"
 
+# --- compression: one gzip body made of the precompressed configs -----------------
+# nginx passes relaycfg's gzip on as it is (its own gzip is on for JSON); a
+# client that does not ask for gzip gets the same bytes inflated.
+PC=/api/0/relays/projectconfigs/?version=3
+printf '{"publicKeys":["%s","%s","%s","with\\"quote5678901234567890123456"],"global":true}' \
+    "$K1" "$K3" "$K0" >"$T/bz"
+signed_http S "$PC" "$T/bz" -H "Accept-Encoding: gzip"	# every config cached
+signed_http S "$PC" "$T/bz" -H "Accept-Encoding: gzip"
+cp "$T/http.body" "$T/bz.gz"
+is "$HTTP_STATUS" 200 "gzip: 200"
+like "$HTTP_HEADERS" "Content-Encoding: gzip" "gzip asked: gzip answered"
+like "$HTTP_HEADERS" "Vary: Accept-Encoding" "and Vary names Accept-Encoding"
+is "$(sed -n 's/^Content-Length: //Ip' <<<"$HTTP_HEADERS")" "$(wc -c <"$T/bz.gz")" \
+    "Content-Length is what was sent"
+gzip -t "$T/bz.gz" 2>/dev/null
+ok $? "gzip -t: one valid gzip stream (CRC and length check out)"
+gzip -dc "$T/bz.gz" >"$T/bz.json" 2>/dev/null
+is "$(jq -c '[(.configs|keys|length), .configs["'"$K3"'"].slug, .globalStatus, (.global.measurements.builtinMeasurements|length)]' "$T/bz.json")" \
+    '[3,"api","ready",21]' "it inflates to the answer, configs and global"
+signed_http S "$PC" "$T/bz"
+unlike "$HTTP_HEADERS" "Content-Encoding" "no Accept-Encoding: identity"
+like "$HTTP_HEADERS" "Vary: Accept-Encoding" "with Vary too"
+cmp -s "$T/http.body" "$T/bz.json"
+ok $? "identity is byte for byte the inflated gzip answer"
+is "$(sed -n 's/^Content-Length: //Ip' <<<"$HTTP_HEADERS")" "$(wc -c <"$T/http.body")" \
+    "identity Content-Length is what was sent"
+signed_http S "$PC" "$T/bz" -H "Accept-Encoding: gzip;q=0, deflate"
+unlike "$HTTP_HEADERS" "Content-Encoding" "gzip;q=0 is refused gzip"
+cmp -s "$T/http.body" "$T/bz.json"
+ok $? "and gets the same answer"
+signed_http S "$PC" "$T/bz" -H "Accept-Encoding: br;q=1, *;q=0.5"
+like "$HTTP_HEADERS" "Content-Encoding: gzip" "* takes gzip"
+printf '{"publicKeys":[%s]}' "$(printf '"%s",' $keys "$K1" | sed 's/,$//'),\"$K3\"" >"$T/b500"
+signed_http S "$PC" "$T/b500" -H "Accept-Encoding: gzip"
+gzip -dc "$T/http.body" >"$T/b500.json" 2>/dev/null
+ok $? "500 keys: valid gzip"
+Z500=$(wc -c <"$T/http.body")
+signed_http S "$PC" "$T/b500"
+cmp -s "$T/http.body" "$T/b500.json"
+ok $? "500 keys: gzip inflates to the identity answer"
+is "$(jq '.configs | length' "$T/b500.json")" 500 "500 keys: 500 answers"
+ok $([ "$Z500" -lt "$(wc -c <"$T/http.body")" ]; echo $?) \
+    "500 keys, mostly disabled: gzip still smaller ($Z500 of $(wc -c <"$T/http.body") bytes)"
+ZBZ=$(wc -c <"$T/bz.gz")
+ok $([ $((ZBZ * 3)) -lt "$(wc -c <"$T/bz.json")" ]; echo $?) \
+    "real configs: gzip under a third of identity ($ZBZ of $(wc -c <"$T/bz.json") bytes)"
+
 # --- memcached down: answers stay correct -------------------------------------------
 harness_stop_memcached
 ctl_fetch S "$K1" "$K3"

@@ -723,8 +723,8 @@ plant_config(const char *pk)
 {
 	char key[CACHE_KEY_MAX];
 
-	snprintf(key, sizeof(key), "relaycfg:1:cfg:%s", pk);
-	mc_set_framed(key, "cfg", "{\"disabled\":false}");
+	snprintf(key, sizeof(key), "relaycfg:1:cfgz:%s", pk);
+	mc_set_framed(key, "cfgz", "{\"disabled\":false}");
 }
 
 static bool
@@ -732,7 +732,7 @@ config_gone(const char *pk)
 {
 	char key[CACHE_KEY_MAX];
 
-	snprintf(key, sizeof(key), "relaycfg:1:cfg:%s", pk);
+	snprintf(key, sizeof(key), "relaycfg:1:cfgz:%s", pk);
 	return !mc_has(key);
 }
 

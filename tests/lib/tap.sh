@@ -3,6 +3,7 @@
 #   ok COND_EXIT_STATUS "description"     e.g.  ok $? "live answers"
 #   is GOT EXPECTED "description"
 #   like GOT REGEX "description"
+#   unlike GOT REGEX "description"
 #   skip_all "reason"                       only when a server binary is absent
 #   done_testing                            prints the plan; exit status = failures
 TAP_N=0
@@ -33,6 +34,15 @@ like() {
 	else
 		ok 1 "$3"
 		printf '# got:      %s\n# expected match: %s\n' "$1" "$2" | head -c 4000
+	fi
+}
+
+unlike() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		ok 1 "$3"
+		printf '# got:      %s\n# expected no match: %s\n' "$1" "$2" | head -c 4000
+	else
+		ok 0 "$3"
 	fi
 }
 

@@ -55,6 +55,34 @@ test_router_find(void **state)
 	assert_null(router_find(router_routes, ""));
 }
 
+/* Accept-Encoding as RFC 9110 12.5.3 has it, and as clients send it. */
+static void
+test_accepts_gzip(void **state)
+{
+	static const char *const yes[] = {
+		"gzip", "GZIP", "x-gzip", "gzip, deflate, br", "deflate,gzip",
+		"br;q=1.0, gzip;q=0.8", "*", "br, *;q=0.1", "gzip;q=0.001",
+		" gzip ", "gzip;q=1", "gzip; q=0.5", "identity, gzip",
+		"gzip;q=x",		/* a malformed q does not refuse */
+	};
+	static const char *const no[] = {
+		"", "identity", "deflate", "br", "gzipx", "xgzip", "gzip;q=0",
+		"gzip;q=0.0", "gzip; q=0.000", "gzip;Q=0", "*;q=0",
+		"*, gzip;q=0",		/* refused by name despite * */
+		"gzip;q=0, *",
+		"deflate;q=0.5, br",
+	};
+
+	(void)state;
+	assert_false(http_accepts_gzip(NULL));
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!http_accepts_gzip(yes[i]))
+			fail_msg("\"%s\" should take gzip", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (http_accepts_gzip(no[i]))
+			fail_msg("\"%s\" should not take gzip", no[i]);
+}
+
 static void
 test_status_text(void **state)
 {
@@ -71,6 +99,7 @@ main(void)
 		cmocka_unit_test(test_query_param),
 		cmocka_unit_test(test_router_find),
 		cmocka_unit_test(test_status_text),
+		cmocka_unit_test(test_accepts_gzip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
