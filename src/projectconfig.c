@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include <json-c/json.h>
+#include <json-c/printbuf.h>
 #include <sodium.h>
 
 #include "log.h"
@@ -125,6 +126,91 @@ static json_object *
 parse_const(const char *text)
 {
 	return json_tokener_parse(text);
+}
+
+/*
+ * Shared constants.  The subtrees that never vary (performanceScore
+ * profiles, the generic filters, the default breakdowns, ...) are built
+ * once per process and shared, by reference, by every config built after.
+ * Nothing ever modifies a built tree.  Each carries a memo as its json-c
+ * userdata: its canonical digest, which projectconfig_rev hashes instead
+ * of walking the subtree, and its text, which a serializer appends
+ * instead of writing the subtree again.  Together these were two thirds
+ * of a cold build.  Only shared constants have userdata on an object or
+ * an array: json-c itself sets it only on doubles (json_object_new_double_s).
+ */
+/* A rev is the hex of a BLAKE2b digest this long (hash_node). */
+#define REV_DIGEST_BYTES	(PROJECTCONFIG_REV_LEN / 2)
+
+struct shared_memo {
+	unsigned char	digest[REV_DIGEST_BYTES];
+	size_t		len;
+	char		text[];
+};
+
+static int	hash_node(json_object *, unsigned char[REV_DIGEST_BYTES]);
+
+static int
+shared_memo_serialize(json_object *o, struct printbuf *pb, int level,
+    int flags)
+{
+	const struct shared_memo *m = json_object_get_userdata(o);
+
+	(void)level;
+	(void)flags;
+	return printbuf_memappend(pb, m->text, (int)m->len) < 0 ? -1 : 0;
+}
+
+static void
+shared_memo_free(json_object *o, void *userdata)
+{
+	(void)o;
+	free(userdata);
+}
+
+/*
+ * shared_keep - make o, a new constant subtree, shareable: attach its
+ * memo.  Returns o, or NULL on OOM (or o NULL) with o put.
+ */
+static json_object *
+shared_keep(json_object *o)
+{
+	struct shared_memo *m = NULL;
+	const char *text;
+	size_t len;
+
+	if (o == NULL || sodium_init() < 0)
+		goto fail;
+	text = json_object_to_json_string_length(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (text == NULL || len > INT_MAX ||
+	    (m = malloc(sizeof(*m) + len + 1)) == NULL)
+		goto fail;
+	memcpy(m->text, text, len + 1);
+	m->len = len;
+	if (hash_node(o, m->digest) != 0)
+		goto fail;
+	json_object_set_serializer(o, shared_memo_serialize, m,
+	    shared_memo_free);
+	return o;
+fail:
+	free(m);
+	json_object_put(o);
+	return NULL;
+}
+
+/*
+ * shared_get - a new reference to *slot, made by make(arg) and
+ * shared_keep on first use and kept for the life of the process.  NULL on
+ * OOM (tried again next time).
+ */
+static json_object *
+shared_get(json_object **slot, json_object *(*make)(const void *),
+    const void *arg)
+{
+	if (*slot == NULL)
+		*slot = shared_keep(make(arg));
+	return json_object_get(*slot);
 }
 
 /* string_array - a new array of the n strings. */
@@ -921,14 +1007,22 @@ add_features(const struct build *b, json_object *config)
 /* ------------------------------------------------------------------ */
 /* breakdownsV2, sessionMetrics, performanceScore.                     */
 
+static json_object *
+make_parsed(const void *text)
+{
+	return parse_const(text);
+}
+
 static int
 add_breakdowns(const struct build *b, json_object *config)
 {
+	static json_object *breakdowns_default;
 	json_object *v;
 
 	v = opt_typed(b, SCOPE_PROJECT, "sentry:breakdowns", json_type_object);
-	return obj_add(config, "breakdownsV2",
-	    v != NULL ? copy(v) : parse_const(pc_breakdowns_default));
+	return obj_add(config, "breakdownsV2", v != NULL ? copy(v) :
+	    shared_get(&breakdowns_default, make_parsed,
+	    pc_breakdowns_default));
 }
 
 /*
@@ -992,6 +1086,23 @@ fail:
 	return NULL;
 }
 
+static json_object *
+make_score_profile(const void *p)
+{
+	return score_profile(p);
+}
+
+/* Profile i, a shared constant.  A new reference, or NULL on OOM. */
+static json_object *
+score_profile_shared(size_t i)
+{
+	static json_object *built[64];
+
+	if (i >= sizeof(built) / sizeof(built[0]))
+		return score_profile(&pc_score_profiles[i]);
+	return shared_get(&built[i], make_score_profile, &pc_score_profiles[i]);
+}
+
 static int
 add_performance_score(const struct build *b, json_object *config)
 {
@@ -1006,7 +1117,7 @@ add_performance_score(const struct build *b, json_object *config)
 
 		if (p->feature != NULL && !has_feature(b, p->feature))
 			continue;
-		if (arr_add(profiles, score_profile(p)) != 0)
+		if (arr_add(profiles, score_profile_shared(i)) != 0)
 			goto fail;
 	}
 	return obj_add(config, "performanceScore", ps);
@@ -1115,6 +1226,13 @@ ignore_transactions(void)
 	return f;
 }
 
+static json_object *
+make_ignore_transactions(const void *unused)
+{
+	(void)unused;
+	return ignore_transactions();
+}
+
 /* The static filters, in Sentry's order (get_all_filter_specs). */
 static const struct {
 	const char	*config_key;
@@ -1147,9 +1265,11 @@ add_static_filters(const struct build *b, json_object *fs)
 		    static_filters[i].def_before_6 : static_filters[i].def,
 		    legacy, &list) == FILTER_OFF)
 			continue;	/* newest Sentry sends enabled ones only */
-		if (static_filters[i].health)
-			f = ignore_transactions();
-		else
+		if (static_filters[i].health) {
+			static json_object *health;
+
+			f = shared_get(&health, make_ignore_transactions, NULL);
+		} else
 			f = enabled_filter(b, option, legacy, list);
 		if (obj_add(fs, static_filters[i].config_key, f) != 0)
 			return -1;
@@ -1333,6 +1453,27 @@ generic_filter(const char *id, json_object *cond)
 	return f;
 }
 
+static json_object *
+make_generic_filter(const void *arg)
+{
+	const struct pc_generic_filter *gf = arg;
+
+	return generic_filter(gf->id,
+	    error_condition(gf->patterns, gf->n_patterns));
+}
+
+/* The filter of pc_generic_filters[i], a shared constant, or NULL. */
+static json_object *
+generic_filter_shared(size_t i)
+{
+	static json_object *built[32];
+
+	if (i >= sizeof(built) / sizeof(built[0]))
+		return make_generic_filter(&pc_generic_filters[i]);
+	return shared_get(&built[i], make_generic_filter,
+	    &pc_generic_filters[i]);
+}
+
 /* generic_on - filters:<id> of a generic filter: "1" or true enables. */
 static bool
 generic_on(const struct build *b, const char *id)
@@ -1397,8 +1538,8 @@ add_generic_filters(const struct build *b, json_object *fs)
 	for (size_t i = 0; i < pc_n_generic_filters; i++) {
 		const struct pc_generic_filter *gf = &pc_generic_filters[i];
 
-		if (generic_on(b, gf->id) && arr_add(filters, generic_filter(
-		    gf->id, error_condition(gf->patterns, gf->n_patterns))) != 0)
+		if (generic_on(b, gf->id) &&
+		    arr_add(filters, generic_filter_shared(i)) != 0)
 			goto fail;
 	}
 	if (json_object_array_length(filters) == 0) {
@@ -1835,102 +1976,142 @@ cmp_keys(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Feed one tag byte and a 64-bit length, little-endian, to the hash. */
+static void
+hash_tag(crypto_generichash_state *h, char tag, uint64_t n)
+{
+	unsigned char buf[9];
+
+	buf[0] = (unsigned char)tag;
+	for (int i = 0; i < 8; i++)
+		buf[1 + i] = (unsigned char)(n >> (8 * i));
+	crypto_generichash_update(h, buf, sizeof(buf));
+}
+
 /*
- * sorted - v with the keys of every object in byte order; scalars and key
- * strings are shared, not copied, so *rv must be put before v changes.
- * *rv is the result (NULL stands for JSON null).  Returns 0, or -1 on OOM.
+ * hash_value - feed v to h: a scalar inline (strings length-prefixed, so
+ * no escaping is needed and no two values encode alike; numbers by
+ * value), an object or array as its own digest (hash_node).  Returns 0,
+ * or -1 on OOM.
  */
 static int
-sorted(json_object *v, json_object **rv)
+hash_value(crypto_generichash_state *h, json_object *v)
 {
-	json_object *out = NULL, *c;
-	const char **names = NULL;
-	size_t n, i;
+	unsigned char d[REV_DIGEST_BYTES];
+	uint64_t bits;
+	int64_t i64;
+	double dbl;
+	size_t len;
+
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		hash_tag(h, 'n', 0);
+		return 0;
+	case json_type_boolean:
+		hash_tag(h, 'b', json_object_get_boolean(v) ? 1 : 0);
+		return 0;
+	case json_type_string:
+		len = (size_t)json_object_get_string_len(v);
+		hash_tag(h, 's', len);
+		crypto_generichash_update(h,
+		    (const unsigned char *)json_object_get_string(v), len);
+		return 0;
+	case json_type_int:
+		/* json-c keeps integers above INT64_MAX as uint64. */
+		if ((i64 = json_object_get_int64(v)) == INT64_MAX)
+			hash_tag(h, 'u', json_object_get_uint64(v));
+		else
+			hash_tag(h, 'i', (uint64_t)i64);
+		return 0;
+	case json_type_double:
+		/* By value: "1e2" and "100.0" are the same number to Relay. */
+		dbl = json_object_get_double(v);
+		memcpy(&bits, &dbl, sizeof(bits));
+		hash_tag(h, 'f', bits);
+		return 0;
+	case json_type_array:
+	case json_type_object:
+		break;
+	}
+	if (hash_node(v, d) != 0)
+		return -1;
+	hash_tag(h, 'h', sizeof(d));
+	crypto_generichash_update(h, d, sizeof(d));
+	return 0;
+}
+
+/*
+ * hash_node - the digest of an object or array: its tag and size, then
+ * its members (object keys in byte order, each key length-prefixed), each
+ * fed by hash_value.  Because every container enters its parent as a
+ * digest, a shared constant's memoised digest (shared_keep) is exactly
+ * what walking it would give: the rev depends on the value only, not on
+ * how the tree was built.  Returns 0, or -1 on OOM.
+ */
+static int
+hash_node(json_object *v, unsigned char out[REV_DIGEST_BYTES])
+{
+	const struct shared_memo *memo = json_object_get_userdata(v);
+	const char *small[32], **names = small;
+	crypto_generichash_state h;
+	size_t n, i, len;
 	int ret = -1;
 
-	*rv = NULL;
-	switch (json_object_get_type(v)) {
-	case json_type_object: {
-		n = (size_t)json_object_object_length(v);
-		if ((out = json_object_new_object()) == NULL ||
-		    (n > 0 && (names = calloc(n, sizeof(*names))) == NULL))
-			goto out;
-		i = 0;
-		json_object_object_foreach(v, k, unused) {
-			(void)unused;
-			names[i++] = k;
-		}
-		if (n > 1)
-			qsort(names, n, sizeof(*names), cmp_keys);
-		for (i = 0; i < n; i++) {
-			json_object *orig = NULL;
-
-			json_object_object_get_ex(v, names[i], &orig);
-			if (sorted(orig, &c) != 0)
-				goto out;
-			/*
-			 * The copy dies before v does, so it borrows v's key
-			 * strings instead of duplicating them (json-c 0.16
-			 * also leaks a duplicated key when an insert fails).
-			 */
-			if (json_object_object_add_ex(out, names[i], c,
-			    JSON_C_OBJECT_ADD_KEY_IS_NEW |
-			    JSON_C_OBJECT_KEY_IS_CONSTANT) != 0) {
-				json_object_put(c);
-				goto out;
-			}
-		}
-		break;
+	if (memo != NULL) {
+		memcpy(out, memo->digest, REV_DIGEST_BYTES);
+		return 0;
 	}
-	case json_type_array:
+	if (crypto_generichash_init(&h, NULL, 0, REV_DIGEST_BYTES) != 0)
+		return -1;
+	if (json_object_is_type(v, json_type_array)) {
 		n = json_object_array_length(v);
-		if ((out = new_array(n)) == NULL)
-			goto out;
-		for (i = 0; i < n; i++) {
-			if (sorted(json_object_array_get_idx(v, i), &c) != 0)
-				goto out;
-			if (json_object_array_add(out, c) != 0) {
-				json_object_put(c);
-				goto out;
-			}
-		}
-		break;
-	default:
-		out = json_object_get(v);	/* NULL stays NULL */
-		break;
+		hash_tag(&h, 'a', n);
+		for (i = 0; i < n; i++)
+			if (hash_value(&h, json_object_array_get_idx(v, i)) != 0)
+				return -1;
+		return crypto_generichash_final(&h, out, REV_DIGEST_BYTES);
 	}
-	*rv = out;
-	out = NULL;
-	ret = 0;
+	n = (size_t)json_object_object_length(v);
+	if (n > sizeof(small) / sizeof(small[0]) &&
+	    (names = calloc(n, sizeof(*names))) == NULL)
+		return -1;
+	i = 0;
+	json_object_object_foreach(v, k, unused) {
+		(void)unused;
+		names[i++] = k;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_keys);
+	hash_tag(&h, 'o', n);
+	for (i = 0; i < n; i++) {
+		json_object *child = NULL;
+
+		len = strlen(names[i]);
+		hash_tag(&h, 'k', len);
+		crypto_generichash_update(&h, (const unsigned char *)names[i],
+		    len);
+		json_object_object_get_ex(v, names[i], &child);
+		if (hash_value(&h, child) != 0)
+			goto out;
+	}
+	ret = crypto_generichash_final(&h, out, REV_DIGEST_BYTES);
 out:
-	free(names);
-	json_object_put(out);
+	if (names != small)
+		free(names);
 	return ret;
 }
 
 int
 projectconfig_rev(json_object *content, char out[PROJECTCONFIG_REV_LEN + 1])
 {
-	unsigned char digest[PROJECTCONFIG_REV_LEN / 2];
-	json_object *canon = NULL;
-	const char *text;
-	size_t len;
-	int rv = -1;
+	unsigned char digest[REV_DIGEST_BYTES];
 
-	if (sodium_init() < 0 || sorted(content, &canon) != 0)
-		goto out;
-	text = json_object_to_json_string_length(canon,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (text == NULL)
-		goto out;
-	if (crypto_generichash(digest, sizeof(digest),
-	    (const unsigned char *)text, len, NULL, 0) != 0)
-		goto out;
+	if (sodium_init() < 0 ||
+	    !json_object_is_type(content, json_type_object) ||
+	    hash_node(content, digest) != 0)
+		return -1;
 	sodium_bin2hex(out, PROJECTCONFIG_REV_LEN + 1, digest, sizeof(digest));
-	rv = 0;
-out:
-	json_object_put(canon);
-	return rv;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

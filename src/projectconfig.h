@@ -56,9 +56,9 @@ json_object	*projectconfig_content(const struct model_project *project,
 
 /*
  * projectconfig_rev - the revision of content: 32 lowercase hex characters
- * of a BLAKE2b digest over a canonical serialization (object keys sorted),
- * so equal content always gives the same revision and any change of a
- * value gives a new one.  out gets PROJECTCONFIG_REV_LEN + 1 bytes.
+ * of a BLAKE2b digest over a canonical encoding (object keys sorted,
+ * strings length-prefixed, numbers by value), so equal content always
+ * gives the same revision and any change of a value gives a new one.  out gets PROJECTCONFIG_REV_LEN + 1 bytes.
  * Returns 0, or -1 on OOM with out untouched.
  */
 int		 projectconfig_rev(json_object *content,

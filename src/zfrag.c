@@ -14,11 +14,11 @@
 #include "zfrag.h"
 
 /*
- * Level 6 (zlib's default) instead of 1: a fragment is compressed once
- * and sent thousands of times, and on a 10 KB config 6 gives about a
- * fifth fewer bytes for ~60 us more, once per build.
+ * Level 1: builds happen on the request path (a cold miss is built in the
+ * request that asks), and on a 10 KB config zlib's default level 6 saves
+ * only a tenth of the bytes (1833 against 2021) for 1.7 times the time.
  */
-#define ZFRAG_LEVEL	6
+#define ZFRAG_LEVEL	1
 
 /* Stored blocks hold at most 65535 bytes (RFC 1951 3.2.4). */
 #define STORED_MAX	65535

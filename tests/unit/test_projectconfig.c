@@ -1040,6 +1040,14 @@ test_allocation_failures(void **state)
 	    "\"sentry:relay_pii_config\":\"{\\\"rules\\\":{\\\"o\\\":"
 	    "{\\\"type\\\":\\\"email\\\"}}}\"}");
 	log_setup(LOG_LEVEL_ERROR, false);
+	/*
+	 * One build outside the window: the constant subtrees it makes live
+	 * for the whole process (shared by every build), they are not a
+	 * build's own blocks.
+	 */
+	c = projectconfig_content(&project, &org, keys, 1, p, o, conf);
+	assert_non_null(c);
+	json_object_put(c);
 	for (fail_at = 0;; fail_at++) {
 		bool ok;
 
@@ -1071,7 +1079,8 @@ test_allocation_failures(void **state)
 	fi_fail_at = -1;
 	log_setup(LOG_LEVEL_WARN, false);
 	/* the build allocates a lot; each failure point was visited */
-	assert_true(builds > 500);
+	print_message("# %ld allocation points\n", builds);
+	assert_true(builds > 200);
 	assert_true(failures > 0);
 	json_object_put(p);
 	json_object_put(o);
