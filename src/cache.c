@@ -262,6 +262,13 @@ cache_key_config(const struct cache *c, char *buf, size_t len,
 	return cache_key_str(c, buf, len, "cfgz", public_key);
 }
 
+int
+cache_key_config_rev(const struct cache *c, char *buf, size_t len,
+    const char *public_key)
+{
+	return cache_key_str(c, buf, len, "cfgr", public_key);
+}
+
 /* --- failures -------------------------------------------------------- */
 
 /*

@@ -102,6 +102,13 @@ int		 cache_key_str(const struct cache *c, char *buf, size_t len,
  */
 int		 cache_key_config(const struct cache *c, char *buf, size_t len,
 		    const char *public_key);
+/*
+ * cache_key_config_rev - the key of the small companion of that entry,
+ * holding only when it was built and its rev (kind "cfgr"), so that a
+ * Relay that has the current revision is answered without the config.
+ */
+int		 cache_key_config_rev(const struct cache *c, char *buf,
+		    size_t len, const char *public_key);
 
 /*
  * cache_get_many - one multi-get for n keys (at most one round trip per

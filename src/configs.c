@@ -15,6 +15,14 @@
  *
  * It is fresh for ttl_config seconds and lives ttl_config_stale seconds
  * longer as a stale copy, served only when MariaDB cannot be read.
+ *
+ * Next to it, written with it and deleted with it, a rev entry holds
+ *
+ *	<built_at unix s> <rev or ->
+ *
+ * Relay polls with the revisions it has, and most are current: those
+ * keys are answered "unchanged" from the rev entries alone, in the same
+ * single round trip, without moving the configs out of memcached.
  */
 #include "config.h"
 
@@ -85,6 +93,31 @@ cached_parse(const struct cache_value *v, struct cached *out)
 	out->frag.crc = (uint32_t)strtoul(crc, NULL, 16);
 	out->frag.text_len = (size_t)text_len;
 	out->present = true;
+}
+
+/* Was something built at built_at still fresh at now? */
+static bool
+is_fresh(int64_t built_at, const struct timespec *now, unsigned ttl)
+{
+	return (int64_t)now->tv_sec >= built_at &&
+	    (int64_t)now->tv_sec - built_at < (int64_t)ttl;
+}
+
+/* Does rev entry v say rev is the current (fresh) revision? */
+static bool
+rev_entry_current(const struct cache_value *v, const char *rev,
+    const struct timespec *now, unsigned ttl)
+{
+	char have[PROJECTCONFIG_REV_LEN + 2];
+	long long built;
+	int used = -1;
+
+	if (v->data == NULL || v->len > CACHED_HEAD_MAX ||
+	    sscanf(v->data, "%lld %33s%n", &built, have, &used) != 2 ||
+	    used != (int)v->len)
+		return false;
+	return strlen(have) == PROJECTCONFIG_REV_LEN &&
+	    strcmp(have, rev) == 0 && is_fresh(built, now, ttl);
 }
 
 /* e takes the fragment, and the cache buffer it lives in, from v. */
@@ -294,7 +327,7 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 	struct batch_rows b;
 	char now_text[PROJECTCONFIG_TIME_LEN + 1];
 	const char **pks = NULL, **wkeys = NULL;
-	char **payloads = NULL;
+	char **payloads = NULL, (*rkeys)[CACHE_KEY_MAX] = NULL;
 	size_t *lens = NULL, nw = 0;
 	unsigned *ttls = NULL;
 	int rc = -1;
@@ -303,11 +336,13 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 	if (projectconfig_format_time((int64_t)now->tv_sec,
 	    now->tv_nsec / 1000, now_text) != 0)
 		goto out;
+	/* Two writes per config: the entry and its rev entry. */
 	if ((pks = calloc(m, sizeof(*pks))) == NULL ||
-	    (wkeys = calloc(m, sizeof(*wkeys))) == NULL ||
-	    (payloads = calloc(m, sizeof(*payloads))) == NULL ||
-	    (lens = calloc(m, sizeof(*lens))) == NULL ||
-	    (ttls = calloc(m, sizeof(*ttls))) == NULL)
+	    (rkeys = calloc(m, sizeof(*rkeys))) == NULL ||
+	    (wkeys = calloc(2 * m, sizeof(*wkeys))) == NULL ||
+	    (payloads = calloc(2 * m, sizeof(*payloads))) == NULL ||
+	    (lens = calloc(2 * m, sizeof(*lens))) == NULL ||
+	    (ttls = calloc(2 * m, sizeof(*ttls))) == NULL)
 		goto out;
 	for (size_t j = 0; j < m; j++)
 		pks[j] = e[todo[j]].key;
@@ -364,6 +399,18 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 		wkeys[nw] = ckeys[todo[j]];
 		ttls[nw] = conf->ttl_config + conf->ttl_config_stale;
 		nw++;
+
+		/* And "<built_at> <rev>", which answers "unchanged". */
+		if ((payloads[nw] = malloc(CACHED_HEAD_MAX)) == NULL)
+			goto out;
+		hl = snprintf(payloads[nw], CACHED_HEAD_MAX, "%lld %s",
+		    (long long)now->tv_sec,
+		    ent->rev[0] != '\0' ? ent->rev : "-");
+		lens[nw] = (size_t)hl;
+		cache_key_config_rev(c, rkeys[j], CACHE_KEY_MAX, ent->key);
+		wkeys[nw] = rkeys[j];
+		ttls[nw] = conf->ttl_config + conf->ttl_config_stale;
+		nw++;
 	}
 	if (nw > 0 && cache_enabled(c))
 		(void)cache_set_many(c, wkeys, (const char *const *)payloads,
@@ -374,10 +421,72 @@ out:
 		free(payloads[j]);
 	free(payloads);
 	free(pks);
+	free(rkeys);
 	free(wkeys);
 	free(lens);
 	free(ttls);
 	batch_rows_free(&b);
+	return rc;
+}
+
+/*
+ * The cache reads of configs_by_keys.  One multi-get: the rev entry of
+ * each key that comes with a revision (use_cache only), the config entry
+ * of every other.  A key whose revision is current is done (FRESH, rev
+ * set, no fragment); the config entries of the others with a revision are
+ * read in a second multi-get.  vals[i] ends up holding key i's config
+ * entry, or nothing.  ckeys/rkeys/gkp are scratch for n keys; ckeys gets
+ * the config keys.  A cache failure is a miss.  Returns 0, or -1 on OOM.
+ */
+static int
+cache_lookup(struct cache *c, struct configs_entry *e, size_t n,
+    bool use_cache, const struct timespec *now, unsigned ttl,
+    char (*ckeys)[CACHE_KEY_MAX], char (*rkeys)[CACHE_KEY_MAX],
+    const char **gkp, struct cache_value *vals)
+{
+	struct cache_value *again_vals = NULL;
+	size_t *again = NULL, na = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		cache_key_config(c, ckeys[i], CACHE_KEY_MAX, e[i].key);
+		gkp[i] = ckeys[i];
+		if (use_cache && e[i].revision != NULL &&
+		    strlen(e[i].revision) == PROJECTCONFIG_REV_LEN) {
+			cache_key_config_rev(c, rkeys[i], CACHE_KEY_MAX,
+			    e[i].key);
+			gkp[i] = rkeys[i];
+		}
+	}
+	(void)cache_get_many(c, gkp, n, vals);
+	if ((again = calloc(n, sizeof(*again))) == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (gkp[i] != rkeys[i])
+			continue;
+		if (rev_entry_current(&vals[i], e[i].revision, now, ttl)) {
+			e[i].state = CONFIGS_FRESH;
+			memcpy(e[i].rev, e[i].revision, sizeof(e[i].rev));
+		} else
+			again[na++] = i;
+		cache_values_free(&vals[i], 1);
+	}
+	if (na > 0) {
+		/* gkp is free again: the keys of the second multi-get. */
+		for (size_t j = 0; j < na; j++)
+			gkp[j] = ckeys[again[j]];
+		if ((again_vals = calloc(na, sizeof(*again_vals))) == NULL)
+			goto out;
+		(void)cache_get_many(c, gkp, na, again_vals);
+		for (size_t j = 0; j < na; j++) {
+			vals[again[j]] = again_vals[j];
+			memset(&again_vals[j], 0, sizeof(again_vals[j]));
+		}
+	}
+	rc = 0;
+out:
+	free(again_vals);
+	free(again);
 	return rc;
 }
 
@@ -386,8 +495,9 @@ configs_by_keys(struct app *app, struct configs_entry *e, size_t n,
     bool use_cache, const struct timespec *now)
 {
 	struct cache *c = app->store != NULL ? store_cache(app->store) : NULL;
-	char (*ckeys)[CACHE_KEY_MAX] = NULL;
-	const char **ckp = NULL;
+	const unsigned ttl = app->conf->ttl_config;
+	char (*ckeys)[CACHE_KEY_MAX] = NULL, (*rkeys)[CACHE_KEY_MAX] = NULL;
+	const char **ckp = NULL, **gkp = NULL;
 	struct cache_value *vals = NULL;
 	struct cached *old = NULL;
 	size_t *todo = NULL, m = 0;
@@ -403,25 +513,25 @@ configs_by_keys(struct app *app, struct configs_entry *e, size_t n,
 	if (n == 0)
 		return 0;
 	if ((ckeys = calloc(n, sizeof(*ckeys))) == NULL ||
+	    (rkeys = calloc(n, sizeof(*rkeys))) == NULL ||
 	    (ckp = calloc(n, sizeof(*ckp))) == NULL ||
+	    (gkp = calloc(n, sizeof(*gkp))) == NULL ||
 	    (vals = calloc(n, sizeof(*vals))) == NULL ||
 	    (old = calloc(n, sizeof(*old))) == NULL ||
 	    (todo = calloc(n, sizeof(*todo))) == NULL)
 		goto out;
-	if (c != NULL && cache_enabled(c)) {
-		for (size_t i = 0; i < n; i++) {
-			cache_key_config(c, ckeys[i], CACHE_KEY_MAX, e[i].key);
-			ckp[i] = ckeys[i];
-		}
-		/* One round trip; a failure is a miss for every key. */
-		(void)cache_get_many(c, ckp, n, vals);
-	}
+	for (size_t i = 0; i < n; i++)
+		ckp[i] = ckeys[i];
+	if (c != NULL && cache_enabled(c) &&
+	    cache_lookup(c, e, n, use_cache, now, ttl, ckeys, rkeys, gkp,
+	    vals) != 0)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
+		if (e[i].state == CONFIGS_FRESH)
+			continue;	/* unchanged, known from its rev */
 		cached_parse(&vals[i], &old[i]);
 		if (use_cache && old[i].present &&
-		    (int64_t)now->tv_sec - old[i].built_at <
-		    (int64_t)app->conf->ttl_config &&
-		    (int64_t)now->tv_sec >= old[i].built_at)
+		    is_fresh(old[i].built_at, now, ttl))
 			entry_adopt(&e[i], CONFIGS_FRESH, &vals[i], &old[i]);
 		else
 			todo[m++] = i;
@@ -443,7 +553,9 @@ out:
 		cache_values_free(vals, n);
 	free(vals);
 	free(ckeys);
+	free(rkeys);
 	free(ckp);
+	free(gkp);
 	free(old);
 	free(todo);
 	return rc;

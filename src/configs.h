@@ -23,6 +23,7 @@ enum configs_state {
 
 struct configs_entry {
 	const char		*key;	/* public key (valid hex32), not owned */
+	const char		*revision; /* in: the client's rev, or NULL */
 	enum configs_state	 state;
 	struct zfrag		 frag;	/* rendered project state, deflated */
 	void			*mem;	/* owns frag.data */
@@ -36,6 +37,10 @@ struct configs_entry {
  * otherwise every config is rebuilt (v2, noCache).  Either way what is
  * built is written back to the cache, and an expired or unreadable copy
  * stands in when MariaDB cannot be read.  now: the request time.
+ *
+ * With use_cache, an entry whose revision is the fresh cached rev is only
+ * looked up in the small rev entry: it comes back FRESH with rev set and
+ * an empty frag (its key goes to "unchanged"; the config is not read).
  *
  * Returns 0 (each entry FRESH, STALE or PENDING), or -1 on OOM with every
  * entry PENDING.  Free with configs_entries_free.

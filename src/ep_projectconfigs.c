@@ -455,6 +455,7 @@ post_by_key(struct request *req, struct app *app, json_object *body,
 	for (long i = 0; i < n; i++) {
 		if (kr[i].lookup) {
 			ent[m].key = kr[i].key;
+			ent[m].revision = kr[i].revision;
 			slot[i] = m++;
 		}
 	}

@@ -15,7 +15,8 @@
  *   r:<id>   relay          [id, relay_id, public_key, is_internal]
  *   rr:<relay_id>    pointer [id]
  *   po:<project_id>, oo:<org_id>, to:<template_id>: options {key: value}
- *   cfgz:<public_key> computed project config (written by configs.c)
+ *   cfgz:<public_key> computed project config, cfgr:<public_key> its rev
+ *                    (both written by configs.c)
  * A row or pointer known to be absent is cached as "null" for
  * ttl_negative.  Changing any payload layout means bumping
  * CACHE_FORMAT_VERSION.
@@ -2323,6 +2324,8 @@ inv_key(struct store *st, struct inval *iv, int64_t id, const char *pub,
 		char key[CACHE_KEY_MAX];
 
 		cache_key_config(st->cache, key, sizeof(key), pub);
+		inv_add(iv, key);
+		cache_key_config_rev(st->cache, key, sizeof(key), pub);
 		inv_add(iv, key);
 	}
 }

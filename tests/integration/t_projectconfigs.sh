@@ -117,10 +117,16 @@ is "$(jr ".configs[\"$K3\"].slug")" api "re-enabled project is served again (wri
 
 # --- writes are seen at once ---------------------------------------------------
 LC1=$(ctl_fetch S "$K1"; jr ".configs[\"$K1\"].lastChange")
+ctl_fetch S --revision "$K1=$REV1" "$K1"
+is "$(j '.unchanged')" "[\"$K1\"]" "before the write: the cached rev is current"
 ctl option set project "$PROJ" sentry:origins '["https://Example.com/"]' >/dev/null
-ctl_fetch S "$K1"
-is "$(j ".configs[\"$K1\"].config.allowedDomains")" '["https://example.com"]' "an option write is seen by the next fetch"
+ctl_fetch S --revision "$K1=$REV1" "$K1"
+is "$(j ".configs[\"$K1\"].config.allowedDomains") $(j 'has("unchanged")')" '["https://example.com"] false' \
+    "an option write is seen by the next fetch, even one that has the old rev"
 REV2=$(jr ".configs[\"$K1\"].rev")
+ctl_fetch S --revision "$K1=$REV2" "$K1" "$K3"
+is "$(j '[.unchanged, (.configs | keys)]')" "[[\"$K1\"],[\"$K3\"]]" \
+    "the new rev is current at once; a key without a revision beside it gets its config"
 ok $([ "$REV2" != "$REV1" ]; echo $?) "a changed config gets a new rev"
 ok $([ "$(jr ".configs[\"$K1\"].lastChange")" != "$LC1" ]; echo $?) "and a new lastChange"
 

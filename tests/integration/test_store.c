@@ -717,7 +717,7 @@ test_query_count(void)
 	is_long((long)warm_g, 7, "warm: seven multi-gets (pointers, then rows)");
 }
 
-/* A fake computed config, to see who deletes it. */
+/* A fake computed config and its rev entry, to see who deletes them. */
 static void
 plant_config(const char *pk)
 {
@@ -725,15 +725,19 @@ plant_config(const char *pk)
 
 	snprintf(key, sizeof(key), "relaycfg:1:cfgz:%s", pk);
 	mc_set_framed(key, "cfgz", "{\"disabled\":false}");
+	snprintf(key, sizeof(key), "relaycfg:1:cfgr:%s", pk);
+	mc_set_framed(key, "cfgr", "1 -");
 }
 
+/* Both gone (one left behind could answer "unchanged" wrongly). */
 static bool
 config_gone(const char *pk)
 {
-	char key[CACHE_KEY_MAX];
+	char key[CACHE_KEY_MAX], rkey[CACHE_KEY_MAX];
 
 	snprintf(key, sizeof(key), "relaycfg:1:cfgz:%s", pk);
-	return !mc_has(key);
+	snprintf(rkey, sizeof(rkey), "relaycfg:1:cfgr:%s", pk);
+	return !mc_has(key) && !mc_has(rkey);
 }
 
 /* Read it, read it again from cache (no query): it is cached. */
