@@ -85,8 +85,10 @@ from \`bench/analysis.md\`.
   loop (the SQL-per-request probes use 1).  Requests are signed exactly
   as Relay signs them (\`relayauth_sign\`, Ed25519 over header ‖ 0 ‖ body,
   pre-signed at the start of each scenario, well inside the 300 s window)
-  and carry Relay's headers, \`Accept-Encoding: gzip\` included, so nginx
-  gzips answers above 1 KiB as it would for Relay.  Each figure is the
+  and carry Relay's headers, \`Accept-Encoding: gzip\` included, so
+  relaycfg answers v3 with its precompressed gzip body, which nginx passes
+  on (nginx's own gzip, on in the vhost, compresses the small fixed F1
+  answer only above 1 KiB, so not at all).  Each figure is the
   **median of $RUNS runs of $(meta duration) s** (after $(meta warmup) s of warm-up),
   shown as *median (min–max)*; latencies are exact percentiles of every
   answer of a run.  Any non-200 answer or connection error marks a run
@@ -182,7 +184,8 @@ F1-poll is F1 accepting connections the way relaycfg's worker.c does
 (non-blocking listening socket, \`ppoll\` then accept: every idle worker
 wakes for each connection).  B10 is the 10-key point of the batch-size
 curve; S2-plain is S2 without
-\`Accept-Encoding: gzip\` (nginx does not compress: what gzip costs);
+\`Accept-Encoding: gzip\` (relaycfg inflates its cached configs for a
+client that does not take gzip, and nginx does not compress);
 SQL*n* are the cold probes behind S4's "independent of batch size" (1
 connection, fresh keys per request, cache flushed before each run).
 

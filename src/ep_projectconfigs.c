@@ -392,9 +392,9 @@ render_by_key(struct zbody *b, const struct by_key_answer *a)
 		if (!a->kr[i].lookup ||
 		    !is_unchanged(&a->kr[i], &a->ent[a->slot[i]]))
 			continue;
-		len = snprintf(buf, sizeof(buf), "%s\"%.32s\"",
-		    first ? ",\"unchanged\":[" : ",", a->kr[i].key);
-		zbody_text(b, buf, (size_t)len);
+		body_str(b, first ? ",\"unchanged\":[\"" : ",\"");
+		zbody_text(b, a->kr[i].key, 32);
+		body_str(b, "\"");
 		first = false;
 	}
 	if (!first)

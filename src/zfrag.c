@@ -114,6 +114,9 @@ body_flush_glue(struct zbody *b)
 
 	if (b->npend == 0)
 		return;
+	/* One CRC call per block, not one per small piece of glue. */
+	if (b->put != NULL)
+		b->crc = (uint32_t)crc32(b->crc, b->pend, (uInt)b->npend);
 	hdr[0] = 0x00;
 	hdr[1] = (unsigned char)(b->npend & 0xff);
 	hdr[2] = (unsigned char)(b->npend >> 8);
@@ -147,9 +150,6 @@ zbody_text(struct zbody *b, const char *text, size_t len)
 		body_put(b, text, len);
 		return;
 	}
-	if (b->put != NULL)
-		b->crc = (uint32_t)crc32(b->crc, (const Bytef *)text,
-		    (uInt)len);
 	b->text_len += len;
 	while (len > 0) {
 		size_t room = sizeof(b->pend) - b->npend;
