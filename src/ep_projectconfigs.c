@@ -75,6 +75,42 @@ is_echoable_key(const char *s, size_t len)
 	return true;
 }
 
+/* A string of a request's list, for dedupe_first. */
+struct sref {
+	const char	*s;
+	size_t		 len;
+	size_t		 pos;	/* index in the list */
+};
+
+static int
+sref_cmp(const void *a, const void *b)
+{
+	const struct sref *x = a, *y = b;
+	int c;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if ((c = memcmp(x->s, y->s, x->len)) != 0)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/*
+ * dedupe_first - set drop[r[i].pos] for every string that repeats an
+ * earlier one (by pos), so that the first occurrence is the one kept.
+ * Sorting, not comparing every pair: lists reach PC_MAX_KEYS.  r is
+ * reordered.
+ */
+static void
+dedupe_first(struct sref *r, size_t n, bool *drop)
+{
+	qsort(r, n, sizeof(*r), sref_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (r[i].len == r[i - 1].len &&
+		    memcmp(r[i].s, r[i - 1].s, r[i].len) == 0)
+			drop[r[i].pos] = true;
+}
+
 /* The global config text, rendered once per loaded configuration. */
 static const char *
 global_json(const struct conf *conf, size_t *len)
@@ -140,8 +176,10 @@ post_by_project(struct request *req, struct app *app, json_object *body,
 {
 	json_object *list = body_field(body, "projects");
 	char **names = NULL, **json = NULL;
+	struct sref *refs = NULL;
+	bool *drop = NULL;
 	int64_t *ids = NULL;
-	size_t n = 0, cap, *lens = NULL;
+	size_t n = 0, m, cap, *lens = NULL;
 	struct printbuf *pb = NULL;
 	bool unavailable;
 
@@ -178,17 +216,30 @@ post_by_project(struct request *req, struct app *app, json_object *body,
 			snprintf(name, sizeof(name), "%s", s);
 		} else
 			goto bad_type;
-		/* Duplicates collapse. */
-		bool dup = false;
-		for (size_t j = 0; j < n; j++)
-			if (strcmp(names[j], name) == 0)
-				dup = true;
-		if (dup)
-			continue;
 		if ((names[n] = strdup(name)) == NULL)
 			goto oom;
 		ids[n++] = id;
 	}
+	/* Duplicates collapse to their first occurrence. */
+	if ((refs = calloc(n + 1, sizeof(*refs))) == NULL ||
+	    (drop = calloc(n + 1, sizeof(*drop))) == NULL)
+		goto oom;
+	for (size_t i = 0; i < n; i++)
+		refs[i] = (struct sref){ names[i], strlen(names[i]), i };
+	dedupe_first(refs, n, drop);
+	m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (drop[i]) {
+			free(names[i]);
+			names[i] = NULL;
+			continue;
+		}
+		names[m] = names[i];
+		ids[m++] = ids[i];
+		if (m - 1 != i)
+			names[i] = NULL;
+	}
+	n = m;
 	if (configs_by_projects(app, ids, n, now, json, lens,
 	    &unavailable) != 0)
 		goto oom;
@@ -224,6 +275,8 @@ out:
 	free(json);
 	free(ids);
 	free(lens);
+	free(refs);
+	free(drop);
 	if (pb != NULL)
 		printbuf_free(pb);
 }
@@ -248,7 +301,9 @@ parse_keys(struct request *req, json_object *body, struct key_req **out)
 	json_object *keys = body_field(body, "publicKeys");
 	json_object *revs = body_field(body, "revisions");
 	struct key_req *kr;
-	size_t n = 0, cap;
+	struct sref *refs;
+	bool *drop;
+	size_t n = 0, m, cap;
 
 	*out = NULL;
 	if (keys != NULL && !json_object_is_type(keys, json_type_array)) {
@@ -279,7 +334,6 @@ parse_keys(struct request *req, json_object *body, struct key_req **out)
 		    json_object_array_get_idx(revs, i) : NULL;
 		const char *s;
 		size_t len;
-		bool dup = false;
 
 		if (!json_object_is_type(k, json_type_string)) {
 			http_reply_error(req, 400,
@@ -298,10 +352,6 @@ parse_keys(struct request *req, json_object *body, struct key_req **out)
 		len = (size_t)json_object_get_string_len(k);
 		if (!is_echoable_key(s, len))
 			continue;
-		for (size_t j = 0; j < n && !dup; j++)
-			dup = memcmp(kr[j].key, s, 32) == 0;
-		if (dup)
-			continue;
 		kr[n].key = s;
 		kr[n].len = len;
 		kr[n].revision = r != NULL ? json_object_get_string(r) : NULL;
@@ -309,8 +359,25 @@ parse_keys(struct request *req, json_object *body, struct key_req **out)
 		kr[n].lookup = valid_hex32(s);
 		n++;
 	}
+	/* Duplicates collapse to their first occurrence (and revision). */
+	if ((refs = calloc(n + 1, sizeof(*refs))) == NULL ||
+	    (drop = calloc(n + 1, sizeof(*drop))) == NULL) {
+		free(refs);
+		free(kr);
+		http_reply_error(req, 503, "Out of memory", NULL);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		refs[i] = (struct sref){ kr[i].key, 32, i };
+	dedupe_first(refs, n, drop);
+	m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!drop[i])
+			kr[m++] = kr[i];
+	free(refs);
+	free(drop);
 	*out = kr;
-	return (long)n;
+	return (long)m;
 }
 
 /* Everything a v2/v3 answer is made of, decided before it is written. */

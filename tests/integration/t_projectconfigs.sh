@@ -83,6 +83,16 @@ is "$HTTP_STATUS" 200 "v1 by project id"
 is "$(j ".configs[\"$PROJ\"].publicKeys | map(.publicKey) | sort")" "$(printf '["%s","%s"]' "$K1" "$K2" | jq -c sort)" \
     "v1 lists all keys of the project"
 is "$(j '.configs["999999"]')" '{"disabled":true}' "v1 unknown project is disabled"
+printf '{"projects":[%s,"%s",999999,%s]}' "$PROJ" "$PROJ" "$PROJ" >"$T/bdup1"
+ctl_fetch S --version 1 --body-file "$T/bdup1"
+is "$(j '.configs | keys | sort')" "$(printf '["%s","999999"]' "$PROJ" | jq -c sort)" "v1 duplicate ids collapse"
+# The first occurrence of a key decides, revision included.
+REV3=$(ctl_fetch S "$K3"; jr ".configs[\"$K3\"].rev")
+printf '{"publicKeys":["%s","%s","%s","%s"],"revisions":["%s",null,null,"%s"]}' \
+    "$K1" "$K3" "$K1" "$K3" "$REV1" "$REV3" >"$T/bdup3"
+ctl_fetch S --body-file "$T/bdup3"
+is "$(j '[.unchanged, (.configs | keys)]')" "[[\"$K1\"],[\"$K3\"]]" \
+    "v3 duplicates collapse to the first occurrence and its revision"
 
 # --- global ----------------------------------------------------------------
 ctl_fetch S --global
