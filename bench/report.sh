@@ -224,16 +224,15 @@ synthetic data, a $(get summary BUILD config_bytes)-byte config); µs per key, m
 | step | µs per key |
 |---|---|
 EOF
-	for k in options_parse content rev render free total alt_rev ser_constant; do
+	for k in options_parse content rev render deflate free total; do
 		case $k in
 		options_parse) d="parse the option values (the store does this per row)" ;;
-		content) d="projectconfig_content: build the json-c tree" ;;
-		rev) d="projectconfig_rev: sorted deep copy, serialise, BLAKE2b" ;;
-		render) d="projectconfig_render: serialise again, with times and rev" ;;
+		content) d="projectconfig_content: build the json-c tree (constant subtrees shared)" ;;
+		rev) d="projectconfig_rev: digest of the value (shared constants by their memoised digest)" ;;
+		render) d="projectconfig_render: serialise, with times and rev" ;;
+		deflate) d="zfrag_make: deflate the text into the cached fragment" ;;
 		free) d="json_object_put of the trees" ;;
 		total) d="**total per cold key in the builder**" ;;
-		alt_rev) d="for comparison: BLAKE2b of the tree serialised as built (no sorted copy)" ;;
-		ser_constant) d="for comparison: serialising config.performanceScore and config.filterSettings alone (done twice per build, in rev and render)" ;;
 		esac
 		echo "| $d | $(fmt "$(s BUILD "${k}_us_med")" 1) ($(fmt "$(s BUILD "${k}_us_min")" 1)–$(fmt "$(s BUILD "${k}_us_max")" 1)) |"
 	done
