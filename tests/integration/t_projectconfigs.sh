@@ -259,4 +259,30 @@ sleep 1.2	# a worker retries a lost MariaDB at most once a second
 ctl_fetch S "$K4"
 is "$(j ".configs[\"$K4\"]") $(j '.pending')" '{"disabled":true} []' "MariaDB back: answered again without a restart"
 
+# --- stale while error: expired copies stand in while MariaDB is away ----------------
+# The rows expire too, or a config would simply be rebuilt from them.
+write_conf "ttl_config = 1" "ttl_project = 1" "ttl_organization = 1" \
+    "ttl_projectkey = 1" "ttl_options = 1"
+kill -HUP "$RELAYCFG_PID"
+sleep 0.5
+ctl invalidate --all >/dev/null	# rows cached before had the old TTLs
+ctl_fetch S "$K1" "$K3"		# rebuilt, rows cached for 1 s
+REV_K3=$(jr ".configs[\"$K3\"].rev")
+FETCH_K1=$(jr ".configs[\"$K1\"].lastFetch")
+sleep 2.2			# expired (memcached counts whole seconds)
+harness_stop_mariadb
+ctl_fetch S "$K1" "$K3"
+is "$HTTP_STATUS $(j '.pending')" "200 []" "MariaDB down, copies expired: served, nothing pending"
+is "$(jr ".configs[\"$K1\"] | .rev + \" \" + .lastFetch") $(jr ".configs[\"$K3\"].rev")" \
+    "$REV2 $FETCH_K1 $REV_K3" "the expired copies as they were"
+ctl_fetch S --revision "$K3=$REV_K3" "$K3" "$K1"
+is "$(j '[.unchanged, (.configs|keys)]')" "[[\"$K3\"],[\"$K1\"]]" \
+    "an expired copy's rev still answers unchanged"
+ctl_fetch S --version 2 "$K1"
+is "$HTTP_STATUS $(jr ".configs[\"$K1\"].rev")" "200 $REV2" "v2 (no pending list) serves the expired copy"
+harness_run_mariadbd
+sleep 1.2
+ctl_fetch S "$K1"
+ok $([ "$(jr ".configs[\"$K1\"].lastFetch")" != "$FETCH_K1" ]; echo $?) "MariaDB back: rebuilt, not stale"
+
 done_testing
