@@ -10,8 +10,10 @@
  * answers can send it as it is (zfrag.h), plus what is needed to keep rev
  * and lastChange stable across rebuilds:
  *
- *	<built_at unix s> <rev or -> <lastChange or -> <crc32 8 hex> <length>\n
+ *	<built_at unix s> <rev or -> <lastChange or -> <crc32> <op> <length>\n
  *	<raw deflate fragment of the JSON text>
+ *
+ * crc32 and op (its crc32_combine_gen operator) are 8 lowercase hex.
  *
  * It is fresh for ttl_config seconds and lives ttl_config_stale seconds
  * longer as a stale copy, served only when MariaDB cannot be read.
@@ -60,7 +62,7 @@ struct cached {
 static void
 cached_parse(const struct cache_value *v, struct cached *out)
 {
-	char head[CACHED_HEAD_MAX + 1], rev[64], lc[64], crc[16];
+	char head[CACHED_HEAD_MAX + 1], rev[64], lc[64], crc[16], op[16];
 	const char *nl;
 	long long built;
 	unsigned long long text_len;
@@ -74,9 +76,10 @@ cached_parse(const struct cache_value *v, struct cached *out)
 	hlen = (size_t)(nl - v->data);
 	memcpy(head, v->data, hlen);
 	head[hlen] = '\0';
-	if (sscanf(head, "%lld %63s %63s %15s %llu%n", &built, rev, lc, crc,
-	    &text_len, &used) != 5 || used != (int)hlen ||
+	if (sscanf(head, "%lld %63s %63s %15s %15s %llu%n", &built, rev, lc,
+	    crc, op, &text_len, &used) != 6 || used != (int)hlen ||
 	    strlen(crc) != 8 || strspn(crc, "0123456789abcdef") != 8 ||
+	    strlen(op) != 8 || strspn(op, "0123456789abcdef") != 8 ||
 	    text_len > CACHED_TEXT_MAX || hlen + 1 >= v->len)
 		return;
 	if (strcmp(rev, "-") != 0) {
@@ -93,6 +96,7 @@ cached_parse(const struct cache_value *v, struct cached *out)
 	out->frag.data = (const unsigned char *)nl + 1;
 	out->frag.len = v->len - hlen - 1;
 	out->frag.crc = (uint32_t)strtoul(crc, NULL, 16);
+	out->frag.op = (uint32_t)strtoul(op, NULL, 16);
 	out->frag.text_len = (size_t)text_len;
 	out->present = true;
 }
@@ -395,10 +399,10 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 		if ((payloads[nw] = malloc(cap)) == NULL)
 			goto out;
 		int hl = snprintf(payloads[nw], cap, "%lld %s %s %08" PRIx32
-		    " %zu\n", (long long)now->tv_sec,
+		    " %08" PRIx32 " %zu\n", (long long)now->tv_sec,
 		    ent->rev[0] != '\0' ? ent->rev : "-",
 		    ent->last_change[0] != '\0' ? ent->last_change : "-",
-		    ent->frag.crc, ent->frag.text_len);
+		    ent->frag.crc, ent->frag.op, ent->frag.text_len);
 		memcpy(payloads[nw] + hl, ent->frag.data, ent->frag.len);
 		lens[nw] = (size_t)hl + ent->frag.len;
 		wkeys[nw] = ckeys[todo[j]];

@@ -20,9 +20,6 @@
  */
 #define ZFRAG_LEVEL	1
 
-/* Stored blocks hold at most 65535 bytes (RFC 1951 3.2.4). */
-#define STORED_MAX	65535
-
 static z_stream	deflater;
 static bool	deflater_ready;
 static z_stream	inflater;
@@ -84,6 +81,7 @@ zfrag_make(const char *text, size_t len, unsigned char **mem,
 	out->len = cap - z->avail_out;
 	out->crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0),
 	    (const Bytef *)text, (uInt)len);
+	out->op = (uint32_t)crc32_combine_gen((z_off_t)len);
 	out->text_len = len;
 	*mem = buf;
 	buf = NULL;
@@ -214,8 +212,7 @@ zbody_frag(struct zbody *b, const struct zfrag *f)
 	}
 	body_flush_glue(b);
 	if (b->put != NULL)
-		b->crc = (uint32_t)crc32_combine(b->crc, f->crc,
-		    (z_off_t)f->text_len);
+		b->crc = (uint32_t)crc32_combine_op(b->crc, f->crc, f->op);
 	b->text_len += f->text_len;
 	body_put(b, f->data, f->len);
 }

@@ -14,6 +14,9 @@
  * one final block, is one valid deflate stream; a gzip header and a
  * trailer with the CRC-32 (combined from the fragments' own) and length
  * make it a gzip body (RFC 1952) that any client inflates in one go.
+ * Each fragment also carries its crc32_combine_gen operator, made once,
+ * so that appending its CRC costs one multiplication, not a
+ * crc32_combine (0.65 against 0.07 us: 100 of them per 100-key answer).
  *
  * Clients that do not take gzip get the same body inflated on the fly.
  *
@@ -32,6 +35,7 @@ struct zfrag {
 	const unsigned char	*data;		/* raw deflate, sync-flushed */
 	size_t			 len;
 	uint32_t		 crc;		/* CRC-32 of the text */
+	uint32_t		 op;		/* crc32_combine_gen(text_len) */
 	size_t			 text_len;
 };
 
@@ -64,7 +68,7 @@ struct zbody {
 	uint32_t	 crc;		/* of the text so far (gzip) */
 	size_t		 text_len;
 	size_t		 npend;		/* glue text not yet in a block */
-	unsigned char	 pend[8192];
+	unsigned char	 pend[8192];	/* < 65535, a stored block's limit */
 };
 
 /* zbody_begin - start a body (writes the gzip header). */

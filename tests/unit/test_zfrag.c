@@ -213,6 +213,7 @@ test_ratio(void **state)
 	assert_ptr_equal(f.data, mem);
 	assert_int_equal(f.text_len, 10000);
 	assert_int_equal(f.crc, (uint32_t)crc32(0, (const Bytef *)a, 10000));
+	assert_int_equal(f.op, (uint32_t)crc32_combine_gen(10000));
 	assert_true(f.len < 10000 / 3);
 	/* the sync marker ends it, so the next block starts on a byte */
 	assert_memory_equal(f.data + f.len - 4, "\x00\x00\xff\xff", 4);
