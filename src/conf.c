@@ -101,6 +101,7 @@ static const struct conf_key conf_keys[] = {
 	{ "trusted_proxies",		CT_CIDRLIST,	OFF(trusted_proxies), 0 },
 
 	{ "event_retention",		CT_UINT,	OFF(event_retention), 100000 },
+	{ "answer_gzip",		CT_BOOL,	OFF(answer_gzip), 0 },
 	{ "global_option",		CT_GLOBAL_OPTION, OFF(global_options), 0 },
 };
 
@@ -145,6 +146,7 @@ conf_defaults(void)
 	c->signature_max_age = 300;
 	c->register_max_age = 60;
 	c->open_registration = true;
+	c->answer_gzip = true;
 	return c;
 }
 

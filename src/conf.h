@@ -98,6 +98,7 @@ struct conf {
 
 	/* project configs */
 	unsigned	 event_retention;	/* days; 0: omitted */
+	bool		 answer_gzip;	/* gzip v2/v3 answers ourselves */
 	struct conf_global_option *global_options;	/* (list) */
 	size_t		 n_global_options;
 };

@@ -477,16 +477,19 @@ body_put_http(void *arg, const void *buf, size_t len)
 
 /*
  * Answer a: counted first for Content-Length, then written straight to
- * the web server, gzip when the client takes it (so the web server passes
- * it on instead of compressing the whole answer again).
+ * the web server, gzip when the client takes it and answer_gzip is on
+ * (so the web server passes it on instead of compressing the whole
+ * answer again).
  */
 static void
-reply_by_key(struct request *req, const struct by_key_answer *a)
+reply_by_key(struct request *req, const struct conf *conf,
+    const struct by_key_answer *a)
 {
 	static const char vary[] = "Vary: Accept-Encoding\r\n";
 	static const char vary_gzip[] =
 	    "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n";
-	bool gzip = http_accepts_gzip(req->accept_encoding);
+	bool gzip = conf->answer_gzip &&
+	    http_accepts_gzip(req->accept_encoding);
 	struct zbody b;
 
 	zbody_begin(&b, gzip, NULL, NULL);
@@ -539,7 +542,7 @@ post_by_key(struct request *req, struct app *app, json_object *body,
 	a = (struct by_key_answer){ kr, n, ent, slot, cached_path, NULL };
 	if (want_global && (a.global = global_frag(app->conf)) == NULL)
 		goto oom;
-	reply_by_key(req, &a);
+	reply_by_key(req, app->conf, &a);
 	log_debug("projectconfigs v%d: %ld keys", version, n);
 	goto out;
 oom:

@@ -219,6 +219,20 @@ ok $([ "$Z500" -lt "$(wc -c <"$T/http.body")" ]; echo $?) \
 ZBZ=$(wc -c <"$T/bz.gz")
 ok $([ $((ZBZ * 3)) -lt "$(wc -c <"$T/bz.json")" ]; echo $?) \
     "real configs: gzip under a third of identity ($ZBZ of $(wc -c <"$T/bz.json") bytes)"
+# answer_gzip = no: relaycfg answers plain JSON, nginx gzips it whole.
+write_conf "answer_gzip = no"
+kill -HUP "$RELAYCFG_PID"
+sleep 0.5
+signed_http S "$PC" "$T/bz" -H "Accept-Encoding: gzip"
+like "$HTTP_HEADERS" "Content-Encoding: gzip" "answer_gzip = no: nginx gzips instead"
+gzip -dc "$T/http.body" >"$T/bz-nginx.json" 2>/dev/null
+cmp -s "$T/bz-nginx.json" "$T/bz.json"
+ok $? "to the same answer"
+ok $([ "$(wc -c <"$T/http.body")" -lt "$ZBZ" ]; echo $?) \
+    "one gzip of the whole answer is smaller ($(wc -c <"$T/http.body") against $ZBZ bytes)"
+write_conf
+kill -HUP "$RELAYCFG_PID"
+sleep 0.5
 
 # --- memcached down: answers stay correct -------------------------------------------
 harness_stop_memcached
