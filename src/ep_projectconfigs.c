@@ -405,10 +405,7 @@ is_unchanged(const struct key_req *k, const struct configs_entry *e)
 static void
 render_by_key(struct zbody *b, const struct by_key_answer *a)
 {
-	/* Longest piece: ,"unchanged":[" + 32-character key + '"'. */
-	char buf[64];
 	bool first;
-	int len;
 
 	body_str(b, "{");
 	if (a->global != NULL) {
@@ -429,9 +426,9 @@ render_by_key(struct zbody *b, const struct by_key_answer *a)
 		if (e != NULL &&
 		    (e->state == CONFIGS_PENDING || is_unchanged(k, e)))
 			continue;
-		len = snprintf(buf, sizeof(buf), "%s\"%.32s\":",
-		    first ? "" : ",", k->key);
-		zbody_text(b, buf, (size_t)len);
+		body_str(b, first ? "\"" : ",\"");
+		zbody_text(b, k->key, 32);
+		body_str(b, "\":");
 		if (e != NULL)
 			zbody_frag(b, &e->frag);
 		else
@@ -446,9 +443,9 @@ render_by_key(struct zbody *b, const struct by_key_answer *a)
 			if (!a->kr[i].lookup ||
 			    a->ent[a->slot[i]].state != CONFIGS_PENDING)
 				continue;
-			len = snprintf(buf, sizeof(buf), "%s\"%.32s\"",
-			    first ? "" : ",", a->kr[i].key);
-			zbody_text(b, buf, (size_t)len);
+			body_str(b, first ? "\"" : ",\"");
+			zbody_text(b, a->kr[i].key, 32);
+			body_str(b, "\"");
 			first = false;
 		}
 		body_str(b, "]");

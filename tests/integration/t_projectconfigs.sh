@@ -234,6 +234,44 @@ write_conf
 kill -HUP "$RELAYCFG_PID"
 sleep 0.5
 
+# --- damaged computed-config entries are misses, never answers ---------------------
+# Written over /dev/tcp with the current generation, so only the payload
+# after relaycfg's framing is wrong.
+mc_get() {
+	local line val=""
+	exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT"
+	printf 'get %s\r\n' "$1" >&3
+	read -r line <&3
+	case $line in VALUE*) read -r val <&3; read -r line <&3 ;; esac
+	exec 3<&-
+	printf '%s' "${val%$'\r'}"
+}
+mc_set() {
+	local line
+	exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT"
+	printf 'set %s 0 0 %d\r\n%s\r\n' "$1" "${#2}" "$2" >&3
+	read -r line <&3
+	exec 3<&-
+	[ "${line%$'\r'}" = STORED ]
+}
+GEN=$(mc_get relaycfg:1:gen)
+like "$GEN" '^[0-9a-f]{16}$' "the cache generation is readable"
+like "$(mc_get "relaycfg:1:cfgz:$K1")" "^rc1 $GEN cfgz [0-9]+ $REV2 [^ ]+ [0-9a-f]{8} [0-9a-f]{8} [0-9]+\$" \
+    "the entry to damage is where we write, with the header we expect"
+n=0
+for bad in "x" $'123 - - zzzzzzzz 00000000 10\nabcdefghij' \
+    $'123 short - 00000000 00000000 10\nabcdefghij' \
+    $'99999999999999999999 - - 00000000 00000000 10\nabcdefghij' \
+    $'123 - - 00000000 00000000 999999999999\nabcdefghij' \
+    $'123 - - 00000000 00000000 10\n' $'123 - - 00000000 00000000\nabc' \
+    $'123  - 00000000 00000000 10\nabcdefghij' \
+    "$(date +%s) - - 00000000 00000000 10 no newline"; do
+	mc_set "relaycfg:1:cfgz:$K1" "rc1 $GEN cfgz $bad" || n=$((n + 100))
+	ctl_fetch S "$K1"
+	[ "$HTTP_STATUS $(jr ".configs[\"$K1\"].rev")" = "200 $REV2" ] || n=$((n + 1))
+done
+is "$n" 0 "nine damaged entries: each one a miss, the config rebuilt"
+
 # --- memcached down: answers stay correct -------------------------------------------
 harness_stop_memcached
 ctl_fetch S "$K1" "$K3"
