@@ -1149,6 +1149,50 @@ payload_is_null(const char *data, size_t len)
 	return len == 4 && memcmp(data, "null", 4) == 0;
 }
 
+/* --- one multi-get ---------------------------------------------------- */
+
+/* The keys of one memcached multi-get and its answers. */
+struct mget {
+	char			(*keys)[CACHE_KEY_MAX];
+	const char		**kp;	/* kp[i] == keys[i] */
+	struct cache_value	*vals;
+	size_t			 n;
+};
+
+/* mget_init - room for n keys, the caller writes keys[i].  -1 on OOM. */
+static int
+mget_init(struct mget *m, size_t n)
+{
+	m->n = n;
+	m->keys = malloc((n + 1) * sizeof(*m->keys));
+	m->kp = calloc(n + 1, sizeof(*m->kp));
+	m->vals = calloc(n + 1, sizeof(*m->vals));
+	if (m->keys == NULL || m->kp == NULL || m->vals == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		m->kp[i] = m->keys[i];
+	return 0;
+}
+
+/* mget_run - the multi-get; a failure leaves every answer a miss. */
+static void
+mget_run(struct store *st, struct mget *m)
+{
+	(void)cache_get_many(st->cache, m->kp, m->n, m->vals);
+}
+
+/* mget_free - the answers and the keys; a zeroed mget is fine. */
+static void
+mget_free(struct mget *m)
+{
+	if (m->vals != NULL)
+		cache_values_free(m->vals, m->n);
+	free(m->vals);
+	free(m->kp);
+	free(m->keys);
+	memset(m, 0, sizeof(*m));
+}
+
 /* --- get many by id -------------------------------------------------- */
 
 /*
@@ -1159,34 +1203,29 @@ static int
 fetch_cache_ids(struct store *st, const struct model_desc *d,
     const int64_t *ids, size_t n)
 {
-	char (*keys)[CACHE_KEY_MAX] = NULL;
-	const char **kp = NULL;
-	struct cache_value *vals = NULL;
+	struct mget m = { 0 };
 	int rc = STORE_ERROR;
 
 	if (n == 0 || st->mode == READ_DB_ONLY || !cache_enabled(st->cache))
 		return STORE_OK;
-	keys = malloc(n * sizeof(*keys));
-	kp = calloc(n, sizeof(*kp));
-	vals = calloc(n, sizeof(*vals));
-	if (keys == NULL || kp == NULL || vals == NULL)
+	if (mget_init(&m, n) != 0)
 		goto out;
+	for (size_t i = 0; i < n; i++)
+		cache_key_id(st->cache, m.keys[i], CACHE_KEY_MAX, d->kind,
+		    ids[i]);
+	mget_run(st, &m);
 	for (size_t i = 0; i < n; i++) {
-		cache_key_id(st->cache, keys[i], CACHE_KEY_MAX, d->kind, ids[i]);
-		kp[i] = keys[i];
-	}
-	(void)cache_get_many(st->cache, kp, n, vals);
-	for (size_t i = 0; i < n; i++) {
+		const struct cache_value *v = &m.vals[i];
 		json_object *a;
 		void *obj;
 
-		if (vals[i].data == NULL)
+		if (v->data == NULL)
 			continue;
-		if (payload_is_null(vals[i].data, vals[i].len)) {
-			lc_put(st, keys[i], NULL);
+		if (payload_is_null(v->data, v->len)) {
+			lc_put(st, m.keys[i], NULL);
 			continue;
 		}
-		a = payload_parse(vals[i].data, vals[i].len);
+		a = payload_parse(v->data, v->len);
 		obj = a != NULL ? d->from_json(a) : NULL;
 		json_object_put(a);
 		/* Unreadable, or another row under this key: a miss. */
@@ -1196,15 +1235,11 @@ fetch_cache_ids(struct store *st, const struct model_desc *d,
 		}
 		if (!own(st, obj, OWN_MEM))
 			goto out;
-		lc_put(st, keys[i], obj);
+		lc_put(st, m.keys[i], obj);
 	}
 	rc = STORE_OK;
 out:
-	if (vals != NULL)
-		cache_values_free(vals, n);
-	free(vals);
-	free(kp);
-	free(keys);
+	mget_free(&m);
 	if (rc != STORE_OK)
 		store_seterr(st, "out of memory");
 	return rc;
@@ -1359,38 +1394,31 @@ static int
 fetch_cache_ptrs(struct store *st, const struct model_desc *d,
     const char *const *strs, size_t n)
 {
-	char (*keys)[CACHE_KEY_MAX] = NULL;
-	const char **kp = NULL;
-	struct cache_value *vals = NULL;
+	struct mget m = { 0 };
 	int64_t *ids = NULL;
 	size_t nids = 0;
 	int rc = STORE_ERROR;
 
 	if (n == 0 || st->mode == READ_DB_ONLY || !cache_enabled(st->cache))
 		return STORE_OK;
-	keys = malloc(n * sizeof(*keys));
-	kp = calloc(n, sizeof(*kp));
-	vals = calloc(n, sizeof(*vals));
-	ids = calloc(n, sizeof(*ids));
-	if (keys == NULL || kp == NULL || vals == NULL || ids == NULL)
+	if (mget_init(&m, n) != 0 || (ids = calloc(n, sizeof(*ids))) == NULL)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		cache_key_str(st->cache, keys[i], CACHE_KEY_MAX, d->ptr_kind,
+	for (size_t i = 0; i < n; i++)
+		cache_key_str(st->cache, m.keys[i], CACHE_KEY_MAX, d->ptr_kind,
 		    strs[i]);
-		kp[i] = keys[i];
-	}
-	(void)cache_get_many(st->cache, kp, n, vals);
+	mget_run(st, &m);
 	for (size_t i = 0; i < n; i++) {
+		const struct cache_value *v = &m.vals[i];
 		json_object *a;
 		int64_t id;
 
-		if (vals[i].data == NULL)
+		if (v->data == NULL)
 			continue;
-		if (payload_is_null(vals[i].data, vals[i].len)) {
-			lc_put(st, keys[i], NULL);
+		if (payload_is_null(v->data, v->len)) {
+			lc_put(st, m.keys[i], NULL);
 			continue;
 		}
-		a = payload_parse(vals[i].data, vals[i].len);
+		a = payload_parse(v->data, v->len);
 		if (ja_shape(a, 1) && ja_int(a, 0, &id))
 			ids[nids++] = id;
 		json_object_put(a);
@@ -1415,15 +1443,15 @@ fetch_cache_ptrs(struct store *st, const struct model_desc *d,
 			goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		const struct cache_value *v = &m.vals[i];
 		struct lc_node *node;
 		json_object *a;
 		int64_t id;
 		char key[CACHE_KEY_MAX];
 
-		if (vals[i].data == NULL || payload_is_null(vals[i].data,
-		    vals[i].len))
+		if (v->data == NULL || payload_is_null(v->data, v->len))
 			continue;
-		a = payload_parse(vals[i].data, vals[i].len);
+		a = payload_parse(v->data, v->len);
 		if (!(ja_shape(a, 1) && ja_int(a, 0, &id))) {
 			json_object_put(a);
 			continue;
@@ -1434,16 +1462,12 @@ fetch_cache_ptrs(struct store *st, const struct model_desc *d,
 		/* A stale pointer (the row's string changed) is a miss. */
 		if (node != NULL && node->obj != NULL &&
 		    strcmp(d->str_of(node->obj), strs[i]) == 0)
-			lc_put(st, keys[i], node->obj);
+			lc_put(st, m.keys[i], node->obj);
 	}
 	rc = STORE_OK;
 out:
-	if (vals != NULL)
-		cache_values_free(vals, n);
-	free(vals);
+	mget_free(&m);
 	free(ids);
-	free(kp);
-	free(keys);
 	if (rc != STORE_OK)
 		store_seterr(st, "out of memory");
 	return rc;
@@ -1604,32 +1628,25 @@ keylist_keep(struct store *st, struct model_projectkey *k)
 static int
 fetch_cache_keylists(struct store *st, const int64_t *pids, size_t n)
 {
-	char (*keys)[CACHE_KEY_MAX] = NULL;
-	const char **kp = NULL;
-	struct cache_value *vals = NULL;
+	struct mget m = { 0 };
 	int rc = STORE_ERROR;
 
 	if (n == 0 || st->mode == READ_DB_ONLY || !cache_enabled(st->cache))
 		return STORE_OK;
-	keys = malloc(n * sizeof(*keys));
-	kp = calloc(n, sizeof(*kp));
-	vals = calloc(n, sizeof(*vals));
-	if (keys == NULL || kp == NULL || vals == NULL)
+	if (mget_init(&m, n) != 0)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		cache_key_id(st->cache, keys[i], CACHE_KEY_MAX, "kl", pids[i]);
-		kp[i] = keys[i];
-	}
-	(void)cache_get_many(st->cache, kp, n, vals);
+	for (size_t i = 0; i < n; i++)
+		cache_key_id(st->cache, m.keys[i], CACHE_KEY_MAX, "kl", pids[i]);
+	mget_run(st, &m);
 	for (size_t i = 0; i < n; i++) {
 		json_object *a;
 		struct keylist_obj *kl;
 		size_t len;
 		bool ok = true;
 
-		if (vals[i].data == NULL)
+		if (m.vals[i].data == NULL)
 			continue;
-		a = payload_parse(vals[i].data, vals[i].len);
+		a = payload_parse(m.vals[i].data, m.vals[i].len);
 		if (!json_object_is_type(a, json_type_array)) {
 			json_object_put(a);
 			continue;
@@ -1657,15 +1674,11 @@ fetch_cache_keylists(struct store *st, const int64_t *pids, size_t n)
 		}
 		if (!own(st, kl, OWN_MEM))
 			goto out;
-		lc_put(st, keys[i], kl);
+		lc_put(st, m.keys[i], kl);
 	}
 	rc = STORE_OK;
 out:
-	if (vals != NULL)
-		cache_values_free(vals, n);
-	free(vals);
-	free(kp);
-	free(keys);
+	mget_free(&m);
 	if (rc != STORE_OK)
 		store_seterr(st, "out of memory");
 	return rc;
@@ -1907,9 +1920,7 @@ out:
 static int
 get_dicts(struct store *st, const struct dict_req *reqs, size_t nreq)
 {
-	char (*keys)[CACHE_KEY_MAX] = NULL;
-	const char **kp = NULL;
-	struct cache_value *vals = NULL;
+	struct mget m = { 0 };
 	int64_t *miss = NULL;
 	size_t total = 0, at = 0;
 	struct wb w = { 0 };
@@ -1919,46 +1930,42 @@ get_dicts(struct store *st, const struct dict_req *reqs, size_t nreq)
 		total += reqs[r].n;
 	if (total == 0)
 		return STORE_OK;
-	keys = malloc(total * sizeof(*keys));
-	kp = calloc(total, sizeof(*kp));
-	vals = calloc(total, sizeof(*vals));
-	miss = malloc(total * sizeof(*miss));
-	if (keys == NULL || kp == NULL || vals == NULL || miss == NULL)
+	if (mget_init(&m, total) != 0 ||
+	    (miss = malloc(total * sizeof(*miss))) == NULL)
 		goto oom;
 	for (size_t r = 0; r < nreq; r++)
-		for (size_t i = 0; i < reqs[r].n; i++, at++) {
-			cache_key_id(st->cache, keys[at], CACHE_KEY_MAX,
+		for (size_t i = 0; i < reqs[r].n; i++, at++)
+			cache_key_id(st->cache, m.keys[at], CACHE_KEY_MAX,
 			    reqs[r].d->kind, reqs[r].ids[i]);
-			kp[at] = keys[at];
-		}
 	if (st->mode != READ_DB_ONLY && cache_enabled(st->cache))
-		(void)cache_get_many(st->cache, kp, total, vals);
+		mget_run(st, &m);
 	for (size_t i = 0; i < total; i++) {
 		json_object *o;
 
-		if (vals[i].data == NULL)
+		if (m.vals[i].data == NULL)
 			continue;
-		o = payload_parse(vals[i].data, vals[i].len);
+		o = payload_parse(m.vals[i].data, m.vals[i].len);
 		if (!json_object_is_type(o, json_type_object)) {
 			json_object_put(o);
 			continue;
 		}
 		if (!own(st, o, OWN_JSON))
 			goto oom;
-		lc_put(st, keys[i], o);
+		lc_put(st, m.keys[i], o);
 	}
 	rc = STORE_OK;
 	at = 0;
 	for (size_t r = 0; r < nreq && st->mode != READ_CACHE_ONLY; r++) {
-		size_t m = 0;
+		size_t nmiss = 0;
 
 		for (size_t i = 0; i < reqs[r].n; i++, at++)
-			if (lc_find(st, keys[at]) == NULL)
-				miss[m++] = reqs[r].ids[i];
-		if (m == 0)
+			if (lc_find(st, m.keys[at]) == NULL)
+				miss[nmiss++] = reqs[r].ids[i];
+		if (nmiss == 0)
 			continue;
 		/* Go on with the other kinds: their answers are still good. */
-		if ((rc2 = fetch_db_dicts(st, reqs[r].d, miss, m, &w)) != STORE_OK)
+		if ((rc2 = fetch_db_dicts(st, reqs[r].d, miss, nmiss, &w)) !=
+		    STORE_OK)
 			rc = rc2;
 	}
 	goto out;
@@ -1967,12 +1974,8 @@ oom:
 	rc = STORE_ERROR;
 out:
 	wb_flush(st, &w);
-	if (vals != NULL)
-		cache_values_free(vals, total);
-	free(vals);
+	mget_free(&m);
 	free(miss);
-	free(kp);
-	free(keys);
 	return rc;
 }
 
