@@ -297,6 +297,12 @@ cache_key_config_rev(const struct cache *c, char *buf, size_t len,
 	return cache_key_str(c, buf, len, "cfgr", public_key);
 }
 
+int
+cache_key_epoch(const struct cache *c, char *buf, size_t len)
+{
+	return cache_key_id(c, buf, len, "epoch", 0);
+}
+
 /* --- failures -------------------------------------------------------- */
 
 /*
@@ -723,6 +729,19 @@ out:
 }
 
 int
+cache_epoch_renew(struct cache *c)
+{
+	char key[CACHE_KEY_MAX], epoch[CACHE_GEN_LEN + 1];
+	const char *keys[1] = { key }, *payloads[1] = { epoch };
+	const size_t lens[1] = { CACHE_GEN_LEN };
+	const unsigned ttls[1] = { 0 };
+
+	cache_key_epoch(c, key, sizeof(key));
+	cache_gen_random(epoch);
+	return cache_set_many(c, keys, payloads, lens, ttls, 1);
+}
+
+int
 cache_delete_many(struct cache *c, const char *const *keys, size_t n)
 {
 	long long t0 = mono_us();
@@ -740,6 +759,23 @@ cache_delete_many(struct cache *c, const char *const *keys, size_t n)
 
 		c->st.deletes++;
 		rc = memcached_delete(c->mc, keys[i], strlen(keys[i]), 0);
+		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
+		    rc != MEMCACHED_DELETED && rc != MEMCACHED_BUFFERED) {
+			cache_failed(c, rc, "delete");
+			goto out;
+		}
+	}
+	/*
+	 * Then the epoch, after the entries: a process that reads the epoch
+	 * first and finds it unchanged read those entries before this.
+	 */
+	{
+		char ekey[CACHE_KEY_MAX];
+		memcached_return_t rc;
+
+		cache_key_epoch(c, ekey, sizeof(ekey));
+		c->st.deletes++;
+		rc = memcached_delete(c->mc, ekey, strlen(ekey), 0);
 		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
 		    rc != MEMCACHED_DELETED && rc != MEMCACHED_BUFFERED) {
 			cache_failed(c, rc, "delete");

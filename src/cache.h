@@ -111,6 +111,22 @@ int		 cache_key_config_rev(const struct cache *c, char *buf,
 		    size_t len, const char *public_key);
 
 /*
+ * cache_key_epoch - the key of the invalidation epoch, CACHE_GEN_LEN
+ * random hex digits in a framed value.  cache_delete_many deletes it
+ * after the keys it was given; whoever then finds it missing writes new
+ * digits (cache_epoch_renew), so a value never comes back.  A process
+ * that read the same epoch before and now knows that nothing was deleted
+ * in between (revmemo.h).
+ */
+int		 cache_key_epoch(const struct cache *c, char *buf, size_t len);
+
+/*
+ * cache_epoch_renew - write a new random epoch.  As cache_set_many:
+ * skipped without a generation or after a failure in this request.
+ */
+int		 cache_epoch_renew(struct cache *c);
+
+/*
  * cache_get_many - one multi-get for n keys (at most one round trip per
  * server).  out[i] is filled for each hit whose framing and generation
  * check out; every other out[i] is {NULL, 0}.  Duplicate keys are fine.
@@ -136,9 +152,9 @@ int		 cache_set_many(struct cache *c, const char *const *keys,
 		    const unsigned *ttls, size_t n);
 
 /*
- * cache_delete_many - delete n keys, pipelined, then wait for one answer
- * per server (a "version" barrier), so that when it returns 0 every
- * delete has been applied.  Returns -1 when a delete could not be sent or
+ * cache_delete_many - delete n keys, and then the epoch (cache_key_epoch),
+ * pipelined, then wait for one answer per server (a "version" barrier),
+ * so that when it returns 0 every delete has been applied.  Returns -1 when a delete could not be sent or
  * the barrier failed: some entries may then live until their TTL.
  */
 int		 cache_delete_many(struct cache *c, const char *const *keys,

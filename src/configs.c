@@ -38,6 +38,7 @@
 #include "cache.h"
 #include "configs.h"
 #include "log.h"
+#include "revmemo.h"
 #include "store.h"
 
 /* Longest header line: two times, rev, CRC, length, spaces. */
@@ -181,7 +182,7 @@ is_fresh(int64_t built_at, const struct timespec *now, unsigned ttl)
 /* Does rev entry v say rev is the current (fresh) revision? */
 static bool
 rev_entry_current(const struct cache_value *v, const char *rev,
-    const struct timespec *now, unsigned ttl)
+    const struct timespec *now, unsigned ttl, int64_t *built_at)
 {
 	const char *sp;
 	char *end;
@@ -195,6 +196,7 @@ rev_entry_current(const struct cache_value *v, const char *rev,
 		return false;
 	errno = 0;
 	built = strtoll(v->data, &end, 10);
+	*built_at = built;
 	return errno == 0 && end == sp && is_fresh(built, now, ttl);
 }
 
@@ -507,63 +509,124 @@ out:
 	return rc;
 }
 
+/* An epoch value: CACHE_GEN_LEN (= REVMEMO_EPOCH_LEN) lowercase hex. */
+static bool
+epoch_value(const struct cache_value *v)
+{
+	return v->data != NULL && v->len == REVMEMO_EPOCH_LEN &&
+	    strspn(v->data, "0123456789abcdef") == REVMEMO_EPOCH_LEN;
+}
+
+/* How configs_by_keys looks a key up. */
+enum lookup {
+	BY_CONFIG,	/* its config entry */
+	BY_REV,		/* its rev entry: it came with a revision */
+	BY_MEMO		/* revmemo says its revision is current */
+};
+
 /*
- * The cache reads of configs_by_keys.  One multi-get: the rev entry of
- * each key that comes with a revision (use_cache only), the config entry
- * of every other.  A key whose revision is current is done (FRESH, rev
- * set, no fragment); the config entries of the others with a revision are
+ * The cache reads of configs_by_keys, in one multi-get: the epoch first
+ * (revmemo.h), then the rev entry of each key that comes with a revision
+ * (use_cache only) unless revmemo already knows it is current, and the
+ * config entry of every other key.  A key whose revision is current is
+ * done (FRESH, rev set, no fragment); the config entries of the others
+ * with a revision, and of memo answers the epoch did not confirm, are
  * read in a second multi-get.  vals[i] ends up holding key i's config
- * entry, or nothing.  ckeys/rkeys/gkp are scratch for n keys; ckeys gets
- * the config keys.  A cache failure is a miss.  Returns 0, or -1 on OOM.
+ * entry, or nothing.  ckeys/rkeys are scratch for n keys; ckeys gets the
+ * config keys.  A cache failure is a miss.  Returns 0, or -1 on OOM.
  */
 static int
 cache_lookup(struct cache *c, struct configs_entry *e, size_t n,
     bool use_cache, const struct timespec *now, unsigned ttl,
     char (*ckeys)[CACHE_KEY_MAX], char (*rkeys)[CACHE_KEY_MAX],
-    const char **gkp, struct cache_value *vals)
+    struct cache_value *vals)
 {
-	struct cache_value *again_vals = NULL;
-	size_t *again = NULL, na = 0;
+	char ekey[CACHE_KEY_MAX];
+	const char **gk = NULL;
+	struct cache_value *gv = NULL;
+	enum lookup *how = NULL;
+	size_t *at = NULL, *again = NULL, m = 1, na = 0;
+	bool answered, memo_ok;
 	int rc = -1;
 
+	if ((gk = calloc(n + 1, sizeof(*gk))) == NULL ||
+	    (gv = calloc(n + 1, sizeof(*gv))) == NULL ||
+	    (how = calloc(n, sizeof(*how))) == NULL ||
+	    (at = calloc(n, sizeof(*at))) == NULL ||
+	    (again = calloc(n, sizeof(*again))) == NULL)
+		goto out;
+	/* The epoch goes first: it vouches only for what is read after it. */
+	cache_key_epoch(c, ekey, sizeof(ekey));
+	gk[0] = ekey;
 	for (size_t i = 0; i < n; i++) {
 		cache_key_config(c, ckeys[i], CACHE_KEY_MAX, e[i].key);
-		gkp[i] = ckeys[i];
+		how[i] = BY_CONFIG;
 		if (use_cache && e[i].revision != NULL &&
 		    strlen(e[i].revision) == PROJECTCONFIG_REV_LEN) {
-			cache_key_config_rev(c, rkeys[i], CACHE_KEY_MAX,
-			    e[i].key);
-			gkp[i] = rkeys[i];
+			how[i] = revmemo_current(e[i].key, e[i].revision,
+			    (int64_t)now->tv_sec, ttl) ? BY_MEMO : BY_REV;
+			if (how[i] == BY_REV)
+				cache_key_config_rev(c, rkeys[i],
+				    CACHE_KEY_MAX, e[i].key);
 		}
-	}
-	(void)cache_get_many(c, gkp, n, vals);
-	if ((again = calloc(n, sizeof(*again))) == NULL)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (gkp[i] != rkeys[i])
+		if (how[i] == BY_MEMO)
 			continue;
-		if (rev_entry_current(&vals[i], e[i].revision, now, ttl)) {
+		at[i] = m;
+		gk[m++] = how[i] == BY_REV ? rkeys[i] : ckeys[i];
+	}
+	answered = cache_get_many(c, gk, m, gv) == 0;
+	memo_ok = revmemo_epoch(epoch_value(&gv[0]) ? gv[0].data : NULL);
+	if (answered && !epoch_value(&gv[0]))
+		/* Evicted, restarted or invalidated: a new epoch for all. */
+		(void)cache_epoch_renew(c);
+	for (size_t i = 0; i < n; i++) {
+		struct cache_value *v = &gv[at[i]];
+		int64_t built;
+
+		switch (how[i]) {
+		case BY_CONFIG:
+			vals[i] = *v;
+			memset(v, 0, sizeof(*v));
+			break;
+		case BY_MEMO:
+			if (!memo_ok) {
+				again[na++] = i;
+				break;
+			}
 			e[i].state = CONFIGS_FRESH;
 			memcpy(e[i].rev, e[i].revision, sizeof(e[i].rev));
-		} else
-			again[na++] = i;
-		cache_values_free(&vals[i], 1);
+			break;
+		case BY_REV:
+			if (!rev_entry_current(v, e[i].revision, now, ttl,
+			    &built)) {
+				again[na++] = i;
+				break;
+			}
+			e[i].state = CONFIGS_FRESH;
+			memcpy(e[i].rev, e[i].revision, sizeof(e[i].rev));
+			revmemo_put(e[i].key, e[i].revision, built);
+			break;
+		}
 	}
 	if (na > 0) {
-		/* gkp is free again: the keys of the second multi-get. */
+		/* gk is free again: the keys of the second multi-get. */
+		cache_values_free(gv, m);
 		for (size_t j = 0; j < na; j++)
-			gkp[j] = ckeys[again[j]];
-		if ((again_vals = calloc(na, sizeof(*again_vals))) == NULL)
-			goto out;
-		(void)cache_get_many(c, gkp, na, again_vals);
+			gk[j] = ckeys[again[j]];
+		(void)cache_get_many(c, gk, na, gv);
 		for (size_t j = 0; j < na; j++) {
-			vals[again[j]] = again_vals[j];
-			memset(&again_vals[j], 0, sizeof(again_vals[j]));
+			vals[again[j]] = gv[j];
+			memset(&gv[j], 0, sizeof(gv[j]));
 		}
 	}
 	rc = 0;
 out:
-	free(again_vals);
+	if (gv != NULL)
+		cache_values_free(gv, m > na ? m : na);
+	free(gv);
+	free(gk);
+	free(how);
+	free(at);
 	free(again);
 	return rc;
 }
@@ -575,7 +638,7 @@ configs_by_keys(struct app *app, struct configs_entry *e, size_t n,
 	struct cache *c = app->store != NULL ? store_cache(app->store) : NULL;
 	const unsigned ttl = app->conf->ttl_config;
 	char (*ckeys)[CACHE_KEY_MAX] = NULL, (*rkeys)[CACHE_KEY_MAX] = NULL;
-	const char **ckp = NULL, **gkp = NULL;
+	const char **ckp = NULL;
 	struct cache_value *vals = NULL;
 	struct cached *old = NULL;
 	size_t *todo = NULL, m = 0;
@@ -593,7 +656,6 @@ configs_by_keys(struct app *app, struct configs_entry *e, size_t n,
 	if ((ckeys = calloc(n, sizeof(*ckeys))) == NULL ||
 	    (rkeys = calloc(n, sizeof(*rkeys))) == NULL ||
 	    (ckp = calloc(n, sizeof(*ckp))) == NULL ||
-	    (gkp = calloc(n, sizeof(*gkp))) == NULL ||
 	    (vals = calloc(n, sizeof(*vals))) == NULL ||
 	    (old = calloc(n, sizeof(*old))) == NULL ||
 	    (todo = calloc(n, sizeof(*todo))) == NULL)
@@ -601,7 +663,7 @@ configs_by_keys(struct app *app, struct configs_entry *e, size_t n,
 	for (size_t i = 0; i < n; i++)
 		ckp[i] = ckeys[i];
 	if (c != NULL && cache_enabled(c) &&
-	    cache_lookup(c, e, n, use_cache, now, ttl, ckeys, rkeys, gkp,
+	    cache_lookup(c, e, n, use_cache, now, ttl, ckeys, rkeys,
 	    vals) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -633,7 +695,6 @@ out:
 	free(ckeys);
 	free(rkeys);
 	free(ckp);
-	free(gkp);
 	free(old);
 	free(todo);
 	return rc;

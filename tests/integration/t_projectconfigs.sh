@@ -234,6 +234,31 @@ write_conf
 kill -HUP "$RELAYCFG_PID"
 sleep 0.5
 
+# --- the rev memo: workers remember current revs until any invalidation ----------
+# Each worker learns K3's rev from its rev entry, then answers "unchanged"
+# from memory while the cache epoch stays; a change made behind
+# relaycfg's back becomes visible through the invalidation alone.
+memo_warm() { for i in 1 2 3 4 5 6; do ctl_fetch S --revision "$K3=$1" "$K3"; done; }
+memo_slugs() {		# six fetches with an old revision: the slugs answered
+	for i in 1 2 3 4 5 6; do
+		ctl_fetch S --revision "$K3=$1" "$K3"
+		printf '%s ' "$(jr ".configs[\"$K3\"].slug")"
+	done
+}
+REV3=$(ctl_fetch S "$K3"; jr ".configs[\"$K3\"].rev")
+memo_warm "$REV3"
+is "$(j '.unchanged')" "[\"$K3\"]" "a current revision, remembered by the workers"
+sql "UPDATE sentry_project SET slug = 'api-renamed' WHERE id = $PROJ2"
+ctl invalidate --project "$PROJ2" >/dev/null
+is "$(memo_slugs "$REV3")" "$(printf 'api-renamed %.0s' 1 2 3 4 5 6)" \
+    "changed behind relaycfg's back, then invalidate --project: no worker says unchanged"
+REV3=$(ctl_fetch S "$K3"; jr ".configs[\"$K3\"].rev")
+memo_warm "$REV3"
+sql "UPDATE sentry_project SET slug = 'api' WHERE id = $PROJ2"
+ctl invalidate --all >/dev/null
+is "$(memo_slugs "$REV3")" "$(printf 'api %.0s' 1 2 3 4 5 6)" \
+    "the same after invalidate --all (a new cache generation)"
+
 # --- damaged computed-config entries are misses, never answers ---------------------
 # Written over /dev/tcp with the current generation, so only the payload
 # after relaycfg's framing is wrong.
@@ -254,6 +279,7 @@ mc_set() {
 	exec 3<&-
 	[ "${line%$'\r'}" = STORED ]
 }
+ctl_fetch S "$K1"		# its entry, under the current generation
 GEN=$(mc_get relaycfg:1:gen)
 like "$GEN" '^[0-9a-f]{16}$' "the cache generation is readable"
 like "$(mc_get "relaycfg:1:cfgz:$K1")" "^rc1 $GEN cfgz [0-9]+ $REV2 [^ ]+ [0-9a-f]{8} [0-9a-f]{8} [0-9]+\$" \
