@@ -112,6 +112,7 @@ struct opts {
 	int		 conns;
 	double		 duration, warmup;
 	int		 runs;
+	double		 max_other;	/* % of the machine's CPU, else redo */
 	size_t		 requests;
 	const char	*before_run;
 	const char	*counter_cmd;
@@ -639,6 +640,7 @@ enum { M_RPS, M_KEYS, M_P50, M_P90, M_P99, M_P999, M_MAX, M_MEAN, M_WIRE,
     M_BODY, M_SQL, M_IDLE, M_MACHINE, M_LOADGEN, M_FIXED };
 #define MAX_GROUPS	8
 #define M_MAXN		(M_FIXED + MAX_GROUPS)
+#define MAX_REDO	3	/* discarded runs per scenario, at most */
 static const char *mname[M_MAXN] = { "rps", "keys_s", "p50_ms",
     "p90_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms", "wire_bytes",
     "body_bytes", "sql_per_req", "idle_pct", "cpu_machine_ms",
@@ -749,7 +751,7 @@ usage(void)
 "               [--duration S] [--warmup S] [--runs R] [--bodies N]\n"
 "               [--working-set W] [--seed S] [--fresh --requests N]\n"
 "               [--prewarm] [--unchanged] [--check] [--no-gzip]\n"
-"               [--before-run CMD] [--counter-cmd CMD]\n"
+"               [--before-run CMD] [--counter-cmd CMD] [--max-other PCT]\n"
 "               [--cpu NAME=PID[+PID...]]...\n", stderr);
 	exit(2);
 }
@@ -768,6 +770,7 @@ main(int argc, char **argv)
 		{ "check", 0, NULL, 'K' }, { "connections", 1, NULL, 'c' },
 		{ "duration", 1, NULL, 'd' }, { "warmup", 1, NULL, 'a' },
 		{ "runs", 1, NULL, 'r' }, { "requests", 1, NULL, 'n' },
+		{ "max-other", 1, NULL, 'O' },
 		{ "before-run", 1, NULL, 'B' }, { "counter-cmd", 1, NULL, 'Q' },
 		{ "label", 1, NULL, 'L' }, { "cpu", 1, NULL, 'U' },
 		{ NULL, 0, NULL, 0 }
@@ -792,6 +795,7 @@ main(int argc, char **argv)
 	o.duration = 3;
 	o.warmup = 1;
 	o.runs = 3;
+	o.max_other = 100;	/* off unless asked */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'H': o.host = optarg; break;
@@ -813,6 +817,7 @@ main(int argc, char **argv)
 		case 'd': o.duration = atof(optarg); break;
 		case 'a': o.warmup = atof(optarg); break;
 		case 'r': o.runs = atoi(optarg); break;
+		case 'O': o.max_other = atof(optarg); break;
 		case 'n': o.requests = strtoul(optarg, NULL, 10); break;
 		case 'B': o.before_run = optarg; break;
 		case 'Q': o.counter_cmd = optarg; break;
@@ -995,6 +1000,13 @@ main(int argc, char **argv)
 		double a = counter_read(), b = counter_read();
 		cal = a >= 0 && b >= 0 ? b - a : 0;
 	}
+	/*
+	 * A run during which processes that are not ours took more than
+	 * max_other % of the machine's CPU measured the neighbours, not
+	 * relaycfg: it is discarded (and said so) and run again, at most
+	 * MAX_REDO times per scenario.
+	 */
+	int redo_left = MAX_REDO;
 	for (int run = 0; run < o.runs; run++) {
 		struct phase ph = { 0 };
 		double before, after, secs, c0[MAX_GROUPS], c1[MAX_GROUPS];
@@ -1047,6 +1059,21 @@ main(int argc, char **argv)
 		m[M_LOADGEN] = (self1 - self0) * per;
 		for (int g = 0; g < ngroups; g++)
 			m[M_FIXED + g] = (c1[g] - c0[g]) * per;
+		double ours = m[M_LOADGEN];
+		for (int g = 0; g < ngroups; g++)
+			ours += m[M_FIXED + g];
+		double other_pct = m[M_MACHINE] > 0 ?
+		    100.0 * (m[M_MACHINE] - ours) / m[M_MACHINE] : 0;
+		/* Cold runs are short: their tick-based CPU is too coarse. */
+		if (!o.fresh && other_pct > o.max_other && redo_left > 0) {
+			redo_left--;
+			printf("discarded label=%s run=%d other_pct=%.1f\n",
+			    o.label, run + 1, other_pct);
+			fflush(stdout);
+			free(ph.lat);
+			run--;
+			continue;
+		}
 		if (ph.non200 || ph.errors || ph.nlat == 0)
 			valid = 0;
 		printf("run label=%s run=%d conns=%d batch=%zu secs=%.2f "

@@ -92,7 +92,11 @@ from \`bench/analysis.md\`.
   **median of $RUNS runs of $(meta duration) s** (after $(meta warmup) s of warm-up),
   shown as *median (min–max)*; latencies are exact percentiles of every
   answer of a run.  Any non-200 answer or connection error marks a run
-  invalid.
+  invalid.  A warm run during which processes that are not the stack's
+  took more than $(meta max_other)% of the machine's CPU measured the
+  neighbours, not relaycfg: it is discarded and run again, at most 3
+  times per scenario ($(grep -c '^discarded' "$RES" || true) discarded in this run, listed in
+  the raw results).
 * **MariaDB** runs as the harness starts it, with the InnoDB buffer pool
   resized online to 512 MB so that the large data set fits (the
   harness's 32 MB is a test setting; Debian's default is 128 MB).  After
@@ -322,7 +326,7 @@ fi
 	echo "<details><summary>loadgen and f2_verify output</summary>"
 	echo
 	echo '```'
-	grep -E '^(summary|check|run|meta) ' "$RES"
+	grep -E '^(summary|check|run|discarded|meta) ' "$RES"
 	echo '```'
 	echo
 	echo "</details>"
