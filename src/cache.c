@@ -741,9 +741,26 @@ cache_epoch_renew(struct cache *c)
 	return cache_set_many(c, keys, payloads, lens, ttls, 1);
 }
 
+/* Queue the delete of key (no reply, buffered).  0, or -1 on failure. */
+static int
+cache_delete_one(struct cache *c, const char *key)
+{
+	memcached_return_t rc;
+
+	c->st.deletes++;
+	rc = memcached_delete(c->mc, key, strlen(key), 0);
+	if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
+	    rc != MEMCACHED_DELETED && rc != MEMCACHED_BUFFERED) {
+		cache_failed(c, rc, "delete");
+		return -1;
+	}
+	return 0;
+}
+
 int
 cache_delete_many(struct cache *c, const char *const *keys, size_t n)
 {
+	char ekey[CACHE_KEY_MAX];
 	long long t0 = mono_us();
 	int ret = -1;
 
@@ -754,34 +771,16 @@ cache_delete_many(struct cache *c, const char *const *keys, size_t n)
 		return -1;
 	}
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
-	for (size_t i = 0; i < n; i++) {
-		memcached_return_t rc;
-
-		c->st.deletes++;
-		rc = memcached_delete(c->mc, keys[i], strlen(keys[i]), 0);
-		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
-		    rc != MEMCACHED_DELETED && rc != MEMCACHED_BUFFERED) {
-			cache_failed(c, rc, "delete");
+	for (size_t i = 0; i < n; i++)
+		if (cache_delete_one(c, keys[i]) != 0)
 			goto out;
-		}
-	}
 	/*
 	 * Then the epoch, after the entries: a process that reads the epoch
 	 * first and finds it unchanged read those entries before this.
 	 */
-	{
-		char ekey[CACHE_KEY_MAX];
-		memcached_return_t rc;
-
-		cache_key_epoch(c, ekey, sizeof(ekey));
-		c->st.deletes++;
-		rc = memcached_delete(c->mc, ekey, strlen(ekey), 0);
-		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
-		    rc != MEMCACHED_DELETED && rc != MEMCACHED_BUFFERED) {
-			cache_failed(c, rc, "delete");
-			goto out;
-		}
-	}
+	cache_key_epoch(c, ekey, sizeof(ekey));
+	if (cache_delete_one(c, ekey) != 0)
+		goto out;
 	if (memcached_flush_buffers(c->mc) != MEMCACHED_SUCCESS) {
 		cache_failed(c, memcached_last_error(c->mc), "delete");
 		goto out;

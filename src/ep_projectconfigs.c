@@ -111,39 +111,29 @@ dedupe_first(struct sref *r, size_t n, bool *drop)
 			drop[r[i].pos] = true;
 }
 
-/* The global config text, rendered once per loaded configuration. */
-static const char *
-global_json(const struct conf *conf, size_t *len)
-{
-	static const struct conf *for_conf;
-	static char *text;
-	static size_t text_len;
-
-	if (for_conf != conf || text == NULL) {
-		free(text);
-		text = globalconfig_render(conf, &text_len);
-		for_conf = text != NULL ? conf : NULL;
-	}
-	*len = text_len;
-	return text;
-}
-
-/* The same, deflated once (zfrag.h).  NULL on OOM. */
+/*
+ * The global config, rendered and deflated (zfrag.h) once per loaded
+ * configuration; the text itself is not kept.  NULL on OOM.
+ */
 static const struct zfrag *
 global_frag(const struct conf *conf)
 {
 	static const struct conf *for_conf;
 	static unsigned char *mem;
 	static struct zfrag frag;
-	const char *text;
+	char *text;
 	size_t len;
+	int rc;
 
 	if (for_conf != conf || mem == NULL) {
 		free(mem);
 		mem = NULL;
 		for_conf = NULL;
-		if ((text = global_json(conf, &len)) == NULL ||
-		    zfrag_make(text, len, &mem, &frag) != 0)
+		if ((text = globalconfig_render(conf, &len)) == NULL)
+			return NULL;
+		rc = zfrag_make(text, len, &mem, &frag);
+		free(text);
+		if (rc != 0)
 			return NULL;
 		for_conf = conf;
 	}

@@ -43,12 +43,6 @@ revmemo_epoch(const char *epoch)
 	return false;
 }
 
-bool
-revmemo_valid(void)
-{
-	return epoch_known;
-}
-
 /* Where key belongs: its first 8 characters, hashed (FNV-1a). */
 static size_t
 home(const char *key)

@@ -31,9 +31,6 @@
  */
 bool	revmemo_epoch(const char *epoch);
 
-/* revmemo_valid - whether the table has an epoch it was filled under. */
-bool	revmemo_valid(void);
-
 /*
  * revmemo_current - is rev (32 characters) the remembered current
  * revision of public_key (32 characters), built less than ttl seconds

@@ -42,12 +42,12 @@ test_epoch(void **state)
 	rev_of(r2, 1, 2);
 	/* No epoch yet: nothing is kept. */
 	assert_false(revmemo_epoch(NULL));
-	assert_false(revmemo_valid());
 	revmemo_put(k, r, 100);
 	assert_false(revmemo_current(k, r, 100, 60));
-	/* A first epoch is not a confirmation, but entries are kept. */
+	/* ... nor kept for a first epoch: it is not a confirmation. */
 	assert_false(revmemo_epoch(E1));
-	assert_true(revmemo_valid());
+	assert_false(revmemo_current(k, r, 100, 60));
+	/* Under it, entries are kept. */
 	revmemo_put(k, r, 100);
 	assert_true(revmemo_current(k, r, 100, 60));
 	assert_true(revmemo_epoch(E1));		/* the same epoch: confirmed */
