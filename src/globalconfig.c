@@ -14,21 +14,8 @@
 
 #include "globalconfig.h"
 #include "log.h"
+#include "pc_build.h"
 #include "pc_tables.h"
-
-/* add - obj[key] = val for a literal key; steals val; -1 on OOM. */
-static int
-add(json_object *obj, const char *key, json_object *val)
-{
-	if (val == NULL)
-		return -1;
-	if (json_object_object_add_ex(obj, key, val,
-	    JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT) != 0) {
-		json_object_put(val);
-		return -1;
-	}
-	return 0;
-}
 
 static json_object *
 measurements(void)
@@ -38,21 +25,21 @@ measurements(void)
 	if ((m = json_object_new_object()) == NULL)
 		return NULL;
 	list = json_object_new_array_ext((int)pc_n_builtin_measurements);
-	if (add(m, "builtinMeasurements", list) != 0)
+	if (pc_obj_add(m, "builtinMeasurements", list) != 0)
 		goto fail;
 	for (size_t i = 0; i < pc_n_builtin_measurements; i++) {
 		if ((e = json_object_new_object()) == NULL)
 			goto fail;
-		if (add(e, "name", json_object_new_string(
+		if (pc_obj_add(e, "name", json_object_new_string(
 		    pc_builtin_measurements[i].name)) != 0 ||
-		    add(e, "unit", json_object_new_string(
+		    pc_obj_add(e, "unit", json_object_new_string(
 		    pc_builtin_measurements[i].unit)) != 0 ||
 		    json_object_array_add(list, e) != 0) {
 			json_object_put(e);
 			goto fail;
 		}
 	}
-	if (add(m, "maxCustomMeasurements",
+	if (pc_obj_add(m, "maxCustomMeasurements",
 	    json_object_new_int(PC_MAX_CUSTOM_MEASUREMENTS)) != 0)
 		goto fail;
 	return m;
@@ -98,7 +85,7 @@ add_options(json_object *gc, const struct conf *conf)
 		json_object_put(opts);
 		return 0;
 	}
-	return add(gc, "options", opts);
+	return pc_obj_add(gc, "options", opts);
 }
 
 json_object *
@@ -108,8 +95,8 @@ globalconfig_build(const struct conf *conf)
 
 	if ((gc = json_object_new_object()) == NULL)
 		return NULL;
-	if (add(gc, "measurements", measurements()) != 0 ||
-	    add(gc, "spanOpDefaults",
+	if (pc_obj_add(gc, "measurements", measurements()) != 0 ||
+	    pc_obj_add(gc, "spanOpDefaults",
 	    json_tokener_parse(pc_span_op_defaults)) != 0 ||
 	    add_options(gc, conf) != 0) {
 		json_object_put(gc);

@@ -1,0 +1,169 @@
+/*
+ * pc_rev.c - the revision of a project config: a Merkle-style BLAKE2b
+ * digest over its value, independent of key order and of sharing.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <json-c/printbuf.h>
+#include <sodium.h>
+
+#include "log.h"
+#include "pc_build.h"
+#include "pc_tables.h"
+#include "projectconfig.h"
+
+/* ------------------------------------------------------------------ */
+/* Revision.                                                           */
+
+static int
+cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Feed one tag byte and a 64-bit length, little-endian, to the hash. */
+static void
+hash_tag(crypto_generichash_state *h, char tag, uint64_t n)
+{
+	unsigned char buf[9];
+
+	buf[0] = (unsigned char)tag;
+	for (int i = 0; i < 8; i++)
+		buf[1 + i] = (unsigned char)(n >> (8 * i));
+	crypto_generichash_update(h, buf, sizeof(buf));
+}
+
+/*
+ * hash_value - feed v to h: a scalar inline (strings length-prefixed, so
+ * no escaping is needed and no two values encode alike; numbers by
+ * value), an object or array as its own digest (hash_node).  Returns 0,
+ * or -1 on OOM.
+ */
+static int
+hash_value(crypto_generichash_state *h, json_object *v)
+{
+	unsigned char d[REV_DIGEST_BYTES];
+	uint64_t bits;
+	int64_t i64;
+	double dbl;
+	size_t len;
+
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		hash_tag(h, 'n', 0);
+		return 0;
+	case json_type_boolean:
+		hash_tag(h, 'b', json_object_get_boolean(v) ? 1 : 0);
+		return 0;
+	case json_type_string:
+		len = (size_t)json_object_get_string_len(v);
+		hash_tag(h, 's', len);
+		crypto_generichash_update(h,
+		    (const unsigned char *)json_object_get_string(v), len);
+		return 0;
+	case json_type_int:
+		/* json-c keeps integers above INT64_MAX as uint64. */
+		if ((i64 = json_object_get_int64(v)) == INT64_MAX)
+			hash_tag(h, 'u', json_object_get_uint64(v));
+		else
+			hash_tag(h, 'i', (uint64_t)i64);
+		return 0;
+	case json_type_double:
+		/* By value: "1e2" and "100.0" are the same number to Relay. */
+		dbl = json_object_get_double(v);
+		memcpy(&bits, &dbl, sizeof(bits));
+		hash_tag(h, 'f', bits);
+		return 0;
+	case json_type_array:
+	case json_type_object:
+		break;
+	}
+	if (pc_hash_node(v, d) != 0)
+		return -1;
+	hash_tag(h, 'h', sizeof(d));
+	crypto_generichash_update(h, d, sizeof(d));
+	return 0;
+}
+
+/*
+ * pc_hash_node - the digest of an object or array: its tag and size, then
+ * its members (object keys in byte order, each key length-prefixed), each
+ * fed by hash_value.  Because every container enters its parent as a
+ * digest, a shared constant's memoised digest (shared_keep) is exactly
+ * what walking it would give: the rev depends on the value only, not on
+ * how the tree was built.  Returns 0, or -1 on OOM.
+ */
+int
+pc_hash_node(json_object *v, unsigned char out[REV_DIGEST_BYTES])
+{
+	const struct shared_memo *memo = json_object_get_userdata(v);
+	const char *small[32], **names = small;
+	crypto_generichash_state h;
+	size_t n, i, len;
+	int ret = -1;
+
+	if (memo != NULL) {
+		memcpy(out, memo->digest, REV_DIGEST_BYTES);
+		return 0;
+	}
+	if (crypto_generichash_init(&h, NULL, 0, REV_DIGEST_BYTES) != 0)
+		return -1;
+	if (json_object_is_type(v, json_type_array)) {
+		n = json_object_array_length(v);
+		hash_tag(&h, 'a', n);
+		for (i = 0; i < n; i++)
+			if (hash_value(&h, json_object_array_get_idx(v,
+			    i)) != 0)
+				return -1;
+		return crypto_generichash_final(&h, out, REV_DIGEST_BYTES);
+	}
+	n = (size_t)json_object_object_length(v);
+	if (n > sizeof(small) / sizeof(small[0]) &&
+	    (names = calloc(n, sizeof(*names))) == NULL)
+		return -1;
+	i = 0;
+	json_object_object_foreach(v, k, unused) {
+		(void)unused;
+		names[i++] = k;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_keys);
+	hash_tag(&h, 'o', n);
+	for (i = 0; i < n; i++) {
+		json_object *child = NULL;
+
+		len = strlen(names[i]);
+		hash_tag(&h, 'k', len);
+		crypto_generichash_update(&h, (const unsigned char *)names[i],
+		    len);
+		json_object_object_get_ex(v, names[i], &child);
+		if (hash_value(&h, child) != 0)
+			goto out;
+	}
+	ret = crypto_generichash_final(&h, out, REV_DIGEST_BYTES);
+out:
+	if (names != small)
+		free(names);
+	return ret;
+}
+
+int
+projectconfig_rev(json_object *content, char out[PROJECTCONFIG_REV_LEN + 1])
+{
+	unsigned char digest[REV_DIGEST_BYTES];
+
+	if (sodium_init() < 0 ||
+	    !json_object_is_type(content, json_type_object) ||
+	    pc_hash_node(content, digest) != 0)
+		return -1;
+	sodium_bin2hex(out, PROJECTCONFIG_REV_LEN + 1, digest, sizeof(digest));
+	return 0;
+}
