@@ -582,6 +582,17 @@ cmd_db(struct admin *a, int argc, char **argv)
 		    db_last_error(db), to);
 		goto out;
 	}
+	/*
+	 * A migration changes rows behind the cache's back: drop it all, so
+	 * that no server reads a row as it was before.  The schema stays
+	 * migrated either way; a cache that did not take it is said.
+	 */
+	if (from != 0 && from != to &&
+	    (store_invalidate(a->st, STORE_SCOPE_ALL, 0, NULL) != STORE_OK ||
+	    store_cache_stale(a->st)))
+		fprintf(stderr, "relaycfgctl: warning: memcached did not take "
+		    "the invalidation after the migration; run relaycfgctl "
+		    "invalidate --all once it is back\n");
 	if (a->json) {
 		json_object *o = json_object_new_object();
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "jsonstrict.h"
 #include "log.h"
 #include "relayauth.h"
 #include "store.h"
@@ -27,21 +28,38 @@ reply_401(struct request *req, const char *detail)
 }
 
 json_object *
-auth_parse_object(const char *body, size_t len)
+auth_parse_object(const char *body, size_t len, const char **why)
 {
 	json_tokener *tok;
 	json_object *obj;
+	const char *dummy;
 
-	if (len > (size_t)0x7ffffffe || memchr(body, '\0', len) != NULL)
+	if (why == NULL)
+		why = &dummy;
+	if (len > (size_t)0x7ffffffe) {
+		*why = "body too large";
 		return NULL;
-	if ((tok = json_tokener_new_ex(AUTH_JSON_DEPTH)) == NULL)
+	}
+	/* json-c alone takes single quotes, C0 80, raw control bytes... */
+	if (jsonstrict_check(body, len, AUTH_JSON_DEPTH, why) != 0)
 		return NULL;
+	/* Valid JSON, so the first byte that is not whitespace says it. */
+	if (body[strspn(body, " \t\r\n")] != '{') {
+		*why = "not a JSON object";
+		return NULL;
+	}
+	if ((tok = json_tokener_new_ex(AUTH_JSON_DEPTH)) == NULL) {
+		*why = "out of memory";
+		return NULL;
+	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
-	/* len + 1 takes the NUL too, so trailing garbage is an error. */
-	obj = json_tokener_parse_ex(tok, body, (int)len + 1);
+	/* An object ends at its '}', so json-c needs no terminator. */
+	obj = json_tokener_parse_ex(tok, body, (int)len);
 	if (json_tokener_get_error(tok) != json_tokener_success ||
 	    !json_object_is_type(obj, json_type_object)) {
+		/* The scanner passed it: only memory can have been short. */
+		*why = "could not parse JSON";
 		json_object_put(obj);
 		obj = NULL;
 	}
@@ -70,27 +88,32 @@ const char *
 auth_client_addr(const struct conf *conf, const struct request *req,
     char *buf, size_t len)
 {
-	char copy[1024], *hops[32], *save = NULL, *tok;
+	char copy[1024], *hops[32], *p, *next, *tok, *e;
 	int n = 0;
 
 	snprintf(buf, len, "%s", req->remote_addr);
 	if (req->forwarded_for[0] == '\0' ||
 	    !is_trusted_proxy(conf, req->remote_addr))
 		return buf;
-	/* A header we cannot walk whole proves nothing about the client. */
+	/*
+	 * A header we cannot walk whole proves nothing about the client: it
+	 * makes the address invalid, never absent (absent would fall back
+	 * to REMOTE_ADDR, the proxy itself, often internal).
+	 */
 	if (strlen(req->forwarded_for) >= sizeof(copy))
 		goto invalid;
 	strcpy(copy, req->forwarded_for);
-	for (tok = strtok_r(copy, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
-		char *e;
-
-		while (isspace((unsigned char)*tok))
-			tok++;
+	for (p = copy; p != NULL; p = next) {
+		if ((next = strchr(p, ',')) != NULL)
+			*next++ = '\0';
+		for (tok = p; isspace((unsigned char)*tok); tok++)
+			;
 		e = tok + strlen(tok);
 		while (e > tok && isspace((unsigned char)e[-1]))
 			*--e = '\0';
-		if (*tok == '\0' || n == (int)(sizeof(hops) / sizeof(hops[0])))
+		/* An empty hop or one that buf would cut is not an address. */
+		if (*tok == '\0' || (size_t)(e - tok) >= len ||
+		    n == (int)(sizeof(hops) / sizeof(hops[0])))
 			goto invalid;
 		hops[n++] = tok;
 	}
@@ -153,6 +176,8 @@ auth_lookup(struct request *req, struct app *app, struct auth_relay *out)
 	if (row != NULL) {
 		snprintf(out->public_key, sizeof(out->public_key), "%s",
 		    row->public_key);
+		/* Marked by an operator: relaycfgctl relay update. */
+		out->internal = row->is_internal;
 		return 0;
 	}
 	if (rc != STORE_OK) {
@@ -164,13 +189,28 @@ auth_lookup(struct request *req, struct app *app, struct auth_relay *out)
 	return 1;
 }
 
+enum relayauth_status
+auth_verify(const struct request *req, const char *public_key,
+    unsigned max_age, struct relayauth_sig_time *tm)
+{
+	struct timespec now;
+
+	/* To the nanosecond: 300.4 s is older than 300 s (issue 11, 8). */
+	if (clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return RELAYAUTH_NOMEM;
+	return relayauth_verify_ns(public_key, req->relay_signature, req->body,
+	    req->body_len, (int64_t)now.tv_sec, now.tv_nsec, (int64_t)max_age,
+	    tm);
+}
+
 int
 auth_relay_request(struct request *req, struct app *app,
     struct auth_relay *out)
 {
 	struct relayauth_sig_time tm;
 	enum relayauth_status st;
-	char addr[64];
+	const char *why = NULL;
+	char addr[64], detail[96];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -183,19 +223,27 @@ auth_relay_request(struct request *req, struct app *app,
 	if (rc > 0)
 		return reply_401(req, "Unknown relay");
 
-	st = relayauth_verify(out->public_key, req->relay_signature,
-	    req->body, req->body_len, (int64_t)time(NULL),
-	    (int64_t)app->conf->signature_max_age, &tm);
+	st = auth_verify(req, out->public_key, app->conf->signature_max_age,
+	    &tm);
 	if (st != RELAYAUTH_OK) {
 		log_info("relay %s: signature refused: %s", out->relay_id,
 		    relayauth_status_str(st));
 		return reply_401(req, "Invalid relay signature");
 	}
-	if ((out->body = auth_parse_object(req->body, req->body_len)) == NULL) {
-		log_info("relay %s: body is not a JSON object", out->relay_id);
-		return reply_401(req, "Invalid relay signature");
+	/*
+	 * Sentry answers a signed body it cannot read with the same 401;
+	 * here it is 400 with the reason, because the signature was good
+	 * and re-authenticating (what Relay does on 401) cannot help.
+	 */
+	if ((out->body = auth_parse_object(req->body, req->body_len,
+	    &why)) == NULL) {
+		log_info("relay %s: body refused: %s", out->relay_id, why);
+		snprintf(detail, sizeof(detail), "Invalid JSON body: %s", why);
+		http_reply_error(req, 400, detail, NULL);
+		return -1;
 	}
-	if (!out->is_static)
+	/* A relay marked internal stays so; others are decided now. */
+	if (!out->is_static && !out->internal)
 		out->internal = auth_is_internal(app->conf, out->public_key,
 		    auth_client_addr(app->conf, req, addr, sizeof(addr)));
 	return 0;

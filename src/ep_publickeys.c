@@ -15,6 +15,13 @@
 #include "log.h"
 #include "store.h"
 
+/*
+ * A Relay asks for the keys of the downstream relays it has seen, a few
+ * at a time; this bounds what one body can cost, as projectconfigs'
+ * PC_MAX_KEYS does.
+ */
+#define PK_MAX_RELAY_IDS	10000
+
 void
 ep_publickeys(struct request *req, struct app *app)
 {
@@ -22,9 +29,9 @@ ep_publickeys(struct request *req, struct app *app)
 	    "\"Relay unauthorized for config information\"";
 	struct auth_relay relay;
 	json_object *ids, *keys = NULL, *relays = NULL, *out = NULL;
-	const struct model_relay **rows = NULL;
-	const char **idv = NULL;
-	size_t n = 0;
+	const struct model_relay **rows = NULL, **qrows = NULL;
+	const char **idv = NULL, **qv = NULL;
+	size_t n = 0, nq = 0;
 	int rc;
 
 	if (auth_relay_request(req, app, &relay) != 0)
@@ -42,7 +49,14 @@ ep_publickeys(struct request *req, struct app *app)
 		}
 		n = json_object_array_length(ids);
 	}
+	if (n > PK_MAX_RELAY_IDS) {
+		http_reply_error(req, 400, "Too many relay ids in one request",
+		    NULL);
+		goto out;
+	}
 	if ((idv = calloc(n + 1, sizeof(*idv))) == NULL ||
+	    (qv = calloc(n + 1, sizeof(*qv))) == NULL ||
+	    (qrows = calloc(n + 1, sizeof(*qrows))) == NULL ||
 	    (rows = calloc(n + 1, sizeof(*rows))) == NULL)
 		goto oom;
 	for (size_t i = 0; i < n; i++) {
@@ -53,17 +67,28 @@ ep_publickeys(struct request *req, struct app *app)
 			goto out;
 		}
 		idv[i] = json_object_get_string(v);
+		/*
+		 * Only canonical relay ids can be in sentry_relay (register
+		 * and relaycfgctl write no others): anything else is
+		 * answered null without reaching the store or SQL.
+		 */
+		if (auth_static_relay(app->conf, idv[i]) == NULL &&
+		    store_valid_uuid(idv[i]))
+			qv[nq++] = idv[i];
 	}
 	/* Static relays are answered from the config file, the rest in one
-	 * batch from the store (odd strings are simply not found). */
+	 * batch from the store. */
 	rc = STORE_UNAVAILABLE;
-	if (n == 0)
+	if (nq == 0)
 		rc = STORE_OK;
 	else if (app->store != NULL)
-		rc = store_relays_by_relay_ids(app->store, idv, n, rows);
+		rc = store_relays_by_relay_ids(app->store, qv, nq, qrows);
+	for (size_t i = 0, j = 0; i < n && j < nq; i++)
+		if (idv[i] == qv[j])
+			rows[i] = qrows[j++];
 	if (rc != STORE_OK) {
 		for (size_t i = 0; i < n; i++)
-			if (rows[i] == NULL &&
+			if (rows[i] == NULL && store_valid_uuid(idv[i]) &&
 			    auth_static_relay(app->conf, idv[i]) == NULL) {
 				log_warn("publickeys: relay lookup failed");
 				http_reply_error(req, 503,
@@ -115,6 +140,8 @@ out:
 	json_object_put(relays);
 	json_object_put(out);
 	free(idv);
+	free(qv);
+	free(qrows);
 	free(rows);
 	auth_relay_clear(&relay);
 }

@@ -97,17 +97,56 @@ required_string(struct request *req, json_object *body, const char *field,
 	return s;
 }
 
-/* The optional "version"; anything but a string counts as absent. */
-static const char *
-optional_version(json_object *body)
+/*
+ * Relay's RelayVersion::from_str: split at '.' and '-', the first three
+ * parts are numbers 0..255 (u8), whatever follows a separator after the
+ * third is ignored.  Stricter than Rust's u8 parser in one point: no '+'
+ * sign, which no Relay writes.
+ */
+static bool
+relay_version_valid(const char *s)
+{
+	for (int part = 0; part < 3; part++) {
+		unsigned v = 0;
+		size_t nd;
+
+		for (nd = 0; *s >= '0' && *s <= '9'; s++, nd++)
+			if ((v = v * 10 + (unsigned)(*s - '0')) > 255)
+				return false;
+		if (nd == 0)
+			return false;
+		if (part < 2 && *s != '.' && *s != '-')
+			return false;
+		if (part < 2)
+			s++;
+	}
+	return *s == '\0' || *s == '.' || *s == '-';
+}
+
+/*
+ * The "version" of a register request or response, as Relay's
+ * RegisterRequest/RegisterResponse read it: absent is fine (*version
+ * NULL), anything else must be a version string Relay could parse and
+ * sentry_relayusage can hold (32 characters).  Returns 0, or -1 after
+ * answering 400 with Relay's BadPayload text, as Sentry does.
+ */
+static int
+request_version(struct request *req, json_object *body, const char **version)
 {
 	json_object *v;
 
-	if (json_object_object_get_ex(body, "version", &v) &&
-	    json_object_is_type(v, json_type_string) &&
-	    json_object_get_string_len(v) <= 32)
-		return json_object_get_string(v);
-	return NULL;
+	*version = NULL;
+	if (!json_object_object_get_ex(body, "version", &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) > 32 ||
+	    !relay_version_valid(json_object_get_string(v))) {
+		http_reply_error(req, 400, "could not deserialize payload",
+		    NULL);
+		return -1;
+	}
+	*version = json_object_get_string(v);
+	return 0;
 }
 
 /* Relay's UnpackError texts, which Sentry passes on as the detail. */
@@ -159,6 +198,41 @@ known_public_key(struct request *req, struct app *app, const char *relay_id,
 	return 1;
 }
 
+/*
+ * May relay_id register while open_registration is off?  Static relays,
+ * relays internal by key or address, and database relays an operator
+ * marked internal (which re-register every 10 minutes from wherever they
+ * are).  Returns 1 yes, 0 no, -1 after answering 503.
+ */
+static int
+may_register(struct request *req, struct app *app, const char *relay_id,
+    const char *public_key)
+{
+	const struct conf *conf = app->conf;
+	const struct model_relay *row = NULL;
+	char addr[64];
+	int rc;
+
+	if (conf->open_registration ||
+	    auth_static_relay(conf, relay_id) != NULL ||
+	    auth_is_internal(conf, public_key,
+	    auth_client_addr(conf, req, addr, sizeof(addr))))
+		return 1;
+	if (app->store == NULL) {
+		http_reply_error(req, 503, "Backend unavailable", NULL);
+		return -1;
+	}
+	rc = store_relays_by_relay_ids(app->store, &relay_id, 1, &row);
+	if (rc != STORE_OK && row == NULL) {
+		log_warn("register: relay lookup failed: %s",
+		    store_last_error(app->store));
+		http_reply_error(req, 503, "Backend unavailable", NULL);
+		return -1;
+	}
+	/* The key is checked against the row later, as for every relay. */
+	return row != NULL && row->is_internal ? 1 : 0;
+}
+
 /* The header relay id, normalised; "" when absent or not a UUID. */
 static void
 header_relay_id(const struct request *req, char out[MODEL_RELAY_ID_LEN + 1])
@@ -181,15 +255,16 @@ void
 ep_register_challenge(struct request *req, struct app *app)
 {
 	const struct conf *conf = app->conf;
-	char hdr_id[MODEL_RELAY_ID_LEN + 1], addr[64];
+	char hdr_id[MODEL_RELAY_ID_LEN + 1];
 	char known[MODEL_RELAY_PK_MAX + 1];
-	const char *relay_id, *public_key;
+	const char *relay_id, *public_key, *version;
 	json_object *body, *out = NULL;
 	enum relayauth_status st;
 	char *token = NULL;
 	int rc;
 
-	if ((body = auth_parse_object(req->body, req->body_len)) == NULL) {
+	if ((body = auth_parse_object(req->body, req->body_len,
+	    NULL)) == NULL) {
 		http_reply_error(req, 400, "No valid json body", NULL);
 		return;
 	}
@@ -201,10 +276,9 @@ ep_register_challenge(struct request *req, struct app *app)
 		    "This value does not match the required pattern.");
 		goto out;
 	}
-	if (!conf->open_registration &&
-	    auth_static_relay(conf, relay_id) == NULL &&
-	    !auth_is_internal(conf, public_key,
-	    auth_client_addr(conf, req, addr, sizeof(addr)))) {
+	if ((rc = may_register(req, app, relay_id, public_key)) < 0)
+		goto out;
+	if (rc == 0) {
 		/* "relay":"stop" makes Relay give up instead of retrying. */
 		static const char denied[] = "{\"detail\":\"Relay is not "
 		    "allowed to register\",\"relay\":\"stop\"}";
@@ -215,10 +289,11 @@ ep_register_challenge(struct request *req, struct app *app)
 		http_reply_error(req, 400, "Missing relay signature", NULL);
 		goto out;
 	}
+	/* bootstrap_unpack parses the whole request before the signature. */
+	if (request_version(req, body, &version) != 0)
+		goto out;
 	/* Self-signed bootstrap: verify with the key the body carries. */
-	st = relayauth_verify(public_key, req->relay_signature, req->body,
-	    req->body_len, (int64_t)time(NULL), (int64_t)conf->register_max_age,
-	    NULL);
+	st = auth_verify(req, public_key, conf->register_max_age, NULL);
 	if (st != RELAYAUTH_OK) {
 		http_reply_error(req, 400, unpack_error(st), NULL);
 		goto out;
@@ -266,14 +341,15 @@ void
 ep_register_response(struct request *req, struct app *app)
 {
 	const struct conf *conf = app->conf;
-	char hdr_id[MODEL_RELAY_ID_LEN + 1], addr[64], reply[128];
+	char hdr_id[MODEL_RELAY_ID_LEN + 1], reply[128];
 	struct relayauth_register_state state;
 	const char *relay_id, *token, *version;
 	enum relayauth_status st;
 	json_object *body;
 	int n, rc;
 
-	if ((body = auth_parse_object(req->body, req->body_len)) == NULL) {
+	if ((body = auth_parse_object(req->body, req->body_len,
+	    NULL)) == NULL) {
 		http_reply_error(req, 400, "No valid json body", NULL);
 		return;
 	}
@@ -291,6 +367,9 @@ ep_register_response(struct request *req, struct app *app)
 	}
 	if (!registration_secret_ok(req, conf))
 		goto out;
+	/* RegisterResponse::unpack parses the body before the token. */
+	if (request_version(req, body, &version) != 0)
+		goto out;
 	st = relayauth_token_verify(token, conf->registration_secret,
 	    strlen(conf->registration_secret), (int64_t)time(NULL),
 	    (int64_t)conf->register_max_age, &state);
@@ -304,9 +383,7 @@ ep_register_response(struct request *req, struct app *app)
 		goto out;
 	}
 	/* The body must be signed by the key the challenge was issued to. */
-	st = relayauth_verify(state.public_key, req->relay_signature,
-	    req->body, req->body_len, (int64_t)time(NULL),
-	    (int64_t)conf->register_max_age, NULL);
+	st = auth_verify(req, state.public_key, conf->register_max_age, NULL);
 	if (st != RELAYAUTH_OK) {
 		http_reply_error(req, 400, unpack_error(st), NULL);
 		goto out;
@@ -318,15 +395,30 @@ ep_register_response(struct request *req, struct app *app)
 		    "relay_id in payload did not match header", NULL);
 		goto out;
 	}
-	version = optional_version(body);
 	if (auth_static_relay(conf, relay_id) == NULL) {
-		bool internal = auth_is_internal(conf, state.public_key,
-		    auth_client_addr(conf, req, addr, sizeof(addr)));
+		const struct model_relay *row = NULL;
+		bool internal;
 
 		if (app->store == NULL) {
 			http_reply_error(req, 503, "Backend unavailable", NULL);
 			goto out;
 		}
+		/*
+		 * sentry_relay.is_internal is the operator's mark (relaycfgctl
+		 * relay update --internal), read on every request; registering
+		 * keeps it, or starts a new relay unmarked.  Whether this
+		 * request comes from an internal address is decided per
+		 * request and never stored: a relay that once registered from
+		 * inside would otherwise stay internal from anywhere.
+		 */
+		rc = store_relays_by_relay_ids(app->store, &relay_id, 1, &row);
+		if (rc != STORE_OK && row == NULL) {
+			log_warn("register %s: %s", relay_id,
+			    store_last_error(app->store));
+			http_reply_error(req, 503, "Backend unavailable", NULL);
+			goto out;
+		}
+		internal = row != NULL && row->is_internal;
 		rc = store_relay_register(app->store, relay_id,
 		    state.public_key, internal, version);
 		if (rc == STORE_UNAVAILABLE || rc == STORE_ERROR) {
@@ -341,7 +433,7 @@ ep_register_response(struct request *req, struct app *app)
 			goto out;
 		}
 		log_info("relay %s registered (%s)", relay_id,
-		    internal ? "internal" : "external");
+		    internal ? "marked internal" : "not marked internal");
 	}
 	n = snprintf(reply, sizeof(reply), "{\"relay_id\":\"%s\"}", relay_id);
 	http_reply_json(req, 200, reply, (size_t)n);

@@ -29,6 +29,53 @@ param_dup(FCGX_Request *fcgx, const char *name)
 	return strdup(v);
 }
 
+/*
+ * Append s[0..n) to out[0..len), which holds HTTP_PARAM_MAX + 2 bytes,
+ * keeping at most HTTP_PARAM_MAX + 1 of them.  Returns the new length.
+ */
+static size_t
+xff_append(char *out, size_t len, const char *s, size_t n)
+{
+	if (n > HTTP_PARAM_MAX + 1 - len)
+		n = HTTP_PARAM_MAX + 1 - len;
+	memcpy(out + len, s, n);
+	return len + n;
+}
+
+/*
+ * Every X-Forwarded-For param in arrival order, joined with ", " as one
+ * header would be.  nginx before 1.23 passes repeated header lines as
+ * separate params and FCGX_GetParam returns only the first, which is the
+ * one the client chose.  A join longer than HTTP_PARAM_MAX is cut to
+ * HTTP_PARAM_MAX + 1 bytes so that its length still says "too long" (and
+ * never "absent").  Returns a new string ("" when there is none), or NULL
+ * on OOM.
+ */
+static char *
+forwarded_for_join(FCGX_Request *fcgx)
+{
+	static const char name[] = "HTTP_X_FORWARDED_FOR=";
+	char *out, **e;
+	size_t len = 0;
+
+	if ((out = malloc(HTTP_PARAM_MAX + 2)) == NULL)
+		return NULL;
+	for (e = fcgx->envp; e != NULL && *e != NULL && len <= HTTP_PARAM_MAX;
+	    e++) {
+		const char *v;
+
+		if (strncmp(*e, name, sizeof(name) - 1) != 0)
+			continue;
+		if (*(v = *e + sizeof(name) - 1) == '\0')
+			continue;	/* an empty line adds no hop */
+		if (len > 0)
+			len = xff_append(out, len, ", ", 2);
+		len = xff_append(out, len, v, strlen(v));
+	}
+	out[len] = '\0';
+	return out;
+}
+
 int
 http_request_open(struct request *req, FCGX_Request *fcgx)
 {
@@ -39,7 +86,7 @@ http_request_open(struct request *req, FCGX_Request *fcgx)
 	if ((req->method = param_dup(fcgx, "REQUEST_METHOD")) == NULL ||
 	    (req->uri = param_dup(fcgx, "REQUEST_URI")) == NULL ||
 	    (req->remote_addr = param_dup(fcgx, "REMOTE_ADDR")) == NULL ||
-	    (req->forwarded_for = param_dup(fcgx, "HTTP_X_FORWARDED_FOR")) == NULL ||
+	    (req->forwarded_for = forwarded_for_join(fcgx)) == NULL ||
 	    (req->content_encoding = param_dup(fcgx, "HTTP_CONTENT_ENCODING")) == NULL ||
 	    (req->relay_id = param_dup(fcgx, "HTTP_X_SENTRY_RELAY_ID")) == NULL ||
 	    (req->relay_signature = param_dup(fcgx, "HTTP_X_SENTRY_RELAY_SIGNATURE")) == NULL ||
@@ -83,6 +130,64 @@ http_request_close(struct request *req)
 	memset(req, 0, sizeof(*req));
 }
 
+/* Bytes of an over-long body read and thrown away before dropping it. */
+#define HTTP_DRAIN_MAX(max)	((max) * 8)
+
+/*
+ * A body without CONTENT_LENGTH (Apache mod_proxy_fcgi streams a chunked
+ * body that way): read FastCGI stdin to its end, which the empty STDIN
+ * record marks.  Beyond max bytes: 413, flushed at once, then the rest is
+ * read and thrown away (up to HTTP_DRAIN_MAX) so that the web server, still
+ * writing, is not reset.  Returns as http_read_body.
+ */
+static int
+read_to_end(struct request *req, size_t max)
+{
+	FCGX_Stream *in = req->fcgx->in;
+	size_t got = 0, cap = max + 1 < 8192 ? max + 1 : 8192;
+	char *buf, *nbuf, sink[8192];
+	int n;
+
+	if ((buf = malloc(cap + 1)) == NULL)
+		goto oom;
+	for (;;) {
+		if (got == cap) {
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			if ((nbuf = realloc(buf, cap + 1)) == NULL)
+				goto oom;
+			buf = nbuf;
+		}
+		n = FCGX_GetStr(buf + got, (int)(cap - got), in);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got > max)
+			break;
+	}
+	if (got > max) {
+		free(buf);
+		http_reply_error(req, 413, "Request body too large", NULL);
+		FCGX_FFlush(req->fcgx->out);
+		while (got < HTTP_DRAIN_MAX(max) &&
+		    (n = FCGX_GetStr(sink, sizeof(sink), in)) > 0)
+			got += (size_t)n;
+		return -1;
+	}
+	if (FCGX_GetError(in) != 0) {
+		free(buf);
+		http_reply_error(req, 400, "Incomplete request body", NULL);
+		return -1;
+	}
+	buf[got] = '\0';
+	req->body = buf;
+	req->body_len = got;
+	return 0;
+oom:
+	free(buf);
+	http_reply_error(req, 503, "Out of memory", NULL);
+	return -1;
+}
+
 int
 http_read_body(struct request *req, size_t max)
 {
@@ -91,16 +196,16 @@ http_read_body(struct request *req, size_t max)
 	char *end;
 	int n;
 
-	if (req->content_length[0] != '\0') {
-		if (!isdigit((unsigned char)req->content_length[0]))
-			goto bad_length;
-		errno = 0;
-		want = strtoull(req->content_length, &end, 10);
-		if (errno != 0 || *end != '\0') {
-			if (errno == ERANGE)
-				goto too_large;
-			goto bad_length;
-		}
+	if (req->content_length[0] == '\0')
+		return read_to_end(req, max);
+	if (!isdigit((unsigned char)req->content_length[0]))
+		goto bad_length;
+	errno = 0;
+	want = strtoull(req->content_length, &end, 10);
+	if (errno != 0 || *end != '\0') {
+		if (errno == ERANGE)
+			goto too_large;
+		goto bad_length;
 	}
 	if (want > max)
 		goto too_large;

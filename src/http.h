@@ -22,7 +22,11 @@ struct request {
 	char		*path;		/* REQUEST_URI up to '?' */
 	char		*query;		/* QUERY_STRING, or the part after '?' */
 	char		*remote_addr;
-	char		*forwarded_for;	/* X-Forwarded-For */
+	/*
+	 * Every X-Forwarded-For line in arrival order, joined with ", ".
+	 * Longer than 8192 bytes: cut to 8193, i.e. "too long", never "".
+	 */
+	char		*forwarded_for;
 	char		*content_encoding;
 	char		*relay_id;	/* X-Sentry-Relay-Id */
 	char		*relay_signature; /* X-Sentry-Relay-Signature */
@@ -52,7 +56,10 @@ void	http_request_close(struct request *req);
  *
  * Returns 0 when req->body holds the whole body; otherwise writes the error
  * answer itself (400 bad or short length, 413 too large) and returns -1.
- * The 413 is decided from CONTENT_LENGTH before a byte is read.
+ * The 413 is decided from CONTENT_LENGTH before a byte is read.  Without
+ * CONTENT_LENGTH the body is FastCGI stdin to its end: 413 as soon as more
+ * than max bytes arrived (the rest, up to 8 * max, is read and dropped so
+ * the web server can finish sending), 400 when the stream broke.
  */
 int	http_read_body(struct request *req, size_t max);
 

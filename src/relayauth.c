@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
+#include "jsonstrict.h"
 #include "relayauth.h"
 
 _Static_assert(sizeof(time_t) >= 8, "timegm needs a 64-bit time_t");
@@ -34,6 +35,7 @@ _Static_assert(sizeof(time_t) >= 8, "timegm needs a 64-bit time_t");
 #define SIG_B64_LEN		86	/* 64 bytes */
 #define RAND_B64_LEN		86	/* 64 bytes */
 #define MAC_BYTES		crypto_auth_hmacsha512_BYTES
+#define JSON_DEPTH		16	/* headers and states are flat */
 
 /* Encoded length of n bytes, without the NUL. */
 #define B64_LEN(n)		(((n) * 4 + 2) / 3)
@@ -88,12 +90,23 @@ relayauth_b64url_decode(void *out, size_t outmax, const char *text,
 
 	*outlen = 0;
 	/*
+	 * libsodium 1.0.18 decodes every byte >= 0x80 as '_' (its
+	 * constant-time table lookup only looks at the low bits), so a text
+	 * with \xff where '_' belongs would decode, and one value would have
+	 * many texts.  The alphabet is checked here first.
+	 */
+	for (size_t i = 0; i < textlen; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return -1;
+	}
+	/*
 	 * With the NO_PADDING variant, no "ignore" set and no b64_end,
-	 * libsodium refuses any byte outside the url alphabet ('=' and
-	 * whitespace included) wherever it is, a length of 1 mod 4, and
-	 * non-zero unused trailing bits: the same as data_encoding's
-	 * BASE64URL_NOPAD with its default check_trailing_bits.  The tests
-	 * pin each of these.
+	 * libsodium then refuses '=', a length of 1 mod 4 and non-zero
+	 * unused trailing bits: the same as data_encoding's BASE64URL_NOPAD
+	 * with its default check_trailing_bits.  The tests pin each of these.
 	 */
 	if (sodium_base642bin(out, outmax, text, textlen, NULL, &n, NULL,
 	    B64_VARIANT) != 0)
@@ -542,33 +555,16 @@ too_old(int64_t t, int64_t now, int64_t max_age)
 }
 
 /*
- * Outside string literals, only bytes JSON's grammar uses.  json-c's
- * STRICT mode still takes single-quoted strings, NaN and Infinity, which
- * serde_json refuses; this pre-scan refuses them too (json-c then checks
- * the grammar itself).
+ * The same to the nanosecond, as chrono compares the signature header's
+ * "t" with Utc::now() - max_age: t.t_nsec < now.now_nsec - max_age.
  */
 static bool
-json_plain_bytes(const char *s, size_t len)
+too_old_ns(int64_t t, long t_nsec, int64_t now, long now_nsec,
+    int64_t max_age)
 {
-	bool in_str = false;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		if (c == '"')
-			in_str = true;
-		else if (strchr(" \t\r\n{}[],:0123456789-+.eEtrufalsn", c) ==
-		    NULL || c == '\0')
-			return false;
-	}
-	return true;
+	if (max_age < 0 || now < INT64_MIN + max_age)
+		return false;
+	return t < now - max_age || (t == now - max_age && t_nsec < now_nsec);
 }
 
 /*
@@ -584,9 +580,11 @@ json_parse_strict(const char *s, size_t len, bool *nomem)
 	size_t end;
 
 	*nomem = false;
-	if (len > INT32_MAX || !json_plain_bytes(s, len))
+	/* json-c's STRICT mode still takes single quotes, C0 80, ... */
+	if (len > INT32_MAX || jsonstrict_check(s, len, JSON_DEPTH,
+	    NULL) != 0)
 		return NULL;
-	if ((tok = json_tokener_new()) == NULL) {
+	if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL) {
 		*nomem = true;
 		return NULL;
 	}
@@ -648,6 +646,15 @@ relayauth_verify(const char *public_key, const char *signature,
     const void *body, size_t body_len, int64_t now, int64_t max_age,
     struct relayauth_sig_time *tm)
 {
+	return relayauth_verify_ns(public_key, signature, body, body_len, now,
+	    0, max_age, tm);
+}
+
+enum relayauth_status
+relayauth_verify_ns(const char *public_key, const char *signature,
+    const void *body, size_t body_len, int64_t now, long now_nsec,
+    int64_t max_age, struct relayauth_sig_time *tm)
+{
 	unsigned char pk[RELAYAUTH_PUBLIC_KEY_BYTES], sig[crypto_sign_BYTES];
 	unsigned char *msg = NULL;
 	struct relayauth_sig_time ht;
@@ -690,8 +697,8 @@ relayauth_verify(const char *public_key, const char *signature,
 	/* Only signed bytes are parsed, and never re-serialised. */
 	if ((st = header_parse((const char *)msg, hlen, &ht)) != RELAYAUTH_OK)
 		goto out;
-	st = ht.has_time && too_old(ht.sec, now, max_age) ?
-	    RELAYAUTH_EXPIRED : RELAYAUTH_OK;
+	st = ht.has_time && too_old_ns(ht.sec, ht.nsec, now, now_nsec,
+	    max_age) ? RELAYAUTH_EXPIRED : RELAYAUTH_OK;
 	if (tm != NULL)
 		*tm = ht;
 out:

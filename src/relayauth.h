@@ -80,7 +80,8 @@ int	relayauth_b64url_encode(char *out, size_t outlen, const void *bin,
 
 /*
  * relayauth_b64url_decode - strict base64url without padding, as Relay's
- * data_encoding BASE64URL_NOPAD: only A-Z a-z 0-9 - _, no '=', no
+ * data_encoding BASE64URL_NOPAD: only A-Z a-z 0-9 - _ (checked before
+ * libsodium sees the text: it reads bytes >= 0x80 as '_'), no '=', no
  * whitespace, no trailing garbage, length not 1 mod 4, unused trailing bits
  * zero (so every byte string has exactly one accepted text).
  *
@@ -199,10 +200,12 @@ enum relayauth_status relayauth_sign(const unsigned char sk[RELAYAUTH_SECRET_KEY
  *
  * signature is "b64url(sig).b64url(header)", split at the first '.'; the
  * Ed25519 message is the decoded header bytes verbatim || 0x00 || body.
- * Only after a good signature is the header parsed: a JSON object whose
- * "t", when present and not null, is an RFC 3339 string.  Expired when
- * t < now - max_age (whole seconds); no "t" never expires; a future "t" is
- * fine; max_age RELAYAUTH_NO_MAX_AGE skips the check.
+ * Only after a good signature is the header parsed: strict JSON
+ * (jsonstrict_check), an object whose "t", when present and not null, is
+ * an RFC 3339 string.  Expired when t < now - max_age, where now is whole
+ * seconds here (relayauth_verify_ns takes the nanoseconds too); no "t"
+ * never expires; a future "t" is fine; max_age RELAYAUTH_NO_MAX_AGE skips
+ * the check.
  *
  * public_key is the 43-character text.  Returns RELAYAUTH_OK,
  * RELAYAUTH_BAD_KEY, RELAYAUTH_BAD_ENCODING, RELAYAUTH_BAD_SIGNATURE,
@@ -213,6 +216,17 @@ enum relayauth_status relayauth_sign(const unsigned char sk[RELAYAUTH_SECRET_KEY
 enum relayauth_status relayauth_verify(const char *public_key,
 	    const char *signature, const void *body, size_t body_len,
 	    int64_t now, int64_t max_age, struct relayauth_sig_time *tm);
+
+/*
+ * relayauth_verify_ns - relayauth_verify with now given to the nanosecond
+ * (now_nsec 0..999999999), as Relay and Sentry compare: a signature
+ * 300.4 s old is expired under max_age 300 even though whole seconds
+ * would say 300.  The server passes clock_gettime(CLOCK_REALTIME).
+ */
+enum relayauth_status relayauth_verify_ns(const char *public_key,
+	    const char *signature, const void *body, size_t body_len,
+	    int64_t now, long now_nsec, int64_t max_age,
+	    struct relayauth_sig_time *tm);
 
 /*
  * relayauth_token_create - Relay's SignedRegisterState::sign: the register

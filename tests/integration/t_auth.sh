@@ -64,6 +64,42 @@ is "$HTTP_STATUS" 200 "internal through a trusted proxy's X-Forwarded-For"
 fetch R --header 'X-Forwarded-For: 10.1.2.3, 8.8.8.8'
 is "$HTTP_STATUS" 403 "only the rightmost untrusted hop counts"
 
+# Repeated X-Forwarded-For lines (a proxy such as HAProxy appends its own
+# line): nginx 1.22 passes each as its own param, and every one counts, in
+# order, as if joined with commas.  The client's own first line never
+# decides (issue 11, 1).
+printf '{"publicKeys":["%s"]}' "$K0" >"$T/k0.json"
+PC3=/api/0/relays/projectconfigs/?version=3
+signed_http R "$PC3" "$T/k0.json" -H 'X-Forwarded-For: 10.1.2.3, 203.0.113.5'
+is "$HTTP_STATUS" 403 "one line, external hop rightmost: 403"
+signed_http R "$PC3" "$T/k0.json" -H 'X-Forwarded-For: 10.1.2.3' \
+    -H 'X-Forwarded-For: 203.0.113.5'
+is "$HTTP_STATUS" 403 "two lines, internal then external: 403"
+signed_http R "$PC3" "$T/k0.json" -H 'X-Forwarded-For: 10.1.2.3' \
+    -H 'X-Forwarded-For: 8.8.8.8, 127.0.0.1'
+is "$HTTP_STATUS" 403 "two lines, the trusted proxy skipped, external rightmost: 403"
+signed_http R "$PC3" "$T/k0.json" -H 'X-Forwarded-For: 203.0.113.5' \
+    -H 'X-Forwarded-For: 10.1.2.3'
+is "$HTTP_STATUS" 200 "two lines, external then internal: the rightmost hop is internal"
+
+# --- relaycfgctl relay update --internal / --external (issue 11, 14) ----
+fetch R
+is "$HTTP_STATUS" 403 "before --internal: external by address"
+"$RELAYCFGCTL" -c "$RELAYCFG_CONF" relay update "$(relay_id R)" --internal >"$T/upd.out" 2>&1
+ok $? "relaycfgctl relay update --internal"
+fetch R
+is "$HTTP_STATUS" 200 "a relay marked --internal gets configs from an external address"
+ctl_publickeys R "$(relay_id R)"
+like "$HTTP_STATUS $HTTP_BODY" '^200 .*"internal":true' "... and may call publickeys, which reports it internal"
+ctl_register R
+is "$HTTP_STATUS" 200 "re-registering from an external address..."
+fetch R
+is "$HTTP_STATUS" 200 "... keeps the operator's --internal"
+"$RELAYCFGCTL" -c "$RELAYCFG_CONF" relay update "$(relay_id R)" --external >"$T/upd.out" 2>&1
+ok $? "relaycfgctl relay update --external"
+fetch R
+is "$HTTP_STATUS" 403 "after --external: 403 again"
+
 # A relay that re-registers its id with another key is refused.
 cp "$T/X.json" "$T/Rfake.json"
 sed -i "s/\"id\": *\"[^\"]*\"/\"id\": \"$(relay_id R)\"/" "$T/Rfake.json"
@@ -128,8 +164,9 @@ is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "garbage
 now=$(date +%s)
 fetch S1 --time $((now - 301))
 is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "a signature 301 s old is refused"
-fetch S1 --time $((now - 299))
-is "$HTTP_STATUS" 200 "a signature 299 s old is accepted"
+# Age counts to the nanosecond: leave room for the second ticking on.
+fetch S1 --time $(($(date +%s) - 298))
+is "$HTTP_STATUS" 200 "a signature 298-299 s old is accepted"
 fetch S1 --time $((now + 3600))
 is "$HTTP_STATUS" 200 "a future signature is accepted (no skew check, as Sentry)"
 
@@ -137,13 +174,90 @@ printf '{"publicKeys":["00000000000000000000000000000000"]}' >"$T/other.json"
 fetch S1 --header "X-Sentry-Relay-Signature: $("$RELAYCFGCTL" sign --credentials "$T/S1.json" <"$T/body.json")" --body-file "$T/other.json"
 is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "a body changed after signing is refused"
 
+# A well-signed body that cannot be read: 400 with the reason (Sentry's
+# 401 would only make Relay re-authenticate, which cannot help).
 printf '[1,2,3]' >"$T/array.json"
 fetch S1 --body-file "$T/array.json"
-is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "a signed body that is not a JSON object"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"Invalid JSON body: not a JSON object"}' "a signed body that is not a JSON object"
 
 printf '{"publicKeys":[' >"$T/trunc.json"
 fetch S1 --body-file "$T/trunc.json"
-is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "a signed body that is not JSON"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"Invalid JSON body: truncated JSON"}' "a signed body that is not JSON"
+
+# --- strict JSON: what Sentry's parser refuses (issue 11, 6) -------------
+printf "{'publicKeys':[]}" >"$T/squote.json"
+fetch S1 --body-file "$T/squote.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"Invalid JSON body: single-quoted string"}' "single quotes: 400"
+printf '{"publicKeys":["\xc0\x80"]}' >"$T/overlong.json"
+fetch S1 --body-file "$T/overlong.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"Invalid JSON body: invalid UTF-8"}' "overlong UTF-8 C0 80 in a key: 400"
+printf '{"publicKeys":["a\nb"]}' >"$T/newline.json"
+fetch S1 --body-file "$T/newline.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"Invalid JSON body: control character in string"}' "a raw newline in a key: 400"
+printf '{"publicKeys":[]} x' >"$T/trailing.json"
+fetch S1 --body-file "$T/trailing.json"
+is "$HTTP_STATUS" 400 "bytes after the JSON value: 400"
+printf '{"relay_ids":[\x27%s\x27]}' "$(relay_id R)" >"$T/pksq.json"
+signed_http S1 /api/0/relays/publickeys/ "$T/pksq.json"
+is "$HTTP_STATUS" 400 "publickeys: single quotes: 400"
+printf '{"relay_id":"%s","public_key":"%s","version":"25.1.0\xed\xa0\x80"}' "$(relay_id X)" "$(relay_pk X)" >"$T/chalsur.json"
+signed_http X /api/0/relays/register/challenge/ "$T/chalsur.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"No valid json body"}' "challenge: a UTF-8 surrogate: 400"
+printf '{"relay_id":"%s","token":"a:b","version":"25.1.0"}\n\x01' "$(relay_id X)" >"$T/respctl.json"
+signed_http X /api/0/relays/register/response/ "$T/respctl.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"No valid json body"}' "response: a control byte after the JSON: 400"
+
+# --- base64url: one text per signature (issue 11, 7) ----------------------
+# libsodium alone reads any byte >= 0x80 as '_'.
+for i in $(seq 50); do
+	sig=$("$RELAYCFGCTL" sign --credentials "$T/S1.json" <"$T/k0.json")
+	case ${sig%%.*} in *_*) break;; esac
+done
+like "${sig%%.*}" '_' "a signature with a '_' (try $i)"
+fetch S1 --body-file "$T/k0.json" --header "X-Sentry-Relay-Signature: $sig"
+is "$HTTP_STATUS" 200 "... verifies"
+badsig=$(printf '%s' "$sig" | sed 's/_/\xff/')
+fetch S1 --body-file "$T/k0.json" --header "X-Sentry-Relay-Signature: $badsig"
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "... and with \\xff for its '_' it does not"
+
+# --- signature age to the nanosecond (issue 11, 8) ------------------------
+# Sign at a whole second S while the clock reads S + 300.4..S + 300.6:
+# 300.4 s or more is expired, although whole seconds would say 300.
+while :; do
+	read -r secs frac < <(date '+%s %N')
+	case $frac in [45]*) break;; esac
+	sleep 0.05
+done
+fetch S1 --time $((secs - 300))
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "a signature 300.4 s old is expired"
+while :; do
+	read -r secs frac < <(date '+%s %N')
+	case $frac in [45]*) break;; esac
+	sleep 0.05
+done
+fetch S1 --time $((secs - 299))
+is "$HTTP_STATUS" 200 "a signature 299.4 s old is not"
+
+# --- register: only versions Relay could send (issue 11, 9) --------------
+chal_version() {
+	printf '{"relay_id":"%s","public_key":"%s","version":%s}' \
+	    "$(relay_id X)" "$(relay_pk X)" "$1" >"$T/chalv.json"
+	signed_http X /api/0/relays/register/challenge/ "$T/chalv.json"
+}
+for v in '"not.a.version"' '"1.2"' '"256.0.0"' '"1.2.x"' '"+1.2.3"' '""' \
+    '"1.2.3+build"' 25 null '["25.1.0"]'; do
+	chal_version "$v"
+	is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"could not deserialize payload"}' "challenge version $v: 400"
+done
+for v in '"25.1.0"' '"0.0.0"' '"255.255.255"' '"25.1.0-rc.1"' '"1.2.3.4"'; do
+	chal_version "$v"
+	is "$HTTP_STATUS" 200 "challenge version $v: 200"
+done
+token=$(printf '%s' "$HTTP_BODY" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+printf '{"relay_id":"%s","token":"%s","version":"x.y.z"}' "$(relay_id X)" "$token" >"$T/respv.json"
+signed_http X /api/0/relays/register/response/ "$T/respv.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"could not deserialize payload"}' "response version x.y.z: 400"
+is "$(sql "SELECT COUNT(*) FROM sentry_relay WHERE relay_id='$(relay_id X)'")" 0 "... and nothing registered"
 
 # --- publickeys -----------------------------------------------------------
 ctl_publickeys S1 "$(relay_id R)" "$(relay_id S2)" "$(relay_id X)" "junk"
@@ -152,6 +266,30 @@ is "$HTTP_BODY" "{\"public_keys\":{\"$(relay_id R)\":\"$(relay_pk R)\",\"$(relay
     "publickeys answer: database, static and unknown relays"
 ctl_publickeys R "$(relay_id S1)"
 is "$HTTP_STATUS $HTTP_BODY" '403 "Relay unauthorized for config information"' "publickeys refuses an external relay"
+
+# relay_ids is capped like projectconfigs' keys (issue 11, 10).
+ids() { seq -f '"%08g-0000-4000-8000-000000000000"' 1 "$1" | paste -sd, -; }
+printf '{"relay_ids":[%s]}' "$(ids 10001)" >"$T/manyids.json"
+signed_http S1 /api/0/relays/publickeys/ "$T/manyids.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"Too many relay ids in one request"}' "publickeys: 10001 relay ids: 400"
+printf '{"relay_ids":[%s]}' "$(ids 10000)" >"$T/manyids.json"
+signed_http S1 /api/0/relays/publickeys/ "$T/manyids.json"
+is "$HTTP_STATUS" 200 "publickeys: 10000 relay ids: 200"
+
+# --- an X-Forwarded-For too long to walk is "not internal" ---------------
+# With the proxy itself internal, "too long" read as "absent" would fall
+# back to REMOTE_ADDR and let anyone in.
+write_conf "trusted_proxies = 127.0.0.1" "internal_networks = 127.0.0.0/8"
+kill -HUP "$RELAYCFG_PID"
+sleep 0.5
+fetch R
+is "$HTTP_STATUS" 200 "the proxy's own address is internal here"
+long=$(printf '203.0.113.5, %.0s' $(seq 384))127.0.0.2
+signed_http R "$PC3" "$T/k0.json" -H "X-Forwarded-For: $long" \
+    -H "X-Forwarded-For: $long"
+is "$HTTP_STATUS" 403 "two 5 KB X-Forwarded-For lines: too long, not internal"
+signed_http R "$PC3" "$T/k0.json" -H "X-Forwarded-For: ${long:3500}"
+is "$HTTP_STATUS" 403 "one 1.5 KB line (more hops than are walked): not internal"
 
 # --- trusted_proxies off: X-Forwarded-For no longer counts -------------
 write_conf
@@ -169,6 +307,12 @@ is "$HTTP_STATUS" 403 "closed registration refuses an external relay"
 is "$HTTP_BODY" '{"detail":"Relay is not allowed to register","relay":"stop"}' "with relay:stop so Relay gives up"
 ctl_register S2
 is "$HTTP_STATUS" 200 "a static relay may still register"
+"$RELAYCFGCTL" -c "$RELAYCFG_CONF" relay update "$(relay_id R)" --internal >"$T/upd.out" 2>&1
+ctl_register R
+is "$HTTP_STATUS" 200 "a relay marked --internal may still re-register"
+"$RELAYCFGCTL" -c "$RELAYCFG_CONF" relay update "$(relay_id R)" --external >"$T/upd.out" 2>&1
+ctl_register R
+is "$HTTP_STATUS" 403 "after --external it may not"
 
 # --- an expired challenge -----------------------------------------------
 write_conf "register_max_age = 1"

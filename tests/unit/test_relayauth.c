@@ -471,6 +471,10 @@ test_b64url(void **state)
 		{ "+/+/", 0, 0, NULL },		/* standard alphabet */
 		{ "QUFB.", 0, 0, NULL },	/* trailing garbage */
 		{ "QUFB\0QQ", 7, 0, NULL },	/* embedded NUL */
+		/* libsodium 1.0.18 alone reads bytes >= 0x80 as '_'. */
+		{ "-_-\xff", 0, 0, NULL },
+		{ "QUF\x80", 0, 0, NULL },
+		{ "\xdf\xbfQQ", 0, 0, NULL },
 	};
 	unsigned char out[16];
 	char enc[16];
@@ -903,6 +907,183 @@ test_expiry_boundary(void **state)
 	assert_int_equal(relayauth_verify(TEST_PK, sig, body, 2, INT64_MAX,
 	    INT64_MAX, NULL), RELAYAUTH_OK);
 	free(sig);
+}
+
+/*
+ * Relay and Sentry compare the header's t with now to the nanosecond
+ * (chrono): a signature 300.4 s old is expired, although whole seconds
+ * would call it 300 (issue 11, 8).
+ */
+static void
+test_expiry_subsecond(void **state)
+{
+	static const struct {
+		long			 t_nsec;	/* t = now - 300 s + this */
+		enum relayauth_status	 want;
+	} cases[] = {
+		{ 400000000, RELAYAUTH_EXPIRED },	/* 300.4 s old */
+		{ 799999999, RELAYAUTH_EXPIRED },	/* 300.000000001 s */
+		{ 800000000, RELAYAUTH_OK },		/* exactly 300 s */
+		{ 900000000, RELAYAUTH_OK },		/* 299.9 s */
+		{ 0, RELAYAUTH_EXPIRED },		/* 300.8 s */
+	};
+	const int64_t now = 1735787045;
+	const long now_nsec = 800000000;
+	unsigned char sk[64];
+	const char *body = "{}";
+	char *sig;
+
+	(void)state;
+	load_sk(TEST_SEED, sk);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(relayauth_sign(sk, body, 2, now - 300,
+		    cases[i].t_nsec, &sig), RELAYAUTH_OK);
+		if (relayauth_verify_ns(TEST_PK, sig, body, 2, now, now_nsec,
+		    300, NULL) != cases[i].want)
+			fail_msg("t = now - 300 s + %ld ns, now .%09ld: want %s",
+			    cases[i].t_nsec, now_nsec,
+			    relayauth_status_str(cases[i].want));
+		free(sig);
+	}
+	/* A whole-second now is the same as now_nsec 0. */
+	assert_int_equal(relayauth_sign(sk, body, 2, now - 300, 1, &sig),
+	    RELAYAUTH_OK);
+	assert_int_equal(relayauth_verify(TEST_PK, sig, body, 2, now, 300,
+	    NULL), RELAYAUTH_OK);
+	assert_int_equal(relayauth_verify_ns(TEST_PK, sig, body, 2, now, 2,
+	    300, NULL), RELAYAUTH_EXPIRED);
+	free(sig);
+}
+
+/*
+ * Swap the first '_' in s[0..n) for c.  Returns false when there is none.
+ */
+static bool
+swap_underscore(char *s, size_t n, char c)
+{
+	char *u = memchr(s, '_', n);
+
+	if (u == NULL)
+		return false;
+	*u = c;
+	return true;
+}
+
+/*
+ * One canonical text per key, signature and token: a byte >= 0x80 where
+ * '_' belongs is refused everywhere (issue 11, 7).
+ */
+static void
+test_b64url_high_bytes(void **state)
+{
+	static const char highs[] = { '\x80', '\xbf', '\xdf', '\xff' };
+	unsigned char sk[64], pk[RELAYAUTH_PUBLIC_KEY_BYTES];
+	char secret[RELAYAUTH_SECRET_KEY_LEN + 1];
+	char pub[RELAYAUTH_PUBLIC_KEY_LEN + 1], bad[RELAYAUTH_PUBLIC_KEY_LEN + 1];
+	const char *body = "{\"publicKeys\":[]}";
+	char *sig = NULL, *tok = NULL, *colon;
+	long nsec;
+	int tries;
+
+	(void)state;
+	load_sk(TEST_SEED, sk);
+	/* A signature with a '_' among its 86 signature characters. */
+	for (nsec = 0; ; nsec++) {
+		assert_true(nsec < 1000);
+		assert_int_equal(relayauth_sign(sk, body, strlen(body),
+		    1735787045, nsec, &sig), RELAYAUTH_OK);
+		if (memchr(sig, '_', 86) != NULL)
+			break;
+		free(sig);
+	}
+	assert_int_equal(relayauth_verify(TEST_PK, sig, body, strlen(body), 0,
+	    RELAYAUTH_NO_MAX_AGE, NULL), RELAYAUTH_OK);
+	for (size_t i = 0; i < sizeof(highs); i++) {
+		char *copy = strdup(sig);
+
+		assert_non_null(copy);
+		assert_true(swap_underscore(copy, 86, highs[i]));
+		assert_int_equal(relayauth_verify(TEST_PK, copy, body,
+		    strlen(body), 0, RELAYAUTH_NO_MAX_AGE, NULL),
+		    RELAYAUTH_BAD_ENCODING);
+		free(copy);
+	}
+	free(sig);
+
+	/* A public key with a '_'. */
+	for (tries = 0; ; tries++) {
+		assert_true(tries < 1000);
+		assert_int_equal(relayauth_keygen(secret, pub), 0);
+		if (strchr(pub, '_') != NULL)
+			break;
+	}
+	assert_int_equal(relayauth_public_key_parse(pub, pk), RELAYAUTH_OK);
+	for (size_t i = 0; i < sizeof(highs); i++) {
+		strcpy(bad, pub);
+		assert_true(swap_underscore(bad, strlen(bad), highs[i]));
+		assert_int_not_equal(relayauth_public_key_parse(bad, pk),
+		    RELAYAUTH_OK);
+		assert_false(relayauth_public_key_valid(bad));
+	}
+	/* Its secret key, too, when it has a '_'. */
+	if (strchr(secret, '_') != NULL) {
+		unsigned char sk2[64];
+
+		strcpy(bad, secret);
+		assert_true(swap_underscore(bad, strlen(bad), '\xff'));
+		assert_int_not_equal(relayauth_secret_key_parse(bad, sk2),
+		    RELAYAUTH_OK);
+	}
+
+	/* A register token whose MAC has a '_'. */
+	for (tries = 0; ; tries++) {
+		assert_true(tries < 1000);
+		assert_int_equal(relayauth_token_create("secret", 6,
+		    "6b7d15b8-cee2-4354-9fee-dae7ef43e434", TEST_PK, 1000,
+		    &tok), RELAYAUTH_OK);
+		colon = strchr(tok, ':');
+		if (strchr(colon, '_') != NULL)
+			break;
+		free(tok);
+	}
+	assert_int_equal(relayauth_token_verify(tok, "secret", 6, 1000,
+	    RELAYAUTH_NO_MAX_AGE, NULL), RELAYAUTH_OK);
+	assert_true(swap_underscore(colon, strlen(colon), '\xff'));
+	assert_int_equal(relayauth_token_verify(tok, "secret", 6, 1000,
+	    RELAYAUTH_NO_MAX_AGE, NULL), RELAYAUTH_BAD_ENCODING);
+	free(tok);
+}
+
+/*
+ * Signed headers and token states are strict JSON too: what json-c alone
+ * would take (issue 11, 6) does not verify.
+ */
+static void
+test_strict_json_header(void **state)
+{
+	static const char *const headers[] = {
+		"{'t':null}",
+		"{\"t\":null,\"x\":\"\xc0\x80\"}",
+		"{\"t\":null,\"x\":\"a\nb\"}",
+		"{\"t\":null} x",
+	};
+	unsigned char sk[64];
+	const char *body = "{}";
+	char *sig;
+
+	(void)state;
+	load_sk(TEST_SEED, sk);
+	sig = sign_raw(sk, "{\"t\":null}", 10, body);
+	assert_int_equal(relayauth_verify(TEST_PK, sig, body, 2, 0,
+	    RELAYAUTH_NO_MAX_AGE, NULL), RELAYAUTH_OK);
+	free(sig);
+	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+		sig = sign_raw(sk, headers[i], strlen(headers[i]), body);
+		if (relayauth_verify(TEST_PK, sig, body, 2, 0,
+		    RELAYAUTH_NO_MAX_AGE, NULL) != RELAYAUTH_BAD_HEADER)
+			fail_msg("header %zu verified", i);
+		free(sig);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -1987,6 +2168,9 @@ main(void)
 		cmocka_unit_test(test_sign_verify),
 		cmocka_unit_test(test_verify_malformed),
 		cmocka_unit_test(test_expiry_boundary),
+		cmocka_unit_test(test_expiry_subsecond),
+		cmocka_unit_test(test_b64url_high_bytes),
+		cmocka_unit_test(test_strict_json_header),
 		cmocka_unit_test(test_relay_id),
 		cmocka_unit_test(test_relay_id_generate),
 		cmocka_unit_test(test_keys),

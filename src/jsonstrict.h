@@ -1,0 +1,38 @@
+/*
+ * jsonstrict.h - is this byte string one strict RFC 8259 JSON text?
+ *
+ * json-c, even with JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8,
+ * takes single-quoted strings, raw control characters inside strings and
+ * overlong UTF-8 such as C0 80; Relay's serde_json and Sentry's parser
+ * refuse all of them.  Every JSON request body and every signed JSON
+ * header or token state goes through jsonstrict_check first, and only
+ * then to json-c, so what relaycfg accepts is what Sentry accepts.
+ */
+#ifndef RELAYCFG_JSONSTRICT_H
+#define RELAYCFG_JSONSTRICT_H
+
+#include <stddef.h>
+
+/* Deepest nesting jsonstrict_check can be asked to allow. */
+#define JSONSTRICT_DEPTH_MAX	64
+
+/*
+ * jsonstrict_check - is s[0..len) exactly one JSON value (RFC 8259),
+ * with optional whitespace (space, tab, LF, CR) around it and nothing
+ * else?  Refused, on top of the grammar: invalid UTF-8 anywhere (overlong
+ * forms, UTF-16 surrogates D800-DFFF encoded in UTF-8, anything above
+ * U+10FFFF, stray continuation bytes, truncated sequences), raw bytes
+ * below 0x20 inside strings, escapes other than the RFC's eight and
+ * \uXXXX, \u escapes of unpaired surrogates (serde_json refuses them),
+ * \u0000 (a C string would end there, so two different texts would
+ * read the same), and nesting deeper than max_depth (arrays and objects;
+ * at most JSONSTRICT_DEPTH_MAX).
+ *
+ * s need not be NUL-terminated.  Returns 0 when valid, or -1 with *why
+ * (when why is not NULL) set to a short static English phrase for the
+ * detail of a 400 answer or a log line.
+ */
+int	jsonstrict_check(const char *s, size_t len, unsigned max_depth,
+	    const char **why);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * test_jsonstrict.c - the strict RFC 8259 + UTF-8 scanner, with a table
+ * of texts it must take and texts it must refuse (each refused one names
+ * the rule it breaks), and the request-body parser built on it.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "auth.h"
+#include "jsonstrict.h"
+
+struct row {
+	const char	*text;
+	size_t		 len;	/* 0: strlen(text) */
+};
+
+#define T(s)	{ s, 0 }
+#define B(s)	{ s, sizeof(s) - 1 }	/* holds a NUL byte */
+
+static const struct row valid[] = {
+	T("{}"), T("[]"), T(" \t\r\n{ } \r\n"), T("0"), T("-0"), T("1.5e+10"),
+	T("-12.25E-3"), T("true"), T("false"), T("null"), T("\"\""),
+	T("{\"publicKeys\":[],\"global\":true,\"noCache\":false}"),
+	T("{\"a\":{\"b\":[1,2,{\"c\":null}]}}"),
+	T("\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u00e9 \\uD83D\\uDE00\""),
+	T("\"\xc3\xa9\""),		/* U+00E9 */
+	T("\"\xe0\xa0\x80\""),		/* U+0800, the smallest 3-byte */
+	T("\"\xed\x9f\xbf\""),		/* U+D7FF, below surrogates */
+	T("\"\xee\x80\x80\""),		/* U+E000, just above */
+	T("\"\xef\xbf\xbf\""),		/* U+FFFF */
+	T("\"\xf0\x90\x80\x80\""),	/* U+10000 */
+	T("\"\xf4\x8f\xbf\xbf\""),	/* U+10FFFF, the largest */
+	T("\"\x7f\""),			/* DEL is no control for JSON */
+	T("[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]"),	/* 16 deep */
+};
+
+static const struct row invalid[] = {
+	T(""), T("   "), T("{"), T("}"), T("[1,]"), T("{\"a\":1,}"),
+	T("{'publicKeys':[]}"),			/* single quotes */
+	T("{\"a\":'b'}"),
+	T("{\"k\":\"\xc0\x80\"}"),		/* overlong NUL */
+	T("\"\xc1\xbf\""),			/* overlong 2-byte */
+	T("\"\xe0\x9f\xbf\""),			/* overlong 3-byte */
+	T("\"\xf0\x8f\xbf\xbf\""),		/* overlong 4-byte */
+	T("\"\xed\xa0\x80\""),			/* U+D800 in UTF-8 */
+	T("\"\xed\xbf\xbf\""),			/* U+DFFF in UTF-8 */
+	T("\"\xf4\x90\x80\x80\""),		/* U+110000 */
+	T("\"\xf5\x80\x80\x80\""), T("\"\xff\""), T("\"\x80\""),
+	T("\"\xc3\""), T("\"\xe2\x82\""),	/* truncated sequences */
+	T("\"\xc3\x28\""),			/* bad continuation */
+	T("\xef\xbb\xbf{}"),			/* a BOM */
+	T("{\"k\":\"a\nb\"}"),		/* raw newline in a string */
+	T("\"\t\""), T("\"\x1f\""),
+	B("{\"k\":\"a\0b\"}"), B("{}\0"),	/* raw NUL */
+	T("\"\\u0000\""),			/* NUL, escaped */
+	T("\"\\x41\""), T("\"\\a\""), T("\"\\u12\""), T("\"\\u12G4\""),
+	T("\"\\uD800\""), T("\"\\uDC00\""), T("\"\\uD800\\u0041\""),
+	T("\"\\uD800x\""),			/* unpaired surrogates */
+	T("01"), T("-"), T("1."), T(".5"), T("1e"), T("+1"), T("0x10"),
+	T("1.5.2"), T("NaN"), T("Infinity"), T("-Infinity"),
+	T("tru"), T("True"), T("nul"), T("nulll"),
+	T("{} {}"), T("{}x"), T("[1] 2"),	/* trailing bytes */
+	T("{\"a\" 1}"), T("{\"a\":}"), T("{1:2}"), T("{\"a\":1 \"b\":2}"),
+	T("[1 2]"), T("/* c */ {}"), T("{}//"), T("\f{}"),
+	T("\"abc"), T("[\"a\""),
+	T("[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]"),	/* 17 deep */
+};
+
+static size_t
+rowlen(const struct row *r)
+{
+	return r->len != 0 ? r->len : strlen(r->text);
+}
+
+static void
+test_valid(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+		const char *why = NULL;
+
+		if (jsonstrict_check(valid[i].text, rowlen(&valid[i]), 16,
+		    &why) != 0)
+			fail_msg("valid[%zu] refused: %s", i, why);
+	}
+}
+
+static void
+test_invalid(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+		const char *why = NULL;
+
+		if (jsonstrict_check(invalid[i].text, rowlen(&invalid[i]), 16,
+		    &why) != -1)
+			fail_msg("invalid[%zu] accepted", i);
+		if (why == NULL || why[0] == '\0')
+			fail_msg("invalid[%zu] has no reason", i);
+	}
+}
+
+/* Every prefix of a valid text is refused except where one is whole. */
+static void
+test_prefixes(void **state)
+{
+	static const char text[] =
+	    "{\"publicKeys\":[\"a\\u00e9\xc3\xa9\"],\"n\":-1.5e3,\"t\":true}";
+
+	(void)state;
+	for (size_t n = 0; n < sizeof(text) - 1; n++)
+		assert_int_equal(jsonstrict_check(text, n, 16, NULL), -1);
+	assert_int_equal(jsonstrict_check(text, sizeof(text) - 1, 16, NULL),
+	    0);
+	/* Not NUL-terminated: the scanner never reads past len. */
+	{
+		char *copy = malloc(sizeof(text) - 1);
+
+		assert_non_null(copy);
+		memcpy(copy, text, sizeof(text) - 1);
+		assert_int_equal(jsonstrict_check(copy, sizeof(text) - 1, 16,
+		    NULL), 0);
+		assert_int_equal(jsonstrict_check(copy, 5, 16, NULL), -1);
+		free(copy);
+	}
+}
+
+static void
+test_depth(void **state)
+{
+	char deep[2 * JSONSTRICT_DEPTH_MAX + 3];
+	size_t n = 0;
+
+	(void)state;
+	for (int i = 0; i < JSONSTRICT_DEPTH_MAX; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < JSONSTRICT_DEPTH_MAX; i++)
+		deep[n++] = ']';
+	assert_int_equal(jsonstrict_check(deep, n, JSONSTRICT_DEPTH_MAX,
+	    NULL), 0);
+	assert_int_equal(jsonstrict_check(deep, n, JSONSTRICT_DEPTH_MAX - 1,
+	    NULL), -1);
+	/* A larger limit is clamped, never a stack overrun. */
+	memmove(deep + 1, deep, n);
+	deep[0] = '[';
+	deep[n + 1] = ']';
+	assert_int_equal(jsonstrict_check(deep, n + 2, 1000, NULL), -1);
+}
+
+/* auth_parse_object: the scanner first, then json-c, then "an object". */
+static void
+test_parse_object(void **state)
+{
+	const char *why;
+	json_object *o;
+
+	(void)state;
+	o = auth_parse_object("{\"publicKeys\":[\"k\"]} ", 21, &why);
+	assert_non_null(o);
+	assert_true(json_object_is_type(o, json_type_object));
+	json_object_put(o);
+	/* The three bodies of issue 11, item 6. */
+	why = NULL;
+	assert_null(auth_parse_object("{'publicKeys':[]}", 17, &why));
+	assert_string_equal(why, "single-quoted string");
+	assert_null(auth_parse_object("{\"publicKeys\":[\"\xc0\x80\"]}", 21,
+	    &why));
+	assert_string_equal(why, "invalid UTF-8");
+	assert_null(auth_parse_object("{\"publicKeys\":[\"a\nb\"]}", 22,
+	    &why));
+	assert_string_equal(why, "control character in string");
+	assert_null(auth_parse_object("[1,2,3]", 7, &why));
+	assert_string_equal(why, "not a JSON object");
+	assert_null(auth_parse_object(" 42", 3, &why));
+	assert_string_equal(why, "not a JSON object");
+	assert_null(auth_parse_object("", 0, &why));
+	assert_null(auth_parse_object("{\"a\":1}", 6, NULL));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_prefixes),
+		cmocka_unit_test(test_depth),
+		cmocka_unit_test(test_parse_object),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
