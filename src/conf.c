@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "jsonstrict.h"
 #include "log.h"
 #include "relayauth.h"
 #include "valid.h"
@@ -56,6 +57,8 @@ static const struct conf_key conf_keys[] = {
 	{ "workers",			CT_WORKERS,	OFF(workers), 1024 },
 	{ "max_requests",		CT_UINT,	OFF(max_requests), 0 },
 	{ "shutdown_timeout",		CT_UINT,	OFF(shutdown_timeout), 3600 },
+	{ "io_timeout",			CT_UINT,	OFF(io_timeout), 3600 },
+	{ "request_timeout",		CT_UINT,	OFF(request_timeout), 86400 },
 	{ "max_body_size",		CT_SIZE,	OFF(max_body_size), 64UL << 20 },
 	{ "log_level",			CT_LOGLEVEL,	OFF(log_level), 0 },
 	{ "log_format",			CT_LOGFORMAT,	OFF(log_json), 0 },
@@ -126,6 +129,8 @@ conf_defaults(void)
 	c->socket_mode = 0660;
 	c->workers = -1;
 	c->shutdown_timeout = 30;
+	c->io_timeout = 30;
+	c->request_timeout = 120;
 	c->max_body_size = 1 << 20;
 	c->log_level = LOG_LEVEL_INFO;
 	c->access_log = true;
@@ -545,6 +550,7 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 		struct conf_global_option *o;
 		json_object *parsed;
 		json_tokener *tok;
+		const char *why;
 
 		while (*json != '\0' && !isspace((unsigned char)*json))
 			json++;
@@ -554,6 +560,10 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 		*json++ = '\0';
 		while (isspace((unsigned char)*json))
 			json++;
+		/* Strict as every other JSON text relaycfg reads. */
+		if (jsonstrict_check(json, strlen(json), 16, &why) != 0)
+			return perr(p, "global_option %s: value is not JSON "
+			    "(%s)", key, why);
 		if ((tok = json_tokener_new_ex(16)) == NULL)
 			return perr(p, "out of memory");
 		json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
@@ -618,6 +628,18 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 	}
 	if (c->max_body_size < 1024)
 		return perr(p, "max_body_size must be at least 1024");
+	if (c->io_timeout == 0)
+		return perr(p, "io_timeout must be at least 1");
+	/*
+	 * The watchdog must never fire on a request that is merely waiting
+	 * out the peer or one MariaDB query's timeouts.
+	 */
+	if (c->request_timeout <= c->io_timeout ||
+	    c->request_timeout <= c->db_connect_timeout +
+	    c->db_read_timeout + c->db_write_timeout)
+		return perr(p, "request_timeout must be greater than "
+		    "io_timeout and than db_connect_timeout + "
+		    "db_read_timeout + db_write_timeout");
 	return 0;
 }
 

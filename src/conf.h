@@ -51,6 +51,8 @@ struct conf {
 	int		 workers;		/* -1: number of CPUs; 0: single process */
 	unsigned long	 max_requests;		/* 0: unlimited */
 	unsigned	 shutdown_timeout;	/* s before stragglers are killed */
+	unsigned	 io_timeout;		/* s a worker waits on its peer */
+	unsigned	 request_timeout;	/* s: watchdog, the worker exits */
 	size_t		 max_body_size;		/* bytes; larger gets 413 */
 
 	/* logging */

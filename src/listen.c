@@ -226,3 +226,18 @@ listen_acquire(const char *spec, unsigned mode, const char *owner,
 		return lerr(err, errlen, "fcntl", strerror(errno));
 	return 0;
 }
+
+void
+listen_release(void)
+{
+	int fd;
+
+	if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		close(0);
+		return;
+	}
+	if (fd != 0) {
+		dup2(fd, 0);
+		close(fd);
+	}
+}

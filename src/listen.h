@@ -17,4 +17,13 @@
 int	listen_acquire(const char *spec, unsigned mode, const char *owner,
 	    char *err, size_t errlen);
 
+/*
+ * listen_release - drop this process's reference to the listening socket
+ * (fd 0 becomes /dev/null, so the number is never reused by accident).
+ * When the last process sharing it lets go, the kernel stops queueing
+ * connections for it; each process that will accept no more should do so
+ * at once, so no connection queues where nobody will answer it.
+ */
+void	listen_release(void);
+
 #endif

@@ -71,7 +71,7 @@ format_time(char *buf, size_t len)
  * One write(2) per line, so that lines of concurrent workers sharing the
  * same stderr never interleave.
  */
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_emit(int level, const char *fmt, va_list ap)
 {
 	char msg[2048], line[2400], now[64];

@@ -126,7 +126,7 @@ main(int argc, char *argv[])
 
 	if (conf->workers == 0) {
 		log_info("serving from a single process");
-		int status = worker_run(&conf, true, 0);
+		int status = worker_run(&conf, true, 0, NULL);
 		conf_free(conf);
 		app_global_fini();
 		return status;

@@ -2,6 +2,11 @@
  * master.c - fork workers, respawn them with backoff, turn signals into
  * graceful stop and reload.
  *
+ * A worker that served at least one request (the scoreboard says so) is
+ * not crash-looping, however soon it died: an operator's or the OOM
+ * killer's SIGKILL, or the watchdog, is replaced at once.  Backoff is only
+ * for workers that die before answering anything.
+ *
  * The master never handles a request.  All signals it cares about stay
  * blocked and are taken synchronously with sigtimedwait(), so there are no
  * handlers and no races between a signal and the bookkeeping below.
@@ -12,32 +17,43 @@
 #include <sys/wait.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "scoreboard.h"
 #include "worker.h"
 
-/* A worker that dies sooner than this after its start counts as a crash. */
+/*
+ * A worker that dies sooner than this after its start, without having
+ * served a request, counts as a crash.
+ */
 #define MASTER_STABLE_MS	10000
 #define MASTER_BACKOFF_MIN_MS	100
 #define MASTER_BACKOFF_MAX_MS	30000
+/* The worker's own watchdog gets this long before the master's SIGKILL. */
+#define MASTER_WD_GRACE_MS	2000
 
 struct slot {
 	pid_t		pid;		/* 0: not running */
 	long long	started_ms;
 	long long	respawn_at_ms;	/* when pid == 0 */
 	unsigned	fails;		/* consecutive quick deaths */
+	bool		wd_killed;	/* SIGKILLed by the master's watchdog */
+	struct scoreboard_slot *board;	/* in m->sb */
 };
 
 struct master {
 	struct conf	*conf;
 	struct slot	*slots;
 	int		 nslots;
+	struct scoreboard *sb;		/* one slot per element of slots */
 	pid_t		*retiring;	/* old generation, finishing requests */
 	int		 nretiring;
 	bool		 stopping;
@@ -71,9 +87,12 @@ workers_wanted(const struct conf *conf)
 static void
 master_spawn(struct master *m, struct slot *s)
 {
+	struct scoreboard_slot *board = s->board;
 	sigset_t none;
 	pid_t pid, parent = getpid();
 
+	scoreboard_reset(board);
+	s->wd_killed = false;
 	if ((pid = fork()) < 0) {
 		log_err("fork: %s", strerror(errno));
 		s->respawn_at_ms = now_ms() + MASTER_BACKOFF_MAX_MS / 10;
@@ -86,7 +105,7 @@ master_spawn(struct master *m, struct slot *s)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		free(m->slots);
 		free(m->retiring);
-		status = worker_run(&m->conf, false, parent);
+		status = worker_run(&m->conf, false, parent, board);
 		conf_free(m->conf);
 		_exit(status);
 	}
@@ -129,6 +148,7 @@ master_reaped(struct master *m, pid_t pid, int status)
 	for (int i = 0; i < m->nslots; i++) {
 		struct slot *s = &m->slots[i];
 		long long now = now_ms(), lived;
+		unsigned long served;
 
 		if (s->pid != pid)
 			continue;
@@ -142,19 +162,29 @@ master_reaped(struct master *m, pid_t pid, int status)
 			s->respawn_at_ms = now;
 			return;
 		}
-		if (WIFSIGNALED(status))
+		served = atomic_load(&s->board->served);
+		if (s->wd_killed ||
+		    (WIFEXITED(status) &&
+		    WEXITSTATUS(status) == WORKER_EXIT_WATCHDOG))
+			log_err("worker %ld stopped by the watchdog: \"%s\" ran "
+			    "longer than request_timeout (%u s)", (long)pid,
+			    s->board->label, m->conf->request_timeout);
+		else if (WIFSIGNALED(status))
 			log_err("worker %ld killed by signal %d", (long)pid,
 			    WTERMSIG(status));
 		else
 			log_err("worker %ld exited with status %d", (long)pid,
 			    WEXITSTATUS(status));
-		if (lived >= MASTER_STABLE_MS)
-			s->fails = 0;
 		/*
-		 * The first death of a stable worker is replaced at once; a
-		 * crash loop backs off exponentially, so it can never turn
-		 * into a fork bomb.
+		 * A worker that answered requests, or lived long, was not
+		 * crash-looping (SIGKILL from outside, OOM killer, watchdog):
+		 * replace it at once, so the pool is never left empty.  Only
+		 * a worker that dies before answering anything counts as a
+		 * crash, and a crash loop backs off exponentially, so it can
+		 * never turn into a fork bomb.
 		 */
+		if (served > 0 || lived >= MASTER_STABLE_MS)
+			s->fails = 0;
 		long long delay = 0;
 		if (s->fails > 0) {
 			delay = MASTER_BACKOFF_MIN_MS;
@@ -173,6 +203,39 @@ master_reaped(struct master *m, pid_t pid, int status)
 }
 
 /*
+ * The watchdog's second line: a worker's own timer ends a request over
+ * request_timeout, unless the worker blocked even that signal or hangs in
+ * a way no handler can reach.  A worker still busy MASTER_WD_GRACE_MS
+ * later is SIGKILLed.  Returns whether any worker is running (so the
+ * caller looks again within a second).
+ */
+static bool
+master_watchdog(struct master *m, long long now)
+{
+	long long limit = (long long)m->conf->request_timeout * 1000 +
+	    MASTER_WD_GRACE_MS;
+	bool running = false;
+
+	for (int i = 0; i < m->nslots; i++) {
+		struct slot *s = &m->slots[i];
+		long long since;
+
+		if (s->pid <= 0)
+			continue;
+		running = true;
+		since = atomic_load(&s->board->busy_since_ms);
+		if (since == 0 || s->wd_killed || now - since <= limit)
+			continue;
+		log_err("worker %ld still busy %lld ms after request_timeout, "
+		    "killing it", (long)s->pid, now - since - limit +
+		    MASTER_WD_GRACE_MS);
+		s->wd_killed = true;
+		kill(s->pid, SIGKILL);
+	}
+	return running;
+}
+
+/*
  * SIGHUP: read the config again; on success start a new generation of
  * workers and let the old one finish its requests and leave.  The listening
  * socket is shared, so no connection is refused in between.
@@ -182,6 +245,7 @@ master_reload(struct master *m)
 {
 	char err[512];
 	struct conf *fresh;
+	struct scoreboard *sb;
 	struct slot *slots;
 	pid_t *retiring;
 	int n;
@@ -195,12 +259,19 @@ master_reload(struct master *m)
 	n = workers_wanted(fresh);
 	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL)
 		goto oom;
-	retiring = realloc(m->retiring,
-	    (size_t)(m->nretiring + m->nslots) * sizeof(pid_t) + 1);
-	if (retiring == NULL) {
+	if ((sb = scoreboard_create(n)) == NULL) {
 		free(slots);
 		goto oom;
 	}
+	retiring = realloc(m->retiring,
+	    (size_t)(m->nretiring + m->nslots) * sizeof(pid_t) + 1);
+	if (retiring == NULL) {
+		scoreboard_destroy(sb);
+		free(slots);
+		goto oom;
+	}
+	for (int i = 0; i < n; i++)
+		slots[i].board = scoreboard_slot(sb, i);
 	m->retiring = retiring;
 	for (int i = 0; i < m->nslots; i++)
 		if (m->slots[i].pid > 0)
@@ -208,6 +279,9 @@ master_reload(struct master *m)
 	free(m->slots);
 	m->slots = slots;
 	m->nslots = n;
+	/* The old generation keeps its own mapping until it exits. */
+	scoreboard_destroy(m->sb);
+	m->sb = sb;
 	conf_free(m->conf);
 	m->conf = fresh;
 	log_setup(fresh->log_level, fresh->log_json);
@@ -245,6 +319,10 @@ master_run(struct conf *conf)
 	m.nslots = workers_wanted(conf);
 	if ((m.slots = calloc((size_t)m.nslots, sizeof(*m.slots))) == NULL)
 		fatal("out of memory");
+	if ((m.sb = scoreboard_create(m.nslots)) == NULL)
+		fatal("scoreboard: %s", strerror(errno));
+	for (int i = 0; i < m.nslots; i++)
+		m.slots[i].board = scoreboard_slot(m.sb, i);
 	for (int i = 0; i < m.nslots; i++)
 		master_spawn(&m, &m.slots[i]);
 	log_info("master ready, %d workers", m.nslots);
@@ -265,6 +343,8 @@ master_run(struct conf *conf)
 			if (s->pid == 0 && s->respawn_at_ms < next)
 				next = s->respawn_at_ms;
 		}
+		if (master_watchdog(&m, now) && now + 1000 < next)
+			next = now + 1000;
 		if (m.stopping) {
 			if (now >= m.kill_at_ms) {
 				log_warn("shutdown timeout: killing %d "
@@ -297,6 +377,13 @@ master_run(struct conf *conf)
 				m.kill_at_ms = now_ms() +
 				    (long long)m.conf->shutdown_timeout * 1000;
 				master_signal_all(&m, SIGTERM);
+				/*
+				 * The master never accepts: once the last
+				 * worker has drained the queue and let go,
+				 * the socket must be closed, not kept open
+				 * by us collecting connections to reset.
+				 */
+				listen_release();
 			}
 			break;
 		case SIGHUP:
@@ -306,6 +393,7 @@ master_run(struct conf *conf)
 		}
 	}
 	log_info("stopped");
+	scoreboard_destroy(m.sb);
 	free(m.slots);
 	free(m.retiring);
 	conf_free(m.conf);

@@ -6,11 +6,31 @@
  * never land in the window between "check the stop flag" and "block in
  * accept()" (libfcgi's own loop has that window), and it never interrupts a
  * syscall in the middle of a request: the request in flight always
- * completes, and an idle worker leaves at once.
+ * completes.  On a stop signal the worker drains: it keeps accepting,
+ * without waiting, the connections already queued on the listening socket
+ * (the web server made them and waits for an answer), answers them, and
+ * leaves when the queue is empty.
+ *
+ * Two timers guard a worker (timer_create, CLOCK_MONOTONIC):
+ *
+ * - io_timeout bounds every wait on the FastCGI peer: the params as a whole
+ *   (inside FCGX_Accept_r), then each read of the body and each write of
+ *   the answer (libfcgi's stream procs are wrapped).  libfcgi has no
+ *   timeout of its own and reads with blocking read(2), so on expiry the
+ *   SIGALRM handler shuts the connection down (shutdown(2) is
+ *   async-signal-safe): the blocked call returns at once, and a call not yet
+ *   made fails at once, so there is no window.  The worker logs the drop
+ *   and serves the next connection.
+ * - request_timeout is the watchdog: from acceptance to the last byte.  Its
+ *   SIGVTALRM handler, never blocked, writes one prebuilt line and
+ *   _exit()s with WORKER_EXIT_WATCHDOG, whatever the code in flight does
+ *   (a spin with stop signals blocked included); the master reports it and
+ *   respawns.
  */
 #include "config.h"
 
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,19 +44,46 @@
 
 #include "app.h"
 #include "http.h"
+#include "listen.h"
 #include "log.h"
 #include "router.h"
+#include "scoreboard.h"
 #include "worker.h"
+
+/* Accepts after a stop signal: the kernel's default somaxconn. */
+#define WORKER_DRAIN_MAX	4096
+
+/* The watchdog's signal: never blocked, never sent by anyone else. */
+#define WORKER_SIG_WATCHDOG	SIGVTALRM
+#define WORKER_SIG_IO		SIGALRM
 
 static volatile sig_atomic_t worker_stop;
 static volatile sig_atomic_t worker_reload;
 
+/* I/O timeout: the request whose connection the handler shuts down. */
+static FCGX_Request *io_request;
+static timer_t io_timer;
+static struct itimerspec io_span;	/* io_timeout, one shot */
+static volatile sig_atomic_t io_expired;	/* drops since last look */
+static unsigned io_seconds;
+static void (*io_fill_orig)(FCGX_Stream *);
+static void (*io_empty_orig)(FCGX_Stream *, int);
+
+/* Watchdog: the line its handler writes, built before it can fire. */
+static timer_t wd_timer;
+static struct itimerspec wd_span;
+static char wd_line[256];
+static size_t wd_len;
+
+/*
+ * Not FCGX_ShutdownPending(): libfcgi would then refuse to accept, and the
+ * connections already queued could not be drained.
+ */
 static void
 on_stop(int sig)
 {
 	(void)sig;
 	worker_stop = 1;
-	FCGX_ShutdownPending();
 }
 
 static void
@@ -44,6 +91,190 @@ on_reload(int sig)
 {
 	(void)sig;
 	worker_reload = 1;
+}
+
+/*
+ * SIGALRM: the peer kept us waiting io_timeout.  Shut its connection down
+ * so that the blocked (or next) read or write fails, and re-arm for the
+ * connection libfcgi may accept next inside the same FCGX_Accept_r.  The
+ * descriptor is FCGX_Request's ipcFd, which fcgiapp.h marks private: it is
+ * the only handle on a connection that FCGX_Accept_r is still reading.
+ */
+static void
+on_io_timeout(int sig)
+{
+	int saved = errno;
+	int fd;
+
+	(void)sig;
+	if (io_request != NULL &&
+	    (fd = *(volatile int *)&io_request->ipcFd) >= 0) {
+		shutdown(fd, SHUT_RDWR);
+		io_expired++;
+	}
+	timer_settime(io_timer, 0, &io_span, NULL);
+	errno = saved;
+}
+
+/* SIGVTALRM: a request outlived request_timeout.  Async-signal-safe only. */
+static void
+on_watchdog(int sig)
+{
+	ssize_t n;
+
+	(void)sig;
+	n = write(STDERR_FILENO, wd_line, wd_len);
+	(void)n;
+	_exit(WORKER_EXIT_WATCHDOG);
+}
+
+static void
+worker_timer_arm(timer_t t, const struct itimerspec *span)
+{
+	timer_settime(t, 0, span, NULL);
+}
+
+static void
+worker_timer_disarm(timer_t t)
+{
+	static const struct itimerspec off;
+
+	timer_settime(t, 0, &off, NULL);
+}
+
+/* Log (once per drop) what io_timeout ended, then forget it. */
+static void
+io_report(const char *when)
+{
+	for (; io_expired > 0; io_expired--)
+		log_warn("io_timeout: dropped a connection whose peer sent or "
+		    "took nothing for %u s %s", io_seconds, when);
+}
+
+/* libfcgi's stream procs, each wait bounded by io_timeout. */
+static void
+io_fill(FCGX_Stream *stream)
+{
+	worker_timer_arm(io_timer, &io_span);
+	io_fill_orig(stream);
+	worker_timer_disarm(io_timer);
+	io_report("while its body was read");
+}
+
+static void
+io_empty(FCGX_Stream *stream, int doClose)
+{
+	worker_timer_arm(io_timer, &io_span);
+	io_empty_orig(stream, doClose);
+	worker_timer_disarm(io_timer);
+	io_report("while its answer was written");
+}
+
+/* Route every read and write of an accepted request through io_fill/empty. */
+static void
+io_wrap(FCGX_Request *fcgx)
+{
+	FCGX_Stream *out[2] = { fcgx->out, fcgx->err };
+
+	if (fcgx->in != NULL && fcgx->in->fillBuffProc != io_fill) {
+		io_fill_orig = fcgx->in->fillBuffProc;
+		fcgx->in->fillBuffProc = io_fill;
+	}
+	for (int i = 0; i < 2; i++)
+		if (out[i] != NULL && out[i]->emptyBuffProc != io_empty) {
+			io_empty_orig = out[i]->emptyBuffProc;
+			out[i]->emptyBuffProc = io_empty;
+		}
+}
+
+/*
+ * Accept one request without waiting for a connection (fd 0 is
+ * non-blocking), its params bounded by io_timeout.  Returns as
+ * FCGX_Accept_r.
+ */
+static int
+worker_accept(FCGX_Request *fcgx)
+{
+	int rc;
+
+	worker_timer_arm(io_timer, &io_span);
+	rc = FCGX_Accept_r(fcgx);
+	worker_timer_disarm(io_timer);
+	io_report("before its params were complete");
+	if (rc == 0)
+		io_wrap(fcgx);
+	return rc;
+}
+
+/*
+ * The timers' spans and the watchdog's line, from conf (again after a
+ * reload in single mode).
+ */
+static void
+timers_configure(const struct conf *conf, bool json)
+{
+	int n;
+
+	memset(&io_span, 0, sizeof(io_span));
+	io_span.it_value.tv_sec = conf->io_timeout;
+	io_seconds = conf->io_timeout;
+	memset(&wd_span, 0, sizeof(wd_span));
+	wd_span.it_value.tv_sec = conf->request_timeout;
+
+	if (json)
+		n = snprintf(wd_line, sizeof(wd_line),
+		    "{\"level\":\"error\",\"pid\":%ld,\"msg\":\"watchdog: "
+		    "a request ran longer than request_timeout (%u s), the "
+		    "worker exits\"}\n", (long)getpid(),
+		    conf->request_timeout);
+	else
+		n = snprintf(wd_line, sizeof(wd_line),
+		    "relaycfg[%ld] error: watchdog: a request ran longer "
+		    "than request_timeout (%u s), the worker exits\n",
+		    (long)getpid(), conf->request_timeout);
+	wd_len = n > 0 && (size_t)n < sizeof(wd_line) ? (size_t)n : 0;
+}
+
+/*
+ * Set up both timers and the watchdog's line.  Returns 0, or -1 (errno
+ * set) with nothing left armed.
+ */
+static int
+timers_setup(const struct conf *conf, bool json)
+{
+	struct sigevent sev;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	/* Restarted syscalls see the shut-down socket and fail anyway. */
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = on_io_timeout;
+	if (sigaction(WORKER_SIG_IO, &sa, NULL) != 0)
+		return -1;
+	sa.sa_handler = on_watchdog;
+	if (sigaction(WORKER_SIG_WATCHDOG, &sa, NULL) != 0)
+		return -1;
+
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = WORKER_SIG_IO;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &io_timer) != 0)
+		return -1;
+	sev.sigev_signo = WORKER_SIG_WATCHDOG;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &wd_timer) != 0) {
+		timer_delete(io_timer);
+		return -1;
+	}
+	timers_configure(conf, json);
+	return 0;
+}
+
+static void
+timers_fini(void)
+{
+	timer_delete(io_timer);
+	timer_delete(wd_timer);
 }
 
 static long long
@@ -61,7 +292,8 @@ elapsed_us(const struct timespec *t0)
  * answer and the worker lives on.
  */
 static void
-worker_handle(FCGX_Request *fcgx, struct app *app)
+worker_handle(FCGX_Request *fcgx, struct app *app,
+    struct scoreboard_slot *slot)
 {
 	static const char oom[] =
 	    "Status: 503 Service Unavailable\r\n"
@@ -75,9 +307,11 @@ worker_handle(FCGX_Request *fcgx, struct app *app)
 		FCGX_PutStr(oom, sizeof(oom) - 1, fcgx->out);
 		return;
 	}
+	scoreboard_begin(slot, req.method, req.path);
 	router_dispatch(&req, app);
 	if (req.status == 0)
 		http_reply_error(&req, 503, "No answer was produced", NULL);
+	scoreboard_answered(slot);
 	if (app->conf->access_log)
 		log_access(req.status, req.method, req.path,
 		    elapsed_us(&t0), req.bytes_out);
@@ -148,18 +382,35 @@ worker_reload_conf(struct conf **confp, struct app *app)
 	conf_free(*confp);
 	*confp = fresh;
 	log_setup(fresh->log_level, fresh->log_json);
+	timers_configure(fresh, fresh->log_json);
 	if (app_worker_init(app, fresh) != 0)
 		fatal("out of memory after reload");
 	log_info("configuration reloaded from %s", fresh->path);
 }
 
+/*
+ * Serve one accepted request under the watchdog, then finish it (the
+ * answer is flushed, the connection closed).
+ */
+static void
+worker_serve(FCGX_Request *fcgx, struct app *app,
+    struct scoreboard_slot *slot)
+{
+	worker_timer_arm(wd_timer, &wd_span);
+	worker_handle(fcgx, app, slot);
+	FCGX_Finish_r(fcgx);
+	worker_timer_disarm(wd_timer);
+	scoreboard_end(slot);
+}
+
 int
-worker_run(struct conf **confp, bool single, pid_t master)
+worker_run(struct conf **confp, bool single, pid_t master,
+    struct scoreboard_slot *slot)
 {
 	FCGX_Request fcgx;
 	struct app app;
 	sigset_t waitmask;
-	unsigned long served = 0;
+	unsigned long served = 0, drained = 0;
 	int rc;
 
 	worker_stop = 0;
@@ -174,15 +425,22 @@ worker_run(struct conf **confp, bool single, pid_t master)
 		if (getppid() != master)
 			return 0;
 	}
+	if (timers_setup(*confp, (*confp)->log_json) != 0) {
+		log_err("timer setup: %s", strerror(errno));
+		return 1;
+	}
 	if (app_worker_init(&app, *confp) != 0) {
 		log_err("worker init: out of memory");
+		timers_fini();
 		return 1;
 	}
 	if (FCGX_InitRequest(&fcgx, 0, 0) != 0) {
 		log_err("FCGX_InitRequest failed");
 		app_worker_fini(&app);
+		timers_fini();
 		return 1;
 	}
+	io_request = &fcgx;
 	log_debug("worker ready");
 
 	while (!worker_stop) {
@@ -198,7 +456,7 @@ worker_run(struct conf **confp, bool single, pid_t master)
 		}
 		if (worker_stop)
 			break;
-		rc = FCGX_Accept_r(&fcgx);
+		rc = worker_accept(&fcgx);
 		if (rc < 0) {
 			/* Another worker took it, or the peer gave up. */
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK ||
@@ -209,8 +467,7 @@ worker_run(struct conf **confp, bool single, pid_t master)
 			usleep(100000);
 			continue;
 		}
-		worker_handle(&fcgx, &app);
-		FCGX_Finish_r(&fcgx);
+		worker_serve(&fcgx, &app, slot);
 		served++;
 		if ((*confp)->max_requests != 0 &&
 		    served >= (*confp)->max_requests) {
@@ -218,7 +475,30 @@ worker_run(struct conf **confp, bool single, pid_t master)
 			break;
 		}
 	}
+	/*
+	 * Stopping: the web server already made the connections queued on
+	 * the socket and waits for their answers.  Take them without waiting
+	 * until the queue is empty.  The queue is FIFO and holds at most the
+	 * backlog, so WORKER_DRAIN_MAX accepts reach every connection queued
+	 * before the signal even under a steady stream of new ones.
+	 */
+	while (worker_stop && drained < WORKER_DRAIN_MAX) {
+		rc = worker_accept(&fcgx);
+		if (rc == -ECONNABORTED || rc == -EINTR)
+			continue;
+		if (rc < 0)
+			break;
+		worker_serve(&fcgx, &app, slot);
+		drained++;
+	}
+	if (drained > 0)
+		log_debug("stopping: answered %lu queued connections", drained);
+	/* From here on nothing is accepted: let the kernel know now. */
+	if (worker_stop)
+		listen_release();
+	io_request = NULL;
 	FCGX_Free(&fcgx, 1);
 	app_worker_fini(&app);
+	timers_fini();
 	return 0;
 }

@@ -9,14 +9,23 @@
 
 #include "conf.h"
 
+struct scoreboard_slot;
+
+/* Exit status of a worker whose request outlived request_timeout. */
+#define WORKER_EXIT_WATCHDOG	3
+
 /*
  * worker_run - serve requests from the listening socket on fd 0 until a
  * stop signal (TERM, INT, USR1; HUP too under a master) or max_requests.
  *
  * single: no master (--workers 0); HUP then re-reads the config in place,
  * which is why the conf is passed by reference.  master: the parent pid,
- * ignored when single.  Returns the process exit status.
+ * ignored when single.  slot: this worker's scoreboard slot, written for
+ * the master; NULL when single.  After a stop signal the connections
+ * already queued are answered first.  Returns the process exit status; a
+ * request over request_timeout ends the process with WORKER_EXIT_WATCHDOG.
  */
-int	worker_run(struct conf **confp, bool single, pid_t master);
+int	worker_run(struct conf **confp, bool single, pid_t master,
+	    struct scoreboard_slot *slot);
 
 #endif

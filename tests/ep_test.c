@@ -3,8 +3,10 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "endpoints.h"
@@ -45,11 +47,35 @@ ep_test_echo(struct request *req, struct app *app)
 	http_reply_json(req, 200, body, (size_t)n);
 }
 
-/* GET /api/0/relays/_test/crash/: the worker dies, as a bug would kill it. */
+/*
+ * GET /api/0/relays/_test/crash/: the worker dies, as a bug would kill it.
+ * ?how=spin: the worker spins in a CPU loop instead, every stop signal
+ * blocked, as a bug in a parser would; only the watchdog ends it.
+ * ?how=spin&mask=all: the same with every signal blocked, so that only
+ * the master's watchdog (SIGKILL) can end it.
+ */
 void
 ep_test_crash(struct request *req, struct app *app)
 {
-	(void)req;
+	static volatile unsigned long spins;
+	char how[16], mask[16];
+	sigset_t set;
+
 	(void)app;
+	if (http_query_param(req->query, "how", how, sizeof(how)) > 0 &&
+	    strcmp(how, "spin") == 0) {
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGHUP);
+		sigaddset(&set, SIGUSR1);
+		sigaddset(&set, SIGQUIT);
+		if (http_query_param(req->query, "mask", mask,
+		    sizeof(mask)) > 0 && strcmp(mask, "all") == 0)
+			sigfillset(&set);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		for (;;)
+			spins++;
+	}
 	abort();
 }

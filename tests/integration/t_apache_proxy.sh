@@ -4,7 +4,7 @@
 # TCP port and the VirtualHost address: the unix socket (default), TCP
 # (-D RELAYCFG_TCP) and the balancer with a TCP hot standby
 # (-D RELAYCFG_BALANCER).  Through each: live, the signed v3 fetch
-# (500 keys, gzip) and a registration.
+# (500 keys, gzip) and a registration; chunked bodies (no CONTENT_LENGTH).
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 harness_init
@@ -186,6 +186,21 @@ is "$HTTP_BODY" '{"detail":"Request body too large"}' "... from relaycfg, as JSO
 head -c 2200000 /dev/zero | tr '\0' 'x' >"$T/huge"
 http POST '/api/0/relays/projectconfigs/?version=3' --data-binary @"$T/huge"
 is "$HTTP_STATUS" 413 "2.2 MB body: 413"
+
+# A chunked body larger than Apache's read-ahead reaches relaycfg without
+# CONTENT_LENGTH: it is read to the end of the FastCGI stream, so the
+# signature verifies; beyond max_body_size it is relaycfg's JSON 413.
+signed_http S "/api/0/relays/projectconfigs/?version=3" "$T/body500.json" \
+    -H 'Transfer-Encoding: chunked'
+is "$HTTP_STATUS" 200 "chunked 20 KB signed body: 200"
+is "$(printf '%s' "$HTTP_BODY" | grep -o '"disabled":true' | wc -l)" 500 \
+    "chunked: 500 configs answered"
+http POST '/api/0/relays/projectconfigs/?version=3' --data-binary @"$T/huge" \
+    -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked'
+is "$HTTP_STATUS" 413 "chunked 2.2 MB body: 413"
+is "$HTTP_BODY" '{"detail":"Request body too large"}' "... from relaycfg, as JSON"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "chunked: the next request is served"
 apache_stop
 
 # --- 2. TCP ------------------------------------------------------------

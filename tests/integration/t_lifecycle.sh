@@ -1,7 +1,10 @@
 #!/bin/bash
 # Master/worker life cycle through nginx: respawn after SIGKILL under load,
-# graceful SIGTERM with a request in flight, SIGHUP reload without a failed
-# request, crash-loop backoff, --max-requests recycling, single-process mode.
+# graceful SIGTERM with a request in flight and with connections queued,
+# SIGHUP reload without a failed request, crash-loop backoff, workers killed
+# from outside after serving, the watchdog, --max-requests recycling,
+# single-process mode; then on TCP with no web server in front: stalled
+# FastCGI peers (io_timeout) and bodies without CONTENT_LENGTH.
 . "$top_srcdir/tests/lib/harness.sh"
 harness_init
 harness_start_mariadb
@@ -96,6 +99,37 @@ ok $(( (gone_at - done_at) / 1000000 > 2000 )) "stopped $(( (gone_at - done_at) 
 RELAYCFG_PID=""
 rm -f "$RELAYCFG_SOCKET"
 
+# --- SIGTERM answers the connections already queued ---------------------
+# One worker, busy with a slow request; 20 more connections wait in the
+# listen backlog (nginx made them).  None may be reset or refused by the
+# stop: the worker answers them all before it leaves.
+harness_start_relaycfg --workers 1
+curl -s -o /dev/null -w '%{http_code}' --max-time 15 \
+    "$BASE_URL/api/0/relays/_test/sleep/?ms=3000" >"$T/drain.slow" &
+slow=$!
+sleep 0.3
+queued=""
+for i in $(seq 20); do
+	curl -s -o /dev/null -w '%{http_code}\n' --max-time 15 \
+	    "$BASE_URL/api/0/relays/live/" >"$T/drain.q$i" &
+	queued="$queued $!"
+done
+# The slow request ends 3 s after it began: SIGTERM comes at 2 s, when the
+# 20 connections have long been made and queued.
+sleep 1.7
+kill -TERM "$RELAYCFG_PID"
+# shellcheck disable=SC2086
+wait "$slow" $queued
+is "$(cat "$T/drain.slow")" 200 "drain: the request in flight completed"
+is "$(cat "$T"/drain.q* | grep -c '^200$')" 20 \
+    "drain: all 20 connections queued before SIGTERM got 200"
+unlike "$(cat "$T/nginx.log" 2>/dev/null)" 'Connection reset by peer' \
+    "drain: nginx saw no reset connection"
+harness_wait_gone "$RELAYCFG_PID" 50
+ok $? "drain: the master is gone once the queue is empty"
+RELAYCFG_PID=""
+rm -f "$RELAYCFG_SOCKET"
+
 # --- a crash loop backs off instead of fork-bombing ---------------------
 harness_start_relaycfg --workers 1
 : >"$T/crash.codes"
@@ -110,6 +144,87 @@ ok $((crashes > 12)) "backoff bounds respawns of a crash loop ($crashes deaths i
 like "$(cat "$T/relaycfg.log")" 'crashed [0-9]+ times in a row, respawning in [0-9]+ ms' "the backoff is logged"
 harness_stop_relaycfg
 rm -f "$RELAYCFG_SOCKET"
+
+# --- workers killed from outside after serving: no backoff ---------------
+# An operator or the OOM killer SIGKILLs every worker that has answered
+# requests, every 0.5 s, under load.  None of them was crash-looping: each
+# must be replaced at once (no "crashed N times"), and a request made right
+# after each kill is answered within 1 s.
+harness_start_relaycfg --workers 2
+crashed_before=$(grep -c 'crashed [0-9]* times' "$T/relaycfg.log")
+load_until() {
+	while [ "$(date +%s%N)" -lt "$1" ]; do
+		curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 \
+		    "$BASE_URL/api/0/relays/live/"
+	done
+}
+until_ns=$(( $(date +%s%N) + 5000000000 ))
+load_until "$until_ns" >"$T/kill.a" &
+la=$!
+load_until "$until_ns" >"$T/kill.b" &
+lb=$!
+killed=0
+late=0
+for round in $(seq 8); do
+	sleep 0.5
+	for p in $(worker_pids); do
+		grep -q "relaycfg\[$p\] info: access" "$T/relaycfg.log" || continue
+		kill -9 "$p" && killed=$((killed + 1))
+	done
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+	    "$BASE_URL/api/0/relays/live/")
+	[ "$code" = 200 ] || late=$((late + 1))
+done
+wait "$la" "$lb"
+diag "$killed workers killed in 8 rounds"
+ok $((killed < 8)) "kills: served workers were killed in every round ($killed)"
+is "$late" 0 "kills: a request after each kill was answered within 1 s"
+is "$(grep -c 'crashed [0-9]* times' "$T/relaycfg.log")" "$crashed_before" \
+    "kills: no crash-loop backoff for workers that had served"
+failed=$(cat "$T/kill.a" "$T/kill.b" | grep -vc '^200$')
+ok $((failed > killed)) "kills: at most one failed request per killed worker ($failed)"
+sleep 0.3
+is "$(worker_pids | wc -w)" 2 "kills: two workers again"
+harness_stop_relaycfg
+rm -f "$RELAYCFG_SOCKET"
+
+# --- the watchdog ends a request that spins --------------------------------
+# request_timeout = 4: the worker's own timer ends a CPU loop that blocks the
+# stop signals; the master's SIGKILL ends one that blocks every signal.
+cp "$RELAYCFG_CONF" "$T/before-watchdog.conf"
+{
+	echo "io_timeout = 2"
+	echo "request_timeout = 4"
+	echo "db_connect_timeout = 1"
+	echo "db_read_timeout = 1"
+	echo "db_write_timeout = 1"
+} >>"$RELAYCFG_CONF"
+harness_start_relaycfg --workers 2
+t0=$(date +%s%N)
+http GET '/api/0/relays/_test/crash/?how=spin'
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+is "$HTTP_STATUS" 502 "watchdog: the spinning request ends (nginx 502)"
+ok $((ms < 3500 || ms > 8000)) "watchdog: after request_timeout, not before ($ms ms)"
+grep -Eq 'watchdog: a request ran longer than request_timeout \(4 s\), the worker exits' "$T/relaycfg.log"
+ok $? "watchdog: the worker logs why it exits"
+grep -Eq 'worker [0-9]+ stopped by the watchdog: "GET /api/0/relays/_test/crash/" ran longer than request_timeout \(4 s\)' "$T/relaycfg.log"
+ok $? "watchdog: the master reports it, with the request"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "watchdog: a new worker serves live"
+sleep 0.3
+is "$(worker_pids | wc -w)" 2 "watchdog: two workers again"
+t0=$(date +%s%N)
+http GET '/api/0/relays/_test/crash/?how=spin&mask=all'
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+is "$HTTP_STATUS" 502 "watchdog: a spin with every signal blocked ends too"
+ok $((ms < 3500 || ms > 9000)) "watchdog: ... by the master's SIGKILL ($ms ms)"
+grep -Eq 'worker [0-9]+ still busy [0-9]+ ms after request_timeout, killing it' "$T/relaycfg.log"
+ok $? "watchdog: the master's kill is logged"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "watchdog: live after the master's kill"
+harness_stop_relaycfg
+rm -f "$RELAYCFG_SOCKET"
+cp "$T/before-watchdog.conf" "$RELAYCFG_CONF"
 
 # --- --max-requests recycles workers -------------------------------------
 harness_start_relaycfg --workers 1 --max-requests 5
@@ -139,5 +254,120 @@ kill -TERM "$pid"
 harness_wait_gone "$pid" 20
 ok $? "single mode stops on SIGTERM"
 RELAYCFG_PID=""
+
+# --- TCP, no web server in front: stalled peers and bodies without length --
+# FastCGI records written by hand: nothing protects relaycfg here.
+# fcgi_bytes N...: the bytes N.
+fcgi_bytes() {
+	local b
+	for b in "$@"; do
+		# shellcheck disable=SC2059
+		printf "\\$(printf '%03o' "$b")"
+	done
+}
+# fcgi_record TYPE FILE: one record of request 1 holding FILE (< 64 KiB).
+fcgi_record() {
+	local len
+	len=$(stat -c %s "$2")
+	fcgi_bytes 1 "$1" 0 1 $((len >> 8)) $((len & 255)) 0 0
+	cat "$2"
+}
+# fcgi_head OUT NAME=VALUE...: BEGIN_REQUEST (responder) and the params.
+fcgi_head() {
+	local out=$1 kv n v
+	shift
+	: >"$T/fcgi.params"
+	for kv in "$@"; do
+		n=${kv%%=*}
+		v=${kv#*=}
+		{ fcgi_bytes ${#n} ${#v}; printf '%s' "$n$v"; } >>"$T/fcgi.params"
+	done
+	{
+		fcgi_bytes 1 1 0 1 0 8 0 0 0 1 0 0 0 0 0 0
+		fcgi_record 4 "$T/fcgi.params"
+		fcgi_bytes 1 4 0 1 0 0 0 0
+	} >"$out"
+}
+# fcgi_stdin OUT FILE: FILE as STDIN records, then the empty one.
+fcgi_stdin() {
+	local dir=$T/fcgi.split f
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	split -b 60000 "$2" "$dir/part."
+	for f in "$dir"/part.*; do
+		[ -f "$f" ] && fcgi_record 5 "$f"
+	done >>"$1"
+	fcgi_bytes 1 5 0 1 0 0 0 0 >>"$1"
+}
+# fcgi_send FILE: send FILE to the TCP instance; the answer's bytes on stdout.
+fcgi_send() {
+	timeout 10 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		cat "$2" >&3; cat <&3' _ "$TCP_PORT" "$1"
+}
+
+{
+	echo "io_timeout = 2"
+	echo "request_timeout = 4"
+	echo "db_connect_timeout = 1"
+	echo "db_read_timeout = 1"
+	echo "db_write_timeout = 1"
+} >>"$RELAYCFG_CONF"
+for attempt in 1 2 3 4 5; do
+	TCP_PORT=$(free_port)
+	"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "127.0.0.1:$TCP_PORT" \
+	    --workers 2 </dev/null >>"$T/relaycfg-tcp.log" 2>&1 &
+	RELAYCFG_PID=$!
+	harness_wait_port "$TCP_PORT" "$RELAYCFG_PID" && break
+done
+sleep 0.2
+mark=$(wc -l <"$T/relaycfg-tcp.log")
+
+fcgi_head "$T/live.req" REQUEST_METHOD=GET REQUEST_URI=/api/0/relays/live/
+fcgi_stdin "$T/live.req" /dev/null
+fcgi_send "$T/live.req" >"$T/live.out"
+like "$(tr -d '\0' <"$T/live.out")" 'Status: 200' "tcp: live over raw FastCGI"
+
+# Two peers send their params with CONTENT_LENGTH=100, then nothing; a
+# third connects and sends nothing at all.  Both workers are pinned until
+# io_timeout (2 s) drops them; live, queued behind, is answered then.
+fcgi_head "$T/stall.req" REQUEST_METHOD=POST \
+    REQUEST_URI=/api/0/relays/_test/echo/ CONTENT_LENGTH=100
+exec 5<>"/dev/tcp/127.0.0.1/$TCP_PORT"
+cat "$T/stall.req" >&5
+exec 6<>"/dev/tcp/127.0.0.1/$TCP_PORT"
+cat "$T/stall.req" >&6
+exec 7<>"/dev/tcp/127.0.0.1/$TCP_PORT"
+sleep 0.3
+t0=$(date +%s%N)
+fcgi_send "$T/live.req" >"$T/live2.out"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+like "$(tr -d '\0' <"$T/live2.out")" 'Status: 200' "stall: live answered while three peers stall"
+ok $((ms > 5000)) "stall: within io_timeout + 3 s ($ms ms)"
+sleep 2.2
+tail -n +"$((mark + 1))" "$T/relaycfg-tcp.log" >"$T/stall.log"
+is "$(grep -c 'io_timeout: dropped a connection whose peer sent or took nothing for 2 s while its body was read' "$T/stall.log")" 2 \
+    "stall: both stalled bodies are dropped and logged"
+is "$(grep -c 'io_timeout: dropped a connection whose peer sent or took nothing for 2 s before its params were complete' "$T/stall.log")" 1 \
+    "stall: the silent connection is dropped and logged"
+exec 5>&- 6>&- 7>&-
+unlike "$(cat "$T/stall.log")" 'watchdog|killed by signal' "stall: no worker died for it"
+
+# No CONTENT_LENGTH (Apache mod_proxy_fcgi with a chunked body): the body
+# is read to the end of FastCGI stdin, and beyond max_body_size is 413.
+head -c 3000 /dev/zero | tr '\0' 'x' >"$T/3000"
+fcgi_head "$T/nolen.req" REQUEST_METHOD=POST REQUEST_URI=/api/0/relays/_test/echo/
+fcgi_stdin "$T/nolen.req" "$T/3000"
+fcgi_send "$T/nolen.req" >"$T/nolen.out"
+like "$(tr -d '\0' <"$T/nolen.out")" 'Status: 200' "no length: 200"
+like "$(tr -d '\0' <"$T/nolen.out")" '\{"length":3000\}' "no length: all 3000 bytes read"
+head -c 200000 /dev/zero | tr '\0' 'x' >"$T/200k"
+fcgi_head "$T/nolen2.req" REQUEST_METHOD=POST REQUEST_URI=/api/0/relays/_test/echo/
+fcgi_stdin "$T/nolen2.req" "$T/200k"
+fcgi_send "$T/nolen2.req" >"$T/nolen2.out"
+like "$(tr -d '\0' <"$T/nolen2.out")" 'Status: 413' "no length: over max_body_size is 413"
+like "$(tr -d '\0' <"$T/nolen2.out")" '\{"detail":"Request body too large"\}' "no length: ... with a JSON detail"
+fcgi_send "$T/live.req" >"$T/live3.out"
+like "$(tr -d '\0' <"$T/live3.out")" 'Status: 200' "no length: the worker serves the next request"
+harness_stop_relaycfg
 
 done_testing

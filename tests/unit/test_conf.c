@@ -132,6 +132,39 @@ test_errors_name_line(void **state)
 	    "registration_secret must be at least 16");
 }
 
+/* io_timeout and the watchdog's request_timeout: defaults and limits. */
+static void
+test_timeouts(void **state)
+{
+	char err[512] = "";
+	struct conf *c;
+
+	(void)state;
+	c = load("db_host = h\ndb_name = x\n", err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(c->io_timeout, 30);
+	assert_int_equal(c->request_timeout, 120);
+	conf_free(c);
+	c = load("db_host = h\ndb_name = x\nio_timeout = 2\n"
+	    "db_connect_timeout = 1\ndb_read_timeout = 1\n"
+	    "db_write_timeout = 1\nrequest_timeout = 4\n", err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(c->io_timeout, 2);
+	assert_int_equal(c->request_timeout, 4);
+	conf_free(c);
+	expect_error("db_host = h\ndb_name = x\nio_timeout = 0\n",
+	    "io_timeout must be at least 1");
+	expect_error("db_host = h\ndb_name = x\nio_timeout = 3601\n",
+	    ":3: io_timeout");
+	expect_error("db_host = h\ndb_name = x\nrequest_timeout = 30\n",
+	    "request_timeout must be greater than io_timeout");
+	/* 2 + 5 + 5 s of one MariaDB query's timeouts: 12 is not enough. */
+	expect_error("db_host = h\ndb_name = x\nio_timeout = 1\n"
+	    "request_timeout = 12\n", "request_timeout must be greater");
+	expect_error("db_host = h\ndb_name = x\nrequest_timeout = 0\n",
+	    "request_timeout must be greater");
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -207,6 +240,7 @@ main(void)
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_errors_name_line),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_valid_ids),
 	};

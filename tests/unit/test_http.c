@@ -1,11 +1,13 @@
 /*
- * test_http.c - query parsing and routing, without a server.
+ * test_http.c - query parsing, routing and body reading, without a server
+ * (the FastCGI streams are fakes with libfcgi's public stream layout).
  */
 #include "config.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -92,6 +94,139 @@ test_status_text(void **state)
 	assert_string_equal(http_status_text(405), "Method Not Allowed");
 }
 
+/*
+ * A fake FastCGI request: stdin arrives in records of fake_chunk bytes
+ * (as a web server streaming a chunked body would send them), then ends,
+ * or breaks with an error; what is written lands in fake_out.
+ */
+static const char *fake_body;
+static size_t fake_len, fake_pos, fake_chunk;
+static bool fake_break;		/* the stream fails instead of ending */
+static unsigned char fake_in_buf[65536];
+static char fake_out[65536];
+static size_t fake_out_len;
+static unsigned char fake_wbuf[256];
+
+static void
+fake_fill(FCGX_Stream *st)
+{
+	size_t n = fake_len - fake_pos;
+
+	if (n == 0) {
+		if (fake_break)
+			st->FCGI_errno = FCGX_PROTOCOL_ERROR;
+		st->isClosed = 1;
+		return;
+	}
+	if (n > fake_chunk)
+		n = fake_chunk;
+	memcpy(fake_in_buf, fake_body + fake_pos, n);
+	fake_pos += n;
+	st->rdNext = st->stopUnget = fake_in_buf;
+	st->stop = fake_in_buf + n;
+}
+
+static void
+fake_empty(FCGX_Stream *st, int doClose)
+{
+	size_t n = (size_t)(st->wrNext - fake_wbuf);
+
+	(void)doClose;
+	assert_true(fake_out_len + n < sizeof(fake_out));
+	memcpy(fake_out + fake_out_len, fake_wbuf, n);
+	fake_out_len += n;
+	st->wrNext = fake_wbuf;
+}
+
+/* Read a body of len bytes without CONTENT_LENGTH; returns http_read_body. */
+static int
+read_fake(struct request *req, const char *body, size_t len, size_t chunk,
+    bool broken, size_t max)
+{
+	static FCGX_Stream in, out;
+	static FCGX_Request fcgx;
+	int rc;
+
+	fake_body = body;
+	fake_len = len;
+	fake_pos = 0;
+	fake_chunk = chunk;
+	fake_break = broken;
+	fake_out_len = 0;
+	memset(&in, 0, sizeof(in));
+	in.isReader = 1;
+	in.rdNext = in.stop = in.stopUnget = fake_in_buf;
+	in.fillBuffProc = fake_fill;
+	memset(&out, 0, sizeof(out));
+	out.wrNext = fake_wbuf;
+	out.stop = fake_wbuf + sizeof(fake_wbuf);
+	out.emptyBuffProc = fake_empty;
+	memset(&fcgx, 0, sizeof(fcgx));
+	fcgx.in = &in;
+	fcgx.out = &out;
+	memset(req, 0, sizeof(*req));
+	req->fcgx = &fcgx;
+	req->content_length = strdup("");
+	assert_non_null(req->content_length);
+	rc = http_read_body(req, max);
+	FCGX_FFlush(&out);
+	fake_out[fake_out_len] = '\0';
+	return rc;
+}
+
+static void
+test_body_without_length(void **state)
+{
+	struct request req;
+	char *body;
+
+	(void)state;
+	assert_non_null(body = malloc(10000));
+	for (int i = 0; i < 10000; i++)
+		body[i] = (char)('a' + i % 26);
+
+	/* Read to the end of stdin, whatever the record sizes. */
+	assert_int_equal(read_fake(&req, body, 3000, 7, false, 4096), 0);
+	assert_int_equal(req.body_len, 3000);
+	assert_memory_equal(req.body, body, 3000);
+	assert_int_equal(req.body[3000], '\0');
+	assert_int_equal(fake_out_len, 0);
+	http_request_close(&req);
+
+	/* Exactly max is fine; one byte more is 413, and the rest is read. */
+	assert_int_equal(read_fake(&req, body, 4096, 1000, false, 4096), 0);
+	assert_int_equal(req.body_len, 4096);
+	http_request_close(&req);
+	assert_int_equal(read_fake(&req, body, 4097, 1000, false, 4096), -1);
+	assert_null(req.body);
+	assert_non_null(strstr(fake_out, "Status: 413 "));
+	assert_non_null(strstr(fake_out, "{\"detail\":\"Request body too large\"}"));
+	assert_int_equal(fake_pos, 4097);
+	http_request_close(&req);
+	/* Drained up to 8 * max, then dropped: 20000 bytes are never read. */
+	assert_non_null(body = realloc(body, 20000));
+	memset(body + 10000, 'z', 10000);
+	assert_int_equal(read_fake(&req, body, 20000, 100, false, 1024), -1);
+	assert_non_null(strstr(fake_out, "Status: 413 "));
+	assert_true(fake_pos >= 8 * 1024);
+	assert_true(fake_pos < 8 * 1024 + 1024 + 100);
+	http_request_close(&req);
+
+	/* An empty body (a GET) is an empty string. */
+	assert_int_equal(read_fake(&req, body, 0, 100, false, 4096), 0);
+	assert_int_equal(req.body_len, 0);
+	assert_string_equal(req.body, "");
+	http_request_close(&req);
+
+	/* A stream that breaks (peer gone, io_timeout) is 400, not a body. */
+	assert_int_equal(read_fake(&req, body, 500, 100, true, 4096), -1);
+	assert_null(req.body);
+	assert_non_null(strstr(fake_out, "Status: 400 "));
+	assert_non_null(strstr(fake_out, "Incomplete request body"));
+	http_request_close(&req);
+	free(body);
+}
+
 int
 main(void)
 {
@@ -100,6 +235,7 @@ main(void)
 		cmocka_unit_test(test_router_find),
 		cmocka_unit_test(test_status_text),
 		cmocka_unit_test(test_accepts_gzip),
+		cmocka_unit_test(test_body_without_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
