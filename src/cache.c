@@ -2,6 +2,24 @@
  * cache.c - libmemcached (1.1.4, ASCII protocol) behind a miss-on-failure
  * interface.
  *
+ * A breaker per server, in front of libmemcached: after a failure or a
+ * timeout on a server, this process does not touch it again for
+ * memcached_retry_timeout seconds; then one operation goes through (the
+ * probe), and its success closes the breaker.  libmemcached's own retry
+ * window is not enough: a server that accepts connections and never
+ * answers (stopped, swapping, overloaded) is reconnected at once after a
+ * poll timeout, so every request paid the whole timeout again.  While a
+ * server rests, reads of its keys are misses and write-backs to it are
+ * skipped (both only cost a later miss).  Deletes are not: they are
+ * invalidations, and skipping one on this process's word would let other
+ * processes, for which the server may answer, serve what was deleted; a
+ * delete is tried (at most one timeout), and when it fails the caller
+ * learns it (store_cache_stale).  With several servers the multi-get
+ * asks each in turn, so that a failure is known to be that server's
+ * (libmemcached does not say which server of a multi-get failed): one
+ * round trip per server a request's keys live on, instead of one for
+ * all; with one server, the common case, nothing changes.
+ *
  * Behaviours are set once, here, because memcached_behavior_set() quits
  * every connection for some of them.  The one exception is NOREPLY, a flag
  * flipped around writes (it touches no connection): write-backs and
@@ -25,9 +43,18 @@
 #define CACHE_HASH_BYTES	16
 #define CACHE_FAILURE_LIMIT	1	/* failures before a server rests */
 
+/* The breaker of one server. */
+struct cache_server {
+	char			 name[80];	/* host:port, for the log */
+	bool			 open;		/* failed, not yet answered again */
+	long long		 rest_until;	/* monotonic us: no use before */
+};
+
 struct cache {
 	const struct conf	*conf;
 	memcached_st		*mc;		/* NULL: no servers, disabled */
+	struct cache_server	*srv;		/* one per server, by position */
+	uint32_t		 nsrv;
 	char			 prefix[48];	/* "<ns>:<version>:" */
 	size_t			 prefix_len;
 	char			 gen_key[64];
@@ -38,9 +65,6 @@ struct cache {
 	char			 gen[CACHE_GEN_LEN + 1];
 	bool			 gen_known;
 	bool			 req_gen_ok;
-	/* memcached failed in this request: don't wait for it again. */
-	bool			 req_failed;
-	bool			 failing;	/* logged as failing */
 
 	struct cache_stats	 st;
 };
@@ -174,9 +198,25 @@ cache_new(const struct conf *conf, char *err, size_t errlen)
 		if (cache_add_server(mc, conf->memcached_servers[i], err,
 		    errlen) != 0)
 			log_err("%s: left out", err);
-	if (memcached_server_count(mc) == 0) {
+	if ((c->nsrv = memcached_server_count(mc)) == 0) {
 		memcached_free(mc);
 		return c;
+	}
+	if ((c->srv = calloc(c->nsrv, sizeof(*c->srv))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (uint32_t i = 0; i < c->nsrv; i++) {
+		const memcached_instance_st *in =
+		    memcached_server_instance_by_position(mc, i);
+
+		if (memcached_server_port(in) == 0)	/* a unix socket */
+			snprintf(c->srv[i].name, sizeof(c->srv[i].name), "%s",
+			    memcached_server_name(in));
+		else
+			snprintf(c->srv[i].name, sizeof(c->srv[i].name),
+			    "%s:%u", memcached_server_name(in),
+			    (unsigned)memcached_server_port(in));
 	}
 	c->mc = mc;
 	return c;
@@ -194,6 +234,7 @@ cache_free(struct cache *c)
 		return;
 	if (c->mc != NULL)
 		memcached_free(c->mc);
+	free(c->srv);
 	free(c);
 }
 
@@ -207,7 +248,6 @@ void
 cache_request_end(struct cache *c)
 {
 	c->req_gen_ok = false;
-	c->req_failed = false;
 }
 
 /* --- keys ------------------------------------------------------------ */
@@ -303,38 +343,59 @@ cache_key_epoch(const struct cache *c, char *buf, size_t len)
 	return cache_key_id(c, buf, len, "epoch", 0);
 }
 
-/* --- failures -------------------------------------------------------- */
+/* --- failures: the breakers ------------------------------------------ */
 
-/*
- * Record a failed operation.  Errors that may have cost a timeout stop
- * the cache for the rest of the request; "server resting" answers are
- * immediate and only count.
- */
-static void
-cache_failed(struct cache *c, memcached_return_t rc, const char *op)
+/* The position of the server that holds key (as libmemcached picks it). */
+static uint32_t
+cache_server_of(const struct cache *c, const char *key, size_t len)
 {
-	c->st.failures++;
-	switch (rc) {
-	case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
-	case MEMCACHED_SERVER_MARKED_DEAD:
-	case MEMCACHED_NO_SERVERS:
-		break;
-	default:
-		c->req_failed = true;
-		break;
-	}
-	if (!c->failing)
-		log_warn("memcached %s failed: %s; serving from MariaDB", op,
-		    memcached_strerror(c->mc, rc));
-	c->failing = true;
+	uint32_t i;
+
+	if (c->nsrv <= 1)
+		return 0;
+	i = memcached_generate_hash(c->mc, key, len);
+	return i < c->nsrv ? i : 0;
 }
 
-static void
-cache_worked(struct cache *c)
+/* May this process use server i now (closed, or due for its probe)? */
+static bool
+cache_server_usable(const struct cache *c, uint32_t i, long long now)
 {
-	if (c->failing)
-		log_info("memcached answers again");
-	c->failing = false;
+	return !c->srv[i].open || now >= c->srv[i].rest_until;
+}
+
+/*
+ * Server i failed (rc, in operation op): it rests for the retry timeout.
+ * The first failure is a warning; a failed probe is only information,
+ * once per retry timeout, so that a long outage does not flood the log.
+ */
+static void
+cache_failed(struct cache *c, uint32_t i, memcached_return_t rc,
+    const char *op)
+{
+	struct cache_server *sv = &c->srv[i];
+	unsigned rest = c->conf->memcached_retry_timeout;
+
+	c->st.failures++;
+	if (!sv->open)
+		log_warn("memcached %s: %s failed (%s); not used for %u s, "
+		    "serving from MariaDB", sv->name, op,
+		    memcached_strerror(c->mc, rc), rest);
+	else
+		log_info("memcached %s: still failing (%s); not used for "
+		    "%u s more", sv->name, memcached_strerror(c->mc, rc),
+		    rest);
+	sv->open = true;
+	sv->rest_until = mono_us() + (long long)rest * 1000000;
+}
+
+/* Server i answered: its breaker closes (logged when it was open). */
+static void
+cache_worked(struct cache *c, uint32_t i)
+{
+	if (c->srv[i].open)
+		log_info("memcached %s answers again", c->srv[i].name);
+	c->srv[i].open = false;
 }
 
 static bool
@@ -387,6 +448,7 @@ static void
 cache_gen_create(struct cache *c)
 {
 	char cand[CACHE_GEN_LEN + 1];
+	uint32_t gs = cache_server_of(c, c->gen_key, c->gen_key_len);
 	memcached_return_t rc;
 	char *v;
 	size_t vlen;
@@ -403,7 +465,7 @@ cache_gen_create(struct cache *c)
 		return;
 	}
 	if (rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS) {
-		cache_failed(c, rc, "add");
+		cache_failed(c, gs, rc, "add");
 		return;
 	}
 	/* Someone else created it first: theirs wins. */
@@ -412,7 +474,7 @@ cache_gen_create(struct cache *c)
 	if (v != NULL && cache_gen_valid(v, vlen))
 		cache_gen_adopt(c, v);
 	else if (!cache_rc_ok(rc))
-		cache_failed(c, rc, "get");
+		cache_failed(c, gs, rc, "get");
 	free(v);
 }
 
@@ -422,6 +484,7 @@ cache_bump_generation(struct cache *c)
 	char gen[CACHE_GEN_LEN + 1];
 	memcached_return_t rc;
 	long long t0 = mono_us();
+	uint32_t gs;
 	int ret = 0;
 
 	if (c->mc == NULL)
@@ -437,11 +500,13 @@ cache_bump_generation(struct cache *c)
 	if (rc == MEMCACHED_NOTSTORED)
 		rc = memcached_add(c->mc, c->gen_key, c->gen_key_len, gen,
 		    CACHE_GEN_LEN, 0, 0);
+	/* Not held back by the breaker: this is an invalidation. */
+	gs = cache_server_of(c, c->gen_key, c->gen_key_len);
 	if (rc != MEMCACHED_SUCCESS) {
-		cache_failed(c, rc, "set");
+		cache_failed(c, gs, rc, "set");
 		ret = -1;
 	} else {
-		cache_worked(c);
+		cache_worked(c, gs);
 		cache_gen_adopt(c, gen);
 	}
 	c->st.time_us += (unsigned long long)(mono_us() - t0);
@@ -498,64 +563,39 @@ cache_unframe(const struct cache *c, const char *key, const char *v,
 	return v + klen + 1;
 }
 
-int
-cache_get_many(struct cache *c, const char *const *keys, size_t n,
-    struct cache_value *out)
-{
-	const char **mkeys = NULL;
-	size_t *mlens = NULL, src = 0;
-	struct cache_slot *slots = NULL;
-	struct cache_value *raw = NULL;
-	memcached_result_st res;
-	bool res_made = false, errors = false, oom = true, want_gen;
-	size_t m;
-	memcached_return_t rc;
-	long long t0 = mono_us();
+/* What one multi-get fills in. */
+struct cache_get {
+	struct cache_slot	*slots;		/* sorted, n of them */
+	size_t			 n;
+	struct cache_value	*raw;		/* by caller index */
+	bool			 want_gen;
+};
 
-	if (n == 0)
-		return 0;
-	memset(out, 0, n * sizeof(*out));
-	if (c->mc == NULL || c->req_failed) {
-		if (c->mc != NULL)
-			c->st.skipped++;
-		c->st.misses += n;
-		return c->mc == NULL ? 0 : -1;
-	}
-	want_gen = !c->req_gen_ok;
-	m = n + (want_gen ? 1 : 0);
-	mkeys = malloc(m * sizeof(*mkeys));
-	mlens = malloc(m * sizeof(*mlens));
-	slots = malloc(n * sizeof(*slots));
-	raw = calloc(n, sizeof(*raw));
-	if (mkeys == NULL || mlens == NULL || slots == NULL || raw == NULL)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		mkeys[i] = keys[i];
-		mlens[i] = strlen(keys[i]);
-		slots[i] = (struct cache_slot){ keys[i], mlens[i], i };
-	}
-	if (want_gen) {
-		mkeys[n] = c->gen_key;
-		mlens[n] = c->gen_key_len;
-	}
-	/* Sorted, so that answers (in any order) find their key quickly. */
-	qsort(slots, n, sizeof(*slots), slot_cmp);
+/*
+ * One multi-get of m keys, all on server i (or all servers when there is
+ * only one): the answers go to g->raw, the generation (when asked) is
+ * adopted.  Returns 0 when the server answered, -1 when it failed (its
+ * breaker opens; what came before the failure is kept), -2 on OOM.
+ */
+static int
+cache_mget_one(struct cache *c, uint32_t i, const char *const *mkeys,
+    const size_t *mlens, size_t m, struct cache_get *g)
+{
+	memcached_result_st res;
+	memcached_return_t rc;
+	int ret = 0;
 
 	c->st.gets++;
 	rc = memcached_mget(c->mc, mkeys, mlens, m);
-	if (rc == MEMCACHED_SOME_ERRORS) {
-		/* Some server failed; why decides whether it cost time. */
-		cache_failed(c, memcached_last_error(c->mc), "get");
-		errors = true;
-	} else if (rc != MEMCACHED_SUCCESS) {
-		cache_failed(c, rc, "get");
-		errors = true;
-		oom = false;
-		goto out;
+	if (rc == MEMCACHED_SOME_ERRORS)
+		/* The server failed; why decides the log line. */
+		rc = memcached_last_error(c->mc);
+	if (rc != MEMCACHED_SUCCESS) {
+		cache_failed(c, i, rc, "get");
+		return -1;
 	}
 	if (memcached_result_create(c->mc, &res) == NULL)
-		goto out;
-	res_made = true;
+		return -2;
 	while (memcached_fetch_result(c->mc, &res, &rc) != NULL) {
 		const char *k = memcached_result_key_value(&res);
 		size_t klen = memcached_result_key_length(&res);
@@ -563,60 +603,145 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 		size_t vlen = memcached_result_length(&res);
 		struct cache_slot probe = { k, klen, 0 }, *hit;
 
-		if (want_gen && klen == c->gen_key_len &&
+		if (g->want_gen && klen == c->gen_key_len &&
 		    memcmp(k, c->gen_key, klen) == 0) {
 			if (cache_gen_valid(v, vlen))
 				cache_gen_adopt(c, v);
 			continue;
 		}
-		hit = bsearch(&probe, slots, n, sizeof(*slots), slot_cmp);
+		hit = bsearch(&probe, g->slots, g->n, sizeof(*g->slots),
+		    slot_cmp);
 		if (hit == NULL)
 			continue;
 		/* Equal keys: the value goes to the first of them. */
-		while (hit > slots && slot_cmp(hit - 1, &probe) == 0)
+		while (hit > g->slots && slot_cmp(hit - 1, &probe) == 0)
 			hit--;
-		if (raw[hit->idx].mem != NULL || vlen == 0)
+		if (g->raw[hit->idx].mem != NULL || vlen == 0)
 			continue;
 		/*
 		 * Take libmemcached's (malloc'd, NUL-terminated) buffer
 		 * rather than copy it: configs are tens of KB each.
 		 */
-		if ((raw[hit->idx].mem = memcached_result_take_value(&res)) ==
-		    NULL)
+		if ((g->raw[hit->idx].mem = memcached_result_take_value(&res)) ==
+		    NULL) {
+			ret = -2;
 			goto out;
-		raw[hit->idx].data = raw[hit->idx].mem;
-		raw[hit->idx].len = vlen;
+		}
+		g->raw[hit->idx].data = g->raw[hit->idx].mem;
+		g->raw[hit->idx].len = vlen;
 	}
 	if (!cache_rc_ok(rc)) {
-		cache_failed(c, rc, "fetch");
-		errors = true;
+		cache_failed(c, i, rc, "fetch");
+		ret = -1;
+	} else
+		cache_worked(c, i);
+out:
+	memcached_result_free(&res);
+	return ret;
+}
+
+int
+cache_get_many(struct cache *c, const char *const *keys, size_t n,
+    struct cache_value *out)
+{
+	const char **mkeys = NULL;
+	size_t *mlens = NULL, src = 0;
+	uint32_t *where = NULL, gs;
+	struct cache_get g = { 0 };
+	bool errors = false, oom = true, gen_answered = false;
+	long long t0 = mono_us();
+	size_t m;
+
+	if (n == 0)
+		return 0;
+	memset(out, 0, n * sizeof(*out));
+	if (c->mc == NULL) {
+		c->st.misses += n;
+		return 0;
+	}
+	g.n = n;
+	g.want_gen = !c->req_gen_ok;
+	mkeys = malloc((n + 1) * sizeof(*mkeys));
+	mlens = malloc((n + 1) * sizeof(*mlens));
+	where = malloc((n + 1) * sizeof(*where));
+	g.slots = malloc(n * sizeof(*g.slots));
+	g.raw = calloc(n, sizeof(*g.raw));
+	if (mkeys == NULL || mlens == NULL || where == NULL ||
+	    g.slots == NULL || g.raw == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(keys[i]);
+
+		g.slots[i] = (struct cache_slot){ keys[i], len, i };
+		where[i] = cache_server_of(c, keys[i], len);
+	}
+	gs = cache_server_of(c, c->gen_key, c->gen_key_len);
+	/* Sorted, so that answers (in any order) find their key quickly. */
+	qsort(g.slots, n, sizeof(*g.slots), slot_cmp);
+
+	/*
+	 * Server by server (one round trip when there is one server), the
+	 * keys of the servers this process may use now; the others are
+	 * misses, and count as a failure of this call.
+	 */
+	for (uint32_t s = 0; s < c->nsrv; s++) {
+		long long now = mono_us();
+		bool usable = cache_server_usable(c, s, now);
+		int rc;
+
+		m = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (where[i] != s)
+				continue;
+			mkeys[m] = keys[i];
+			mlens[m++] = strlen(keys[i]);
+		}
+		if (g.want_gen && gs == s) {
+			mkeys[m] = c->gen_key;
+			mlens[m++] = c->gen_key_len;
+		}
+		if (m == 0)
+			continue;
+		if (!usable) {
+			c->st.skipped++;
+			errors = true;
+			continue;
+		}
+		if ((rc = cache_mget_one(c, s, mkeys, mlens, m, &g)) == -2)
+			goto out;
+		if (rc != 0)
+			errors = true;
+		else if (g.want_gen && gs == s)
+			gen_answered = true;
 	}
 	if (!c->req_gen_ok) {
-		if (errors && c->gen_known)
+		if (gen_answered)
+			/* Its server answered without it: evicted or new. */
+			cache_gen_create(c);
+		else if (c->gen_known)
 			/* Its server is away: keep the one we had. */
 			c->req_gen_ok = true;
-		else if (!errors)
-			cache_gen_create(c);
 	}
 	oom = false;
 	if (!c->req_gen_ok)
 		/* Without a generation no value can be trusted. */
 		goto out;
 	for (size_t s = 0; s < n; s++) {
-		struct cache_slot *sl = &slots[s];
+		struct cache_slot *sl = &g.slots[s];
 		struct cache_value *first;
 		const char *p;
 
-		if (s == 0 || slot_cmp(&slots[s - 1], sl) != 0) {
+		if (s == 0 || slot_cmp(&g.slots[s - 1], sl) != 0) {
 			/* The first of equal keys keeps the buffer. */
 			src = sl->idx;
-			if (raw[src].mem == NULL || (p = cache_unframe(c,
-			    sl->key, raw[src].mem, raw[src].len)) == NULL)
+			if (g.raw[src].mem == NULL || (p = cache_unframe(c,
+			    sl->key, g.raw[src].mem, g.raw[src].len)) == NULL)
 				continue;
-			out[src].mem = raw[src].mem;
+			out[src].mem = g.raw[src].mem;
 			out[src].data = p;
-			out[src].len = raw[src].len - (size_t)(p - raw[src].mem);
-			raw[src].mem = NULL;
+			out[src].len = g.raw[src].len -
+			    (size_t)(p - g.raw[src].mem);
+			g.raw[src].mem = NULL;
 			continue;
 		}
 		/* Any other gets its own copy of the payload. */
@@ -631,17 +756,14 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 		out[sl->idx].data = out[sl->idx].mem;
 		out[sl->idx].len = first->len;
 	}
-	if (!errors)
-		cache_worked(c);
 out:
-	if (res_made)
-		memcached_result_free(&res);
-	if (raw != NULL)
-		cache_values_free(raw, n);
-	free(raw);
+	if (g.raw != NULL)
+		cache_values_free(g.raw, n);
+	free(g.raw);
+	free(g.slots);
 	free(mkeys);
 	free(mlens);
-	free(slots);
+	free(where);
 	/* Never half an answer after OOM. */
 	if (oom)
 		cache_values_free(out, n);
@@ -677,26 +799,37 @@ cache_set_many(struct cache *c, const char *const *keys,
 	size_t cap = 0;
 	long long t0 = mono_us();
 	memcached_return_t rc;
+	bool *wrote = NULL, skipped = false;
 	int ret = -1;
 
 	if (c->mc == NULL)
 		return 0;
 	if (n == 0)
 		return 0;
-	if (c->req_failed || !c->req_gen_ok) {
+	if (!c->req_gen_ok) {
 		c->st.skipped++;
 		return -1;
 	}
+	if ((wrote = calloc(c->nsrv, sizeof(*wrote))) == NULL)
+		return -1;
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
 	for (size_t i = 0; i < n; i++) {
 		const char *key = keys[i];
 		const char *kind = key + c->prefix_len, *kend = strchr(kind, ':');
 		size_t klen = kend != NULL ? (size_t)(kend - kind) : 0;
 		size_t need = 32 + CACHE_GEN_LEN + klen + lens[i];
+		size_t keylen = strlen(key);
+		uint32_t sv = cache_server_of(c, key, keylen);
 		int hlen;
 
 		if (strncmp(key, c->prefix, c->prefix_len) != 0 || klen == 0)
 			goto out;
+		/* A resting server's values wait for a later miss. */
+		if (!cache_server_usable(c, sv, t0)) {
+			c->st.skipped++;
+			skipped = true;
+			continue;
+		}
 		if (need > cap) {
 			char *p = realloc(buf, need);
 
@@ -709,20 +842,26 @@ cache_set_many(struct cache *c, const char *const *keys,
 		    c->gen, (int)klen, kind);
 		memcpy(buf + hlen, payloads[i], lens[i]);
 		c->st.sets++;
-		rc = memcached_set(c->mc, key, strlen(key), buf,
+		rc = memcached_set(c->mc, key, keylen, buf,
 		    (size_t)hlen + lens[i], (time_t)ttls[i], 0);
 		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_BUFFERED) {
-			cache_failed(c, rc, "set");
-			goto out;
+			cache_failed(c, sv, rc, "set");
+			skipped = true;
+			continue;
 		}
+		wrote[sv] = true;
 	}
 	if ((rc = memcached_flush_buffers(c->mc)) != MEMCACHED_SUCCESS) {
-		cache_failed(c, rc, "set");
+		/* Which server refused is not told: all that were written. */
+		for (uint32_t sv = 0; sv < c->nsrv; sv++)
+			if (wrote[sv])
+				cache_failed(c, sv, rc, "set");
 		goto out;
 	}
-	ret = 0;
+	ret = skipped ? -1 : 0;
 out:
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+	free(wrote);
 	free(buf);
 	c->st.time_us += (unsigned long long)(mono_us() - t0);
 	return ret;
@@ -745,16 +884,27 @@ cache_epoch_renew(struct cache *c)
 static int
 cache_delete_one(struct cache *c, const char *key)
 {
+	size_t len = strlen(key);
 	memcached_return_t rc;
 
 	c->st.deletes++;
-	rc = memcached_delete(c->mc, key, strlen(key), 0);
+	rc = memcached_delete(c->mc, key, len, 0);
 	if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
 	    rc != MEMCACHED_DELETED && rc != MEMCACHED_BUFFERED) {
-		cache_failed(c, rc, "delete");
+		cache_failed(c, cache_server_of(c, key, len), rc, "delete");
 		return -1;
 	}
 	return 0;
+}
+
+/* A failure no single server is named for: every server's. */
+static void
+cache_failed_all(struct cache *c, const char *op)
+{
+	memcached_return_t rc = memcached_last_error(c->mc);
+
+	for (uint32_t i = 0; i < c->nsrv; i++)
+		cache_failed(c, i, rc, op);
 }
 
 int
@@ -766,10 +916,12 @@ cache_delete_many(struct cache *c, const char *const *keys, size_t n)
 
 	if (c->mc == NULL || n == 0)
 		return 0;
-	if (c->req_failed) {
-		c->st.skipped++;
-		return -1;
-	}
+	/*
+	 * Not held back by the breakers (see the head of this file): a
+	 * delete skipped on this process's word could leave entries that
+	 * other processes still read.  Tried, it costs at most a timeout,
+	 * and a failure is reported.
+	 */
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
 	for (size_t i = 0; i < n; i++)
 		if (cache_delete_one(c, keys[i]) != 0)
@@ -782,7 +934,7 @@ cache_delete_many(struct cache *c, const char *const *keys, size_t n)
 	if (cache_delete_one(c, ekey) != 0)
 		goto out;
 	if (memcached_flush_buffers(c->mc) != MEMCACHED_SUCCESS) {
-		cache_failed(c, memcached_last_error(c->mc), "delete");
+		cache_failed_all(c, "delete");
 		goto out;
 	}
 	ret = 0;
@@ -794,7 +946,7 @@ out:
 	 * was deleted (a read right after relaycfgctl returns is fresh).
 	 */
 	if (ret == 0 && memcached_version(c->mc) != MEMCACHED_SUCCESS) {
-		cache_failed(c, memcached_last_error(c->mc), "delete");
+		cache_failed_all(c, "delete");
 		ret = -1;
 	}
 	c->st.time_us += (unsigned long long)(mono_us() - t0);

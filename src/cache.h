@@ -1,7 +1,11 @@
 /*
  * cache.h - relaycfg's memcached layer: key namespace, value framing,
  * generation, timeouts.  Any failure is a miss; nothing here ever makes a
- * request fail, and a request waits for memcached at most once.
+ * request fail.  A breaker per server (cache.c): after a failure or a
+ * timeout a server is not used by this process for
+ * memcached_retry_timeout seconds, then one operation probes it, so a
+ * process waits for a dead or frozen server at most once per retry
+ * timeout, not once per request.
  *
  * Keys:    <namespace>:<CACHE_FORMAT_VERSION>:<kind>:<id>
  *          namespace is conf cache_namespace (default "relaycfg"); kind
@@ -49,7 +53,7 @@ struct cache_stats {
 	unsigned long	hits;
 	unsigned long	misses;		/* keys not answered, for any reason */
 	unsigned long	failures;	/* operations memcached failed */
-	unsigned long	skipped;	/* operations not tried (see below) */
+	unsigned long	skipped;	/* operations not tried: server resting */
 	unsigned long long time_us;	/* wall time in libmemcached calls */
 };
 
@@ -79,9 +83,9 @@ void		 cache_free(struct cache *c);
 bool		 cache_enabled(const struct cache *c);
 
 /*
- * cache_request_end - forget the per-request state: the generation read in
- * this request and the "memcached failed, stop trying" flag.  Call after
- * each request (and the CLI after each command).
+ * cache_request_end - forget the per-request state: the generation read
+ * in this request.  Call after each request (and the CLI after each
+ * command).  The breakers outlive requests.
  */
 void		 cache_request_end(struct cache *c);
 
@@ -122,7 +126,7 @@ int		 cache_key_epoch(const struct cache *c, char *buf, size_t len);
 
 /*
  * cache_epoch_renew - write a new random epoch.  As cache_set_many:
- * skipped without a generation or after a failure in this request.
+ * skipped without a generation or while its server rests.
  */
 int		 cache_epoch_renew(struct cache *c);
 
@@ -130,8 +134,9 @@ int		 cache_epoch_renew(struct cache *c);
  * cache_get_many - one multi-get for n keys (at most one round trip per
  * server).  out[i] is filled for each hit whose framing and generation
  * check out; every other out[i] is {NULL, 0}.  Duplicate keys are fine.
- * Returns 0 when memcached answered (hits or not), -1 when it failed or
- * was skipped, or on OOM; the out array is valid either way.  Free the
+ * Keys of a resting server are misses without a round trip.  Returns 0
+ * when every server asked answered (hits or not), -1 when one failed or
+ * was resting, or on OOM; the out array is valid either way.  Free the
  * payloads with cache_values_free.
  */
 int		 cache_get_many(struct cache *c, const char *const *keys,
@@ -144,8 +149,8 @@ void		 cache_values_free(struct cache_value *v, size_t n);
  * cache_set_many - write n payloads, framed with this request's
  * generation, ttls in seconds (0: never expire), without waiting for
  * replies.  Skipped (returns -1) when no generation is known in this
- * request or memcached already failed in it.  Returns 0 when every value
- * was handed to memcached.
+ * request; values for a resting server are skipped.  Returns 0 when every
+ * value was handed to memcached, -1 otherwise.
  */
 int		 cache_set_many(struct cache *c, const char *const *keys,
 		    const char *const *payloads, const size_t *lens,
@@ -154,8 +159,10 @@ int		 cache_set_many(struct cache *c, const char *const *keys,
 /*
  * cache_delete_many - delete n keys, and then the epoch (cache_key_epoch),
  * pipelined, then wait for one answer per server (a "version" barrier),
- * so that when it returns 0 every delete has been applied.  Returns -1 when a delete could not be sent or
- * the barrier failed: some entries may then live until their TTL.
+ * so that when it returns 0 every delete has been applied.  Tried even
+ * on a resting server (a skipped invalidation is stale data elsewhere).
+ * Returns -1 when a delete could not be sent or the barrier failed: some
+ * entries may then live until their TTL.
  */
 int		 cache_delete_many(struct cache *c, const char *const *keys,
 		    size_t n);

@@ -25,6 +25,23 @@
  * Relay polls with the revisions it has, and most are current: those
  * keys are answered "unchanged" from the rev entries alone, in the same
  * single round trip, without moving the configs out of memcached.
+ *
+ * Whatever memcached returns is untrusted input (anyone who reaches it
+ * can write there, and values can be damaged): every field is checked
+ * (built_at decimal, rev 32 lowercase hex, lastChange in the exact time
+ * format, CRC and operator 8 lowercase hex, lengths against the value),
+ * and the fragment must be what zfrag_make makes of text_len bytes with
+ * that CRC (zfrag_check: the operator recomputed, the bytes inflated).
+ * An entry that fails is a miss, logged, and overwritten by the rebuild.
+ * Inflating every fragment of every answer would cost more than the
+ * rest of a warm answer, so a process remembers the entries it has
+ * checked (or written) by a keyed digest of their public key, header
+ * line and fragment length (checked_*): relaycfg never writes two
+ * different fragments under one header (built_at, rev, CRC, lengths),
+ * so a remembered header stands for bytes already checked.  A writer
+ * that forges a checked header over other bytes could as well write a
+ * whole valid config; even then the answer keeps its framing (zfrag.h:
+ * exactly the bytes counted are sent).
  */
 #include "config.h"
 
@@ -35,11 +52,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cache.h"
 #include "configs.h"
 #include "log.h"
 #include "revmemo.h"
 #include "store.h"
+#include "valid.h"
 
 /* Longest header line: two times, rev, CRC, length, spaces. */
 #define CACHED_HEAD_MAX	160
@@ -48,8 +68,14 @@
 
 static const char disabled_json[] = "{\"disabled\":true}";
 
+/* Entries a process remembers as checked: a power of two. */
+#define CHECKED_SLOTS	4096
+/* A public key is 32 characters (configs.h). */
+#define CHECKED_KEY_MAX	32
+
 struct cached {
 	bool		 present;
+	size_t		 head_len;	/* header line with its newline */
 	int64_t		 built_at;
 	char		 rev[PROJECTCONFIG_REV_LEN + 1];
 	char		 last_change[PROJECTCONFIG_TIME_LEN + 1];
@@ -130,6 +156,19 @@ parse_opt(const char *s, size_t n, size_t len, char *out)
 	return true;
 }
 
+/* A lastChange exactly as projectconfig_format_time writes it. */
+static bool
+valid_time(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+
+	for (size_t i = 0; i < PROJECTCONFIG_TIME_LEN; i++)
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' :
+		    s[i] != shape[i])
+			return false;
+	return s[PROJECTCONFIG_TIME_LEN] == '\0';
+}
+
 /*
  * Parse one cache payload; anything malformed is simply absent.  By hand:
  * this runs for every key of every warm request, and sscanf was a tenth
@@ -160,15 +199,97 @@ cached_parse(const struct cache_value *v, struct cached *out)
 	    !parse_hex32(f, n, &out->frag.crc) ||
 	    !next_field(&p, end, ' ', &f, &n) ||
 	    !parse_hex32(f, n, &out->frag.op) ||
-	    !parse_dec(p, (size_t)(end - p), CACHED_TEXT_MAX, &text_len)) {
+	    !parse_dec(p, (size_t)(end - p), CACHED_TEXT_MAX, &text_len) ||
+	    (out->rev[0] != '\0' && !valid_hex32(out->rev)) ||
+	    (out->last_change[0] != '\0' && !valid_time(out->last_change))) {
 		memset(out, 0, sizeof(*out));
 		return;
 	}
+	out->head_len = (size_t)(end - v->data) + 1;
 	out->built_at = (int64_t)built;
 	out->frag.data = (const unsigned char *)end + 1;
 	out->frag.len = v->len - (size_t)(end - v->data) - 1;
 	out->frag.text_len = (size_t)text_len;
 	out->present = true;
+}
+
+/* The checked entries of this process, by digest (0: empty slot). */
+static uint64_t		checked_slots[CHECKED_SLOTS];
+static unsigned char	checked_key[crypto_shorthash_KEYBYTES];
+static bool		checked_key_made;
+
+/*
+ * The digest that stands for an entry: SipHash-2-4, keyed per process
+ * so that nobody outside can aim two entries at one value, over the
+ * public key, the header line and the fragment's length.  Never 0.
+ */
+static uint64_t
+checked_digest(const char *public_key, const char *head, size_t head_len,
+    size_t frag_len)
+{
+	unsigned char buf[CHECKED_KEY_MAX + 1 + CACHED_HEAD_MAX + 8];
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t d, fl = (uint64_t)frag_len;
+	size_t kl = strlen(public_key), n = 0;
+
+	if (!checked_key_made) {
+		crypto_shorthash_keygen(checked_key);
+		checked_key_made = true;
+	}
+	/* Both bounded already (cached_parse, configs.h): never cut. */
+	if (kl > CHECKED_KEY_MAX)
+		kl = CHECKED_KEY_MAX;
+	if (head_len > CACHED_HEAD_MAX)
+		head_len = CACHED_HEAD_MAX;
+	memcpy(buf, public_key, kl);
+	n = kl;
+	buf[n++] = '\0';
+	memcpy(buf + n, head, head_len);
+	n += head_len;
+	memcpy(buf + n, &fl, sizeof(fl));
+	n += sizeof(fl);
+	crypto_shorthash(h, buf, n, checked_key);
+	memcpy(&d, h, sizeof(d));
+	return d != 0 ? d : 1;
+}
+
+static bool
+checked_has(uint64_t d)
+{
+	return checked_slots[d & (CHECKED_SLOTS - 1)] == d;
+}
+
+static void
+checked_put(uint64_t d)
+{
+	checked_slots[d & (CHECKED_SLOTS - 1)] = d;
+}
+
+/*
+ * cached_check - c (parsed from v for public_key) is usable only when
+ * its fragment is what its header says; a failure is logged (the key is
+ * 32 hex, the reason a fixed string: no cached bytes reach the log) and
+ * c becomes absent.
+ */
+static void
+cached_check(const char *public_key, const struct cache_value *v,
+    struct cached *c)
+{
+	const char *why;
+	uint64_t d;
+
+	if (!c->present)
+		return;
+	d = checked_digest(public_key, v->data, c->head_len, c->frag.len);
+	if (checked_has(d))
+		return;
+	if (!zfrag_check(&c->frag, &why)) {
+		log_warn("cached config of %s is damaged (%s): rebuilt",
+		    public_key, why);
+		memset(c, 0, sizeof(*c));
+		return;
+	}
+	checked_put(d);
 }
 
 /* Was something built at built_at still fresh at now? */
@@ -476,6 +597,9 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 		    ent->frag.crc, ent->frag.op, ent->frag.text_len);
 		memcpy(payloads[nw] + hl, ent->frag.data, ent->frag.len);
 		lens[nw] = (size_t)hl + ent->frag.len;
+		/* Made here: its header needs no check when read back. */
+		checked_put(checked_digest(ent->key, payloads[nw], (size_t)hl,
+		    ent->frag.len));
 		wkeys[nw] = ckeys[todo[j]];
 		ttls[nw] = conf->ttl_config + conf->ttl_config_stale;
 		nw++;
@@ -561,8 +685,10 @@ cache_lookup(struct cache *c, struct configs_entry *e, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		cache_key_config(c, ckeys[i], CACHE_KEY_MAX, e[i].key);
 		how[i] = BY_CONFIG;
+		/* Only a hex rev can be current: no other reaches a rev
+		 * entry, so what matches one is hex as well. */
 		if (use_cache && e[i].revision != NULL &&
-		    strlen(e[i].revision) == PROJECTCONFIG_REV_LEN) {
+		    valid_hex32(e[i].revision)) {
 			how[i] = revmemo_current(e[i].key, e[i].revision,
 			    (int64_t)now->tv_sec, ttl) ? BY_MEMO : BY_REV;
 			if (how[i] == BY_REV)
@@ -670,6 +796,7 @@ configs_by_keys(struct app *app, struct configs_entry *e, size_t n,
 		if (e[i].state == CONFIGS_FRESH)
 			continue;	/* unchanged, known from its rev */
 		cached_parse(&vals[i], &old[i]);
+		cached_check(e[i].key, &vals[i], &old[i]);
 		if (use_cache && old[i].present &&
 		    is_fresh(old[i].built_at, now, ttl))
 			entry_adopt(&e[i], CONFIGS_FRESH, &vals[i], &old[i]);

@@ -36,7 +36,9 @@ struct configs_entry {
  * lowercase hex).  use_cache: a fresh cached copy is served as stored (v3);
  * otherwise every config is rebuilt (v2, noCache).  Either way what is
  * built is written back to the cache, and an expired or unreadable copy
- * stands in when MariaDB cannot be read.  now: the request time.
+ * stands in when MariaDB cannot be read.  now: the request time.  A
+ * cached entry that fails any check (configs.c) is a miss: every frag
+ * handed out is exactly what zfrag_make made of its text_len bytes.
  *
  * With use_cache, an entry whose revision is the fresh cached rev is only
  * looked up in the small rev entry: it comes back FRESH with rev set and

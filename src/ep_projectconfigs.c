@@ -169,7 +169,7 @@ post_by_project(struct request *req, struct app *app, json_object *body,
 	struct sref *refs = NULL;
 	bool *drop = NULL;
 	int64_t *ids = NULL;
-	size_t n = 0, m, cap, *lens = NULL;
+	size_t n = 0, m, cap = 0, *lens = NULL;
 	struct printbuf *pb = NULL;
 	bool unavailable;
 
@@ -487,9 +487,10 @@ reply_by_key(struct request *req, const struct conf *conf,
 		return;
 	zbody_begin(&b, gzip, body_put_http, req);
 	render_by_key(&b, a);
+	/* Either way exactly b.out_len bytes were produced (zfrag.h). */
 	if (zbody_end(&b) != 0)
-		log_warn("projectconfigs: answer cut short after %zu bytes",
-		    req->bytes_out);
+		log_warn("projectconfigs: the client went away or a config "
+		    "was damaged (%zu bytes written)", req->bytes_out);
 }
 
 static void

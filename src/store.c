@@ -36,6 +36,7 @@
 
 #include "cache.h"
 #include "db.h"
+#include "jsonstrict.h"
 #include "log.h"
 #include "store.h"
 #include "valid.h"
@@ -689,7 +690,8 @@ ja_str(json_object *a, size_t i, bool nullable, const char **s, size_t *len)
 		return false;
 	*s = json_object_get_string(v);
 	*len = (size_t)json_object_get_string_len(v);
-	return true;
+	/* "\u0000" inside: the C string would say something else. */
+	return memchr(*s, '\0', *len) == NULL;
 }
 
 /* An array of exactly n elements. */
@@ -1142,6 +1144,33 @@ payload_parse(const char *data, size_t len)
 	return o;
 }
 
+/*
+ * A payload read from memcached: untrusted input, so strict RFC 8259 and
+ * valid UTF-8 (what json-c writes always is), else a miss.  payload_parse
+ * stays lenient for what MariaDB holds, which other writers made.
+ */
+static json_object *
+cached_payload_parse(const char *data, size_t len)
+{
+	json_tokener *tok;
+	json_object *o;
+
+	/* json-c alone takes overlong UTF-8 and raw control bytes. */
+	if (len >= INT32_MAX || data[len] != '\0' ||
+	    jsonstrict_check(data, len, JSONSTRICT_DEPTH_MAX, NULL) != 0 ||
+	    (tok = json_tokener_new()) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, data, (int)len + 1);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
 /* The negative-entry payload. */
 static bool
 payload_is_null(const char *data, size_t len)
@@ -1225,7 +1254,7 @@ fetch_cache_ids(struct store *st, const struct model_desc *d,
 			lc_put(st, m.keys[i], NULL);
 			continue;
 		}
-		a = payload_parse(v->data, v->len);
+		a = cached_payload_parse(v->data, v->len);
 		obj = a != NULL ? d->from_json(a) : NULL;
 		json_object_put(a);
 		/* Unreadable, or another row under this key: a miss. */
@@ -1418,7 +1447,7 @@ fetch_cache_ptrs(struct store *st, const struct model_desc *d,
 			lc_put(st, m.keys[i], NULL);
 			continue;
 		}
-		a = payload_parse(v->data, v->len);
+		a = cached_payload_parse(v->data, v->len);
 		if (ja_shape(a, 1) && ja_int(a, 0, &id))
 			ids[nids++] = id;
 		json_object_put(a);
@@ -1451,7 +1480,7 @@ fetch_cache_ptrs(struct store *st, const struct model_desc *d,
 
 		if (v->data == NULL || payload_is_null(v->data, v->len))
 			continue;
-		a = payload_parse(v->data, v->len);
+		a = cached_payload_parse(v->data, v->len);
 		if (!(ja_shape(a, 1) && ja_int(a, 0, &id))) {
 			json_object_put(a);
 			continue;
@@ -1646,7 +1675,7 @@ fetch_cache_keylists(struct store *st, const int64_t *pids, size_t n)
 
 		if (m.vals[i].data == NULL)
 			continue;
-		a = payload_parse(m.vals[i].data, m.vals[i].len);
+		a = cached_payload_parse(m.vals[i].data, m.vals[i].len);
 		if (!json_object_is_type(a, json_type_array)) {
 			json_object_put(a);
 			continue;
@@ -1944,7 +1973,7 @@ get_dicts(struct store *st, const struct dict_req *reqs, size_t nreq)
 
 		if (m.vals[i].data == NULL)
 			continue;
-		o = payload_parse(m.vals[i].data, m.vals[i].len);
+		o = cached_payload_parse(m.vals[i].data, m.vals[i].len);
 		if (!json_object_is_type(o, json_type_object)) {
 			json_object_put(o);
 			continue;

@@ -91,6 +91,81 @@ out:
 	return rc;
 }
 
+/* Deflate never expands more than this: 258 bytes from 2 bits. */
+#define ZFRAG_MAX_RATIO	1032
+
+bool
+zfrag_check(const struct zfrag *f, const char **why)
+{
+	static const unsigned char sync_marker[4] = { 0, 0, 0xff, 0xff };
+	unsigned char buf[16384];
+	uLong crc = crc32(0L, Z_NULL, 0);
+	size_t total = 0;
+	z_stream *z;
+	int zrc, last_type = 0;
+
+	*why = "lengths";
+	if (f->len < sizeof(sync_marker) || f->len > UINT_MAX ||
+	    f->text_len > (size_t)UINT_MAX ||
+	    f->text_len / ZFRAG_MAX_RATIO > f->len)
+		return false;
+	/*
+	 * Recomputed, not trusted: crc32_combine_op loops forever on 0, and
+	 * any other wrong value makes a gzip answer's CRC wrong.
+	 */
+	*why = "CRC operator";
+	if (f->op != (uint32_t)crc32_combine_gen((z_off_t)f->text_len))
+		return false;
+	*why = "no sync flush at its end";
+	if (memcmp(f->data + f->len - sizeof(sync_marker), sync_marker,
+	    sizeof(sync_marker)) != 0)
+		return false;
+	*why = "out of memory";
+	if ((z = inflater_get()) == NULL)
+		return false;
+	z->next_in = (Bytef *)(uintptr_t)f->data;
+	z->avail_in = (uInt)f->len;
+	/*
+	 * Z_BLOCK returns at every block boundary; data_type after the call
+	 * that took the last bytes tells where they ended (128: between
+	 * blocks, none of them final, no bits left over).
+	 */
+	for (;;) {
+		uInt in = z->avail_in;
+		size_t n;
+
+		z->next_out = buf;
+		z->avail_out = sizeof(buf);
+		zrc = inflate(z, Z_BLOCK);
+		n = sizeof(buf) - z->avail_out;
+		*why = "longer than its length";
+		if (n > f->text_len - total)
+			return false;
+		crc = crc32(crc, buf, (uInt)n);
+		total += n;
+		*why = "a final block";
+		if (zrc == Z_STREAM_END)
+			return false;
+		*why = "not deflate data";
+		if (zrc != Z_OK && zrc != Z_BUF_ERROR)
+			return false;
+		if (n == 0 && z->avail_in == in)
+			break;		/* no progress: all taken */
+		last_type = z->data_type;
+	}
+	*why = "trailing bytes or an unfinished block";
+	if (z->avail_in != 0 || last_type != 128)
+		return false;
+	*why = "shorter than its length";
+	if (total != f->text_len)
+		return false;
+	*why = "CRC";
+	if ((uint32_t)crc != f->crc)
+		return false;
+	*why = NULL;
+	return true;
+}
+
 static void
 body_put(struct zbody *b, const void *p, size_t len)
 {
@@ -162,7 +237,13 @@ zbody_text(struct zbody *b, const char *text, size_t len)
 	}
 }
 
-/* Identity: inflate f through a bounce buffer, checking length and CRC. */
+/*
+ * Identity: inflate f through a bounce buffer, checking length and CRC.
+ * Exactly f->text_len bytes go out whatever the bytes hold: inflation
+ * stops there, and a fragment that gives less is padded with spaces, so
+ * the count made first stays true (configs.c has checked every cached
+ * fragment; this is the last line, not the only one).
+ */
 static void
 body_inflate(struct zbody *b, const struct zfrag *f)
 {
@@ -177,30 +258,54 @@ body_inflate(struct zbody *b, const struct zfrag *f)
 		return;
 	}
 	if (b->failed != 0)
-		return;
-	if ((z = inflater_get()) == NULL)
+		goto pad;
+	if (f->len > UINT_MAX || (z = inflater_get()) == NULL)
 		goto bad;
 	z->next_in = (Bytef *)(uintptr_t)f->data;
 	z->avail_in = (uInt)f->len;
-	do {
+	for (;;) {
+		size_t room = f->text_len - total, n;
+		uInt in = z->avail_in;
+
+		/*
+		 * Room for at most what is left; at the end, one byte to
+		 * see that nothing more comes (and to take the trailing
+		 * empty block, which gives nothing).
+		 */
 		z->next_out = buf;
-		z->avail_out = sizeof(buf);
+		z->avail_out = (uInt)(room == 0 ? 1 :
+		    room < sizeof(buf) ? room : sizeof(buf));
 		zrc = inflate(z, Z_SYNC_FLUSH);
-		if (zrc != Z_OK && zrc != Z_BUF_ERROR)
+		if (zrc != Z_OK && zrc != Z_BUF_ERROR && zrc != Z_STREAM_END)
 			goto bad;
-		size_t n = sizeof(buf) - z->avail_out;
-		if (n == 0)
+		n = (size_t)(z->next_out - buf);
+		if (n > room)
+			goto bad;	/* longer than it says */
+		if (n == 0 && z->avail_in == in)
 			break;
 		crc = crc32(crc, buf, (uInt)n);
 		total += n;
 		body_put(b, buf, n);
-	} while (b->failed == 0);
+		if (b->failed != 0)
+			goto pad;
+	}
 	if (z->avail_in != 0 || total != f->text_len || crc != f->crc)
 		goto bad;
 	return;
 bad:
 	log_err("a cached config did not inflate to its length and CRC");
-	b->failed = -1;
+	b->damaged = true;
+pad:
+	/* Counted as text_len: the framing must hold even now. */
+	while (total < f->text_len) {
+		size_t n = f->text_len - total;
+
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		memset(buf, ' ', n);
+		body_put(b, buf, n);
+		total += n;
+	}
 }
 
 void
@@ -211,8 +316,14 @@ zbody_frag(struct zbody *b, const struct zfrag *f)
 		return;
 	}
 	body_flush_glue(b);
-	if (b->put != NULL)
-		b->crc = (uint32_t)crc32_combine_op(b->crc, f->crc, f->op);
+	if (b->put != NULL) {
+		/* 0 is never an operator, and would never return. */
+		if (f->op == 0)
+			b->damaged = true;
+		else
+			b->crc = (uint32_t)crc32_combine_op(b->crc, f->crc,
+			    f->op);
+	}
 	b->text_len += f->text_len;
 	body_put(b, f->data, f->len);
 }
@@ -234,5 +345,5 @@ zbody_end(struct zbody *b)
 		}
 		body_put(b, trailer, sizeof(trailer));
 	}
-	return b->failed;
+	return b->failed != 0 || b->damaged ? -1 : 0;
 }

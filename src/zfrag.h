@@ -48,6 +48,20 @@ int	zfrag_make(const char *text, size_t len, unsigned char **mem,
 	    struct zfrag *out);
 
 /*
+ * zfrag_check - is f exactly what zfrag_make makes for some text: op is
+ * crc32_combine_gen(text_len), its bytes inflate from an empty window to
+ * text_len bytes with CRC crc, through non-final blocks only, and end on
+ * a byte boundary with nothing after.  Anything read from the cache goes
+ * through this before it is answered (configs.c): a zero op made zlib's
+ * CRC combination loop forever, and a fragment longer or shorter than its
+ * text_len would break the Content-Length already counted.  Inflation
+ * stops as soon as it passes text_len, so a lying fragment costs at most
+ * text_len bytes of work.  Returns true, or false with a short reason
+ * (a static string, never the bytes) in *why.
+ */
+bool	zfrag_check(const struct zfrag *f, const char **why);
+
+/*
  * Where a body goes: put(arg, bytes, n) returns 0, or -1 when the bytes
  * could not be written (the client went away).
  */
@@ -63,7 +77,8 @@ struct zbody {
 	bool		 gzip;
 	zbody_put_fn	 put;		/* NULL: count only */
 	void		*arg;
-	int		 failed;	/* 0, or -1 after a failed put/inflate */
+	int		 failed;	/* 0, or -1 after a failed put */
+	bool		 damaged;	/* a fragment was not what it said */
 	size_t		 out_len;	/* bytes produced so far */
 	uint32_t	 crc;		/* of the text so far (gzip) */
 	size_t		 text_len;
@@ -82,9 +97,12 @@ void	zbody_frag(struct zbody *b, const struct zfrag *f);
 
 /*
  * zbody_end - finish the body (final block and trailer in gzip).  Returns
- * 0 when every byte went out, -1 when a put failed or, for identity, a
- * fragment did not inflate to its length and CRC (the body is then short
- * and must not be taken for complete).  Counting never fails.
+ * 0 when every byte went out, -1 when a put failed or a fragment was not
+ * what it claimed (identity: it did not inflate to its length and CRC;
+ * gzip: its CRC operator is impossible).  Either way exactly out_len
+ * bytes, the count given first, were produced: identity inflation stops
+ * at a fragment's text_len and a short one is padded with spaces, so the
+ * web server's framing holds even then.  Counting never fails.
  */
 int	zbody_end(struct zbody *b);
 

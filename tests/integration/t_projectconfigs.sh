@@ -298,6 +298,170 @@ for bad in "x" $'123 - - zzzzzzzz 00000000 10\nabcdefghij' \
 done
 is "$n" 0 "nine damaged entries: each one a miss, the config rebuilt"
 
+# Entries whose header is consistent but whose fragment is not what it
+# says, or whose operator is impossible, planted byte for byte: the real
+# config text in a stored deflate block (what any inflater reads), with
+# the real header's CRC, operator and length unless one is the damage.
+# Each must be a miss (rebuilt, and overwritten in memcached), answered
+# with exactly Content-Length bytes, to gzip and identity clients alike.
+mc_set_file() {		# KEY FILE: the file's bytes as the value
+	local line
+	exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT"
+	{ printf 'set %s 0 0 %d\r\n' "$1" "$(wc -c <"$2")"; cat "$2"; printf '\r\n'; } >&3
+	read -r line <&3
+	exec 3<&-
+	[ "${line%$'\r'}" = STORED ]
+}
+byte() { printf "\\$(printf '%03o' "$1")"; }
+# stored_frag FINAL FILE: FILE as one stored block (BFINAL as given),
+# then the empty stored block of a sync flush.
+stored_frag() {
+	local n
+	n=$(wc -c <"$2")
+	byte "$1"; byte $((n & 255)); byte $((n >> 8))
+	byte $((~n & 255)); byte $(((~n >> 8) & 255))
+	cat "$2"
+	printf '\000\000\000\377\377'
+}
+PC1=/api/0/relays/projectconfigs/?version=3
+printf '{"publicKeys":["%s"]}' "$K1" >"$T/bk1"
+signed_http S "$PC1" "$T/bk1"		# cached, then read back as identity
+signed_http S "$PC1" "$T/bk1"
+pre="{\"configs\":{\"$K1\":" post='},"pending":[]}'
+tail -c +$((${#pre} + 1)) "$T/http.body" | head -c -${#post} >"$T/k1.txt"
+read -r _ _ _ HBUILT HREV HLC HCRC HOP HLEN <<<"$(mc_get "relaycfg:1:cfgz:$K1")"
+TCRC=$(gzip -c <"$T/k1.txt" | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n')
+is "$HLEN $HCRC" "$(wc -c <"$T/k1.txt") $TCRC" \
+    "the cached text read back has the entry's length and CRC"
+head -c -10 "$T/k1.txt" >"$T/k1.short"
+{ cat "$T/k1.txt"; printf '          '; } >"$T/k1.long"
+# Fresh, and never the header of an entry that was checked: the real one
+# has HBUILT, and rebuilt ones have other CRCs (lastFetch moves).
+FRESH=$((HBUILT - 1))
+# plant NAME FINAL TEXTFILE LASTCHANGE CRC OP LEN
+plant() {
+	{ printf 'rc1 %s cfgz %s %s %s %s %s %s\n' "$GEN" "$FRESH" "$HREV" "$4" "$5" "$6" "$7"
+	    stored_frag "$2" "$3"; } >"$T/plant.$1"
+	mc_set_file "relaycfg:1:cfgz:$K1" "$T/plant.$1" || diag "could not plant $1"
+}
+# check_answer NAME ENCODING MARK: 200, the right config, exactly
+# Content-Length bytes, and the entry in memcached rebuilt (MARK, the
+# planted CRC, gone from its header).
+check_answer() {
+	local cl bad=""
+	if [ "$2" = gzip ]; then
+		signed_http S "$PC1" "$T/bk1" -H "Accept-Encoding: gzip" --max-time 5
+		gzip -t "$T/http.body" 2>/dev/null || bad="$bad gzip"
+		gzip -dc "$T/http.body" >"$T/ans.json" 2>/dev/null
+	else
+		signed_http S "$PC1" "$T/bk1" --max-time 5
+		cp "$T/http.body" "$T/ans.json"
+	fi
+	cl=$(sed -n 's/^Content-Length: //Ip' <<<"$HTTP_HEADERS")
+	[ "$HTTP_STATUS" = 200 ] || bad="$bad status=$HTTP_STATUS"
+	[ "$cl" = "$(wc -c <"$T/http.body")" ] || bad="$bad length=$cl/$(wc -c <"$T/http.body")"
+	[ "$(jq -r ".configs[\"$K1\"].rev" "$T/ans.json" 2>/dev/null)" = "$REV2" ] || bad="$bad rev"
+	[[ "$(jq -r ".configs[\"$K1\"].lastChange" "$T/ans.json" 2>/dev/null)" =~ $TIME_RE ]] || bad="$bad lastChange"
+	[[ "$(mc_get "relaycfg:1:cfgz:$K1")" != *" $3 "* ]] || bad="$bad not-rebuilt"
+	is "${bad:-ok}" ok "damaged entry, $1, $2 client: a miss, rebuilt, whole"
+}
+BADCRC=$(printf '%08x' $((0x$HCRC ^ 1)))
+for enc in gzip identity; do
+	plant op0 0 "$T/k1.txt" "$HLC" "$HCRC" 00000000 "$HLEN"
+	check_answer "CRC operator 00000000" "$enc" "$HCRC"
+	plant long 0 "$T/k1.long" "$HLC" "$HCRC" "$HOP" "$HLEN"
+	check_answer "fragment 10 bytes longer than its length" "$enc" "$HCRC"
+	plant short 0 "$T/k1.short" "$HLC" "$HCRC" "$HOP" "$HLEN"
+	check_answer "fragment 10 bytes shorter than its length" "$enc" "$HCRC"
+	plant final 1 "$T/k1.txt" "$HLC" "$HCRC" "$HOP" "$HLEN"
+	check_answer "a final block inside the answer" "$enc" "$HCRC"
+	plant crc 0 "$T/k1.txt" "$HLC" "$BADCRC" "$HOP" "$HLEN"
+	check_answer "a wrong CRC" "$enc" "$BADCRC"
+done
+# An expired copy whose lastChange would be kept (same rev) must not
+# bring its own bytes into the rebuilt config.
+FRESH=123
+plant lc 0 "$T/k1.txt" '2026-01-01T00:00:00.00000"Z' "$HCRC" "$HOP" "$HLEN"
+check_answer "a lastChange that is not a time" identity "$HCRC"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "the workers still answer after every damaged entry"
+cpu_ticks() {		# user + system ticks of all workers
+	local p t=0
+	for p in $(worker_pids); do
+		set -- $(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null)
+		t=$((t + ${12:-0} + ${13:-0}))
+	done
+	echo "$t"
+}
+c0=$(cpu_ticks); sleep 1; c1=$(cpu_ticks)
+ok $([ $((c1 - c0)) -lt 30 ]; echo $?) \
+    "and no worker spins: $((c1 - c0)) CPU ticks in an idle second"
+
+# --- memcached frozen: a breaker per server, per worker -----------------------------
+# SIGSTOP: memcached still accepts connections and never answers.  Each
+# worker waits for it once (poll timeout), then leaves it alone for the
+# retry timeout (2 s by default) before one probe; meanwhile answers come
+# from MariaDB.  Signed identity requests for K1, 4 at a time, for SECS
+# seconds; every answer must be 200 with the size of a correct one.
+# load SECS: prints "answers failed slow" (slow: 150 ms or more, which
+# only a wait for memcached's 200 ms poll timeout explains here).
+load() {
+	local end sig n=0 bad=0 slow=0 code size secs args=()
+	sig=$("$RELAYCFGCTL" sign --credentials "$T/S.json" <"$T/bk1")
+	for i in $(seq 16); do args+=("$BASE_URL$PC1" -o /dev/null); done
+	end=$(($(date +%s%N) / 1000000 + $1 * 1000))
+	while [ "$(($(date +%s%N) / 1000000))" -lt "$end" ]; do
+		while read -r code size secs; do
+			n=$((n + 1))
+			[ "$code $size" = "200 $OKSIZE" ] || bad=$((bad + 1))
+			[[ "$secs" < 0.150 ]] || slow=$((slow + 1))
+		done < <(curl -s --no-progress-meter -Z --parallel-max 4 --max-time 10 \
+		    -w '%{http_code} %{size_download} %{time_total}\n' --data-binary @"$T/bk1" \
+		    -H "Content-Type: application/json" \
+		    -H "X-Sentry-Relay-Id: $(relay_id S)" \
+		    -H "X-Sentry-Relay-Signature: $sig" "${args[@]}" 2>/dev/null)
+	done
+	echo "$n $bad $slow"
+}
+com_select() { sql "SHOW GLOBAL STATUS LIKE 'Com_select'" | cut -f2; }
+signed_http S "$PC1" "$T/bk1"
+OKSIZE=$(wc -c <"$T/http.body")
+read -r N_WARM BAD_WARM SLOW_WARM <<<"$(load 2)"
+diag "memcached up: $N_WARM answers in 2 s, $SLOW_WARM of them slow"
+LOGOFF=$(wc -c <"$T/relaycfg.log")
+kill -STOP "$MC_PID"
+read -r N_FROZEN BAD_FROZEN SLOW_FROZEN <<<"$(load 5)"
+kill -CONT "$MC_PID"
+is "$BAD_FROZEN" 0 "memcached frozen 5 s: 0 failed answers of $N_FROZEN"
+ok $([ $((SLOW_FROZEN * 4)) -lt "$N_FROZEN" ]; echo $?) \
+    "memcached frozen 5 s: few answers waited for it ($SLOW_FROZEN of $N_FROZEN took 150 ms or more)"
+WAITS=$(tail -c +$((LOGOFF + 1)) "$T/relaycfg.log" | grep -Ec 'memcached [^ ]+: ([a-z]+ failed|still failing)')
+NW=$(worker_pids | wc -w)
+ok $([ "$WAITS" -ge 1 ] && [ "$WAITS" -le $((NW * (5 / 2 + 1) + 1)) ]; echo $?) \
+    "memcached frozen 5 s: $WAITS timeouts for $NW workers (at most one per worker per 2 s retry, plus one)"
+# Back: each worker's next probe closes its breaker, and the configs and
+# rows come from memcached again (no SELECT reaches MariaDB).
+sleep 2.2
+resumed=1
+for i in $(seq 20); do
+	for j in 1 2 3 4; do signed_http S "$PC1" "$T/bk1"; done
+	c0=$(com_select)
+	for j in 1 2 3 4 5 6; do signed_http S "$PC1" "$T/bk1"; done
+	[ "$(com_select)" = "$c0" ] && { resumed=0; break; }
+	sleep 0.3
+done
+ok $resumed "memcached resumed: answers come from the cache again (Com_select still)"
+grep -q "answers again" "$T/relaycfg.log"
+ok $? "and the breaker's closing is logged"
+# For the record: the same load with memcached killed (libmemcached
+# itself rests a refused server), against which frozen is measured.
+harness_stop_memcached
+read -r N_KILLED BAD_KILLED SLOW_KILLED <<<"$(load 5)"
+harness_start_memcached "$MC_PORT"
+is "$BAD_KILLED" 0 "memcached killed 5 s: 0 failed answers of $N_KILLED"
+diag "answers in 5 s: frozen $N_FROZEN, killed $N_KILLED ($((N_FROZEN * 100 / (N_KILLED > 0 ? N_KILLED : 1)))%)"
+sleep 2.2
+
 # --- memcached down: answers stay correct -------------------------------------------
 harness_stop_memcached
 ctl_fetch S "$K1" "$K3"

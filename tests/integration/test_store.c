@@ -440,6 +440,14 @@ test_paths(void)
 		{ "rc1", true, "k", "[2,2,\"00000000000000000000000000000001\","
 		    "\"x\",0,1,null,null,null]", "another row's id" },
 		{ "rc1", true, "k", "{\"id\":1}", "another shape" },
+		{ "rc1", true, "k", "[1,1,'00000000000000000000000000000001',"
+		    "\"x\",0,1,null,null,null]", "single quotes (not JSON)" },
+		{ "rc1", true, "k", "[1,1,\"00000000000000000000000000000001\","
+		    "\"x\",0,1,null,null,null,]", "a trailing comma" },
+		{ "rc1", true, "k", "[1,1,\"00000000000000000000000000000001\","
+		    "\"x\",0,1,null,null,\"\xc0\x80\"]", "overlong UTF-8" },
+		{ "rc1", true, "k", "[1,1,\"00000000000000000000000000000001\","
+		    "\"x\",0,1,null,null,\"a\\u0000b\"]", "a NUL in a string" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char val[256], *gen = mc_get("relaycfg:1:gen", &len);
@@ -1199,6 +1207,52 @@ test_memcached_down(void)
 	caching_resumes("a memcached pause");
 }
 
+/*
+ * A frozen memcached accepts connections and never answers, so
+ * libmemcached reconnects at once after each poll timeout: without the
+ * breaker every request waited the whole timeout.  With it, this
+ * process waits once, then once per retry timeout (the probe), and
+ * every answer still comes, from MariaDB.
+ */
+static void
+test_memcached_frozen(void)
+{
+	const unsigned poll_ms = conf->memcached_poll_timeout_ms;
+	const unsigned retry = conf->memcached_retry_timeout;
+	const long long span = 2500000LL * retry;
+	struct store_stats a, b, d;
+	long long t0, t;
+	bool right = true;
+	int waits = 0, rounds = 0;
+	long com;
+
+	diag("memcached frozen: a breaker per server");
+	req_end();
+	config_request(10, &d, &com);
+	req_end();
+	harness("mc-pause");
+	t0 = now_us();
+	while ((t = now_us()) - t0 < span) {
+		a = stats();
+		right &= config_request(10, &d, &com) == 0;
+		req_end();
+		b = stats();
+		if (b.cache_time_us - a.cache_time_us >= poll_ms * 500ULL)
+			waits++;
+		rounds++;
+		usleep(20000);
+	}
+	ok(right, "memcached frozen: every answer right, from MariaDB "
+	    "(%d requests)", rounds);
+	/* At 0, then a probe per retry timeout after each wait. */
+	ok(waits >= 2 && (long long)waits <= span / (1000000LL * retry) + 1,
+	    "memcached frozen %.1f s: %d of %d requests waited for it "
+	    "(retry timeout %u s)", (double)span / 1e6, waits, rounds, retry);
+	harness("mc-resume");
+	mc_connect();
+	caching_resumes("a frozen memcached");
+}
+
 /* A value memcached refuses (over its 1 MB item limit). */
 static void
 test_big_value(void)
@@ -1358,6 +1412,7 @@ main(void)
 	test_reads();
 	test_query_count();
 	test_memcached_down();
+	test_memcached_frozen();
 	test_big_value();
 	test_negative();
 	test_writes();

@@ -293,6 +293,190 @@ test_failures(void **state)
 	free(a);
 }
 
+/*
+ * zfrag_check takes what zfrag_make makes and nothing else: every field
+ * and every kind of damage a cache entry can carry.
+ */
+static void
+test_check(void **state)
+{
+	char *a = sample_text(20000, 11), *b = sample_text(300, 12);
+	unsigned char *mem, *mem2, *copy, *both;
+	struct zfrag f, g, bad;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(zfrag_make(a, 20000, &mem, &f), 0);
+	assert_int_equal(zfrag_make(b, 300, &mem2, &g), 0);
+	assert_true(zfrag_check(&f, &why));
+	assert_true(zfrag_check(&g, &why));
+
+	/* The operator: zero (zlib's endless loop), off by one bit. */
+	bad = f;
+	bad.op = 0;
+	assert_false(zfrag_check(&bad, &why));
+	assert_string_equal(why, "CRC operator");
+	bad.op = f.op ^ 1;
+	assert_false(zfrag_check(&bad, &why));
+	/* Another length's operator with that length: right op, wrong text. */
+	bad = f;
+	bad.text_len = 20001;
+	bad.op = (uint32_t)crc32_combine_gen(20001);
+	assert_false(zfrag_check(&bad, &why));
+	assert_string_equal(why, "shorter than its length");
+	bad.text_len = 19999;
+	bad.op = (uint32_t)crc32_combine_gen(19999);
+	assert_false(zfrag_check(&bad, &why));
+	assert_string_equal(why, "longer than its length");
+	/* A length no deflate stream of that size can reach. */
+	bad = f;
+	bad.text_len = (size_t)f.len * 2000;
+	bad.op = (uint32_t)crc32_combine_gen((z_off_t)bad.text_len);
+	assert_false(zfrag_check(&bad, &why));
+	assert_string_equal(why, "lengths");
+	/* The CRC. */
+	bad = f;
+	bad.crc ^= 0x80;
+	assert_false(zfrag_check(&bad, &why));
+	assert_string_equal(why, "CRC");
+	/* Truncated, and too short for anything. */
+	bad = f;
+	bad.len = f.len / 2;
+	assert_false(zfrag_check(&bad, &why));
+	bad.len = 3;
+	assert_false(zfrag_check(&bad, &why));
+	/* Garbage that ends like a fragment. */
+	copy = malloc(f.len);
+	assert_non_null(copy);
+	memset(copy, 0xfe, f.len);
+	memcpy(copy + f.len - 4, "\x00\x00\xff\xff", 4);
+	bad = f;
+	bad.data = copy;
+	assert_false(zfrag_check(&bad, &why));
+	/* A final block (Z_FINISH) where a sync flush belongs. */
+	{
+		unsigned char fin[1024];
+		uLongf fl = sizeof(fin);
+		z_stream z;
+
+		memset(&z, 0, sizeof(z));
+		assert_int_equal(deflateInit2(&z, 1, Z_DEFLATED, -15, 8,
+		    Z_DEFAULT_STRATEGY), Z_OK);
+		z.next_in = (Bytef *)b;
+		z.avail_in = 300;
+		z.next_out = fin;
+		z.avail_out = sizeof(fin);
+		assert_int_equal(deflate(&z, Z_SYNC_FLUSH), Z_OK);
+		assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+		fl = sizeof(fin) - z.avail_out;
+		deflateEnd(&z);
+		bad = g;
+		bad.data = fin;
+		bad.len = fl;
+		assert_false(zfrag_check(&bad, &why));
+	}
+	/* Two fragments back to back: right CRC of neither, extra bytes. */
+	both = malloc(f.len + g.len);
+	assert_non_null(both);
+	memcpy(both, g.data, g.len);
+	memcpy(both + g.len, f.data, f.len);
+	bad = g;
+	bad.data = both;
+	bad.len = g.len + f.len;
+	assert_false(zfrag_check(&bad, &why));
+	/* A fragment that refers back before its own start: the second
+	 * half of one stream whose first half is the same text. */
+	{
+		unsigned char st[4096];
+		size_t cut;
+		z_stream z;
+
+		memset(&z, 0, sizeof(z));
+		assert_int_equal(deflateInit2(&z, 1, Z_DEFLATED, -15, 8,
+		    Z_DEFAULT_STRATEGY), Z_OK);
+		z.next_out = st;
+		z.avail_out = sizeof(st);
+		z.next_in = (Bytef *)b;
+		z.avail_in = 300;
+		assert_int_equal(deflate(&z, Z_SYNC_FLUSH), Z_OK);
+		cut = sizeof(st) - z.avail_out;
+		z.next_in = (Bytef *)b;
+		z.avail_in = 300;
+		assert_int_equal(deflate(&z, Z_SYNC_FLUSH), Z_OK);
+		bad = g;
+		bad.data = st + cut;
+		bad.len = sizeof(st) - z.avail_out - cut;
+		deflateEnd(&z);
+		assert_true(bad.len < 100);	/* it did refer back */
+		assert_false(zfrag_check(&bad, &why));
+		assert_string_equal(why, "not deflate data");
+	}
+	/* and the empty fragment is one too */
+	{
+		unsigned char *m0;
+		struct zfrag z0;
+
+		assert_int_equal(zfrag_make("", 0, &m0, &z0), 0);
+		assert_true(zfrag_check(&z0, &why));
+		free(m0);
+	}
+	free(both);
+	free(copy);
+	free(mem);
+	free(mem2);
+	free(a);
+	free(b);
+}
+
+/*
+ * A body never holds more or fewer bytes than it counted, whatever a
+ * fragment holds: identity stops at text_len and pads a short one, gzip
+ * refuses an impossible operator (and does not loop on it).
+ */
+static void
+test_framing(void **state)
+{
+	char *a = sample_text(20000, 13);
+	struct sink s = { 0 };
+	struct piece p[] = {
+		{ false, "[", 1, { 0 }, NULL },
+		{ true, a, 20000, { 0 }, NULL },
+		{ false, "]", 1, { 0 }, NULL },
+	};
+	size_t counted;
+	int rc;
+
+	(void)state;
+	assert_int_equal(zfrag_make(a, 20000, &p[1].mem, &p[1].f), 0);
+	for (int d = -1; d <= 1; d += 2) {
+		/* The header says 100 bytes less, or more, than it holds. */
+		p[1].f.text_len = (size_t)(20000 - d * 100);
+		for (int gz = 0; gz < 2; gz++) {
+			counted = run_body(p, 3, gz == 1, NULL, &rc);
+			s.len = 0;
+			assert_int_equal(run_body(p, 3, gz == 1, &s, &rc),
+			    counted);
+			assert_int_equal(s.len, counted);
+			if (gz == 0) {
+				assert_int_equal(rc, -1);
+				assert_int_equal(counted, p[1].f.text_len + 2);
+				/* and the glue after it is still there */
+				assert_int_equal(s.buf[s.len - 1], ']');
+			}
+		}
+	}
+	p[1].f.text_len = 20000;
+	p[1].f.op = 0;
+	counted = run_body(p, 3, true, NULL, &rc);
+	s.len = 0;
+	assert_int_equal(run_body(p, 3, true, &s, &rc), counted);
+	assert_int_equal(rc, -1);
+	assert_int_equal(s.len, counted);
+	free(s.buf);
+	free(p[1].mem);
+	free(a);
+}
+
 int
 main(void)
 {
@@ -301,6 +485,8 @@ main(void)
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_ratio),
 		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_framing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
