@@ -24,17 +24,31 @@
  * Output, one line per run and a summary (median, min and max of runs):
  *	run label=S2 run=1 ... rps=... p50_ms=... p99_ms=... non200=0
  *	summary label=S2 ... rps_med=... rps_min=... rps_max=... valid=yes
+ *
+ * With --expect FILE (the fault tests, tests/integration/t_fault_*.sh)
+ * loadgen is a checker instead: one phase of --duration seconds or
+ * --requests N, every answer inflated (gzip) and compared with what the
+ * data says for each requested key ("KEY live PROJECT_ID" or "KEY
+ * disabled" per line of FILE), connection errors and answers later than
+ * --answer-timeout counted, never fatal.  --mix-batch B makes every
+ * --mix-every N-th body (default: every 2nd) B keys long; every third
+ * body asks for identity.  One line:
+ *	verify label=L secs=... answers=... ok=... failed=... status5xx=...
+ *	    status4xx=... errors=... wrong=... pending=... slow=... rps=...
+ * and the exit status is 0 only when failed=0.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +59,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <zlib.h>
 
 #include "bench_common.h"
 
@@ -74,8 +89,12 @@ struct conn {
 };
 
 struct phase;
+struct answer;
 typedef void (*resp_fn)(struct phase *, size_t ri, int status,
     const char *body, size_t len);
+/* Verify mode: the whole answer (c->buf), its parse and its latency. */
+typedef void (*answer_fn)(struct phase *, struct conn *,
+    const struct answer *, uint64_t lat_ns);
 
 struct phase {
 	struct req	*reqs;
@@ -87,6 +106,11 @@ struct phase {
 	bool		 keep_body;	/* dechunk answers for on_resp */
 	resp_fn		 on_resp;
 	void		*ctx;
+	/* verify mode (--expect) */
+	answer_fn	 on_answer;
+	size_t		 limit;		/* requests to start, 0: no limit */
+	size_t		 started;
+	uint64_t	 answer_timeout;	/* ns, 0: none; then it fails */
 	/* results */
 	uint64_t	*lat;
 	size_t		 nlat, caplat;
@@ -116,6 +140,10 @@ struct opts {
 	size_t		 requests;
 	const char	*before_run;
 	const char	*counter_cmd;
+	const char	*expect;	/* verify mode */
+	size_t		 mix_batch, mix_every;
+	bool		 allow_pending, timeline;
+	double		 slow_ms, answer_timeout;
 };
 
 static struct conn conns[MAX_CONNS];
@@ -318,12 +346,15 @@ conn_start(struct phase *ph, struct conn *c, uint64_t now)
 {
 	if (ph->t_end != 0 && now >= ph->t_end)
 		return false;
+	if (ph->limit != 0 && ph->started >= ph->limit)
+		return false;
 	if (ph->next >= ph->nreq) {
 		if (!ph->cycle || ph->nreq == 0)
 			return false;
 		ph->next = 0;
 	}
 	c->ri = ph->next++;
+	ph->started++;
 	c->r = &ph->reqs[c->ri];
 	c->sent = 0;
 	c->len = 0;
@@ -352,6 +383,9 @@ conn_failed(struct phase *ph, struct conn *c, const char *why)
 	c->busy = false;
 	conn_close(c);
 	conn_open(c);
+	/* A checker goes on: the next answers are what it is counting. */
+	if (ph->on_answer != NULL)
+		conn_start(ph, c, bench_now_ns());
 }
 
 static void
@@ -411,6 +445,8 @@ conn_readable(struct phase *ph, struct conn *c)
 				ph->first_bad_status = a.status;
 			ph->non200++;
 		}
+		if (ph->on_answer != NULL)
+			ph->on_answer(ph, c, &a, now - c->t0);
 		if (ph->on_resp != NULL) {
 			char *body = ph->keep_body ? answer_body(c->buf, &a) :
 			    NULL;
@@ -448,6 +484,8 @@ phase_run(struct phase *ph)
 			break;
 		if (ph->t_end != 0 && now < ph->t_end)
 			timeout = (int)((ph->t_end - now) / 1000000) + 1;
+		if (ph->answer_timeout != 0 && timeout > 100)
+			timeout = 100;
 		n = epoll_wait(epfd, evs, MAX_CONNS, timeout);
 		if (n < 0 && errno != EINTR)
 			bench_die("epoll_wait: %s", strerror(errno));
@@ -461,6 +499,20 @@ phase_run(struct phase *ph)
 			}
 			if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 				conn_readable(ph, c);
+		}
+		if (ph->answer_timeout != 0) {
+			now = bench_now_ns();
+			for (int i = 0; i < nconns; i++)
+				if (conns[i].busy &&
+				    now - conns[i].t0 > ph->answer_timeout) {
+					char why[128];
+
+					snprintf(why, sizeof(why), "no answer "
+					    "in time (sent %zu of %zu bytes, "
+					    "got %zu)", conns[i].sent,
+					    conns[i].r->wire_len, conns[i].len);
+					conn_failed(ph, &conns[i], why);
+				}
 		}
 		/* Stalled for 30 s past the end: give up on those. */
 		if (ph->t_end != 0 && now > ph->t_end + 30000000000ULL) {
@@ -585,6 +637,545 @@ check_answer(struct phase *ph, size_t ri, int status, const char *body,
 		}
 	}
 	json_object_put(root);
+}
+
+/* ---- verify mode (--expect): every answer checked ---------------------- */
+
+enum expect_state { EXPECT_LIVE, EXPECT_DISABLED };
+
+struct verify {
+	char		**keys;
+	enum expect_state *state;	/* by key index */
+	long		*project;	/* by key index, live keys */
+	bool		 allow_pending;
+	uint64_t	 slow_ns;
+	uint64_t	 answers, ok, status5xx, status4xx, wrong, pending, slow;
+	/* per TICK_MS of the phase: ok answers and failures */
+	uint32_t	 tick_ok[1200], tick_bad[1200];
+	uint64_t	 t0;
+};
+#define TICK_MS	250
+
+/*
+ * FILE: "KEY live PROJECT_ID" or "KEY disabled" per line.  Fills the key
+ * list (as bench_keys_load) and the verify expectations; exits on error.
+ */
+static char **
+expect_load(const char *path, size_t *n, struct verify *v)
+{
+	FILE *f;
+	char line[256], key[64], what[16];
+	char **keys = NULL;
+	size_t cap = 0;
+	long proj;
+	int nf;
+
+	*n = 0;
+	if ((f = fopen(path, "r")) == NULL)
+		bench_die("%s: cannot open", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		proj = 0;
+		if ((nf = sscanf(line, "%63s %15s %ld", key, what, &proj)) < 1)
+			continue;
+		if (strlen(key) != 32 || nf < 2 ||
+		    (strcmp(what, "live") == 0 ? nf != 3 || proj <= 0 :
+		    strcmp(what, "disabled") != 0))
+			bench_die("%s: \"%.80s\": want KEY live PROJECT_ID or "
+			    "KEY disabled", path, line);
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			if ((keys = realloc(keys, cap * sizeof(*keys))) == NULL ||
+			    (v->state = realloc(v->state,
+			    cap * sizeof(*v->state))) == NULL ||
+			    (v->project = realloc(v->project,
+			    cap * sizeof(*v->project))) == NULL)
+				bench_die("out of memory");
+		}
+		if ((keys[*n] = strdup(key)) == NULL)
+			bench_die("out of memory");
+		v->state[*n] = what[0] == 'l' ? EXPECT_LIVE : EXPECT_DISABLED;
+		v->project[*n] = proj;
+		(*n)++;
+	}
+	fclose(f);
+	if (*n == 0)
+		bench_die("%s: no keys", path);
+	v->keys = keys;
+	return keys;
+}
+
+/* A whole gzip member, nothing after it; malloc'd and NUL-terminated. */
+static char *
+gunzip_all(const char *in, size_t inlen, size_t *outlen)
+{
+	z_stream zs;
+	size_t cap = inlen * 8 + 1024;
+	char *out = malloc(cap);
+	int rc;
+
+	memset(&zs, 0, sizeof(zs));
+	if (out == NULL || inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	zs.next_in = (unsigned char *)(uintptr_t)in;
+	zs.avail_in = (uInt)inlen;
+	do {
+		if (zs.total_out + 1 >= cap) {
+			char *n = realloc(out, cap *= 2);
+			if (n == NULL)
+				break;
+			out = n;
+		}
+		zs.next_out = (unsigned char *)out + zs.total_out;
+		zs.avail_out = (uInt)(cap - zs.total_out - 1);
+		rc = inflate(&zs, Z_NO_FLUSH);
+	} while (rc == Z_OK);
+	if (rc != Z_STREAM_END || zs.avail_in != 0) {
+		inflateEnd(&zs);
+		free(out);
+		return NULL;
+	}
+	*outlen = zs.total_out;
+	out[*outlen] = '\0';
+	inflateEnd(&zs);
+	return out;
+}
+
+/*
+ * A strict JSON scanner (RFC 8259) that allocates nothing, so that the
+ * checker keeps up with relaycfg even under ASan: it validates the whole
+ * answer and keeps, for each member of "configs", its key, its "disabled"
+ * flag, its "projectId", whether "config" is an object and how many
+ * members it has; and the strings of "pending" and the length of
+ * "unchanged".
+ */
+#define SCAN_MAX	1024
+
+struct scan_cfg {
+	const char	*key;
+	size_t		 klen;
+	int		 disabled;	/* -1 absent, 0, 1 */
+	long long	 project;	/* -1 absent */
+	bool		 has_config;
+	size_t		 members;
+};
+
+struct scan {
+	const char	*end;
+	struct scan_cfg	 cfg[SCAN_MAX];
+	size_t		 ncfg;
+	const char	*pend[SCAN_MAX];
+	size_t		 pendlen[SCAN_MAX], npend;
+	size_t		 nunchanged;
+	bool		 has_configs, overflow;
+};
+
+static const char *scan_value(struct scan *, const char *, int);
+
+static const char *
+scan_ws(struct scan *s, const char *p)
+{
+	while (p < s->end && (*p == ' ' || *p == '\t' || *p == '\n' ||
+	    *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A string at p (at '"'); *str and *len: its raw content. */
+static const char *
+scan_string(struct scan *s, const char *p, const char **str, size_t *len)
+{
+	if (p >= s->end || *p != '"')
+		return NULL;
+	*str = ++p;
+	while (p < s->end && *p != '"') {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20)
+			return NULL;
+		if (c == '\\') {
+			if (++p >= s->end)
+				return NULL;
+			if (*p == 'u') {
+				for (int i = 1; i <= 4; i++)
+					if (p + i >= s->end ||
+					    !strchr("0123456789abcdefABCDEF",
+					    p[i]) || p[i] == '\0')
+						return NULL;
+				p += 4;
+			} else if (!strchr("\"\\/bfnrt", *p) || *p == '\0')
+				return NULL;
+		}
+		p++;
+	}
+	if (p >= s->end)
+		return NULL;
+	*len = (size_t)(p - *str);
+	return p + 1;
+}
+
+static const char *
+scan_number(struct scan *s, const char *p, long long *out)
+{
+	const char *b = p;
+	bool frac = false;
+
+	if (p < s->end && *p == '-')
+		p++;
+	if (p >= s->end || *p < '0' || *p > '9')
+		return NULL;
+	if (*p == '0')
+		p++;
+	else
+		while (p < s->end && *p >= '0' && *p <= '9')
+			p++;
+	if (p < s->end && *p == '.') {
+		frac = true;
+		if (++p >= s->end || *p < '0' || *p > '9')
+			return NULL;
+		while (p < s->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < s->end && (*p == 'e' || *p == 'E')) {
+		frac = true;
+		if (++p < s->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= s->end || *p < '0' || *p > '9')
+			return NULL;
+		while (p < s->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (out != NULL)
+		*out = frac || p - b > 18 ? -2 : strtoll(b, NULL, 10);
+	return p;
+}
+
+static const char *
+scan_literal(struct scan *s, const char *p, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(s->end - p) < n || memcmp(p, lit, n) != 0)
+		return NULL;
+	return p + n;
+}
+
+/*
+ * An object at p.  level 0: the answer; 1: "configs"; 2: one config
+ * (c: its record); anything else: skipped.
+ */
+static const char *
+scan_object(struct scan *s, const char *p, int level, struct scan_cfg *c)
+{
+	const char *k;
+	size_t klen;
+	bool first = true;
+
+	p = scan_ws(s, p + 1);
+	if (p < s->end && *p == '}')
+		return p + 1;
+	for (;;) {
+		struct scan_cfg *sub = NULL;
+
+		if (!first && (p = scan_ws(s, p)) == NULL)
+			return NULL;
+		first = false;
+		if ((p = scan_string(s, p, &k, &klen)) == NULL)
+			return NULL;
+		p = scan_ws(s, p);
+		if (p >= s->end || *p != ':')
+			return NULL;
+		p = scan_ws(s, p + 1);
+		if (p >= s->end)
+			return NULL;
+		if (level == 0 && klen == 7 && memcmp(k, "configs", 7) == 0 &&
+		    *p == '{') {
+			s->has_configs = true;
+			p = scan_object(s, p, 1, NULL);
+		} else if (level == 0 && klen == 7 &&
+		    memcmp(k, "pending", 7) == 0 && *p == '[') {
+			p = scan_value(s, p, 10);	/* pending array */
+		} else if (level == 0 && klen == 9 &&
+		    memcmp(k, "unchanged", 9) == 0 && *p == '[') {
+			p = scan_value(s, p, 11);	/* unchanged array */
+		} else if (level == 1) {
+			if (s->ncfg == SCAN_MAX) {
+				s->overflow = true;
+				return NULL;
+			}
+			sub = &s->cfg[s->ncfg++];
+			sub->key = k;
+			sub->klen = klen;
+			sub->disabled = -1;
+			sub->project = -1;
+			sub->has_config = false;
+			sub->members = 0;
+			p = *p == '{' ? scan_object(s, p, 2, sub) : NULL;
+		} else if (level == 2) {
+			c->members++;
+			if (klen == 8 && memcmp(k, "disabled", 8) == 0) {
+				const char *q;
+
+				if ((q = scan_literal(s, p, "true")) != NULL)
+					c->disabled = 1;
+				else if ((q = scan_literal(s, p, "false")) != NULL)
+					c->disabled = 0;
+				p = q;
+			} else if (klen == 9 && memcmp(k, "projectId", 9) == 0)
+				p = scan_number(s, p, &c->project);
+			else {
+				if (klen == 6 && memcmp(k, "config", 6) == 0 &&
+				    *p == '{')
+					c->has_config = true;
+				p = scan_value(s, p, 3);
+			}
+		} else
+			p = scan_value(s, p, 3);
+		if (p == NULL)
+			return NULL;
+		p = scan_ws(s, p);
+		if (p >= s->end)
+			return NULL;
+		if (*p == '}')
+			return p + 1;
+		if (*p != ',')
+			return NULL;
+		p = scan_ws(s, p + 1);
+	}
+}
+
+/* Any value at p; level 10: the pending array, 11: unchanged. */
+static const char *
+scan_value(struct scan *s, const char *p, int level)
+{
+	const char *str;
+	size_t len;
+
+	if (p >= s->end)
+		return NULL;
+	switch (*p) {
+	case '{':
+		return scan_object(s, p, level >= 10 ? 3 : level, NULL);
+	case '[':
+		p = scan_ws(s, p + 1);
+		if (p < s->end && *p == ']')
+			return p + 1;
+		for (;;) {
+			if (level == 10) {
+				if (p >= s->end || *p != '"')
+					return NULL;
+				if ((p = scan_string(s, p, &str, &len)) == NULL)
+					return NULL;
+				if (s->npend == SCAN_MAX) {
+					s->overflow = true;
+					return NULL;
+				}
+				s->pend[s->npend] = str;
+				s->pendlen[s->npend++] = len;
+			} else {
+				if (level == 11)
+					s->nunchanged++;
+				if ((p = scan_value(s, p, 3)) == NULL)
+					return NULL;
+			}
+			p = scan_ws(s, p);
+			if (p >= s->end)
+				return NULL;
+			if (*p == ']')
+				return p + 1;
+			if (*p != ',')
+				return NULL;
+			p = scan_ws(s, p + 1);
+		}
+	case '"':
+		return scan_string(s, p, &str, &len);
+	case 't':
+		return scan_literal(s, p, "true");
+	case 'f':
+		return scan_literal(s, p, "false");
+	case 'n':
+		return scan_literal(s, p, "null");
+	default:
+		return scan_number(s, p, NULL);
+	}
+}
+
+/* The reason a 200 answer is wrong for request r, or NULL if it is right. */
+static const char *
+verify_body(struct verify *v, const struct req *r, const char *body,
+    size_t len, uint64_t *pending)
+{
+	static struct scan s;
+	const char *p;
+	size_t nconf = 0, npend = 0;
+
+	memset(&s, 0, offsetof(struct scan, cfg));
+	s.ncfg = s.npend = s.nunchanged = 0;
+	s.has_configs = s.overflow = false;
+	s.end = body + len;
+	p = scan_ws(&s, body);
+	if (p >= s.end || *p != '{' ||
+	    (p = scan_object(&s, p, 0, NULL)) == NULL ||
+	    scan_ws(&s, p) != s.end)
+		return s.overflow ? "too many configs" : "not one JSON document";
+	if (!s.has_configs)
+		return "no configs object";
+	if (s.nunchanged != 0)
+		return "unchanged without revisions";
+	for (size_t i = 0; i < r->nkeys; i++) {
+		size_t k = r->idx[i];
+		const char *key = v->keys[k];
+		struct scan_cfg *c = NULL;
+		bool in_pend = false;
+
+		for (size_t j = 0; j < s.npend; j++)
+			if (s.pendlen[j] == 32 && memcmp(s.pend[j], key, 32) == 0)
+				in_pend = true;
+		for (size_t j = 0; j < s.ncfg; j++)
+			if (s.cfg[j].klen == 32 &&
+			    memcmp(s.cfg[j].key, key, 32) == 0)
+				c = &s.cfg[j];
+		if (c == NULL) {
+			if (!in_pend)
+				return "a key is neither in configs nor pending";
+			if (!v->allow_pending)
+				return "a key is pending";
+			npend++;
+			continue;
+		}
+		if (in_pend)
+			return "a key is in configs and pending";
+		nconf++;
+		if (c->disabled < 0)
+			return "a config has no disabled flag";
+		if (v->state[k] == EXPECT_DISABLED) {
+			if (c->disabled != 1 || c->members != 1)
+				return "a disabled key is not {\"disabled\":true}";
+			continue;
+		}
+		if (c->disabled)
+			return "a live key is disabled";
+		if (c->project != v->project[k])
+			return "a live key has the wrong projectId";
+		if (!c->has_config)
+			return "a live key has no config object";
+	}
+	if (s.ncfg != nconf)
+		return "configs has keys that were not asked for (or twice)";
+	if (s.npend != npend)
+		return "pending has keys that were not asked for";
+	*pending += npend;
+	return NULL;
+}
+
+static void
+verify_answer(struct phase *ph, struct conn *c, const struct answer *a,
+    uint64_t lat_ns)
+{
+	struct verify *v = ph->ctx;
+	const struct req *r = c->r;
+	const char *why = NULL, *enc;
+	char *body, *plain = NULL;
+	size_t len, tick;
+
+	v->answers++;
+	if (v->slow_ns != 0 && lat_ns > v->slow_ns)
+		v->slow++;
+	if (a->status >= 500)
+		v->status5xx++;
+	else if (a->status >= 400)
+		v->status4xx++;
+	if (a->status != 200) {
+		why = "status";
+		goto out;
+	}
+	body = answer_body(c->buf, a);
+	len = a->payload;
+	enc = find_header(c->buf, a->hdr, "content-encoding");
+	if (enc != NULL && strncasecmp(enc, "gzip", 4) == 0) {
+		plain = gunzip_all(body, len, &len);
+		free(body);
+		if (plain == NULL)
+			why = "gzip body does not inflate to its end";
+	} else
+		plain = body;
+	if (why == NULL)
+		why = verify_body(v, r, plain, len, &v->pending);
+	if (why != NULL && strcmp(why, "status") != 0) {
+		if (v->wrong < 5)
+			fprintf(stderr, "loadgen: %s: wrong answer (%s): "
+			    "%.300s\n", o.label, why, plain ? plain : "");
+		v->wrong++;
+	}
+	free(plain);
+out:
+	tick = (size_t)((bench_now_ns() - v->t0) / (TICK_MS * 1000000ULL));
+	if (tick >= sizeof(v->tick_ok) / sizeof(v->tick_ok[0]))
+		tick = sizeof(v->tick_ok) / sizeof(v->tick_ok[0]) - 1;
+	if (why == NULL) {
+		v->ok++;
+		v->tick_ok[tick]++;
+	} else
+		v->tick_bad[tick]++;
+}
+
+/*
+ * The checker's one phase: print the verify line (and the timeline with
+ * --timeline); 0 when every request got a right answer.
+ */
+static int
+verify_run(struct req *reqs, struct verify *v)
+{
+	struct phase ph = { 0 };
+	uint64_t t_end, failed;
+	double secs;
+	size_t last = 0;
+
+	struct timespec ts;
+
+	/* Relay asks for gzip; every third body does not, for the other path. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (size_t i = 0; i < o.bodies; i++)
+		req_wire(&reqs[i], o.gzip && i % 3 != 2, (int64_t)ts.tv_sec,
+		    ts.tv_nsec);
+	v->allow_pending = o.allow_pending;
+	v->slow_ns = (uint64_t)(o.slow_ms * 1e6);
+	ph.reqs = reqs;
+	ph.nreq = o.bodies;
+	ph.cycle = true;
+	ph.ctx = v;
+	ph.on_answer = verify_answer;
+	ph.answer_timeout = (uint64_t)(o.answer_timeout * 1e9);
+	v->t0 = ph.t_begin = bench_now_ns();
+	if (o.requests != 0)
+		ph.limit = o.requests;
+	else
+		ph.t_end = ph.t_begin + (uint64_t)(o.duration * 1e9);
+	phase_run(&ph);
+	t_end = bench_now_ns();
+	secs = (double)(t_end - ph.t_begin) / 1e9;
+	failed = (v->answers - v->ok) + ph.errors;
+	printf("verify label=%s secs=%.2f requests=%zu answers=%" PRIu64
+	    " ok=%" PRIu64 " failed=%" PRIu64 " status5xx=%" PRIu64
+	    " status4xx=%" PRIu64 " errors=%" PRIu64 " wrong=%" PRIu64
+	    " pending=%" PRIu64 " slow=%" PRIu64 " rps=%.1f\n", o.label, secs,
+	    ph.started, v->answers, v->ok, failed, v->status5xx, v->status4xx,
+	    ph.errors, v->wrong, v->pending, v->slow,
+	    secs > 0 ? (double)v->ok / secs : 0.0);
+	if (o.timeline) {
+		for (size_t i = 0; i < sizeof(v->tick_ok) / sizeof(v->tick_ok[0]);
+		    i++)
+			if (v->tick_ok[i] || v->tick_bad[i])
+				last = i;
+		printf("timeline label=%s tick_ms=%d ok/bad=", o.label, TICK_MS);
+		for (size_t i = 0; i <= last; i++)
+			printf("%s%" PRIu32 "/%" PRIu32, i ? "," : "",
+			    v->tick_ok[i], v->tick_bad[i]);
+		printf("\n");
+	}
+	fflush(stdout);
+	return failed == 0 && ph.started > 0 ? 0 : 1;
 }
 
 /* ---- statistics ------------------------------------------------------- */
@@ -752,7 +1343,12 @@ usage(void)
 "               [--working-set W] [--seed S] [--fresh --requests N]\n"
 "               [--prewarm] [--unchanged] [--check] [--no-gzip]\n"
 "               [--before-run CMD] [--counter-cmd CMD] [--max-other PCT]\n"
-"               [--cpu NAME=PID[+PID...]]...\n", stderr);
+"               [--cpu NAME=PID[+PID...]]...\n"
+"       loadgen --port P --credentials FILE --expect FILE [--batch B]\n"
+"               [--mix-batch B2 [--mix-every N]] [--allow-pending]\n"
+"               [--slow-ms MS]\n"
+"               [--answer-timeout S] [--timeline] [--duration S | --requests N]\n"
+"               [--connections C] [--bodies N] [--seed S] [--label L]\n", stderr);
 	exit(2);
 }
 
@@ -773,6 +1369,10 @@ main(int argc, char **argv)
 		{ "max-other", 1, NULL, 'O' },
 		{ "before-run", 1, NULL, 'B' }, { "counter-cmd", 1, NULL, 'Q' },
 		{ "label", 1, NULL, 'L' }, { "cpu", 1, NULL, 'U' },
+		{ "expect", 1, NULL, 'E' }, { "mix-batch", 1, NULL, 'M' },
+		{ "allow-pending", 0, NULL, 'A' }, { "slow-ms", 1, NULL, 'S' },
+		{ "answer-timeout", 1, NULL, 'T' }, { "timeline", 0, NULL, 'I' },
+		{ "mix-every", 1, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	double metrics[MAX_RUNS][M_MAXN];
@@ -781,6 +1381,7 @@ main(int argc, char **argv)
 	size_t nkeys = 0, *order = NULL, ws = 0;
 	struct req *reqs;
 	struct check ck = { 0 }, pw = { 0 };
+	static struct verify vf;
 	double cal = 0;
 	int ch, valid = 1;
 
@@ -796,6 +1397,7 @@ main(int argc, char **argv)
 	o.warmup = 1;
 	o.runs = 3;
 	o.max_other = 100;	/* off unless asked */
+	o.mix_every = 2;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'H': o.host = optarg; break;
@@ -823,10 +1425,32 @@ main(int argc, char **argv)
 		case 'Q': o.counter_cmd = optarg; break;
 		case 'L': o.label = optarg; break;
 		case 'U': cpu_group_add(optarg); break;
+		case 'E': o.expect = optarg; break;
+		case 'M': o.mix_batch = strtoul(optarg, NULL, 10); break;
+		case 'V': o.mix_every = strtoul(optarg, NULL, 10); break;
+		case 'A': o.allow_pending = true; break;
+		case 'S': o.slow_ms = atof(optarg); break;
+		case 'T': o.answer_timeout = atof(optarg); break;
+		case 'I': o.timeline = true; break;
 		default: usage();
 		}
 	}
-	if (o.port <= 0 || o.creds == NULL || (o.keys == NULL && !o.global) ||
+	if ((o.expect != NULL && (o.global || o.fresh || o.keys != NULL)) ||
+	    (o.mix_batch != 0 && o.fresh) || o.mix_every < 1)
+		usage();
+	if (o.expect != NULL && o.answer_timeout <= 0)
+		o.answer_timeout = 10;
+	/*
+	 * The checker inflates and parses answers of up to a MB each: keep
+	 * those buffers in the heap instead of an mmap and a page fault per
+	 * page for every answer.
+	 */
+	if (o.expect != NULL) {
+		mallopt(M_MMAP_THRESHOLD, 64 << 20);
+		mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	}
+	if (o.port <= 0 || o.creds == NULL ||
+	    (o.keys == NULL && !o.global && o.expect == NULL) ||
 	    o.conns < 1 || o.conns > MAX_CONNS || o.runs < 1 ||
 	    o.runs > MAX_RUNS || o.batch < 1 || (o.fresh && o.requests == 0))
 		usage();
@@ -859,7 +1483,8 @@ main(int argc, char **argv)
 	} else {
 		uint64_t rs = o.seed;
 
-		keys = bench_keys_load(o.keys, &nkeys);
+		keys = o.expect != NULL ? expect_load(o.expect, &nkeys, &vf) :
+		    bench_keys_load(o.keys, &nkeys);
 		if ((order = malloc(nkeys * sizeof(*order))) == NULL)
 			bench_die("out of memory");
 		for (size_t i = 0; i < nkeys; i++)
@@ -871,19 +1496,23 @@ main(int argc, char **argv)
 			bench_die("--fresh: %zu requests of %zu keys need %zu "
 			    "keys, the key file has %zu", o.requests, o.batch,
 			    o.requests * o.batch, nkeys);
-		if (!o.fresh && o.batch > ws)
+		if (!o.fresh && (o.batch > ws || o.mix_batch > ws))
 			bench_die("batch %zu > working set %zu", o.batch, ws);
 		for (size_t i = 0; i < o.bodies; i++) {
 			struct req *r = &reqs[i];
+			/* --mix-batch: every mix_every-th body has that many keys */
+			size_t nb = o.mix_batch != 0 &&
+			    i % o.mix_every == o.mix_every - 1 ?
+			    o.mix_batch : o.batch;
 
-			if ((r->idx = malloc(o.batch * sizeof(*r->idx))) == NULL)
+			if ((r->idx = malloc(nb * sizeof(*r->idx))) == NULL)
 				bench_die("out of memory");
 			if (o.fresh)
 				memcpy(r->idx, order + i * o.batch,
 				    o.batch * sizeof(*r->idx));
 			else {
-				/* o.batch distinct keys of the working set */
-				for (size_t j = 0; j < o.batch; j++) {
+				/* nb distinct keys of the working set */
+				for (size_t j = 0; j < nb; j++) {
 					size_t k = j + (size_t)(bench_rand(&rs)
 					    % (ws - j)), t = order[k];
 					order[k] = order[j];
@@ -891,10 +1520,27 @@ main(int argc, char **argv)
 					r->idx[j] = t;
 				}
 			}
-			req_set_body(r, keys, r->idx, o.batch, NULL);
+			req_set_body(r, keys, r->idx, nb, NULL);
 		}
 	}
 	ck.keys = pw.keys = keys;
+	if (o.expect != NULL) {
+		int rc = verify_run(reqs, &vf);
+
+		free(order);
+		for (size_t i = 0; i < o.bodies; i++) {
+			free(reqs[i].body);
+			free(reqs[i].wire);
+			free(reqs[i].idx);
+		}
+		free(reqs);
+		for (size_t i = 0; i < nkeys; i++)
+			free(keys[i]);
+		free(keys);
+		free(vf.state);
+		free(vf.project);
+		return rc;
+	}
 
 	/* ---- prewarm: the working set, Relay-sized batches ---- */
 	if (o.prewarm && !o.global && !o.fresh) {
