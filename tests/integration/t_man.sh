@@ -31,9 +31,9 @@ if command -v groff >/dev/null 2>&1; then
 	done
 fi
 
-# Every key of src/conf.c's table, in relaycfg.conf(5) and the default file.
-keys=$(sed -n 's/^[[:space:]]*{ "\([a-z_]*\)",[[:space:]]*CT_.*/\1/p' "$top_srcdir/src/conf.c")
-ok $(( $(echo "$keys" | wc -w) < 40 )) "conf_keys found in src/conf.c ($(echo "$keys" | wc -w))"
+# Every key of src/core/conf.c's table, in relaycfg.conf(5) and the default file.
+keys=$(sed -n 's/^[[:space:]]*{ "\([a-z_]*\)",[[:space:]]*CT_.*/\1/p' "$top_srcdir/src/core/conf.c")
+ok $(( $(echo "$keys" | wc -w) < 40 )) "conf_keys found in src/core/conf.c ($(echo "$keys" | wc -w))"
 missing_man="" missing_conf=""
 for k in $keys; do
 	grep -Eq "^\.It Ic ([a-z_]+ , )*$k( |\$)" "$top_srcdir/man/relaycfg.conf.5" ||
@@ -44,13 +44,13 @@ is "$missing_man" "" "every config key is described in relaycfg.conf(5)"
 is "$missing_conf" "" "every config key is in the default relaycfg.conf"
 
 # Every long option of relaycfg in relaycfg(8).
-opts=$(sed -n 's/^[[:space:]]*{ "\([a-z-]*\)",[[:space:]]*\(required\|no\)_argument.*/\1/p' "$top_srcdir/src/main.c")
+opts=$(sed -n 's/^[[:space:]]*{ "\([a-z-]*\)",[[:space:]]*\(required\|no\)_argument.*/\1/p' "$top_srcdir/src/server/main.c")
 missing=""
 for o in $opts; do
 	grep -q "Fl \\\\-$(echo "$o" | sed 's/-/\\\\-/g')\\b" "$top_srcdir/man/relaycfg.8" ||
 	    missing="$missing $o"
 done
-ok $(( $(echo "$opts" | wc -w) < 5 )) "relaycfg options found in src/main.c"
+ok $(( $(echo "$opts" | wc -w) < 5 )) "relaycfg options found in src/server/main.c"
 is "$missing" "" "every relaycfg option is in relaycfg(8)"
 
 # Every relaycfgctl command in relaycfgctl(1).
