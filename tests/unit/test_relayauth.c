@@ -1,6 +1,6 @@
 /*
  * test_relayauth.c - Relay's signature scheme, keys, relay ids and register
- * tokens (src/relayauth.c), against the shared vectors and edge cases, and
+ * tokens (src/core/relayauth.c), against the shared vectors and edge cases, and
  * the relay-side relaycfgctl commands against a one-shot local HTTP server.
  *
  * Every entry of tests/data/relay-auth-vectors.json is checked; the file
