@@ -20,6 +20,7 @@
 
 #include "jsonstrict.h"
 #include "relayauth.h"
+#include "valid.h"
 
 _Static_assert(sizeof(time_t) >= 8, "timegm needs a 64-bit time_t");
 
@@ -135,18 +136,6 @@ remove_all(char *s, size_t len, const char *pat)
 	return o;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 16 bytes to the lowercase hyphenated form. */
 static void
 uuid_format(const unsigned char b[16], char out[RELAYAUTH_RELAY_ID_LEN + 1])
@@ -188,8 +177,8 @@ relayauth_relay_id_parse(const char *text, char out[RELAYAUTH_RELAY_ID_LEN + 1])
 	if (n != 32)
 		return -1;
 	for (size_t i = 0; i < 16; i++) {
-		int hi = hexval(buf[start + 2 * i]);
-		int lo = hexval(buf[start + 2 * i + 1]);
+		int hi = valid_hex_digit(buf[start + 2 * i]);
+		int lo = valid_hex_digit(buf[start + 2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

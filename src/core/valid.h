@@ -7,6 +7,9 @@
 
 #include <stdbool.h>
 
+/* valid_hex_digit - the value of one hex digit (either case), or -1. */
+int	valid_hex_digit(int c);
+
 /* valid_hex32 - exactly 32 lowercase hex digits (a DSN public/secret key). */
 bool	valid_hex32(const char *s);
 

@@ -15,6 +15,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "valid.h"
 
 /* Longest param we copy; anything longer is truncated to "" (invalid). */
 #define HTTP_PARAM_MAX	8192
@@ -235,18 +236,6 @@ too_large:
 	return -1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 http_query_param(const char *query, const char *name, char *buf,
     size_t buflen)
@@ -270,8 +259,8 @@ http_query_param(const char *query, const char *name, char *buf,
 				else if (c == '%') {
 					int hi, lo;
 					if (end - v < 3 ||
-					    (hi = hexval(v[1])) < 0 ||
-					    (lo = hexval(v[2])) < 0)
+					    (hi = valid_hex_digit(v[1])) < 0 ||
+					    (lo = valid_hex_digit(v[2])) < 0)
 						return -2;
 					c = hi * 16 + lo;
 					v += 2;

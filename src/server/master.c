@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "listen.h"
 #include "log.h"
 #include "master.h"
@@ -60,15 +61,6 @@ struct master {
 	long long	 kill_at_ms;	/* stopping: SIGKILL stragglers then */
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 workers_wanted(const struct conf *conf)
 {
@@ -95,7 +87,7 @@ master_spawn(struct master *m, struct slot *s)
 	s->wd_killed = false;
 	if ((pid = fork()) < 0) {
 		log_err("fork: %s", strerror(errno));
-		s->respawn_at_ms = now_ms() + MASTER_BACKOFF_MAX_MS / 10;
+		s->respawn_at_ms = clock_mono_ms() + MASTER_BACKOFF_MAX_MS / 10;
 		return;
 	}
 	if (pid == 0) {
@@ -110,7 +102,7 @@ master_spawn(struct master *m, struct slot *s)
 		_exit(status);
 	}
 	s->pid = pid;
-	s->started_ms = now_ms();
+	s->started_ms = clock_mono_ms();
 	log_debug("worker %ld started", (long)pid);
 }
 
@@ -147,7 +139,7 @@ master_reaped(struct master *m, pid_t pid, int status)
 	}
 	for (int i = 0; i < m->nslots; i++) {
 		struct slot *s = &m->slots[i];
-		long long now = now_ms(), lived;
+		long long now = clock_mono_ms(), lived;
 		unsigned long served;
 
 		if (s->pid != pid)
@@ -328,7 +320,7 @@ master_run(struct conf *conf)
 	log_info("master ready, %d workers", m.nslots);
 
 	for (;;) {
-		long long now = now_ms(), next = now + 60000;
+		long long now = clock_mono_ms(), next = now + 60000;
 		struct timespec ts;
 
 		if (m.stopping && master_children(&m) == 0)
@@ -374,7 +366,7 @@ master_run(struct conf *conf)
 				log_info("stopping: %d workers finish their "
 				    "requests", master_children(&m));
 				m.stopping = true;
-				m.kill_at_ms = now_ms() +
+				m.kill_at_ms = clock_mono_ms() +
 				    (long long)m.conf->shutdown_timeout * 1000;
 				master_signal_all(&m, SIGTERM);
 				/*

@@ -36,6 +36,7 @@
 #include <sodium.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "valid.h"
 #include "log.h"
 
@@ -68,16 +69,6 @@ struct cache {
 
 	struct cache_stats	 st;
 };
-
-/* Monotonic microseconds, for the time counter. */
-static long long
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Parse "host:port", "[v6]:port", "host" or "/path" and add the server. */
 static int
@@ -386,7 +377,7 @@ cache_failed(struct cache *c, uint32_t i, memcached_return_t rc,
 		    "%u s more", sv->name, memcached_strerror(c->mc, rc),
 		    rest);
 	sv->open = true;
-	sv->rest_until = mono_us() + (long long)rest * 1000000;
+	sv->rest_until = clock_mono_us() + (long long)rest * 1000000;
 }
 
 /* Server i answered: its breaker closes (logged when it was open). */
@@ -483,7 +474,7 @@ cache_bump_generation(struct cache *c)
 {
 	char gen[CACHE_GEN_LEN + 1];
 	memcached_return_t rc;
-	long long t0 = mono_us();
+	long long t0 = clock_mono_us();
 	uint32_t gs;
 	int ret = 0;
 
@@ -509,7 +500,7 @@ cache_bump_generation(struct cache *c)
 		cache_worked(c, gs);
 		cache_gen_adopt(c, gen);
 	}
-	c->st.time_us += (unsigned long long)(mono_us() - t0);
+	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
 	return ret;
 }
 
@@ -649,7 +640,7 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 	uint32_t *where = NULL, gs;
 	struct cache_get g = { 0 };
 	bool errors = false, oom = true, gen_answered = false;
-	long long t0 = mono_us();
+	long long t0 = clock_mono_us();
 	size_t m;
 
 	if (n == 0)
@@ -685,7 +676,7 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 	 * misses, and count as a failure of this call.
 	 */
 	for (uint32_t s = 0; s < c->nsrv; s++) {
-		long long now = mono_us();
+		long long now = clock_mono_us();
 		bool usable = cache_server_usable(c, s, now);
 		int rc;
 
@@ -773,7 +764,7 @@ out:
 		else
 			c->st.misses++;
 	}
-	c->st.time_us += (unsigned long long)(mono_us() - t0);
+	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
 	return errors || oom ? -1 : 0;
 }
 
@@ -797,7 +788,7 @@ cache_set_many(struct cache *c, const char *const *keys,
 {
 	char *buf = NULL;
 	size_t cap = 0;
-	long long t0 = mono_us();
+	long long t0 = clock_mono_us();
 	memcached_return_t rc;
 	bool *wrote = NULL, skipped = false;
 	int ret = -1;
@@ -863,7 +854,7 @@ out:
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
 	free(wrote);
 	free(buf);
-	c->st.time_us += (unsigned long long)(mono_us() - t0);
+	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
 	return ret;
 }
 
@@ -911,7 +902,7 @@ int
 cache_delete_many(struct cache *c, const char *const *keys, size_t n)
 {
 	char ekey[CACHE_KEY_MAX];
-	long long t0 = mono_us();
+	long long t0 = clock_mono_us();
 	int ret = -1;
 
 	if (c->mc == NULL || n == 0)
@@ -949,7 +940,7 @@ out:
 		cache_failed_all(c, "delete");
 		ret = -1;
 	}
-	c->st.time_us += (unsigned long long)(mono_us() - t0);
+	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
 	return ret;
 }
 

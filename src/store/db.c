@@ -18,6 +18,7 @@
 #include <errmsg.h>
 #include <mysqld_error.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 
@@ -52,25 +53,6 @@ struct db_res {
 	size_t		 nrows;
 	unsigned	 nfields;
 };
-
-/* Monotonic clock, for pauses and idle times. */
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Keep the error of the last call, sanitized: server messages quote SQL. */
 static void
@@ -160,7 +142,7 @@ db_connect(struct db *db)
 	my_bool off = 0;
 	const char *host, *sock, *user, *pass, *name;
 	unsigned port;
-	long long now = mono_ms();
+	long long now = clock_mono_ms();
 	MYSQL *m;
 
 	if (db->m != NULL)
@@ -195,7 +177,7 @@ db_connect(struct db *db)
 	    CLIENT_FOUND_ROWS) == NULL) {
 		db_set_error(db, mysql_errno(m), mysql_error(m));
 		mysql_close(m);
-		db->retry_at_ms = mono_ms() + DB_RETRY_MS;
+		db->retry_at_ms = clock_mono_ms() + DB_RETRY_MS;
 		db->st.failures++;
 		if (!db->down)
 			log_warn("%s MariaDB unreachable: %s", db->label,
@@ -207,7 +189,7 @@ db_connect(struct db *db)
 		log_info("%s MariaDB reachable again", db->label);
 	db->down = false;
 	db->m = m;
-	db->last_use_ms = mono_ms();
+	db->last_use_ms = clock_mono_ms();
 	db->st.connects++;
 	return DB_OK;
 }
@@ -223,7 +205,7 @@ db_ready_for_write(struct db *db)
 	enum db_rc rc;
 
 	if (db->m != NULL && !db->in_txn &&
-	    mono_ms() - db->last_use_ms >= DB_IDLE_PING_MS &&
+	    clock_mono_ms() - db->last_use_ms >= DB_IDLE_PING_MS &&
 	    mysql_ping(db->m) != 0) {
 		db_set_error(db, mysql_errno(db->m), mysql_error(db->m));
 		db_disconnect(db);
@@ -254,7 +236,7 @@ enum db_rc
 db_query(struct db *db, const char *sql, size_t len, struct db_res **res)
 {
 	struct db_res *r = NULL;
-	long long t0 = mono_us();
+	long long t0 = clock_mono_us();
 	enum db_rc rc = DB_ERROR;
 
 	*res = NULL;
@@ -266,7 +248,7 @@ db_query(struct db *db, const char *sql, size_t len, struct db_res **res)
 		if ((rc = db_connect(db)) != DB_OK)
 			goto out;
 		db->st.queries++;
-		db->last_use_ms = mono_ms();
+		db->last_use_ms = clock_mono_ms();
 		if (mysql_real_query(db->m, sql, len) == 0) {
 			MYSQL_RES *mr = mysql_store_result(db->m);
 
@@ -305,7 +287,7 @@ db_query(struct db *db, const char *sql, size_t len, struct db_res **res)
 		db->retry_at_ms = 0;
 	}
 out:
-	db->st.time_us += (unsigned long long)(mono_us() - t0);
+	db->st.time_us += (unsigned long long)(clock_mono_us() - t0);
 	*res = r;
 	return rc;
 }
@@ -314,13 +296,13 @@ enum db_rc
 db_exec(struct db *db, const char *sql, size_t len, uint64_t *affected,
     int64_t *insert_id)
 {
-	long long t0 = mono_us();
+	long long t0 = clock_mono_us();
 	enum db_rc rc;
 
 	if ((rc = db_ready_for_write(db)) != DB_OK)
 		goto out;
 	db->st.queries++;
-	db->last_use_ms = mono_ms();
+	db->last_use_ms = clock_mono_ms();
 	if (mysql_real_query(db->m, sql, len) != 0) {
 		if ((rc = db_server_error(db)) == DB_UNAVAILABLE) {
 			db->st.failures++;
@@ -346,7 +328,7 @@ db_exec(struct db *db, const char *sql, size_t len, uint64_t *affected,
 		*insert_id = (int64_t)mysql_insert_id(db->m);
 	rc = DB_OK;
 out:
-	db->st.time_us += (unsigned long long)(mono_us() - t0);
+	db->st.time_us += (unsigned long long)(clock_mono_us() - t0);
 	return rc;
 }
 
