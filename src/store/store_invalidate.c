@@ -1,0 +1,393 @@
+/*
+ * store_invalidate.c - invalidation: the cache keys a scope (key,
+ * project, organization, relay, all) or a write must drop, resolved in
+ * the cache and in MariaDB, then deleted in one batch.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "db.h"
+#include "store.h"
+#include "store_int.h"
+
+/* Collect a key to delete (a copy); OOM marks the set incomplete. */
+static void
+inv_add(struct inval *iv, const char *key)
+{
+	char *k;
+
+	if (iv->oom || key[0] == '\0')
+		return;
+	if (iv->n == iv->cap) {
+		size_t cap = iv->cap != 0 ? iv->cap * 2 : 16;
+		char **p = realloc(iv->keys, cap * sizeof(*p));
+
+		if (p == NULL) {
+			iv->oom = true;
+			return;
+		}
+		iv->keys = p;
+		iv->cap = cap;
+	}
+	if ((k = strdup(key)) == NULL) {
+		iv->oom = true;
+		return;
+	}
+	iv->keys[iv->n++] = k;
+}
+
+/* inv_id - collect <kind>:<id>. */
+void
+inv_id(struct store *st, struct inval *iv, const char *kind, int64_t id)
+{
+	char key[CACHE_KEY_MAX];
+
+	cache_key_id(st->cache, key, sizeof(key), kind, id);
+	inv_add(iv, key);
+}
+
+/* inv_str - collect <kind>:<string> (nothing for an empty one). */
+void
+inv_str(struct store *st, struct inval *iv, const char *kind, const char *s)
+{
+	char key[CACHE_KEY_MAX];
+
+	if (s == NULL || s[0] == '\0')
+		return;
+	cache_key_str(st->cache, key, sizeof(key), kind, s);
+	inv_add(iv, key);
+}
+
+/* A key: its row, pointer, its project's list, its computed config. */
+void
+inv_key(struct store *st, struct inval *iv, int64_t id, const char *pub,
+    int64_t project_id)
+{
+	if (id != 0)
+		inv_id(st, iv, "k", id);
+	if (project_id != 0)
+		inv_id(st, iv, "kl", project_id);
+	inv_str(st, iv, "kp", pub);
+	if (pub != NULL && pub[0] != '\0') {
+		char key[CACHE_KEY_MAX];
+
+		cache_key_config(st->cache, key, sizeof(key), pub);
+		inv_add(iv, key);
+		cache_key_config_rev(st->cache, key, sizeof(key), pub);
+		inv_add(iv, key);
+	}
+}
+
+/* A project's own entries (not its keys). */
+void
+inv_project(struct store *st, struct inval *iv, int64_t id)
+{
+	inv_id(st, iv, "p", id);
+	inv_id(st, iv, "po", id);
+	inv_id(st, iv, "kl", id);
+}
+
+/* Drop the collected keys unsent. */
+void
+inv_free(struct inval *iv)
+{
+	for (size_t i = 0; i < iv->n; i++)
+		free(iv->keys[i]);
+	free(iv->keys);
+	memset(iv, 0, sizeof(*iv));
+}
+
+/* qsort order for owned strings. */
+static int
+cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Delete the collected keys and forget the local cache (its objects stay
+ * alive for callers).  Any failure marks the store's cache as stale.
+ */
+void
+inv_flush(struct store *st, struct inval *iv)
+{
+	size_t m = 0;
+
+	/* Writes name some keys twice (a project's list per key): once. */
+	if (iv->n > 1)
+		qsort(iv->keys, iv->n, sizeof(*iv->keys), cmp_strp);
+	for (size_t i = 0; i < iv->n; i++) {
+		if (m > 0 && strcmp(iv->keys[m - 1], iv->keys[i]) == 0)
+			free(iv->keys[i]);
+		else
+			iv->keys[m++] = iv->keys[i];
+	}
+	iv->n = m;
+	store_lc_forget_all(st);
+	if (iv->oom)
+		st->cache_stale = true;
+	else if (cache_delete_many(st->cache, (const char *const *)iv->keys,
+	    iv->n) != 0)
+		st->cache_stale = true;
+	inv_free(iv);
+}
+
+/*
+ * Collect the keys named by q (columns: key id, public key, project id;
+ * the first two may be NULL from a LEFT JOIN), on the primary.  With
+ * projects, each project id is invalidated too.
+ */
+static int
+inv_keys_query(struct store *st, struct inval *iv, const struct db_sql *q,
+    bool projects)
+{
+	struct db_res *r = NULL;
+	int rc;
+
+	if ((rc = store_sql_query(st, st->primary, q, &r)) != STORE_OK)
+		return rc;
+	while (db_res_next(r)) {
+		int64_t id = 0, pid = 0;
+
+		(void)db_res_int(r, 0, &id);
+		(void)db_res_int(r, 2, &pid);
+		if (id != 0)
+			inv_key(st, iv, id, db_res_str(r, 1), pid);
+		if (projects && pid != 0)
+			inv_project(st, iv, pid);
+	}
+	db_res_free(r);
+	return STORE_OK;
+}
+
+/* The keys of the projects matching cond ("p.<column> = <id>"). */
+int
+inv_keys_of_projects(struct store *st, struct inval *iv, const char *column,
+    int64_t id, bool projects)
+{
+	struct db_sql q;
+	int rc;
+
+	db_sql_init(&q);
+	db_sql_raw(&q, "SELECT k.id, k.public_key, p.id FROM sentry_project p "
+	    "LEFT JOIN sentry_projectkey k ON k.project_id = p.id WHERE p.");
+	db_sql_raw(&q, column);
+	db_sql_raw(&q, " = ");
+	db_sql_int(&q, id);
+	rc = inv_keys_query(st, iv, &q, projects);
+	db_sql_free(&q);
+	return rc;
+}
+
+/* What the cache itself says about keys: rows deleted behind our back. */
+static void
+inv_cached_keylists(struct store *st, struct inval *iv, const int64_t *pids,
+    size_t n)
+{
+	enum read_mode saved = st->mode;
+	struct store_keylist *lists;
+
+	if (n == 0 || (lists = calloc(n, sizeof(*lists))) == NULL)
+		return;
+	st->mode = READ_CACHE_ONLY;
+	(void)store_projectkeys_by_project_ids(st, pids, n, lists);
+	st->mode = saved;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < lists[i].n; j++)
+			inv_key(st, iv, lists[i].keys[j]->id,
+			    lists[i].keys[j]->public_key,
+			    lists[i].keys[j]->project_id);
+	free(lists);
+}
+
+/* The keys whose column col is id (or str, when not NULL), on the
+ * primary.  A STORE_* code. */
+static int
+inv_keys_where(struct store *st, struct inval *iv, const char *col,
+    int64_t id, const char *str)
+{
+	struct db_sql q;
+	int rc;
+
+	db_sql_init(&q);
+	db_sql_raw(&q, "SELECT id, public_key, project_id FROM "
+	    "sentry_projectkey WHERE ");
+	db_sql_raw(&q, col);
+	db_sql_raw(&q, " = ");
+	if (str != NULL)
+		db_sql_token(&q, str);
+	else
+		db_sql_int(&q, id);
+	rc = inv_keys_query(st, iv, &q, false);
+	db_sql_free(&q);
+	return rc;
+}
+
+/*
+ * The scope resolvers: collect the keys of everything at and below the
+ * scope, from the cache (what it holds, even of deleted rows) and from
+ * MariaDB.  A STORE_* code; what was collected is valid either way.
+ */
+static int
+invalidate_key(struct store *st, struct inval *iv, const char *pub)
+{
+	enum read_mode saved = st->mode;
+	const struct model_projectkey *cached = NULL;
+
+	inv_key(st, iv, 0, pub, 0);
+	st->mode = READ_CACHE_ONLY;
+	(void)store_projectkeys_by_public_keys(st, &pub, 1, &cached);
+	st->mode = saved;
+	if (cached != NULL)
+		inv_key(st, iv, cached->id, cached->public_key,
+		    cached->project_id);
+	return inv_keys_where(st, iv, "public_key", 0, pub);
+}
+
+/* invalidate_project - the project, its options, list and keys. */
+int
+invalidate_project(struct store *st, struct inval *iv, int64_t id)
+{
+	inv_project(st, iv, id);
+	inv_cached_keylists(st, iv, &id, 1);
+	return inv_keys_where(st, iv, "project_id", id, NULL);
+}
+
+/* Ids from a one-column query, into a new array (caller frees). */
+static int
+query_ids(struct store *st, const struct db_sql *q, int64_t **ids, size_t *n)
+{
+	struct db_res *r = NULL;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if ((rc = store_sql_query(st, st->primary, q, &r)) != STORE_OK)
+		return rc;
+	if ((*ids = malloc((db_res_rows(r) + 1) * sizeof(**ids))) == NULL) {
+		db_res_free(r);
+		store_seterr(st, "out of memory");
+		return STORE_ERROR;
+	}
+	while (db_res_next(r))
+		if (db_res_int(r, 0, &(*ids)[*n]))
+			(*n)++;
+	db_res_free(r);
+	return STORE_OK;
+}
+
+/* invalidate_org - the organization, its options, its templates' options
+ * and its projects as invalidate_project. */
+int
+invalidate_org(struct store *st, struct inval *iv, int64_t id)
+{
+	struct db_sql q;
+	int64_t *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	inv_id(st, iv, "o", id);
+	inv_id(st, iv, "oo", id);
+	if ((rc = inv_keys_of_projects(st, iv, "organization_id", id,
+	    true)) != STORE_OK)
+		return rc;
+	db_sql_init(&q);
+	db_sql_raw(&q, "SELECT id FROM sentry_project WHERE organization_id = ");
+	db_sql_int(&q, id);
+	db_sql_raw(&q, " UNION ALL SELECT -id FROM sentry_projecttemplate "
+	    "WHERE organization_id = ");
+	db_sql_int(&q, id);
+	/* Projects come back positive, templates negative: one query. */
+	if ((rc = query_ids(st, &q, &v, &n)) == STORE_OK) {
+		size_t np = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (v[i] < 0)
+				inv_id(st, iv, "to", -v[i]);
+			else
+				v[np++] = v[i];
+		}
+		inv_cached_keylists(st, iv, v, np);
+	}
+	free(v);
+	db_sql_free(&q);
+	return rc;
+}
+
+/* invalidate_relay - the relay's row and pointer. */
+static int
+invalidate_relay(struct store *st, struct inval *iv, const char *relay_id)
+{
+	enum read_mode saved = st->mode;
+	const struct model_relay *cached = NULL;
+	struct db_sql q;
+	int64_t *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	inv_str(st, iv, "rr", relay_id);
+	st->mode = READ_CACHE_ONLY;
+	(void)store_relays_by_relay_ids(st, &relay_id, 1, &cached);
+	st->mode = saved;
+	if (cached != NULL)
+		inv_id(st, iv, "r", cached->id);
+	db_sql_init(&q);
+	db_sql_raw(&q, "SELECT id FROM sentry_relay WHERE relay_id = ");
+	db_sql_token(&q, relay_id);
+	if ((rc = query_ids(st, &q, &v, &n)) == STORE_OK)
+		for (size_t i = 0; i < n; i++)
+			inv_id(st, iv, "r", v[i]);
+	free(v);
+	db_sql_free(&q);
+	return rc;
+}
+
+/* store_invalidate - see store.h. */
+int
+store_invalidate(struct store *st, enum store_scope scope, int64_t id,
+    const char *public_key)
+{
+	struct inval iv = { 0 };
+	int rc = STORE_OK;
+
+	st->cache_stale = false;
+	st->err[0] = '\0';
+	switch (scope) {
+	case STORE_SCOPE_KEY:
+		if (public_key == NULL)
+			goto invalid;
+		rc = invalidate_key(st, &iv, public_key);
+		break;
+	case STORE_SCOPE_PROJECT:
+		if (id <= 0)
+			goto invalid;
+		rc = invalidate_project(st, &iv, id);
+		break;
+	case STORE_SCOPE_ORG:
+		if (id <= 0)
+			goto invalid;
+		rc = invalidate_org(st, &iv, id);
+		break;
+	case STORE_SCOPE_RELAY:
+		if (public_key == NULL)
+			goto invalid;
+		rc = invalidate_relay(st, &iv, public_key);
+		break;
+	case STORE_SCOPE_ALL:
+		store_lc_forget_all(st);
+		if (cache_bump_generation(st->cache) != 0)
+			st->cache_stale = true;
+		return STORE_OK;
+	default:
+		goto invalid;
+	}
+	/* Whatever was resolved is dropped, even when MariaDB failed. */
+	inv_flush(st, &iv);
+	return rc;
+invalid:
+	store_seterr(st, "bad invalidation scope");
+	return STORE_INVALID;
+}
