@@ -1,0 +1,459 @@
+/*
+ * ctl_fetch.c - relaycfgctl register, fetch and publickeys: the requests
+ * Sentry Relay sends its upstream, with the bodies it sends, so that the
+ * server can be tested and operated without a Relay binary.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <sodium.h>
+
+#include "ctl_relay.h"
+
+/*
+ * Relay sends RelayVersion::current(), a CalVer X.Y.Z; Sentry only checks
+ * it against a minimum, so a recent one stands in for "a current Relay".
+ */
+#define DEFAULT_RELAY_VERSION	"25.11.0"
+#define DEFAULT_CONFIG_VERSION	"3"
+
+/*
+ * json_text - compact JSON as serde_json writes it (no spaces, '/' not
+ * escaped).  The string belongs to obj.
+ */
+static const char *
+json_text(json_object *obj, size_t *len)
+{
+	const char *s = json_object_to_json_string_length(obj,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+
+	return s;
+}
+
+/*
+ * jadd - add v to object obj under key, or append it to array obj when key
+ * is NULL.  Takes v in every case (puts it on failure).  False on OOM,
+ * including a NULL v from a failed json_object_new_*().
+ */
+static bool
+jadd(json_object *obj, const char *key, json_object *v)
+{
+	int rc;
+
+	if (v == NULL)
+		return false;
+	rc = key == NULL ? json_object_array_add(obj, v) :
+	    json_object_object_add(obj, key, v);
+	if (rc != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The options of register and fetch beyond the shared ones; register's
+ * long options name only --version.  revs is the caller's to free.
+ */
+struct reqopts {
+	const char	*version;	/* --version */
+	bool		 global;	/* --global */
+	bool		 no_cache;	/* --no-cache */
+	bool		 full;		/* --full-config */
+	const char	*body_file;	/* --body-file */
+	const char	**revs;		/* --revision KEY=REV, in order */
+	size_t		 n_revs;
+};
+
+/* register's and fetch's own options (a ctl_own_opt). */
+static int
+req_opt(void *ctx, const char *cmd, int ch, const char *arg)
+{
+	struct reqopts *ro = ctx;
+	switch (ch) {
+	case OPT_VERSION: ro->version = arg; return 0;
+	case OPT_GLOBAL: ro->global = true; return 0;
+	case OPT_NO_CACHE: ro->no_cache = true; return 0;
+	case OPT_FULL_CONFIG: ro->full = true; return 0;
+	case OPT_BODY_FILE: ro->body_file = arg; return 0;
+	case OPT_REVISION:
+		if (strchr(arg, '=') == NULL) {
+			ctl_warn(cmd, "--revision: expected KEY=REV");
+			return 2;
+		}
+		return ctl_push(cmd, &ro->revs, &ro->n_revs, arg) ? 0 : 2;
+	}
+	return 1;
+}
+
+/* ---- register ---- */
+
+static const char register_usage[] =
+    "usage: relaycfgctl register --upstream URL --credentials FILE\n"
+    "           [--version V] [--header 'N: V']... [--time UNIXSECS] [--status]\n"
+    "\n"
+    "Register as Relay does: POST /api/0/relays/register/challenge/ with\n"
+    "{relay_id, public_key, version}, then /register/response/ with the\n"
+    "challenge's relay_id and token; print the final answer.\n"
+    "\n"
+    "  --version V           Relay version to announce (default "
+    DEFAULT_RELAY_VERSION ")\n"
+    NET_USAGE;
+
+int
+cmd_register(int argc, char **argv, const struct ctl_opts *o)
+{
+	static const struct option longopts[] = {
+		NET_LONGOPTS,
+		{ "version",	required_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct netopts no = { 0 };
+	struct creds c;
+	struct response r1 = { 0, NULL, 0 }, r2 = { 0, NULL, 0 };
+	json_object *req = NULL, *ans = NULL, *rid, *tok;
+	struct reqopts ro = { DEFAULT_RELAY_VERSION, false, false, false,
+	    NULL, NULL, 0 };
+	const char *body;
+	size_t len;
+	int rc;
+
+	(void)o;
+	if ((rc = ctl_getopt(argc, argv, longopts, register_usage, req_opt,
+	    &ro, &no)) >= 0)
+		goto out_nocreds;
+	rc = 1;
+	if (optind != argc || ctl_net_check(argv[0], &no) != 0) {
+		fputs(register_usage, stderr);
+		rc = 2;
+		goto out_nocreds;
+	}
+	if (ctl_creds_load(argv[0], no.credentials, &c) != 0)
+		goto out_nocreds;
+
+	/* RegisterRequest, fields in Relay's order. */
+	if ((req = json_object_new_object()) == NULL ||
+	    !jadd(req, "relay_id", json_object_new_string(c.relay_id)) ||
+	    !jadd(req, "public_key", json_object_new_string(c.public_key)) ||
+	    !jadd(req, "version", json_object_new_string(ro.version)) ||
+	    (body = json_text(req, &len)) == NULL) {
+		ctl_warn(argv[0], "out of memory");
+		goto out;
+	}
+	if (ctl_http_post(argv[0], &no, &c, "/api/0/relays/register/challenge/",
+	    body, len, &r1) != 0)
+		goto out;
+	if (!ctl_is_2xx(&r1)) {
+		rc = ctl_finish(&no, &r1);
+		goto out;
+	}
+	/* RegisterChallenge: relay_id and token, both required. */
+	if ((ans = json_tokener_parse(r1.body)) == NULL ||
+	    !json_object_object_get_ex(ans, "relay_id", &rid) ||
+	    !json_object_is_type(rid, json_type_string) ||
+	    !json_object_object_get_ex(ans, "token", &tok) ||
+	    !json_object_is_type(tok, json_type_string)) {
+		ctl_warn(argv[0], "challenge answer lacks relay_id or token:");
+		ctl_put_body(stderr, &r1);
+		goto out;
+	}
+	/* RegisterResponse echoes the upstream's relay_id, not ours. */
+	json_object_put(req);
+	if ((req = json_object_new_object()) == NULL ||
+	    !jadd(req, "relay_id", json_object_new_string(
+	    json_object_get_string(rid))) ||
+	    !jadd(req, "token", json_object_new_string(
+	    json_object_get_string(tok))) ||
+	    !jadd(req, "version", json_object_new_string(ro.version)) ||
+	    (body = json_text(req, &len)) == NULL) {
+		ctl_warn(argv[0], "out of memory");
+		goto out;
+	}
+	if (ctl_http_post(argv[0], &no, &c, "/api/0/relays/register/response/",
+	    body, len, &r2) != 0)
+		goto out;
+	rc = ctl_finish(&no, &r2);
+out:
+	sodium_memzero(&c, sizeof(c));
+out_nocreds:
+	json_object_put(req);
+	json_object_put(ans);
+	free(r1.body);
+	free(r2.body);
+	free(no.headers);
+	free(ro.revs);
+	return rc;
+}
+
+/* ---- fetch ---- */
+
+static const char fetch_usage[] =
+    "usage: relaycfgctl fetch --upstream URL --credentials FILE [--version N]\n"
+    "           [--global] [--no-cache] [--full-config] [--revision KEY=REV]...\n"
+    "           [--body-file F] [--header 'N: V']... [--time UNIXSECS]\n"
+    "           [--status] [KEY...]\n"
+    "\n"
+    "POST /api/0/relays/projectconfigs/?version=N (default 3) with the body\n"
+    "Relay sends: {\"publicKeys\",\"revisions\",\"fullConfig\",\"noCache\"}\n"
+    "(+ \"global\":true), {\"global\":true,\"publicKeys\":[]} for --global\n"
+    "without keys, {\"projects\":[ids]} for version 1.  Print the answer.\n"
+    "\n"
+    "  --version N           protocol version, sent as given (default 3)\n"
+    "  --global              ask for the global config too\n"
+    "  --no-cache            \"noCache\":true\n"
+    "  --full-config         \"fullConfig\":true\n"
+    "  --revision KEY=REV    the cached revision of KEY (else null)\n"
+    "  --body-file F         send F's bytes (\"-\": stdin) instead, signed\n"
+    NET_USAGE;
+
+/* Is s a plain non-negative decimal that fits an int64? */
+static bool
+is_number(const char *s, int64_t *v)
+{
+	char *end;
+	long long x;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (*end != '\0' || errno != 0)
+		return false;
+	*v = x;
+	return true;
+}
+
+/* The last --revision for key, or NULL. */
+static const char *
+revision_of(const char *const *revs, size_t n, const char *key)
+{
+	const char *found = NULL;
+	size_t klen = strlen(key);
+
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(revs[i], key, klen) == 0 && revs[i][klen] == '=')
+			found = revs[i] + klen + 1;
+	return found;
+}
+
+/*
+ * fetch_body - the GetProjectStates (or v1, or GetGlobalConfig) body.
+ * Returns a new object, or NULL on OOM.
+ */
+static json_object *
+fetch_body(const struct reqopts *ro, char **keys, size_t n_keys)
+{
+	json_object *b, *a = NULL, *r = NULL;
+	const char *rev;
+	int64_t id;
+
+	if ((b = json_object_new_object()) == NULL)
+		return NULL;
+	if (ro->global && n_keys == 0) {
+		/* GetGlobalConfig, exactly. */
+		if (!jadd(b, "global", json_object_new_boolean(1)) ||
+		    !jadd(b, "publicKeys", json_object_new_array()))
+			goto fail;
+		return b;
+	}
+	if ((a = json_object_new_array()) == NULL)
+		goto fail;
+	if (strcmp(ro->version, "1") == 0) {
+		/* Legacy: project ids, numbers when they look like one. */
+		for (size_t i = 0; i < n_keys; i++)
+			if (!jadd(a, NULL, is_number(keys[i], &id) ?
+			    json_object_new_int64(id) :
+			    json_object_new_string(keys[i])))
+				goto fail;
+		if (!jadd(b, "projects", a))
+			goto fail_noa;
+	} else {
+		if ((r = json_object_new_array()) == NULL)
+			goto fail;
+		for (size_t i = 0; i < n_keys; i++) {
+			rev = revision_of(ro->revs, ro->n_revs, keys[i]);
+			if (!jadd(a, NULL, json_object_new_string(keys[i])))
+				goto fail;
+			/* json-c takes NULL as JSON null. */
+			if (rev == NULL) {
+				if (json_object_array_add(r, NULL) != 0)
+					goto fail;
+			} else if (!jadd(r, NULL, json_object_new_string(rev)))
+				goto fail;
+		}
+		if (!jadd(b, "publicKeys", a)) {
+			a = NULL;
+			goto fail;
+		}
+		a = NULL;
+		if (!jadd(b, "revisions", r)) {
+			r = NULL;
+			goto fail;
+		}
+		r = NULL;
+		if (!jadd(b, "fullConfig", json_object_new_boolean(ro->full)) ||
+		    !jadd(b, "noCache", json_object_new_boolean(ro->no_cache)))
+			goto fail;
+	}
+	if (ro->global && !jadd(b, "global", json_object_new_boolean(1)))
+		goto fail;
+	return b;
+fail_noa:
+	a = NULL;
+fail:
+	json_object_put(a);
+	json_object_put(r);
+	json_object_put(b);
+	return NULL;
+}
+
+int
+cmd_fetch(int argc, char **argv, const struct ctl_opts *o)
+{
+	static const struct option longopts[] = {
+		NET_LONGOPTS,
+		{ "version",	 required_argument, NULL, OPT_VERSION },
+		{ "global",	 no_argument,	    NULL, OPT_GLOBAL },
+		{ "no-cache",	 no_argument,	    NULL, OPT_NO_CACHE },
+		{ "full-config", no_argument,	    NULL, OPT_FULL_CONFIG },
+		{ "revision",	 required_argument, NULL, OPT_REVISION },
+		{ "body-file",	 required_argument, NULL, OPT_BODY_FILE },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct netopts no = { 0 };
+	struct creds c;
+	struct response r = { 0, NULL, 0 };
+	struct reqopts ro = { DEFAULT_CONFIG_VERSION, false, false, false,
+	    NULL, NULL, 0 };
+	json_object *jb = NULL;
+	const char *body;
+	char *raw = NULL, *path = NULL, *qv = NULL;
+	bool loaded = false;
+	size_t len;
+	int rc;
+
+	(void)o;
+	if ((rc = ctl_getopt(argc, argv, longopts, fetch_usage, req_opt, &ro,
+	    &no)) >= 0)
+		goto out;
+	rc = 2;
+	if (ctl_net_check(argv[0], &no) != 0 ||
+	    (ro.body_file == NULL && !ro.global && optind == argc)) {
+		if (ro.body_file == NULL && !ro.global && optind == argc)
+			ctl_warn(argv[0], "no KEY given");
+		fputs(fetch_usage, stderr);
+		goto out;
+	}
+	rc = 1;
+	if (ctl_creds_load(argv[0], no.credentials, &c) != 0)
+		goto out;
+	loaded = true;
+	if (ro.body_file != NULL) {
+		if (ctl_read_file(argv[0], ro.body_file, MAX_BODY, &raw,
+		    &len) != 0)
+			goto out;
+		body = raw;
+	} else {
+		if ((jb = fetch_body(&ro, argv + optind,
+		    (size_t)(argc - optind))) == NULL ||
+		    (body = json_text(jb, &len)) == NULL) {
+			ctl_warn(argv[0], "out of memory");
+			goto out;
+		}
+	}
+	if ((qv = curl_easy_escape(NULL, ro.version, 0)) == NULL ||
+	    asprintf(&path, "/api/0/relays/projectconfigs/?version=%s",
+	    qv) < 0) {
+		path = NULL;
+		ctl_warn(argv[0], "out of memory");
+		goto out;
+	}
+	if (ctl_http_post(argv[0], &no, &c, path, body, len, &r) != 0)
+		goto out;
+	rc = ctl_finish(&no, &r);
+out:
+	if (loaded)
+		sodium_memzero(&c, sizeof(c));
+	json_object_put(jb);
+	curl_free(qv);
+	free(path);
+	free(raw);
+	free(ro.revs);
+	free(r.body);
+	free(no.headers);
+	return rc;
+}
+
+/* ---- publickeys ---- */
+
+static const char publickeys_usage[] =
+    "usage: relaycfgctl publickeys --upstream URL --credentials FILE\n"
+    "           [--header 'N: V']... [--time UNIXSECS] [--status] RELAY_ID...\n"
+    "\n"
+    "POST /api/0/relays/publickeys/ with {\"relay_ids\":[...]}; print the\n"
+    "answer.\n"
+    "\n"
+    NET_USAGE;
+
+int
+cmd_publickeys(int argc, char **argv, const struct ctl_opts *o)
+{
+	static const struct option longopts[] = {
+		NET_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct netopts no = { 0 };
+	struct creds c;
+	struct response r = { 0, NULL, 0 };
+	json_object *jb = NULL, *ids = NULL;
+	const char *body;
+	bool loaded = false;
+	size_t len;
+	int rc, x;
+
+	(void)o;
+	if ((rc = ctl_getopt(argc, argv, longopts, publickeys_usage, NULL,
+	    NULL, &no)) >= 0)
+		goto out;
+	rc = 2;
+	if (ctl_net_check(argv[0], &no) != 0 || optind == argc) {
+		fputs(publickeys_usage, stderr);
+		goto out;
+	}
+	rc = 1;
+	if (ctl_creds_load(argv[0], no.credentials, &c) != 0)
+		goto out;
+	loaded = true;
+	/* Ids go out as given, so a test can send a malformed one. */
+	if ((jb = json_object_new_object()) == NULL ||
+	    (ids = json_object_new_array()) == NULL)
+		goto oom;
+	for (int i = optind; i < argc; i++)
+		if (!jadd(ids, NULL, json_object_new_string(argv[i])))
+			goto oom;
+	x = json_object_object_add(jb, "relay_ids", ids);
+	ids = NULL;
+	if (x != 0 || (body = json_text(jb, &len)) == NULL)
+		goto oom;
+	if (ctl_http_post(argv[0], &no, &c, "/api/0/relays/publickeys/", body,
+	    len, &r) != 0)
+		goto out;
+	rc = ctl_finish(&no, &r);
+	goto out;
+oom:
+	ctl_warn(argv[0], "out of memory");
+out:
+	if (loaded)
+		sodium_memzero(&c, sizeof(c));
+	json_object_put(ids);
+	json_object_put(jb);
+	free(r.body);
+	free(no.headers);
+	return rc;
+}

@@ -1,0 +1,96 @@
+/*
+ * ctl_options.c - relaycfgctl option set | unset | get: the options of a
+ * project, an organization or a template, read as the server sees them.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "ctl_admin.h"
+
+/*
+ * cmd_option - set or unset one option (through the store, which drops
+ * the cache entries it affects), or print one or all of an owner's.
+ */
+int
+cmd_option(struct admin *a, int argc, char **argv)
+{
+	static const int o_get[] = { OPT_CACHED, 0 };
+	static const int none[] = { 0 };
+	static const char *const owners[] = { "project", "org", "template",
+	    NULL };
+	const char *sub = argv[0];
+	enum store_owner owner;
+	struct args ar;
+	int64_t id = 0;
+	json_object *dict = NULL;
+	bool get = strcmp(sub, "get") == 0;
+	bool set = strcmp(sub, "set") == 0;
+	int rc, i;
+
+	if (!get && !set && strcmp(sub, "unset") != 0)
+		return admin_usage_error(a, "option set|unset|get");
+	if ((rc = admin_parse_args(a, argc, argv, get ? o_get : none,
+	    &ar)) != 0 || (rc = admin_want_pos(a, &ar, get ? 2 : set ? 4 : 3,
+	    get ? 3 : set ? 4 : 3)) != 0)
+		return rc;
+	for (i = 0; owners[i] != NULL; i++)
+		if (strcmp(ar.pos[0], owners[i]) == 0)
+			break;
+	if (owners[i] == NULL)
+		return admin_usage_error(a, "options belong to a project, an "
+		    "org or a template");
+	owner = (enum store_owner)i;
+	if ((rc = admin_want_id(a, ar.pos[1], &id)) != 0)
+		return rc;
+	if (!get) {
+		char what[128];
+
+		if ((rc = store_option_set(a->st, owner, id, ar.pos[2],
+		    set ? ar.pos[3] : NULL)) != STORE_OK)
+			return admin_store_fail(a);
+		snprintf(what, sizeof(what), "%s %" PRId64 " %s", owners[i], id,
+		    ar.pos[2]);
+		return admin_done(a, "option", what, set ? "set" : "unset");
+	}
+	/* As the server sees them: a project's include its template's. */
+	store_bypass_cache(a->st, !a->cached);
+	switch (owner) {
+	case STORE_OWNER_PROJECT:
+		rc = store_project_options(a->st, &id, 1, &dict);
+		break;
+	case STORE_OWNER_ORG:
+		rc = store_org_options(a->st, &id, 1, &dict);
+		break;
+	case STORE_OWNER_TEMPLATE:
+		rc = store_template_options(a->st, &id, 1, &dict);
+		break;
+	}
+	if (rc != STORE_OK)
+		return admin_store_fail(a);
+	if (dict == NULL)
+		return admin_fail(a, "no such project");
+	if (ar.npos == 3) {
+		json_object *v;
+
+		if (!json_object_object_get_ex(dict, ar.pos[2], &v))
+			return admin_fail(a, "the option is not set");
+		puts(v == NULL ? "null" : json_object_to_json_string_ext(v,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		return 0;
+	}
+	if (a->json) {
+		puts(json_object_to_json_string_ext(dict,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		return 0;
+	}
+	json_object_object_foreach(dict, k, v)
+		printf("%s: %s\n", k, v == NULL ? "null" :
+		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE));
+	return 0;
+}

@@ -1,0 +1,213 @@
+/*
+ * ctl_upstream.c - one signed POST to an upstream, the way Sentry Relay's
+ * UpstreamQuery sends it (libcurl), and the report of its answer.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "ctl_relay.h"
+
+#define CONNECT_TIMEOUT		5L	/* s */
+#define TOTAL_TIMEOUT		30L	/* s */
+
+int
+ctl_net_check(const char *cmd, const struct netopts *no)
+{
+	if (no->upstream == NULL || no->credentials == NULL) {
+		ctl_warn(cmd, "--upstream and --credentials are required");
+		return -1;
+	}
+	return 0;
+}
+
+/* Does the user's header line h name the header name? */
+static bool
+header_named(const char *h, const char *name)
+{
+	size_t n = strcspn(h, ":;");
+
+	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+		n--;
+	return n == strlen(name) && strncasecmp(h, name, n) == 0;
+}
+
+static bool
+user_sets(const struct netopts *no, const char *name)
+{
+	for (size_t i = 0; i < no->n_headers; i++)
+		if (header_named(no->headers[i], name))
+			return true;
+	return false;
+}
+
+/* Add "name: value" unless the user replaced it; false on OOM. */
+static bool
+add_header(struct curl_slist **l, const struct netopts *no,
+    const char *name, const char *value)
+{
+	struct curl_slist *nl;
+	char *line;
+
+	if (user_sets(no, name))
+		return true;
+	if (asprintf(&line, "%s: %s", name, value) < 0)
+		return false;
+	nl = curl_slist_append(*l, line);
+	free(line);
+	if (nl == NULL)
+		return false;
+	*l = nl;
+	return true;
+}
+
+static size_t
+on_data(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct response *r = arg;
+	size_t n = size * nmemb;
+	char *nb;
+
+	if (n > MAX_BODY - r->len)
+		return 0;	/* aborts the transfer */
+	if ((nb = realloc(r->body, r->len + n + 1)) == NULL)
+		return 0;
+	memcpy(nb + r->len, p, n);
+	r->len += n;
+	nb[r->len] = '\0';
+	r->body = nb;
+	return n;
+}
+
+/*
+ * ctl_http_post - POST body to upstream + path (path starts with '/', may
+ * carry a query) the way Relay's UpstreamQuery does: Content-Type
+ * application/json, X-Sentry-Relay-Id, X-Sentry-Relay-Signature over the
+ * exact body, Accept-Encoding gzip.  Returns 0 with the answer in *r
+ * (caller frees r->body), or -1 with the reason on stderr when no answer
+ * arrived.
+ */
+int
+ctl_http_post(const char *cmd, const struct netopts *no, const struct creds *c,
+    const char *path, const char *body, size_t len, struct response *r)
+{
+	char errbuf[CURL_ERROR_SIZE] = "", *url = NULL, *sig = NULL;
+	struct curl_slist *hdrs = NULL, *nl;
+	struct response tmp = { 0, NULL, 0 };
+	CURL *h = NULL;
+	CURLcode cc;
+	size_t ulen;
+	int rc = -1;
+
+	/* Relay's upstream is an origin; tolerate "http://host/" too. */
+	ulen = strlen(no->upstream);
+	while (ulen > 0 && no->upstream[ulen - 1] == '/')
+		ulen--;
+	if (asprintf(&url, "%.*s%s", (int)ulen, no->upstream, path) < 0) {
+		url = NULL;
+		ctl_warn(cmd, "out of memory");
+		goto out;
+	}
+	if ((sig = ctl_sign_body(cmd, c, no->have_time, no->time, body,
+	    len)) == NULL)
+		goto out;
+	/*
+	 * "Expect:" keeps curl from waiting for 100-continue on big bodies,
+	 * which Relay's client never asks for.
+	 */
+	if (!add_header(&hdrs, no, "Content-Type", "application/json") ||
+	    !add_header(&hdrs, no, "X-Sentry-Relay-Id", c->relay_id) ||
+	    !add_header(&hdrs, no, "X-Sentry-Relay-Signature", sig) ||
+	    !add_header(&hdrs, no, "Expect", "")) {
+		ctl_warn(cmd, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < no->n_headers; i++) {
+		if ((nl = curl_slist_append(hdrs, no->headers[i])) == NULL) {
+			ctl_warn(cmd, "out of memory");
+			goto out;
+		}
+		hdrs = nl;
+	}
+	if ((h = curl_easy_init()) == NULL) {
+		ctl_warn(cmd, "cannot start libcurl");
+		goto out;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POST, 1L);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, TOTAL_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &tmp);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
+		ctl_warn(cmd, "%s: %s", url,
+		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &tmp.status);
+	if (tmp.body == NULL && (tmp.body = strdup("")) == NULL) {
+		ctl_warn(cmd, "out of memory");
+		goto out;
+	}
+	*r = tmp;
+	tmp.body = NULL;
+	rc = 0;
+out:
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	free(tmp.body);
+	free(sig);
+	free(url);
+	return rc;
+}
+
+bool
+ctl_is_2xx(const struct response *r)
+{
+	return r->status >= 200 && r->status < 300;
+}
+
+void
+ctl_put_body(FILE *fp, const struct response *r)
+{
+	fwrite(r->body, 1, r->len, fp);
+	if (r->len == 0 || r->body[r->len - 1] != '\n')
+		fputc('\n', fp);
+}
+
+/*
+ * ctl_finish - report an answer: with --status the status line then the body
+ * on stdout (exit 0); else 2xx prints the body (exit 0) and anything else
+ * "HTTP <status>" and the body on stderr (exit 1).
+ */
+int
+ctl_finish(const struct netopts *no, const struct response *r)
+{
+	if (no->status) {
+		printf("%ld\n", r->status);
+		ctl_put_body(stdout, r);
+		return 0;
+	}
+	if (ctl_is_2xx(r)) {
+		ctl_put_body(stdout, r);
+		return 0;
+	}
+	fprintf(stderr, "HTTP %ld\n", r->status);
+	ctl_put_body(stderr, r);
+	return 1;
+}
