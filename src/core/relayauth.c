@@ -364,21 +364,34 @@ key_memo_add(const char *text, size_t len,
 	memcpy(m->pk, pk, RELAYAUTH_PUBLIC_KEY_BYTES);
 }
 
+/*
+ * key_text_check - the checks every key text passes before it is decoded
+ * into a buffer of bufsize bytes: present, libsodium ready, not longer
+ * than such a buffer can hold (whatever its alphabet).  Returns
+ * RELAYAUTH_OK with the text's length in *len, or the status to answer.
+ */
+static enum relayauth_status
+key_text_check(const char *text, size_t bufsize, size_t *len)
+{
+	if (text == NULL)
+		return RELAYAUTH_BAD_ENCODING;
+	if (sodium_init() < 0)
+		return RELAYAUTH_NOMEM;
+	if ((*len = strnlen(text, B64_LEN(bufsize) + 1)) > B64_LEN(bufsize))
+		return RELAYAUTH_BAD_KEY;
+	return RELAYAUTH_OK;
+}
+
 enum relayauth_status
 relayauth_public_key_parse(const char *text,
     unsigned char pk[RELAYAUTH_PUBLIC_KEY_BYTES])
 {
 	unsigned char buf[96], sum[crypto_core_ed25519_BYTES];
+	enum relayauth_status st;
 	size_t len, n;
 
-	if (text == NULL)
-		return RELAYAUTH_BAD_ENCODING;
-	if (sodium_init() < 0)
-		return RELAYAUTH_NOMEM;
-	/* Anything this long cannot be 32 bytes, whatever its alphabet. */
-	if ((len = strnlen(text, B64_LEN(sizeof(buf)) + 1)) >
-	    B64_LEN(sizeof(buf)))
-		return RELAYAUTH_BAD_KEY;
+	if ((st = key_text_check(text, sizeof(buf), &len)) != RELAYAUTH_OK)
+		return st;
 	if (key_memo_find(text, len, pk))
 		return RELAYAUTH_OK;
 	if (relayauth_b64url_decode(buf, sizeof(buf), text, len, &n) != 0)
@@ -422,13 +435,8 @@ relayauth_secret_key_parse(const char *text,
 	enum relayauth_status st;
 	size_t len, n;
 
-	if (text == NULL)
-		return RELAYAUTH_BAD_ENCODING;
-	if (sodium_init() < 0)
-		return RELAYAUTH_NOMEM;
-	if ((len = strnlen(text, B64_LEN(sizeof(buf)) + 1)) >
-	    B64_LEN(sizeof(buf)))
-		return RELAYAUTH_BAD_KEY;
+	if ((st = key_text_check(text, sizeof(buf), &len)) != RELAYAUTH_OK)
+		return st;
 	if (relayauth_b64url_decode(buf, sizeof(buf), text, len, &n) != 0) {
 		st = RELAYAUTH_BAD_ENCODING;
 		goto out;
