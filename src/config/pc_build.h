@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "model.h"
+#include "sentryopts.h"
 #include "pc_tables.h"
 #include "projectconfig.h"
 
@@ -33,7 +34,7 @@ struct build {
 	json_object			*options[2];	/* by enum scope */
 	const struct conf		*conf;
 	int				 epoch;
-	bool				 feature[PC_MAX_FEATURES];
+	bool				 feature[SENTRYFEATURES_MAX];
 };
 
 /* A rev is the hex of a BLAKE2b digest this long (pc_hash_node). */
@@ -127,12 +128,25 @@ int	pc_append_strings(const struct build *b, enum scope scope,
 bool	pc_falsy(json_object *v);
 
 /* pc_features.c */
+/*
+ * pc_has_feature - is Sentry flag name on for this build: relaycfg.conf's
+ * "feature" lines over the self-hosted defaults, then the organization's
+ * and the project's relaycfg:features.  Unknown flags are off.
+ */
 bool	pc_has_feature(const struct build *b, const char *name);
 
 /*
- * pc_load_features - relaycfg:features of both scopes.  An organization flag
- * set on a project would mean something Sentry cannot express, so only the
- * org option may carry "organizations:" names.
+ * pc_sentry_option - the value of Sentry option name (relaycfg.conf's
+ * sentry_option, else the self-hosted default), borrowed; NULL when None.
+ */
+json_object	*pc_sentry_option(const struct build *b, const char *name);
+
+/*
+ * pc_load_features - the flags of this build: the install's, then
+ * relaycfg:features of the organization and then of the project, where
+ * "flag" switches a flag on and "-flag" off.  An organization flag set on
+ * a project would mean something Sentry cannot express, so only the org
+ * option may carry "organizations:" names.
  */
 void	pc_load_features(struct build *b);
 

@@ -424,11 +424,11 @@ add_generic_filters(const struct build *b, json_object *fs)
 	    pc_obj_add(g, "filters", filters = json_object_new_array()) != 0)
 		goto fail;
 	/* Log and metric name filters come first, as in Sentry. */
-	if (pc_has_feature(b, PC_FEATURE_OURLOGS) &&
+	if (pc_has_feature(b, SF_OURLOGS) &&
 	    add_glob_option_filter(b, filters, "log-message", "log.body",
 	    "sentry:log_messages") != 0)
 		goto fail;
-	if (pc_has_feature(b, PC_FEATURE_TRACEMETRICS) &&
+	if (pc_has_feature(b, SF_TRACEMETRICS) &&
 	    add_glob_option_filter(b, filters, "trace-metric-name",
 	    "trace_metric.name", "sentry:trace_metric_names") != 0)
 		goto fail;

@@ -63,11 +63,27 @@ pc_add_grouping_config(const struct build *b, json_object *config)
 	return pc_obj_add(config, "groupingConfig", g);
 }
 
+/*
+ * eventRetention - quotas.backend.get_event_retention: the option
+ * system.event-retention-days, where 0 (or None) means no limit and the
+ * key is left out.  Relay reads it as an unsigned 16-bit number of days, so
+ * a value outside 1..65535 would fail the whole project there: it is
+ * reported and left out instead.
+ */
 int
 pc_add_event_retention(const struct build *b, json_object *config)
 {
-	if (b->conf->event_retention == 0)
-		return 0;	/* Sentry: "0 means no limit", key absent */
+	static const char name[] = "system.event-retention-days";
+	json_object *v = pc_sentry_option(b, name);
+	int64_t days;
+
+	if (v == NULL || (days = json_object_get_int64(v)) == 0)
+		return 0;
+	if (days < 0 || days > 65535) {
+		log_warn("sentry_option %s: %lld days is out of range for "
+		    "Relay; eventRetention left out", name, (long long)days);
+		return 0;
+	}
 	return pc_obj_add(config, "eventRetention",
-	    json_object_new_int64(b->conf->event_retention));
+	    json_object_new_int64(days));
 }

@@ -184,7 +184,7 @@ pc_add_trusted_relay_settings(const struct build *b, json_object *config)
 		pc_warn_opt(b, SCOPE_ORG, key, "expected \"enabled\" or "
 		    "\"disabled\"; using the default");
 	if (setting == NULL && pc_has_feature(b,
-	    PC_FEATURE_TRUSTED_RELAYS_ONLY))
+	    SF_TRUSTED_RELAYS_ONLY))
 		setting = "disabled";
 	if (setting == NULL)
 		return 0;

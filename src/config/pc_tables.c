@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "pc_tables.h"
+#include "sentryopts.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -111,41 +112,6 @@ const char *const pc_csp_default_sources[] = {
 	"promfflinkdev.com",
 };
 const size_t pc_n_csp_default_sources = N(pc_csp_default_sources);
-
-/*
- * EXPOSABLE_FEATURES of src/sentry/relay/config/__init__.py, in its order
- * (config.features keeps this order), then the flags that only switch parts
- * of the config.
- */
-const struct pc_feature pc_features[] = {
-	{ "organizations:continuous-profiling", true },
-	{ "organizations:device-class-synthesis", true },
-	{ "organizations:performance-queries-mongodb-extraction", true },
-	{ "organizations:profiling", true },
-	{ "organizations:session-replay-recording-scrubbing", true },
-	{ "organizations:session-replay-video-disabled", true },
-	{ "organizations:session-replay", true },
-	{ "organizations:standalone-span-ingestion", true },
-	{ "projects:discard-transaction", true },
-	{ "projects:span-metrics-extraction", true },
-	{ "projects:span-metrics-extraction-addons", true },
-	{ "organizations:indexed-spans-extraction", true },
-	{ "organizations:relay-otlp-traces-endpoint", true },
-	{ "organizations:relay-otel-logs-endpoint", true },
-	{ PC_FEATURE_OURLOGS, true },
-	{ PC_FEATURE_TRACEMETRICS, true },
-	{ "organizations:view-hierarchy-scrubbing", true },
-	{ "organizations:performance-issues-spans", true },
-	{ "organizations:relay-playstation-ingestion", true },
-	{ "projects:span-v2-experimental-processing", true },
-	{ "projects:span-v2-attachment-processing", true },
-	{ "projects:trace-attachment-processing", true },
-	{ "organizations:span-v2-otlp-processing", true },
-	{ PC_FEATURE_TRUSTED_RELAYS_ONLY, false },
-	{ PC_FEATURE_MOBILE_PERF_SCORE, false },
-};
-const size_t pc_n_features = N(pc_features);
-_Static_assert(N(pc_features) <= PC_MAX_FEATURES, "raise PC_MAX_FEATURES");
 
 /* _chunk_load_error_filter, src/sentry/ingest/inbound_filters.py. */
 static const struct pc_error_pattern chunk_load_error[] = {
@@ -272,7 +238,7 @@ const struct pc_score_profile pc_score_profiles[] = {
 	    "\"value\":\"sentry.java.android\"}]},"
 	    "{\"op\":\"eq\",\"name\":\"event.contexts.trace.op\","
 	    "\"value\":\"ui.load\"}]}",
-	    PC_FEATURE_MOBILE_PERF_SCORE },
+	    SF_MOBILE_PERF_SCORE },
 
 	PROFILE("Default", desktop, "{\"op\":\"and\",\"inner\":[]}"),
 	PROFILE("Default INP", inp, "{\"op\":\"and\",\"inner\":[]}"),

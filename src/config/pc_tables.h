@@ -32,26 +32,6 @@ extern const size_t pc_n_health_check_globs;
 extern const char *const pc_csp_default_sources[];
 extern const size_t pc_n_csp_default_sources;
 
-/*
- * Feature flags relaycfg knows.  Exposed ones are listed in config.features
- * when enabled; the others only switch parts of the config on.
- */
-struct pc_feature {
-	const char	*name;		/* "organizations:..." or "projects:..." */
-	bool		 exposed;
-};
-#define PC_MAX_FEATURES		64	/* size of a build's flag set */
-extern const struct pc_feature pc_features[];
-extern const size_t pc_n_features;
-
-/* Non-exposed feature names the builder tests for. */
-#define PC_FEATURE_TRUSTED_RELAYS_ONLY \
-	"organizations:ingest-through-trusted-relays-only"
-#define PC_FEATURE_MOBILE_PERF_SCORE \
-	"organizations:performance-calculate-mobile-perf-score-relay"
-#define PC_FEATURE_OURLOGS	"organizations:ourlogs-ingestion"
-#define PC_FEATURE_TRACEMETRICS	"organizations:tracemetrics-ingestion"
-
 /* One (exception type, exception value) glob pair; either may be NULL. */
 struct pc_error_pattern {
 	const char	*ty;

@@ -38,7 +38,10 @@ enum conf_type {
 	CT_STRLIST,		/* space-separated, repeatable */
 	CT_CIDRLIST,		/* space-separated, repeatable */
 	CT_STATIC_RELAY,	/* "uuid public_key internal|external" */
-	CT_GLOBAL_OPTION	/* "key json" */
+	CT_GLOBAL_OPTION,	/* "key json" */
+	CT_SENTRY_OPTION,	/* "name json": struct sentry_settings */
+	CT_FEATURE,		/* "flag on|off": struct sentry_settings */
+	CT_RETENTION		/* days: system.event-retention-days */
 };
 
 struct conf_key {
@@ -103,9 +106,11 @@ static const struct conf_key conf_keys[] = {
 	{ "internal_networks",		CT_CIDRLIST,	OFF(internal_networks), 0 },
 	{ "trusted_proxies",		CT_CIDRLIST,	OFF(trusted_proxies), 0 },
 
-	{ "event_retention",		CT_UINT,	OFF(event_retention), 100000 },
+	{ "event_retention",		CT_RETENTION,	OFF(sentry), 100000 },
 	{ "answer_gzip",		CT_BOOL,	OFF(answer_gzip), 0 },
 	{ "global_option",		CT_GLOBAL_OPTION, OFF(global_options), 0 },
+	{ "sentry_option",		CT_SENTRY_OPTION, OFF(sentry), 0 },
+	{ "feature",			CT_FEATURE,	OFF(sentry), 0 },
 };
 
 /* Sentry's INTERNAL_SYSTEM_IPS (src/sentry/conf/server.py). */
@@ -152,6 +157,10 @@ conf_defaults(void)
 	c->register_max_age = 60;
 	c->open_registration = true;
 	c->answer_gzip = true;
+	if (sentry_settings_init(&c->sentry) != 0) {
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -200,6 +209,7 @@ conf_free(struct conf *c)
 		free(c->global_options[i].json);
 	}
 	free(c->global_options);
+	sentry_settings_free(&c->sentry);
 	free(c);
 }
 
@@ -545,6 +555,59 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 		r->internal = internal;
 		return 0;
 	}
+	case CT_RETENTION: {
+		char num[32];
+		char why[160];
+
+		/* the older spelling of sentry_option system.event-... */
+		if (parse_ulong(v, 10, k->max, &x) != 0)
+			return perr(p, "%s: expected a number in range, got "
+			    "\"%s\"", k->name, v);
+		snprintf(num, sizeof(num), "%lu", x);
+		if (sentry_settings_set_option(&c->sentry,
+		    "system.event-retention-days", num, why, sizeof(why)) != 0)
+			return perr(p, "%s: %s", k->name, why);
+		return 0;
+	}
+	case CT_FEATURE: {
+		char *name = v, *state = v;
+		int i;
+
+		while (*state != '\0' && !isspace((unsigned char)*state))
+			state++;
+		if (*state != '\0')
+			*state++ = '\0';
+		while (isspace((unsigned char)*state))
+			state++;
+		if (!sentryfeature_name_valid(name))
+			return perr(p, "feature: expected \"organizations:NAME "
+			    "on|off\" or \"projects:NAME on|off\"");
+		if (strcmp(state, "on") != 0 && strcmp(state, "off") != 0)
+			return perr(p, "feature %s: expected on or off, got "
+			    "\"%s\"", name, state);
+		/* flags relaycfg does not read change nothing; accepted so
+		 * that Sentry's SENTRY_FEATURES can be carried over whole */
+		if ((i = sentryfeature_index(name)) >= 0)
+			c->sentry.feature[i] = strcmp(state, "on") == 0;
+		return 0;
+	}
+	case CT_SENTRY_OPTION: {
+		char *name = v, *json = v;
+		char why[160];
+
+		while (*json != '\0' && !isspace((unsigned char)*json))
+			json++;
+		if (*json == '\0')
+			return perr(p, "sentry_option: expected \"NAME "
+			    "JSON-VALUE\"");
+		*json++ = '\0';
+		while (isspace((unsigned char)*json))
+			json++;
+		if (sentry_settings_set_option(&c->sentry, name, json, why,
+		    sizeof(why)) != 0)
+			return perr(p, "sentry_option %s: %s", name, why);
+		return 0;
+	}
 	case CT_GLOBAL_OPTION: {
 		char *key = v, *json = v;
 		struct conf_global_option *o;
@@ -560,6 +623,16 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 		*json++ = '\0';
 		while (isspace((unsigned char)*json))
 			json++;
+		if (sentryopt_index(key) >= 0) {
+			/* an option relaycfg knows: one value, type-checked */
+			char reason[160];
+
+			if (sentry_settings_set_option(&c->sentry, key, json,
+			    reason, sizeof(reason)) != 0)
+				return perr(p, "global_option %s: %s", key,
+				    reason);
+			return 0;
+		}
 		/* Strict as every other JSON text relaycfg reads. */
 		if (jsonstrict_check(json, strlen(json), 16, &why) != 0)
 			return perr(p, "global_option %s: value is not JSON "
@@ -588,6 +661,12 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 	}
 	}
 	return perr(p, "internal error: bad key type");
+}
+
+json_object *
+conf_sentry_option(const struct conf *c, const char *name)
+{
+	return sentry_settings_option(&c->sentry, name);
 }
 
 static char *

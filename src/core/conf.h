@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sentryopts.h"
+
 #define CONF_RELAY_ID_LEN   36	/* canonical lowercase hyphenated UUID */
 #define CONF_PUBKEY_LEN     43	/* base64url, no padding, of 32 bytes */
 
@@ -99,10 +101,13 @@ struct conf {
 	size_t		 n_trusted_proxies;
 
 	/* project configs */
-	unsigned	 event_retention;	/* days; 0: omitted */
 	bool		 answer_gzip;	/* gzip v2/v3 answers ourselves */
-	struct conf_global_option *global_options;	/* (list) */
+	struct conf_global_option *global_options;	/* (list) keys relaycfg
+							   has no row for */
 	size_t		 n_global_options;
+
+	/* Sentry's switchboards: feature and sentry_option lines */
+	struct sentry_settings sentry;
 };
 
 /*
@@ -117,6 +122,12 @@ struct conf	*conf_load(const char *path, char *err, size_t errlen);
  * conf_defaults - a conf with every default and no file.  NULL on OOM.
  */
 struct conf	*conf_defaults(void);
+
+/*
+ * conf_sentry_option - the value of Sentry option name (a sentry_option
+ * line, else the self-hosted default), borrowed from c; NULL when None.
+ */
+json_object	*conf_sentry_option(const struct conf *c, const char *name);
 
 /* conf_free - release a conf and everything it owns; NULL is fine. */
 void		 conf_free(struct conf *c);

@@ -63,7 +63,14 @@ test_full_file(void **state)
 	    "AS4rYWZ-m6o5a2u7jVD1EGPk5ZSLyELNOiCSNTPzvLU internal\n"
 	    "internal_networks = 10.0.0.0/8, fd00::/8\n"
 	    "trusted_proxies = 127.0.0.1\n"
-	    "global_option = relay.endpoint-fetch-config.enabled true\n"
+	    "global_option = relay.endpoint-fetch-config.enabled false\n"
+	    "global_option = relay.some-future-option {\"a\": 1}\n"
+	    "sentry_option = relay.cardinality-limiter.error-sample-rate 1\n"
+	    "sentry_option = relay.span-usage-metric null\n"
+	    "feature = organizations:session-replay off\n"
+	    "feature = organizations:dynamic-sampling-custom on\n"
+	    "feature = organizations:some-flag-relaycfg-ignores on\n"
+	    "event_retention = 30\n"
 	    "registration_secret = 0123456789abcdef0123\n",
 	    err, sizeof(err));
 
@@ -86,10 +93,34 @@ test_full_file(void **state)
 	assert_int_equal(c->n_internal_networks, 2);
 	assert_true(c->internal_networks_set);
 	assert_int_equal(c->n_trusted_proxies, 1);
+	/* a global_option relaycfg has a row for is that Sentry option */
+	assert_true(json_object_is_type(conf_sentry_option(c,
+	    "relay.endpoint-fetch-config.enabled"), json_type_boolean));
+	assert_false(json_object_get_boolean(conf_sentry_option(c,
+	    "relay.endpoint-fetch-config.enabled")));
+	/* any other is forwarded as given */
 	assert_int_equal(c->n_global_options, 1);
 	assert_string_equal(c->global_options[0].key,
-	    "relay.endpoint-fetch-config.enabled");
-	assert_string_equal(c->global_options[0].json, "true");
+	    "relay.some-future-option");
+	assert_string_equal(c->global_options[0].json, "{\"a\": 1}");
+	/* a float option takes an integer, as Python would */
+	assert_int_equal(json_object_get_int(conf_sentry_option(c,
+	    "relay.cardinality-limiter.error-sample-rate")), 1);
+	/* null is None */
+	assert_null(conf_sentry_option(c, "relay.span-usage-metric"));
+	assert_int_equal(json_object_get_int(conf_sentry_option(c,
+	    "system.event-retention-days")), 30);
+	assert_false(sentry_settings_feature(&c->sentry,
+	    "organizations:session-replay"));
+	assert_true(sentry_settings_feature(&c->sentry,
+	    "organizations:dynamic-sampling-custom"));
+	/* self-hosted defaults survive */
+	assert_true(sentry_settings_feature(&c->sentry,
+	    "organizations:dynamic-sampling"));
+	assert_false(sentry_settings_feature(&c->sentry,
+	    "organizations:some-flag-relaycfg-ignores"));
+	assert_string_equal(json_object_get_string(conf_sentry_option(c,
+	    "relay.cardinality-limiter.mode")), "enabled");
 	/* defaults survive */
 	assert_int_equal(c->signature_max_age, 300);
 	assert_int_equal(c->ttl_projectkey, 1800);
@@ -125,6 +156,27 @@ test_errors_name_line(void **state)
 	    ":3: internal_networks: \"10.0.0.0/33\"");
 	expect_error("db_host = h\ndb_name = x\nglobal_option = a {nope\n",
 	    ":3: global_option a: value is not JSON");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "sentry_option = relay.span-usage-metric 1\n",
+	    ":3: sentry_option relay.span-usage-metric: value must be a "
+	    "boolean or null");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "sentry_option = no.such.option 1\n",
+	    ":3: sentry_option no.such.option: unknown Sentry option");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "sentry_option = system.event-retention-days\n",
+	    ":3: sentry_option: expected \"NAME JSON-VALUE\"");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "global_option = relay.span-usage-metric \"yes\"\n",
+	    ":3: global_option relay.span-usage-metric: value must be a "
+	    "boolean");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "feature = organizations:session-replay maybe\n",
+	    ":3: feature organizations:session-replay: expected on or off");
+	expect_error("db_host = h\ndb_name = x\nfeature = session-replay on\n",
+	    ":3: feature: expected \"organizations:NAME on|off\"");
+	expect_error("db_host = h\ndb_name = x\nevent_retention = -1\n",
+	    ":3: event_retention: expected a number");
 	expect_error("db_host = h\ndb_name = x\naccess_log = maybe\n",
 	    ":3: access_log: expected yes or no");
 	expect_error("db_name = x\n", "db_host or db_socket must be set");

@@ -636,11 +636,12 @@ test_trusted_relay_settings(void **state)
 static void
 test_misc_options(void **state)
 {
-	char *log;
-	unsigned saved = conf->event_retention;
+	char *log, why[160];
 
 	(void)state;
-	conf->event_retention = 0;
+	/* 0 days: no limit, the key is left out */
+	assert_int_equal(sentry_settings_set_option(&conf->sentry,
+	    "system.event-retention-days", "0", why, sizeof(why)), 0);
 	capture_start();
 	golden("misc_options",
 	    "{\"sentry:breakdowns\":{\"span_ops\":{\"type\":\"spanOperations\","
@@ -649,7 +650,8 @@ test_misc_options(void **state)
 	    "\"sentry:grouping_enhancements\":\"family:native -app\"}",
 	    NULL);
 	log = capture_stop();
-	conf->event_retention = saved;
+	assert_int_equal(sentry_settings_set_option(&conf->sentry,
+	    "system.event-retention-days", "90", why, sizeof(why)), 0);
 	assert_non_null(strstr(log, "grouping config unknown"));
 	assert_non_null(strstr(log, "custom stack trace rules"));
 	free(log);
@@ -1129,7 +1131,6 @@ main(void)
 	log_setup(LOG_LEVEL_WARN, false);
 	if ((conf = conf_defaults()) == NULL)
 		return 1;
-	conf->event_retention = 90;
 	rv = cmocka_run_group_tests(tests, NULL, NULL);
 	conf_free(conf);
 	return rv;
