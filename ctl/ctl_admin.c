@@ -55,6 +55,7 @@ ctl_admin_usage(FILE *fp)
 	    "  relay delete RELAY_ID\n"
 	    "  invalidate --org ID | --project ID | --key PUBLIC_KEY |\n"
 	    "             --relay RELAY_ID | --all\n"
+	    "  settings\n"
 	    "\n", fp);
 }
 
@@ -77,6 +78,7 @@ ctl_admin_main(int argc, char **argv, const struct ctl_opts *o)
 		{ "option", cmd_option, true },
 		{ "relay", cmd_relay, true },
 		{ "invalidate", cmd_invalidate, false },
+		{ "settings", cmd_settings, false },
 	};
 	struct admin a;
 	char err[512], cmd[64];

@@ -111,5 +111,7 @@ int	cmd_relay(struct admin *a, int argc, char **argv);
 int	cmd_option(struct admin *a, int argc, char **argv);
 /* ctl_invalidate.c */
 int	cmd_invalidate(struct admin *a, int argc, char **argv);
+/* ctl_settings.c */
+int	cmd_settings(struct admin *a, int argc, char **argv);
 
 #endif

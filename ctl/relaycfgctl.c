@@ -14,7 +14,8 @@
 #endif
 
 static const char *const admin_commands[] = {
-	"db", "org", "project", "key", "option", "relay", "invalidate", NULL
+	"db", "org", "project", "key", "option", "relay", "invalidate", "settings",
+	NULL
 };
 static const char *const relay_commands[] = {
 	"keygen", "sign", "register", "fetch", "publickeys", NULL

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <sodium.h>
 
 #include "jsonstrict.h"
 #include "sentryopts.h"
@@ -255,6 +256,36 @@ sentry_settings_option(const struct sentry_settings *s, const char *name)
 	int i = sentryopt_index(name);
 
 	return i < 0 ? NULL : s->option[i];
+}
+
+void
+sentry_settings_digest(const struct sentry_settings *s,
+    char out[SENTRY_SETTINGS_DIGEST_LEN + 1])
+{
+	crypto_generichash_state st;
+	unsigned char h[SENTRY_SETTINGS_DIGEST_LEN / 2];
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	for (size_t i = 0; i < sentryopts_n; i++) {
+		/* name, then the value's text (or nothing for None), NUL-ended */
+		const char *v = s->option[i] == NULL ? "" :
+		    json_object_to_json_string_ext(s->option[i],
+		    JSON_C_TO_STRING_PLAIN);
+
+		crypto_generichash_update(&st, (const unsigned char *)
+		    sentryopts[i].name, strlen(sentryopts[i].name) + 1);
+		crypto_generichash_update(&st, (const unsigned char *)
+		    (v != NULL ? v : "?"), strlen(v != NULL ? v : "?") + 1);
+	}
+	for (size_t i = 0; i < sentryfeatures_n; i++) {
+		unsigned char on = s->feature[i] ? 1 : 0;
+
+		crypto_generichash_update(&st, (const unsigned char *)
+		    sentryfeatures[i].name, strlen(sentryfeatures[i].name) + 1);
+		crypto_generichash_update(&st, &on, 1);
+	}
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(out, SENTRY_SETTINGS_DIGEST_LEN + 1, h, sizeof(h));
 }
 
 bool

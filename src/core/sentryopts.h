@@ -102,6 +102,16 @@ int	sentry_settings_set_option(struct sentry_settings *s, const char *name,
 json_object	*sentry_settings_option(const struct sentry_settings *s,
 		    const char *name);
 
+/*
+ * sentry_settings_digest - SENTRY_SETTINGS_DIGEST_LEN hex characters that
+ * change whenever a flag or an option value of s does: the computed
+ * configs are cached under it, so that an edited relaycfg.conf is never
+ * answered with configs built under the old settings.
+ */
+#define SENTRY_SETTINGS_DIGEST_LEN	12
+void	sentry_settings_digest(const struct sentry_settings *s,
+	    char out[SENTRY_SETTINGS_DIGEST_LEN + 1]);
+
 /* sentry_settings_feature - is flag name on in s?  Unknown flags are off. */
 bool	sentry_settings_feature(const struct sentry_settings *s,
 	    const char *name);

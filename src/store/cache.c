@@ -60,6 +60,10 @@ struct cache {
 	size_t			 prefix_len;
 	char			 gen_key[64];
 	size_t			 gen_key_len;
+	/* "<settings digest>.": computed configs live under the settings
+	 * (feature and sentry_option lines) they were built with */
+	char			 cfg_tag[SENTRY_SETTINGS_DIGEST_LEN + 2];
+	char			 cfg_tag_hashed[SENTRY_SETTINGS_DIGEST_LEN + 3];
 
 	/* The generation: last one seen by this process, and whether this
 	 * request has read (or confirmed) it. */
@@ -144,6 +148,10 @@ cache_new(const struct conf *conf, char *err, size_t errlen)
 	c->prefix_len = strlen(c->prefix);
 	snprintf(c->gen_key, sizeof(c->gen_key), "%sgen", c->prefix);
 	c->gen_key_len = strlen(c->gen_key);
+	sentry_settings_digest(&conf->sentry, c->cfg_tag);
+	strcat(c->cfg_tag, ".");
+	snprintf(c->cfg_tag_hashed, sizeof(c->cfg_tag_hashed), "%sh",
+	    c->cfg_tag);
 	if (conf->n_memcached_servers == 0)
 		return c;
 
@@ -313,19 +321,44 @@ cache_key_str(const struct cache *c, char *buf, size_t len, const char *kind,
 	return 0;
 }
 
+/*
+ * config_key - kind ":" <settings digest> "." id, where id is a public key
+ * as it is when it has a key's form and hashed ("h" hex) otherwise.
+ */
+static int
+config_key(const struct cache *c, char *buf, size_t len, const char *kind,
+    const char *id)
+{
+	unsigned char h[CACHE_HASH_BYTES];
+	char hex[2 * CACHE_HASH_BYTES + 1];
+
+	buf[0] = '\0';
+	if (len < CACHE_KEY_MAX || id == NULL)
+		return -1;
+	if (valid_hex32(id)) {
+		key_join(buf, c, kind, c->cfg_tag, id);
+		return 0;
+	}
+	crypto_generichash(h, sizeof(h), (const unsigned char *)id,
+	    strlen(id), NULL, 0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	key_join(buf, c, kind, c->cfg_tag_hashed, hex);
+	return 0;
+}
+
 int
 cache_key_config(const struct cache *c, char *buf, size_t len,
     const char *public_key)
 {
 	/* "cfgz": deflated since format "cfg" (plain JSON) was retired. */
-	return cache_key_str(c, buf, len, "cfgz", public_key);
+	return config_key(c, buf, len, "cfgz", public_key);
 }
 
 int
 cache_key_config_rev(const struct cache *c, char *buf, size_t len,
     const char *public_key)
 {
-	return cache_key_str(c, buf, len, "cfgr", public_key);
+	return config_key(c, buf, len, "cfgr", public_key);
 }
 
 int

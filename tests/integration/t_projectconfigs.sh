@@ -111,6 +111,14 @@ ctl_fetch S --revision "$K1=0123456789abcdef0123456789abcdef" "$K1"
 is "$(j '[has("unchanged"), (.configs|keys)]')" "[false,[\"$K1\"]]" "a stale revision gets the config"
 ctl_fetch S "$K1"
 is "$(j 'has("unchanged")')" false "a null revision never matches"
+# Sentry never sends "unchanged" (relay issue #4078): v2 ignores
+# revisions and answers every config in full; v3 noCache keeps them.
+ctl_fetch S --version 2 --revision "$K1=$REV1" "$K1" "$K3"
+is "$(j '[has("unchanged"), (.configs|keys|sort)]')" "[false,$(printf '["%s","%s"]' "$K1" "$K3" | jq -c sort)]" \
+    "v2 with a current revision: the full config, no unchanged"
+is "$(jr ".configs[\"$K1\"].rev")" "$REV1" "... with the same rev"
+ctl_fetch S --no-cache --revision "$K1=$REV1" "$K1"
+is "$(j '.unchanged')" "[\"$K1\"]" "v3 noCache still answers unchanged"
 
 # --- disabled cases ------------------------------------------------------------
 ctl_fetch S "$K0"
@@ -279,10 +287,12 @@ mc_set() {
 	exec 3<&-
 	[ "${line%$'\r'}" = STORED ]
 }
+# computed configs live under the digest of the Sentry settings
+CFGTAG=$(ctl settings | jq -r .digest)
 ctl_fetch S "$K1"		# its entry, under the current generation
 GEN=$(mc_get relaycfg:1:gen)
 like "$GEN" '^[0-9a-f]{16}$' "the cache generation is readable"
-like "$(mc_get "relaycfg:1:cfgz:$K1")" "^rc1 $GEN cfgz [0-9]+ $REV2 [^ ]+ [0-9a-f]{8} [0-9a-f]{8} [0-9]+\$" \
+like "$(mc_get "relaycfg:1:cfgz:$CFGTAG.$K1")" "^rc1 $GEN cfgz [0-9]+ $REV2 [^ ]+ [0-9a-f]{8} [0-9a-f]{8} [0-9]+\$" \
     "the entry to damage is where we write, with the header we expect"
 n=0
 for bad in "x" $'123 - - zzzzzzzz 00000000 10\nabcdefghij' \
@@ -292,7 +302,7 @@ for bad in "x" $'123 - - zzzzzzzz 00000000 10\nabcdefghij' \
     $'123 - - 00000000 00000000 10\n' $'123 - - 00000000 00000000\nabc' \
     $'123  - 00000000 00000000 10\nabcdefghij' \
     "$(date +%s) - - 00000000 00000000 10 no newline"; do
-	mc_set "relaycfg:1:cfgz:$K1" "rc1 $GEN cfgz $bad" || n=$((n + 100))
+	mc_set "relaycfg:1:cfgz:$CFGTAG.$K1" "rc1 $GEN cfgz $bad" || n=$((n + 100))
 	ctl_fetch S "$K1"
 	[ "$HTTP_STATUS $(jr ".configs[\"$K1\"].rev")" = "200 $REV2" ] || n=$((n + 1))
 done
@@ -329,7 +339,7 @@ signed_http S "$PC1" "$T/bk1"		# cached, then read back as identity
 signed_http S "$PC1" "$T/bk1"
 pre="{\"configs\":{\"$K1\":" post='},"pending":[]}'
 tail -c +$((${#pre} + 1)) "$T/http.body" | head -c -${#post} >"$T/k1.txt"
-read -r _ _ _ HBUILT HREV HLC HCRC HOP HLEN <<<"$(mc_get "relaycfg:1:cfgz:$K1")"
+read -r _ _ _ HBUILT HREV HLC HCRC HOP HLEN <<<"$(mc_get "relaycfg:1:cfgz:$CFGTAG.$K1")"
 TCRC=$(gzip -c <"$T/k1.txt" | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n')
 is "$HLEN $HCRC" "$(wc -c <"$T/k1.txt") $TCRC" \
     "the cached text read back has the entry's length and CRC"
@@ -342,7 +352,7 @@ FRESH=$((HBUILT - 1))
 plant() {
 	{ printf 'rc1 %s cfgz %s %s %s %s %s %s\n' "$GEN" "$FRESH" "$HREV" "$4" "$5" "$6" "$7"
 	    stored_frag "$2" "$3"; } >"$T/plant.$1"
-	mc_set_file "relaycfg:1:cfgz:$K1" "$T/plant.$1" || diag "could not plant $1"
+	mc_set_file "relaycfg:1:cfgz:$CFGTAG.$K1" "$T/plant.$1" || diag "could not plant $1"
 }
 # check_answer NAME ENCODING MARK: 200, the right config, exactly
 # Content-Length bytes, and the entry in memcached rebuilt (MARK, the
@@ -362,7 +372,7 @@ check_answer() {
 	[ "$cl" = "$(wc -c <"$T/http.body")" ] || bad="$bad length=$cl/$(wc -c <"$T/http.body")"
 	[ "$(jq -r ".configs[\"$K1\"].rev" "$T/ans.json" 2>/dev/null)" = "$REV2" ] || bad="$bad rev"
 	[[ "$(jq -r ".configs[\"$K1\"].lastChange" "$T/ans.json" 2>/dev/null)" =~ $TIME_RE ]] || bad="$bad lastChange"
-	[[ "$(mc_get "relaycfg:1:cfgz:$K1")" != *" $3 "* ]] || bad="$bad not-rebuilt"
+	[[ "$(mc_get "relaycfg:1:cfgz:$CFGTAG.$K1")" != *" $3 "* ]] || bad="$bad not-rebuilt"
 	is "${bad:-ok}" ok "damaged entry, $1, $2 client: a miss, rebuilt, whole"
 }
 BADCRC=$(printf '%08x' $((0x$HCRC ^ 1)))

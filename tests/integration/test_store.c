@@ -725,15 +725,28 @@ test_query_count(void)
 	is_long((long)warm_g, 7, "warm: seven multi-gets (pointers, then rows)");
 }
 
+/*
+ * config_key - where a computed config of kind cfgz/cfgr lives: under the
+ * digest of the conf's Sentry settings (cache.h), spelled out here.
+ */
+static void
+config_key(char *buf, size_t len, const char *kind, const char *pk)
+{
+	char d[SENTRY_SETTINGS_DIGEST_LEN + 1];
+
+	sentry_settings_digest(&conf->sentry, d);
+	snprintf(buf, len, "relaycfg:1:%s:%s.%s", kind, d, pk);
+}
+
 /* A fake computed config and its rev entry, to see who deletes them. */
 static void
 plant_config(const char *pk)
 {
 	char key[CACHE_KEY_MAX];
 
-	snprintf(key, sizeof(key), "relaycfg:1:cfgz:%s", pk);
+	config_key(key, sizeof(key), "cfgz", pk);
 	mc_set_framed(key, "cfgz", "{\"disabled\":false}");
-	snprintf(key, sizeof(key), "relaycfg:1:cfgr:%s", pk);
+	config_key(key, sizeof(key), "cfgr", pk);
 	mc_set_framed(key, "cfgr", "1 -");
 }
 
@@ -743,8 +756,8 @@ config_gone(const char *pk)
 {
 	char key[CACHE_KEY_MAX], rkey[CACHE_KEY_MAX];
 
-	snprintf(key, sizeof(key), "relaycfg:1:cfgz:%s", pk);
-	snprintf(rkey, sizeof(rkey), "relaycfg:1:cfgr:%s", pk);
+	config_key(key, sizeof(key), "cfgz", pk);
+	config_key(rkey, sizeof(rkey), "cfgr", pk);
 	return !mc_has(key) && !mc_has(rkey);
 }
 

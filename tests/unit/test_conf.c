@@ -184,6 +184,39 @@ test_errors_name_line(void **state)
 	    "registration_secret must be at least 16");
 }
 
+/* The digest configs are cached under moves with every flag and option. */
+static void
+test_settings_digest(void **state)
+{
+	struct sentry_settings s;
+	char d0[SENTRY_SETTINGS_DIGEST_LEN + 1], d1[sizeof(d0)], d2[sizeof(d0)];
+	char d3[sizeof(d0)], why[160];
+
+	(void)state;
+	assert_int_equal(sentry_settings_init(&s), 0);
+	sentry_settings_digest(&s, d0);
+	assert_int_equal(strlen(d0), SENTRY_SETTINGS_DIGEST_LEN);
+	sentry_settings_digest(&s, d1);
+	assert_string_equal(d0, d1);		/* stable */
+	s.feature[sentryfeature_index("organizations:session-replay")] = false;
+	sentry_settings_digest(&s, d1);
+	assert_string_not_equal(d0, d1);
+	assert_int_equal(sentry_settings_set_option(&s,
+	    "system.event-retention-days", "30", why, sizeof(why)), 0);
+	sentry_settings_digest(&s, d2);
+	assert_string_not_equal(d1, d2);
+	assert_int_equal(sentry_settings_set_option(&s,
+	    "system.event-retention-days", "null", why, sizeof(why)), 0);
+	sentry_settings_digest(&s, d3);
+	assert_string_not_equal(d2, d3);
+	/* a failed set changes nothing */
+	assert_int_equal(sentry_settings_set_option(&s,
+	    "system.event-retention-days", "\"x\"", why, sizeof(why)), -1);
+	sentry_settings_digest(&s, d2);
+	assert_string_equal(d2, d3);
+	sentry_settings_free(&s);
+}
+
 /* io_timeout and the watchdog's request_timeout: defaults and limits. */
 static void
 test_timeouts(void **state)
@@ -292,6 +325,7 @@ main(void)
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_errors_name_line),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_settings_digest),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_valid_ids),
