@@ -22,6 +22,7 @@ struct model_org {
 	char		*slug;
 	char		*name;
 	int		 status;	/* 0 active, 1 pending deletion, ... */
+	int64_t		 date_added;	/* unix seconds; 0: unknown */
 };
 
 struct model_project {
@@ -32,6 +33,7 @@ struct model_project {
 	int		 status;	/* 0 active, 1 disabled, 2 pending deletion */
 	int64_t		 template_id;	/* 0: none */
 	char		*platform;	/* NULL when unset */
+	int64_t		 date_added;	/* unix seconds; 0: unknown */
 };
 
 struct model_projectkey {
@@ -52,6 +54,28 @@ struct model_relay {
 	char		 relay_id[MODEL_RELAY_ID_LEN + 1];
 	char		 public_key[MODEL_RELAY_PK_MAX + 1];
 	bool		 is_internal;	/* NULL reads as false */
+};
+
+/*
+ * A project's satisfaction thresholds (sentry_projecttransactionthreshold
+ * and sentry_projecttransactionthresholdoverride).  metric is Sentry's
+ * TransactionMetric: 1 duration, 2 lcp.
+ */
+#define MODEL_TXMETRIC_DURATION	1
+#define MODEL_TXMETRIC_LCP	2
+#define MODEL_TXNAME_MAX	200	/* transaction VARCHAR(200) */
+
+struct model_txthreshold {
+	char		*transaction;	/* overrides; NULL for the project's */
+	int		 metric;
+	int64_t		 threshold;	/* milliseconds, IntegerField */
+};
+
+struct model_txthresholds {
+	bool				 has_project;	/* a project row exists */
+	struct model_txthreshold	 project;
+	size_t				 n_overrides;
+	const struct model_txthreshold	*overrides;	/* by transaction */
 };
 
 #endif

@@ -186,6 +186,17 @@ int	store_list_ids(struct store *st, const char *table, int64_t parent,
 int	store_templates_by_ids(struct store *st, const int64_t *ids, size_t n,
 	    const struct store_template **out);
 
+/*
+ * store_txthresholds - each project's transaction thresholds (Sentry's
+ * ProjectTransactionThreshold and its overrides, the overrides in byte
+ * order of their names), cached per project (kind "tt", ttl_options).  A
+ * project without rows, or that does not exist, gets an empty set; a
+ * NULL out[i] is "unknown" (see above).  Rows with an unknown metric are
+ * logged and left out.  Writes: store_txthreshold_*.
+ */
+int	store_txthresholds(struct store *st, const int64_t *project_ids,
+	    size_t n, const struct model_txthresholds **out);
+
 /* --- invalidation ---------------------------------------------------- */
 
 enum store_scope {
@@ -318,6 +329,23 @@ int	store_relay_update(struct store *st, const char *relay_id,
 /* Also deletes its sentry_relayusage rows. */
 int	store_relay_delete(struct store *st, const char *relay_id);
 
+/*
+ * Transaction thresholds (store_thresholds.c), as Sentry's endpoint takes
+ * them: metric MODEL_TXMETRIC_*, a threshold that is a multiple of 100
+ * within the INT column, a transaction name of 1-200 characters.  Sets
+ * create or replace the row; removes answer STORE_NOT_FOUND when there
+ * is none.  Each drops the project's cached thresholds and its keys'
+ * computed configs.  STORE_NOT_FOUND also for a project that does not
+ * exist; STORE_INVALID for a refused value.
+ */
+int	store_txthreshold_set(struct store *st, int64_t project_id, int metric,
+	    int64_t threshold);
+int	store_txthreshold_remove(struct store *st, int64_t project_id);
+int	store_txthreshold_override_set(struct store *st, int64_t project_id,
+	    const char *transaction, int metric, int64_t threshold);
+int	store_txthreshold_override_remove(struct store *st,
+	    int64_t project_id, const char *transaction);
+
 /* --- validation shared with callers ---------------------------------- */
 
 bool	store_valid_hex32(const char *s);	/* 32 lowercase hex */
@@ -325,5 +353,8 @@ bool	store_valid_uuid(const char *s);	/* canonical lowercase */
 /* [a-z0-9_-], 1 to max (organization 50, project 100), not all digits */
 bool	store_valid_slug(const char *s, size_t max);
 bool	store_valid_option_key(const char *s);	/* [A-Za-z0-9_.:-], 1-64 */
+bool	store_valid_txmetric(int64_t metric);	/* 1 duration, 2 lcp */
+bool	store_valid_txthreshold(int64_t threshold);
+bool	store_valid_txname(const char *s);	/* 1-200 characters of text */
 
 #endif

@@ -31,6 +31,7 @@ static const struct codec_field org_fields[] = {
 	FIELD(struct model_org, CODEC_STR, slug),
 	FIELD(struct model_org, CODEC_STR, name),
 	FIELD(struct model_org, CODEC_INT, status),
+	FIELD(struct model_org, CODEC_I64_OR0, date_added),
 };
 
 static const struct codec_field project_fields[] = {
@@ -41,6 +42,7 @@ static const struct codec_field project_fields[] = {
 	FIELD(struct model_project, CODEC_INT, status),
 	FIELD(struct model_project, CODEC_I64_OR0, template_id),
 	FIELD(struct model_project, CODEC_STR_NULL, platform),
+	FIELD(struct model_project, CODEC_I64_OR0, date_added),
 };
 
 /* NULL or odd keys can be stored by other writers: such a row can never
@@ -67,15 +69,24 @@ static const struct codec_field relay_fields[] = {
 
 #define NFIELDS(f)	(sizeof(f) / sizeof((f)[0]))
 
+/*
+ * date_added (DATETIME(6), written in the session's time zone) as whole
+ * unix seconds in that same zone; dynamic sampling's is_recently_added
+ * reads it.  NULL or a date UNIX_TIMESTAMP cannot express reads as 0.
+ */
+#define DATE_ADDED_COLUMN	"FLOOR(UNIX_TIMESTAMP(date_added))"
+
 const struct codec_model codec_org = {
-	"o", NULL, "sentry_organization", "id, slug, name, status", NULL, 0,
+	"o", NULL, "sentry_organization",
+	"id, slug, name, status, " DATE_ADDED_COLUMN, NULL, 0,
 	offsetof(struct conf, ttl_organization), sizeof(struct model_org), 0,
 	org_fields, NFIELDS(org_fields)
 };
 
 const struct codec_model codec_project = {
 	"p", NULL, "sentry_project",
-	"id, organization_id, slug, name, status, template_id, platform",
+	"id, organization_id, slug, name, status, template_id, platform, "
+	DATE_ADDED_COLUMN,
 	NULL, 0, offsetof(struct conf, ttl_project),
 	sizeof(struct model_project), 0,
 	project_fields, NFIELDS(project_fields)

@@ -15,6 +15,8 @@
  *   store_options.c    option dicts (project over template, org, template)
  *   store_invalidate.c the cache keys a scope or a write must drop
  *   store_write.c      the admin writes, each in one transaction
+ *   store_thresholds.c transaction thresholds: per-project reads, writes
+ *   store_rev.c        the persisted revision pair (sentry:relay-rev)
  */
 #ifndef RELAYCFG_STORE_INT_H
 #define RELAYCFG_STORE_INT_H

@@ -585,6 +585,11 @@ test_reads(void)
 		ok(rc == STORE_OK && o[0] != NULL && strcmp(o[0]->slug, "o1") == 0 &&
 		    o[1] != NULL && o[1]->id == 3 && o[2] == NULL,
 		    "%s: organizations by id", when);
+		/* date_added (dynamic sampling's new-project boost): set now */
+		ok(p[0] != NULL && o[0] != NULL &&
+		    llabs(p[0]->date_added - (int64_t)time(NULL)) < 3600 &&
+		    llabs(o[0]->date_added - (int64_t)time(NULL)) < 3600,
+		    "%s: date_added as unix seconds", when);
 		rc = store_project_options(st, pids, 4, po);
 		ok(rc == STORE_OK && po[0] != NULL &&
 		    strcmp(opt_str(po[0], "tmpl"), "t") == 0 &&

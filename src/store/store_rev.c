@@ -1,0 +1,301 @@
+/*
+ * store_rev.c - the persisted revision pair of project configs (Sentry's
+ * sentry:relay-rev and sentry:relay-rev-lastchange project options): one
+ * batched read, and one transaction that writes only what moved.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "store.h"
+#include "store_int.h"
+#include "store_rev.h"
+
+/* s is exactly len characters of [0-9a-f]. */
+static bool
+is_hex(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[len] == '\0';
+}
+
+/* s is a time exactly as relaycfg writes lastChange. */
+static bool
+is_time(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+
+	for (size_t i = 0; i < STORE_REV_TIME_LEN; i++)
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' :
+		    s[i] != shape[i])
+			return false;
+	return s[STORE_REV_TIME_LEN] == '\0';
+}
+
+/*
+ * value_string - the JSON string stored in an option value, copied into
+ * out (len + 1 bytes) when it is exactly len characters; false for
+ * anything else (not JSON, not a string, another length).
+ */
+static bool
+value_string(const char *v, size_t vlen, size_t len, char *out)
+{
+	json_object *o;
+	bool good = false;
+
+	if (v == NULL || (o = codec_parse(v, vlen)) == NULL)
+		return false;
+	if (json_object_is_type(o, json_type_string) &&
+	    (size_t)json_object_get_string_len(o) == len) {
+		memcpy(out, json_object_get_string(o), len);
+		out[len] = '\0';
+		good = strlen(out) == len;
+	}
+	json_object_put(o);
+	return good;
+}
+
+/*
+ * read_pairs - pairs[i] for ids[i] (sorted, distinct) from db, locking
+ * the rows read when for_update.  A pair missing either half, or with a
+ * half of another shape, is "".  A STORE_* code; pairs are "" on failure.
+ */
+static int
+read_pairs(struct store *st, struct db *db, const int64_t *ids, size_t n,
+    bool for_update, struct store_rev *pairs)
+{
+	struct db_sql q;
+	struct db_res *r = NULL;
+	int rc;
+
+	memset(pairs, 0, n * sizeof(*pairs));
+	if (n == 0)
+		return STORE_OK;
+	db_sql_init(&q);
+	db_sql_raw(&q, "SELECT project_id, `key`, value FROM "
+	    "sentry_projectoptions WHERE `key` IN (");
+	db_sql_str(&q, STORE_REV_KEY);
+	db_sql_raw(&q, ",");
+	db_sql_str(&q, STORE_REV_TIME_KEY);
+	db_sql_raw(&q, ") AND project_id IN ");
+	store_sql_ids(&q, ids, n);
+	if (for_update)
+		db_sql_raw(&q, " FOR UPDATE");
+	if ((rc = store_sql_query(st, db, &q, &r)) != STORE_OK)
+		goto out;
+	while (db_res_next(r)) {
+		const char *k = db_res_str(r, 1), *v = db_res_str(r, 2);
+		size_t vlen = db_res_len(r, 2);
+		const int64_t *hit;
+		struct store_rev *p;
+		int64_t owner;
+
+		if (!db_res_int(r, 0, &owner) || k == NULL ||
+		    (hit = bsearch(&owner, ids, n, sizeof(*ids),
+		    store_cmp_i64)) == NULL)
+			continue;
+		p = &pairs[hit - ids];
+		if (strcmp(k, STORE_REV_KEY) == 0) {
+			if (!value_string(v, vlen, STORE_REV_LEN, p->rev) ||
+			    !is_hex(p->rev, STORE_REV_LEN))
+				p->rev[0] = '\0';
+		} else if (strcmp(k, STORE_REV_TIME_KEY) == 0) {
+			if (!value_string(v, vlen, STORE_REV_TIME_LEN,
+			    p->last_change) || !is_time(p->last_change))
+				p->last_change[0] = '\0';
+		}
+	}
+	/* Half a pair says nothing about when the other half was true. */
+	for (size_t i = 0; i < n; i++)
+		if (pairs[i].rev[0] == '\0' || pairs[i].last_change[0] == '\0')
+			memset(&pairs[i], 0, sizeof(pairs[i]));
+out:
+	db_res_free(r);
+	db_sql_free(&q);
+	return rc;
+}
+
+/* A sorted, distinct copy of ids (count in *m), or NULL on OOM. */
+static int64_t *
+sorted_ids(struct store *st, const int64_t *ids, size_t n, size_t *m)
+{
+	int64_t *s;
+
+	if ((s = calloc(n + 1, sizeof(*s))) == NULL) {
+		store_seterr(st, "out of memory");
+		return NULL;
+	}
+	memcpy(s, ids, n * sizeof(*s));
+	*m = store_uniq_i64(s, n);
+	return s;
+}
+
+int
+store_revs_read(struct store *st, const int64_t *project_ids, size_t n,
+    struct store_rev *out)
+{
+	struct store_rev *pairs = NULL;
+	int64_t *ids;
+	size_t m = 0;
+	int rc;
+
+	memset(out, 0, n * sizeof(*out));
+	if (n == 0)
+		return STORE_OK;
+	if ((ids = sorted_ids(st, project_ids, n, &m)) == NULL)
+		return STORE_ERROR;
+	if ((pairs = calloc(m, sizeof(*pairs))) == NULL) {
+		store_seterr(st, "out of memory");
+		rc = STORE_ERROR;
+		goto out;
+	}
+	if ((rc = read_pairs(st, store_reader(st), ids, m, false, pairs)) !=
+	    STORE_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const int64_t *hit = bsearch(&project_ids[i], ids, m,
+		    sizeof(*ids), store_cmp_i64);
+
+		out[i] = pairs[hit - ids];
+	}
+out:
+	free(pairs);
+	free(ids);
+	return rc;
+}
+
+/* The projects of ids (sorted) that exist, locked: exists[i]. */
+static int
+lock_projects(struct store *st, const int64_t *ids, size_t n, bool *exists)
+{
+	struct db_sql q;
+	struct db_res *r = NULL;
+	int rc;
+
+	memset(exists, 0, n * sizeof(*exists));
+	db_sql_init(&q);
+	db_sql_raw(&q, "SELECT id FROM sentry_project WHERE id IN ");
+	store_sql_ids(&q, ids, n);
+	db_sql_raw(&q, " FOR UPDATE");
+	if ((rc = store_sql_query(st, st->primary, &q, &r)) == STORE_OK)
+		while (db_res_next(r)) {
+			const int64_t *hit;
+			int64_t id;
+
+			if (db_res_int(r, 0, &id) && (hit = bsearch(&id, ids,
+			    n, sizeof(*ids), store_cmp_i64)) != NULL)
+				exists[hit - ids] = true;
+		}
+	db_res_free(r);
+	db_sql_free(&q);
+	return rc;
+}
+
+/* Append one "(project_id, key, JSON string)" row of the upsert. */
+static void
+upsert_row(struct db_sql *q, bool first, int64_t id, const char *key,
+    const char *text)
+{
+	char json[STORE_REV_LEN + STORE_REV_TIME_LEN + 3];
+
+	/* Hex and digits only (checked): quoted, nothing to escape. */
+	snprintf(json, sizeof(json), "\"%s\"", text);
+	db_sql_raw(q, first ? "(" : ",(");
+	db_sql_int(q, id);
+	db_sql_raw(q, ",");
+	db_sql_str(q, key);
+	db_sql_raw(q, ",");
+	db_sql_str(q, json);
+	db_sql_raw(q, ")");
+}
+
+int
+store_revs_claim(struct store *st, const int64_t *project_ids,
+    const char *const *revs, size_t n, const char *now,
+    struct store_rev *out)
+{
+	struct store_rev *pairs = NULL;
+	struct db_sql q;
+	int64_t *ids = NULL;
+	bool *exists = NULL, began = false, any = false;
+	size_t m = 0;
+	int rc = STORE_ERROR;
+
+	db_sql_init(&q);
+	if (n == 0)
+		return STORE_OK;
+	if (now == NULL || !is_time(now)) {
+		store_seterr(st, "not a lastChange time");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (revs[i] == NULL || !is_hex(revs[i], STORE_REV_LEN)) {
+			store_seterr(st, "not a revision");
+			goto out;
+		}
+	if ((ids = sorted_ids(st, project_ids, n, &m)) == NULL)
+		goto out;
+	if (m != n) {
+		store_seterr(st, "a project is claimed twice");
+		goto out;
+	}
+	if ((pairs = calloc(n, sizeof(*pairs))) == NULL ||
+	    (exists = calloc(n, sizeof(*exists))) == NULL) {
+		store_seterr(st, "out of memory");
+		goto out;
+	}
+	if ((rc = store_rc_from_db(st, st->primary,
+	    db_begin(st->primary))) != STORE_OK)
+		goto out;
+	began = true;
+	/* The project rows first: what every claim of a project waits on,
+	 * taken in id order, so two claims never deadlock on gaps. */
+	if ((rc = lock_projects(st, ids, n, exists)) != STORE_OK ||
+	    (rc = read_pairs(st, st->primary, ids, n, true, pairs)) !=
+	    STORE_OK)
+		goto out;
+	db_sql_raw(&q, "INSERT INTO sentry_projectoptions (project_id, `key`, "
+	    "value) VALUES ");
+	for (size_t i = 0; i < n; i++) {
+		const int64_t *hit = bsearch(&project_ids[i], ids, n,
+		    sizeof(*ids), store_cmp_i64);
+		size_t k = (size_t)(hit - ids);
+
+		if (!exists[k] || strcmp(pairs[k].rev, revs[i]) == 0)
+			continue;
+		upsert_row(&q, !any, project_ids[i], STORE_REV_KEY, revs[i]);
+		upsert_row(&q, false, project_ids[i], STORE_REV_TIME_KEY, now);
+		any = true;
+	}
+	db_sql_raw(&q, " ON DUPLICATE KEY UPDATE value = VALUES(value)");
+	if (any && (rc = store_sql_exec(st, &q, NULL, NULL)) != STORE_OK)
+		goto out;
+	if ((rc = store_rc_from_db(st, st->primary,
+	    db_commit(st->primary))) != STORE_OK)
+		goto out;
+	began = false;
+	for (size_t i = 0; i < n; i++) {
+		const int64_t *hit = bsearch(&project_ids[i], ids, n,
+		    sizeof(*ids), store_cmp_i64);
+		size_t k = (size_t)(hit - ids);
+
+		snprintf(out[i].rev, sizeof(out[i].rev), "%s", revs[i]);
+		snprintf(out[i].last_change, sizeof(out[i].last_change), "%s",
+		    exists[k] && strcmp(pairs[k].rev, revs[i]) == 0 ?
+		    pairs[k].last_change : now);
+	}
+out:
+	if (began)
+		db_rollback(st->primary);
+	db_sql_free(&q);
+	free(pairs);
+	free(exists);
+	free(ids);
+	return rc;
+}
