@@ -71,9 +71,9 @@ static const char *const tname[T_N] = { "options_parse_us", "content_us",
 int
 main(int argc, char **argv)
 {
-	struct model_org org = { 6, "org-6", "Organization 6", 0 };
+	struct model_org org = { 6, "org-6", "Organization 6", 0, 0 };
 	struct model_project proj = { 60, 6, "project-60", "Project 60", 0, 0,
-	    "javascript" };
+	    "javascript", 0 };
 	struct model_projectkey key = { 60, 60, "", "", 0, 1, false, 0, 0,
 	    "Default" };
 	const struct model_projectkey *keys[1] = { &key };
@@ -118,7 +118,7 @@ main(int argc, char **argv)
 			b = bench_now_ns();
 			acc[T_PARSE] += b - a;
 			c = projectconfig_content(&proj, &org, keys, 1, po, oo,
-			    conf);
+			    NULL, conf);
 			a = bench_now_ns();
 			acc[T_CONTENT] += a - b;
 			if (c == NULL || projectconfig_rev(c, rev) != 0)

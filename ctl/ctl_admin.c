@@ -48,6 +48,12 @@ ctl_admin_usage(FILE *fp)
 	    "  option set project|org|template ID KEY JSON\n"
 	    "  option unset project|org|template ID KEY\n"
 	    "  option get project|org|template ID [KEY] [--cached]\n"
+	    "  threshold set PROJECT_ID [--metric duration|lcp] [--threshold MS]\n"
+	    "  threshold list PROJECT_ID [--cached]\n"
+	    "  threshold remove PROJECT_ID\n"
+	    "  threshold override set PROJECT_ID TRANSACTION --metric duration|lcp\n"
+	    "                         --threshold MS\n"
+	    "  threshold override remove PROJECT_ID TRANSACTION\n"
 	    "  relay create RELAY_ID PUBLIC_KEY [--internal]\n"
 	    "  relay list\n"
 	    "  relay show RELAY_ID [--cached]\n"
@@ -76,6 +82,7 @@ ctl_admin_main(int argc, char **argv, const struct ctl_opts *o)
 		{ "project", cmd_project, true },
 		{ "key", cmd_key, true },
 		{ "option", cmd_option, true },
+		{ "threshold", cmd_threshold, true },
 		{ "relay", cmd_relay, true },
 		{ "invalidate", cmd_invalidate, false },
 		{ "settings", cmd_settings, false },

@@ -36,13 +36,15 @@ struct admin {
 enum {
 	OPT_JSON = 256, OPT_CACHED, OPT_NAME, OPT_SLUG, OPT_STATUS, OPT_ORG,
 	OPT_PROJECT, OPT_PLATFORM, OPT_TEMPLATE, OPT_LABEL, OPT_RATE_LIMIT,
-	OPT_INTERNAL, OPT_EXTERNAL, OPT_PUBLIC_KEY, OPT_KEY, OPT_RELAY, OPT_ALL
+	OPT_INTERNAL, OPT_EXTERNAL, OPT_PUBLIC_KEY, OPT_KEY, OPT_RELAY, OPT_ALL,
+	OPT_METRIC, OPT_THRESHOLD
 };
 
 struct args {
 	const char	*name, *slug, *status, *org, *project, *platform;
 	const char	*template, *label, *rate_limit, *public_key, *key;
 	const char	*relay;
+	const char	*metric, *threshold;
 	bool		 internal, external, all;
 	char		**pos;		/* positional arguments */
 	int		 npos;
@@ -109,6 +111,8 @@ int	cmd_key(struct admin *a, int argc, char **argv);
 int	cmd_relay(struct admin *a, int argc, char **argv);
 /* ctl_options.c */
 int	cmd_option(struct admin *a, int argc, char **argv);
+/* ctl_thresholds.c */
+int	cmd_threshold(struct admin *a, int argc, char **argv);
 /* ctl_invalidate.c */
 int	cmd_invalidate(struct admin *a, int argc, char **argv);
 /* ctl_settings.c */

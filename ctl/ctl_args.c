@@ -41,6 +41,8 @@ static const struct admin_opt {
 	S("key", OPT_KEY, key),
 	S("relay", OPT_RELAY, relay),
 	F("all", OPT_ALL, all),
+	S("metric", OPT_METRIC, metric),
+	S("threshold", OPT_THRESHOLD, threshold),
 #undef S
 #undef F
 };

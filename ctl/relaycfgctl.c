@@ -15,7 +15,7 @@
 
 static const char *const admin_commands[] = {
 	"db", "org", "project", "key", "option", "relay", "invalidate", "settings",
-	NULL
+	"threshold", NULL
 };
 static const char *const relay_commands[] = {
 	"keygen", "sign", "register", "fetch", "publickeys", NULL

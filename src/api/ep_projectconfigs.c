@@ -440,7 +440,8 @@ render_by_key(struct zbody *b, const struct by_key_answer *a)
 		}
 		body_str(b, "]");
 	}
-	/* "unchanged" is relaycfg's (Sentry never sends it): only if used. */
+	/* "unchanged" is relaycfg's (Sentry never sends it): v3 only
+	 * (post_by_key), and only if used. */
 	first = true;
 	for (long i = 0; i < a->n; i++) {
 		if (!a->kr[i].lookup ||
@@ -506,6 +507,14 @@ post_by_key(struct request *req, struct app *app, json_object *body,
 
 	if ((n = parse_keys(req, body, &kr)) < 0)
 		return;
+	/*
+	 * Sentry ignores revisions and never answers "unchanged" (relay
+	 * issue #4078); relaycfg's "unchanged" is a v3 extension, so a v2
+	 * answer carries every config in full, as Sentry's does.
+	 */
+	if (version == 2)
+		for (long i = 0; i < n; i++)
+			kr[i].revision = NULL;
 	if ((ent = calloc((size_t)n + 1, sizeof(*ent))) == NULL ||
 	    (slot = calloc((size_t)n + 1, sizeof(*slot))) == NULL)
 		goto oom;

@@ -1,9 +1,14 @@
 /*
  * ep_publickeys.c - POST /api/0/relays/publickeys/: the public keys of
- * other relays, for internal relays that accept downstream relays.
+ * other relays, for any authenticated relay that accepts downstream relays.
  *
  *   {"relay_ids": [...]} -> {"public_keys": {id: key|null},
  *                            "relays": {id: {"publicKey","internal"}|null}}
+ *
+ * As Sentry's RelayPublicKeysEndpoint (src/sentry/api/endpoints/relay/
+ * public_keys.py): no internal check, and "internal" is only true when
+ * both the relay asked about and the calling relay are internal, so an
+ * external relay learns keys but not which relays are trusted.
  */
 #include "config.h"
 
@@ -25,8 +30,6 @@
 void
 ep_publickeys(struct request *req, struct app *app)
 {
-	static const char forbidden[] =
-	    "\"Relay unauthorized for config information\"";
 	struct auth_relay relay;
 	json_object *ids, *keys = NULL, *relays = NULL, *out = NULL;
 	const struct model_relay **rows = NULL, **qrows = NULL;
@@ -36,10 +39,6 @@ ep_publickeys(struct request *req, struct app *app)
 
 	if (auth_relay_request(req, app, &relay) != 0)
 		return;
-	if (!relay.internal) {
-		http_reply_json(req, 403, forbidden, sizeof(forbidden) - 1);
-		goto out;
-	}
 	if (json_object_object_get_ex(relay.body, "relay_ids", &ids) &&
 	    ids != NULL) {
 		if (!json_object_is_type(ids, json_type_array)) {
@@ -123,8 +122,9 @@ ep_publickeys(struct request *req, struct app *app)
 			goto oom;
 		json_object_object_add(info, "publicKey",
 		    json_object_new_string(pk));
+		/* Only an internal caller learns who else is internal. */
 		json_object_object_add(info, "internal",
-		    json_object_new_boolean(internal));
+		    json_object_new_boolean(internal && relay.internal));
 		json_object_object_add(relays, idv[i], info);
 		json_object_object_add(keys, idv[i], json_object_new_string(pk));
 	}

@@ -14,6 +14,9 @@
  *	<raw deflate fragment of the JSON text>
  *
  * crc32 and op (its crc32_combine_gen operator) are 8 lowercase hex.
+ * When no cached copy with the same rev is at hand (flushed, evicted,
+ * memcached down, v1), lastChange comes from the project's persisted
+ * revision pair instead (lastchange.h), read once per batch.
  *
  * It is fresh for ttl_config seconds and lives ttl_config_stale seconds
  * longer as a stale copy, served only when MariaDB cannot be read.
@@ -56,6 +59,7 @@
 
 #include "cache.h"
 #include "configs.h"
+#include "lastchange.h"
 #include "log.h"
 #include "revmemo.h"
 #include "store.h"
@@ -394,6 +398,8 @@ struct batch_rows {
 	const struct model_org		**orgs;
 	json_object			**oopts;
 	int				  rc_orgs, rc_oopts;
+	const struct model_txthresholds	**thr;		/* by project */
+	int				  rc_thr;
 };
 
 static void
@@ -406,6 +412,7 @@ batch_rows_free(struct batch_rows *b)
 	free(b->oids);
 	free(b->orgs);
 	free(b->oopts);
+	free(b->thr);
 }
 
 /*
@@ -421,13 +428,14 @@ batch_fetch(struct store *st, const char *const *public_keys, size_t m,
 
 	memset(b, 0, sizeof(*b));
 	b->rc_keys = b->rc_projects = b->rc_popts = STORE_OK;
-	b->rc_orgs = b->rc_oopts = STORE_OK;
+	b->rc_orgs = b->rc_oopts = b->rc_thr = STORE_OK;
 	if ((b->pids = calloc(cap + 1, sizeof(*b->pids))) == NULL ||
 	    (b->projects = calloc(cap + 1, sizeof(*b->projects))) == NULL ||
 	    (b->popts = calloc(cap + 1, sizeof(*b->popts))) == NULL ||
 	    (b->oids = calloc(cap + 1, sizeof(*b->oids))) == NULL ||
 	    (b->orgs = calloc(cap + 1, sizeof(*b->orgs))) == NULL ||
-	    (b->oopts = calloc(cap + 1, sizeof(*b->oopts))) == NULL)
+	    (b->oopts = calloc(cap + 1, sizeof(*b->oopts))) == NULL ||
+	    (b->thr = calloc(cap + 1, sizeof(*b->thr))) == NULL)
 		return -1;
 	if (public_keys != NULL) {
 		if ((b->keys = calloc(m + 1, sizeof(*b->keys))) == NULL)
@@ -449,6 +457,7 @@ batch_fetch(struct store *st, const char *const *public_keys, size_t m,
 		if (b->projects[j] != NULL)
 			add_id(b->oids, &b->no, b->projects[j]->organization_id);
 	b->rc_popts = store_project_options(st, b->pids, b->np, b->popts);
+	b->rc_thr = store_txthresholds(st, b->pids, b->np, b->thr);
 	if (b->no == 0)
 		return 0;
 	b->rc_orgs = store_orgs_by_ids(st, b->oids, b->no, b->orgs);
@@ -458,13 +467,15 @@ batch_fetch(struct store *st, const char *const *public_keys, size_t m,
 
 /*
  * Resolve project id pid to its rows.  Returns 1 when the config can be
- * built (*p, *o, options set), 0 when it is {"disabled":true}, -1 when it
- * is unknown because MariaDB could not be read.
+ * built (*p, *o, options and thresholds set), 0 when it is
+ * {"disabled":true}, -1 when it is unknown because MariaDB could not be
+ * read.
  */
 static int
 batch_resolve(const struct batch_rows *b, int64_t pid,
     const struct model_project **p, const struct model_org **o,
-    json_object **popt, json_object **oopt)
+    json_object **popt, json_object **oopt,
+    const struct model_txthresholds **thr)
 {
 	long pi = find_id(b->pids, b->np, pid), oi;
 
@@ -477,41 +488,101 @@ batch_resolve(const struct batch_rows *b, int64_t pid,
 		return b->rc_orgs == STORE_OK ? 0 : -1;
 	*popt = b->popts[pi];
 	*oopt = b->oopts[oi];
+	*thr = b->thr[pi];
+	/* A threshold set half read would tag users wrongly: unknown. */
 	if ((*popt == NULL && b->rc_popts != STORE_OK) ||
-	    (*oopt == NULL && b->rc_oopts != STORE_OK))
+	    (*oopt == NULL && b->rc_oopts != STORE_OK) ||
+	    (*thr == NULL && b->rc_thr != STORE_OK))
 		return -1;
 	return 1;
 }
 
 /*
- * Build and render one config.  old: the cached copy, whose lastChange
- * survives when the revision did not change.  Returns the malloc'd text
- * (length in *len, rev and lastChange written), or NULL on OOM.
+ * One config of a batch between its build and its rendering: its content
+ * and rev, and where its lastChange comes from.
+ */
+struct built {
+	json_object	*content;	/* NULL: not built */
+	char		 rev[PROJECTCONFIG_REV_LEN + 1];
+	const char	*lc;		/* the cached copy's, or NULL */
+	long		 req;		/* else its lastchange_req, or -1 */
+};
+
+/*
+ * build_content - build one config into *bt, and decide where its
+ * lastChange comes from: the cached copy's (old) when the rev did not
+ * change, which costs nothing; else the project's persisted pair, asked
+ * for in lr[*nl] (lastchange.h), so that a flushed or absent memcached
+ * does not move it.  Returns 0, or -1 on OOM (bt->content may be set).
+ */
+static int
+build_content(const struct model_project *p, const struct model_org *o,
+    const struct model_projectkey *const *keys, size_t nkeys,
+    json_object *popt, json_object *oopt,
+    const struct model_txthresholds *thr, const struct conf *conf,
+    const struct cached *old, struct built *bt, struct lastchange_req *lr,
+    size_t *nl)
+{
+	bt->lc = NULL;
+	bt->req = -1;
+	bt->content = projectconfig_content(p, o, keys, nkeys, popt, oopt, thr,
+	    conf);
+	if (bt->content == NULL || projectconfig_rev(bt->content, bt->rev) != 0)
+		return -1;
+	if (!lastchange_wanted(bt->content))
+		return 0;
+	if (old != NULL && old->present && strcmp(old->rev, bt->rev) == 0 &&
+	    old->last_change[0] != '\0') {
+		bt->lc = old->last_change;
+		return 0;
+	}
+	if (lastchange_project_rev(bt->content, lr[*nl].prev) != 0)
+		return -1;
+	lr[*nl].project_id = p->id;
+	bt->req = (long)(*nl)++;
+	return 0;
+}
+
+/*
+ * render_built - the text of bt once lastchange_resolve answered lr:
+ * malloc'd, length in *len and its lastChange in last_change; NULL on OOM.
  */
 static char *
-build_one(const struct model_project *p, const struct model_org *o,
-    const struct model_projectkey *const *keys, size_t nkeys,
-    json_object *popt, json_object *oopt, const struct conf *conf,
-    const struct cached *old, const char *now, size_t *len,
-    char rev[PROJECTCONFIG_REV_LEN + 1],
+render_built(const struct built *bt, const struct lastchange_req *lr,
+    const char *now, size_t *len,
     char last_change[PROJECTCONFIG_TIME_LEN + 1])
 {
-	json_object *content;
-	const char *lc = now;
-	char *text = NULL;
+	const char *lc = bt->lc != NULL ? bt->lc :
+	    bt->req >= 0 ? lr[bt->req].last_change : now;
+	char *text;
 
-	content = projectconfig_content(p, o, keys, nkeys, popt, oopt, conf);
-	if (content == NULL || projectconfig_rev(content, rev) != 0)
-		goto out;
-	if (old != NULL && old->present && strcmp(old->rev, rev) == 0 &&
-	    old->last_change[0] != '\0')
-		lc = old->last_change;
-	if ((text = projectconfig_render(content, rev, now, lc, len)) == NULL)
-		goto out;
-	snprintf(last_change, PROJECTCONFIG_TIME_LEN + 1, "%s", lc);
-out:
-	json_object_put(content);
+	if ((text = projectconfig_render(bt->content, bt->rev, now, lc,
+	    len)) != NULL)
+		snprintf(last_change, PROJECTCONFIG_TIME_LEN + 1, "%s", lc);
 	return text;
+}
+
+/*
+ * render_entry - ent gets bt rendered (render_built) and bt's content is
+ * released.  Returns 0, or -1 on OOM with ent as it was.
+ */
+static int
+render_entry(struct configs_entry *ent, struct built *bt,
+    const struct lastchange_req *lr, const char *now)
+{
+	char lc[PROJECTCONFIG_TIME_LEN + 1];
+	size_t len;
+	char *text;
+	int rc = -1;
+
+	if ((text = render_built(bt, lr, now, &len, lc)) != NULL &&
+	    entry_set_text(ent, text, len, bt->rev, lc) == 0) {
+		json_object_put(bt->content);
+		bt->content = NULL;
+		rc = 0;
+	}
+	free(text);
+	return rc;
 }
 
 /*
@@ -529,9 +600,11 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 	char now_text[PROJECTCONFIG_TIME_LEN + 1];
 	const char **pks = NULL, **wkeys = NULL;
 	char **payloads = NULL, (*rkeys)[CACHE_KEY_MAX] = NULL;
-	size_t *lens = NULL, nw = 0;
+	size_t *lens = NULL, nw = 0, nl = 0;
 	unsigned *ttls = NULL;
-	int rc = -1;
+	struct built *bt = NULL;
+	struct lastchange_req *lr = NULL;
+	int *known = NULL, rc = -1;
 
 	memset(&b, 0, sizeof(b));
 	if (projectconfig_format_time((int64_t)now->tv_sec,
@@ -543,48 +616,54 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 	    (wkeys = calloc(2 * m, sizeof(*wkeys))) == NULL ||
 	    (payloads = calloc(2 * m, sizeof(*payloads))) == NULL ||
 	    (lens = calloc(2 * m, sizeof(*lens))) == NULL ||
-	    (ttls = calloc(2 * m, sizeof(*ttls))) == NULL)
+	    (ttls = calloc(2 * m, sizeof(*ttls))) == NULL ||
+	    (bt = calloc(m, sizeof(*bt))) == NULL ||
+	    (lr = calloc(m, sizeof(*lr))) == NULL ||
+	    (known = calloc(m, sizeof(*known))) == NULL)
 		goto out;
 	for (size_t j = 0; j < m; j++)
 		pks[j] = e[todo[j]].key;
 	if (batch_fetch(app->store, pks, m, NULL, 0, &b) != 0)
 		goto out;
 
+	/* Build every config first: their lastChanges take one read. */
 	for (size_t j = 0; j < m; j++) {
-		struct configs_entry *ent = &e[todo[j]];
 		const struct model_projectkey *k = b.keys[j];
 		const struct model_project *p = NULL;
 		const struct model_org *o = NULL;
 		json_object *popt = NULL, *oopt = NULL;
-		int known;
+		const struct model_txthresholds *thr = NULL;
 
 		if (k == NULL)
-			known = b.rc_keys == STORE_OK ? 0 : -1;
+			known[j] = b.rc_keys == STORE_OK ? 0 : -1;
 		else if (k->status != MODEL_STATUS_ACTIVE)
-			known = 0;
+			known[j] = 0;
 		else
-			known = batch_resolve(&b, k->project_id, &p, &o, &popt,
-			    &oopt);
-		if (known < 0)
+			known[j] = batch_resolve(&b, k->project_id, &p, &o,
+			    &popt, &oopt, &thr);
+		if (known[j] > 0 && build_content(p, o, &k, 1, popt, oopt,
+		    thr, conf, &old[todo[j]], &bt[j], lr, &nl) != 0)
+			goto out;
+		/* Its lastChange known already: rendered now, so that only
+		 * the configs waiting for the pairs stay in memory. */
+		if (known[j] > 0 && bt[j].req < 0 &&
+		    render_entry(&e[todo[j]], &bt[j], lr, now_text) != 0)
+			goto out;
+	}
+	lastchange_resolve(app->store, lr, nl, now_text);
+
+	for (size_t j = 0; j < m; j++) {
+		struct configs_entry *ent = &e[todo[j]];
+
+		if (known[j] < 0)
 			continue;	/* stale copy or pending */
-		if (known == 0) {
+		if (known[j] == 0) {
 			if (entry_set_text(ent, disabled_json,
 			    sizeof(disabled_json) - 1, NULL, NULL) != 0)
 				goto out;
-		} else {
-			char rev[PROJECTCONFIG_REV_LEN + 1];
-			char lc[PROJECTCONFIG_TIME_LEN + 1];
-			size_t len;
-			char *text = build_one(p, o, &k, 1, popt, oopt, conf,
-			    &old[todo[j]], now_text, &len, rev, lc);
-
-			if (text == NULL ||
-			    entry_set_text(ent, text, len, rev, lc) != 0) {
-				free(text);
-				goto out;
-			}
-			free(text);
-		}
+		} else if (bt[j].content != NULL &&
+		    render_entry(ent, &bt[j], lr, now_text) != 0)
+			goto out;
 
 		/* Write back: the header line, then the fragment. */
 		size_t cap = ent->frag.len + CACHED_HEAD_MAX + 1;
@@ -629,6 +708,11 @@ out:
 	free(wkeys);
 	free(lens);
 	free(ttls);
+	for (size_t j = 0; bt != NULL && j < m; j++)
+		json_object_put(bt[j].content);
+	free(bt);
+	free(lr);
+	free(known);
 	batch_rows_free(&b);
 	return rc;
 }
@@ -835,6 +919,9 @@ configs_by_projects(struct app *app, const int64_t *ids, size_t n,
 	char now_text[PROJECTCONFIG_TIME_LEN + 1];
 	struct store_keylist *kl = NULL;
 	struct batch_rows b;
+	struct built *bt = NULL;
+	struct lastchange_req *lr = NULL;
+	size_t nl = 0;
 	int rc = -1, rc_kl = STORE_OK;
 
 	*unavailable = false;
@@ -848,7 +935,9 @@ configs_by_projects(struct app *app, const int64_t *ids, size_t n,
 	if (projectconfig_format_time((int64_t)now->tv_sec,
 	    now->tv_nsec / 1000, now_text) != 0 ||
 	    batch_fetch(app->store, NULL, 0, ids, n, &b) != 0 ||
-	    (kl = calloc(b.np + 1, sizeof(*kl))) == NULL)
+	    (kl = calloc(b.np + 1, sizeof(*kl))) == NULL ||
+	    (bt = calloc(n + 1, sizeof(*bt))) == NULL ||
+	    (lr = calloc(n + 1, sizeof(*lr))) == NULL)
 		goto out;
 	if (b.np > 0)
 		rc_kl = store_projectkeys_by_project_ids(app->store, b.pids,
@@ -857,9 +946,9 @@ configs_by_projects(struct app *app, const int64_t *ids, size_t n,
 		const struct model_project *p = NULL;
 		const struct model_org *o = NULL;
 		json_object *popt = NULL, *oopt = NULL;
-		char rev[PROJECTCONFIG_REV_LEN + 1];
-		char lc[PROJECTCONFIG_TIME_LEN + 1];
-		int known = batch_resolve(&b, ids[i], &p, &o, &popt, &oopt);
+		const struct model_txthresholds *thr = NULL;
+		int known = batch_resolve(&b, ids[i], &p, &o, &popt, &oopt,
+		    &thr);
 		long pi = find_id(b.pids, b.np, ids[i]);
 
 		if (known > 0 && rc_kl != STORE_OK)
@@ -874,8 +963,17 @@ configs_by_projects(struct app *app, const int64_t *ids, size_t n,
 			lens[i] = sizeof(disabled_json) - 1;
 			continue;
 		}
-		if ((json[i] = build_one(p, o, kl[pi].keys, kl[pi].n, popt,
-		    oopt, app->conf, NULL, now_text, &lens[i], rev, lc)) == NULL)
+		/* Not cached: lastChange always from the persisted pair. */
+		if (build_content(p, o, kl[pi].keys, kl[pi].n, popt, oopt,
+		    thr, app->conf, NULL, &bt[i], lr, &nl) != 0)
+			goto out;
+	}
+	lastchange_resolve(app->store, lr, nl, now_text);
+	for (size_t i = 0; i < n; i++) {
+		char lc[PROJECTCONFIG_TIME_LEN + 1];
+
+		if (bt[i].content != NULL && (json[i] = render_built(&bt[i],
+		    lr, now_text, &lens[i], lc)) == NULL)
 			goto out;
 	}
 	rc = 0;
@@ -885,6 +983,10 @@ out:
 			free(json[i]);
 			json[i] = NULL;
 		}
+	for (size_t i = 0; bt != NULL && i < n; i++)
+		json_object_put(bt[i].content);
+	free(bt);
+	free(lr);
 	free(kl);
 	batch_rows_free(&b);
 	return rc;

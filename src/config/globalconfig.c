@@ -1,9 +1,12 @@
 /*
  * globalconfig.c - get_global_config of src/sentry/relay/globalconfig.py.
  *
- * Sentry also sends aiModelCosts, aiOperationTypeMap and metricExtraction;
- * those come from Sentry's own task caches and transaction-metrics options,
- * not from constants, and Relay defaults every one of them when absent.
+ * Keys in Sentry's order (@0260dc5d83362c): measurements, aiModelCosts
+ * (2026: aiModelMetadata), metricExtraction, spanOpDefaults, filters,
+ * options.  The AI model prices come from a cache that a periodic task
+ * fills from the network; an offline install has none, Sentry then sends
+ * null, and relaycfg leaves the key out, which Relay reads the same way.
+ * filters goes out only when there are global generic filters: none.
  */
 #include "config.h"
 
@@ -12,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "gc_outliers.h"
 #include "globalconfig.h"
 #include "log.h"
 #include "pc_build.h"
@@ -49,10 +53,14 @@ fail:
 }
 
 /*
- * options - the configured global options.  conf_load has validated each
- * value already; one that still does not parse is skipped, not fatal, so a
- * bad line never takes the global config (and with it all ingestion,
- * which Relay holds back until it has one) down.
+ * options - Sentry's loop over RELAY_OPTIONS: every forwarded option of
+ * the sentryopts table whose value is not None (so false, 0.0, [] and {}
+ * do go out), in the table's order, each the self-hosted default unless
+ * relaycfg.conf sets it; then the global_option lines for keys relaycfg
+ * has no row for, in file order.  conf_load has validated each value
+ * already; one that still does not parse is skipped, not fatal, so a bad
+ * line never takes the global config (and with it all ingestion, which
+ * Relay holds back until it has one) down.
  */
 static int
 add_options(json_object *gc, const struct conf *conf)
@@ -62,6 +70,19 @@ add_options(json_object *gc, const struct conf *conf)
 
 	if ((opts = json_object_new_object()) == NULL)
 		return -1;
+	for (size_t i = 0; i < sentryopts_n; i++) {
+		if (!sentryopts[i].forwarded ||
+		    (v = conf_sentry_option(conf, sentryopts[i].name)) == NULL)
+			continue;
+		/* a new reference: conf keeps its own */
+		if (json_object_object_add_ex(opts, sentryopts[i].name,
+		    json_object_get(v), JSON_C_OBJECT_ADD_KEY_IS_NEW |
+		    JSON_C_OBJECT_KEY_IS_CONSTANT) != 0) {
+			json_object_put(v);
+			json_object_put(opts);
+			return -1;
+		}
+	}
 	for (size_t i = 0; i < conf->n_global_options; i++) {
 		const struct conf_global_option *o = &conf->global_options[i];
 
@@ -96,6 +117,7 @@ globalconfig_build(const struct conf *conf)
 	if ((gc = json_object_new_object()) == NULL)
 		return NULL;
 	if (pc_obj_add(gc, "measurements", measurements()) != 0 ||
+	    pc_obj_add(gc, "metricExtraction", gc_metric_extraction()) != 0 ||
 	    pc_obj_add(gc, "spanOpDefaults",
 	    json_tokener_parse(pc_span_op_defaults)) != 0 ||
 	    add_options(gc, conf) != 0) {

@@ -17,9 +17,11 @@
 /*
  * globalconfig_build - the global config as a json-c object: measurements
  * (Sentry's builtin measurements, maxCustomMeasurements 10),
- * spanOpDefaults, and options from conf's global_option lines (parsed JSON
- * values, null ones left out; a later line for the same key wins).  Returns
- * a new object the caller puts, or NULL on OOM.
+ * metricExtraction (Sentry's histogram-outlier group), spanOpDefaults, and
+ * options: the forwarded Sentry options of the sentryopts table that are
+ * not null (defaults or relaycfg.conf), then conf's global_option lines for
+ * other keys (parsed JSON values, null ones left out; a later line for the
+ * same key wins).  Returns a new object the caller puts, or NULL on OOM.
  */
 json_object	*globalconfig_build(const struct conf *conf);
 

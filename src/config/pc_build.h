@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -32,6 +33,7 @@ struct build {
 	const struct model_project	*project;
 	const struct model_org		*org;
 	json_object			*options[2];	/* by enum scope */
+	const struct model_txthresholds	*thresholds;	/* NULL: no rows */
 	const struct conf		*conf;
 	int				 epoch;
 	bool				 feature[SENTRYFEATURES_MAX];
@@ -142,6 +144,14 @@ bool	pc_has_feature(const struct build *b, const char *name);
 json_object	*pc_sentry_option(const struct build *b, const char *name);
 
 /*
+ * pc_sample_modulo - Sentry's sample_modulo (src/sentry/utils/options.py):
+ * is value % 100 below 100 times the rate in option name?  A rate that is
+ * not a number samples nothing, as Sentry's TypeError branch.
+ */
+bool	pc_sample_modulo(const struct build *b, const char *name,
+	    int64_t value);
+
+/*
  * pc_load_features - the flags of this build: the install's, then
  * relaycfg:features of the organization and then of the project, where
  * "flag" switches a flag on and "-flag" off.  An organization flag set on
@@ -152,6 +162,14 @@ void	pc_load_features(struct build *b);
 
 /* features: the enabled exposable flags, in Sentry's order; none: absent. */
 int	pc_add_features(const struct build *b, json_object *config);
+
+/* pc_sampling.c */
+/*
+ * sampling: Sentry's dynamic-sampling rules, when the org flag
+ * organizations:dynamic-sampling is on and the killswitch option
+ * dynamic-sampling.config.killswitch is off.
+ */
+int	pc_add_sampling(const struct build *b, json_object *config);
 
 /* pc_origins.c */
 /*
@@ -179,12 +197,30 @@ int	pc_add_datascrubbing(const struct build *b, json_object *config);
 int	pc_add_breakdowns(const struct build *b, json_object *config);
 
 /*
- * Version 2 (abnormal mechanisms) depends on a sampled Sentry option that
- * defaults to off; version 1 is what a default install sends.
+ * Version 2 (abnormal mechanisms) for the organizations the option
+ * sentry-metrics.releasehealth.abnormal-mechanism-extraction-rate samples
+ * (sample_modulo over the organization id; default 0.0, so version 1 is what
+ * a default install sends).
  */
-int	pc_add_session_metrics(json_object *config);
+int	pc_add_session_metrics(const struct build *b, json_object *config);
 
 int	pc_add_performance_score(const struct build *b, json_object *config);
+
+/* pc_metrics.c */
+/*
+ * metrics: {"cardinalityLimits": [...]} (always present), from the
+ * cardinality-limiter Sentry options and the project, organization and
+ * Sentry option relay.cardinality-limiter.limits.
+ */
+int	pc_add_metrics(const struct build *b, json_object *config);
+
+/* pc_txmetrics.c */
+/*
+ * transactionMetrics and metricConditionalTagging, when the org flag
+ * organizations:transaction-metrics-extraction is on and the killswitch
+ * relay.drop-transaction-metrics does not match the project.
+ */
+int	pc_add_transaction_metrics(const struct build *b, json_object *config);
 
 /* pc_filters.c */
 /*

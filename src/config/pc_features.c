@@ -35,6 +35,21 @@ pc_sentry_option(const struct build *b, const char *name)
 	return conf_sentry_option(b->conf, name);
 }
 
+bool
+pc_sample_modulo(const struct build *b, const char *name, int64_t value)
+{
+	json_object *v = pc_sentry_option(b, name);
+	int64_t rest = value % 100;
+
+	if (v == NULL || !(json_object_is_type(v, json_type_int) ||
+	    json_object_is_type(v, json_type_double)))
+		return false;
+	/* Python's % takes the sign of the divisor */
+	if (rest < 0)
+		rest += 100;
+	return (double)rest < 100.0 * json_object_get_double(v);
+}
+
 /*
  * load_scope - apply one scope's relaycfg:features to b->feature: "flag"
  * on, "-flag" off; anything else is reported and skipped.

@@ -42,17 +42,20 @@ pc_add_breakdowns(const struct build *b, json_object *config)
 }
 
 /*
- * Version 2 (abnormal mechanisms) depends on a sampled Sentry option that
- * defaults to off; version 1 is what a default install sends.
+ * sessionMetrics: _get_project_config's EXTRACT_ABNORMAL_MECHANISM_VERSION
+ * (2) for organizations sample_modulo picks, else EXTRACT_METRICS_VERSION.
  */
 int
-pc_add_session_metrics(json_object *config)
+pc_add_session_metrics(const struct build *b, json_object *config)
 {
 	json_object *s;
 
 	if ((s = json_object_new_object()) == NULL)
 		return -1;
-	if (pc_obj_add(s, "version", json_object_new_int(1)) != 0) {
+	if (pc_obj_add(s, "version", json_object_new_int(
+	    pc_sample_modulo(b, "sentry-metrics.releasehealth."
+	    "abnormal-mechanism-extraction-rate", b->project->organization_id) ?
+	    2 : 1)) != 0) {
 		json_object_put(s);
 		return -1;
 	}

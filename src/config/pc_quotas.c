@@ -215,9 +215,13 @@ add_option_quota(const struct build *b, enum scope scope, json_object *arr,
 	return pc_arr_add(arr, quota_json(&q));
 }
 
-/* RedisQuota's key quota: error events only (DataCategory.error_categories). */
+/*
+ * RedisQuota's key quota: error events only (DataCategory.error_categories),
+ * and only for projects with projects:rate-limits (get_key_quota).
+ */
 static int
-add_key_quota(json_object *arr, const struct model_projectkey *k)
+add_key_quota(const struct build *b, json_object *arr,
+    const struct model_projectkey *k)
 {
 	static const char *const categories[] = {
 		"default", "error", "security",
@@ -225,7 +229,8 @@ add_key_quota(json_object *arr, const struct model_projectkey *k)
 	struct quota q;
 
 	/* Sentry counts 0 as "no limit" for both columns. */
-	if (!k->has_rate_limit || k->rate_limit_count <= 0 ||
+	if (!pc_has_feature(b, "projects:rate-limits") ||
+	    !k->has_rate_limit || k->rate_limit_count <= 0 ||
 	    k->rate_limit_window <= 0)
 		return 0;
 	memset(&q, 0, sizeof(q));
@@ -263,7 +268,7 @@ pc_add_quotas(const struct build *b, const struct model_projectkey *const *keys,
 				goto fail;
 	}
 	for (size_t i = 0; i < n_keys; i++)
-		if (add_key_quota(arr, keys[i]) != 0)
+		if (add_key_quota(b, arr, keys[i]) != 0)
 			goto fail;
 	if (json_object_array_length(arr) == 0) {
 		json_object_put(arr);

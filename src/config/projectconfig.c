@@ -97,7 +97,7 @@ json_object *
 projectconfig_content(const struct model_project *project,
     const struct model_org *org, const struct model_projectkey *const *keys,
     size_t n_keys, json_object *project_options, json_object *org_options,
-    const struct conf *conf)
+    const struct model_txthresholds *thresholds, const struct conf *conf)
 {
 	struct build b;
 	json_object *root = NULL, *config = NULL, *rv = NULL;
@@ -110,6 +110,7 @@ projectconfig_content(const struct model_project *project,
 	b.org = org;
 	b.options[SCOPE_PROJECT] = project_options;
 	b.options[SCOPE_ORG] = org_options;
+	b.thresholds = thresholds;
 	b.conf = conf;
 	b.epoch = load_epoch(&b);
 	pc_load_features(&b);
@@ -130,8 +131,11 @@ projectconfig_content(const struct model_project *project,
 	    pc_add_datascrubbing(&b, config) != 0 ||
 	    pc_add_trusted_relay_settings(&b, config) != 0 ||
 	    pc_add_features(&b, config) != 0 ||
+	    pc_add_sampling(&b, config) != 0 ||
 	    pc_add_breakdowns(&b, config) != 0 ||
-	    pc_add_session_metrics(config) != 0 ||
+	    pc_add_metrics(&b, config) != 0 ||
+	    pc_add_transaction_metrics(&b, config) != 0 ||
+	    pc_add_session_metrics(&b, config) != 0 ||
 	    pc_add_performance_score(&b, config) != 0 ||
 	    pc_add_filter_settings(&b, config) != 0 ||
 	    pc_add_grouping_config(&b, config) != 0 ||

@@ -44,7 +44,9 @@
  * project, org and conf must not be NULL.  keys lists the project keys to
  * publish, the requested one first (n_keys may be 0, giving an empty
  * publicKeys, with which Relay drops the project's events).
- * project_options and org_options may be NULL (no options).
+ * project_options and org_options may be NULL (no options); thresholds
+ * (the project's transaction thresholds, store_txthresholds) may be NULL
+ * (no rows: Sentry's default threshold).
  * Nothing passed in is modified or retained.  Returns a new object the
  * caller puts, or NULL on OOM.
  */
@@ -52,6 +54,7 @@ json_object	*projectconfig_content(const struct model_project *project,
 		    const struct model_org *org,
 		    const struct model_projectkey *const *keys, size_t n_keys,
 		    json_object *project_options, json_object *org_options,
+		    const struct model_txthresholds *thresholds,
 		    const struct conf *conf);
 
 /*

@@ -50,6 +50,7 @@ const struct sentryfeature sentryfeatures[] = {
 	/* read by the config builders */
 	{ SF_DYNAMIC_SAMPLING, false, true },
 	{ "organizations:dynamic-sampling-custom", false, false },
+	{ "organizations:dynamic-sampling-minimum-sample-rate", false, false },
 	{ SF_TRANSACTION_METRICS, false, true },
 	{ SF_CUSTOM_INBOUND_FILTERS, false, true },
 	{ "projects:rate-limits", false, true },

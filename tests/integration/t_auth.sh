@@ -264,8 +264,16 @@ ctl_publickeys S1 "$(relay_id R)" "$(relay_id S2)" "$(relay_id X)" "junk"
 is "$HTTP_STATUS" 200 "publickeys for an internal relay"
 is "$HTTP_BODY" "{\"public_keys\":{\"$(relay_id R)\":\"$(relay_pk R)\",\"$(relay_id S2)\":\"$(relay_pk S2)\",\"$(relay_id X)\":null,\"junk\":null},\"relays\":{\"$(relay_id R)\":{\"publicKey\":\"$(relay_pk R)\",\"internal\":false},\"$(relay_id S2)\":{\"publicKey\":\"$(relay_pk S2)\",\"internal\":false},\"$(relay_id X)\":null,\"junk\":null}}" \
     "publickeys answer: database, static and unknown relays"
-ctl_publickeys R "$(relay_id S1)"
-is "$HTTP_STATUS $HTTP_BODY" '403 "Relay unauthorized for config information"' "publickeys refuses an external relay"
+# Any authenticated relay may ask; "internal" is Sentry's
+# relay.is_internal and calling_relay.is_internal (public_keys.py).
+ctl_publickeys S1 "$(relay_id S1)"
+is "$HTTP_STATUS $HTTP_BODY" "200 {\"public_keys\":{\"$(relay_id S1)\":\"$(relay_pk S1)\"},\"relays\":{\"$(relay_id S1)\":{\"publicKey\":\"$(relay_pk S1)\",\"internal\":true}}}" \
+    "publickeys: an internal relay learns that another is internal"
+ctl_publickeys R "$(relay_id S1)" "$(relay_id X)"
+is "$HTTP_STATUS $HTTP_BODY" "200 {\"public_keys\":{\"$(relay_id S1)\":\"$(relay_pk S1)\",\"$(relay_id X)\":null},\"relays\":{\"$(relay_id S1)\":{\"publicKey\":\"$(relay_pk S1)\",\"internal\":false},\"$(relay_id X)\":null}}" \
+    "publickeys answers an external relay, internal flag masked"
+ctl_publickeys S2 "$(relay_id S1)"
+like "$HTTP_STATUS $HTTP_BODY" '^200 .*"internal":false}}}$' "... a static external relay likewise"
 
 # relay_ids is capped like projectconfigs' keys (issue 11, 10).
 ids() { seq -f '"%08g-0000-4000-8000-000000000000"' 1 "$1" | paste -sd, -; }

@@ -180,7 +180,7 @@ build_keys(const char *popts, const char *oopts,
 {
 	json_object *p = parse(popts), *o = parse(oopts), *c;
 
-	c = projectconfig_content(&project, &org, keys, n, p, o, conf);
+	c = projectconfig_content(&project, &org, keys, n, p, o, NULL, conf);
 	assert_non_null(c);
 	json_object_put(p);
 	json_object_put(o);
@@ -557,6 +557,21 @@ test_key_quota(void **state)
 	check_golden("key_quota", text);
 	free(text);
 	json_object_put(c);
+
+	/* get_key_quota: no key quota without projects:rate-limits */
+	c = build_keys("{\"relaycfg:features\":[\"-projects:rate-limits\"]}",
+	    NULL, keys, 2);
+	assert_null(get(c, "config", "quotas", NULL));
+	json_object_put(c);
+	/* the organization's switch, and the project's over it */
+	c = build_keys(NULL, "{\"relaycfg:features\":[\"-projects:rate-limits\"]}",
+	    keys, 2);
+	assert_null(get(c, "config", "quotas", NULL));
+	json_object_put(c);
+	c = build_keys("{\"relaycfg:features\":[\"projects:rate-limits\"]}",
+	    "{\"relaycfg:features\":[\"-projects:rate-limits\"]}", keys, 2);
+	assert_non_null(get(c, "config", "quotas", NULL));
+	json_object_put(c);
 }
 
 static void
@@ -600,14 +615,22 @@ test_features(void **state)
 
 	(void)state;
 	capture_start();
+	/*
+	 * On the self-hosted defaults: the project switches a project flag
+	 * on and one off, the organization switches flags of both kinds on
+	 * and off, and the project's word on a project flag wins.
+	 */
 	golden("features",
 	    "{\"relaycfg:features\":[\"projects:discard-transaction\","
-	    "\"organizations:profiling\",\"projects:no-such-flag\",7]}",
-	    "{\"relaycfg:features\":[\"organizations:session-replay\","
-	    "\"organizations:profiling\","
+	    "\"-projects:span-metrics-extraction-addons\","
+	    "\"organizations:profiling\",\"projects:no-such-flag\",7,"
+	    "\"projects:relay-upload-multipart\"]}",
+	    "{\"relaycfg:features\":[\"-organizations:session-replay\","
+	    "\"organizations:relay-generate-billing-outcome\","
 	    "\"organizations:ingest-through-trusted-relays-only\","
 	    "\"organizations:performance-calculate-mobile-perf-score-relay\","
-	    "\"projects:span-metrics-extraction\"]}");
+	    "\"-projects:relay-upload-multipart\","
+	    "\"-organizations:continuous-profiling\"]}");
 	log = capture_stop();
 	assert_non_null(strstr(log, "unknown feature \"projects:no-such-flag\""));
 	assert_non_null(strstr(log, "organization feature "
@@ -657,6 +680,39 @@ test_misc_options(void **state)
 	free(log);
 }
 
+/*
+ * sessionMetrics 2 for the organizations sample_modulo picks: org 7 when
+ * 7 < 100 * rate in doubles, as in Python (100 * 0.07 is 7.000000000000001).
+ */
+static void
+test_session_metrics_sampled(void **state)
+{
+	static const char name[] =
+	    "sentry-metrics.releasehealth.abnormal-mechanism-extraction-rate";
+	static const struct {
+		const char	*rate;
+		int		 version;
+	} cases[] = {
+		{ "0.0", 1 }, { "0.06", 1 }, { "0.07", 2 }, { "1", 2 },
+		{ "null", 1 },
+	};
+	char why[160];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object *c;
+
+		assert_int_equal(sentry_settings_set_option(&conf->sentry, name,
+		    cases[i].rate, why, sizeof(why)), 0);
+		c = build(NULL, NULL);
+		assert_int_equal(json_object_get_int(get(c, "config",
+		    "sessionMetrics", "version", NULL)), cases[i].version);
+		json_object_put(c);
+	}
+	assert_int_equal(sentry_settings_set_option(&conf->sentry, name, "0.0",
+	    why, sizeof(why)), 0);
+}
+
 /* ------------------------------------------------------------------ */
 /* Properties.                                                         */
 
@@ -671,7 +727,8 @@ test_disabled_project(void **state)
 	(void)state;
 	for (int status = 1; status <= 3; status++) {
 		p.status = status;
-		c = projectconfig_content(&p, &org, NULL, 0, NULL, NULL, conf);
+		c = projectconfig_content(&p, &org, NULL, 0, NULL, NULL, NULL,
+		    conf);
 		assert_non_null(c);
 		assert_string_equal(json_object_to_json_string_ext(c,
 		    JSON_C_TO_STRING_PLAIN), "{\"disabled\":true}");
@@ -755,7 +812,7 @@ test_no_options_objects(void **state)
 	b = build("{}", "{}");
 	c = projectconfig_content(&project, &org,
 	    (const struct model_projectkey *const[]){ &key1 }, 1, junk, junk,
-	    conf);
+	    NULL, conf);
 	assert_non_null(c);
 	assert_true(json_object_equal(a, b));
 	assert_true(json_object_equal(a, c));
@@ -853,7 +910,9 @@ test_rev(void **state)
 		{ "{\"filters:localhost\":\"1\"}", NULL },
 		{ "{\"filters:chunk-load-error\":\"0\"}", NULL },
 		{ "{\"sentry:breakdowns\":{}}", NULL },
-		{ NULL, "{\"relaycfg:features\":[\"organizations:profiling\"]}" },
+		{ NULL, "{\"relaycfg:features\":[\"-organizations:session-replay\"]}" },
+		{ "{\"relaycfg:features\":[\"projects:discard-transaction\"]}",
+		    NULL },
 		{ "{\"relaycfg:quotas\":[{\"limit\":0,"
 		    "\"reasonCode\":\"stop\"}]}", NULL },
 		{ "{\"sentry:option-epoch\":1}", NULL },
@@ -898,7 +957,7 @@ test_rev(void **state)
 		p.slug = "renamed";
 		b = projectconfig_content(&p, &org,
 		    (const struct model_projectkey *const[]){ &key1 }, 1, NULL,
-		    NULL, conf);
+		    NULL, NULL, conf);
 		assert_int_equal(projectconfig_rev(b, other), 0);
 		assert_string_not_equal(base, other);
 		json_object_put(b);
@@ -1032,10 +1091,15 @@ test_allocation_failures(void **state)
 	    "[\"ie\"],\"filters:localhost\":\"1\","
 	    "\"sentry:releases\":[\"1\"],\"sentry:log_messages\":[\"x\"],"
 	    "\"sentry:csp_ignored_sources\":[\"c\"],"
+	    "\"sentry:dynamic_sampling_biases\":[{\"id\":"
+	    "\"minimumSampleRate\",\"active\":true}],"
 	    "\"relaycfg:quotas\":[{\"id\":\"p\",\"categories\":[\"error\"],"
 	    "\"limit\":1,\"window\":60,\"reasonCode\":\"r\"}]}");
 	o = parse("{\"sentry:trusted-relays\":[{\"public_key\":\""
-	    RELAY_PK1 "\"}],\"relaycfg:features\":["
+	    RELAY_PK1 "\"}],\"sentry:target_sample_rate\":0.5,"
+	    "\"relaycfg:features\":["
+	    "\"organizations:dynamic-sampling-custom\","
+	    "\"organizations:dynamic-sampling-minimum-sample-rate\","
 	    "\"organizations:ourlogs-ingestion\","
 	    "\"organizations:performance-calculate-mobile-perf-score-relay\","
 	    "\"organizations:ingest-through-trusted-relays-only\"],"
@@ -1047,7 +1111,7 @@ test_allocation_failures(void **state)
 	 * for the whole process (shared by every build), they are not a
 	 * build's own blocks.
 	 */
-	c = projectconfig_content(&project, &org, keys, 1, p, o, conf);
+	c = projectconfig_content(&project, &org, keys, 1, p, o, NULL, conf);
 	assert_non_null(c);
 	json_object_put(c);
 	for (fail_at = 0;; fail_at++) {
@@ -1056,7 +1120,8 @@ test_allocation_failures(void **state)
 		fi_count = fi_live = 0;
 		fi_fail_at = fail_at;
 		fi_window = true;
-		c = projectconfig_content(&project, &org, keys, 1, p, o, conf);
+		c = projectconfig_content(&project, &org, keys, 1, p, o, NULL,
+		    conf);
 		ok = c != NULL;
 		if (ok && projectconfig_rev(c, rev) != 0)
 			ok = false;
@@ -1110,6 +1175,7 @@ main(void)
 		cmocka_unit_test(test_features),
 		cmocka_unit_test(test_trusted_relay_settings),
 		cmocka_unit_test(test_misc_options),
+		cmocka_unit_test(test_session_metrics_sampled),
 		cmocka_unit_test(test_disabled_project),
 		cmocka_unit_test(test_wrong_types_fall_back),
 		cmocka_unit_test(test_no_options_objects),

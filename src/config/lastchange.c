@@ -1,0 +1,215 @@
+/*
+ * lastchange.c - lastChange from the persisted project revision: the
+ * revision that leaves out per-key parts, one read per batch, a write only
+ * when a project's revision moved, and now whenever MariaDB says nothing.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "clock.h"
+#include "lastchange.h"
+#include "log.h"
+#include "pc_build.h"
+#include "store_rev.h"
+
+/* After a failed write, claims rest this long (a read-only server). */
+#define CLAIM_REST_MS	60000
+
+/* The store's sizes are the config's: one text travels between them. */
+_Static_assert(STORE_REV_LEN == PROJECTCONFIG_REV_LEN, "rev length");
+_Static_assert(STORE_REV_TIME_LEN == PROJECTCONFIG_TIME_LEN, "time length");
+
+/* Whether the last failure to read, to write, was logged (cleared by
+ * a success of the same kind). */
+static bool		warned_read, warned_write;
+/* clock_mono_ms() before which no claim is tried. */
+static long long	claim_rest_until;
+
+bool
+lastchange_wanted(json_object *content)
+{
+	json_object *d;
+
+	return json_object_is_type(content, json_type_object) &&
+	    !(json_object_object_get_ex(content, "disabled", &d) &&
+	    json_object_get_boolean(d));
+}
+
+/* Is e a quota of scope "key" (one key's rate limit)? */
+static bool
+is_key_quota(json_object *e)
+{
+	json_object *s;
+
+	return json_object_object_get_ex(e, "scope", &s) &&
+	    json_object_is_type(s, json_type_string) &&
+	    strcmp(json_object_get_string(s), "key") == 0;
+}
+
+/*
+ * shadow - a new object with src's members (shared, not copied) but
+ * "publicKeys"; when config, its "quotas" without key quotas, and when
+ * top, its "config" likewise shadowed.  NULL on OOM.
+ */
+static json_object *
+shadow(json_object *src, bool top)
+{
+	json_object *dst, *v2 = NULL;
+
+	if ((dst = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_foreach(src, k, v) {
+		if (top && strcmp(k, "publicKeys") == 0)
+			continue;
+		if (top && strcmp(k, "config") == 0 &&
+		    json_object_is_type(v, json_type_object))
+			v2 = shadow(v, false);
+		else if (!top && strcmp(k, "quotas") == 0 &&
+		    json_object_is_type(v, json_type_array)) {
+			size_t n = json_object_array_length(v);
+
+			if ((v2 = json_object_new_array_ext((int)n)) != NULL)
+				for (size_t i = 0; i < n; i++) {
+					json_object *e =
+					    json_object_array_get_idx(v, i);
+
+					if (is_key_quota(e))
+						continue;
+					if (json_object_array_add(v2,
+					    json_object_get(e)) != 0) {
+						json_object_put(e);
+						json_object_put(v2);
+						v2 = NULL;
+						break;
+					}
+				}
+		} else
+			v2 = json_object_get(v);
+		if (v2 == NULL || json_object_object_add(dst, k, v2) != 0) {
+			json_object_put(v2);
+			json_object_put(dst);
+			return NULL;
+		}
+	}
+	return dst;
+}
+
+int
+lastchange_project_rev(json_object *content,
+    char out[PROJECTCONFIG_REV_LEN + 1])
+{
+	unsigned char digest[REV_DIGEST_BYTES];
+	json_object *view;
+	int rc = -1;
+
+	if (!json_object_is_type(content, json_type_object) ||
+	    (view = shadow(content, true)) == NULL)
+		return -1;
+	if (sodium_init() >= 0 && pc_hash_node(view, digest) == 0) {
+		sodium_bin2hex(out, PROJECTCONFIG_REV_LEN + 1, digest,
+		    sizeof(digest));
+		rc = 0;
+	}
+	json_object_put(view);
+	return rc;
+}
+
+/* A failure to read or write the pair: logged once until a success. */
+static void
+failed(struct store *st, const char *what, bool *warned)
+{
+	char clean[200];
+
+	if (*warned)
+		return;
+	*warned = true;
+	log_warn("lastChange: cannot %s sentry:relay-rev (%s); answering "
+	    "the current time until MariaDB answers", what,
+	    log_sanitize(clean, sizeof(clean), store_last_error(st)));
+}
+
+/* Index of project_id among the first n of ids, or -1. */
+static long
+find(const int64_t *ids, size_t n, int64_t project_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == project_id)
+			return (long)i;
+	return -1;
+}
+
+void
+lastchange_resolve(struct store *st, struct lastchange_req *r, size_t n,
+    const char *now)
+{
+	struct store_rev *have = NULL, *got = NULL;
+	const char **crevs = NULL;
+	int64_t *ids = NULL, *cids = NULL;
+	size_t m = 0, nc = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(r[i].last_change, sizeof(r[i].last_change), "%s",
+		    now);
+	if (st == NULL || n == 0)
+		return;
+	if ((ids = calloc(n, sizeof(*ids))) == NULL ||
+	    (have = calloc(n, sizeof(*have))) == NULL ||
+	    (cids = calloc(n, sizeof(*cids))) == NULL ||
+	    (crevs = calloc(n, sizeof(*crevs))) == NULL ||
+	    (got = calloc(n, sizeof(*got))) == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (find(ids, m, r[i].project_id) < 0)
+			ids[m++] = r[i].project_id;
+	if ((rc = store_revs_read(st, ids, m, have)) != STORE_OK) {
+		failed(st, "read", &warned_read);
+		goto out;
+	}
+	warned_read = false;
+	/* Projects whose revision moved; the first request decides. */
+	for (size_t i = 0; i < n; i++) {
+		long k = find(ids, m, r[i].project_id);
+
+		if (strcmp(have[k].rev, r[i].prev) != 0 &&
+		    find(cids, nc, r[i].project_id) < 0) {
+			cids[nc] = r[i].project_id;
+			crevs[nc++] = r[i].prev;
+		}
+	}
+	if (nc > 0 && clock_mono_ms() >= claim_rest_until) {
+		/* Once more on failure: a lost race ends in a deadlock
+		 * error, and the retry reads the winner's pair. */
+		if ((rc = store_revs_claim(st, cids, crevs, nc, now, got)) !=
+		    STORE_OK)
+			rc = store_revs_claim(st, cids, crevs, nc, now, got);
+		if (rc != STORE_OK) {
+			failed(st, "write", &warned_write);
+			claim_rest_until = clock_mono_ms() + CLAIM_REST_MS;
+		} else {
+			warned_write = false;
+			for (size_t j = 0; j < nc; j++)
+				have[find(ids, m, cids[j])] = got[j];
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		long k = find(ids, m, r[i].project_id);
+
+		if (strcmp(have[k].rev, r[i].prev) == 0 &&
+		    have[k].last_change[0] != '\0')
+			snprintf(r[i].last_change, sizeof(r[i].last_change),
+			    "%s", have[k].last_change);
+	}
+out:
+	free(ids);
+	free(have);
+	free(cids);
+	free(crevs);
+	free(got);
+}
