@@ -63,6 +63,28 @@ check_conf(const struct conf *c)
 	for (size_t i = 0; i < c->n_memcached_servers; i++)
 		FUZZ_CHECK(c->memcached_servers[i] != NULL &&
 		    c->memcached_servers[i][0] != '\0', "empty server");
+	/* every Sentry option holds None or a value of its table type */
+	for (size_t i = 0; i < sentryopts_n; i++) {
+		json_object *v = c->sentry.option[i];
+		json_type t = v == NULL ? json_type_null : json_object_get_type(v);
+		bool ok;
+
+		switch (sentryopts[i].type) {
+		case SOPT_BOOL: ok = t == json_type_boolean; break;
+		case SOPT_INT: ok = t == json_type_int; break;
+		case SOPT_FLOAT: ok = t == json_type_int ||
+		    t == json_type_double; break;
+		case SOPT_STRING: ok = t == json_type_string; break;
+		case SOPT_LIST: ok = t == json_type_array; break;
+		default: ok = t == json_type_object; break;
+		}
+		FUZZ_CHECK(v == NULL || ok, "sentry option %s has type %s",
+		    sentryopts[i].name, json_type_to_name(t));
+	}
+	/* a global_option relaycfg has a row for is never forwarded raw */
+	for (size_t i = 0; i < c->n_global_options; i++)
+		FUZZ_CHECK(sentryopt_index(c->global_options[i].key) < 0,
+		    "global_option %s kept raw", c->global_options[i].key);
 }
 
 static bool
@@ -88,6 +110,14 @@ check_same(const struct conf *a, const struct conf *b)
 	    str_eq(a->db.user, b->db.user) &&
 	    str_eq(a->db.socket, b->db.socket) &&
 	    str_eq(a->listen, b->listen), "two loads differ");
+	{
+		char da[SENTRY_SETTINGS_DIGEST_LEN + 1];
+		char db[SENTRY_SETTINGS_DIGEST_LEN + 1];
+
+		sentry_settings_digest(&a->sentry, da);
+		sentry_settings_digest(&b->sentry, db);
+		FUZZ_CHECK(strcmp(da, db) == 0, "settings digests differ");
+	}
 	if (a->n_internal_networks > 0)
 		FUZZ_CHECK(memcmp(a->internal_networks, b->internal_networks,
 		    a->n_internal_networks * sizeof(*a->internal_networks)) == 0,
