@@ -1,0 +1,588 @@
+/*
+ * metrics.c - counters and histograms in shared memory, summed and rendered for Prometheus
+ *
+ * The family table below is the one place that names a metric: its
+ * Prometheus name and help, its labels and their values, its buckets, and
+ * the Sentry name it stands for.  Cells are laid out family after family
+ * in every slot; a histogram keeps its buckets (not cumulative), then its
+ * count and its sum (in nanounits, so that an integer cell holds it).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <json-c/printbuf.h>
+
+#include "metrics.h"
+
+#define N(a)	(sizeof(a) / sizeof((a)[0]))
+
+enum family_type { FT_COUNTER, FT_GAUGE, FT_SLOT_GAUGE, FT_HISTOGRAM };
+
+struct label {
+	const char		*name;
+	const char *const	*values;
+	unsigned		 n;
+};
+
+struct family {
+	const char		*name;
+	const char		*help;
+	enum family_type	 type;
+	struct label		 label[3];	/* name NULL: unused */
+	const double		*buckets;	/* histograms: upper bounds */
+	unsigned		 nbuckets;
+	const char		*sentry;	/* Sentry's metric, or NULL */
+};
+
+static const char *const endpoints[] = {
+	"live", "projectconfigs", "register_challenge", "register_response",
+	"publickeys", "metrics", "other",
+};
+static const char *const versions[] = { "none", "1", "2", "3", "other" };
+static const char *const statuses[] = {
+	"200", "204", "304", "400", "401", "403", "404", "405", "413", "415",
+	"429", "500", "502", "503", "504", "other",
+};
+static const int status_codes[] = {
+	200, 204, 304, 400, 401, 403, 404, 405, 413, 415, 429, 500, 502, 503,
+	504,
+};
+static const char *const auth_outcomes[] = {
+	"ok", "missing_headers", "unknown_relay", "bad_signature", "expired",
+	"not_internal", "error",
+};
+static const char *const key_outcomes[] = {
+	"config", "disabled", "pending", "unchanged",
+};
+static const char *const cache_kinds[] = {
+	"organization", "project", "projectkey", "keylist", "options", "relay",
+	"config", "thresholds", "other",
+};
+static const char *const cache_results[] = { "hit", "miss", "error" };
+static const char *const mc_ops[] = { "get", "set", "delete", "other" };
+static const char *const exit_causes[] = {
+	"recycled", "crashed", "killed", "watchdog", "other",
+};
+static const char *const mc_server_index[METRICS_MAX_MC_SERVERS] = {
+	"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
+	"13", "14", "15",
+};
+
+/* Seconds: 100 us to 10 s, as Prometheus' default plus the short end. */
+static const double seconds_buckets[] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+	0.25, 0.5, 1, 2.5, 5, 10,
+};
+static const double count_buckets[] = {
+	1, 2, 5, 10, 20, 50, 100, 200, 500, 1000,
+};
+
+#define L(n, v)		{ n, v, N(v) }
+#define NOLABEL		{ NULL, NULL, 1 }
+#define SECONDS		seconds_buckets, N(seconds_buckets)
+
+static const struct family families[MF_N_FAMILIES] = {
+	[MF_REQUESTS] = { "relaycfg_requests_total",
+	    "Requests answered, by endpoint, protocol version and status.",
+	    FT_COUNTER, { L("endpoint", endpoints), L("version", versions),
+	    L("status", statuses) }, NULL, 0, NULL },
+	[MF_REQUEST_SECONDS] = { "relaycfg_request_duration_seconds",
+	    "Time from the request's params to its last answer byte.",
+	    FT_HISTOGRAM, { L("endpoint", endpoints), NOLABEL, NOLABEL },
+	    SECONDS, NULL },
+	[MF_RESPONSE_BYTES] = { "relaycfg_response_bytes_total",
+	    "Answer bytes written (body, as sent).", FT_COUNTER,
+	    { L("endpoint", endpoints), NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_IN_FLIGHT] = { "relaycfg_requests_in_flight",
+	    "Requests being answered now.", FT_GAUGE,
+	    { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_AUTH] = { "relaycfg_auth_total",
+	    "Relay authentications, by outcome.", FT_COUNTER,
+	    { L("outcome", auth_outcomes), NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_KEYS] = { "relaycfg_project_keys_total",
+	    "Public keys answered, by outcome.", FT_COUNTER,
+	    { L("outcome", key_outcomes), NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_KEYS_PER_REQUEST] = { "relaycfg_keys_per_request",
+	    "Public keys asked for per project-config request.", FT_HISTOGRAM,
+	    { NOLABEL, NOLABEL, NOLABEL }, count_buckets, N(count_buckets),
+	    NULL },
+	[MF_SENTRY_FETCHING_KEYS] = {
+	    "relaycfg_relay_project_configs_fetching_keys_duration_seconds",
+	    "Sentry's relay_project_configs.fetching_keys.duration: reading "
+	    "the requested keys.", FT_HISTOGRAM, { NOLABEL, NOLABEL, NOLABEL },
+	    SECONDS, "relay_project_configs.fetching_keys.duration" },
+	[MF_SENTRY_FETCHING_PROJECTS] = {
+	    "relaycfg_relay_project_configs_fetching_projects_duration_seconds",
+	    "Sentry's relay_project_configs.fetching_projects.duration: "
+	    "reading their projects.", FT_HISTOGRAM,
+	    { NOLABEL, NOLABEL, NOLABEL }, SECONDS,
+	    "relay_project_configs.fetching_projects.duration" },
+	[MF_SENTRY_FETCHING_ORGS] = {
+	    "relaycfg_relay_project_configs_fetching_orgs_duration_seconds",
+	    "Sentry's relay_project_configs.fetching_orgs.duration: reading "
+	    "their organizations.", FT_HISTOGRAM, { NOLABEL, NOLABEL, NOLABEL },
+	    SECONDS, "relay_project_configs.fetching_orgs.duration" },
+	[MF_SENTRY_GET_PROJECT_CONFIG] = {
+	    "relaycfg_relay_config_get_project_config_duration_seconds",
+	    "Sentry's relay.config.get_project_config.duration: building one "
+	    "project config.", FT_HISTOGRAM, { NOLABEL, NOLABEL, NOLABEL },
+	    SECONDS, "relay.config.get_project_config.duration" },
+	[MF_CONFIGS_BUILT] = { "relaycfg_configs_built_total",
+	    "Project configs built (cache misses and changes).", FT_COUNTER,
+	    { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_STALE_SERVED] = { "relaycfg_stale_configs_served_total",
+	    "Stale config copies answered while MariaDB was unreachable.",
+	    FT_COUNTER, { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_CACHE] = { "relaycfg_cache_requests_total",
+	    "Cache look-ups, by kind of entry and result.", FT_COUNTER,
+	    { L("kind", cache_kinds), L("result", cache_results), NOLABEL },
+	    NULL, 0, NULL },
+	[MF_MEMCACHED_OPS] = { "relaycfg_memcached_roundtrips_total",
+	    "Round trips to memcached, by operation.", FT_COUNTER,
+	    { L("op", mc_ops), NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_MEMCACHED_ERRORS] = { "relaycfg_memcached_errors_total",
+	    "Failed memcached round trips.", FT_COUNTER,
+	    { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_MEMCACHED_SECONDS] = { "relaycfg_memcached_duration_seconds",
+	    "Time of one memcached round trip.", FT_HISTOGRAM,
+	    { NOLABEL, NOLABEL, NOLABEL }, SECONDS, NULL },
+	[MF_SQL_STATEMENTS] = { "relaycfg_mariadb_statements_total",
+	    "SQL statements sent to MariaDB.", FT_COUNTER,
+	    { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_SQL_ERRORS] = { "relaycfg_mariadb_errors_total",
+	    "Failed SQL statements and connections.", FT_COUNTER,
+	    { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_SQL_SECONDS] = { "relaycfg_mariadb_duration_seconds",
+	    "Time of one SQL statement, results read.", FT_HISTOGRAM,
+	    { NOLABEL, NOLABEL, NOLABEL }, SECONDS, NULL },
+	[MF_MEMCACHED_UP] = { "relaycfg_memcached_up",
+	    "1 when this process last reached the memcached server, 0 when "
+	    "it is resting it after a failure.", FT_SLOT_GAUGE,
+	    { L("server", mc_server_index), NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_MARIADB_UP] = { "relaycfg_mariadb_up",
+	    "1 when this process last reached MariaDB.", FT_SLOT_GAUGE,
+	    { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_WORKER_STARTS] = { "relaycfg_worker_starts_total",
+	    "Workers forked.", FT_COUNTER, { NOLABEL, NOLABEL, NOLABEL },
+	    NULL, 0, NULL },
+	[MF_WORKER_EXITS] = { "relaycfg_worker_exits_total",
+	    "Workers gone, by cause.", FT_COUNTER,
+	    { L("cause", exit_causes), NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_RELOADS] = { "relaycfg_reloads_total",
+	    "Configuration reloads (SIGHUP).", FT_COUNTER,
+	    { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
+};
+
+/* Units of a histogram sum cell: nanoseconds for seconds, etc. */
+#define SUM_SCALE	1e9
+
+struct slot {
+	_Atomic long	 pid;		/* 0: never used */
+	_Atomic uint64_t cell[];
+};
+
+static struct {
+	unsigned char	*base;		/* NULL: off */
+	size_t		 slot_size;
+	size_t		 ncells;
+	unsigned	 offset[MF_N_FAMILIES];
+	struct slot	*mine;
+	metrics_sink_fn	 sink;
+} m;
+
+/* cells - how many cells family f takes in a slot. */
+static size_t
+cells(const struct family *f)
+{
+	size_t n = (size_t)f->label[0].n * f->label[1].n * f->label[2].n;
+
+	if (f->type == FT_HISTOGRAM)
+		n *= f->nbuckets + 3;	/* buckets, +Inf, count, sum */
+	return n;
+}
+
+static struct slot *
+slot_at(size_t i)
+{
+	return (struct slot *)(void *)(m.base + i * m.slot_size);
+}
+
+int
+metrics_create(void)
+{
+	size_t n = 0, total;
+	void *p;
+
+	if (m.base != NULL)
+		return 0;
+	for (size_t f = 0; f < MF_N_FAMILIES; f++) {
+		m.offset[f] = (unsigned)n;
+		n += cells(&families[f]);
+	}
+	m.ncells = n;
+	/* whole cache lines, so that no two writers share one */
+	m.slot_size = (sizeof(struct slot) + n * sizeof(uint64_t) + 63) &
+	    ~(size_t)63;
+	total = m.slot_size * (METRICS_MAX_WORKERS + 1);
+	p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	m.base = p;
+	m.mine = slot_at(METRICS_MAX_WORKERS);	/* the master's */
+	return 0;
+}
+
+void
+metrics_attach(int i, long pid)
+{
+	if (m.base == NULL || i < 0 || i >= METRICS_MAX_WORKERS)
+		return;
+	m.mine = slot_at((size_t)i);
+	atomic_store_explicit(&m.mine->pid, pid, memory_order_relaxed);
+}
+
+bool
+metrics_enabled(void)
+{
+	return m.base != NULL;
+}
+
+void
+metrics_set_sink(metrics_sink_fn fn)
+{
+	m.sink = fn;
+}
+
+/* clamp - a label index, the catch-all (last value) when out of range. */
+static unsigned
+clamp(const struct label *l, unsigned i)
+{
+	return i < l->n ? i : l->n - 1;
+}
+
+/* bump - the single writer's cell += n, without a locked instruction. */
+static void
+bump(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c,
+	    memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+void
+metrics_add(enum metric_family f, unsigned a, unsigned b, unsigned c,
+    uint64_t n)
+{
+	const struct family *d;
+	size_t i;
+
+	if ((unsigned)f >= MF_N_FAMILIES)
+		return;
+	d = &families[f];
+	if (m.sink != NULL && d->type == FT_COUNTER)
+		m.sink(f, d->sentry, a, (double)n, false);
+	if (m.base == NULL || d->type != FT_COUNTER)
+		return;
+	i = ((size_t)clamp(&d->label[0], a) * d->label[1].n +
+	    clamp(&d->label[1], b)) * d->label[2].n + clamp(&d->label[2], c);
+	bump(&m.mine->cell[m.offset[f] + i], n);
+}
+
+void
+metrics_inc(enum metric_family f, unsigned a, unsigned b, unsigned c)
+{
+	metrics_add(f, a, b, c, 1);
+}
+
+void
+metrics_observe(enum metric_family f, unsigned a, double value)
+{
+	const struct family *d;
+	_Atomic uint64_t *h;
+	unsigned k;
+
+	if ((unsigned)f >= MF_N_FAMILIES)
+		return;
+	d = &families[f];
+	if (d->type != FT_HISTOGRAM)
+		return;
+	if (m.sink != NULL)
+		m.sink(f, d->sentry, a, value, true);
+	if (m.base == NULL)
+		return;
+	if (!(value >= 0))	/* also NaN */
+		value = 0;
+	h = &m.mine->cell[m.offset[f] +
+	    (size_t)clamp(&d->label[0], a) * (d->nbuckets + 3)];
+	for (k = 0; k < d->nbuckets && value > d->buckets[k]; k++)
+		;
+	bump(&h[k], 1);			/* k == nbuckets: +Inf */
+	bump(&h[d->nbuckets + 1], 1);
+	bump(&h[d->nbuckets + 2], (uint64_t)(value * SUM_SCALE + 0.5));
+}
+
+void
+metrics_set(enum metric_family f, unsigned a, int64_t v)
+{
+	const struct family *d;
+
+	if (m.base == NULL || (unsigned)f >= MF_N_FAMILIES)
+		return;
+	d = &families[f];
+	if (d->type != FT_GAUGE && d->type != FT_SLOT_GAUGE)
+		return;
+	atomic_store_explicit(&m.mine->cell[m.offset[f] +
+	    clamp(&d->label[0], a)], (uint64_t)v, memory_order_relaxed);
+}
+
+unsigned
+metrics_status_label(int status)
+{
+	for (unsigned i = 0; i < N(status_codes); i++)
+		if (status_codes[i] == status)
+			return i;
+	return N(statuses) - 1;
+}
+
+const char *
+metrics_family_name(enum metric_family f)
+{
+	return (unsigned)f < MF_N_FAMILIES ? families[f].name : NULL;
+}
+
+const char *
+metrics_label_value(enum metric_family f, unsigned l, unsigned i)
+{
+	if ((unsigned)f >= MF_N_FAMILIES || l > 2 ||
+	    families[f].label[l].name == NULL || i >= families[f].label[l].n)
+		return NULL;
+	return families[f].label[l].values[i];
+}
+
+void
+metrics_now(struct timespec *t)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+}
+
+double
+metrics_seconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	    (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading.                                                            */
+
+struct metrics_snapshot {
+	size_t		 nslots;	/* used worker slots copied below */
+	long		*pid;		/* by used slot */
+	uint64_t	*slot_cells;	/* nslots x ncells (slot gauges) */
+	uint64_t	 sum[];		/* ncells, over every slot */
+};
+
+struct metrics_snapshot *
+metrics_snapshot_new(void)
+{
+	struct metrics_snapshot *s;
+	size_t used = 0;
+
+	if (m.base == NULL)
+		return NULL;
+	if ((s = calloc(1, sizeof(*s) + m.ncells * sizeof(uint64_t))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < METRICS_MAX_WORKERS; i++)
+		if (atomic_load_explicit(&slot_at(i)->pid,
+		    memory_order_relaxed) != 0)
+			used++;
+	if (used > 0 && ((s->pid = calloc(used, sizeof(long))) == NULL ||
+	    (s->slot_cells = calloc(used * m.ncells, sizeof(uint64_t))) ==
+	    NULL)) {
+		metrics_snapshot_free(s);
+		return NULL;
+	}
+	for (size_t i = 0; i <= METRICS_MAX_WORKERS; i++) {
+		struct slot *sl = slot_at(i);
+		long pid = atomic_load_explicit(&sl->pid, memory_order_relaxed);
+		uint64_t *copy = NULL;
+
+		if (i < METRICS_MAX_WORKERS && pid == 0)
+			continue;
+		if (i < METRICS_MAX_WORKERS && s->nslots < used) {
+			s->pid[s->nslots] = pid;
+			copy = &s->slot_cells[s->nslots * m.ncells];
+			s->nslots++;
+		}
+		for (size_t c = 0; c < m.ncells; c++) {
+			uint64_t v = atomic_load_explicit(&sl->cell[c],
+			    memory_order_relaxed);
+
+			s->sum[c] += v;
+			if (copy != NULL)
+				copy[c] = v;
+		}
+	}
+	return s;
+}
+
+void
+metrics_snapshot_free(struct metrics_snapshot *s)
+{
+	if (s == NULL)
+		return;
+	free(s->pid);
+	free(s->slot_cells);
+	free(s);
+}
+
+/* labels - `{a="x",b="y"` of the used labels of d at (i0, i1, i2). */
+static void
+labels(struct printbuf *pb, const struct family *d, const unsigned idx[3])
+{
+	bool open = false;
+
+	for (unsigned l = 0; l < 3; l++) {
+		if (d->label[l].name == NULL)
+			continue;
+		sprintbuf(pb, "%s%s=\"%s\"", open ? "," : "{", d->label[l].name,
+		    d->label[l].values[idx[l]]);
+		open = true;
+	}
+	if (open)
+		printbuf_memappend(pb, "}", 1);
+}
+
+/* escaped - a label value with \\, " and newlines escaped. */
+static void
+escaped(struct printbuf *pb, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			printbuf_memappend(pb, "\\", 1);
+		if (*v == '\n')
+			printbuf_memappend(pb, "\\n", 2);
+		else
+			printbuf_memappend(pb, v, 1);
+	}
+}
+
+/* number - a double as Prometheus reads it. */
+static void
+number(struct printbuf *pb, double v)
+{
+	sprintbuf(pb, "%.17g", v);
+}
+
+static void
+render_family(struct printbuf *pb, const struct metrics_snapshot *s,
+    enum metric_family f, const char *const *mc_servers, size_t n_mc)
+{
+	const struct family *d = &families[f];
+	const uint64_t *c = &s->sum[m.offset[f]];
+	static const char *const types[] = {
+		"counter", "gauge", "gauge", "histogram",
+	};
+	unsigned idx[3];
+
+	sprintbuf(pb, "# HELP %s %s\n# TYPE %s %s\n", d->name, d->help,
+	    d->name, types[d->type]);
+	if (d->type == FT_SLOT_GAUGE) {
+		/* one line per process and value: {worker="pid",...} */
+		for (size_t w = 0; w < s->nslots; w++)
+			for (unsigned a = 0; a < d->label[0].n; a++) {
+				const uint64_t *sc = &s->slot_cells[w *
+				    m.ncells + m.offset[f]];
+
+				if (d->label[0].name != NULL && a >= n_mc)
+					break;
+				sprintbuf(pb, "%s{worker=\"%ld\"", d->name,
+				    s->pid[w]);
+				if (d->label[0].name != NULL) {
+					printbuf_memappend(pb, ",server=\"", 9);
+					escaped(pb, mc_servers[a]);
+					printbuf_memappend(pb, "\"", 1);
+				}
+				sprintbuf(pb, "} %lld\n", (long long)sc[a]);
+			}
+		return;
+	}
+	for (idx[0] = 0; idx[0] < d->label[0].n; idx[0]++)
+	for (idx[1] = 0; idx[1] < d->label[1].n; idx[1]++)
+	for (idx[2] = 0; idx[2] < d->label[2].n; idx[2]++) {
+		size_t i = ((size_t)idx[0] * d->label[1].n + idx[1]) *
+		    d->label[2].n + idx[2];
+
+		if (d->type != FT_HISTOGRAM) {
+			/* multi-label counters: only the series that moved */
+			if (d->label[1].name != NULL && c[i] == 0)
+				continue;
+			printbuf_memappend(pb, d->name, (int)strlen(d->name));
+			labels(pb, d, idx);
+			sprintbuf(pb, " %llu\n", (unsigned long long)(d->type ==
+			    FT_GAUGE ? (uint64_t)(int64_t)c[i] : c[i]));
+			continue;
+		}
+		{
+			const uint64_t *h = &c[i * (d->nbuckets + 3)];
+			uint64_t cum = 0;
+
+			for (unsigned k = 0; k <= d->nbuckets; k++) {
+				cum += h[k];
+				sprintbuf(pb, "%s_bucket{", d->name);
+				if (d->label[0].name != NULL)
+					sprintbuf(pb, "%s=\"%s\",",
+					    d->label[0].name,
+					    d->label[0].values[idx[0]]);
+				printbuf_memappend(pb, "le=\"", 4);
+				if (k < d->nbuckets)
+					number(pb, d->buckets[k]);
+				else
+					printbuf_memappend(pb, "+Inf", 4);
+				sprintbuf(pb, "\"} %llu\n",
+				    (unsigned long long)cum);
+			}
+			sprintbuf(pb, "%s_sum", d->name);
+			labels(pb, d, idx);
+			printbuf_memappend(pb, " ", 1);
+			number(pb, (double)h[d->nbuckets + 2] / SUM_SCALE);
+			sprintbuf(pb, "\n%s_count", d->name);
+			labels(pb, d, idx);
+			sprintbuf(pb, " %llu\n",
+			    (unsigned long long)h[d->nbuckets + 1]);
+		}
+	}
+}
+
+char *
+metrics_render_prometheus(const struct metrics_snapshot *s,
+    const char *const *mc_servers, size_t n_mc_servers, size_t *len)
+{
+	struct printbuf *pb;
+	char *rv = NULL;
+
+	if (s == NULL || (pb = printbuf_new()) == NULL)
+		return NULL;
+	for (size_t f = 0; f < MF_N_FAMILIES; f++)
+		render_family(pb, s, (enum metric_family)f, mc_servers,
+		    n_mc_servers < METRICS_MAX_MC_SERVERS ? n_mc_servers :
+		    METRICS_MAX_MC_SERVERS);
+	if (printbuf_length(pb) > 0 && (rv = malloc((size_t)
+	    printbuf_length(pb) + 1)) != NULL) {
+		memcpy(rv, pb->buf, (size_t)printbuf_length(pb) + 1);
+		if (len != NULL)
+			*len = (size_t)printbuf_length(pb);
+	}
+	printbuf_free(pb);
+	return rv;
+}
