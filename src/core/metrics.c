@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,46 +447,76 @@ metrics_snapshot_free(struct metrics_snapshot *s)
 	free(s);
 }
 
+/* The text being rendered; failed once any append ran out of memory. */
+struct out {
+	struct printbuf	*pb;
+	bool		 failed;
+};
+
+static void
+out_mem(struct out *o, const char *p, int n)
+{
+	if (printbuf_memappend(o->pb, p, n) < 0)
+		o->failed = true;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+out_fmt(struct out *o, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* every format here is short: a name, a number, a label */
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		o->failed = true;
+	else
+		out_mem(o, buf, n);
+}
+
 /* labels - `{a="x",b="y"` of the used labels of d at (i0, i1, i2). */
 static void
-labels(struct printbuf *pb, const struct family *d, const unsigned idx[3])
+labels(struct out *o, const struct family *d, const unsigned idx[3])
 {
 	bool open = false;
 
 	for (unsigned l = 0; l < 3; l++) {
 		if (d->label[l].name == NULL)
 			continue;
-		sprintbuf(pb, "%s%s=\"%s\"", open ? "," : "{", d->label[l].name,
+		out_fmt(o, "%s%s=\"%s\"", open ? "," : "{", d->label[l].name,
 		    d->label[l].values[idx[l]]);
 		open = true;
 	}
 	if (open)
-		printbuf_memappend(pb, "}", 1);
+		out_mem(o, "}", 1);
 }
 
 /* escaped - a label value with \\, " and newlines escaped. */
 static void
-escaped(struct printbuf *pb, const char *v)
+escaped(struct out *o, const char *v)
 {
 	for (; *v != '\0'; v++) {
 		if (*v == '\\' || *v == '"')
-			printbuf_memappend(pb, "\\", 1);
+			out_mem(o, "\\", 1);
 		if (*v == '\n')
-			printbuf_memappend(pb, "\\n", 2);
+			out_mem(o, "\\n", 2);
 		else
-			printbuf_memappend(pb, v, 1);
+			out_mem(o, v, 1);
 	}
 }
 
 /* number - a double as Prometheus reads it. */
 static void
-number(struct printbuf *pb, double v)
+number(struct out *o, double v)
 {
-	sprintbuf(pb, "%.17g", v);
+	out_fmt(o, "%.17g", v);
 }
 
 static void
-render_family(struct printbuf *pb, const struct metrics_snapshot *s,
+render_family(struct out *o, const struct metrics_snapshot *s,
     enum metric_family f, const char *const *mc_servers, size_t n_mc)
 {
 	const struct family *d = &families[f];
@@ -495,7 +526,7 @@ render_family(struct printbuf *pb, const struct metrics_snapshot *s,
 	};
 	unsigned idx[3];
 
-	sprintbuf(pb, "# HELP %s %s\n# TYPE %s %s\n", d->name, d->help,
+	out_fmt(o, "# HELP %s %s\n# TYPE %s %s\n", d->name, d->help,
 	    d->name, types[d->type]);
 	if (d->type == FT_SLOT_GAUGE) {
 		/* one line per process and value: {worker="pid",...} */
@@ -506,14 +537,14 @@ render_family(struct printbuf *pb, const struct metrics_snapshot *s,
 
 				if (d->label[0].name != NULL && a >= n_mc)
 					break;
-				sprintbuf(pb, "%s{worker=\"%ld\"", d->name,
+				out_fmt(o, "%s{worker=\"%ld\"", d->name,
 				    s->pid[w]);
 				if (d->label[0].name != NULL) {
-					printbuf_memappend(pb, ",server=\"", 9);
-					escaped(pb, mc_servers[a]);
-					printbuf_memappend(pb, "\"", 1);
+					out_mem(o, ",server=\"", 9);
+					escaped(o, mc_servers[a]);
+					out_mem(o, "\"", 1);
 				}
-				sprintbuf(pb, "} %lld\n", (long long)sc[a]);
+				out_fmt(o, "} %lld\n", (long long)sc[a]);
 			}
 		return;
 	}
@@ -527,9 +558,9 @@ render_family(struct printbuf *pb, const struct metrics_snapshot *s,
 			/* multi-label counters: only the series that moved */
 			if (d->label[1].name != NULL && c[i] == 0)
 				continue;
-			printbuf_memappend(pb, d->name, (int)strlen(d->name));
-			labels(pb, d, idx);
-			sprintbuf(pb, " %llu\n", (unsigned long long)(d->type ==
+			out_mem(o, d->name, (int)strlen(d->name));
+			labels(o, d, idx);
+			out_fmt(o, " %llu\n", (unsigned long long)(d->type ==
 			    FT_GAUGE ? (uint64_t)(int64_t)c[i] : c[i]));
 			continue;
 		}
@@ -539,26 +570,26 @@ render_family(struct printbuf *pb, const struct metrics_snapshot *s,
 
 			for (unsigned k = 0; k <= d->nbuckets; k++) {
 				cum += h[k];
-				sprintbuf(pb, "%s_bucket{", d->name);
+				out_fmt(o, "%s_bucket{", d->name);
 				if (d->label[0].name != NULL)
-					sprintbuf(pb, "%s=\"%s\",",
+					out_fmt(o, "%s=\"%s\",",
 					    d->label[0].name,
 					    d->label[0].values[idx[0]]);
-				printbuf_memappend(pb, "le=\"", 4);
+				out_mem(o, "le=\"", 4);
 				if (k < d->nbuckets)
-					number(pb, d->buckets[k]);
+					number(o, d->buckets[k]);
 				else
-					printbuf_memappend(pb, "+Inf", 4);
-				sprintbuf(pb, "\"} %llu\n",
+					out_mem(o, "+Inf", 4);
+				out_fmt(o, "\"} %llu\n",
 				    (unsigned long long)cum);
 			}
-			sprintbuf(pb, "%s_sum", d->name);
-			labels(pb, d, idx);
-			printbuf_memappend(pb, " ", 1);
-			number(pb, (double)h[d->nbuckets + 2] / SUM_SCALE);
-			sprintbuf(pb, "\n%s_count", d->name);
-			labels(pb, d, idx);
-			sprintbuf(pb, " %llu\n",
+			out_fmt(o, "%s_sum", d->name);
+			labels(o, d, idx);
+			out_mem(o, " ", 1);
+			number(o, (double)h[d->nbuckets + 2] / SUM_SCALE);
+			out_fmt(o, "\n%s_count", d->name);
+			labels(o, d, idx);
+			out_fmt(o, " %llu\n",
 			    (unsigned long long)h[d->nbuckets + 1]);
 		}
 	}
@@ -568,21 +599,22 @@ char *
 metrics_render_prometheus(const struct metrics_snapshot *s,
     const char *const *mc_servers, size_t n_mc_servers, size_t *len)
 {
-	struct printbuf *pb;
+	struct out out = { NULL, false };
+	struct out *o = &out;
 	char *rv = NULL;
 
-	if (s == NULL || (pb = printbuf_new()) == NULL)
+	if (s == NULL || (out.pb = printbuf_new()) == NULL)
 		return NULL;
 	for (size_t f = 0; f < MF_N_FAMILIES; f++)
-		render_family(pb, s, (enum metric_family)f, mc_servers,
+		render_family(o, s, (enum metric_family)f, mc_servers,
 		    n_mc_servers < METRICS_MAX_MC_SERVERS ? n_mc_servers :
 		    METRICS_MAX_MC_SERVERS);
-	if (printbuf_length(pb) > 0 && (rv = malloc((size_t)
-	    printbuf_length(pb) + 1)) != NULL) {
-		memcpy(rv, pb->buf, (size_t)printbuf_length(pb) + 1);
+	if (!out.failed && printbuf_length(out.pb) > 0 &&
+	    (rv = malloc((size_t)printbuf_length(out.pb) + 1)) != NULL) {
+		memcpy(rv, out.pb->buf, (size_t)printbuf_length(out.pb) + 1);
 		if (len != NULL)
-			*len = (size_t)printbuf_length(pb);
+			*len = (size_t)printbuf_length(out.pb);
 	}
-	printbuf_free(pb);
+	printbuf_free(out.pb);
 	return rv;
 }
