@@ -530,8 +530,9 @@ db_sql_strn(struct db_sql *s, const char *str, size_t len)
 		return;
 	}
 	/* _utf8mb4 X'...': a character string, compared with the column's
-	 * collation, and no byte of it is ever grammar. */
-	if (!db_sql_grow(s, 11 + 2 * len))
+	 * collation, and no byte of it is ever grammar.  The prefix, two
+	 * digits a byte and the closing quote (grow adds the NUL). */
+	if (!db_sql_grow(s, 11 + 2 * len + 1))
 		return;
 	p = s->buf + s->len;
 	memcpy(p, "_utf8mb4 X'", 11);
