@@ -24,6 +24,36 @@
 /* ------------------------------------------------------------------ */
 /* filterSettings: get_filter_settings and the inbound filters.       */
 
+/*
+ * object_of - {k1: v1, k2: v2, ...} from pairs ending with a NULL key, in
+ * their order (Relay's and Sentry's).  Keys are literals.  Every value is
+ * stolen: NULL when one is NULL (an allocation that failed) or on OOM,
+ * with everything released.
+ */
+static json_object * __attribute__((sentinel))
+object_of(const char *key, ...)
+{
+	json_object *o = json_object_new_object();
+	bool ok = o != NULL;
+	va_list ap;
+
+	va_start(ap, key);
+	for (; key != NULL; key = va_arg(ap, const char *)) {
+		json_object *v = va_arg(ap, json_object *);
+
+		if (!ok)
+			json_object_put(v);
+		else if (pc_obj_add(o, key, v) != 0)
+			ok = false;	/* pc_obj_add released v */
+	}
+	va_end(ap);
+	if (!ok) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 enum filter_state {
 	FILTER_OFF,
 	FILTER_ON,
@@ -109,17 +139,9 @@ fail:
 static json_object *
 ignore_transactions(void)
 {
-	json_object *f;
-
-	if ((f = json_object_new_object()) == NULL)
-		return NULL;
-	if (pc_obj_add(f, "patterns", pc_string_array(pc_health_check_globs,
-	    pc_n_health_check_globs)) != 0 ||
-	    pc_obj_add(f, "isEnabled", json_object_new_boolean(1)) != 0) {
-		json_object_put(f);
-		return NULL;
-	}
-	return f;
+	return object_of("patterns", pc_string_array(pc_health_check_globs,
+	    pc_n_health_check_globs), "isEnabled", json_object_new_boolean(1),
+	    NULL);
 }
 
 static json_object *
@@ -174,42 +196,56 @@ add_static_filters(const struct build *b, json_object *fs)
 	return 0;
 }
 
+/*
+ * option_strings - the string entries of project option key (a list)
+ * appended to *arr, or to a new array when *arr is NULL (none is made for
+ * a missing or empty list).  1 when *arr holds any; 0 when it ends up
+ * empty (released, *arr NULL: Sentry leaves such a filter out); -1 on OOM
+ * (*arr released).
+ */
+static int
+option_strings(const struct build *b, const char *key, json_object **arr)
+{
+	json_object *list = pc_opt_typed(b, SCOPE_PROJECT, key,
+	    json_type_array);
+
+	if (*arr == NULL) {
+		if (list == NULL || json_object_array_length(list) == 0)
+			return 0;
+		if ((*arr = json_object_new_array()) == NULL)
+			return -1;
+	}
+	if (pc_append_strings(b, SCOPE_PROJECT, key, *arr, list) != 0) {
+		json_object_put(*arr);
+		*arr = NULL;
+		return -1;
+	}
+	if (json_object_array_length(*arr) == 0) {
+		json_object_put(*arr);
+		*arr = NULL;
+		return 0;
+	}
+	return 1;
+}
+
 /* add_pattern_filter - fs[config_key] = {field: key's strings}, if any. */
 static int
 add_pattern_filter(const struct build *b, json_object *fs,
     const char *config_key, const char *field, const char *key)
 {
-	json_object *list, *arr, *f;
+	json_object *arr = NULL;
+	int rc;
 
-	list = pc_opt_typed(b, SCOPE_PROJECT, key, json_type_array);
-	if (list == NULL || json_object_array_length(list) == 0)
-		return 0;
-	if ((arr = json_object_new_array()) == NULL)
-		return -1;
-	if (pc_append_strings(b, SCOPE_PROJECT, key, arr, list) != 0) {
-		json_object_put(arr);
-		return -1;
-	}
-	if (json_object_array_length(arr) == 0) {
-		json_object_put(arr);
-		return 0;
-	}
-	if ((f = json_object_new_object()) == NULL) {
-		json_object_put(arr);
-		return -1;
-	}
-	if (pc_obj_add(f, field, arr) != 0) {
-		json_object_put(f);
-		return -1;
-	}
-	return pc_obj_add(fs, config_key, f);
+	if ((rc = option_strings(b, key, &arr)) <= 0)
+		return rc;
+	return pc_obj_add(fs, config_key, object_of(field, arr, NULL));
 }
 
 static int
 add_csp_filter(const struct build *b, json_object *fs)
 {
-	static const char key[] = "sentry:csp_ignored_sources";
-	json_object *arr, *f;
+	json_object *arr;
+	int rc;
 
 	if (pc_opt_bool(b, SCOPE_PROJECT, "sentry:csp_ignored_sources_defaults",
 	    true))
@@ -219,46 +255,17 @@ add_csp_filter(const struct build *b, json_object *fs)
 		arr = json_object_new_array();
 	if (arr == NULL)
 		return -1;
-	if (pc_append_strings(b, SCOPE_PROJECT, key, arr,
-	    pc_opt_typed(b, SCOPE_PROJECT, key, json_type_array)) != 0)
-		goto fail;
-	if (json_object_array_length(arr) == 0) {
-		json_object_put(arr);
-		return 0;
-	}
-	if ((f = json_object_new_object()) == NULL)
-		goto fail;
-	if (pc_obj_add(f, "disallowedSources", arr) != 0) {
-		json_object_put(f);
-		return -1;
-	}
-	return pc_obj_add(fs, "csp", f);
-fail:
-	json_object_put(arr);
-	return -1;
+	if ((rc = option_strings(b, "sentry:csp_ignored_sources", &arr)) <= 0)
+		return rc;
+	return pc_obj_add(fs, "csp", object_of("disallowedSources", arr, NULL));
 }
 
 /* glob - {"op":"glob","name":name,"value":values}; values is stolen. */
 static json_object *
 glob(const char *name, json_object *values)
 {
-	json_object *c;
-
-	if (values == NULL || (c = json_object_new_object()) == NULL) {
-		json_object_put(values);
-		return NULL;
-	}
-	if (pc_obj_add(c, "op", json_object_new_string("glob")) != 0 ||
-	    pc_obj_add(c, "name", json_object_new_string(name)) != 0) {
-		json_object_put(values);
-		json_object_put(c);
-		return NULL;
-	}
-	if (pc_obj_add(c, "value", values) != 0) {
-		json_object_put(c);
-		return NULL;
-	}
-	return c;
+	return object_of("op", json_object_new_string("glob"),
+	    "name", json_object_new_string(name), "value", values, NULL);
 }
 
 static json_object *
@@ -271,24 +278,11 @@ glob1(const char *name, const char *value)
 static json_object *
 op_inner(const char *op, const char *name, json_object *inner)
 {
-	json_object *c;
-
-	if (inner == NULL || (c = json_object_new_object()) == NULL) {
-		json_object_put(inner);
-		return NULL;
-	}
-	if (pc_obj_add(c, "op", json_object_new_string(op)) != 0 ||
-	    (name != NULL &&
-	    pc_obj_add(c, "name", json_object_new_string(name)) != 0)) {
-		json_object_put(inner);
-		json_object_put(c);
-		return NULL;
-	}
-	if (pc_obj_add(c, "inner", inner) != 0) {
-		json_object_put(c);
-		return NULL;
-	}
-	return c;
+	if (name == NULL)
+		return object_of("op", json_object_new_string(op),
+		    "inner", inner, NULL);
+	return object_of("op", json_object_new_string(op),
+	    "name", json_object_new_string(name), "inner", inner, NULL);
 }
 
 /*
@@ -331,23 +325,8 @@ fail:
 static json_object *
 generic_filter(const char *id, json_object *cond)
 {
-	json_object *f;
-
-	if (cond == NULL || (f = json_object_new_object()) == NULL) {
-		json_object_put(cond);
-		return NULL;
-	}
-	if (pc_obj_add(f, "id", json_object_new_string(id)) != 0 ||
-	    pc_obj_add(f, "isEnabled", json_object_new_boolean(1)) != 0) {
-		json_object_put(cond);
-		json_object_put(f);
-		return NULL;
-	}
-	if (pc_obj_add(f, "condition", cond) != 0) {
-		json_object_put(f);
-		return NULL;
-	}
-	return f;
+	return object_of("id", json_object_new_string(id),
+	    "isEnabled", json_object_new_boolean(1), "condition", cond, NULL);
 }
 
 static json_object *
@@ -395,21 +374,11 @@ static int
 add_glob_option_filter(const struct build *b, json_object *filters,
     const char *id, const char *field, const char *key)
 {
-	json_object *list, *arr;
+	json_object *arr = NULL;
+	int rc;
 
-	list = pc_opt_typed(b, SCOPE_PROJECT, key, json_type_array);
-	if (list == NULL || json_object_array_length(list) == 0)
-		return 0;
-	if ((arr = json_object_new_array()) == NULL)
-		return -1;
-	if (pc_append_strings(b, SCOPE_PROJECT, key, arr, list) != 0) {
-		json_object_put(arr);
-		return -1;
-	}
-	if (json_object_array_length(arr) == 0) {
-		json_object_put(arr);
-		return 0;
-	}
+	if ((rc = option_strings(b, key, &arr)) <= 0)
+		return rc;
 	return pc_arr_add(filters, generic_filter(id, glob(field, arr)));
 }
 
@@ -460,11 +429,13 @@ pc_add_filter_settings(const struct build *b, json_object *config)
 
 	if ((fs = json_object_new_object()) == NULL)
 		return -1;
+	/* releases and errorMessages: projects:custom-inbound-filters only */
 	if (add_static_filters(b, fs) != 0 ||
-	    add_pattern_filter(b, fs, "releases", "releases",
+	    (pc_has_feature(b, SF_CUSTOM_INBOUND_FILTERS) &&
+	    (add_pattern_filter(b, fs, "releases", "releases",
 	    "sentry:releases") != 0 ||
 	    add_pattern_filter(b, fs, "errorMessages", "patterns",
-	    "sentry:error_messages") != 0 ||
+	    "sentry:error_messages") != 0)) ||
 	    add_pattern_filter(b, fs, "clientIps", "blacklistedIps",
 	    "sentry:blacklisted_ips") != 0 ||
 	    add_csp_filter(b, fs) != 0 ||

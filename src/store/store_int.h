@@ -14,7 +14,9 @@
  *                      relaycfgctl's lists
  *   store_options.c    option dicts (project over template, org, template)
  *   store_invalidate.c the cache keys a scope or a write must drop
- *   store_write.c      the admin writes, each in one transaction
+ *   store_write.c      the admin writes, each in one transaction, as
+ *                      data (a row_op per write); the statement builders
+ *                      (stmt_*) writes and invalidation share
  *   store_thresholds.c transaction thresholds: per-project reads, writes
  *   store_rev.c        the persisted revision pair (sentry:relay-rev)
  */
@@ -277,6 +279,48 @@ int	batch_get(struct store *st, const struct batch_req *reqs, size_t nreq,
 int	read_rows_by_ids(struct store *st, const struct codec_model *m,
 	    const int64_t *ids, size_t n, const void **out);
 
+/* --- store_write.c: statements from column lists --------------------- */
+
+/* How a value is written into a statement. */
+enum sql_val {
+	SQLV_INT,	/* i */
+	SQLV_ID,	/* i, 0 as SQL NULL (no template) */
+	SQLV_STR,	/* s as a text literal, NULL as SQL NULL */
+	SQLV_TOKEN,	/* s, a public key or relay id (db_sql_token) */
+	SQLV_RAW	/* s, SQL of the program: "0", "UTC_TIMESTAMP(6)" */
+};
+
+/* One column and its value: an INSERT's, a SET's, a WHERE's "col = v". */
+struct sql_col {
+	const char	*col;
+	enum sql_val	 type;
+	int64_t		 i;
+	const char	*s;
+};
+
+#define SQL_INT(c, v)	((struct sql_col){ (c), SQLV_INT, (v), NULL })
+#define SQL_ID(c, v)	((struct sql_col){ (c), SQLV_ID, (v), NULL })
+#define SQL_STR(c, v)	((struct sql_col){ (c), SQLV_STR, 0, (v) })
+#define SQL_TOKEN(c, v)	((struct sql_col){ (c), SQLV_TOKEN, 0, (v) })
+#define SQL_RAW(c, v)	((struct sql_col){ (c), SQLV_RAW, 0, (v) })
+/* A row named by its column c: = id, or = s when s is not NULL. */
+#define SQL_NAMED(c, id, s) \
+	((s) != NULL ? SQL_TOKEN((c), (s)) : SQL_INT((c), (id)))
+
+/* Append to q: INSERT INTO table (c1, c2) VALUES (v1, v2). */
+void	stmt_insert(struct db_sql *q, const char *table,
+	    const struct sql_col *cols, size_t n);
+/* UPDATE table SET c = v, ... WHERE w = x AND ... (nwhere >= 1). */
+void	stmt_update(struct db_sql *q, const char *table,
+	    const struct sql_col *set, size_t nset,
+	    const struct sql_col *where, size_t nwhere);
+/* SELECT cols FROM from WHERE w = x AND ... (nwhere >= 1). */
+void	stmt_select(struct db_sql *q, const char *cols, const char *from,
+	    const struct sql_col *where, size_t nwhere);
+/* DELETE FROM table WHERE w = x AND ... (nwhere >= 1). */
+void	stmt_delete(struct db_sql *q, const char *table,
+	    const struct sql_col *where, size_t nwhere);
+
 /* --- store_invalidate.c ---------------------------------------------- */
 
 /* The cache keys one write or invalidation must delete. */
@@ -293,12 +337,27 @@ void	inv_str(struct store *st, struct inval *iv, const char *kind,
 void	inv_key(struct store *st, struct inval *iv, int64_t id,
 	    const char *pub, int64_t project_id);
 void	inv_project(struct store *st, struct inval *iv, int64_t id);
+/* A row of m: <kind>:<id>, and <ptr_kind>:<s> when m has pointers and s
+ * is not NULL or empty. */
+void	inv_row(struct store *st, struct inval *iv, const struct codec_model *m,
+	    int64_t id, const char *s);
 void	inv_free(struct inval *iv);
 void	inv_flush(struct store *st, struct inval *iv);
 int	inv_keys_of_projects(struct store *st, struct inval *iv,
 	    const char *column, int64_t id, bool projects);
 int	invalidate_project(struct store *st, struct inval *iv, int64_t id);
 int	invalidate_org(struct store *st, struct inval *iv, int64_t id);
+
+/* --- store_write.c: transactions ------------------------------------ */
+
+/* Start a write on the primary: forget the last write's errors. */
+int	store_tx_begin(struct store *st);
+/*
+ * Commit when rc is STORE_OK, roll back otherwise.  iv's invalidations run
+ * after a commit, and also after a failed COMMIT (it may have landed); a
+ * rolled back write leaves the cache alone.  The final STORE_* code.
+ */
+int	store_tx_finish(struct store *st, int rc, struct inval *iv);
 
 /* --- store_options.c ------------------------------------------------- */
 

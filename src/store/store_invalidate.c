@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,16 @@ inv_str(struct store *st, struct inval *iv, const char *kind, const char *s)
 	inv_add(iv, key);
 }
 
+/* inv_row - see store_int.h. */
+void
+inv_row(struct store *st, struct inval *iv, const struct codec_model *m,
+    int64_t id, const char *s)
+{
+	inv_id(st, iv, m->kind, id);
+	if (m->ptr_kind != NULL)
+		inv_str(st, iv, m->ptr_kind, s);
+}
+
 /* A key: its row, pointer, its project's list, its computed config. */
 void
 inv_key(struct store *st, struct inval *iv, int64_t id, const char *pub,
@@ -88,6 +99,7 @@ inv_project(struct store *st, struct inval *iv, int64_t id)
 	inv_id(st, iv, "p", id);
 	inv_id(st, iv, "po", id);
 	inv_id(st, iv, "kl", id);
+	inv_id(st, iv, "tt", id);	/* transaction thresholds */
 }
 
 /* Drop the collected keys unsent. */
@@ -136,50 +148,48 @@ inv_flush(struct store *st, struct inval *iv)
 }
 
 /*
- * Collect the keys named by q (columns: key id, public key, project id;
- * the first two may be NULL from a LEFT JOIN), on the primary.  With
- * projects, each project id is invalidated too.
+ * Collect the keys SELECT cols FROM from WHERE <where> names (columns: key
+ * id, public key, project id; the first two may be NULL from a LEFT JOIN),
+ * on the primary.  With projects, each project id is invalidated too.
  */
 static int
-inv_keys_query(struct store *st, struct inval *iv, const struct db_sql *q,
-    bool projects)
+inv_keys_select(struct store *st, struct inval *iv, const char *cols,
+    const char *from, const struct sql_col *where, bool projects)
 {
+	struct db_sql q;
 	struct db_res *r = NULL;
 	int rc;
 
-	if ((rc = store_sql_query(st, st->primary, q, &r)) != STORE_OK)
-		return rc;
-	while (db_res_next(r)) {
-		int64_t id = 0, pid = 0;
+	db_sql_init(&q);
+	stmt_select(&q, cols, from, where, 1);
+	if ((rc = store_sql_query(st, st->primary, &q, &r)) == STORE_OK) {
+		while (db_res_next(r)) {
+			int64_t id = 0, pid = 0;
 
-		(void)db_res_int(r, 0, &id);
-		(void)db_res_int(r, 2, &pid);
-		if (id != 0)
-			inv_key(st, iv, id, db_res_str(r, 1), pid);
-		if (projects && pid != 0)
-			inv_project(st, iv, pid);
+			(void)db_res_int(r, 0, &id);
+			(void)db_res_int(r, 2, &pid);
+			if (id != 0)
+				inv_key(st, iv, id, db_res_str(r, 1), pid);
+			if (projects && pid != 0)
+				inv_project(st, iv, pid);
+		}
 	}
 	db_res_free(r);
-	return STORE_OK;
+	db_sql_free(&q);
+	return rc;
 }
 
-/* The keys of the projects matching cond ("p.<column> = <id>"). */
+/* The keys of the projects whose column is id ("p.<column> = <id>"). */
 int
 inv_keys_of_projects(struct store *st, struct inval *iv, const char *column,
     int64_t id, bool projects)
 {
-	struct db_sql q;
-	int rc;
+	char col[64];
 
-	db_sql_init(&q);
-	db_sql_raw(&q, "SELECT k.id, k.public_key, p.id FROM sentry_project p "
-	    "LEFT JOIN sentry_projectkey k ON k.project_id = p.id WHERE p.");
-	db_sql_raw(&q, column);
-	db_sql_raw(&q, " = ");
-	db_sql_int(&q, id);
-	rc = inv_keys_query(st, iv, &q, projects);
-	db_sql_free(&q);
-	return rc;
+	snprintf(col, sizeof(col), "p.%s", column);
+	return inv_keys_select(st, iv, "k.id, k.public_key, p.id",
+	    "sentry_project p LEFT JOIN sentry_projectkey k "
+	    "ON k.project_id = p.id", &SQL_INT(col, id), projects);
 }
 
 /* What the cache itself says about keys: rows deleted behind our back. */
@@ -209,21 +219,10 @@ static int
 inv_keys_where(struct store *st, struct inval *iv, const char *col,
     int64_t id, const char *str)
 {
-	struct db_sql q;
-	int rc;
+	struct sql_col where = SQL_NAMED(col, id, str);
 
-	db_sql_init(&q);
-	db_sql_raw(&q, "SELECT id, public_key, project_id FROM "
-	    "sentry_projectkey WHERE ");
-	db_sql_raw(&q, col);
-	db_sql_raw(&q, " = ");
-	if (str != NULL)
-		db_sql_token(&q, str);
-	else
-		db_sql_int(&q, id);
-	rc = inv_keys_query(st, iv, &q, false);
-	db_sql_free(&q);
-	return rc;
+	return inv_keys_select(st, iv, "id, public_key, project_id",
+	    codec_key.table, &where, false);
 }
 
 /*
@@ -295,11 +294,11 @@ invalidate_org(struct store *st, struct inval *iv, int64_t id)
 	    true)) != STORE_OK)
 		return rc;
 	db_sql_init(&q);
-	db_sql_raw(&q, "SELECT id FROM sentry_project WHERE organization_id = ");
-	db_sql_int(&q, id);
-	db_sql_raw(&q, " UNION ALL SELECT -id FROM sentry_projecttemplate "
-	    "WHERE organization_id = ");
-	db_sql_int(&q, id);
+	stmt_select(&q, "id", codec_project.table,
+	    &SQL_INT("organization_id", id), 1);
+	db_sql_raw(&q, " UNION ALL ");
+	stmt_select(&q, "-id", "sentry_projecttemplate",
+	    &SQL_INT("organization_id", id), 1);
 	/* Projects come back positive, templates negative: one query. */
 	if ((rc = query_ids(st, &q, &v, &n)) == STORE_OK) {
 		size_t np = 0;
@@ -335,8 +334,8 @@ invalidate_relay(struct store *st, struct inval *iv, const char *relay_id)
 	if (cached != NULL)
 		inv_id(st, iv, "r", cached->id);
 	db_sql_init(&q);
-	db_sql_raw(&q, "SELECT id FROM sentry_relay WHERE relay_id = ");
-	db_sql_token(&q, relay_id);
+	stmt_select(&q, "id", codec_relay.table,
+	    &SQL_TOKEN(codec_relay.str_column, relay_id), 1);
 	if ((rc = query_ids(st, &q, &v, &n)) == STORE_OK)
 		for (size_t i = 0; i < n; i++)
 			inv_id(st, iv, "r", v[i]);

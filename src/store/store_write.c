@@ -3,6 +3,10 @@
  * keys, options, relays): each checks its input, runs in one transaction
  * on the primary, and after the commit drops exactly the cache entries it
  * affects (store_invalidate.c).
+ *
+ * A write is data (struct row_op: the columns it sets, the row it locks,
+ * the cascade it runs, what it invalidates) run by one engine, row_apply.
+ * The statement builders here (stmt_*) serve invalidation's queries too.
  */
 #include "config.h"
 
@@ -17,22 +21,128 @@
 
 #define VERSION_MAX	32
 
-/* Start a write: forget the last write's errors. */
-static int
-tx_begin(struct store *st)
+#define NELEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Statements from column lists. */
+
+/* Append c's value as its type says. */
+static void
+sql_value(struct db_sql *q, const struct sql_col *c)
+{
+	switch (c->type) {
+	case SQLV_INT:
+		db_sql_int(q, c->i);
+		break;
+	case SQLV_ID:
+		if (c->i != 0)
+			db_sql_int(q, c->i);
+		else
+			db_sql_raw(q, "NULL");
+		break;
+	case SQLV_STR:
+		db_sql_str(q, c->s);
+		break;
+	case SQLV_TOKEN:
+		db_sql_token(q, c->s);
+		break;
+	case SQLV_RAW:
+		db_sql_raw(q, c->s);
+		break;
+	}
+}
+
+/* Append "c1 = v1<sep>c2 = v2..." (a SET list, a WHERE's conditions). */
+static void
+sql_pairs(struct db_sql *q, const struct sql_col *c, size_t n,
+    const char *sep)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			db_sql_raw(q, sep);
+		db_sql_raw(q, c[i].col);
+		db_sql_raw(q, " = ");
+		sql_value(q, &c[i]);
+	}
+}
+
+/* Append " WHERE w = x AND ...". */
+static void
+sql_where(struct db_sql *q, const struct sql_col *where, size_t n)
+{
+	db_sql_raw(q, " WHERE ");
+	sql_pairs(q, where, n, " AND ");
+}
+
+/* stmt_insert - INSERT INTO table (c1, c2) VALUES (v1, v2). */
+void
+stmt_insert(struct db_sql *q, const char *table, const struct sql_col *cols,
+    size_t n)
+{
+	db_sql_raw(q, "INSERT INTO ");
+	db_sql_raw(q, table);
+	db_sql_raw(q, " (");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			db_sql_raw(q, ", ");
+		db_sql_raw(q, cols[i].col);
+	}
+	db_sql_raw(q, ") VALUES (");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			db_sql_raw(q, ", ");
+		sql_value(q, &cols[i]);
+	}
+	db_sql_raw(q, ")");
+}
+
+/* stmt_update - UPDATE table SET c = v, ... WHERE w = x AND ... */
+void
+stmt_update(struct db_sql *q, const char *table, const struct sql_col *set,
+    size_t nset, const struct sql_col *where, size_t nwhere)
+{
+	db_sql_raw(q, "UPDATE ");
+	db_sql_raw(q, table);
+	db_sql_raw(q, " SET ");
+	sql_pairs(q, set, nset, ", ");
+	sql_where(q, where, nwhere);
+}
+
+/* stmt_select - SELECT cols FROM from WHERE w = x AND ... */
+void
+stmt_select(struct db_sql *q, const char *cols, const char *from,
+    const struct sql_col *where, size_t nwhere)
+{
+	db_sql_raw(q, "SELECT ");
+	db_sql_raw(q, cols);
+	db_sql_raw(q, " FROM ");
+	db_sql_raw(q, from);
+	sql_where(q, where, nwhere);
+}
+
+/* stmt_delete - DELETE FROM table WHERE w = x AND ... */
+void
+stmt_delete(struct db_sql *q, const char *table, const struct sql_col *where,
+    size_t nwhere)
+{
+	db_sql_raw(q, "DELETE FROM ");
+	db_sql_raw(q, table);
+	sql_where(q, where, nwhere);
+}
+
+/* Transactions and locks. */
+
+/* store_tx_begin - see store_int.h. */
+int
+store_tx_begin(struct store *st)
 {
 	st->cache_stale = false;
 	st->err[0] = '\0';
 	return store_rc_from_db(st, st->primary, db_begin(st->primary));
 }
 
-/*
- * Commit when rc is STORE_OK, roll back otherwise.  The invalidations run
- * after a commit, and also after a failed COMMIT (it may have landed); a
- * rolled back write leaves the cache alone.
- */
-static int
-tx_finish(struct store *st, int rc, struct inval *iv)
+/* store_tx_finish - see store_int.h. */
+int
+store_tx_finish(struct store *st, int rc, struct inval *iv)
 {
 	if (rc == STORE_OK) {
 		rc = store_rc_from_db(st, st->primary, db_commit(st->primary));
@@ -48,7 +158,7 @@ tx_finish(struct store *st, int rc, struct inval *iv)
 
 /*
  * tx_end - the end of a write built in q: q is freed, a conflict is
- * explained as taken (NULL: MariaDB's words), then tx_finish.
+ * explained as taken (NULL: MariaDB's words), then store_tx_finish.
  */
 static int
 tx_end(struct store *st, int rc, struct inval *iv, struct db_sql *q,
@@ -57,65 +167,39 @@ tx_end(struct store *st, int rc, struct inval *iv, struct db_sql *q,
 	if (rc == STORE_CONFLICT && taken != NULL)
 		store_seterr(st, "%s", taken);
 	db_sql_free(q);
-	return tx_finish(st, rc, iv);
+	return store_tx_finish(st, rc, iv);
 }
 
 /*
- * SELECT <cols> FROM <table> WHERE <col> = <value> FOR UPDATE, one row
- * expected: STORE_NOT_FOUND (with "no such <what>") when there is none.
- */
-static int
-lock_row(struct store *st, const char *cols, const char *table,
-    const char *col, int64_t id, const char *str, const char *what,
-    struct db_res **res)
-{
-	struct db_sql q;
-	int rc;
-
-	*res = NULL;
-	db_sql_init(&q);
-	db_sql_raw(&q, "SELECT ");
-	db_sql_raw(&q, cols);
-	db_sql_raw(&q, " FROM ");
-	db_sql_raw(&q, table);
-	db_sql_raw(&q, " WHERE ");
-	db_sql_raw(&q, col);
-	db_sql_raw(&q, " = ");
-	if (str != NULL)
-		db_sql_token(&q, str);
-	else
-		db_sql_int(&q, id);
-	db_sql_raw(&q, " FOR UPDATE");
-	rc = store_sql_query(st, st->primary, &q, res);
-	db_sql_free(&q);
-	if (rc == STORE_OK && !db_res_next(*res)) {
-		db_res_free(*res);
-		*res = NULL;
-		store_seterr(st, "no such %s", what);
-		rc = STORE_NOT_FOUND;
-	}
-	return rc;
-}
-
-/*
- * lock_row, then read its first one or two columns as integers into *a
- * and *b (b may be NULL).  STORE_ERROR when one is not an integer.
+ * lock_ids - SELECT cols FROM table WHERE <row> FOR UPDATE, one row
+ * expected (STORE_NOT_FOUND with "no such <what>" when there is none);
+ * its first one or two columns read as integers into *a and *b (b may be
+ * NULL).  STORE_ERROR when one is not an integer.
  */
 static int
 lock_ids(struct store *st, const char *cols, const char *table,
-    const char *col, int64_t id, const char *str, const char *what,
-    int64_t *a, int64_t *b)
+    const struct sql_col *row, const char *what, int64_t *a, int64_t *b)
 {
+	struct db_sql q;
 	struct db_res *r = NULL;
 	int rc;
 
-	if ((rc = lock_row(st, cols, table, col, id, str, what, &r)) ==
-	    STORE_OK && (!db_res_int(r, 0, a) ||
-	    (b != NULL && !db_res_int(r, 1, b)))) {
+	db_sql_init(&q);
+	stmt_select(&q, cols, table, row, 1);
+	db_sql_raw(&q, " FOR UPDATE");
+	if ((rc = store_sql_query(st, st->primary, &q, &r)) != STORE_OK)
+		goto out;
+	if (!db_res_next(r)) {
+		store_seterr(st, "no such %s", what);
+		rc = STORE_NOT_FOUND;
+	} else if (!db_res_int(r, 0, a) ||
+	    (b != NULL && !db_res_int(r, 1, b))) {
 		store_seterr(st, "%s: unreadable row", table);
 		rc = STORE_ERROR;
 	}
+out:
 	db_res_free(r);
+	db_sql_free(&q);
 	return rc;
 }
 
@@ -126,81 +210,215 @@ exists_locked(struct store *st, const char *table, int64_t id,
 {
 	int64_t got;
 
-	return lock_ids(st, "id", table, "id", id, NULL, what, &got, NULL);
+	return lock_ids(st, "id", table, &SQL_INT("id", id), what, &got, NULL);
 }
 
-/* Run a statement built as prefix + id (DELETE ... WHERE x = id). */
-static int
-exec_id(struct store *st, const char *prefix, int64_t id, const char *suffix)
+/* Writes as data. */
+
+/* One statement of a cascade: prefix, the row's id (or its string when
+ * by_str), suffix (or nothing). */
+struct step {
+	const char	*prefix;
+	const char	*suffix;
+	bool		 by_str;
+};
+
+enum row_verb {
+	ROW_CREATE,	/* INSERT cols, after locking the parent (if any) */
+	ROW_UPDATE,	/* lock the row, then SET cols on it */
+	ROW_DELETE	/* lock the row, invalidate, then run the steps */
+};
+
+/* The cache entries a write drops (see row_inval). */
+enum row_inval {
+	INV_ORG_NEW,		/* the row and its options */
+	INV_ORG,		/* the row and its projects' configs */
+	INV_ORG_ALL,		/* invalidate_org */
+	INV_PROJECT_NEW,	/* inv_project */
+	INV_PROJECT,		/* invalidate_project */
+	INV_TEMPLATE_NEW,	/* its options */
+	INV_TEMPLATE,		/* its options, its projects and their keys */
+	INV_KEY,		/* inv_key */
+	INV_RELAY		/* the row and its pointer */
+};
+
+/*
+ * The tables the writes name rows of: the codec's model gives the table
+ * and the string column (templates have none); locking a row reads
+ * lock_cols (one or two integer columns, its id first).
+ */
+struct row_model {
+	const struct codec_model *codec;
+	const char		*table;		/* without a codec model */
+	const char		*what;		/* "no such <what>" */
+	const char		*lock_cols;
+	const char		*taken;		/* a duplicate, or NULL */
+};
+
+static const struct row_model org_rows = {
+	&codec_org, NULL, "organization", "id",
+	"the organization slug is taken"
+};
+static const struct row_model project_rows = {
+	&codec_project, NULL, "project", "id",
+	"the project slug is taken in this organization"
+};
+static const struct row_model template_rows = {
+	NULL, "sentry_projecttemplate", "template", "id",
+	"the template name is taken in this organization"
+};
+static const struct row_model key_rows = {
+	&codec_key, NULL, "key", "id, project_id", NULL
+};
+static const struct row_model relay_rows = {
+	&codec_relay, NULL, "relay", "id", "the relay exists"
+};
+
+/* The table of m. */
+static const char *
+rows_table(const struct row_model *m)
 {
-	struct db_sql q;
+	return m->codec != NULL ? m->codec->table : m->table;
+}
+
+/* The template must exist and belong to the organization. */
+static int
+check_template(struct store *st, int64_t template_id, int64_t org_id)
+{
+	int64_t owner = 0;
 	int rc;
 
-	db_sql_init(&q);
-	db_sql_raw(&q, prefix);
-	db_sql_int(&q, id);
-	if (suffix != NULL)
-		db_sql_raw(&q, suffix);
-	rc = store_sql_exec(st, &q, NULL, NULL);
-	db_sql_free(&q);
+	rc = lock_ids(st, "organization_id", rows_table(&template_rows),
+	    &SQL_INT("id", template_id), template_rows.what, &owner, NULL);
+	if (rc == STORE_OK && owner != org_id) {
+		store_seterr(st, "the template belongs to another organization");
+		rc = STORE_INVALID;
+	}
 	return rc;
 }
 
 /*
- * The SET list of an UPDATE: each column after its separator.  *first
- * starts true; the text is "SET a = x, b = y".
+ * row_op - one admin write on a row of m.  The row (UPDATE, DELETE) is
+ * named by its id, or by str when str is not NULL (a key's or a relay's
+ * string, which a CREATE sets for its invalidation); locking it reads
+ * lock_cols (NULL: m's) into locked[].  A template_id other than 0 must
+ * be the organization's: CREATE's parent, or the locked[0] of an UPDATE
+ * that locks organization_id.
  */
-static void
-set_col(struct db_sql *q, bool *first, const char *col)
-{
-	db_sql_raw(q, *first ? " " : ", ");
-	db_sql_raw(q, col);
-	db_sql_raw(q, " = ");
-	*first = false;
-}
-
-/* col = 'text' (NULL: SQL NULL). */
-static void
-set_str(struct db_sql *q, bool *first, const char *col, const char *s)
-{
-	set_col(q, first, col);
-	db_sql_str(q, s);
-}
-
-/* col = an integer. */
-static void
-set_int(struct db_sql *q, bool *first, const char *col, int64_t v)
-{
-	set_col(q, first, col);
-	db_sql_int(q, v);
-}
-
-/* col = an id, 0 as SQL NULL (no template). */
-static void
-sql_id_or_null(struct db_sql *q, int64_t id)
-{
-	if (id != 0)
-		db_sql_int(q, id);
-	else
-		db_sql_raw(q, "NULL");
-}
-
-/* One statement of a cascade: prefix, the id, suffix (or nothing). */
-struct step {
-	const char	*prefix;
-	const char	*suffix;
+struct row_op {
+	enum row_verb		 verb;
+	const struct row_model	*m;
+	const struct sql_col	*cols;		/* CREATE's row, UPDATE's SET */
+	size_t			 ncols;
+	int64_t			 id;
+	const char		*str;
+	const char		*lock_cols;
+	const struct row_model	*parent;	/* CREATE: exists, or NULL */
+	int64_t			 parent_id;
+	int64_t			 template_id;
+	const struct step	*steps;		/* DELETE: the cascade */
+	size_t			 nsteps;
+	enum row_inval		 inval;
+	int64_t			*new_id;	/* CREATE: the new row's id */
+	int64_t			 locked[2];	/* UPDATE, DELETE: lock_cols */
 };
 
-#define NSTEPS(s)	(sizeof(s) / sizeof((s)[0]))
-
-/* Run each step with id, stopping at the first failure; a STORE_* code. */
-static int
-exec_steps(struct store *st, const struct step *steps, size_t n, int64_t id)
+/* The row's id: the new row's, the one it is named by, or the locked one
+ * (named by its string, a row locks its id first). */
+static int64_t
+row_id(const struct row_op *op)
 {
+	if (op->verb == ROW_CREATE)
+		return *op->new_id;
+	return op->str == NULL ? op->id : op->locked[0];
+}
+
+/* row_inval - collect the cache keys op changes; a STORE_* code. */
+static int
+row_inval(struct store *st, struct inval *iv, const struct row_op *op)
+{
+	int64_t id = row_id(op);
+
+	switch (op->inval) {
+	case INV_ORG_NEW:
+		inv_row(st, iv, &codec_org, id, NULL);
+		inv_id(st, iv, oo_desc.kind, id);
+		break;
+	case INV_ORG:
+		/* Every config of the organization carries its state. */
+		inv_row(st, iv, &codec_org, id, NULL);
+		return inv_keys_of_projects(st, iv, "organization_id", id,
+		    false);
+	case INV_ORG_ALL:
+		return invalidate_org(st, iv, id);
+	case INV_PROJECT_NEW:
+		inv_project(st, iv, id);
+		break;
+	case INV_PROJECT:
+		return invalidate_project(st, iv, id);
+	case INV_TEMPLATE_NEW:
+		inv_id(st, iv, to_desc.kind, id);
+		break;
+	case INV_TEMPLATE:
+		/* Its projects lose their fallback: rows and configs change. */
+		inv_id(st, iv, to_desc.kind, id);
+		return inv_keys_of_projects(st, iv, "template_id", id, true);
+	case INV_KEY:
+		/* A negative pointer may be cached for a new key. */
+		inv_key(st, iv, id, op->str, op->verb == ROW_CREATE ?
+		    op->parent_id : op->locked[1]);
+		break;
+	case INV_RELAY:
+		inv_row(st, iv, &codec_relay, id, op->str);
+		break;
+	}
+	return STORE_OK;
+}
+
+/* The row an UPDATE or DELETE names: by its string, or by its id. */
+static struct sql_col
+row_named(const struct row_op *op)
+{
+	return op->str != NULL ? SQL_TOKEN(op->m->codec->str_column, op->str) :
+	    SQL_INT("id", op->id);
+}
+
+/* Lock what the write needs: a CREATE's parent, else the row itself. */
+static int
+row_lock(struct store *st, struct row_op *op)
+{
+	const char *cols = op->lock_cols != NULL ? op->lock_cols :
+	    op->m->lock_cols;
+	struct sql_col row;
+
+	if (op->verb == ROW_CREATE)
+		return op->parent == NULL ? STORE_OK : exists_locked(st,
+		    rows_table(op->parent), op->parent_id, op->parent->what);
+	row = row_named(op);
+	return lock_ids(st, cols, rows_table(op->m), &row, op->m->what,
+	    &op->locked[0], strchr(cols, ',') != NULL ? &op->locked[1] : NULL);
+}
+
+/* Run a DELETE's steps with the row, stopping at the first failure. */
+static int
+row_steps(struct store *st, const struct row_op *op)
+{
+	struct db_sql q;
 	int rc = STORE_OK;
 
-	for (size_t i = 0; rc == STORE_OK && i < n; i++)
-		rc = exec_id(st, steps[i].prefix, id, steps[i].suffix);
+	db_sql_init(&q);
+	for (size_t i = 0; rc == STORE_OK && i < op->nsteps; i++) {
+		db_sql_reset(&q);
+		db_sql_raw(&q, op->steps[i].prefix);
+		if (op->steps[i].by_str)
+			db_sql_token(&q, op->str);
+		else
+			db_sql_int(&q, row_id(op));
+		if (op->steps[i].suffix != NULL)
+			db_sql_raw(&q, op->steps[i].suffix);
+		rc = store_sql_exec(st, &q, NULL, NULL);
+	}
+	db_sql_free(&q);
 	return rc;
 }
 
@@ -211,6 +429,75 @@ refuse(struct store *st, const char *why)
 	store_seterr(st, "%s", why);
 	return STORE_INVALID;
 }
+
+/*
+ * row_apply - run op in one transaction: lock, check the template, write
+ * (a DELETE resolves its invalidations first: afterwards nothing names
+ * them), invalidate after the commit.  An UPDATE without columns is
+ * refused.  A STORE_* code.
+ */
+static int
+row_apply(struct store *st, struct row_op *op)
+{
+	struct inval iv = { 0 };
+	struct db_sql q;
+	struct sql_col row;
+	int rc;
+
+	if (op->verb == ROW_UPDATE && op->ncols == 0)
+		return refuse(st, "nothing to change");
+	db_sql_init(&q);
+	if (op->verb == ROW_CREATE)
+		stmt_insert(&q, rows_table(op->m), op->cols, op->ncols);
+	else if (op->verb == ROW_UPDATE) {
+		row = row_named(op);
+		stmt_update(&q, rows_table(op->m), op->cols, op->ncols, &row,
+		    1);
+	}
+	if ((rc = store_tx_begin(st)) != STORE_OK ||
+	    (rc = row_lock(st, op)) != STORE_OK ||
+	    (op->template_id != 0 && (rc = check_template(st,
+	    op->template_id, op->verb == ROW_CREATE ? op->parent_id :
+	    op->locked[0])) != STORE_OK))
+		goto out;
+	if (op->verb == ROW_DELETE) {
+		if ((rc = row_inval(st, &iv, op)) == STORE_OK)
+			rc = row_steps(st, op);
+	} else if ((rc = store_sql_exec(st, &q, NULL,
+	    op->verb == ROW_CREATE ? op->new_id : NULL)) == STORE_OK)
+		rc = row_inval(st, &iv, op);
+out:
+	return tx_end(st, rc, &iv, &q, op->verb == ROW_DELETE ? NULL :
+	    op->m->taken);
+}
+
+/* The most columns an UPDATE sets. */
+#define SET_COLS_MAX	8
+
+/* The SET list of what organizations and projects share; its length. */
+static size_t
+set_named(struct sql_col *cols, const char *slug, const char *name,
+    int status)
+{
+	size_t n = 0;
+
+	if (slug != NULL)
+		cols[n++] = SQL_STR("slug", slug);
+	if (name != NULL)
+		cols[n++] = SQL_STR("name", name);
+	if (status != -1)
+		cols[n++] = SQL_INT("status", status);
+	return n;
+}
+
+/* A rate limit's column: v, or SQL NULL without a limit. */
+static struct sql_col
+limit_col(const char *col, bool has, int64_t v)
+{
+	return has ? SQL_INT(col, v) : SQL_STR(col, NULL);
+}
+
+/* Input checks. */
 
 /* ObjectStatus values 0-3. */
 static bool
@@ -233,9 +520,9 @@ int
 store_org_create(struct store *st, const char *slug, const char *name,
     int64_t *id)
 {
-	struct inval iv = { 0 };
-	struct db_sql q;
-	int rc;
+	struct sql_col cols[3];
+	struct row_op op = { .verb = ROW_CREATE, .m = &org_rows, .cols = cols,
+	    .ncols = NELEMS(cols), .inval = INV_ORG_NEW, .new_id = id };
 
 	if (name == NULL)
 		name = slug;
@@ -243,56 +530,27 @@ store_org_create(struct store *st, const char *slug, const char *name,
 		return refuse(st, "an organization slug is 1-50 of [a-z0-9_-] "
 		    "(not only digits), a name 1-64 characters");
 	}
-	db_sql_init(&q);
-	db_sql_raw(&q, "INSERT INTO sentry_organization (name, slug, status) "
-	    "VALUES (");
-	db_sql_str(&q, name);
-	db_sql_raw(&q, ", ");
-	db_sql_str(&q, slug);
-	db_sql_raw(&q, ", 0)");
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = store_sql_exec(st, &q, NULL, id)) == STORE_OK) {
-		inv_id(st, &iv, "o", *id);
-		inv_id(st, &iv, "oo", *id);
-	}
-	return tx_end(st, rc, &iv, &q, "the organization slug is taken");
+	cols[0] = SQL_STR("name", name);
+	cols[1] = SQL_STR("slug", slug);
+	cols[2] = SQL_RAW("status", "0");
+	return row_apply(st, &op);
 }
 
 /* store_org_update - see store.h. */
 int
 store_org_update(struct store *st, int64_t id, const struct store_org_patch *p)
 {
-	struct inval iv = { 0 };
-	struct db_sql q;
-	bool first = true;
-	int rc;
+	struct sql_col cols[SET_COLS_MAX];
+	struct row_op op = { .verb = ROW_UPDATE, .m = &org_rows, .cols = cols,
+	    .id = id, .inval = INV_ORG };
 
 	if ((p->slug != NULL && !store_valid_slug(p->slug, 50)) ||
 	    (p->name != NULL && !store_valid_text(p->name, 64)) ||
 	    (p->status != -1 && !valid_status(p->status))) {
 		return refuse(st, "bad slug, name or status");
 	}
-	if (p->slug == NULL && p->name == NULL && p->status == -1)
-		return refuse(st, "nothing to change");
-	db_sql_init(&q);
-	db_sql_raw(&q, "UPDATE sentry_organization SET");
-	if (p->slug != NULL)
-		set_str(&q, &first, "slug", p->slug);
-	if (p->name != NULL)
-		set_str(&q, &first, "name", p->name);
-	if (p->status != -1)
-		set_int(&q, &first, "status", p->status);
-	db_sql_raw(&q, " WHERE id = ");
-	db_sql_int(&q, id);
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = exists_locked(st, "sentry_organization", id,
-	    "organization")) == STORE_OK &&
-	    (rc = store_sql_exec(st, &q, NULL, NULL)) == STORE_OK) {
-		/* Every config of the organization carries its state. */
-		inv_id(st, &iv, "o", id);
-		rc = inv_keys_of_projects(st, &iv, "organization_id", id, false);
-	}
-	return tx_end(st, rc, &iv, &q, "the organization slug is taken");
+	op.ncols = set_named(cols, p->slug, p->name, p->status);
+	return row_apply(st, &op);
 }
 
 /* store_org_delete - see store.h. */
@@ -301,58 +559,40 @@ store_org_delete(struct store *st, int64_t id)
 {
 	static const struct step steps[] = {
 		{ "DELETE FROM sentry_projectoptions WHERE project_id IN "
-		  "(SELECT id FROM sentry_project WHERE organization_id = ", ")" },
+		  "(SELECT id FROM sentry_project WHERE organization_id = ", ")",
+		  false },
 		{ "DELETE FROM sentry_projectkey WHERE project_id IN "
-		  "(SELECT id FROM sentry_project WHERE organization_id = ", ")" },
-		{ "DELETE FROM sentry_project WHERE organization_id = ", NULL },
+		  "(SELECT id FROM sentry_project WHERE organization_id = ", ")",
+		  false },
+		{ "DELETE FROM sentry_project WHERE organization_id = ", NULL,
+		  false },
 		{ "DELETE FROM sentry_projecttemplateoption WHERE "
 		  "project_template_id IN (SELECT id FROM sentry_projecttemplate "
-		  "WHERE organization_id = ", ")" },
+		  "WHERE organization_id = ", ")", false },
 		{ "DELETE FROM sentry_projecttemplate WHERE organization_id = ",
-		  NULL },
+		  NULL, false },
 		{ "DELETE FROM sentry_organizationoptions WHERE "
-		  "organization_id = ", NULL },
-		{ "DELETE FROM sentry_organization WHERE id = ", NULL },
+		  "organization_id = ", NULL, false },
+		{ "DELETE FROM sentry_organization WHERE id = ", NULL, false },
 	};
-	struct inval iv = { 0 };
-	int rc;
+	struct row_op op = { .verb = ROW_DELETE, .m = &org_rows, .id = id,
+	    .steps = steps, .nsteps = NELEMS(steps), .inval = INV_ORG_ALL };
 
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = exists_locked(st, "sentry_organization", id,
-	    "organization")) == STORE_OK)
-		/* Resolve before deleting: afterwards nothing names them. */
-		rc = invalidate_org(st, &iv, id);
-	if (rc == STORE_OK)
-		rc = exec_steps(st, steps, NSTEPS(steps), id);
-	return tx_finish(st, rc, &iv);
+	return row_apply(st, &op);
 }
 
 /* Projects and templates. */
-
-/* The template must exist and belong to the organization. */
-static int
-check_template(struct store *st, int64_t template_id, int64_t org_id)
-{
-	int64_t owner = 0;
-	int rc;
-
-	rc = lock_ids(st, "organization_id", "sentry_projecttemplate", "id",
-	    template_id, NULL, "template", &owner, NULL);
-	if (rc == STORE_OK && owner != org_id) {
-		store_seterr(st, "the template belongs to another organization");
-		rc = STORE_INVALID;
-	}
-	return rc;
-}
 
 /* store_project_create - see store.h. */
 int
 store_project_create(struct store *st, int64_t org_id, const char *slug,
     const char *name, const char *platform, int64_t template_id, int64_t *id)
 {
-	struct inval iv = { 0 };
-	struct db_sql q;
-	int rc;
+	struct sql_col cols[6];
+	struct row_op op = { .verb = ROW_CREATE, .m = &project_rows,
+	    .cols = cols, .ncols = NELEMS(cols), .parent = &org_rows,
+	    .parent_id = org_id, .template_id = template_id,
+	    .inval = INV_PROJECT_NEW, .new_id = id };
 
 	if (name == NULL)
 		name = slug;
@@ -362,28 +602,13 @@ store_project_create(struct store *st, int64_t org_id, const char *slug,
 		    "only digits), a name 1-200 characters, a platform 1-64 of "
 		    "[a-z0-9_.-]");
 	}
-	db_sql_init(&q);
-	db_sql_raw(&q, "INSERT INTO sentry_project (slug, name, "
-	    "organization_id, status, template_id, platform) VALUES (");
-	db_sql_str(&q, slug);
-	db_sql_raw(&q, ", ");
-	db_sql_str(&q, name);
-	db_sql_raw(&q, ", ");
-	db_sql_int(&q, org_id);
-	db_sql_raw(&q, ", 0, ");
-	sql_id_or_null(&q, template_id);
-	db_sql_raw(&q, ", ");
-	db_sql_str(&q, platform);
-	db_sql_raw(&q, ")");
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = exists_locked(st, "sentry_organization", org_id,
-	    "organization")) == STORE_OK &&
-	    (template_id == 0 ||
-	    (rc = check_template(st, template_id, org_id)) == STORE_OK) &&
-	    (rc = store_sql_exec(st, &q, NULL, id)) == STORE_OK)
-		inv_project(st, &iv, *id);
-	return tx_end(st, rc, &iv, &q, "the project slug is taken in this "
-	    "organization");
+	cols[0] = SQL_STR("slug", slug);
+	cols[1] = SQL_STR("name", name);
+	cols[2] = SQL_INT("organization_id", org_id);
+	cols[3] = SQL_RAW("status", "0");
+	cols[4] = SQL_ID("template_id", template_id);
+	cols[5] = SQL_STR("platform", platform);
+	return row_apply(st, &op);
 }
 
 /* store_project_update - see store.h. */
@@ -391,11 +616,11 @@ int
 store_project_update(struct store *st, int64_t id,
     const struct store_project_patch *p)
 {
-	struct inval iv = { 0 };
-	struct db_sql q;
-	bool first = true;
-	int64_t org = 0;
-	int rc;
+	struct sql_col cols[SET_COLS_MAX];
+	struct row_op op = { .verb = ROW_UPDATE, .m = &project_rows,
+	    .cols = cols, .id = id, .lock_cols = "organization_id",
+	    .template_id = p->set_template ? p->template_id : 0,
+	    .inval = INV_PROJECT };
 
 	if ((p->slug != NULL && !store_valid_slug(p->slug, 100)) ||
 	    (p->name != NULL && !store_valid_text(p->name, 200)) ||
@@ -406,35 +631,12 @@ store_project_update(struct store *st, int64_t id,
 		return refuse(st, "bad slug, name, status, platform or "
 		    "template");
 	}
-	if (p->slug == NULL && p->name == NULL && p->status == -1 &&
-	    !p->set_platform && !p->set_template) {
-		return refuse(st, "nothing to change");
-	}
-	db_sql_init(&q);
-	db_sql_raw(&q, "UPDATE sentry_project SET");
-	if (p->slug != NULL)
-		set_str(&q, &first, "slug", p->slug);
-	if (p->name != NULL)
-		set_str(&q, &first, "name", p->name);
-	if (p->status != -1)
-		set_int(&q, &first, "status", p->status);
+	op.ncols = set_named(cols, p->slug, p->name, p->status);
 	if (p->set_platform)
-		set_str(&q, &first, "platform", p->platform);
-	if (p->set_template) {
-		set_col(&q, &first, "template_id");
-		sql_id_or_null(&q, p->template_id);
-	}
-	db_sql_raw(&q, " WHERE id = ");
-	db_sql_int(&q, id);
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = lock_ids(st, "organization_id", "sentry_project", "id", id,
-	    NULL, "project", &org, NULL)) == STORE_OK &&
-	    (!p->set_template || p->template_id == 0 ||
-	    (rc = check_template(st, p->template_id, org)) == STORE_OK) &&
-	    (rc = store_sql_exec(st, &q, NULL, NULL)) == STORE_OK)
-		rc = invalidate_project(st, &iv, id);
-	return tx_end(st, rc, &iv, &q, "the project slug is taken in this "
-	    "organization");
+		cols[op.ncols++] = SQL_STR("platform", p->platform);
+	if (p->set_template)
+		cols[op.ncols++] = SQL_ID("template_id", p->template_id);
+	return row_apply(st, &op);
 }
 
 /* store_project_delete - see store.h. */
@@ -442,19 +644,16 @@ int
 store_project_delete(struct store *st, int64_t id)
 {
 	static const struct step steps[] = {
-		{ "DELETE FROM sentry_projectoptions WHERE project_id = ", NULL },
-		{ "DELETE FROM sentry_projectkey WHERE project_id = ", NULL },
-		{ "DELETE FROM sentry_project WHERE id = ", NULL },
+		{ "DELETE FROM sentry_projectoptions WHERE project_id = ", NULL,
+		  false },
+		{ "DELETE FROM sentry_projectkey WHERE project_id = ", NULL,
+		  false },
+		{ "DELETE FROM sentry_project WHERE id = ", NULL, false },
 	};
-	struct inval iv = { 0 };
-	int rc;
+	struct row_op op = { .verb = ROW_DELETE, .m = &project_rows, .id = id,
+	    .steps = steps, .nsteps = NELEMS(steps), .inval = INV_PROJECT };
 
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = exists_locked(st, "sentry_project", id, "project")) ==
-	    STORE_OK &&
-	    (rc = invalidate_project(st, &iv, id)) == STORE_OK)
-		rc = exec_steps(st, steps, NSTEPS(steps), id);
-	return tx_finish(st, rc, &iv);
+	return row_apply(st, &op);
 }
 
 /* store_template_create - see store.h. */
@@ -462,26 +661,16 @@ int
 store_template_create(struct store *st, int64_t org_id, const char *name,
     int64_t *id)
 {
-	struct inval iv = { 0 };
-	struct db_sql q;
-	int rc;
+	struct sql_col cols[2];
+	struct row_op op = { .verb = ROW_CREATE, .m = &template_rows,
+	    .cols = cols, .ncols = NELEMS(cols), .parent = &org_rows,
+	    .parent_id = org_id, .inval = INV_TEMPLATE_NEW, .new_id = id };
 
 	if (name == NULL || !store_valid_text(name, 200))
 		return refuse(st, "a template name is 1-200 characters");
-	db_sql_init(&q);
-	db_sql_raw(&q, "INSERT INTO sentry_projecttemplate (name, "
-	    "organization_id) VALUES (");
-	db_sql_str(&q, name);
-	db_sql_raw(&q, ", ");
-	db_sql_int(&q, org_id);
-	db_sql_raw(&q, ")");
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = exists_locked(st, "sentry_organization", org_id,
-	    "organization")) == STORE_OK &&
-	    (rc = store_sql_exec(st, &q, NULL, id)) == STORE_OK)
-		inv_id(st, &iv, "to", *id);
-	return tx_end(st, rc, &iv, &q, "the template name is taken in this "
-	    "organization");
+	cols[0] = SQL_STR("name", name);
+	cols[1] = SQL_INT("organization_id", org_id);
+	return row_apply(st, &op);
 }
 
 /* store_template_delete - see store.h. */
@@ -490,23 +679,16 @@ store_template_delete(struct store *st, int64_t id)
 {
 	static const struct step steps[] = {
 		{ "DELETE FROM sentry_projecttemplateoption WHERE "
-		  "project_template_id = ", NULL },
+		  "project_template_id = ", NULL, false },
 		{ "UPDATE sentry_project SET template_id = NULL "
-		  "WHERE template_id = ", NULL },
-		{ "DELETE FROM sentry_projecttemplate WHERE id = ", NULL },
+		  "WHERE template_id = ", NULL, false },
+		{ "DELETE FROM sentry_projecttemplate WHERE id = ", NULL, false },
 	};
-	struct inval iv = { 0 };
-	int rc;
+	struct row_op op = { .verb = ROW_DELETE, .m = &template_rows,
+	    .id = id, .steps = steps, .nsteps = NELEMS(steps),
+	    .inval = INV_TEMPLATE };
 
-	/* Its projects lose their fallback: their rows and configs change. */
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = exists_locked(st, "sentry_projecttemplate", id,
-	    "template")) == STORE_OK &&
-	    (rc = inv_keys_of_projects(st, &iv, "template_id", id, true)) ==
-	    STORE_OK &&
-	    (rc = exec_steps(st, steps, NSTEPS(steps), id)) == STORE_OK)
-		inv_id(st, &iv, "to", id);
-	return tx_finish(st, rc, &iv);
+	return row_apply(st, &op);
 }
 
 /* Project keys. */
@@ -543,14 +725,17 @@ int
 store_key_create(struct store *st, int64_t project_id, const char *label,
     const struct store_key_patch *limits, struct model_projectkey *out)
 {
-	struct inval iv = { 0 };
-	struct db_sql q;
+	struct sql_col cols[8];
+	struct row_op op = { .verb = ROW_CREATE, .m = &key_rows, .cols = cols,
+	    .ncols = NELEMS(cols), .str = out->public_key,
+	    .parent = &project_rows, .parent_id = project_id,
+	    .inval = INV_KEY, .new_id = &out->id };
 	bool rl = limits != NULL && limits->set_rate_limit &&
 	    limits->has_rate_limit;
-	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((label != NULL && !store_valid_text(label, 64)) || !valid_key_patch(limits)) {
+	if ((label != NULL && !store_valid_text(label, 64)) ||
+	    !valid_key_patch(limits)) {
 		return refuse(st, "a label is 1-64 characters; a rate limit is "
 		    "COUNT >= 0 per WINDOW > 0 seconds");
 	}
@@ -563,32 +748,15 @@ store_key_create(struct store *st, int64_t project_id, const char *label,
 		out->rate_limit_count = limits->rate_limit_count;
 		out->rate_limit_window = limits->rate_limit_window;
 	}
-	db_sql_init(&q);
-	db_sql_raw(&q, "INSERT INTO sentry_projectkey (project_id, label, "
-	    "public_key, secret_key, roles, status, rate_limit_count, "
-	    "rate_limit_window) VALUES (");
-	db_sql_int(&q, project_id);
-	db_sql_raw(&q, ", ");
-	db_sql_str(&q, label);
-	db_sql_raw(&q, ", ");
-	db_sql_token(&q, out->public_key);
-	db_sql_raw(&q, ", ");
-	db_sql_token(&q, out->secret_key);
-	db_sql_raw(&q, ", 1, 0, ");
-	if (rl) {
-		db_sql_int(&q, out->rate_limit_count);
-		db_sql_raw(&q, ", ");
-		db_sql_int(&q, out->rate_limit_window);
-	} else
-		db_sql_raw(&q, "NULL, NULL");
-	db_sql_raw(&q, ")");
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = exists_locked(st, "sentry_project", project_id,
-	    "project")) == STORE_OK &&
-	    (rc = store_sql_exec(st, &q, NULL, &out->id)) == STORE_OK)
-		/* A negative pointer may be cached for the new key. */
-		inv_key(st, &iv, out->id, out->public_key, project_id);
-	return tx_end(st, rc, &iv, &q, NULL);
+	cols[0] = SQL_INT("project_id", project_id);
+	cols[1] = SQL_STR("label", label);
+	cols[2] = SQL_TOKEN("public_key", out->public_key);
+	cols[3] = SQL_TOKEN("secret_key", out->secret_key);
+	cols[4] = SQL_RAW("roles", "1");
+	cols[5] = SQL_RAW("status", "0");
+	cols[6] = limit_col("rate_limit_count", rl, out->rate_limit_count);
+	cols[7] = limit_col("rate_limit_window", rl, out->rate_limit_window);
+	return row_apply(st, &op);
 }
 
 /* store_key_update - see store.h. */
@@ -596,59 +764,81 @@ int
 store_key_update(struct store *st, const char *public_key,
     const struct store_key_patch *p)
 {
-	struct inval iv = { 0 };
-	struct db_sql q;
-	bool first = true;
-	int64_t id = 0, pid = 0;
-	int rc;
+	struct sql_col cols[SET_COLS_MAX];
+	struct row_op op = { .verb = ROW_UPDATE, .m = &key_rows, .cols = cols,
+	    .str = public_key, .inval = INV_KEY };
 
 	if (!valid_key_patch(p)) {
 		return refuse(st, "a label is 1-64 characters, a status 0 or 1, "
 		    "a rate limit COUNT >= 0 per WINDOW > 0 seconds");
 	}
-	if (!p->set_label && p->status == -1 && !p->set_rate_limit)
-		return refuse(st, "nothing to change");
-	db_sql_init(&q);
-	db_sql_raw(&q, "UPDATE sentry_projectkey SET");
 	if (p->set_label)
-		set_str(&q, &first, "label", p->label);
+		cols[op.ncols++] = SQL_STR("label", p->label);
 	if (p->status != -1)
-		set_int(&q, &first, "status", p->status);
-	if (p->set_rate_limit && p->has_rate_limit) {
-		set_int(&q, &first, "rate_limit_count", p->rate_limit_count);
-		set_int(&q, &first, "rate_limit_window", p->rate_limit_window);
-	} else if (p->set_rate_limit) {
-		set_str(&q, &first, "rate_limit_count", NULL);
-		set_str(&q, &first, "rate_limit_window", NULL);
+		cols[op.ncols++] = SQL_INT("status", p->status);
+	if (p->set_rate_limit) {
+		cols[op.ncols++] = limit_col("rate_limit_count",
+		    p->has_rate_limit, p->rate_limit_count);
+		cols[op.ncols++] = limit_col("rate_limit_window",
+		    p->has_rate_limit, p->rate_limit_window);
 	}
-	db_sql_raw(&q, " WHERE public_key = ");
-	db_sql_token(&q, public_key);
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = lock_ids(st, "id, project_id", "sentry_projectkey",
-	    "public_key", 0, public_key, "key", &id, &pid)) == STORE_OK &&
-	    (rc = store_sql_exec(st, &q, NULL, NULL)) == STORE_OK)
-		inv_key(st, &iv, id, public_key, pid);
-	return tx_end(st, rc, &iv, &q, NULL);
+	return row_apply(st, &op);
 }
 
 /* store_key_delete - see store.h. */
 int
 store_key_delete(struct store *st, const char *public_key)
 {
-	struct inval iv = { 0 };
-	int64_t id = 0, pid = 0;
-	int rc;
+	static const struct step steps[] = {
+		{ "DELETE FROM sentry_projectkey WHERE id = ", NULL, false },
+	};
+	struct row_op op = { .verb = ROW_DELETE, .m = &key_rows,
+	    .str = public_key, .steps = steps, .nsteps = NELEMS(steps),
+	    .inval = INV_KEY };
 
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = lock_ids(st, "id, project_id", "sentry_projectkey",
-	    "public_key", 0, public_key, "key", &id, &pid)) == STORE_OK &&
-	    (rc = exec_id(st, "DELETE FROM sentry_projectkey WHERE id = ", id,
-	    NULL)) == STORE_OK)
-		inv_key(st, &iv, id, public_key, pid);
-	return tx_finish(st, rc, &iv);
+	return row_apply(st, &op);
 }
 
 /* Options. */
+
+/*
+ * parse_value - json (NULL: an unset) parsed strictly into *val and its
+ * compact text *text (owned by *val; "null" for JSON null).  STORE_OK,
+ * STORE_INVALID (not JSON) or STORE_ERROR (OOM), with st->err.
+ */
+static int
+parse_value(struct store *st, const char *json, json_object **val,
+    const char **text)
+{
+	json_tokener *tok;
+	size_t len;
+
+	*val = NULL;
+	*text = NULL;
+	if (json == NULL)
+		return STORE_OK;
+	if ((tok = json_tokener_new()) == NULL) {
+		store_seterr(st, "out of memory");
+		return STORE_ERROR;
+	}
+	len = strlen(json);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	if (len < INT32_MAX)
+		*val = json_tokener_parse_ex(tok, json, (int)len + 1);
+	if (len >= INT32_MAX ||
+	    json_tokener_get_error(tok) != json_tokener_success) {
+		json_tokener_free(tok);
+		json_object_put(*val);
+		*val = NULL;
+		store_seterr(st, "the value is not JSON");
+		return STORE_INVALID;
+	}
+	json_tokener_free(tok);
+	*text = *val != NULL ? json_object_to_json_string_ext(*val,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "null";
+	return STORE_OK;
+}
 
 /* store_option_set - see store.h. */
 int
@@ -659,18 +849,21 @@ store_option_set(struct store *st, enum store_owner owner, int64_t owner_id,
 		const struct dict_desc	*d;
 		const char		*owner_table;
 		const char		*what;
+		const char		*projects_by;	/* its projects' */
 	} owners[] = {
-		[STORE_OWNER_PROJECT] = { &po_desc, "sentry_project", "project" },
+		[STORE_OWNER_PROJECT] = { &po_desc, "sentry_project", "project",
+		    "id" },
 		[STORE_OWNER_ORG] = { &oo_desc, "sentry_organization",
-		    "organization" },
+		    "organization", "organization_id" },
 		[STORE_OWNER_TEMPLATE] = { &to_desc, "sentry_projecttemplate",
-		    "template" },
+		    "template", "template_id" },
 	};
 	struct inval iv = { 0 };
 	struct db_sql q;
 	struct db_res *r = NULL;
+	struct sql_col row[3];
 	json_object *val = NULL;
-	const char *text = NULL, *d_owner;
+	const char *text = NULL, *table;
 	bool exists = false;
 	int rc;
 
@@ -678,46 +871,20 @@ store_option_set(struct store *st, enum store_owner owner, int64_t owner_id,
 	    !store_valid_option_key(key)) {
 		return refuse(st, "an option key is 1-64 of [A-Za-z0-9_.:-]");
 	}
-	if (json != NULL) {
-		json_tokener *tok = json_tokener_new();
-		size_t len = strlen(json);
-
-		if (tok == NULL) {
-			store_seterr(st, "out of memory");
-			return STORE_ERROR;
-		}
-		json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-		    JSON_TOKENER_VALIDATE_UTF8);
-		if (len < INT32_MAX)
-			val = json_tokener_parse_ex(tok, json, (int)len + 1);
-		if (len >= INT32_MAX ||
-		    json_tokener_get_error(tok) != json_tokener_success) {
-			json_tokener_free(tok);
-			json_object_put(val);
-			store_seterr(st, "the value is not JSON");
-			return STORE_INVALID;
-		}
-		json_tokener_free(tok);
-		text = val != NULL ? json_object_to_json_string_ext(val,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) :
-		    "null";
-	}
-	d_owner = owners[owner].d->owner_col;
+	if ((rc = parse_value(st, json, &val, &text)) != STORE_OK)
+		return rc;
+	table = owners[owner].d->table;
+	row[0] = SQL_INT(owners[owner].d->owner_col, owner_id);
+	row[1] = SQL_STR("`key`", key);
+	row[2] = SQL_STR("value", text);
 	db_sql_init(&q);
-	if ((rc = tx_begin(st)) != STORE_OK)
+	if ((rc = store_tx_begin(st)) != STORE_OK)
 		goto out;
 	/* Locking the owner serialises writers of its options. */
 	if ((rc = exists_locked(st, owners[owner].owner_table, owner_id,
 	    owners[owner].what)) != STORE_OK)
 		goto out;
-	db_sql_raw(&q, "SELECT value FROM ");
-	db_sql_raw(&q, owners[owner].d->table);
-	db_sql_raw(&q, " WHERE ");
-	db_sql_raw(&q, d_owner);
-	db_sql_raw(&q, " = ");
-	db_sql_int(&q, owner_id);
-	db_sql_raw(&q, " AND `key` = ");
-	db_sql_str(&q, key);
+	stmt_select(&q, "value", table, row, 2);
 	db_sql_raw(&q, " FOR UPDATE");
 	if ((rc = store_sql_query(st, st->primary, &q, &r)) != STORE_OK)
 		goto out;
@@ -732,86 +899,52 @@ store_option_set(struct store *st, enum store_owner owner, int64_t owner_id,
 	    strcmp(db_res_str(r, 0), text) == 0)
 		goto out;
 	db_sql_reset(&q);
-	if (json == NULL) {
-		db_sql_raw(&q, "DELETE FROM ");
-		db_sql_raw(&q, owners[owner].d->table);
-	} else if (exists) {
-		db_sql_raw(&q, "UPDATE ");
-		db_sql_raw(&q, owners[owner].d->table);
-		db_sql_raw(&q, " SET value = ");
-		db_sql_str(&q, text);
-	} else {
-		db_sql_raw(&q, "INSERT INTO ");
-		db_sql_raw(&q, owners[owner].d->table);
-		db_sql_raw(&q, " (");
-		db_sql_raw(&q, d_owner);
-		db_sql_raw(&q, ", `key`, value) VALUES (");
-		db_sql_int(&q, owner_id);
-		db_sql_raw(&q, ", ");
-		db_sql_str(&q, key);
-		db_sql_raw(&q, ", ");
-		db_sql_str(&q, text);
-		db_sql_raw(&q, ")");
-	}
-	if (json == NULL || exists) {
-		db_sql_raw(&q, " WHERE ");
-		db_sql_raw(&q, d_owner);
-		db_sql_raw(&q, " = ");
-		db_sql_int(&q, owner_id);
-		db_sql_raw(&q, " AND `key` = ");
-		db_sql_str(&q, key);
-	}
+	if (json == NULL)
+		stmt_delete(&q, table, row, 2);
+	else if (exists)
+		stmt_update(&q, table, &row[2], 1, row, 2);
+	else
+		stmt_insert(&q, table, row, 3);
 	if ((rc = store_sql_exec(st, &q, NULL, NULL)) != STORE_OK)
 		goto out;
 	inv_id(st, &iv, owners[owner].d->kind, owner_id);
-	switch (owner) {
-	case STORE_OWNER_PROJECT:
-		rc = inv_keys_of_projects(st, &iv, "id", owner_id, false);
-		break;
-	case STORE_OWNER_ORG:
-		rc = inv_keys_of_projects(st, &iv, "organization_id", owner_id,
-		    false);
-		break;
-	case STORE_OWNER_TEMPLATE:
-		rc = inv_keys_of_projects(st, &iv, "template_id", owner_id,
-		    false);
-		break;
-	}
+	rc = inv_keys_of_projects(st, &iv, owners[owner].projects_by, owner_id,
+	    false);
 out:
 	db_res_free(r);
 	db_sql_free(&q);
 	json_object_put(val);
-	return tx_finish(st, rc, &iv);
+	return store_tx_finish(st, rc, &iv);
 }
 
 /* Relays. */
+
+/* A relay's row as create and register insert it. */
+static void
+relay_row(struct sql_col cols[3], const char *relay_id,
+    const char *public_key, bool is_internal)
+{
+	cols[0] = SQL_TOKEN("relay_id", relay_id);
+	cols[1] = SQL_STR("public_key", public_key);
+	cols[2] = SQL_RAW("is_internal", is_internal ? "1" : "0");
+}
 
 /* store_relay_create - see store.h. */
 int
 store_relay_create(struct store *st, const char *relay_id,
     const char *public_key, bool is_internal, int64_t *id)
 {
-	struct inval iv = { 0 };
-	struct db_sql q;
-	int rc;
+	struct sql_col cols[3];
+	struct row_op op = { .verb = ROW_CREATE, .m = &relay_rows,
+	    .cols = cols, .ncols = NELEMS(cols), .str = relay_id,
+	    .inval = INV_RELAY, .new_id = id };
 
 	if (!store_valid_uuid(relay_id) || !store_valid_relay_pk(public_key)) {
 		return refuse(st, "a relay id is a lowercase UUID, a public key "
 		    "1-200 base64 characters");
 	}
-	db_sql_init(&q);
-	db_sql_raw(&q, "INSERT INTO sentry_relay (relay_id, public_key, "
-	    "is_internal) VALUES (");
-	db_sql_token(&q, relay_id);
-	db_sql_raw(&q, ", ");
-	db_sql_str(&q, public_key);
-	db_sql_raw(&q, is_internal ? ", 1)" : ", 0)");
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = store_sql_exec(st, &q, NULL, id)) == STORE_OK) {
-		inv_id(st, &iv, "r", *id);
-		inv_str(st, &iv, "rr", relay_id);
-	}
-	return tx_end(st, rc, &iv, &q, "the relay exists");
+	relay_row(cols, relay_id, public_key, is_internal);
+	return row_apply(st, &op);
 }
 
 /* store_relay_update - see store.h. */
@@ -819,58 +952,34 @@ int
 store_relay_update(struct store *st, const char *relay_id,
     const struct store_relay_patch *p)
 {
-	struct inval iv = { 0 };
-	struct db_sql q;
-	bool first = true;
-	int64_t id = 0;
-	int rc;
+	struct sql_col cols[SET_COLS_MAX];
+	struct row_op op = { .verb = ROW_UPDATE, .m = &relay_rows,
+	    .cols = cols, .str = relay_id, .inval = INV_RELAY };
 
 	if ((p->public_key != NULL && !store_valid_relay_pk(p->public_key)) ||
 	    p->is_internal < -1 || p->is_internal > 1) {
 		return refuse(st, "a public key is 1-200 base64 characters");
 	}
-	if (p->public_key == NULL && p->is_internal == -1)
-		return refuse(st, "nothing to change");
-	db_sql_init(&q);
-	db_sql_raw(&q, "UPDATE sentry_relay SET");
 	if (p->public_key != NULL)
-		set_str(&q, &first, "public_key", p->public_key);
+		cols[op.ncols++] = SQL_STR("public_key", p->public_key);
 	if (p->is_internal != -1)
-		set_int(&q, &first, "is_internal", p->is_internal);
-	db_sql_raw(&q, " WHERE relay_id = ");
-	db_sql_token(&q, relay_id);
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = lock_ids(st, "id", "sentry_relay", "relay_id", 0, relay_id,
-	    "relay", &id, NULL)) == STORE_OK &&
-	    (rc = store_sql_exec(st, &q, NULL, NULL)) == STORE_OK) {
-		inv_id(st, &iv, "r", id);
-		inv_str(st, &iv, "rr", relay_id);
-	}
-	return tx_end(st, rc, &iv, &q, NULL);
+		cols[op.ncols++] = SQL_INT("is_internal", p->is_internal);
+	return row_apply(st, &op);
 }
 
 /* store_relay_delete - see store.h. */
 int
 store_relay_delete(struct store *st, const char *relay_id)
 {
-	struct inval iv = { 0 };
-	struct db_sql q;
-	int64_t id = 0;
-	int rc;
+	static const struct step steps[] = {
+		{ "DELETE FROM sentry_relayusage WHERE relay_id = ", NULL, true },
+		{ "DELETE FROM sentry_relay WHERE id = ", NULL, false },
+	};
+	struct row_op op = { .verb = ROW_DELETE, .m = &relay_rows,
+	    .str = relay_id, .steps = steps, .nsteps = NELEMS(steps),
+	    .inval = INV_RELAY };
 
-	db_sql_init(&q);
-	db_sql_raw(&q, "DELETE FROM sentry_relayusage WHERE relay_id = ");
-	db_sql_token(&q, relay_id);
-	if ((rc = tx_begin(st)) == STORE_OK &&
-	    (rc = lock_ids(st, "id", "sentry_relay", "relay_id", 0, relay_id,
-	    "relay", &id, NULL)) == STORE_OK &&
-	    (rc = store_sql_exec(st, &q, NULL, NULL)) == STORE_OK &&
-	    (rc = exec_id(st, "DELETE FROM sentry_relay WHERE id = ", id,
-	    NULL)) == STORE_OK) {
-		inv_id(st, &iv, "r", id);
-		inv_str(st, &iv, "rr", relay_id);
-	}
-	return tx_end(st, rc, &iv, &q, NULL);
+	return row_apply(st, &op);
 }
 
 /* store_relay_register - see store.h. */
@@ -880,6 +989,7 @@ store_relay_register(struct store *st, const char *relay_id,
 {
 	struct inval iv = { 0 };
 	struct db_sql q;
+	struct sql_col cols[5];
 	int64_t id = 0;
 	int rc;
 
@@ -891,31 +1001,25 @@ store_relay_register(struct store *st, const char *relay_id,
 	}
 	db_sql_init(&q);
 	/* LAST_INSERT_ID(id): the row's id whether created or updated. */
-	db_sql_raw(&q, "INSERT INTO sentry_relay (relay_id, public_key, "
-	    "is_internal) VALUES (");
-	db_sql_token(&q, relay_id);
-	db_sql_raw(&q, ", ");
-	db_sql_str(&q, public_key);
-	db_sql_raw(&q, is_internal ? ", 1)" : ", 0)");
+	relay_row(cols, relay_id, public_key, is_internal);
+	stmt_insert(&q, codec_relay.table, cols, 3);
 	db_sql_raw(&q, " ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id), "
 	    "is_internal = VALUES(is_internal)");
-	if ((rc = tx_begin(st)) != STORE_OK ||
+	if ((rc = store_tx_begin(st)) != STORE_OK ||
 	    (rc = store_sql_exec(st, &q, NULL, &id)) != STORE_OK)
 		goto out;
 	db_sql_reset(&q);
-	db_sql_raw(&q, "INSERT INTO sentry_relayusage (relay_id, version, "
-	    "first_seen, last_seen, public_key) VALUES (");
-	db_sql_token(&q, relay_id);
-	db_sql_raw(&q, ", ");
-	db_sql_str(&q, version);
-	db_sql_raw(&q, ", UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), ");
-	db_sql_str(&q, public_key);
-	db_sql_raw(&q, ") ON DUPLICATE KEY UPDATE last_seen = "
+	cols[0] = SQL_TOKEN("relay_id", relay_id);
+	cols[1] = SQL_STR("version", version);
+	cols[2] = SQL_RAW("first_seen", "UTC_TIMESTAMP(6)");
+	cols[3] = SQL_RAW("last_seen", "UTC_TIMESTAMP(6)");
+	cols[4] = SQL_STR("public_key", public_key);
+	stmt_insert(&q, "sentry_relayusage", cols, 5);
+	db_sql_raw(&q, " ON DUPLICATE KEY UPDATE last_seen = "
 	    "VALUES(last_seen), public_key = VALUES(public_key)");
 	if ((rc = store_sql_exec(st, &q, NULL, NULL)) != STORE_OK)
 		goto out;
-	inv_id(st, &iv, "r", id);
-	inv_str(st, &iv, "rr", relay_id);
+	inv_row(st, &iv, &codec_relay, id, relay_id);
 out:
 	return tx_end(st, rc, &iv, &q, NULL);
 }
