@@ -174,26 +174,6 @@ gc_float_repr(double d, char *buf, size_t len)
 	return 0;
 }
 
-/* An {"op": op, "name": name, "value": value} condition. */
-static json_object *
-cond(const char *op, const char *name, json_object *value)
-{
-	json_object *c;
-
-	if ((c = json_object_new_object()) == NULL ||
-	    pc_obj_add(c, "op", json_object_new_string(op)) != 0 ||
-	    pc_obj_add(c, "name", json_object_new_string(name)) != 0) {
-		json_object_put(c);
-		json_object_put(value);
-		return NULL;
-	}
-	if (pc_obj_add(c, "value", value) != 0) {
-		json_object_put(c);
-		return NULL;
-	}
-	return c;
-}
-
 /* A tag {"condition": {"op": "and", "inner": inner}, "key", "value"}. */
 static json_object *
 tag(json_object *inner, const char *value)
@@ -231,11 +211,11 @@ outlier_tag(const struct outlier_row *r, int m, double fence)
 	if (gc_float_repr(fence, text, sizeof(text)) != 0 ||
 	    (inner = pc_new_array(3)) == NULL)
 		return NULL;
-	if (pc_arr_add(inner, cond("eq", "event.contexts.trace.op",
+	if (pc_arr_add(inner, pc_cond("eq", "event.contexts.trace.op",
 	    json_object_new_string(r->op))) != 0 ||
-	    pc_arr_add(inner, cond("eq", "event.platform",
+	    pc_arr_add(inner, pc_cond("eq", "event.platform",
 	    json_object_new_string(r->platform))) != 0 ||
-	    pc_arr_add(inner, cond("gte", source[m],
+	    pc_arr_add(inner, pc_cond("gte", source[m],
 	    json_object_new_double_s(fence, text))) != 0) {
 		json_object_put(inner);
 		return NULL;
@@ -326,7 +306,7 @@ outlier_rules(void)
 			goto out;
 	}
 	if ((inner = pc_new_array(1)) == NULL ||
-	    pc_arr_add(inner, cond("gte", "event.duration",
+	    pc_arr_add(inner, pc_cond("gte", "event.duration",
 	    json_object_new_int(0))) != 0) {
 		json_object_put(inner);
 		goto out;

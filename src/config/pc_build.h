@@ -95,6 +95,12 @@ json_object	*pc_shared_get(json_object **slot,
 /* pc_string_array - a new array of the n strings. */
 json_object	*pc_string_array(const char *const *v, size_t n);
 
+/*
+ * pc_cond - the rule condition {"op": op, "name": name, "value": value};
+ * takes value (freed on failure, NULL counts as OOM); NULL on OOM.
+ */
+json_object	*pc_cond(const char *op, const char *name, json_object *value);
+
 /* pc_options.c */
 /*
  * pc_warn_opt - one warning about option key of scope.  Only our own text and

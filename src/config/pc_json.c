@@ -201,3 +201,23 @@ out:
 	json_object_put(arr);
 	return rv;
 }
+
+json_object *
+pc_cond(const char *op, const char *name, json_object *value)
+{
+	json_object *c;
+
+	if ((c = json_object_new_object()) == NULL ||
+	    pc_obj_add(c, "op", json_object_new_string(op)) != 0 ||
+	    pc_obj_add(c, "name", json_object_new_string(name)) != 0) {
+		json_object_put(c);
+		json_object_put(value);
+		return NULL;
+	}
+	/* pc_obj_add took value or, value being NULL, there is none to free */
+	if (pc_obj_add(c, "value", value) != 0) {
+		json_object_put(c);
+		return NULL;
+	}
+	return c;
+}

@@ -192,29 +192,6 @@ fail:
 	return NULL;
 }
 
-/* {"op": op, "name": name, "value": value} */
-static json_object *
-cond(const char *op, const char *name, json_object *value)
-{
-	json_object *c;
-
-	if ((c = json_object_new_object()) == NULL) {
-		json_object_put(value);
-		return NULL;
-	}
-	if (pc_obj_add(c, "op", json_object_new_string(op)) != 0 ||
-	    pc_obj_add(c, "name", json_object_new_string(name)) != 0) {
-		json_object_put(value);
-		json_object_put(c);
-		return NULL;
-	}
-	if (pc_obj_add(c, "value", value) != 0) {
-		json_object_put(c);
-		return NULL;
-	}
-	return c;
-}
-
 /*
  * One MetricConditionalTaggingRule: {"condition": {"op": "and", "inner":
  * [gt?, extra?]}, "targetMetrics", "targetTag", "tagValue"}.  gt_name NULL:
@@ -230,10 +207,10 @@ rule(const char *gt_name, int64_t gt_value, const char *transaction,
 	    (c = json_object_new_object()) == NULL ||
 	    (inner = pc_new_array(2)) == NULL)
 		goto out;
-	if (gt_name != NULL && pc_arr_add(inner, cond("gt", gt_name,
+	if (gt_name != NULL && pc_arr_add(inner, pc_cond("gt", gt_name,
 	    json_object_new_int64(gt_value))) != 0)
 		goto out;
-	if (transaction != NULL && pc_arr_add(inner, cond("eq",
+	if (transaction != NULL && pc_arr_add(inner, pc_cond("eq",
 	    "event.transaction", json_object_new_string(transaction))) != 0)
 		goto out;
 	if (pc_obj_add(c, "op", json_object_new_string("and")) != 0)

@@ -424,6 +424,36 @@ check_values(struct store *st, int metric, int64_t threshold)
 }
 
 /*
+ * check_txname - STORE_OK for NULL (the project's own row) or a valid
+ * transaction name; else STORE_INVALID with the reason set.
+ */
+static int
+check_txname(struct store *st, const char *transaction)
+{
+	if (transaction != NULL && !store_valid_txname(transaction)) {
+		store_seterr(st, "a transaction name is 1-%d characters of "
+		    "text", MODEL_TXNAME_MAX);
+		return STORE_INVALID;
+	}
+	return STORE_OK;
+}
+
+/*
+ * tt_lock - tt_begin, then lock_project (org_id set): what every write
+ * does before its statement.  Whatever it returns, the caller ends with
+ * tt_finish, as after tt_begin.
+ */
+static int
+tt_lock(struct store *st, int64_t project_id, int64_t *org_id)
+{
+	int rc;
+
+	if ((rc = tt_begin(st)) != STORE_OK)
+		return rc;
+	return lock_project(st, project_id, org_id);
+}
+
+/*
  * The upsert of one row: transaction NULL for the project's threshold.
  * Sentry's columns: date_added on creation, date_updated on every save.
  */
@@ -437,15 +467,10 @@ tt_upsert(struct store *st, int64_t project_id, const char *transaction,
 
 	if ((rc = check_values(st, metric, threshold)) != STORE_OK)
 		return rc;
-	if (transaction != NULL && !store_valid_txname(transaction)) {
-		store_seterr(st, "a transaction name is 1-%d characters of "
-		    "text", MODEL_TXNAME_MAX);
-		return STORE_INVALID;
-	}
+	if ((rc = check_txname(st, transaction)) != STORE_OK)
+		return rc;
 	db_sql_init(&q);
-	if ((rc = tt_begin(st)) != STORE_OK)
-		goto out;
-	if ((rc = lock_project(st, project_id, &org_id)) != STORE_OK)
+	if ((rc = tt_lock(st, project_id, &org_id)) != STORE_OK)
 		goto out;
 	db_sql_raw(&q, "INSERT INTO ");
 	db_sql_raw(&q, transaction != NULL ? TT_OVERRIDE " (`transaction`, " :
@@ -482,15 +507,10 @@ tt_delete(struct store *st, int64_t project_id, const char *transaction)
 	int64_t org_id;
 	int rc;
 
-	if (transaction != NULL && !store_valid_txname(transaction)) {
-		store_seterr(st, "a transaction name is 1-%d characters of "
-		    "text", MODEL_TXNAME_MAX);
-		return STORE_INVALID;
-	}
+	if ((rc = check_txname(st, transaction)) != STORE_OK)
+		return rc;
 	db_sql_init(&q);
-	if ((rc = tt_begin(st)) != STORE_OK)
-		goto out;
-	if ((rc = lock_project(st, project_id, &org_id)) != STORE_OK)
+	if ((rc = tt_lock(st, project_id, &org_id)) != STORE_OK)
 		goto out;
 	db_sql_raw(&q, "DELETE FROM ");
 	db_sql_raw(&q, transaction != NULL ? TT_OVERRIDE : TT_PROJECT);

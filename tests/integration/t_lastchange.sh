@@ -6,17 +6,7 @@
 # a failure when MariaDB cannot be read.  Real MariaDB, memcached, nginx.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
-harness_init
-need_binary jq
-harness_start_mariadb
-harness_start_memcached
-relay_new S
-harness_write_conf "static_relay = $(relay_id S) $(relay_pk S) internal"
-ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" --json "$@"; }
-ctl db init >/dev/null
-ORG=$(ctl org create acme | jq -r .id)
-PROJ=$(ctl project create --org "$ORG" web | jq -r .id)
-K1=$(ctl key create --project "$PROJ" | jq -r .public_key)
+relay_stack_init
 K2=$(ctl key create --project "$PROJ" | jq -r .public_key)
 harness_start_relaycfg
 harness_start_nginx

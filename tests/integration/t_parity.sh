@@ -7,26 +7,12 @@
 # Relay's parser rules (tests/lib/relay_rules.jq).
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
-harness_init
-need_binary jq
-harness_start_mariadb
-harness_start_memcached
-relay_new S
-write_conf() {
-	harness_write_conf \
-	    "static_relay = $(relay_id S) $(relay_pk S) internal" "$@"
-}
+relay_stack_init
 restart_with() {
 	harness_stop_relaycfg
 	write_conf "$@"
 	harness_start_relaycfg
 }
-write_conf
-ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" --json "$@"; }
-ctl db init >/dev/null
-ORG=$(ctl org create acme | jq -r .id)
-PROJ=$(ctl project create --org "$ORG" web | jq -r .id)
-K1=$(ctl key create --project "$PROJ" | jq -r .public_key)
 harness_start_relaycfg
 harness_start_nginx
 RULES="-L $top_srcdir/tests/lib"

@@ -5,23 +5,8 @@
 # followed by fetches, memcached down, MariaDB down and back.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
-harness_init
-need_binary jq
-harness_start_mariadb
-harness_start_memcached
-relay_new S
-write_conf() {
-	harness_write_conf \
-	    "static_relay = $(relay_id S) $(relay_pk S) internal" \
-	    "global_option = relay.endpoint-fetch-config.enabled true" \
-	    "event_retention = 90" "$@"
-}
-write_conf
-ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" --json "$@"; }
-ctl db init >/dev/null
-ORG=$(ctl org create acme | jq -r .id)
-PROJ=$(ctl project create --org "$ORG" web | jq -r .id)
-K1=$(ctl key create --project "$PROJ" | jq -r .public_key)
+relay_stack_init "global_option = relay.endpoint-fetch-config.enabled true" \
+    "event_retention = 90"
 K2=$(ctl key create --project "$PROJ" --rate-limit 100/60 | jq -r .public_key)
 PROJ2=$(ctl project create --org "$ORG" api | jq -r .id)
 K3=$(ctl key create --project "$PROJ2" | jq -r .public_key)

@@ -8,16 +8,8 @@
 # relay.drop-transaction-metrics and the flag switch both keys off.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
-harness_init
-need_binary jq
-harness_start_mariadb
-harness_start_memcached
-relay_new S
-write_conf() {
-	harness_write_conf \
-	    "static_relay = $(relay_id S) $(relay_pk S) internal" "$@"
-}
-write_conf
+relay_stack_init
+# plain output from here on: the tests read relaycfgctl's text
 ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" "$@"; }
 # run CMD...: $OUT (stdout), $ERR (stderr), $RC
 run() {
@@ -25,10 +17,6 @@ run() {
 	RC=$?
 	ERR=$(cat "$T/err")
 }
-ctl db init >/dev/null
-ORG=$(ctl --json org create acme | jq -r .id)
-PROJ=$(ctl --json project create --org "$ORG" web | jq -r .id)
-K1=$(ctl --json key create --project "$PROJ" | jq -r .public_key)
 harness_start_relaycfg
 harness_start_nginx
 j() { printf '%s' "$HTTP_BODY" | jq -c "$1"; }

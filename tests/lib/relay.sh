@@ -11,6 +11,10 @@
 #   signed_http NAME PATH FILE [CURL ARGS...]
 #                                 POST FILE signed by NAME with curl; sets
 #                                 HTTP_STATUS, HTTP_BODY, HTTP_HEADERS
+#   relay_stack_init [CONF LINES...]
+#                                 the stack most endpoint tests start from
+#                                 (see the function); defines write_conf and
+#                                 ctl, sets ORG, PROJ and K1
 # shellcheck shell=bash
 
 relay_new() {
@@ -61,4 +65,31 @@ fixture_project() {
 	ok $? "relaycfgctl org, project and key create"
 	PK=$(sed -n 's/^public_key: //p' "$T/admin.out")
 	like "$PK" '^[0-9a-f]{32}$' "key create prints the public key"
+}
+
+# relay_stack_init [CONF LINES...]: harness_init (jq needed), MariaDB and
+# memcached up, relay S made, relaycfg.conf written by write_conf (S as a
+# static internal relay, then the CONF LINES, then write_conf's own
+# arguments, so a test can rewrite it with more lines), ctl defined as
+# relaycfgctl --json on that file, the schema made, and org acme, project
+# web with one key: ORG, PROJ, K1.  relaycfg and nginx are not started, so
+# that a test can add rows first.
+relay_stack_init() {
+	RELAY_STACK_CONF=("$@")
+	harness_init
+	need_binary jq
+	harness_start_mariadb
+	harness_start_memcached
+	relay_new S
+	write_conf() {
+		harness_write_conf \
+		    "static_relay = $(relay_id S) $(relay_pk S) internal" \
+		    "${RELAY_STACK_CONF[@]}" "$@"
+	}
+	write_conf
+	ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" --json "$@"; }
+	ctl db init >/dev/null
+	ORG=$(ctl org create acme | jq -r .id)
+	PROJ=$(ctl project create --org "$ORG" web | jq -r .id)
+	K1=$(ctl key create --project "$PROJ" | jq -r .public_key)
 }

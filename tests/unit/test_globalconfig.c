@@ -30,6 +30,7 @@
 #include "gc_outliers.h"
 #include "globalconfig.h"
 #include "log.h"
+#include "pc_testlib.h"
 
 static struct conf *
 load(const char *text)
@@ -63,26 +64,6 @@ static const char conf_text[] =
     "sentry_option = relay.sessions-eap.rollout-rate 0.25\n"
     "global_option = relay.dropped-extra 1\n"
     "global_option = relay.dropped-extra null\n";
-
-static char *
-read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 static json_object *
 member(json_object *o, const char *k)
@@ -305,41 +286,18 @@ static void
 test_golden_text(void **state)
 {
 	struct conf *c = load(conf_text);
-	char path[1024], *text, *want_text;
-	const char *top = getenv("top_srcdir"), *w;
-	json_object *got, *want;
+	json_object *got;
+	char *text;
 	size_t len = 0;
 
 	(void)state;
-	if (top == NULL)
-		fail_msg("top_srcdir is not set (run through make check)");
-	snprintf(path, sizeof(path), "%s/tests/golden/global_config.json",
-	    top);
 	text = globalconfig_render(c, &len);
 	assert_non_null(text);
 	assert_int_equal(strlen(text), len);
 	assert_null(strstr(text, "\\/"));
-	got = json_tokener_parse(text);
-	assert_non_null(got);
-	w = getenv("RELAYCFG_GOLDEN_WRITE");
-	if (w != NULL && strcmp(w, "1") == 0) {
-		FILE *f = fopen(path, "w");
-
-		assert_non_null(f);
-		fprintf(f, "%s\n", json_object_to_json_string_ext(got,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
-		fclose(f);
-	}
-	want_text = read_file(path);
-	want = json_tokener_parse(want_text);
-	assert_non_null(want);
-	assert_true(json_object_equal(got, want));
-	assert_string_equal(text, json_object_to_json_string_ext(want,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	got = parse(text);
+	golden_check("", "global_config", got, text);
 	json_object_put(got);
-	json_object_put(want);
-	free(want_text);
 	free(text);
 	conf_free(c);
 }

@@ -42,16 +42,7 @@
 #include "model.h"
 #include "projectconfig.h"
 #include "sentryopts.h"
-
-static struct model_org org = { .id = 7, .slug = "foo", .name = "Foo",
-	.status = 0 };
-static struct model_project project = { .id = 42, .organization_id = 7,
-	.slug = "bar", .name = "Bar", .status = 0 };
-static struct model_projectkey key1 = { .id = 101, .project_id = 42,
-	.public_key = "e12d836b15bb49d7bbf99e64295d995b",
-	.secret_key = "0123456789abcdef0123456789abcdef", .status = 0,
-	.roles = 1 };
-static struct conf *conf;
+#include "pc_testlib.h"
 
 #define PER_ORG	\
 	"sentry-metrics.cardinality-limiter.limits.sessions.per-org"
@@ -59,108 +50,7 @@ static struct conf *conf;
 #define LIMITS	"relay.cardinality-limiter.limits"
 
 /* ------------------------------------------------------------------ */
-/* Allocation failures (as in test_projectconfig.c).                   */
-
-/*
- * On glibc, and unless AddressSanitizer owns malloc, this program replaces
- * malloc so that the OOM test can fail the n-th allocation of a build and
- * count the blocks still live afterwards.  Outside the test's window the
- * replacement only forwards to glibc.
- */
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-#define FAULT_INJECTION 1
-
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-
-static bool fi_window;		/* counting and failing on */
-static long fi_fail_at = -1;	/* index of the allocation to fail */
-static long fi_count;		/* allocations seen in the window */
-static long fi_live;		/* blocks allocated minus blocks freed */
-static bool fi_paused;		/* inside json-c's tokener */
-
-static bool
-fi_fail(void)
-{
-	return fi_window && !fi_paused && fi_count++ == fi_fail_at;
-}
-
-/* json-c 0.16's tokener crashes by itself on OOM: no failure inside it. */
-json_object *
-json_tokener_parse(const char *str)
-{
-	static json_object *(*real)(const char *);
-	json_object *rv;
-	bool was = fi_paused;
-
-	if (real == NULL)
-		*(void **)&real = dlsym(RTLD_NEXT, "json_tokener_parse");
-	fi_paused = true;
-	rv = real(str);
-	fi_paused = was;
-	return rv;
-}
-
-void *
-malloc(size_t n)
-{
-	void *p;
-
-	if (fi_fail())
-		return NULL;
-	if ((p = __libc_malloc(n)) != NULL && fi_window)
-		fi_live++;
-	return p;
-}
-
-void *
-calloc(size_t a, size_t n)
-{
-	void *p;
-
-	if (fi_fail())
-		return NULL;
-	if ((p = __libc_calloc(a, n)) != NULL && fi_window)
-		fi_live++;
-	return p;
-}
-
-void *
-realloc(void *old, size_t n)
-{
-	if (old == NULL)
-		return malloc(n);
-	if (fi_fail())
-		return NULL;
-	return __libc_realloc(old, n);
-}
-
-void
-free(void *p)
-{
-	if (p != NULL && fi_window)
-		fi_live--;
-	__libc_free(p);
-}
-#endif
-
-/* ------------------------------------------------------------------ */
 /* Helpers.                                                            */
-
-static json_object *
-parse(const char *text)
-{
-	json_object *o;
-
-	if (text == NULL)
-		return NULL;
-	o = json_tokener_parse(text);
-	if (o == NULL)
-		fail_msg("not JSON: %s", text);
-	return o;
-}
 
 /* A fresh install's settings for every test. */
 static int
@@ -188,20 +78,6 @@ set(const char *name, const char *json)
 	if (sentry_settings_set_option(&conf->sentry, name, json, why,
 	    sizeof(why)) != 0)
 		fail_msg("%s %s: %s", name, json, why);
-}
-
-/* build - the content for options given as JSON text (NULL: none). */
-static json_object *
-build(const char *popts, const char *oopts)
-{
-	const struct model_projectkey *keys[] = { &key1 };
-	json_object *p = parse(popts), *o = parse(oopts), *c;
-
-	c = projectconfig_content(&project, &org, keys, 1, p, o, NULL, conf);
-	assert_non_null(c);
-	json_object_put(p);
-	json_object_put(o);
-	return c;
 }
 
 /* limits - config.metrics.cardinalityLimits of content c. */
@@ -251,64 +127,13 @@ ids_of(const char *popts, const char *oopts)
 	return rv;
 }
 
-static char *
-read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /* golden - {"metrics": ...} of c against tests/golden/metrics_<name>.json. */
 static void
 golden(const char *name, json_object *c)
 {
-	const char *top = getenv("top_srcdir");
-	const char *w = getenv("RELAYCFG_GOLDEN_WRITE");
-	json_object *got = json_object_new_object(), *want, *config, *m;
-	char path[1024], *want_text;
+	static const char *const keys[] = { "metrics" };
 
-	if (top == NULL)
-		fail_msg("top_srcdir is not set (run through make check)");
-	snprintf(path, sizeof(path), "%s/tests/golden/metrics_%s.json", top,
-	    name);
-	assert_true(json_object_object_get_ex(c, "config", &config));
-	assert_true(json_object_object_get_ex(config, "metrics", &m));
-	json_object_object_add(got, "metrics", json_object_get(m));
-	if (w != NULL && strcmp(w, "1") == 0) {
-		FILE *f = fopen(path, "w");
-
-		assert_non_null(f);
-		fprintf(f, "%s\n", json_object_to_json_string_ext(got,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
-		fclose(f);
-	}
-	want_text = read_file(path);
-	want = parse(want_text);
-	if (!json_object_equal(got, want))
-		fail_msg("%s differs from the golden file:\n%s", name,
-		    json_object_to_json_string(got));
-	assert_string_equal(json_object_to_json_string_ext(got,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-	    json_object_to_json_string_ext(want,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(got);
-	json_object_put(want);
-	free(want_text);
+	golden_keys("metrics_", name, c, keys, 1);
 }
 
 /* ------------------------------------------------------------------ */

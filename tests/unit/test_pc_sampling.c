@@ -44,16 +44,7 @@
 #include "model.h"
 #include "projectconfig.h"
 #include "sentryopts.h"
-
-static struct model_org org = { .id = 7, .slug = "foo", .name = "Foo",
-	.status = 0 };
-static struct model_project project = { .id = 42, .organization_id = 7,
-	.slug = "bar", .name = "Bar", .status = 0 };
-static struct model_projectkey key1 = { .id = 101, .project_id = 42,
-	.public_key = "e12d836b15bb49d7bbf99e64295d995b",
-	.secret_key = "0123456789abcdef0123456789abcdef", .status = 0,
-	.roles = 1 };
-static struct conf *conf;
+#include "pc_testlib.h"
 
 /* Org options switching custom dynamic sampling on, with extras. */
 #define CUSTOM		"\"relaycfg:features\":" \
@@ -68,32 +59,6 @@ static struct conf *conf;
 
 /* ------------------------------------------------------------------ */
 /* Helpers.                                                            */
-
-static json_object *
-parse(const char *text)
-{
-	json_object *o;
-
-	if (text == NULL)
-		return NULL;
-	o = json_tokener_parse(text);
-	assert_non_null(o);
-	return o;
-}
-
-/* build - the content for options given as JSON text (NULL: none). */
-static json_object *
-build(const char *popts, const char *oopts)
-{
-	const struct model_projectkey *keys[] = { &key1 };
-	json_object *p = parse(popts), *o = parse(oopts), *c;
-
-	c = projectconfig_content(&project, &org, keys, 1, p, o, NULL, conf);
-	assert_non_null(c);
-	json_object_put(p);
-	json_object_put(o);
-	return c;
-}
 
 /* sampling - config.sampling of content c, or NULL. */
 static json_object *
@@ -167,64 +132,13 @@ value(json_object *c, size_t i)
 	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 }
 
-static char *
-read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /* golden - c's sampling against tests/golden/sampling_<name>.json. */
 static void
 golden(const char *name, json_object *c)
 {
-	const char *top = getenv("top_srcdir");
-	const char *w = getenv("RELAYCFG_GOLDEN_WRITE");
-	json_object *got = json_object_new_object(), *want, *s = sampling(c);
-	char path[1024], *want_text;
-	const char *plain;
+	static const char *const keys[] = { "sampling" };
 
-	if (top == NULL)
-		fail_msg("top_srcdir is not set (run through make check)");
-	snprintf(path, sizeof(path), "%s/tests/golden/sampling_%s.json", top,
-	    name);
-	assert_non_null(s);
-	json_object_object_add(got, "sampling", json_object_get(s));
-	if (w != NULL && strcmp(w, "1") == 0) {
-		FILE *f = fopen(path, "w");
-
-		assert_non_null(f);
-		fprintf(f, "%s\n", json_object_to_json_string_ext(got,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
-		fclose(f);
-	}
-	want_text = read_file(path);
-	want = parse(want_text);
-	if (!json_object_equal(got, want))
-		fail_msg("%s differs from the golden file:\n%s", name,
-		    json_object_to_json_string(got));
-	plain = json_object_to_json_string_ext(want,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	assert_string_equal(json_object_to_json_string_ext(got,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), plain);
-	json_object_put(got);
-	json_object_put(want);
-	free(want_text);
+	golden_keys("sampling_", name, c, keys, 1);
 }
 
 /* set_option - Sentry option name = json in relaycfg.conf terms. */
@@ -523,18 +437,11 @@ test_rev_round_trip(void **state)
 		NULL, "{" CUSTOM "," RATE(0.5) "}",
 		"{" CUSTOM "," RATE(3e-05) "}",
 	};
-	char a[PROJECTCONFIG_REV_LEN + 1], b[PROJECTCONFIG_REV_LEN + 1];
-
 	(void)state;
 	for (size_t i = 0; i < sizeof(orgs) / sizeof(orgs[0]); i++) {
-		json_object *c = build(NULL, orgs[i]), *back;
+		json_object *c = build(NULL, orgs[i]);
 
-		back = parse(json_object_to_json_string_ext(c,
-		    JSON_C_TO_STRING_PLAIN));
-		assert_int_equal(projectconfig_rev(c, a), 0);
-		assert_int_equal(projectconfig_rev(back, b), 0);
-		assert_string_equal(a, b);
-		json_object_put(back);
+		assert_rev_survives_text(c);
 		json_object_put(c);
 	}
 }

@@ -31,246 +31,15 @@
 #include "log.h"
 #include "model.h"
 #include "projectconfig.h"
-
-#define FETCH	"2025-01-02T03:04:05.678901Z"
-#define CHANGE	"2025-01-02T03:04:05.000000Z"
+#include "pc_testlib.h"
 
 /* Relay keys: two real Ed25519 keys and bad ones of each kind. */
 #define RELAY_PK1	"JOaR2bHZ31zYjFojC7UhPOidzfT3qOQgT9WEBw1JAKU"
 #define RELAY_PK2	"6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw"
 #define RELAY_OFF_CURVE	"Qca4ZYgYNH8ixMGfQtDaIZ1NMkTSFPLbtYRvRum8RxA"
 
-static struct model_org org = { .id = 7, .slug = "foo", .name = "Foo",
-	.status = 0 };
-static struct model_project project = { .id = 42, .organization_id = 7,
-	.slug = "bar", .name = "Bar", .status = 0 };
-static struct model_projectkey key1 = { .id = 101, .project_id = 42,
-	.public_key = "e12d836b15bb49d7bbf99e64295d995b",
-	.secret_key = "0123456789abcdef0123456789abcdef", .status = 0,
-	.roles = 1 };
-static struct conf *conf;
-
 /* ------------------------------------------------------------------ */
-/* Allocation failures.                                                */
-
-/*
- * On glibc, and unless AddressSanitizer owns malloc, this program replaces
- * malloc so that the OOM test can fail the n-th allocation of a build and
- * count the blocks still live afterwards.  Outside the test's window the
- * replacement only forwards to glibc.
- */
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-#define FAULT_INJECTION 1
-
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-
-static bool fi_window;		/* counting and failing on */
-static long fi_fail_at = -1;	/* index of the allocation to fail */
-static long fi_count;		/* allocations seen in the window */
-static long fi_live;		/* blocks allocated minus blocks freed */
-
-static bool fi_paused;		/* inside json-c's tokener */
-
-static bool
-fi_fail(void)
-{
-	return fi_window && !fi_paused && fi_count++ == fi_fail_at;
-}
-
-/*
- * json-c 0.16's tokener crashes by itself when an allocation fails in the
- * middle of an object (strlen(NULL) on the key it could not copy), so no
- * failure is injected while it runs; everything around it is covered.
- */
-json_object *
-json_tokener_parse_ex(json_tokener *tok, const char *str, int len)
-{
-	static json_object *(*real)(json_tokener *, const char *, int);
-	json_object *rv;
-	bool was = fi_paused;
-
-	if (real == NULL)
-		*(void **)&real = dlsym(RTLD_NEXT, "json_tokener_parse_ex");
-	fi_paused = true;
-	rv = real(tok, str, len);
-	fi_paused = was;
-	return rv;
-}
-
-json_object *
-json_tokener_parse(const char *str)
-{
-	static json_object *(*real)(const char *);
-	json_object *rv;
-	bool was = fi_paused;
-
-	if (real == NULL)
-		*(void **)&real = dlsym(RTLD_NEXT, "json_tokener_parse");
-	fi_paused = true;
-	rv = real(str);
-	fi_paused = was;
-	return rv;
-}
-
-void *
-malloc(size_t n)
-{
-	void *p;
-
-	if (fi_fail())
-		return NULL;
-	if ((p = __libc_malloc(n)) != NULL && fi_window)
-		fi_live++;
-	return p;
-}
-
-void *
-calloc(size_t a, size_t n)
-{
-	void *p;
-
-	if (fi_fail())
-		return NULL;
-	if ((p = __libc_calloc(a, n)) != NULL && fi_window)
-		fi_live++;
-	return p;
-}
-
-void *
-realloc(void *old, size_t n)
-{
-	if (old == NULL)
-		return malloc(n);
-	if (fi_fail())
-		return NULL;
-	return __libc_realloc(old, n);
-}
-
-void
-free(void *p)
-{
-	if (p != NULL && fi_window)
-		fi_live--;
-	__libc_free(p);
-}
-#endif
-
-/* ------------------------------------------------------------------ */
-/* Helpers.                                                            */
-
-static json_object *
-parse(const char *text)
-{
-	json_object *o;
-
-	if (text == NULL)
-		return NULL;
-	o = json_tokener_parse(text);
-	assert_non_null(o);
-	return o;
-}
-
-/* build - the content for options given as JSON text (NULL: none). */
-static json_object *
-build_keys(const char *popts, const char *oopts,
-    const struct model_projectkey *const *keys, size_t n)
-{
-	json_object *p = parse(popts), *o = parse(oopts), *c;
-
-	c = projectconfig_content(&project, &org, keys, n, p, o, NULL, conf);
-	assert_non_null(c);
-	json_object_put(p);
-	json_object_put(o);
-	return c;
-}
-
-static json_object *
-build(const char *popts, const char *oopts)
-{
-	const struct model_projectkey *keys[] = { &key1 };
-
-	return build_keys(popts, oopts, keys, 1);
-}
-
-static char *
-render(json_object *content)
-{
-	char rev[PROJECTCONFIG_REV_LEN + 1], *text;
-	size_t len = 0;
-
-	assert_int_equal(projectconfig_rev(content, rev), 0);
-	text = projectconfig_render(content, rev, FETCH, CHANGE, &len);
-	assert_non_null(text);
-	assert_int_equal(strlen(text), len);
-	return text;
-}
-
-static char *
-read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static void
-golden_path(char *buf, size_t len, const char *name)
-{
-	const char *top = getenv("top_srcdir");
-
-	if (top == NULL)
-		fail_msg("top_srcdir is not set (run through make check)");
-	snprintf(buf, len, "%s/tests/golden/%s.json", top, name);
-}
-
-/* check_golden - text (a rendered state) against tests/golden/<name>.json. */
-static void
-check_golden(const char *name, const char *text)
-{
-	char path[1024], *want_text;
-	json_object *got, *want;
-	const char *plain;
-	const char *w = getenv("RELAYCFG_GOLDEN_WRITE");
-
-	golden_path(path, sizeof(path), name);
-	got = parse(text);
-	if (w != NULL && strcmp(w, "1") == 0) {
-		FILE *f = fopen(path, "w");
-
-		assert_non_null(f);
-		fprintf(f, "%s\n", json_object_to_json_string_ext(got,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
-		fclose(f);
-	}
-	want_text = read_file(path);
-	want = parse(want_text);
-	if (!json_object_equal(got, want))
-		fail_msg("%s differs from the golden file:\n%s", name, text);
-	/* same text once both are plain: the key order matches too */
-	plain = json_object_to_json_string_ext(want,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	assert_string_equal(text, plain);
-	json_object_put(got);
-	json_object_put(want);
-	free(want_text);
-}
+/* Helpers (the rest are pc_testlib.c's).                              */
 
 /* golden - build, render and check one scenario. */
 static void
@@ -282,54 +51,6 @@ golden(const char *name, const char *popts, const char *oopts)
 	check_golden(name, text);
 	free(text);
 	json_object_put(c);
-}
-
-/* get - content at a path of object keys, e.g. get(c, "config", "x", NULL). */
-static json_object *
-get(json_object *o, ...)
-{
-	va_list ap;
-	const char *k;
-
-	va_start(ap, o);
-	while (o != NULL && (k = va_arg(ap, const char *)) != NULL)
-		if (!json_object_object_get_ex(o, k, &o))
-			o = NULL;
-	va_end(ap);
-	return o;
-}
-
-/* stderr capture, to see what the builder logs */
-static int saved_stderr = -1;
-static char capture_path[] = "/tmp/relaycfg-pc-log-XXXXXX";
-
-static void
-capture_start(void)
-{
-	int fd;
-
-	strcpy(capture_path, "/tmp/relaycfg-pc-log-XXXXXX");
-	fd = mkstemp(capture_path);
-	assert_true(fd >= 0);
-	fflush(stderr);
-	saved_stderr = dup(STDERR_FILENO);
-	assert_true(saved_stderr >= 0);
-	assert_true(dup2(fd, STDERR_FILENO) >= 0);
-	close(fd);
-}
-
-static char *
-capture_stop(void)
-{
-	char *text;
-
-	fflush(stderr);
-	assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
-	close(saved_stderr);
-	saved_stderr = -1;
-	text = read_file(capture_path);
-	unlink(capture_path);
-	return text;
 }
 
 /* ------------------------------------------------------------------ */
@@ -678,6 +399,31 @@ test_misc_options(void **state)
 	assert_non_null(strstr(log, "grouping config unknown"));
 	assert_non_null(strstr(log, "custom stack trace rules"));
 	free(log);
+}
+
+/* releases and errorMessages only with projects:custom-inbound-filters. */
+static void
+test_custom_inbound_filters_flag(void **state)
+{
+	static const char opts[] =
+	    "{\"sentry:releases\":[\"1.*\"],\"sentry:error_messages\":[\"x*\"],"
+	    "\"relaycfg:features\":[%s]}";
+	char on[256], off[256];
+	json_object *c;
+
+	(void)state;
+	snprintf(on, sizeof(on), opts, "");
+	snprintf(off, sizeof(off), opts, "\"-projects:custom-inbound-filters\"");
+	c = build(on, NULL);
+	assert_non_null(get(c, "config", "filterSettings", "releases", NULL));
+	assert_non_null(get(c, "config", "filterSettings", "errorMessages",
+	    NULL));
+	json_object_put(c);
+	c = build(off, NULL);
+	assert_null(get(c, "config", "filterSettings", "releases", NULL));
+	assert_null(get(c, "config", "filterSettings", "errorMessages", NULL));
+	assert_non_null(get(c, "config", "filterSettings", "csp", NULL));
+	json_object_put(c);
 }
 
 /*
@@ -1176,6 +922,7 @@ main(void)
 		cmocka_unit_test(test_trusted_relay_settings),
 		cmocka_unit_test(test_misc_options),
 		cmocka_unit_test(test_session_metrics_sampled),
+		cmocka_unit_test(test_custom_inbound_filters_flag),
 		cmocka_unit_test(test_disabled_project),
 		cmocka_unit_test(test_wrong_types_fall_back),
 		cmocka_unit_test(test_no_options_objects),

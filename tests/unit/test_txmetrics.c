@@ -46,16 +46,7 @@
 #include "model.h"
 #include "projectconfig.h"
 #include "sentryopts.h"
-
-static struct model_org org = { .id = 7, .slug = "foo", .name = "Foo",
-	.status = 0 };
-static struct model_project project = { .id = 42, .organization_id = 7,
-	.slug = "bar", .name = "Bar", .status = 0 };
-static struct model_projectkey key1 = { .id = 101, .project_id = 42,
-	.public_key = "e12d836b15bb49d7bbf99e64295d995b",
-	.secret_key = "0123456789abcdef0123456789abcdef", .status = 0,
-	.roles = 1 };
-static struct conf *conf;
+#include "pc_testlib.h"
 
 /* The inputs of Sentry's test: threshold lcp 500; overrides foo, bar. */
 static const struct model_txthreshold ovr[] = {
@@ -78,33 +69,6 @@ static const struct model_txthresholds thr_none = { false, { NULL, 0, 0 },
 /* ------------------------------------------------------------------ */
 /* Helpers.                                                            */
 
-static json_object *
-parse(const char *text)
-{
-	json_object *o;
-
-	if (text == NULL)
-		return NULL;
-	o = json_tokener_parse(text);
-	assert_non_null(o);
-	return o;
-}
-
-/* build - the content for options given as JSON text (NULL: none). */
-static json_object *
-build(const char *popts, const char *oopts,
-    const struct model_txthresholds *thr)
-{
-	const struct model_projectkey *keys[] = { &key1 };
-	json_object *p = parse(popts), *o = parse(oopts), *c;
-
-	c = projectconfig_content(&project, &org, keys, 1, p, o, thr, conf);
-	assert_non_null(c);
-	json_object_put(p);
-	json_object_put(o);
-	return c;
-}
-
 /* cfg - config[key] of content c, or NULL. */
 static json_object *
 cfg(json_object *c, const char *key)
@@ -117,27 +81,6 @@ cfg(json_object *c, const char *key)
 	return v;
 }
 
-static char *
-read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /* golden - the two keys of c against tests/golden/txmetrics_<name>.json. */
 static void
 golden(const char *name, json_object *c)
@@ -145,43 +88,8 @@ golden(const char *name, json_object *c)
 	static const char *const keys[] = {
 		"transactionMetrics", "metricConditionalTagging",
 	};
-	const char *top = getenv("top_srcdir");
-	const char *w = getenv("RELAYCFG_GOLDEN_WRITE");
-	json_object *got = json_object_new_object(), *want;
-	char path[1024], *want_text;
-	const char *plain;
 
-	if (top == NULL)
-		fail_msg("top_srcdir is not set (run through make check)");
-	snprintf(path, sizeof(path), "%s/tests/golden/txmetrics_%s.json", top,
-	    name);
-	for (size_t i = 0; i < 2; i++) {
-		json_object *v = cfg(c, keys[i]);
-
-		assert_non_null(v);
-		json_object_object_add(got, keys[i], json_object_get(v));
-	}
-	if (w != NULL && strcmp(w, "1") == 0) {
-		FILE *f = fopen(path, "w");
-
-		assert_non_null(f);
-		fprintf(f, "%s\n", json_object_to_json_string_ext(got,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
-		fclose(f);
-	}
-	want_text = read_file(path);
-	want = parse(want_text);
-	if (!json_object_equal(got, want))
-		fail_msg("%s differs from the golden file:\n%s", name,
-		    json_object_to_json_string(got));
-	plain = json_object_to_json_string_ext(want,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	assert_string_equal(json_object_to_json_string_ext(got,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), plain);
-	json_object_put(got);
-	json_object_put(want);
-	free(want_text);
+	golden_keys("txmetrics_", name, c, keys, 2);
 }
 
 /* A sorted copy of a string array, for comparing as a set. */
@@ -278,7 +186,7 @@ static const char snap_both[] = "["
 static void
 test_default(void **state)
 {
-	json_object *c = build(NULL, NULL, NULL), *d;
+	json_object *c = build_thr(NULL, NULL, NULL), *d;
 
 	(void)state;
 	golden("default", c);
@@ -286,7 +194,7 @@ test_default(void **state)
 	assert_int_equal(json_object_array_length(
 	    cfg(c, "metricConditionalTagging")), 3);
 	/* no rows at all is the same as NULL */
-	d = build(NULL, NULL, &thr_none);
+	d = build_thr(NULL, NULL, &thr_none);
 	assert_true(json_object_equal(c, d));
 	json_object_put(d);
 	json_object_put(c);
@@ -299,14 +207,14 @@ test_sentry_snapshots(void **state)
 	json_object *c;
 
 	(void)state;
-	c = build(NULL, NULL, &thr_project);
+	c = build_thr(NULL, NULL, &thr_project);
 	golden("threshold", c);
 	same_rules(cfg(c, "metricConditionalTagging"), snap_threshold);
 	assert_int_equal(json_object_array_length(
 	    cfg(c, "metricConditionalTagging")), 3);
 	json_object_put(c);
 
-	c = build(NULL, NULL, &thr_both);
+	c = build_thr(NULL, NULL, &thr_both);
 	golden("threshold_overrides", c);
 	same_rules(cfg(c, "metricConditionalTagging"), snap_both);
 	assert_int_equal(json_object_array_length(
@@ -314,7 +222,7 @@ test_sentry_snapshots(void **state)
 	json_object_put(c);
 
 	/* overrides over the default threshold (snapshot True/False) */
-	c = build(NULL, NULL, &thr_overrides);
+	c = build_thr(NULL, NULL, &thr_overrides);
 	golden("overrides", c);
 	assert_int_equal(json_object_array_length(
 	    cfg(c, "metricConditionalTagging")), 9);
@@ -328,7 +236,7 @@ test_sentry_snapshots(void **state)
 static void
 test_key_order(void **state)
 {
-	json_object *c = build(NULL, NULL, NULL), *config;
+	json_object *c = build_thr(NULL, NULL, NULL), *config;
 	const char *want[] = { "breakdownsV2", "transactionMetrics",
 	    "metricConditionalTagging", "sessionMetrics" };
 	const char *prev = NULL;
@@ -363,7 +271,7 @@ test_custom_tags(void **state)
 	json_object *c;
 
 	(void)state;
-	c = build("{\"sentry:transaction_metrics_custom_tags\":"
+	c = build_thr("{\"sentry:transaction_metrics_custom_tags\":"
 	    "[\"browser.name\",1,\"os\",null,\"browser.name\"]}", NULL, NULL);
 	golden("custom_tags", c);
 	json_object_put(c);
@@ -371,7 +279,7 @@ test_custom_tags(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_object *t;
 
-		c = build(bad[i], NULL, NULL);
+		c = build_thr(bad[i], NULL, NULL);
 		t = json_object_object_get(cfg(c, "transactionMetrics"),
 		    "extractCustomTags");
 		assert_true(json_object_is_type(t, json_type_array));
@@ -387,7 +295,7 @@ test_flag_off(void **state)
 	json_object *c;
 
 	(void)state;
-	c = build(NULL, "{\"relaycfg:features\":"
+	c = build_thr(NULL, "{\"relaycfg:features\":"
 	    "[\"-organizations:transaction-metrics-extraction\"]}", &thr_both);
 	assert_null(cfg(c, "transactionMetrics"));
 	assert_null(cfg(c, "metricConditionalTagging"));
@@ -405,7 +313,7 @@ with_killswitch(const char *json)
 	if (sentry_settings_set_option(&conf->sentry,
 	    "relay.drop-transaction-metrics", json, why, sizeof(why)) != 0)
 		fail_msg("%s: %s", json, why);
-	c = build(NULL, NULL, NULL);
+	c = build_thr(NULL, NULL, NULL);
 	present = cfg(c, "transactionMetrics") != NULL;
 	assert_true(present == (cfg(c, "metricConditionalTagging") != NULL));
 	json_object_put(c);
@@ -456,8 +364,8 @@ test_killswitch(void **state)
 static void
 test_default_shared(void **state)
 {
-	json_object *a = build(NULL, NULL, NULL), *b = build(NULL, NULL,
-	    &thr_both), *c = build(NULL, NULL, NULL);
+	json_object *a = build_thr(NULL, NULL, NULL), *b = build_thr(NULL, NULL,
+	    &thr_both), *c = build_thr(NULL, NULL, NULL);
 
 	(void)state;
 	assert_true(json_object_equal(a, c));
@@ -472,18 +380,11 @@ static void
 test_rev_round_trip(void **state)
 {
 	const struct model_txthresholds *const v[] = { NULL, &thr_both };
-	char a[PROJECTCONFIG_REV_LEN + 1], b[PROJECTCONFIG_REV_LEN + 1];
-
 	(void)state;
 	for (size_t i = 0; i < 2; i++) {
-		json_object *c = build(NULL, NULL, v[i]), *back;
+		json_object *c = build_thr(NULL, NULL, v[i]);
 
-		back = parse(json_object_to_json_string_ext(c,
-		    JSON_C_TO_STRING_PLAIN));
-		assert_int_equal(projectconfig_rev(c, a), 0);
-		assert_int_equal(projectconfig_rev(back, b), 0);
-		assert_string_equal(a, b);
-		json_object_put(back);
+		assert_rev_survives_text(c);
 		json_object_put(c);
 	}
 }
