@@ -40,6 +40,8 @@ usage(FILE *fp)
 	    "\n", SYSCONFDIR);
 	ctl_admin_usage(fp);
 	ctl_relay_usage(fp);
+	fprintf(fp, "server view:\n"
+	    "  status [--url URL] [--interval S] [--json] [--watch [S]]\n");
 }
 
 int
@@ -77,6 +79,8 @@ main(int argc, char *argv[])
 		return ctl_admin_main(argc, argv, &o);
 	if (in_list(relay_commands, argv[0]))
 		return ctl_relay_main(argc, argv, &o);
+	if (strcmp(argv[0], "status") == 0)
+		return ctl_status_main(argc, argv, &o);
 	fprintf(stderr, "relaycfgctl: unknown command \"%s\"\n", argv[0]);
 	usage(stderr);
 	return 2;

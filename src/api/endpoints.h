@@ -12,6 +12,15 @@ void	ep_register_challenge(struct request *req, struct app *app);
 void	ep_register_response(struct request *req, struct app *app);
 void	ep_publickeys(struct request *req, struct app *app);
 void	ep_projectconfigs(struct request *req, struct app *app);
+void	ep_metrics(struct request *req, struct app *app);
+
+/*
+ * ep_metrics_allowed - may req read /metrics: its client address (as
+ * auth_client_addr decides it, written to addr) is loopback or in
+ * internal_networks.
+ */
+bool	ep_metrics_allowed(const struct conf *conf, const struct request *req,
+	    char *addr, size_t len);
 
 #ifdef RELAYCFG_TEST_HOOKS
 void	ep_test_sleep(struct request *req, struct app *app);

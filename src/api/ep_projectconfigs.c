@@ -26,6 +26,7 @@
 #include "endpoints.h"
 #include "globalconfig.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "valid.h"
 #include "zfrag.h"
@@ -230,6 +231,7 @@ post_by_project(struct request *req, struct app *app, json_object *body,
 			names[i] = NULL;
 	}
 	n = m;
+	metrics_observe(MF_KEYS_PER_REQUEST, 0, (double)n);
 	if (configs_by_projects(app, ids, n, now, json, lens,
 	    &unavailable) != 0)
 		goto oom;
@@ -248,6 +250,11 @@ post_by_project(struct request *req, struct app *app, json_object *body,
 	}
 	pb_str(pb, "}}");
 	reply_printbuf(req, pb);
+	/* v1 answers projects: each counts as one key's outcome */
+	for (size_t i = 0; i < n; i++)
+		metrics_inc(MF_KEYS, lens[i] == sizeof(disabled_json) - 1 &&
+		    memcmp(json[i], disabled_json, lens[i]) == 0 ?
+		    MK_DISABLED : MK_CONFIG, 0, 0);
 	goto out;
 bad_type:
 	http_reply_error(req, 400, "projects must be a list of project ids",
@@ -389,6 +396,32 @@ is_unchanged(const struct key_req *k, const struct configs_entry *e)
 }
 
 /*
+ * count_keys - MF_KEYS for answer a, as render_by_key places each key.
+ * A config without a rev is {"disabled":true} (configs.c stores none for
+ * it); a key that cannot exist is answered disabled as well.
+ */
+static void
+count_keys(const struct by_key_answer *a)
+{
+	for (long i = 0; i < a->n; i++) {
+		const struct key_req *k = &a->kr[i];
+		const struct configs_entry *e =
+		    k->lookup ? &a->ent[a->slot[i]] : NULL;
+		unsigned o;
+
+		if (e == NULL)
+			o = MK_DISABLED;
+		else if (e->state == CONFIGS_PENDING)
+			o = MK_PENDING;
+		else if (is_unchanged(k, e))
+			o = MK_UNCHANGED;
+		else
+			o = e->rev[0] == '\0' ? MK_DISABLED : MK_CONFIG;
+		metrics_inc(MF_KEYS, o, 0, 0);
+	}
+}
+
+/*
  * Write the answer into b.  Run once to count and once to write, so it
  * must produce the same bytes both times: it only reads a.
  */
@@ -507,6 +540,7 @@ post_by_key(struct request *req, struct app *app, json_object *body,
 
 	if ((n = parse_keys(req, body, &kr)) < 0)
 		return;
+	metrics_observe(MF_KEYS_PER_REQUEST, 0, (double)n);
 	/*
 	 * Sentry ignores revisions and never answers "unchanged" (relay
 	 * issue #4078); relaycfg's "unchanged" is a v3 extension, so a v2
@@ -540,6 +574,7 @@ post_by_key(struct request *req, struct app *app, json_object *body,
 	if (want_global && (a.global = global_frag(app->conf)) == NULL)
 		goto oom;
 	reply_by_key(req, app->conf, &a);
+	count_keys(&a);
 	log_debug("projectconfigs v%d: %ld keys", version, n);
 	goto out;
 oom:
@@ -567,6 +602,7 @@ ep_projectconfigs(struct request *req, struct app *app)
 	if (auth_relay_request(req, app, &relay) != 0)
 		return;
 	if (!relay.internal) {
+		metrics_inc(MF_AUTH, MA_NOT_INTERNAL, 0, 0);
 		http_reply_json(req, 403, forbidden, sizeof(forbidden) - 1);
 		goto out;
 	}

@@ -7,7 +7,21 @@
 #include <string.h>
 #include <strings.h>
 
+#include "metrics.h"
 #include "router.h"
+
+/* Route paths to their endpoint label; any other route is "other". */
+static const struct {
+	const char	*path;
+	unsigned	 label;
+} metric_routes[] = {
+	{ "/api/0/relays/live/", ME_LIVE },
+	{ "/api/0/relays/projectconfigs/", ME_PROJECTCONFIGS },
+	{ "/api/0/relays/register/challenge/", ME_REGISTER_CHALLENGE },
+	{ "/api/0/relays/register/response/", ME_REGISTER_RESPONSE },
+	{ "/api/0/relays/publickeys/", ME_PUBLICKEYS },
+	{ "/metrics", ME_METRICS },
+};
 
 const struct route *
 router_find(const struct route *table, const char *path)
@@ -63,4 +77,30 @@ router_dispatch(struct request *req, struct app *app)
 	if (http_read_body(req, app->conf->max_body_size) != 0)
 		return;
 	r->fn(req, app);
+}
+
+void
+router_metric_labels(const char *path, const char *query, unsigned *endpoint,
+    unsigned *version)
+{
+	const struct route *r = router_find(router_routes, path);
+	char v[8];
+	int n;
+
+	*endpoint = ME_OTHER;
+	*version = MV_NONE;
+	for (size_t i = 0; r != NULL &&
+	    i < sizeof(metric_routes) / sizeof(metric_routes[0]); i++)
+		if (strcmp(r->path, metric_routes[i].path) == 0)
+			*endpoint = metric_routes[i].label;
+	if (*endpoint != ME_PROJECTCONFIGS)
+		return;
+	/* as ep_projectconfigs reads it: missing or empty is version 1 */
+	n = http_query_param(query, "version", v, sizeof(v));
+	if (n <= 0 && n != -2)
+		*version = MV_1;
+	else if (n == 1 && v[0] >= '1' && v[0] <= '3')
+		*version = MV_1 + (unsigned)(v[0] - '1');
+	else
+		*version = MV_OTHER;
 }

@@ -36,4 +36,14 @@ const struct route *router_find(const struct route *table, const char *path);
  */
 void	router_dispatch(struct request *req, struct app *app);
 
+/*
+ * router_metric_labels - the endpoint label (enum metric_endpoint) of a
+ * request path, by the route router_find gives it, and its version label
+ * (enum metric_version): projectconfigs' ?version= as the endpoint reads
+ * it (missing or empty: 1), "none" for the other endpoints.  Never
+ * allocates.
+ */
+void	router_metric_labels(const char *path, const char *query,
+	    unsigned *endpoint, unsigned *version);
+
 #endif

@@ -15,6 +15,7 @@ const struct route router_routes[] = {
 	{ "/api/0/relays/register/challenge/", "POST", "POST", ep_register_challenge },
 	{ "/api/0/relays/register/response/", "POST", "POST", ep_register_response },
 	{ "/api/0/relays/publickeys/", "POST", "POST", ep_publickeys },
+	{ "/metrics", "GET", "GET, HEAD", ep_metrics },
 #ifdef RELAYCFG_TEST_HOOKS
 	{ "/api/0/relays/_test/sleep/", "GET", "GET", ep_test_sleep },
 	{ "/api/0/relays/_test/echo/", "POST", "POST", ep_test_echo },

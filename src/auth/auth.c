@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "jsonstrict.h"
 #include "log.h"
+#include "metrics.h"
 #include "relayauth.h"
 #include "store.h"
 
@@ -214,20 +215,30 @@ auth_relay_request(struct request *req, struct app *app,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (relayauth_relay_id_parse(req->relay_id, out->relay_id) != 0)
+	if (relayauth_relay_id_parse(req->relay_id, out->relay_id) != 0) {
+		metrics_inc(MF_AUTH, MA_MISSING, 0, 0);
 		return reply_401(req, "Invalid relay ID");
-	if (req->relay_signature[0] == '\0')
+	}
+	if (req->relay_signature[0] == '\0') {
+		metrics_inc(MF_AUTH, MA_MISSING, 0, 0);
 		return reply_401(req, "Missing relay signature");
-	if ((rc = auth_lookup(req, app, out)) < 0)
+	}
+	if ((rc = auth_lookup(req, app, out)) < 0) {
+		metrics_inc(MF_AUTH, MA_ERROR, 0, 0);
 		return -1;
-	if (rc > 0)
+	}
+	if (rc > 0) {
+		metrics_inc(MF_AUTH, MA_UNKNOWN_RELAY, 0, 0);
 		return reply_401(req, "Unknown relay");
+	}
 
 	st = auth_verify(req, out->public_key, app->conf->signature_max_age,
 	    &tm);
 	if (st != RELAYAUTH_OK) {
 		log_info("relay %s: signature refused: %s", out->relay_id,
 		    relayauth_status_str(st));
+		metrics_inc(MF_AUTH, st == RELAYAUTH_EXPIRED ? MA_EXPIRED :
+		    st == RELAYAUTH_NOMEM ? MA_ERROR : MA_BAD_SIGNATURE, 0, 0);
 		return reply_401(req, "Invalid relay signature");
 	}
 	/*
@@ -240,12 +251,15 @@ auth_relay_request(struct request *req, struct app *app,
 		log_info("relay %s: body refused: %s", out->relay_id, why);
 		snprintf(detail, sizeof(detail), "Invalid JSON body: %s", why);
 		http_reply_error(req, 400, detail, NULL);
+		/* the signature was good: the relay is who it says */
+		metrics_inc(MF_AUTH, MA_OK, 0, 0);
 		return -1;
 	}
 	/* A relay marked internal stays so; others are decided now. */
 	if (!out->is_static && !out->internal)
 		out->internal = auth_is_internal(app->conf, out->public_key,
 		    auth_client_addr(app->conf, req, addr, sizeof(addr)));
+	metrics_inc(MF_AUTH, MA_OK, 0, 0);
 	return 0;
 }
 

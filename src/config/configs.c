@@ -61,6 +61,7 @@
 #include "configs.h"
 #include "lastchange.h"
 #include "log.h"
+#include "metrics.h"
 #include "revmemo.h"
 #include "store.h"
 #include "valid.h"
@@ -425,6 +426,7 @@ batch_fetch(struct store *st, const char *const *public_keys, size_t m,
     const int64_t *project_ids, size_t nids, struct batch_rows *b)
 {
 	size_t cap = public_keys != NULL ? m : nids;
+	struct timespec t0;
 
 	memset(b, 0, sizeof(*b));
 	b->rc_keys = b->rc_projects = b->rc_popts = STORE_OK;
@@ -440,8 +442,12 @@ batch_fetch(struct store *st, const char *const *public_keys, size_t m,
 	if (public_keys != NULL) {
 		if ((b->keys = calloc(m + 1, sizeof(*b->keys))) == NULL)
 			return -1;
+		/* Sentry's stage timers, around the same reads as Sentry's */
+		metrics_now(&t0);
 		b->rc_keys = store_projectkeys_by_public_keys(st, public_keys,
 		    m, b->keys);
+		metrics_observe(MF_SENTRY_FETCHING_KEYS, 0,
+		    metrics_seconds_since(&t0));
 		for (size_t j = 0; j < m; j++)
 			if (b->keys[j] != NULL &&
 			    b->keys[j]->status == MODEL_STATUS_ACTIVE)
@@ -452,7 +458,10 @@ batch_fetch(struct store *st, const char *const *public_keys, size_t m,
 	}
 	if (b->np == 0)
 		return 0;
+	metrics_now(&t0);
 	b->rc_projects = store_projects_by_ids(st, b->pids, b->np, b->projects);
+	metrics_observe(MF_SENTRY_FETCHING_PROJECTS, 0,
+	    metrics_seconds_since(&t0));
 	for (size_t j = 0; j < b->np; j++)
 		if (b->projects[j] != NULL)
 			add_id(b->oids, &b->no, b->projects[j]->organization_id);
@@ -460,7 +469,10 @@ batch_fetch(struct store *st, const char *const *public_keys, size_t m,
 	b->rc_thr = store_txthresholds(st, b->pids, b->np, b->thr);
 	if (b->no == 0)
 		return 0;
+	metrics_now(&t0);
 	b->rc_orgs = store_orgs_by_ids(st, b->oids, b->no, b->orgs);
+	metrics_observe(MF_SENTRY_FETCHING_ORGS, 0,
+	    metrics_seconds_since(&t0));
 	b->rc_oopts = store_org_options(st, b->oids, b->no, b->oopts);
 	return 0;
 }
@@ -523,12 +535,19 @@ build_content(const struct model_project *p, const struct model_org *o,
     const struct cached *old, struct built *bt, struct lastchange_req *lr,
     size_t *nl)
 {
+	struct timespec t0;
+
 	bt->lc = NULL;
 	bt->req = -1;
+	/* Sentry's get_project_config timer: the build of one config */
+	metrics_now(&t0);
 	bt->content = projectconfig_content(p, o, keys, nkeys, popt, oopt, thr,
 	    conf);
+	metrics_observe(MF_SENTRY_GET_PROJECT_CONFIG, 0,
+	    metrics_seconds_since(&t0));
 	if (bt->content == NULL || projectconfig_rev(bt->content, bt->rev) != 0)
 		return -1;
+	metrics_inc(MF_CONFIGS_BUILT, 0, 0, 0);
 	if (!lastchange_wanted(bt->content))
 		return 0;
 	if (old != NULL && old->present && strcmp(old->rev, bt->rev) == 0 &&
@@ -893,8 +912,10 @@ configs_by_keys(struct app *app, struct configs_entry *e, size_t n,
 	/* What could not be built: an expired copy beats "pending". */
 	for (size_t j = 0; j < m; j++) {
 		size_t i = todo[j];
-		if (e[i].state == CONFIGS_PENDING && old[i].present)
+		if (e[i].state == CONFIGS_PENDING && old[i].present) {
 			entry_adopt(&e[i], CONFIGS_STALE, &vals[i], &old[i]);
+			metrics_inc(MF_STALE_SERVED, 0, 0, 0);
+		}
 	}
 	rc = 0;
 out:

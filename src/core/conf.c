@@ -23,6 +23,7 @@
 #include "jsonstrict.h"
 #include "log.h"
 #include "relayauth.h"
+#include "statsd.h"
 #include "valid.h"
 
 enum conf_type {
@@ -108,6 +109,10 @@ static const struct conf_key conf_keys[] = {
 
 	{ "event_retention",		CT_RETENTION,	OFF(sentry), 100000 },
 	{ "answer_gzip",		CT_BOOL,	OFF(answer_gzip), 0 },
+	{ "statsd_server",		CT_STRING,	OFF(statsd_server), 0 },
+	{ "statsd_prefix",		CT_STRING,	OFF(statsd_prefix), 0 },
+	{ "statsd_tags",		CT_STRING,	OFF(statsd_tags), 0 },
+	{ "statsd_dogstatsd",		CT_BOOL,	OFF(statsd_dogstatsd), 0 },
 	{ "global_option",		CT_GLOBAL_OPTION, OFF(global_options), 0 },
 	{ "sentry_option",		CT_SENTRY_OPTION, OFF(sentry), 0 },
 	{ "feature",			CT_FEATURE,	OFF(sentry), 0 },
@@ -210,6 +215,9 @@ conf_free(struct conf *c)
 	}
 	free(c->global_options);
 	sentry_settings_free(&c->sentry);
+	free(c->statsd_server);
+	free(c->statsd_prefix);
+	free(c->statsd_tags);
 	free(c);
 }
 
@@ -685,6 +693,8 @@ trim(char *s)
 static int
 conf_check(struct parse_ctx *p, const struct conf *c)
 {
+	const char *why;
+
 	p->line = 0;
 	if (c->db.host == NULL && c->db.socket == NULL)
 		return perr(p, "db_host or db_socket must be set");
@@ -707,6 +717,8 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 	}
 	if (c->max_body_size < 1024)
 		return perr(p, "max_body_size must be at least 1024");
+	if ((why = statsd_conf_check(c)) != NULL)
+		return perr(p, "%s", why);
 	if (c->io_timeout == 0)
 		return perr(p, "io_timeout must be at least 1");
 	/*

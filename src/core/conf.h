@@ -106,6 +106,12 @@ struct conf {
 							   has no row for */
 	size_t		 n_global_options;
 
+	/* StatsD / DogStatsD push of Sentry's metric names (statsd.h) */
+	char		*statsd_server;		/* host[:port]; NULL: off */
+	char		*statsd_prefix;		/* NULL: "sentry."; "none": no prefix */
+	char		*statsd_tags;		/* "k:v,k2:v2" (DogStatsD only) */
+	bool		 statsd_dogstatsd;	/* DogStatsD lines, with tags */
+
 	/* Sentry's switchboards: feature and sentry_option lines */
 	struct sentry_settings sentry;
 };

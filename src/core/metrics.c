@@ -179,6 +179,10 @@ static const struct family families[MF_N_FAMILIES] = {
 	[MF_RELOADS] = { "relaycfg_reloads_total",
 	    "Configuration reloads (SIGHUP).", FT_COUNTER,
 	    { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_STATSD_DROPPED] = { "relaycfg_statsd_dropped_total",
+	    "StatsD datagrams dropped because the send would block or "
+	    "failed.", FT_COUNTER, { NOLABEL, NOLABEL, NOLABEL }, NULL, 0,
+	    NULL },
 };
 
 /* Units of a histogram sum cell: nanoseconds for seconds, etc. */
@@ -231,7 +235,8 @@ metrics_create(void)
 	/* whole cache lines, so that no two writers share one */
 	m.slot_size = (sizeof(struct slot) + n * sizeof(uint64_t) + 63) &
 	    ~(size_t)63;
-	total = m.slot_size * (METRICS_MAX_WORKERS + 1);
+	/* + a discard slot, never read, for a process without a position */
+	total = m.slot_size * (METRICS_MAX_WORKERS + 2);
 	p = mmap(NULL, total, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
@@ -244,10 +249,37 @@ metrics_create(void)
 void
 metrics_attach(int i, long pid)
 {
-	if (m.base == NULL || i < 0 || i >= METRICS_MAX_WORKERS)
+	if (m.base == NULL)
 		return;
+	if (i < 0 || i >= METRICS_MAX_WORKERS) {
+		/* never the master's slot: it has one writer */
+		m.mine = slot_at(METRICS_MAX_WORKERS + 1);
+		return;
+	}
 	m.mine = slot_at((size_t)i);
 	atomic_store_explicit(&m.mine->pid, pid, memory_order_relaxed);
+}
+
+void
+metrics_vacate(int i)
+{
+	struct slot *sl;
+
+	if (m.base == NULL || i < 0 || i >= METRICS_MAX_WORKERS)
+		return;
+	sl = slot_at((size_t)i);
+	/* its gauges end with it; its counters stay in the sums */
+	for (size_t f = 0; f < MF_N_FAMILIES; f++) {
+		const struct family *d = &families[f];
+
+		if (d->type != FT_GAUGE && d->type != FT_SLOT_GAUGE)
+			continue;
+		for (size_t c = 0; c < cells(d); c++)
+			atomic_store_explicit(&sl->cell[m.offset[f] + c], 0,
+			    memory_order_relaxed);
+	}
+	if (atomic_load_explicit(&sl->pid, memory_order_relaxed) != 0)
+		atomic_store_explicit(&sl->pid, -1, memory_order_relaxed);
 }
 
 bool
@@ -405,7 +437,7 @@ metrics_snapshot_new(void)
 		return NULL;
 	for (size_t i = 0; i < METRICS_MAX_WORKERS; i++)
 		if (atomic_load_explicit(&slot_at(i)->pid,
-		    memory_order_relaxed) != 0)
+		    memory_order_relaxed) > 0)
 			used++;
 	if (used > 0 && ((s->pid = calloc(used, sizeof(long))) == NULL ||
 	    (s->slot_cells = calloc(used * m.ncells, sizeof(uint64_t))) ==
@@ -420,7 +452,8 @@ metrics_snapshot_new(void)
 
 		if (i < METRICS_MAX_WORKERS && pid == 0)
 			continue;
-		if (i < METRICS_MAX_WORKERS && s->nslots < used) {
+		/* pid -1: vacated, counted but no per-process lines */
+		if (i < METRICS_MAX_WORKERS && pid > 0 && s->nslots < used) {
 			s->pid[s->nslots] = pid;
 			copy = &s->slot_cells[s->nslots * m.ncells];
 			s->nslots++;
@@ -508,11 +541,23 @@ escaped(struct out *o, const char *v)
 	}
 }
 
-/* number - a double as Prometheus reads it. */
+/*
+ * number - a double as Prometheus reads it, in the shortest of %.15g,
+ * %.16g and %.17g that reads back as v: le="0.0025", not
+ * le="0.0025000000000000001" (Prometheus' own clients print the
+ * shortest form, and dashboards match le by its text).
+ */
 static void
 number(struct out *o, double v)
 {
-	out_fmt(o, "%.17g", v);
+	char buf[40];
+
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (prec == 17 || strtod(buf, NULL) == v)
+			break;
+	}
+	out_mem(o, buf, (int)strlen(buf));
 }
 
 static void

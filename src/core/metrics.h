@@ -54,6 +54,8 @@ enum metric_family {
 	MF_WORKER_STARTS,	/* counter */
 	MF_WORKER_EXITS,	/* counter {cause} */
 	MF_RELOADS,		/* counter */
+	/* the StatsD push (statsd.c) */
+	MF_STATSD_DROPPED,	/* counter: datagrams not sent */
 	MF_N_FAMILIES
 };
 
@@ -91,8 +93,17 @@ int	metrics_create(void);
 
 /* metrics_attach - this process writes slot i from now on (a worker after
  * fork; i < METRICS_MAX_WORKERS).  pid is recorded for the per-worker
- * gauges.  No-op without a region. */
+ * gauges.  i out of range: what it writes is dropped (a slot never read).
+ * No-op without a region. */
 void	metrics_attach(int i, long pid);
+
+/*
+ * metrics_vacate - the process writing slot i is gone (the master, after
+ * reaping it): its gauges are zeroed and it has no per-process lines any
+ * more; its counters stay in the sums.  The next metrics_attach(i) reuses
+ * the slot.  No-op without a region.
+ */
+void	metrics_vacate(int i);
 
 /* metrics_enabled - is there a region? */
 bool	metrics_enabled(void);

@@ -18,6 +18,7 @@
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "worker.h"
 
 #ifndef SYSCONFDIR
@@ -123,9 +124,17 @@ main(int argc, char *argv[])
 		fatal("FCGX_Init failed");
 	if (app_global_init() != 0)
 		fatal("library initialisation failed");
+	/*
+	 * Before any fork: every worker inherits the one region.  Without it
+	 * the service runs as before, only /metrics has nothing to show.
+	 */
+	if (metrics_create() != 0)
+		log_warn("metrics off: mmap: %s", strerror(errno));
 
 	if (conf->workers == 0) {
 		log_info("serving from a single process");
+		/* a worker slot, so that its per-process gauges are shown */
+		metrics_attach(0, (long)getpid());
 		int status = worker_run(&conf, true, 0, NULL);
 		conf_free(conf);
 		app_global_fini();

@@ -28,6 +28,7 @@
 #include "listen.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "scoreboard.h"
 #include "worker.h"
 
@@ -58,8 +59,59 @@ struct master {
 	pid_t		*retiring;	/* old generation, finishing requests */
 	int		 nretiring;
 	bool		 stopping;
+	bool		 killed_all;	/* stopping: stragglers SIGKILLed */
 	long long	 kill_at_ms;	/* stopping: SIGKILL stragglers then */
+	/*
+	 * The process writing each metrics slot (0: free).  A position of
+	 * its own per live child, retiring ones included, so that a slot
+	 * never has two writers across a reload.
+	 */
+	pid_t		 mpid[METRICS_MAX_WORKERS];
 };
+
+/* A free metrics slot, or -1 (the child's counts are then dropped). */
+static int
+metrics_slot_free(const struct master *m)
+{
+	for (int i = 0; i < METRICS_MAX_WORKERS; i++)
+		if (m->mpid[i] == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Count the exit of a reaped child and give its metrics slot back (its
+ * gauges, such as in-flight, end with it).  status as from waitpid;
+ * retired: it belonged to a generation replaced by a reload.
+ */
+static void
+metrics_reaped(struct master *m, pid_t pid, int status, bool wd_killed,
+    bool retired)
+{
+	enum metric_exit cause;
+
+	if (wd_killed || (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+	    m->killed_all))
+		cause = MX_KILLED;
+	else if (WIFEXITED(status) &&
+	    WEXITSTATUS(status) == WORKER_EXIT_WATCHDOG)
+		cause = MX_WATCHDOG;
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		/* under max_requests only a slot's worker leaves by itself;
+		 * retired and stopped ones are "other" (the caller says) */
+		cause = MX_RECYCLED;
+	else
+		cause = MX_CRASHED;	/* a signal, or a failed start */
+	if (cause == MX_RECYCLED && (m->stopping || retired))
+		cause = MX_OTHER;
+	metrics_inc(MF_WORKER_EXITS, cause, 0, 0);
+	for (int i = 0; i < METRICS_MAX_WORKERS; i++)
+		if (m->mpid[i] == pid) {
+			m->mpid[i] = 0;
+			metrics_vacate(i);
+			break;
+		}
+}
 
 static int
 workers_wanted(const struct conf *conf)
@@ -82,6 +134,7 @@ master_spawn(struct master *m, struct slot *s)
 	struct scoreboard_slot *board = s->board;
 	sigset_t none;
 	pid_t pid, parent = getpid();
+	int mi = metrics_slot_free(m);
 
 	scoreboard_reset(board);
 	s->wd_killed = false;
@@ -93,6 +146,7 @@ master_spawn(struct master *m, struct slot *s)
 	if (pid == 0) {
 		int status;
 
+		metrics_attach(mi, (long)getpid());
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		free(m->slots);
@@ -103,6 +157,9 @@ master_spawn(struct master *m, struct slot *s)
 	}
 	s->pid = pid;
 	s->started_ms = clock_mono_ms();
+	if (mi >= 0)
+		m->mpid[mi] = pid;
+	metrics_inc(MF_WORKER_STARTS, 0, 0, 0);
 	log_debug("worker %ld started", (long)pid);
 }
 
@@ -134,6 +191,7 @@ master_reaped(struct master *m, pid_t pid, int status)
 	for (int i = 0; i < m->nretiring; i++) {
 		if (m->retiring[i] == pid) {
 			m->retiring[i] = m->retiring[--m->nretiring];
+			metrics_reaped(m, pid, status, false, true);
 			return;
 		}
 	}
@@ -145,6 +203,7 @@ master_reaped(struct master *m, pid_t pid, int status)
 		if (s->pid != pid)
 			continue;
 		s->pid = 0;
+		metrics_reaped(m, pid, status, s->wd_killed, false);
 		lived = now - s->started_ms;
 		if (m->stopping)
 			return;
@@ -281,6 +340,7 @@ master_reload(struct master *m)
 		master_spawn(m, &m->slots[i]);
 	for (int i = 0; i < m->nretiring; i++)
 		kill(m->retiring[i], SIGTERM);
+	metrics_inc(MF_RELOADS, 0, 0, 0);
 	log_info("configuration reloaded from %s, %d workers", fresh->path,
 	    n);
 	return;
@@ -341,6 +401,7 @@ master_run(struct conf *conf)
 			if (now >= m.kill_at_ms) {
 				log_warn("shutdown timeout: killing %d "
 				    "workers", master_children(&m));
+				m.killed_all = true;
 				master_signal_all(&m, SIGKILL);
 				m.kill_at_ms = now + 60000;
 			}

@@ -46,8 +46,10 @@
 #include "http.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "scoreboard.h"
+#include "statsd.h"
 #include "worker.h"
 
 /* Accepts after a stop signal: the kernel's default somaxconn. */
@@ -287,13 +289,21 @@ elapsed_us(const struct timespec *t0)
 	    (t1.tv_nsec - t0->tv_nsec) / 1000;
 }
 
+/* What the metrics need of a request, once its answer is flushed. */
+struct served {
+	unsigned	endpoint;	/* enum metric_endpoint */
+	unsigned	version;	/* enum metric_version */
+	int		status;
+	size_t		bytes;
+};
+
 /*
  * Answer one accepted request.  Whatever happens inside, the client gets an
- * answer and the worker lives on.
+ * answer and the worker lives on.  *done gets its metric labels.
  */
 static void
 worker_handle(FCGX_Request *fcgx, struct app *app,
-    struct scoreboard_slot *slot)
+    struct scoreboard_slot *slot, struct served *done)
 {
 	static const char oom[] =
 	    "Status: 503 Service Unavailable\r\n"
@@ -303,10 +313,13 @@ worker_handle(FCGX_Request *fcgx, struct app *app,
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	*done = (struct served){ ME_OTHER, MV_NONE, 503, 0 };
 	if (http_request_open(&req, fcgx) != 0) {
 		FCGX_PutStr(oom, sizeof(oom) - 1, fcgx->out);
 		return;
 	}
+	router_metric_labels(req.path, req.query, &done->endpoint,
+	    &done->version);
 	scoreboard_begin(slot, req.method, req.path);
 	router_dispatch(&req, app);
 	if (req.status == 0)
@@ -315,6 +328,8 @@ worker_handle(FCGX_Request *fcgx, struct app *app,
 	if (app->conf->access_log)
 		log_access(req.status, req.method, req.path,
 		    elapsed_us(&t0), req.bytes_out);
+	done->status = req.status;
+	done->bytes = req.bytes_out;
 	http_request_close(&req);
 	app_request_end(app);
 }
@@ -385,6 +400,7 @@ worker_reload_conf(struct conf **confp, struct app *app)
 	timers_configure(fresh, fresh->log_json);
 	if (app_worker_init(app, fresh) != 0)
 		fatal("out of memory after reload");
+	(void)statsd_open(fresh);	/* failure logged; the push stays off */
 	log_info("configuration reloaded from %s", fresh->path);
 }
 
@@ -396,11 +412,25 @@ static void
 worker_serve(FCGX_Request *fcgx, struct app *app,
     struct scoreboard_slot *slot)
 {
+	struct served done;
+	struct timespec t0;
+
+	metrics_now(&t0);
+	metrics_set(MF_IN_FLIGHT, 0, 1);
 	worker_timer_arm(wd_timer, &wd_span);
-	worker_handle(fcgx, app, slot);
+	worker_handle(fcgx, app, slot, &done);
 	FCGX_Finish_r(fcgx);
 	worker_timer_disarm(wd_timer);
 	scoreboard_end(slot);
+	/* after FCGX_Finish_r: the time includes the answer's last byte */
+	metrics_observe(MF_REQUEST_SECONDS, done.endpoint,
+	    metrics_seconds_since(&t0));
+	metrics_inc(MF_REQUESTS, done.endpoint, done.version,
+	    metrics_status_label(done.status));
+	metrics_add(MF_RESPONSE_BYTES, done.endpoint, 0, 0, done.bytes);
+	metrics_set(MF_IN_FLIGHT, 0, 0);
+	/* the request's StatsD batch, now that the answer is out */
+	statsd_flush();
 }
 
 int
@@ -441,6 +471,8 @@ worker_run(struct conf **confp, bool single, pid_t master,
 		return 1;
 	}
 	io_request = &fcgx;
+	/* the StatsD socket, once per worker; failure is logged, not fatal */
+	(void)statsd_open(*confp);
 	log_debug("worker ready");
 
 	while (!worker_stop) {
@@ -497,6 +529,7 @@ worker_run(struct conf **confp, bool single, pid_t master,
 	if (worker_stop)
 		listen_release();
 	io_request = NULL;
+	statsd_close();
 	FCGX_Free(&fcgx, 1);
 	app_worker_fini(&app);
 	timers_fini();

@@ -39,6 +39,7 @@
 #include "clock.h"
 #include "valid.h"
 #include "log.h"
+#include "metrics.h"
 
 #define CACHE_DEFAULT_NS	"relaycfg"
 #define CACHE_HASH_BYTES	16
@@ -217,6 +218,9 @@ cache_new(const struct conf *conf, char *err, size_t errlen)
 			    "%s:%u", memcached_server_name(in),
 			    (unsigned)memcached_server_port(in));
 	}
+	/* a closed breaker: the server is in use until it fails */
+	for (uint32_t i = 0; i < c->nsrv; i++)
+		metrics_set(MF_MEMCACHED_UP, i, 1);
 	c->mc = mc;
 	return c;
 fail:
@@ -401,6 +405,8 @@ cache_failed(struct cache *c, uint32_t i, memcached_return_t rc,
 	unsigned rest = c->conf->memcached_retry_timeout;
 
 	c->st.failures++;
+	metrics_inc(MF_MEMCACHED_ERRORS, 0, 0, 0);
+	metrics_set(MF_MEMCACHED_UP, i, 0);
 	if (!sv->open)
 		log_warn("memcached %s: %s failed (%s); not used for %u s, "
 		    "serving from MariaDB", sv->name, op,
@@ -420,6 +426,7 @@ cache_worked(struct cache *c, uint32_t i)
 	if (c->srv[i].open)
 		log_info("memcached %s answers again", c->srv[i].name);
 	c->srv[i].open = false;
+	metrics_set(MF_MEMCACHED_UP, i, 1);
 }
 
 static bool
@@ -482,6 +489,7 @@ cache_gen_create(struct cache *c)
 		memcpy(cand, c->gen, sizeof(cand));
 	else
 		cache_gen_random(cand);
+	metrics_inc(MF_MEMCACHED_OPS, MMO_OTHER, 0, 0);
 	rc = memcached_add(c->mc, c->gen_key, c->gen_key_len, cand,
 	    CACHE_GEN_LEN, 0, 0);
 	if (rc == MEMCACHED_SUCCESS) {
@@ -493,6 +501,7 @@ cache_gen_create(struct cache *c)
 		return;
 	}
 	/* Someone else created it first: theirs wins. */
+	metrics_inc(MF_MEMCACHED_OPS, MMO_GET, 0, 0);
 	v = memcached_get(c->mc, c->gen_key, c->gen_key_len, &vlen, &flags,
 	    &rc);
 	if (v != NULL && cache_gen_valid(v, vlen))
@@ -515,6 +524,7 @@ cache_bump_generation(struct cache *c)
 		return 0;
 	cache_gen_random(gen);
 	c->st.sets++;
+	metrics_inc(MF_MEMCACHED_OPS, MMO_SET, 0, 0);
 	/*
 	 * replace, else add, not set: sets are buffered (cache_new) and
 	 * would return before memcached confirmed the new generation.
@@ -535,6 +545,39 @@ cache_bump_generation(struct cache *c)
 	}
 	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
 	return ret;
+}
+
+/* --- metrics -------------------------------------------------------- */
+
+/* Cache kinds (cache_key_* callers in store/ and configs.c) by label. */
+static const struct {
+	const char	*kind;
+	unsigned	 label;
+} cache_metric_kinds[] = {
+	{ "o", MCK_ORG }, { "p", MCK_PROJECT }, { "k", MCK_PROJECTKEY },
+	{ "kp", MCK_PROJECTKEY }, { "kl", MCK_KEYLIST }, { "po", MCK_OPTIONS },
+	{ "oo", MCK_OPTIONS }, { "to", MCK_OPTIONS }, { "pom", MCK_OPTIONS },
+	{ "r", MCK_RELAY }, { "rr", MCK_RELAY }, { "cfgz", MCK_CONFIG },
+	{ "cfgr", MCK_CONFIG }, { "tt", MCK_THRESHOLDS },
+};
+
+/* cache_metric_kind - the kind label of a key made by cache_key_*. */
+static unsigned
+cache_metric_kind(const struct cache *c, const char *key)
+{
+	const char *kind = key + c->prefix_len, *kend;
+	size_t klen;
+
+	if (strncmp(key, c->prefix, c->prefix_len) != 0 ||
+	    (kend = strchr(kind, ':')) == NULL)
+		return MCK_OTHER;
+	klen = (size_t)(kend - kind);
+	for (size_t i = 0; i < sizeof(cache_metric_kinds) /
+	    sizeof(cache_metric_kinds[0]); i++)
+		if (strlen(cache_metric_kinds[i].kind) == klen &&
+		    memcmp(cache_metric_kinds[i].kind, kind, klen) == 0)
+			return cache_metric_kinds[i].label;
+	return MCK_OTHER;
 }
 
 /* --- get ------------------------------------------------------------- */
@@ -607,15 +650,20 @@ cache_mget_one(struct cache *c, uint32_t i, const char *const *mkeys,
 {
 	memcached_result_st res;
 	memcached_return_t rc;
+	struct timespec t0;
 	int ret = 0;
 
 	c->st.gets++;
+	metrics_inc(MF_MEMCACHED_OPS, MMO_GET, 0, 0);
+	metrics_now(&t0);
 	rc = memcached_mget(c->mc, mkeys, mlens, m);
 	if (rc == MEMCACHED_SOME_ERRORS)
 		/* The server failed; why decides the log line. */
 		rc = memcached_last_error(c->mc);
 	if (rc != MEMCACHED_SUCCESS) {
 		cache_failed(c, i, rc, "get");
+		metrics_observe(MF_MEMCACHED_SECONDS, 0,
+		    metrics_seconds_since(&t0));
 		return -1;
 	}
 	if (memcached_result_create(c->mc, &res) == NULL)
@@ -661,6 +709,7 @@ cache_mget_one(struct cache *c, uint32_t i, const char *const *mkeys,
 		cache_worked(c, i);
 out:
 	memcached_result_free(&res);
+	metrics_observe(MF_MEMCACHED_SECONDS, 0, metrics_seconds_since(&t0));
 	return ret;
 }
 
@@ -673,6 +722,7 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 	uint32_t *where = NULL, gs;
 	struct cache_get g = { 0 };
 	bool errors = false, oom = true, gen_answered = false;
+	uint64_t failed = 0;	/* servers < 64 that failed or rested */
 	long long t0 = clock_mono_us();
 	size_t m;
 
@@ -681,6 +731,9 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 	memset(out, 0, n * sizeof(*out));
 	if (c->mc == NULL) {
 		c->st.misses += n;
+		for (size_t i = 0; i < n; i++)
+			metrics_inc(MF_CACHE, cache_metric_kind(c, keys[i]),
+			    MCR_MISS, 0);
 		return 0;
 	}
 	g.n = n;
@@ -729,12 +782,15 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 		if (!usable) {
 			c->st.skipped++;
 			errors = true;
+			failed |= s < 64 ? (uint64_t)1 << s : 0;
 			continue;
 		}
 		if ((rc = cache_mget_one(c, s, mkeys, mlens, m, &g)) == -2)
 			goto out;
-		if (rc != 0)
+		if (rc != 0) {
 			errors = true;
+			failed |= s < 64 ? (uint64_t)1 << s : 0;
+		}
 		else if (g.want_gen && gs == s)
 			gen_answered = true;
 	}
@@ -787,16 +843,25 @@ out:
 	free(g.slots);
 	free(mkeys);
 	free(mlens);
-	free(where);
 	/* Never half an answer after OOM. */
 	if (oom)
 		cache_values_free(out, n);
 	for (size_t i = 0; i < n; i++) {
-		if (out[i].data != NULL)
+		unsigned result = MCR_MISS;
+
+		if (out[i].data != NULL) {
 			c->st.hits++;
-		else
+			result = MCR_HIT;
+		} else {
 			c->st.misses++;
+			/* not answered: its server failed or rests, or OOM */
+			if (oom || where == NULL || (where[i] < 64 ?
+			    (failed >> where[i] & 1) != 0 : errors))
+				result = MCR_ERROR;
+		}
+		metrics_inc(MF_CACHE, cache_metric_kind(c, keys[i]), result, 0);
 	}
+	free(where);
 	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
 	return errors || oom ? -1 : 0;
 }
@@ -866,6 +931,7 @@ cache_set_many(struct cache *c, const char *const *keys,
 		    c->gen, (int)klen, kind);
 		memcpy(buf + hlen, payloads[i], lens[i]);
 		c->st.sets++;
+		metrics_inc(MF_MEMCACHED_OPS, MMO_SET, 0, 0);
 		rc = memcached_set(c->mc, key, keylen, buf,
 		    (size_t)hlen + lens[i], (time_t)ttls[i], 0);
 		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_BUFFERED) {
@@ -888,6 +954,8 @@ out:
 	free(wrote);
 	free(buf);
 	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
+	metrics_observe(MF_MEMCACHED_SECONDS, 0,
+	    (double)(clock_mono_us() - t0) / 1e6);
 	return ret;
 }
 
@@ -912,6 +980,7 @@ cache_delete_one(struct cache *c, const char *key)
 	memcached_return_t rc;
 
 	c->st.deletes++;
+	metrics_inc(MF_MEMCACHED_OPS, MMO_DELETE, 0, 0);
 	rc = memcached_delete(c->mc, key, len, 0);
 	if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
 	    rc != MEMCACHED_DELETED && rc != MEMCACHED_BUFFERED) {
@@ -969,11 +1038,16 @@ out:
 	 * the deletes before it, so when this returns nobody can read what
 	 * was deleted (a read right after relaycfgctl returns is fresh).
 	 */
-	if (ret == 0 && memcached_version(c->mc) != MEMCACHED_SUCCESS) {
-		cache_failed_all(c, "delete");
-		ret = -1;
+	if (ret == 0) {
+		metrics_inc(MF_MEMCACHED_OPS, MMO_OTHER, 0, 0);
+		if (memcached_version(c->mc) != MEMCACHED_SUCCESS) {
+			cache_failed_all(c, "delete");
+			ret = -1;
+		}
 	}
 	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
+	metrics_observe(MF_MEMCACHED_SECONDS, 0,
+	    (double)(clock_mono_us() - t0) / 1e6);
 	return ret;
 }
 

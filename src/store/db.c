@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 
 #define DB_IDLE_PING_MS	1000	/* ping before a write after this idle */
 #define DB_LOCK_NAME	"'relaycfg.schema'"
@@ -179,6 +180,8 @@ db_connect(struct db *db)
 		mysql_close(m);
 		db->retry_at_ms = clock_mono_ms() + DB_RETRY_MS;
 		db->st.failures++;
+		metrics_inc(MF_SQL_ERRORS, 0, 0, 0);
+		metrics_set(MF_MARIADB_UP, 0, 0);
 		if (!db->down)
 			log_warn("%s MariaDB unreachable: %s", db->label,
 			    db->err);
@@ -188,6 +191,7 @@ db_connect(struct db *db)
 	if (db->down)
 		log_info("%s MariaDB reachable again", db->label);
 	db->down = false;
+	metrics_set(MF_MARIADB_UP, 0, 1);
 	db->m = m;
 	db->last_use_ms = clock_mono_ms();
 	db->st.connects++;
@@ -220,8 +224,10 @@ db_server_error(struct db *db)
 	unsigned e = mysql_errno(db->m);
 
 	db_set_error(db, e, mysql_error(db->m));
+	metrics_inc(MF_SQL_ERRORS, 0, 0, 0);
 	if (db_errno_lost(e) || db_errno_client(e)) {
 		/* A transaction dies with its connection. */
+		metrics_set(MF_MARIADB_UP, 0, 0);
 		db_disconnect(db);
 		return DB_UNAVAILABLE;
 	}
@@ -248,6 +254,7 @@ db_query(struct db *db, const char *sql, size_t len, struct db_res **res)
 		if ((rc = db_connect(db)) != DB_OK)
 			goto out;
 		db->st.queries++;
+		metrics_inc(MF_SQL_STATEMENTS, 0, 0, 0);
 		db->last_use_ms = clock_mono_ms();
 		if (mysql_real_query(db->m, sql, len) == 0) {
 			MYSQL_RES *mr = mysql_store_result(db->m);
@@ -288,6 +295,8 @@ db_query(struct db *db, const char *sql, size_t len, struct db_res **res)
 	}
 out:
 	db->st.time_us += (unsigned long long)(clock_mono_us() - t0);
+	metrics_observe(MF_SQL_SECONDS, 0,
+	    (double)(clock_mono_us() - t0) / 1e6);
 	*res = r;
 	return rc;
 }
@@ -302,6 +311,7 @@ db_exec(struct db *db, const char *sql, size_t len, uint64_t *affected,
 	if ((rc = db_ready_for_write(db)) != DB_OK)
 		goto out;
 	db->st.queries++;
+	metrics_inc(MF_SQL_STATEMENTS, 0, 0, 0);
 	db->last_use_ms = clock_mono_ms();
 	if (mysql_real_query(db->m, sql, len) != 0) {
 		if ((rc = db_server_error(db)) == DB_UNAVAILABLE) {
@@ -329,6 +339,8 @@ db_exec(struct db *db, const char *sql, size_t len, uint64_t *affected,
 	rc = DB_OK;
 out:
 	db->st.time_us += (unsigned long long)(clock_mono_us() - t0);
+	metrics_observe(MF_SQL_SECONDS, 0,
+	    (double)(clock_mono_us() - t0) / 1e6);
 	return rc;
 }
 
@@ -360,6 +372,7 @@ db_rollback(struct db *db)
 {
 	if (db->in_txn && db->m != NULL) {
 		db->st.queries++;
+		metrics_inc(MF_SQL_STATEMENTS, 0, 0, 0);
 		if (mysql_real_query(db->m, "ROLLBACK", 8) != 0)
 			db_disconnect(db);
 	}

@@ -27,10 +27,10 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 # The modules: those the README's a2enmod line enables, plus what Debian
-# enables by default (an MPM and authz_core).
+# enables by default (an MPM, authz_core and authz_host).
 a2enmod_line=$(grep -m 1 '^a2enmod proxy' "$top_srcdir/README.md")
 like "$a2enmod_line" '^a2enmod proxy proxy_fcgi' "README has the a2enmod line"
-APACHE_MODS="mpm_event authz_core ${a2enmod_line#a2enmod }"
+APACHE_MODS="mpm_event authz_core authz_host ${a2enmod_line#a2enmod }"
 
 harness_start_mariadb
 harness_start_memcached
@@ -171,6 +171,12 @@ is "$HTTP_BODY" '{"is_healthy":true}' "unix: live body"
 http POST /api/0/relays/live/ --data '{}'
 is "$HTTP_STATUS" 405 "unix: relaycfg's own 405 comes through"
 like "$HTTP_HEADERS" '^Allow: GET, HEAD$' "unix: with its Allow header"
+# The vhost's /metrics location (loopback is allowed by both Apache and
+# relaycfg).
+http GET /metrics
+is "$HTTP_STATUS" 200 "unix: /metrics through Apache"
+like "$HTTP_HEADERS" '^Content-Type: text/plain; version=0.0.4' "unix: in Prometheus' text format"
+like "$HTTP_BODY" '^# TYPE relaycfg_requests_total counter$' "unix: with the request counters"
 signed_checks unix
 ok $(( $(served_by "$T/relaycfg.log") <= before_unix )) "unix: served by the socket instance"
 is "$(served_by "$T/relaycfg-tcp.log")" "$before_tcp" "unix: nothing went to TCP"
@@ -209,6 +215,9 @@ before_unix=$(served_by "$T/relaycfg.log")
 before_tcp=$(served_by "$T/relaycfg-tcp.log")
 http GET /api/0/relays/live/
 is "$HTTP_STATUS" 200 "tcp: live through Apache"
+http GET /metrics
+is "$HTTP_STATUS" 200 "tcp: /metrics through Apache"
+like "$HTTP_BODY" '^# TYPE relaycfg_requests_total counter$' "tcp: with the request counters"
 signed_checks tcp
 ok $(( $(served_by "$T/relaycfg-tcp.log") <= before_tcp )) "tcp: served by the TCP instance"
 is "$(served_by "$T/relaycfg.log")" "$before_unix" "tcp: nothing went to the socket"

@@ -1,0 +1,107 @@
+/*
+ * ep_metrics.c - GET /metrics: the pool's counters in Prometheus' text format, for internal clients only.
+ *
+ * The numbers say how busy the service is, which relays fail to sign and
+ * whether the backends are down: worth little to an outsider, but not
+ * theirs to read.  The shipped vhosts already limit the location to
+ * loopback and private networks; this check holds when a vhost forgets.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "auth.h"
+#include "endpoints.h"
+#include "log.h"
+#include "metrics.h"
+
+/* Prometheus' text exposition format, as its client libraries send it. */
+#define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+
+/*
+ * loopback - 127.0.0.0/8 and ::1 (::ffff:127.x.y.z is the former to
+ * conf_cidr_contains), parsed once.
+ */
+static const struct conf_cidr *
+loopback(size_t *n)
+{
+	static const char *const text[] = { "127.0.0.0/8", "::1/128" };
+	static struct conf_cidr nets[2];
+	static bool parsed;
+
+	if (!parsed) {
+		for (size_t i = 0; i < 2; i++)
+			(void)conf_parse_cidr(text[i], &nets[i]);
+		parsed = true;
+	}
+	*n = 2;
+	return nets;
+}
+
+/*
+ * ep_metrics_allowed - may this request read /metrics?  Its client address
+ * is decided as for a relay's internal flag (auth_client_addr: REMOTE_ADDR,
+ * or behind a trusted proxy the rightmost X-Forwarded-For hop that is not
+ * one); it must be loopback or in internal_networks (Sentry's
+ * INTERNAL_SYSTEM_IPS when unset).  The address is written to addr for
+ * the log.
+ */
+bool
+ep_metrics_allowed(const struct conf *conf, const struct request *req,
+    char *addr, size_t len)
+{
+	const struct conf_cidr *nets;
+	size_t n;
+
+	auth_client_addr(conf, req, addr, len);
+	nets = loopback(&n);
+	if (conf_cidr_contains(nets, n, addr))
+		return true;
+	if (conf->internal_networks_set) {
+		nets = conf->internal_networks;
+		n = conf->n_internal_networks;
+	} else
+		nets = conf_default_internal_networks(&n);
+	return conf_cidr_contains(nets, n, addr);
+}
+
+/*
+ * ep_metrics - the sum of every slot (workers alive and gone, and the
+ * master's) rendered now; the per-process gauges name the memcached
+ * servers of this worker's configuration.  403 (JSON) to a client that is
+ * not internal, 503 when the counters are off or memory is short.
+ */
+void
+ep_metrics(struct request *req, struct app *app)
+{
+	const struct conf *conf = app->conf;
+	struct metrics_snapshot *snap = NULL;
+	char addr[64], *text = NULL;
+	size_t len = 0;
+
+	if (!ep_metrics_allowed(conf, req, addr, sizeof(addr))) {
+		log_info("metrics refused to %s: not internal", addr);
+		http_reply_error(req, 403,
+		    "Metrics are served to loopback and internal networks only",
+		    NULL);
+		goto out;
+	}
+	if (!metrics_enabled()) {
+		http_reply_error(req, 503, "Metrics are not collected", NULL);
+		goto out;
+	}
+	if ((snap = metrics_snapshot_new()) == NULL ||
+	    (text = metrics_render_prometheus(snap,
+	    (const char *const *)conf->memcached_servers,
+	    conf->n_memcached_servers, &len)) == NULL) {
+		http_reply_error(req, 503, "Out of memory", NULL);
+		goto out;
+	}
+	/* A scrape is a moment: no proxy may answer the next from a copy. */
+	http_reply(req, 200, METRICS_CONTENT_TYPE, "Cache-Control: no-store\r\n",
+	    text, len);
+out:
+	free(text);
+	metrics_snapshot_free(snap);
+}
