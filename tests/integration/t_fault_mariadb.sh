@@ -29,6 +29,18 @@ kill_mariadb() {
 	MARIADB_PID=""
 }
 
+# await_full_answers: a worker that saw MariaDB fail rests it briefly
+# (DB_RETRY_MS) before it reconnects, so the first answers after a restart
+# may still be pending: recovery is by itself, within a bound. Sets $tries;
+# 20 means it did not recover in 20 half-second probes.
+await_full_answers() {
+	tries=0
+	until load_run probe "$CREDS" --duration 0.5 &&
+	    [ "$LOAD_FAILED" -eq 0 ] || [ "$tries" -ge 20 ]; do
+		tries=$((tries + 1))
+	done
+}
+
 # --- warm cache: the same bodies (same seed) have been answered ---------
 load_run warm "$CREDS" --duration 2
 is "$LOAD_FAILED" 0 "warm-up: every answer right ($LOAD_RPS answers/s)"
@@ -57,6 +69,8 @@ is "$LOAD_FAILED" 0 "cold cache, MariaDB down: every key answered or pending ($L
 ok $((LOAD_PENDING == 0)) "and keys are pending ($LOAD_PENDING)"
 
 harness_run_mariadbd
+await_full_answers
+ok $((tries >= 20)) "MariaDB back: full answers again within 10 s"
 load_run back "$CREDS" --duration 2
 is "$LOAD_FAILED" 0 "MariaDB back: every key answered in full again"
 
@@ -71,14 +85,7 @@ harness_run_mariadbd
 load_wait
 is "$LOAD_5XX" 0 "cold cache, MariaDB killed and restarted under load: no 5xx"
 is "$LOAD_FAILED" 0 "cold cache: 0 failed answers (answered or pending)"
-# A worker that saw MariaDB fail rests it briefly before it reconnects, so
-# the first answers after the restart may still be pending: recovery is
-# by itself, within a bound, then every answer is full again.
-tries=0
-until load_run probe "$CREDS" --duration 0.5 && [ "$LOAD_FAILED" -eq 0 ] ||
-    [ "$tries" -ge 20 ]; do
-	tries=$((tries + 1))
-done
+await_full_answers
 ok $((tries >= 20)) "MariaDB restarted under load: full answers again within 10 s"
 load_run end "$CREDS" --duration 1
 is "$LOAD_FAILED" 0 "and every key answered in full afterwards"

@@ -166,6 +166,10 @@ for i in 1 2 3 4; do
 	[ "$HTTP_STATUS" = 200 ] || break
 done
 is "$HTTP_STATUS" 200 "MariaDB down: v1 still answered from the cache"
+if [ "$HTTP_STATUS" != 200 ]; then
+	diag "body: $HTTP_BODY"
+	tail -c +$((OFF + 1)) "$T/relaycfg.log" | tail -n 20 | sed 's/^/# /'
+fi
 LCD=$(jr ".configs[\"$PROJ\"].lastChange")
 ok $([[ "$LCD" > "$LC5" ]]; echo $?) "... with lastChange = now ($LCD)"
 N=$(tail -c +$((OFF + 1)) "$T/relaycfg.log" | grep -c 'lastChange: cannot read')
