@@ -8,9 +8,9 @@
 # ExecReload, the stop, and "make uninstall".
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
+. "$top_srcdir/tests/lib/installed.sh"
 harness_init
 need_binary nginx
-LISTENFDS=$top_builddir/tests/listenfds
 D=$T/root
 
 # make_in_builddir TARGET...: a clean sub-make (no jobserver or flags of
@@ -92,12 +92,7 @@ fi
 harness_start_mariadb
 harness_start_memcached
 relay_new S
-sed -i -e "s|^db_socket = .*|db_socket = $MARIADB_SOCKET|" \
-    -e "s|^db_user = .*|db_user = root|" \
-    -e "s|^memcached_server = .*|memcached_server = 127.0.0.1:$MC_PORT|" \
-    -e "s|^#registration_secret = .*|registration_secret = $(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')|" \
-    "$CONF"
-echo "static_relay = $(relay_id S) $(relay_pk S) internal" >>"$CONF"
+installed_edit_conf "$CONF"
 out=$("$SBIN/relaycfg" --check-config -c "$CONF" 2>&1)
 is "$out" "$CONF: OK" "the edited config passes --check-config"
 sum=$(md5sum <"$CONF")
@@ -112,22 +107,14 @@ fixture_project "$CONF"
 # --- socket activation ---------------------------------------------------
 # What systemd would do: relaycfg.socket's ListenStream and SocketMode, the
 # socket on fd 3 with LISTEN_FDS=1 and LISTEN_PID, then ExecStart.
-RELAYCFG_SOCKET=$T/relaycfg.sock
-mode=$(sed -n 's/^SocketMode=//p' "$UNITS/relaycfg.socket")
-read -r -a start <<<"$exec_start"
-start[0]=$D${start[0]}
-start[2]=$D${start[2]}
-"$LISTENFDS" -m "$mode" "unix:$RELAYCFG_SOCKET" -- "${start[@]}" \
-    </dev/null >>"$T/relaycfg.log" 2>&1 &
-RELAYCFG_PID=$!
-harness_wait_socket "$RELAYCFG_SOCKET" "$RELAYCFG_PID"
+installed_activate "$UNITS" "$D"
 harness_start_nginx
 
 is "$(readlink "/proc/$RELAYCFG_PID/exe")" "$SBIN/relaycfg" "ExecStart runs the installed binary"
 like "$(readlink "/proc/$RELAYCFG_PID/fd/0")" '^socket:' "the activated socket is moved to fd 0"
 [ ! -e "/proc/$RELAYCFG_PID/fd/3" ] || [ "$(readlink "/proc/$RELAYCFG_PID/fd/3")" != "$(readlink "/proc/$RELAYCFG_PID/fd/0")" ]
 ok $? "fd 3 is not kept open as well"
-is "$(stat -c %a "$RELAYCFG_SOCKET")" "${mode#0}" "the socket keeps SocketMode"
+is "$(stat -c %a "$RELAYCFG_SOCKET")" "${SOCKET_MODE#0}" "the socket keeps SocketMode"
 ok $(( $(worker_pids | wc -w) < 1 )) "the master preforked its workers"
 
 http GET /api/0/relays/live/

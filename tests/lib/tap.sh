@@ -55,6 +55,12 @@ skip_all() {
 	exit 0
 }
 
+# bail_out REASON: the test cannot run here at all; an error, not a skip.
+bail_out() {
+	echo "Bail out! $*"
+	exit 1
+}
+
 done_testing() {
 	echo "1..$TAP_N"
 	[ "$TAP_FAILED" -eq 0 ]

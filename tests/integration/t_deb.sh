@@ -1,0 +1,126 @@
+#!/bin/bash
+# The Debian package, as an operator meets it: dpkg-buildpackage -us -uc
+# builds it from a clean copy of the sources, lintian finds nothing, dpkg -i
+# installs it without starting anything, the installed relaycfg (as the
+# relaycfg user, socket-activated the way the installed units say) answers
+# a signed fetch from the test's MariaDB and memcached, and dpkg --purge
+# takes every file, the user and the override away again.
+#
+# It installs into the real system (/usr, /etc, /lib/systemd): tests run as
+# root on machines rebuilt for every CI run.  A relaycfg package found
+# installed before the test is refused, never purged.
+. "$top_srcdir/tests/lib/harness.sh"
+. "$top_srcdir/tests/lib/relay.sh"
+. "$top_srcdir/tests/lib/installed.sh"
+harness_init
+need_binary dpkg-buildpackage
+need_binary lintian
+need_binary setpriv
+need_binary nginx
+[ "$(id -u)" -eq 0 ] || bail_out "t_deb installs a package: run as root"
+if dpkg-query -W -f='${Status}' relaycfg 2>/dev/null | grep -q installed; then
+	bail_out "a relaycfg package is already installed; not touching it"
+fi
+version=$(sed -n '1s/^relaycfg (\([^)]*\)).*/\1/p' "$top_srcdir/debian/changelog")
+arch=$(dpkg --print-architecture)
+DEB=$T/relaycfg_${version}_$arch.deb
+SRC=$T/relaycfg-$version
+purged=no
+deb_cleanup() {
+	[ "$purged" = yes ] || dpkg --purge relaycfg >/dev/null 2>&1
+	harness_cleanup
+}
+trap deb_cleanup EXIT
+
+# ---- build ------------------------------------------------------------------
+mkdir -p "$SRC"
+tar -C "$top_srcdir" --exclude=./build --exclude=./.git \
+    --exclude=./autom4te.cache -cf - . | tar -C "$SRC" -xf -
+(cd "$SRC" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+    DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc) \
+    >"$T/build.log" 2>&1
+ok $? "dpkg-buildpackage -us -uc"
+[ -s "$DEB" ]
+ok $? "built ${DEB##*/}"
+# As nobody: lintian warns about (and does not need) root.
+setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    lintian --fail-on error,warning "$T/relaycfg_${version}_$arch.changes" \
+    >"$T/lintian.log" 2>&1
+ok $? "lintian: no error or warning"
+[ -s "$T/lintian.log" ] && diag "$(cat "$T/lintian.log")"
+
+contents=$(dpkg-deb -c "$DEB" | awk '{print $1, $2, $6}')
+for f in ./usr/sbin/relaycfg ./usr/bin/relaycfgctl ./etc/relaycfg.conf \
+    ./lib/systemd/system/relaycfg.service ./lib/systemd/system/relaycfg.socket \
+    ./usr/share/man/man8/relaycfg.8.gz ./usr/share/man/man5/relaycfg.conf.5.gz \
+    ./usr/share/man/man1/relaycfgctl.1.gz \
+    ./usr/share/doc/relaycfg/examples/nginx/relaycfg.conf \
+    ./usr/share/doc/relaycfg/examples/apache/relaycfg-proxy-fcgi.conf \
+    ./usr/share/doc/relaycfg/examples/apache/fcgid/relaycfg.fcgi \
+    ./usr/share/doc/relaycfg/examples/relaycfg.conf; do
+	like "$contents" " $f\$" "the package holds $f"
+done
+is "$(dpkg-deb -f "$DEB" Package Architecture | tr '\n' ' ')" \
+    "Package: relaycfg Architecture: $arch " "control: package and architecture"
+is "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles)" \
+    /etc/relaycfg.conf "the config is a conffile"
+
+# ---- install: nothing starts -------------------------------------------------
+dpkg -i "$DEB" >"$T/dpkg-i.log" 2>&1
+ok $? "dpkg -i"
+is "$(getent passwd relaycfg | cut -d: -f6,7)" "/nonexistent:/usr/sbin/nologin" \
+    "postinst made the relaycfg system user (no home, no shell)"
+is "$(stat -c '%a %U %G' /etc/relaycfg.conf)" "640 root relaycfg" \
+    "the config: mode 0640, group relaycfg (dpkg-statoverride)"
+out=$(/usr/sbin/relaycfg --check-config -c /etc/relaycfg.conf 2>&1)
+is "$out" "/etc/relaycfg.conf: OK" "the shipped config passes --check-config"
+ls /etc/systemd/system/*.wants/relaycfg* >/dev/null 2>&1
+ok $(( $? == 0 )) "no unit enabled"
+# Where deb-systemd-helper keeps the links it made when it enabled a unit
+# (it does so for a package's units unless told --no-enable).
+ls /var/lib/systemd/deb-systemd-helper-enabled/*.wants/relaycfg* >/dev/null 2>&1
+ok $(( $? == 0 )) "deb-systemd-helper enabled no unit"
+is "$(pgrep -fc '^/usr/sbin/relaycfg')" 0 "nothing started"
+
+# ---- run it as systemd would -------------------------------------------------
+harness_start_mariadb
+harness_start_memcached
+relay_new S
+installed_edit_conf /etc/relaycfg.conf
+out=$(/usr/sbin/relaycfg --check-config -c /etc/relaycfg.conf 2>&1)
+is "$out" "/etc/relaycfg.conf: OK" "the edited config passes --check-config"
+RELAYCFGCTL=/usr/bin/relaycfgctl
+fixture_project /etc/relaycfg.conf
+user=$(sed -n 's/^User=//p' /lib/systemd/system/relaycfg.service)
+group=$(sed -n 's/^Group=//p' /lib/systemd/system/relaycfg.service)
+installed_activate /lib/systemd/system "" \
+    setpriv --reuid="$user" --regid="$group" --init-groups
+harness_start_nginx
+is "$(stat -c %U "/proc/$RELAYCFG_PID")" relaycfg "relaycfg runs as the unit's user"
+is "$(readlink "/proc/$RELAYCFG_PID/exe")" /usr/sbin/relaycfg "... from the package"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "live through nginx"
+ctl_fetch S "$PK"
+is "$HTTP_STATUS" 200 "signed v3 fetch (installed relaycfgctl and config)"
+like "$HTTP_BODY" "\"$PK\":\\{\"disabled\":false,\"slug\":\"backend\"" \
+    "the project's config, from MariaDB"
+kill -TERM "$RELAYCFG_PID"
+wait "$RELAYCFG_PID"
+is "$?" 0 "SIGTERM: graceful stop"
+RELAYCFG_PID=""
+
+# ---- purge: nothing left -----------------------------------------------------
+files=$(dpkg -L relaycfg | while read -r f; do [ -d "$f" ] || echo "$f"; done)
+dpkg --purge relaycfg >"$T/purge.log" 2>&1
+ok $? "dpkg --purge"
+purged=yes
+left=$(for f in $files; do [ -e "$f" ] && echo "$f"; done)
+is "$left" "" "every packaged file is gone (the edited conffile too)"
+getent passwd relaycfg >/dev/null || getent group relaycfg >/dev/null
+ok $(( $? == 0 )) "the relaycfg user and group are gone"
+dpkg-statoverride --list /etc/relaycfg.conf >/dev/null
+ok $(( $? == 0 )) "no statoverride left"
+[ ! -e /usr/share/doc/relaycfg ]
+ok $? "/usr/share/doc/relaycfg is gone"
+
+done_testing
