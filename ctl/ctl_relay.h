@@ -1,6 +1,7 @@
 /*
  * ctl_relay.h - what the relay-side commands' files share: credentials,
- * the options of every upstream command, one signed POST and its answer.
+ * the options of every upstream command, one signed POST and its answer
+ * (and the plain GET status reads /metrics with).
  *
  * ctl_relay.c dispatches and parses the options; ctl_creds.c reads
  * credentials and signs; ctl_upstream.c talks to the upstream; the
@@ -137,6 +138,10 @@ int	ctl_net_check(const char *cmd, const struct netopts *no);
 int	ctl_http_post(const char *cmd, const struct netopts *no,
 	    const struct creds *c, const char *path, const char *body,
 	    size_t len, struct response *r);
+/* GET url (http, https, file:), no signature; 0 with the answer in *r
+ * whatever its status (caller frees r->body; file: has status 0), or -1
+ * (reason on stderr). */
+int	ctl_http_get(const char *cmd, const char *url, struct response *r);
 bool	ctl_is_2xx(const struct response *r);
 /* The body on fp, newline-terminated. */
 void	ctl_put_body(FILE *fp, const struct response *r);

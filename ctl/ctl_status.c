@@ -16,7 +16,6 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,16 +25,14 @@
 #include <json-c/json.h>
 
 #include "ctl.h"
+#include "ctl_relay.h"
 #include "metrics.h"
 
 #define DEFAULT_URL		"http://127.0.0.1/metrics"
 #define DEFAULT_INTERVAL	1.0	/* s: two scrapes this far apart */
 #define DEFAULT_WATCH		2.0	/* s: --watch refresh period */
-#define MAX_SCRAPE		(16UL << 20)	/* bytes of one /metrics answer */
 #define MAX_LE			64	/* histogram bounds we follow */
 #define MAX_NAMES		64	/* workers, servers, ... we list */
-#define CONNECT_TIMEOUT		5L	/* s */
-#define TOTAL_TIMEOUT		10L	/* s */
 
 #define P_REQ	"relaycfg_requests_total"
 #define P_LAT	"relaycfg_request_duration_seconds_bucket"
@@ -77,19 +74,6 @@ on_sigint(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-/* "relaycfgctl: status: <message>" on stderr. */
-static void __attribute__((format(printf, 1, 2)))
-warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "relaycfgctl: %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static double
@@ -167,24 +151,6 @@ parse(struct scrape *sc)
 	return 0;
 }
 
-static size_t
-on_data(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct scrape *sc = arg;
-	size_t n = size * nmemb;
-	char *nt;
-
-	if (n > MAX_SCRAPE - sc->len)
-		return 0;	/* aborts the transfer */
-	if ((nt = realloc(sc->text, sc->len + n + 1)) == NULL)
-		return 0;
-	memcpy(nt + sc->len, p, n);
-	sc->len += n;
-	nt[sc->len] = '\0';
-	sc->text = nt;
-	return n;
-}
-
 /*
  * fetch - GET url into *sc (replaced only on success) and parse it.  A
  * non-200 answer is an error that shows its body: a 403 from a host that
@@ -193,49 +159,24 @@ on_data(char *p, size_t size, size_t nmemb, void *arg)
 static int
 fetch(const char *url, struct scrape *sc)
 {
-	char errbuf[CURL_ERROR_SIZE] = "";
 	struct scrape tmp = { NULL, 0, NULL, 0, 0 };
-	CURL *h;
-	CURLcode cc;
-	long status = 0;
+	struct response r = { 0, NULL, 0 };
 	int rc = -1;
 
-	if ((h = curl_easy_init()) == NULL) {
-		warn("cannot start libcurl");
-		return -1;
-	}
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, TOTAL_TIMEOUT);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &tmp);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	/* file: reads a saved scrape (tests, post-mortems) */
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,file");
-#endif
 	tmp.t = now();
-	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
-		warn("%s: %s", url, errbuf[0] != '\0' ? errbuf :
-		    curl_easy_strerror(cc));
+	if (ctl_http_get(cmd, url, &r) != 0)
+		goto out;
+	if (strncmp(url, "file:", 5) != 0 && r.status != 200) {
+		ctl_warn(cmd, "%s: HTTP %ld", url, r.status);
+		if (r.len > 0)
+			ctl_put_body(stderr, &r);
 		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (strncmp(url, "file:", 5) != 0 && status != 200) {
-		warn("%s: HTTP %ld", url, status);
-		if (tmp.text != NULL)
-			fprintf(stderr, "%s%s", tmp.text, tmp.len > 0 &&
-			    tmp.text[tmp.len - 1] != '\n' ? "\n" : "");
-		goto out;
-	}
-	if (tmp.text == NULL && (tmp.text = strdup("")) == NULL) {
-		warn("out of memory");
-		goto out;
-	}
+	tmp.text = r.body;
+	tmp.len = r.len;
+	r.body = NULL;
 	if (parse(&tmp) != 0) {
-		warn("out of memory");
+		ctl_warn(cmd, "out of memory");
 		goto out;
 	}
 	/* the middle of the request stands for when the counters were read */
@@ -245,7 +186,7 @@ fetch(const char *url, struct scrape *sc)
 	memset(&tmp, 0, sizeof(tmp));
 	rc = 0;
 out:
-	curl_easy_cleanup(h);
+	free(r.body);
 	scrape_free(&tmp);
 	return rc;
 }
@@ -257,36 +198,14 @@ out:
 static int
 read_scrape(const char *path, struct scrape *sc)
 {
-	FILE *fp;
-	char buf[8192];
-	size_t n;
-	int rc = -1;
-
-	if ((fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r")) == NULL) {
-		warn("%s: %s", path, strerror(errno));
+	if (ctl_read_file(cmd, path, MAX_BODY, &sc->text, &sc->len) != 0)
+		return -1;
+	if (parse(sc) != 0) {
+		ctl_warn(cmd, "out of memory");
+		scrape_free(sc);
 		return -1;
 	}
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-		if (on_data(buf, 1, n, sc) != n) {
-			warn("%s: too big, or out of memory", path);
-			goto out;
-		}
-	if (ferror(fp)) {
-		warn("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((sc->text == NULL && (sc->text = strdup("")) == NULL) ||
-	    parse(sc) != 0) {
-		warn("out of memory");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fp != stdin)
-		fclose(fp);
-	if (rc != 0)
-		scrape_free(sc);
-	return rc;
+	return 0;
 }
 
 /*
@@ -791,7 +710,7 @@ out:
 	json_object_put(mc);
 	json_object_put(o);
 	if (rc != 0)
-		warn("out of memory");
+		ctl_warn(cmd, "out of memory");
 	return rc;
 }
 
@@ -886,8 +805,8 @@ ctl_status_main(int argc, char **argv, const struct ctl_opts *o)
 		case 'p': previous = optarg; break;
 		case 'i':
 			if (!secs(optarg, &interval)) {
-				warn("--interval: not a number of seconds: %s",
-				    optarg);
+				ctl_warn(cmd, "--interval: not a number of "
+				    "seconds: %s", optarg);
 				return 2;
 			}
 			break;
@@ -899,8 +818,8 @@ ctl_status_main(int argc, char **argv, const struct ctl_opts *o)
 			    secs(argv[optind], &every))
 				optind++;
 			else if (optarg != NULL && !secs(optarg, &every)) {
-				warn("--watch: not a number of seconds: %s",
-				    optarg);
+				ctl_warn(cmd, "--watch: not a number of "
+				    "seconds: %s", optarg);
 				return 2;
 			}
 			break;
@@ -913,7 +832,7 @@ ctl_status_main(int argc, char **argv, const struct ctl_opts *o)
 		return 2;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		warn("libcurl cannot start");
+		ctl_warn(cmd, "libcurl cannot start");
 		return 1;
 	}
 	rc = 1;

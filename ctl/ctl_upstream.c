@@ -1,6 +1,7 @@
 /*
- * ctl_upstream.c - one signed POST to an upstream, the way Sentry Relay's
- * UpstreamQuery sends it (libcurl), and the report of its answer.
+ * ctl_upstream.c - relaycfgctl's HTTP (libcurl): one signed POST to an
+ * upstream, the way Sentry Relay's UpstreamQuery sends it, one plain GET
+ * (status reads /metrics with it), and the report of an answer.
  */
 #include "config.h"
 
@@ -85,6 +86,88 @@ on_data(char *p, size_t size, size_t nmemb, void *arg)
 }
 
 /*
+ * easy_new - a libcurl handle for url that collects the answer into *r
+ * (at most MAX_BODY bytes) within the time limits, errors in errbuf
+ * (CURL_ERROR_SIZE bytes), over protocols (a comma list).  NULL after a
+ * message on stderr.
+ */
+static CURL *
+easy_new(const char *cmd, const char *url, const char *protocols,
+    char *errbuf, struct response *r)
+{
+	CURL *h;
+
+	if ((h = curl_easy_init()) == NULL) {
+		ctl_warn(cmd, "cannot start libcurl");
+		return NULL;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, TOTAL_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols);
+#else
+	(void)protocols;
+#endif
+	return h;
+}
+
+/*
+ * perform - run h (made by easy_new for url, collecting into *tmp) and
+ * move the answer into *r: 0, or -1 after a message on stderr, *r
+ * untouched.  tmp->body stays the caller's to free either way.
+ */
+static int
+perform(const char *cmd, CURL *h, const char *url, const char *errbuf,
+    struct response *tmp, struct response *r)
+{
+	CURLcode cc;
+
+	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
+		ctl_warn(cmd, "%s: %s", url,
+		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
+		return -1;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &tmp->status);
+	if (tmp->body == NULL && (tmp->body = strdup("")) == NULL) {
+		ctl_warn(cmd, "out of memory");
+		return -1;
+	}
+	*r = *tmp;
+	tmp->body = NULL;
+	return 0;
+}
+
+/*
+ * ctl_http_get - GET url (http, https, or file: for a saved copy, whose
+ * status is 0) with the same limits as ctl_http_post.  Returns 0 with the
+ * answer in *r, whatever its status (caller frees r->body), or -1 with
+ * the reason on stderr when no answer arrived.
+ */
+int
+ctl_http_get(const char *cmd, const char *url, struct response *r)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct response tmp = { 0, NULL, 0 };
+	CURL *h;
+	int rc = -1;
+
+	if ((h = easy_new(cmd, url, "http,https,file", errbuf, &tmp)) == NULL)
+		goto out;
+	rc = perform(cmd, h, url, errbuf, &tmp, r);
+out:
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	free(tmp.body);
+	return rc;
+}
+
+/*
  * ctl_http_post - POST body to upstream + path (path starts with '/', may
  * carry a query) the way Relay's UpstreamQuery does: Content-Type
  * application/json, X-Sentry-Relay-Id, X-Sentry-Relay-Signature over the
@@ -100,7 +183,6 @@ ctl_http_post(const char *cmd, const struct netopts *no, const struct creds *c,
 	struct curl_slist *hdrs = NULL, *nl;
 	struct response tmp = { 0, NULL, 0 };
 	CURL *h = NULL;
-	CURLcode cc;
 	size_t ulen;
 	int rc = -1;
 
@@ -134,38 +216,13 @@ ctl_http_post(const char *cmd, const struct netopts *no, const struct creds *c,
 		}
 		hdrs = nl;
 	}
-	if ((h = curl_easy_init()) == NULL) {
-		ctl_warn(cmd, "cannot start libcurl");
+	if ((h = easy_new(cmd, url, "http,https", errbuf, &tmp)) == NULL)
 		goto out;
-	}
-	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_POST, 1L);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip");
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, TOTAL_TIMEOUT);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &tmp);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
-		ctl_warn(cmd, "%s: %s", url,
-		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
-		goto out;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &tmp.status);
-	if (tmp.body == NULL && (tmp.body = strdup("")) == NULL) {
-		ctl_warn(cmd, "out of memory");
-		goto out;
-	}
-	*r = tmp;
-	tmp.body = NULL;
-	rc = 0;
+	rc = perform(cmd, h, url, errbuf, &tmp, r);
 out:
 	if (h != NULL)
 		curl_easy_cleanup(h);
