@@ -41,11 +41,12 @@ loopback(size_t *n)
 
 /*
  * ep_metrics_allowed - may this request read /metrics?  Its client address
- * is decided as for a relay's internal flag (auth_client_addr: REMOTE_ADDR,
- * or behind a trusted proxy the rightmost X-Forwarded-For hop that is not
- * one); it must be loopback or in internal_networks (Sentry's
- * INTERNAL_SYSTEM_IPS when unset).  The address is written to addr for
- * the log.
+ * is decided as for a relay's internal flag (auth_client_internal:
+ * REMOTE_ADDR, or behind a trusted proxy the rightmost X-Forwarded-For hop
+ * that is not one); it must be in internal_networks (Sentry's
+ * INTERNAL_SYSTEM_IPS when unset) or loopback, which a host's own scraper
+ * uses whatever internal_networks says.  The address is written to addr
+ * for the log.
  */
 bool
 ep_metrics_allowed(const struct conf *conf, const struct request *req,
@@ -54,15 +55,9 @@ ep_metrics_allowed(const struct conf *conf, const struct request *req,
 	const struct conf_cidr *nets;
 	size_t n;
 
-	auth_client_addr(conf, req, addr, len);
-	nets = loopback(&n);
-	if (conf_cidr_contains(nets, n, addr))
+	if (auth_client_internal(conf, req, addr, len))
 		return true;
-	if (conf->internal_networks_set) {
-		nets = conf->internal_networks;
-		n = conf->n_internal_networks;
-	} else
-		nets = conf_default_internal_networks(&n);
+	nets = loopback(&n);
 	return conf_cidr_contains(nets, n, addr);
 }
 

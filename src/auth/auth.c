@@ -131,22 +131,37 @@ invalid:
 	return buf;
 }
 
-bool
-auth_is_internal(const struct conf *conf, const char *public_key,
-    const char *client_addr)
+/* Is addr in internal_networks, or in Sentry's default when unset? */
+static bool
+in_internal_networks(const struct conf *conf, const char *addr)
 {
 	const struct conf_cidr *nets;
 	size_t n;
 
-	for (size_t i = 0; i < conf->n_internal_public_keys; i++)
-		if (strcmp(conf->internal_public_keys[i], public_key) == 0)
-			return true;
 	if (conf->internal_networks_set) {
 		nets = conf->internal_networks;
 		n = conf->n_internal_networks;
 	} else
 		nets = conf_default_internal_networks(&n);
-	return conf_cidr_contains(nets, n, client_addr);
+	return conf_cidr_contains(nets, n, addr);
+}
+
+bool
+auth_is_internal(const struct conf *conf, const char *public_key,
+    const char *client_addr)
+{
+	for (size_t i = 0; i < conf->n_internal_public_keys; i++)
+		if (strcmp(conf->internal_public_keys[i], public_key) == 0)
+			return true;
+	return in_internal_networks(conf, client_addr);
+}
+
+bool
+auth_client_internal(const struct conf *conf, const struct request *req,
+    char *addr, size_t len)
+{
+	return in_internal_networks(conf, auth_client_addr(conf, req, addr,
+	    len));
 }
 
 /*

@@ -74,6 +74,15 @@ const char *auth_client_addr(const struct conf *conf,
 bool	auth_is_internal(const struct conf *conf, const char *public_key,
 	    const char *client_addr);
 
+/*
+ * auth_client_internal - is req's client (auth_client_addr, written to
+ * addr[len] for the caller's log) in internal_networks (Sentry's
+ * INTERNAL_SYSTEM_IPS when unset)?  An address that cannot be known is
+ * never internal.
+ */
+bool	auth_client_internal(const struct conf *conf,
+	    const struct request *req, char *addr, size_t len);
+
 /* auth_static_relay - the config file's static relay with this id, or NULL. */
 const struct conf_static_relay *auth_static_relay(const struct conf *conf,
 	    const char *relay_id);

@@ -33,84 +33,101 @@ load(const char *text)
 	return c;
 }
 
-/* allowed - may a request from remote with this X-Forwarded-For read? */
-static bool
-allowed(const struct conf *c, const char *remote, const char *xff,
-    const char *want_addr)
+/* A client: its REMOTE_ADDR and X-Forwarded-For, the address decided. */
+struct client {
+	const char	*remote, *xff, *addr;
+	bool		 allowed;
+};
+
+/*
+ * check - under the settings text, may each of the n clients read
+ * /metrics, with the address decided as expected?
+ */
+static void
+check(const char *text, const struct client *cl, size_t n)
 {
+	struct conf *c = load(text);
 	struct request req;
 	char addr[64];
 	bool rv;
 
-	memset(&req, 0, sizeof(req));
-	req.remote_addr = (char *)remote;
-	req.forwarded_for = (char *)xff;
-	rv = ep_metrics_allowed(c, &req, addr, sizeof(addr));
-	assert_string_equal(addr, want_addr);
-	return rv;
+	for (size_t i = 0; i < n; i++) {
+		memset(&req, 0, sizeof(req));
+		req.remote_addr = (char *)cl[i].remote;
+		req.forwarded_for = (char *)cl[i].xff;
+		rv = ep_metrics_allowed(c, &req, addr, sizeof(addr));
+		if (rv != cl[i].allowed || strcmp(addr, cl[i].addr) != 0)
+			fail_msg("%s via \"%s\": %s as %s, want %s as %s",
+			    cl[i].remote, cl[i].xff, rv ? "allowed" : "refused",
+			    addr, cl[i].allowed ? "allowed" : "refused",
+			    cl[i].addr);
+	}
+	conf_free(c);
 }
+
+#define BASE	"db_socket = /nonexistent.sock\ndb_name = x\n"
+#define CHECK(text, cl)	check((text), (cl), sizeof(cl) / sizeof((cl)[0]))
 
 static void
 test_direct(void **state)
 {
-	struct conf *c = load("db_socket = /nonexistent.sock\ndb_name = x\n");
+	static const struct client cl[] = {
+		/* loopback, and Sentry's INTERNAL_SYSTEM_IPS by default */
+		{ "127.0.0.1", "", "127.0.0.1", true },
+		{ "127.3.4.5", "", "127.3.4.5", true },
+		{ "::1", "", "::1", true },
+		{ "::ffff:127.0.0.1", "", "::ffff:127.0.0.1", true },
+		{ "10.1.2.3", "", "10.1.2.3", true },
+		{ "192.168.0.9", "", "192.168.0.9", true },
+		{ "203.0.113.9", "", "203.0.113.9", false },
+		{ "2001:db8::1", "", "2001:db8::1", false },
+		{ "", "", "", false },
+		{ "garbage", "", "garbage", false },
+		/* No trusted proxy: the header proves nothing, either way. */
+		{ "127.0.0.1", "203.0.113.9", "127.0.0.1", true },
+		{ "203.0.113.9", "127.0.0.1", "203.0.113.9", false },
+	};
 
 	(void)state;
-	/* loopback, and Sentry's INTERNAL_SYSTEM_IPS by default */
-	assert_true(allowed(c, "127.0.0.1", "", "127.0.0.1"));
-	assert_true(allowed(c, "127.3.4.5", "", "127.3.4.5"));
-	assert_true(allowed(c, "::1", "", "::1"));
-	assert_true(allowed(c, "::ffff:127.0.0.1", "", "::ffff:127.0.0.1"));
-	assert_true(allowed(c, "10.1.2.3", "", "10.1.2.3"));
-	assert_true(allowed(c, "192.168.0.9", "", "192.168.0.9"));
-	assert_false(allowed(c, "203.0.113.9", "", "203.0.113.9"));
-	assert_false(allowed(c, "2001:db8::1", "", "2001:db8::1"));
-	assert_false(allowed(c, "", "", ""));
-	assert_false(allowed(c, "garbage", "", "garbage"));
-	/* No trusted proxy: the header proves nothing, either way. */
-	assert_true(allowed(c, "127.0.0.1", "203.0.113.9", "127.0.0.1"));
-	assert_false(allowed(c, "203.0.113.9", "127.0.0.1", "203.0.113.9"));
-	conf_free(c);
+	CHECK(BASE, cl);
 }
 
 static void
 test_internal_networks(void **state)
 {
-	struct conf *c = load("db_socket = /nonexistent.sock\ndb_name = x\n"
-	    "internal_networks = 192.168.0.0/16, fd00::/8\n");
+	static const struct client cl[] = {
+		/* the list replaces Sentry's */
+		{ "10.1.2.3", "", "10.1.2.3", false },
+		{ "192.168.7.7", "", "192.168.7.7", true },
+		{ "fd00::5", "", "fd00::5", true },
+		/* loopback is always let in */
+		{ "127.0.0.1", "", "127.0.0.1", true },
+		{ "::1", "", "::1", true },
+	};
 
 	(void)state;
-	assert_false(allowed(c, "10.1.2.3", "", "10.1.2.3"));
-	assert_true(allowed(c, "192.168.7.7", "", "192.168.7.7"));
-	assert_true(allowed(c, "fd00::5", "", "fd00::5"));
-	/* loopback is always let in */
-	assert_true(allowed(c, "127.0.0.1", "", "127.0.0.1"));
-	assert_true(allowed(c, "::1", "", "::1"));
-	conf_free(c);
+	CHECK(BASE "internal_networks = 192.168.0.0/16, fd00::/8\n", cl);
 }
 
 static void
 test_trusted_proxy(void **state)
 {
-	struct conf *c = load("db_socket = /nonexistent.sock\ndb_name = x\n"
-	    "trusted_proxies = 127.0.0.1, 10.0.0.1\n");
+	static const struct client cl[] = {
+		{ "127.0.0.1", "203.0.113.7", "203.0.113.7", false },
+		{ "127.0.0.1", "10.1.2.3", "10.1.2.3", true },
+		/* the rightmost hop that is not a trusted proxy */
+		{ "127.0.0.1", "10.1.2.3, 203.0.113.7", "203.0.113.7", false },
+		{ "127.0.0.1", "203.0.113.7, 10.0.0.1", "203.0.113.7", false },
+		/* every hop trusted: the leftmost, itself internal */
+		{ "127.0.0.1", "10.0.0.1", "10.0.0.1", true },
+		/* a header that cannot be walked is no address at all */
+		{ "127.0.0.1", "10.1.2.3,,127.0.0.1", "invalid", false },
+		/* an untrusted peer's header does not count */
+		{ "203.0.113.7", "127.0.0.1", "203.0.113.7", false },
+	};
 
 	(void)state;
-	assert_false(allowed(c, "127.0.0.1", "203.0.113.7", "203.0.113.7"));
-	assert_true(allowed(c, "127.0.0.1", "10.1.2.3", "10.1.2.3"));
-	/* the rightmost hop that is not a trusted proxy */
-	assert_false(allowed(c, "127.0.0.1", "10.1.2.3, 203.0.113.7",
-	    "203.0.113.7"));
-	assert_false(allowed(c, "127.0.0.1", "203.0.113.7, 10.0.0.1",
-	    "203.0.113.7"));
-	/* every hop trusted: the leftmost, itself internal */
-	assert_true(allowed(c, "127.0.0.1", "10.0.0.1", "10.0.0.1"));
-	/* a header that cannot be walked is no address at all */
-	assert_false(allowed(c, "127.0.0.1", "10.1.2.3,,127.0.0.1",
-	    "invalid"));
-	/* an untrusted peer's header does not count */
-	assert_false(allowed(c, "203.0.113.7", "127.0.0.1", "203.0.113.7"));
-	conf_free(c);
+	CHECK(BASE "trusted_proxies = 127.0.0.1, 10.0.0.1\n", cl);
 }
 
 int
