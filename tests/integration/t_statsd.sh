@@ -11,8 +11,6 @@
 # 6a81ba2feece7cc23a7d71f1a14ab3e91fcda4c8 (getsentry/sentry).
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
-harness_init
-need_binary jq
 UDPLISTEN=$top_builddir/tests/udplisten
 [ -x "$UDPLISTEN" ] || { diag "$UDPLISTEN not built"; exit 1; }
 
@@ -45,22 +43,11 @@ datagram() {
 	awk -v n="$1" '/^#dgram /{ cur = ($2 == n); next } cur' "$T/udp.out"
 }
 
-harness_start_mariadb
-harness_start_memcached
+relay_stack_init
 start_collector
 : >"$T/udp.out"
-relay_new S
-write_conf() {
-	harness_write_conf \
-	    "static_relay = $(relay_id S) $(relay_pk S) internal" \
-	    "statsd_server = 127.0.0.1:$UDP_PORT" "$@"
-}
-write_conf
-ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" --json "$@"; }
-ctl db init >/dev/null
-ORG=$(ctl org create acme | jq -r .id)
-PROJ=$(ctl project create --org "$ORG" web | jq -r .id)
-K1=$(ctl key create --project "$PROJ" | jq -r .public_key)
+STATSD="statsd_server = 127.0.0.1:$UDP_PORT"
+write_conf "$STATSD"
 K2=$(ctl key create --project "$PROJ" | jq -r .public_key)
 K0=00000000000000000000000000000000
 harness_start_relaycfg
@@ -104,7 +91,7 @@ like "$D" 'sentry\.relay\.project_configs\.post_v3\.fetched:3\|c' \
     "post_v3.fetched counts the three keys answered (one unknown: disabled)"
 
 # --- SIGHUP: DogStatsD with tags and another prefix --------------------
-write_conf "statsd_dogstatsd = yes" "statsd_prefix = relaycfg." \
+write_conf "$STATSD" "statsd_dogstatsd = yes" "statsd_prefix = relaycfg." \
     "statsd_tags = env:test, region:eu"
 kill -HUP "$RELAYCFG_PID"
 sleep 1.5

@@ -3,9 +3,9 @@
  *
  * One home for what test_projectconfig.c, test_globalconfig.c,
  * test_metrics.c, test_pc_sampling.c and test_txmetrics.c all need: the
- * fixture, building and rendering, the golden-file check (and its
- * RELAYCFG_GOLDEN_WRITE=1 rewrite), the malloc fault injection and the
- * stderr capture.
+ * fixture and its settings, building and rendering, the golden-file
+ * check (and its RELAYCFG_GOLDEN_WRITE=1 rewrite), the malloc fault
+ * injection with its fail-each-allocation loop and the stderr capture.
  */
 #include "config.h"
 
@@ -135,7 +135,50 @@ free(void *p)
 		fi_live--;
 	__libc_free(p);
 }
+
+long
+fi_fail_each(bool (*attempt)(void *), void *arg)
+{
+	long fail_at, failures = 0;
+	bool ok;
+
+	for (fail_at = 0;; fail_at++) {
+		fi_count = fi_live = 0;
+		fi_fail_at = fail_at;
+		fi_window = true;
+		ok = attempt(arg);
+		fi_window = false;
+		if (fi_live != 0)
+			fail_msg("failing allocation %ld leaves %ld blocks",
+			    fail_at, fi_live);
+		if (!ok)
+			failures++;
+		if (fi_count <= fail_at) {
+			assert_true(ok);	/* nothing failed: must work */
+			break;
+		}
+	}
+	fi_fail_at = -1;
+	assert_true(failures > 0);
+	return fail_at + 1;
+}
 #endif
+
+int
+conf_setup(void **state)
+{
+	(void)state;
+	return (conf = conf_defaults()) == NULL ? -1 : 0;
+}
+
+int
+conf_teardown(void **state)
+{
+	(void)state;
+	conf_free(conf);
+	conf = NULL;
+	return 0;
+}
 
 /* ------------------------------------------------------------------ */
 /* Building and rendering.                                             */
@@ -202,10 +245,11 @@ render(json_object *content)
 }
 
 void
-assert_rev_survives_text(json_object *c)
+assert_rev_survives_build(const char *popts, const char *oopts,
+    const struct model_txthresholds *thr)
 {
 	char a[PROJECTCONFIG_REV_LEN + 1], b[PROJECTCONFIG_REV_LEN + 1];
-	json_object *back;
+	json_object *c = build_thr(popts, oopts, thr), *back;
 
 	back = parse(json_object_to_json_string_ext(c,
 	    JSON_C_TO_STRING_PLAIN));
@@ -213,6 +257,7 @@ assert_rev_survives_text(json_object *c)
 	assert_int_equal(projectconfig_rev(back, b), 0);
 	assert_string_equal(a, b);
 	json_object_put(back);
+	json_object_put(c);
 }
 
 /* ------------------------------------------------------------------ */

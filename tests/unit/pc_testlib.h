@@ -39,7 +39,24 @@ extern bool fi_window;		/* counting and failing on */
 extern long fi_fail_at;		/* index of the allocation to fail (-1) */
 extern long fi_count;		/* allocations seen in the window */
 extern long fi_live;		/* blocks allocated minus blocks freed */
+
+/*
+ * fi_fail_each - run attempt(arg) once for each of its allocations, the
+ * n-th run failing the n-th (fi_fail_at says which), until a run meets
+ * no failure; that one must succeed.  attempt returns whether it got its
+ * whole result, and frees everything it made either way: a run that
+ * leaves a block fails the test, and so does a loop in which no run
+ * failed.  Returns the number of allocation points (runs).
+ */
+long		 fi_fail_each(bool (*)(void *), void *);
 #endif
+
+/*
+ * conf_setup, conf_teardown - cmocka group fixtures: conf is
+ * conf_defaults() for the group's tests, freed after them.
+ */
+int		 conf_setup(void **);
+int		 conf_teardown(void **);
 
 /* parse - text as JSON (NULL: NULL); not JSON fails the test. */
 json_object	*parse(const char *);
@@ -62,8 +79,13 @@ json_object	*build(const char *, const char *);
 /* render - content as the rendered state (FETCH, CHANGE, its real rev). */
 char		*render(json_object *);
 
-/* assert_rev_survives_text - c keeps its rev once written and read back. */
-void		 assert_rev_survives_text(json_object *);
+/*
+ * assert_rev_survives_build - build_thr(popts, oopts, thr) keeps its rev
+ * once written as text and read back (the rev depends on the value
+ * only); the build is freed.
+ */
+void		 assert_rev_survives_build(const char *, const char *,
+		    const struct model_txthresholds *);
 
 /* read_file - the whole file at path, NUL-terminated (free it). */
 char		*read_file(const char *);

@@ -464,6 +464,28 @@ test_passed_as_given(void **state)
 }
 
 #ifdef FAULT_INJECTION
+/* One make() under fi_fail_each, and the whole object it must give. */
+struct whole_run {
+	json_object	*(*make)(void *);
+	void		*arg;
+	json_object	*whole;
+};
+
+/* An attempt for fi_fail_each: NULL or the whole object, never a part. */
+static bool
+whole_or_nothing(void *p)
+{
+	struct whole_run *w = p;
+	json_object *o = w->make(w->arg);
+	bool ok = o != NULL;
+
+	if (ok && !json_object_equal(o, w->whole))
+		fail_msg("failing allocation %ld gave a partial object",
+		    fi_fail_at);
+	json_object_put(o);
+	return ok;
+}
+
 /*
  * fail_each - call make() with each of its allocations failing in turn:
  * it returns NULL or a whole object, and frees everything it made.
@@ -472,36 +494,9 @@ test_passed_as_given(void **state)
 static long
 fail_each(json_object *(*make)(void *), void *arg, json_object *whole)
 {
-	long fail_at, points = 0, failures = 0;
+	struct whole_run w = { make, arg, whole };
 
-	for (fail_at = 0;; fail_at++) {
-		json_object *o;
-		bool ok;
-
-		fi_count = fi_live = 0;
-		fi_fail_at = fail_at;
-		fi_window = true;
-		o = make(arg);
-		ok = o != NULL;
-		if (ok && !json_object_equal(o, whole))
-			fail_msg("failing allocation %ld gave a partial object",
-			    fail_at);
-		json_object_put(o);
-		fi_window = false;
-		points++;
-		if (fi_live != 0)
-			fail_msg("failing allocation %ld leaves %ld blocks",
-			    fail_at, fi_live);
-		if (!ok)
-			failures++;
-		if (fi_count <= fail_at) {
-			assert_true(ok);	/* nothing failed: must work */
-			break;
-		}
-	}
-	fi_fail_at = -1;
-	assert_true(failures > 0);
-	return points;
+	return fi_fail_each(whole_or_nothing, &w);
 }
 
 static json_object *

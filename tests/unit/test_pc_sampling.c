@@ -438,12 +438,8 @@ test_rev_round_trip(void **state)
 		"{" CUSTOM "," RATE(3e-05) "}",
 	};
 	(void)state;
-	for (size_t i = 0; i < sizeof(orgs) / sizeof(orgs[0]); i++) {
-		json_object *c = build(NULL, orgs[i]);
-
-		assert_rev_survives_text(c);
-		json_object_put(c);
-	}
+	for (size_t i = 0; i < sizeof(orgs) / sizeof(orgs[0]); i++)
+		assert_rev_survives_build(NULL, orgs[i], NULL);
 }
 
 int
@@ -461,12 +457,7 @@ main(void)
 		cmocka_unit_test(test_key_order),
 		cmocka_unit_test(test_rev_round_trip),
 	};
-	int rc;
 
 	log_setup(LOG_LEVEL_ERROR, false);
-	if ((conf = conf_defaults()) == NULL)
-		return 1;
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	conf_free(conf);
-	return rc;
+	return cmocka_run_group_tests(tests, conf_setup, conf_teardown);
 }

@@ -807,6 +807,30 @@ test_slashes_not_escaped(void **state)
 }
 
 #ifdef FAULT_INJECTION
+/* What every build of test_allocation_failures builds from. */
+struct build_args {
+	const struct model_projectkey *const *keys;
+	json_object	*p, *o;
+};
+
+/* An attempt for fi_fail_each: build, rev and render, freeing all. */
+static bool
+build_render(void *arg)
+{
+	struct build_args *a = arg;
+	char rev[PROJECTCONFIG_REV_LEN + 1], *text = NULL;
+	json_object *c;
+	bool ok;
+
+	c = projectconfig_content(&project, &org, a->keys, 1, a->p, a->o,
+	    NULL, conf);
+	ok = c != NULL && projectconfig_rev(c, rev) == 0 &&
+	    (text = projectconfig_render(c, rev, FETCH, CHANGE, NULL)) != NULL;
+	free(text);
+	json_object_put(c);
+	return ok;
+}
+
 /*
  * Fail each allocation of a build in turn: every call must then report
  * failure (NULL or -1) and leave no block behind, or succeed as if nothing
@@ -819,16 +843,16 @@ test_allocation_failures(void **state)
 {
 	const struct model_projectkey *keys[] = { &key1 };
 	struct model_projectkey limited = key1;
-	json_object *p, *o, *c;
-	char rev[PROJECTCONFIG_REV_LEN + 1], *text;
-	long fail_at, builds = 0, failures = 0;
+	struct build_args a = { keys, NULL, NULL };
+	json_object *c;
+	long builds;
 
 	(void)state;
 	limited.has_rate_limit = true;
 	limited.rate_limit_count = 5;
 	limited.rate_limit_window = 60;
 	keys[0] = &limited;
-	p = parse("{\"sentry:origins\":[\"A.example/\",\"b.example\"],"
+	a.p = parse("{\"sentry:origins\":[\"A.example/\",\"b.example\"],"
 	    "\"sentry:relay_pii_config\":\"{\\\"rules\\\":{\\\"r\\\":"
 	    "{\\\"type\\\":\\\"multiple\\\",\\\"rules\\\":"
 	    "[\\\"r\\\",\\\"@ip\\\"]}},\\\"applications\\\":"
@@ -841,7 +865,7 @@ test_allocation_failures(void **state)
 	    "\"minimumSampleRate\",\"active\":true}],"
 	    "\"relaycfg:quotas\":[{\"id\":\"p\",\"categories\":[\"error\"],"
 	    "\"limit\":1,\"window\":60,\"reasonCode\":\"r\"}]}");
-	o = parse("{\"sentry:trusted-relays\":[{\"public_key\":\""
+	a.o = parse("{\"sentry:trusted-relays\":[{\"public_key\":\""
 	    RELAY_PK1 "\"}],\"sentry:target_sample_rate\":0.5,"
 	    "\"relaycfg:features\":["
 	    "\"organizations:dynamic-sampling-custom\","
@@ -857,46 +881,17 @@ test_allocation_failures(void **state)
 	 * for the whole process (shared by every build), they are not a
 	 * build's own blocks.
 	 */
-	c = projectconfig_content(&project, &org, keys, 1, p, o, NULL, conf);
+	c = projectconfig_content(&project, &org, keys, 1, a.p, a.o, NULL,
+	    conf);
 	assert_non_null(c);
 	json_object_put(c);
-	for (fail_at = 0;; fail_at++) {
-		bool ok;
-
-		fi_count = fi_live = 0;
-		fi_fail_at = fail_at;
-		fi_window = true;
-		c = projectconfig_content(&project, &org, keys, 1, p, o, NULL,
-		    conf);
-		ok = c != NULL;
-		if (ok && projectconfig_rev(c, rev) != 0)
-			ok = false;
-		text = ok ? projectconfig_render(c, rev, FETCH, CHANGE, NULL) :
-		    NULL;
-		if (ok && text == NULL)
-			ok = false;
-		free(text);
-		json_object_put(c);
-		fi_window = false;
-		builds++;
-		if (fi_live != 0)
-			fail_msg("failing allocation %ld leaves %ld blocks",
-			    fail_at, fi_live);
-		if (!ok)
-			failures++;
-		if (fi_count <= fail_at) {
-			assert_true(ok);	/* nothing failed: must work */
-			break;
-		}
-	}
-	fi_fail_at = -1;
+	builds = fi_fail_each(build_render, &a);
 	log_setup(LOG_LEVEL_WARN, false);
 	/* the build allocates a lot; each failure point was visited */
 	print_message("# %ld allocation points\n", builds);
 	assert_true(builds > 200);
-	assert_true(failures > 0);
-	json_object_put(p);
-	json_object_put(o);
+	json_object_put(a.p);
+	json_object_put(a.o);
 }
 #endif
 
@@ -937,14 +932,9 @@ main(void)
 		cmocka_unit_test(test_allocation_failures),
 #endif
 	};
-	int rv;
 
 	if (sodium_init() < 0)
 		return 1;
 	log_setup(LOG_LEVEL_WARN, false);
-	if ((conf = conf_defaults()) == NULL)
-		return 1;
-	rv = cmocka_run_group_tests(tests, NULL, NULL);
-	conf_free(conf);
-	return rv;
+	return cmocka_run_group_tests(tests, conf_setup, conf_teardown);
 }

@@ -204,29 +204,30 @@ test_default(void **state)
 static void
 test_sentry_snapshots(void **state)
 {
-	json_object *c;
+	static const struct {
+		const struct model_txthresholds *thr;
+		const char	*golden;
+		const char	*snap;		/* Sentry's rules; NULL: none */
+		size_t		 n_rules;
+	} cases[] = {
+		{ &thr_project, "threshold", snap_threshold, 3 },
+		{ &thr_both, "threshold_overrides", snap_both, 9 },
+		/* overrides over the default threshold (snapshot True/False) */
+		{ &thr_overrides, "overrides", NULL, 9 },
+	};
 
 	(void)state;
-	c = build_thr(NULL, NULL, &thr_project);
-	golden("threshold", c);
-	same_rules(cfg(c, "metricConditionalTagging"), snap_threshold);
-	assert_int_equal(json_object_array_length(
-	    cfg(c, "metricConditionalTagging")), 3);
-	json_object_put(c);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object *c = build_thr(NULL, NULL, cases[i].thr);
 
-	c = build_thr(NULL, NULL, &thr_both);
-	golden("threshold_overrides", c);
-	same_rules(cfg(c, "metricConditionalTagging"), snap_both);
-	assert_int_equal(json_object_array_length(
-	    cfg(c, "metricConditionalTagging")), 9);
-	json_object_put(c);
-
-	/* overrides over the default threshold (snapshot True/False) */
-	c = build_thr(NULL, NULL, &thr_overrides);
-	golden("overrides", c);
-	assert_int_equal(json_object_array_length(
-	    cfg(c, "metricConditionalTagging")), 9);
-	json_object_put(c);
+		golden(cases[i].golden, c);
+		if (cases[i].snap != NULL)
+			same_rules(cfg(c, "metricConditionalTagging"),
+			    cases[i].snap);
+		assert_int_equal(json_object_array_length(
+		    cfg(c, "metricConditionalTagging")), cases[i].n_rules);
+		json_object_put(c);
+	}
 }
 
 /*
@@ -379,14 +380,9 @@ test_default_shared(void **state)
 static void
 test_rev_round_trip(void **state)
 {
-	const struct model_txthresholds *const v[] = { NULL, &thr_both };
 	(void)state;
-	for (size_t i = 0; i < 2; i++) {
-		json_object *c = build_thr(NULL, NULL, v[i]);
-
-		assert_rev_survives_text(c);
-		json_object_put(c);
-	}
+	assert_rev_survives_build(NULL, NULL, NULL);
+	assert_rev_survives_build(NULL, NULL, &thr_both);
 }
 
 int
@@ -402,12 +398,7 @@ main(void)
 		cmocka_unit_test(test_default_shared),
 		cmocka_unit_test(test_rev_round_trip),
 	};
-	int rc;
 
 	log_setup(LOG_LEVEL_ERROR, false);
-	if ((conf = conf_defaults()) == NULL)
-		return 1;
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	conf_free(conf);
-	return rc;
+	return cmocka_run_group_tests(tests, conf_setup, conf_teardown);
 }
