@@ -145,8 +145,10 @@ static const struct family families[MF_N_FAMILIES] = {
 	    "Cache look-ups, by kind of entry and result.", FT_COUNTER,
 	    { L("kind", cache_kinds), L("result", cache_results), NOLABEL },
 	    NULL, 0, NULL },
-	[MF_MEMCACHED_OPS] = { "relaycfg_memcached_roundtrips_total",
-	    "Round trips to memcached, by operation.", FT_COUNTER,
+	[MF_MEMCACHED_OPS] = { "relaycfg_memcached_operations_total",
+	    "libmemcached operations issued, by kind: a multi-get to one "
+	    "server is one, each buffered set or delete one (several share "
+	    "a round trip).", FT_COUNTER,
 	    { L("op", mc_ops), NOLABEL, NOLABEL }, NULL, 0, NULL },
 	[MF_MEMCACHED_ERRORS] = { "relaycfg_memcached_errors_total",
 	    "Failed memcached round trips.", FT_COUNTER,

@@ -10,23 +10,8 @@
 # X-Forwarded-For, directly by its REMOTE_ADDR, and by internal_networks.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
-harness_init
-need_binary jq
-harness_start_mariadb
-harness_start_memcached
-relay_new S	# static, internal
+relay_stack_init "trusted_proxies = 127.0.0.1"	# S: static, internal
 relay_new U	# never registered: "Unknown relay"
-write_conf() {
-	harness_write_conf \
-	    "static_relay = $(relay_id S) $(relay_pk S) internal" \
-	    "trusted_proxies = 127.0.0.1" "$@"
-}
-write_conf
-ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" --json "$@"; }
-ctl db init >/dev/null
-ORG=$(ctl org create acme | jq -r .id)
-PROJ=$(ctl project create --org "$ORG" web | jq -r .id)
-K1=$(ctl key create --project "$PROJ" | jq -r .public_key)
 PROJ2=$(ctl project create --org "$ORG" api | jq -r .id)
 K3=$(ctl key create --project "$PROJ2" | jq -r .public_key)
 K0=00000000000000000000000000000000
@@ -85,6 +70,7 @@ AUTH='relaycfg_auth_total{outcome='
 CACHE_CONFIG='relaycfg_cache_requests_total{kind="config",result='
 BUILT=relaycfg_configs_built_total
 GPC=relaycfg_relay_config_get_project_config_duration_seconds_count
+MCOPS='relaycfg_memcached_operations_total{op='
 
 # --- the format ---------------------------------------------------------
 scrape
@@ -96,7 +82,8 @@ for f in relaycfg_requests_total relaycfg_request_duration_seconds \
     relaycfg_auth_total relaycfg_project_keys_total \
     relaycfg_relay_project_configs_fetching_keys_duration_seconds \
     relaycfg_relay_config_get_project_config_duration_seconds \
-    relaycfg_cache_requests_total relaycfg_worker_starts_total; do
+    relaycfg_cache_requests_total relaycfg_memcached_operations_total \
+    relaycfg_worker_starts_total; do
 	grep -q "^# TYPE $f " "$T/metrics.last"
 	ok $? "family $f is rendered"
 done
@@ -104,6 +91,9 @@ done
 bad=$(grep -Ev '^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+Inf-]+)$' \
     "$T/metrics.last" | head -n 3)
 is "$bad" "" "every line is in the exposition format"
+# Operations issued, not round trips: buffered sets share one.
+like "$(grep '^# HELP relaycfg_memcached_operations_total ' "$T/metrics.last")" \
+    'libmemcached operations' "memcached operations say what they count"
 is "$(val relaycfg_requests_in_flight)" 1 "in flight during a scrape: the scrape itself"
 is "$(val relaycfg_worker_starts_total)" 2 "two workers started"
 http HEAD /metrics -I
@@ -130,6 +120,8 @@ expect_delta relaycfg_keys_per_request_count 1 "the miss: one keys-per-request o
 expect_delta relaycfg_keys_per_request_sum 1 "... of one key"
 expect_delta 'relaycfg_request_duration_seconds_count{endpoint="projectconfigs"}' 1 \
     "the miss: one request timed"
+ok $(( $(delta "${MCOPS}\"get\"}") < 1 )) "the miss: memcached multi-gets counted"
+ok $(( $(delta "${MCOPS}\"set\"}") < 1 )) "the miss: the write-back's sets counted"
 
 n=5
 mark
@@ -140,6 +132,8 @@ expect_delta "${CACHE_CONFIG}\"hit\"}" $n "$n hits: $n config cache hits"
 expect_delta "${CACHE_CONFIG}\"miss\"}" 0 "$n hits: no config cache miss"
 expect_delta "$BUILT" 0 "$n hits: nothing built"
 expect_delta "$GPC" 0 "$n hits: get_project_config not timed"
+ok $(( $(delta "${MCOPS}\"get\"}") < n )) "$n hits: a multi-get each at least"
+expect_delta "${MCOPS}\"set\"}" 0 "$n hits: nothing written to memcached"
 
 # --- unchanged, disabled, two keys in one request ----------------------------
 m=3
