@@ -59,6 +59,7 @@
 
 #include "cache.h"
 #include "configs.h"
+#include "configs_int.h"
 #include "lastchange.h"
 #include "log.h"
 #include "metrics.h"
@@ -77,15 +78,6 @@ static const char disabled_json[] = "{\"disabled\":true}";
 #define CHECKED_SLOTS	4096
 /* A public key is 32 characters (configs.h). */
 #define CHECKED_KEY_MAX	32
-
-struct cached {
-	bool		 present;
-	size_t		 head_len;	/* header line with its newline */
-	int64_t		 built_at;
-	char		 rev[PROJECTCONFIG_REV_LEN + 1];
-	char		 last_change[PROJECTCONFIG_TIME_LEN + 1];
-	struct zfrag	 frag;		/* into the cache value */
-};
 
 /*
  * The next field of [*p, end), up to sep: its start in *f and length in
@@ -507,78 +499,6 @@ batch_resolve(const struct batch_rows *b, int64_t pid,
 	    (*thr == NULL && b->rc_thr != STORE_OK))
 		return -1;
 	return 1;
-}
-
-/*
- * One config of a batch between its build and its rendering: its content
- * and rev, and where its lastChange comes from.
- */
-struct built {
-	json_object	*content;	/* NULL: not built */
-	char		 rev[PROJECTCONFIG_REV_LEN + 1];
-	const char	*lc;		/* the cached copy's, or NULL */
-	long		 req;		/* else its lastchange_req, or -1 */
-};
-
-/*
- * build_content - build one config into *bt, and decide where its
- * lastChange comes from: the cached copy's (old) when the rev did not
- * change, which costs nothing; else the project's persisted pair, asked
- * for in lr[*nl] (lastchange.h), so that a flushed or absent memcached
- * does not move it.  Returns 0, or -1 on OOM (bt->content may be set).
- */
-static int
-build_content(const struct model_project *p, const struct model_org *o,
-    const struct model_projectkey *const *keys, size_t nkeys,
-    json_object *popt, json_object *oopt,
-    const struct model_txthresholds *thr, const struct conf *conf,
-    const struct cached *old, struct built *bt, struct lastchange_req *lr,
-    size_t *nl)
-{
-	struct timespec t0;
-
-	bt->lc = NULL;
-	bt->req = -1;
-	/* Sentry's get_project_config timer: the build of one config */
-	metrics_now(&t0);
-	bt->content = projectconfig_content(p, o, keys, nkeys, popt, oopt, thr,
-	    conf);
-	metrics_observe(MF_SENTRY_GET_PROJECT_CONFIG, 0,
-	    metrics_seconds_since(&t0));
-	if (bt->content == NULL || projectconfig_rev(bt->content, bt->rev) != 0)
-		return -1;
-	metrics_inc(MF_CONFIGS_BUILT, 0, 0, 0);
-	if (!lastchange_wanted(bt->content))
-		return 0;
-	if (old != NULL && old->present && strcmp(old->rev, bt->rev) == 0 &&
-	    old->last_change[0] != '\0') {
-		bt->lc = old->last_change;
-		return 0;
-	}
-	if (lastchange_project_rev(bt->content, lr[*nl].prev) != 0)
-		return -1;
-	lr[*nl].project_id = p->id;
-	bt->req = (long)(*nl)++;
-	return 0;
-}
-
-/*
- * render_built - the text of bt once lastchange_resolve answered lr:
- * malloc'd, length in *len and its lastChange in last_change; NULL on OOM.
- */
-static char *
-render_built(const struct built *bt, const struct lastchange_req *lr,
-    const char *now, size_t *len,
-    char last_change[PROJECTCONFIG_TIME_LEN + 1])
-{
-	const char *lc = bt->lc != NULL ? bt->lc :
-	    bt->req >= 0 ? lr[bt->req].last_change : now;
-	char *text;
-
-	if ((text = projectconfig_render(bt->content, bt->rev, now, lc,
-	    len)) != NULL)
-		snprintf(last_change, PROJECTCONFIG_TIME_LEN + 1, "%s", lc);
-	return text;
 }
 
 /*

@@ -1,7 +1,9 @@
 /*
  * lastchange.c - lastChange from the persisted project revision: the
  * revision that leaves out per-key parts, one read per batch, a write only
- * when a project's revision moved, and now whenever MariaDB says nothing.
+ * when a project's revision moved, and now whenever MariaDB says nothing;
+ * and configs.c's hand-off to it (configs_int.h): where a built config's
+ * lastChange comes from, and its rendering once that is known.
  */
 #include "config.h"
 
@@ -13,8 +15,10 @@
 #include <sodium.h>
 
 #include "clock.h"
+#include "configs_int.h"
 #include "lastchange.h"
 #include "log.h"
+#include "metrics.h"
 #include "pc_build.h"
 #include "store_rev.h"
 
@@ -212,4 +216,67 @@ out:
 	free(cids);
 	free(crevs);
 	free(got);
+}
+
+/* The hand-off from configs.c: building, then rendering, one config. */
+
+/*
+ * build_content - build one config into *bt, and decide where its
+ * lastChange comes from: the cached copy's (old) when the rev did not
+ * change, which costs nothing; else the project's persisted pair, asked
+ * for in lr[*nl] (lastchange.h), so that a flushed or absent memcached
+ * does not move it.  Returns 0, or -1 on OOM (bt->content may be set).
+ */
+int
+build_content(const struct model_project *p, const struct model_org *o,
+    const struct model_projectkey *const *keys, size_t nkeys,
+    json_object *popt, json_object *oopt,
+    const struct model_txthresholds *thr, const struct conf *conf,
+    const struct cached *old, struct built *bt, struct lastchange_req *lr,
+    size_t *nl)
+{
+	struct timespec t0;
+
+	bt->lc = NULL;
+	bt->req = -1;
+	/* Sentry's get_project_config timer: the build of one config */
+	metrics_now(&t0);
+	bt->content = projectconfig_content(p, o, keys, nkeys, popt, oopt, thr,
+	    conf);
+	metrics_observe(MF_SENTRY_GET_PROJECT_CONFIG, 0,
+	    metrics_seconds_since(&t0));
+	if (bt->content == NULL || projectconfig_rev(bt->content, bt->rev) != 0)
+		return -1;
+	metrics_inc(MF_CONFIGS_BUILT, 0, 0, 0);
+	if (!lastchange_wanted(bt->content))
+		return 0;
+	if (old != NULL && old->present && strcmp(old->rev, bt->rev) == 0 &&
+	    old->last_change[0] != '\0') {
+		bt->lc = old->last_change;
+		return 0;
+	}
+	if (lastchange_project_rev(bt->content, lr[*nl].prev) != 0)
+		return -1;
+	lr[*nl].project_id = p->id;
+	bt->req = (long)(*nl)++;
+	return 0;
+}
+
+/*
+ * render_built - the text of bt once lastchange_resolve answered lr:
+ * malloc'd, length in *len and its lastChange in last_change; NULL on OOM.
+ */
+char *
+render_built(const struct built *bt, const struct lastchange_req *lr,
+    const char *now, size_t *len,
+    char last_change[PROJECTCONFIG_TIME_LEN + 1])
+{
+	const char *lc = bt->lc != NULL ? bt->lc :
+	    bt->req >= 0 ? lr[bt->req].last_change : now;
+	char *text;
+
+	if ((text = projectconfig_render(bt->content, bt->rev, now, lc,
+	    len)) != NULL)
+		snprintf(last_change, PROJECTCONFIG_TIME_LEN + 1, "%s", lc);
+	return text;
 }

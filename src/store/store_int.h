@@ -15,8 +15,9 @@
  *   store_options.c    option dicts (project over template, org, template)
  *   store_invalidate.c the cache keys a scope or a write must drop
  *   store_write.c      the admin writes, each in one transaction, as
- *                      data (a row_op per write); the statement builders
- *                      (stmt_*) writes and invalidation share
+ *                      data (a row_op per write)
+ *   store_sql.c        the statement builders (stmt_*) writes and
+ *                      invalidation share, and shared SET lists
  *   store_thresholds.c transaction thresholds: per-project reads, writes
  *   store_rev.c        the persisted revision pair (sentry:relay-rev)
  */
@@ -279,7 +280,7 @@ int	batch_get(struct store *st, const struct batch_req *reqs, size_t nreq,
 int	read_rows_by_ids(struct store *st, const struct codec_model *m,
 	    const int64_t *ids, size_t n, const void **out);
 
-/* --- store_write.c: statements from column lists --------------------- */
+/* --- store_sql.c: statements from column lists ----------------------- */
 
 /* How a value is written into a statement. */
 enum sql_val {
@@ -320,6 +321,13 @@ void	stmt_select(struct db_sql *q, const char *cols, const char *from,
 /* DELETE FROM table WHERE w = x AND ... (nwhere >= 1). */
 void	stmt_delete(struct db_sql *q, const char *table,
 	    const struct sql_col *where, size_t nwhere);
+/* The SET list of slug, name, status (each left out when NULL, NULL, -1),
+ * as organizations and projects share it, into cols (room for 3); its
+ * length. */
+size_t	set_named(struct sql_col *cols, const char *slug, const char *name,
+	    int status);
+/* A rate limit's column: v, or SQL NULL without a limit (has false). */
+struct sql_col limit_col(const char *col, bool has, int64_t v);
 
 /* --- store_invalidate.c ---------------------------------------------- */
 

@@ -1,0 +1,60 @@
+/*
+ * configs_int.h - what configs.c and lastchange.c share and nothing
+ * outside them sees: a cache entry as parsed (struct cached), one config
+ * between its build and its rendering (struct built), and the lastChange
+ * hand-off (lastchange.c) that builds a config, decides where its
+ * lastChange comes from, and renders it once the persisted pairs are read.
+ */
+#ifndef RELAYCFG_CONFIGS_INT_H
+#define RELAYCFG_CONFIGS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "conf.h"
+#include "lastchange.h"
+#include "model.h"
+#include "projectconfig.h"
+#include "zfrag.h"
+
+/* A config entry of the cache, parsed (configs.c: cached_parse). */
+struct cached {
+	bool		 present;
+	size_t		 head_len;	/* header line with its newline */
+	int64_t		 built_at;
+	char		 rev[PROJECTCONFIG_REV_LEN + 1];
+	char		 last_change[PROJECTCONFIG_TIME_LEN + 1];
+	struct zfrag	 frag;		/* into the cache value */
+};
+
+/*
+ * One config of a batch between its build and its rendering: its content
+ * and rev, and where its lastChange comes from.
+ */
+struct built {
+	json_object	*content;	/* NULL: not built */
+	char		 rev[PROJECTCONFIG_REV_LEN + 1];
+	const char	*lc;		/* the cached copy's, or NULL */
+	long		 req;		/* else its lastchange_req, or -1 */
+};
+
+/*
+ * build_content - build one config into *bt (lastchange.c).  Returns 0,
+ * or -1 on OOM (bt->content may be set).
+ */
+int	build_content(const struct model_project *p,
+	    const struct model_org *o,
+	    const struct model_projectkey *const *keys, size_t nkeys,
+	    json_object *popt, json_object *oopt,
+	    const struct model_txthresholds *thr, const struct conf *conf,
+	    const struct cached *old, struct built *bt,
+	    struct lastchange_req *lr, size_t *nl);
+/* render_built - the text of bt (lastchange.c); NULL on OOM. */
+char	*render_built(const struct built *bt, const struct lastchange_req *lr,
+	    const char *now, size_t *len,
+	    char last_change[PROJECTCONFIG_TIME_LEN + 1]);
+
+#endif
