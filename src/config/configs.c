@@ -355,8 +355,8 @@ entry_set_text(struct configs_entry *e, const char *text, size_t len,
 	return 0;
 }
 
-/* Index of v in a[0..n-1], or -1. */
-static long
+/* find_id - see configs_int.h. */
+long
 find_id(const int64_t *a, size_t n, int64_t v)
 {
 	for (size_t i = 0; i < n; i++)
@@ -365,8 +365,8 @@ find_id(const int64_t *a, size_t n, int64_t v)
 	return -1;
 }
 
-/* Append v to a set of ids (a has room for the worst case). */
-static void
+/* add_id - see configs_int.h. */
+void
 add_id(int64_t *a, size_t *n, int64_t v)
 {
 	if (find_id(a, *n, v) < 0)

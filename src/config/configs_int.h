@@ -3,7 +3,8 @@
  * outside them sees: a cache entry as parsed (struct cached), one config
  * between its build and its rendering (struct built), and the lastChange
  * hand-off (lastchange.c) that builds a config, decides where its
- * lastChange comes from, and renders it once the persisted pairs are read.
+ * lastChange comes from, and renders it once the persisted pairs are read;
+ * and the sets of ids both keep per batch (find_id, add_id).
  */
 #ifndef RELAYCFG_CONFIGS_INT_H
 #define RELAYCFG_CONFIGS_INT_H
@@ -40,6 +41,12 @@ struct built {
 	const char	*lc;		/* the cached copy's, or NULL */
 	long		 req;		/* else its lastchange_req, or -1 */
 };
+
+/* find_id - the index of v in a[0..n-1], or -1 (configs.c). */
+long	find_id(const int64_t *a, size_t n, int64_t v);
+/* add_id - append v to the set of ids a[0..*n-1] unless it is there; a
+ * has room for the worst case (configs.c). */
+void	add_id(int64_t *a, size_t *n, int64_t v);
 
 /*
  * build_content - build one config into *bt (lastchange.c).  Returns 0,

@@ -138,16 +138,6 @@ failed(struct store *st, const char *what, bool *warned)
 	    log_sanitize(clean, sizeof(clean), store_last_error(st)));
 }
 
-/* Index of project_id among the first n of ids, or -1. */
-static long
-find(const int64_t *ids, size_t n, int64_t project_id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (ids[i] == project_id)
-			return (long)i;
-	return -1;
-}
-
 void
 lastchange_resolve(struct store *st, struct lastchange_req *r, size_t n,
     const char *now)
@@ -170,8 +160,7 @@ lastchange_resolve(struct store *st, struct lastchange_req *r, size_t n,
 	    (got = calloc(n, sizeof(*got))) == NULL)
 		goto out;
 	for (size_t i = 0; i < n; i++)
-		if (find(ids, m, r[i].project_id) < 0)
-			ids[m++] = r[i].project_id;
+		add_id(ids, &m, r[i].project_id);
 	if ((rc = store_revs_read(st, ids, m, have)) != STORE_OK) {
 		failed(st, "read", &warned_read);
 		goto out;
@@ -179,10 +168,10 @@ lastchange_resolve(struct store *st, struct lastchange_req *r, size_t n,
 	warned_read = false;
 	/* Projects whose revision moved; the first request decides. */
 	for (size_t i = 0; i < n; i++) {
-		long k = find(ids, m, r[i].project_id);
+		long k = find_id(ids, m, r[i].project_id);
 
 		if (strcmp(have[k].rev, r[i].prev) != 0 &&
-		    find(cids, nc, r[i].project_id) < 0) {
+		    find_id(cids, nc, r[i].project_id) < 0) {
 			cids[nc] = r[i].project_id;
 			crevs[nc++] = r[i].prev;
 		}
@@ -199,11 +188,11 @@ lastchange_resolve(struct store *st, struct lastchange_req *r, size_t n,
 		} else {
 			warned_write = false;
 			for (size_t j = 0; j < nc; j++)
-				have[find(ids, m, cids[j])] = got[j];
+				have[find_id(ids, m, cids[j])] = got[j];
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		long k = find(ids, m, r[i].project_id);
+		long k = find_id(ids, m, r[i].project_id);
 
 		if (strcmp(have[k].rev, r[i].prev) == 0 &&
 		    have[k].last_change[0] != '\0')
