@@ -69,6 +69,7 @@ struct reqopts {
 	const char	*body_file;	/* --body-file */
 	const char	**revs;		/* --revision KEY=REV, in order */
 	size_t		 n_revs;
+	enum fetch_output output;	/* --pretty, --compact, --summary */
 };
 
 /* register's and fetch's own options (a ctl_own_opt). */
@@ -82,6 +83,9 @@ req_opt(void *ctx, const char *cmd, int ch, const char *arg)
 	case OPT_NO_CACHE: ro->no_cache = true; return 0;
 	case OPT_FULL_CONFIG: ro->full = true; return 0;
 	case OPT_BODY_FILE: ro->body_file = arg; return 0;
+	case OPT_PRETTY: ro->output = FETCH_OUTPUT_PRETTY; return 0;
+	case OPT_COMPACT: ro->output = FETCH_OUTPUT_COMPACT; return 0;
+	case OPT_SUMMARY: ro->output = FETCH_OUTPUT_SUMMARY; return 0;
 	case OPT_REVISION:
 		if (strchr(arg, '=') == NULL) {
 			ctl_warn(cmd, "--revision: expected KEY=REV");
@@ -119,7 +123,7 @@ cmd_register(int argc, char **argv, const struct ctl_opts *o)
 	struct response r1 = { 0, NULL, 0 }, r2 = { 0, NULL, 0 };
 	json_object *req = NULL, *ans = NULL, *rid, *tok;
 	struct reqopts ro = { DEFAULT_RELAY_VERSION, false, false, false,
-	    NULL, NULL, 0 };
+	    NULL, NULL, 0, FETCH_OUTPUT_AUTO };
 	const char *body;
 	size_t len;
 	int rc;
@@ -197,12 +201,13 @@ static const char fetch_usage[] =
     "usage: relaycfgctl fetch --upstream URL --credentials FILE [--version N]\n"
     "           [--global] [--no-cache] [--full-config] [--revision KEY=REV]...\n"
     "           [--body-file F] [--header 'N: V']... [--time UNIXSECS]\n"
-    "           [--status] [KEY...]\n"
+    "           [--status] [--pretty | --compact | --summary] [KEY...]\n"
     "\n"
     "POST /api/0/relays/projectconfigs/?version=N (default 3) with the body\n"
     "Relay sends: {\"publicKeys\",\"revisions\",\"fullConfig\",\"noCache\"}\n"
     "(+ \"global\":true), {\"global\":true,\"publicKeys\":[]} for --global\n"
-    "without keys, {\"projects\":[ids]} for version 1.  Print the answer.\n"
+    "without keys, {\"projects\":[ids]} for version 1.  Print the answer:\n"
+    "indented on a terminal, compact (as it came) otherwise.\n"
     "\n"
     "  --version N           protocol version, sent as given (default 3)\n"
     "  --global              ask for the global config too\n"
@@ -210,6 +215,10 @@ static const char fetch_usage[] =
     "  --full-config         \"fullConfig\":true\n"
     "  --revision KEY=REV    the cached revision of KEY (else null)\n"
     "  --body-file F         send F's bytes (\"-\": stdin) instead, signed\n"
+    "  --pretty              print the answer indented, also into a pipe\n"
+    "  --compact             print the answer as it came, also on a terminal\n"
+    "  --summary             a line per key: KEY STATUS PROJECT/SLUG REV\n"
+    "                        FEATURES (what Relay gets for it)\n"
     NET_USAGE;
 
 /* Is s a plain non-negative decimal that fits an int64? */
@@ -324,13 +333,16 @@ cmd_fetch(int argc, char **argv, const struct ctl_opts *o)
 		{ "full-config", no_argument,	    NULL, OPT_FULL_CONFIG },
 		{ "revision",	 required_argument, NULL, OPT_REVISION },
 		{ "body-file",	 required_argument, NULL, OPT_BODY_FILE },
+		{ "pretty",	 no_argument,	    NULL, OPT_PRETTY },
+		{ "compact",	 no_argument,	    NULL, OPT_COMPACT },
+		{ "summary",	 no_argument,	    NULL, OPT_SUMMARY },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct netopts no = { 0 };
 	struct creds c;
 	struct response r = { 0, NULL, 0 };
 	struct reqopts ro = { DEFAULT_CONFIG_VERSION, false, false, false,
-	    NULL, NULL, 0 };
+	    NULL, NULL, 0, FETCH_OUTPUT_AUTO };
 	json_object *jb = NULL;
 	const char *body;
 	char *raw = NULL, *path = NULL, *qv = NULL;
@@ -376,7 +388,7 @@ cmd_fetch(int argc, char **argv, const struct ctl_opts *o)
 	}
 	if (ctl_http_post(argv[0], &no, &c, path, body, len, &r) != 0)
 		goto out;
-	rc = ctl_finish(&no, &r);
+	rc = ctl_fetch_print(&no, &r, ro.output);
 out:
 	if (loaded)
 		sodium_memzero(&c, sizeof(c));

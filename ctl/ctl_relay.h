@@ -60,7 +60,10 @@ enum {
 	OPT_REVISION,
 	OPT_BODY_FILE,
 	OPT_OUTPUT,
-	OPT_FORCE
+	OPT_FORCE,
+	OPT_PRETTY,
+	OPT_COMPACT,
+	OPT_SUMMARY
 };
 
 #define NET_LONGOPTS \
@@ -147,6 +150,23 @@ bool	ctl_is_2xx(const struct response *r);
 void	ctl_put_body(FILE *fp, const struct response *r);
 /* Report an answer; the command's exit status. */
 int	ctl_finish(const struct netopts *no, const struct response *r);
+
+/* --- ctl_fetchout.c -------------------------------------------------- */
+
+enum fetch_output {
+	FETCH_OUTPUT_AUTO,	/* pretty on a terminal, else compact */
+	FETCH_OUTPUT_COMPACT,	/* the bytes as they came */
+	FETCH_OUTPUT_PRETTY,	/* indented JSON */
+	FETCH_OUTPUT_SUMMARY	/* a line per key: status, project, rev, features */
+};
+
+/*
+ * ctl_fetch_print - report a projectconfigs answer in mode, as ctl_finish
+ * does (same exit status, --status line, errors on stderr in their usual
+ * form); an answer that is not one JSON document is printed as it came.
+ */
+int	ctl_fetch_print(const struct netopts *no, const struct response *r,
+	    enum fetch_output mode);
 
 /* --- the commands ---------------------------------------------------- */
 
