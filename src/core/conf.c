@@ -413,6 +413,10 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 	switch (k->type) {
 	case CT_STRING: {
 		char **dst = (char **)(void *)field, *dup;
+		/* Here, where the line is known (and the value not echoed). */
+		if (k->offset == OFF(registration_secret) && strlen(v) < 16)
+			return perr(p, "registration_secret must be at least "
+			    "16 characters");
 		if ((dup = strdup(v)) == NULL)
 			return perr(p, "out of memory");
 		free(*dst);
@@ -700,10 +704,6 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 		return perr(p, "db_host or db_socket must be set");
 	if (c->db.database == NULL)
 		return perr(p, "db_name must be set");
-	if (c->registration_secret != NULL &&
-	    strlen(c->registration_secret) < 16)
-		return perr(p, "registration_secret must be at least 16 "
-		    "characters");
 	if (c->cache_namespace != NULL) {
 		size_t len = strlen(c->cache_namespace);
 		if (len == 0 || len > 32)

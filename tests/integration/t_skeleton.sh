@@ -81,5 +81,12 @@ out=$("$RELAYCFG_BIN" -c "$T/bad.conf" --check-config 2>&1)
 ok $((! $?)) "--check-config refuses a bad config"
 is "$out" "relaycfg: $T/bad.conf:3: workers: expected a number from 0 to 1024 or \"auto\", got \"lots\"" \
     "the refusal names file:line and the reason"
+# A value refused for its content names its line too, and never echoes a
+# secret.
+printf 'db_host = x\ndb_name = y\n\nregistration_secret = short-one\n' >"$T/bad.conf"
+out=$("$RELAYCFG_BIN" -c "$T/bad.conf" --check-config 2>&1)
+ok $((! $?)) "--check-config refuses a short registration_secret"
+is "$out" "relaycfg: $T/bad.conf:4: registration_secret must be at least 16 characters" \
+    "... naming file:line, not the secret"
 
 done_testing
