@@ -173,4 +173,17 @@ int		 conf_apply_overrides(struct conf *c);
 /* conf_default_internal_networks - Sentry's INTERNAL_SYSTEM_IPS, parsed. */
 const struct conf_cidr *conf_default_internal_networks(size_t *n);
 
+/* --- conf_advice.c --- */
+
+/* One warning, a sentence without a trailing period. */
+typedef void	 conf_advice_fn(const char *msg, void *arg);
+
+/*
+ * conf_advise - call say(msg, arg) for each setting of c that is valid but
+ * dangerous in a common topology (open registration behind a proxy, TCP
+ * without FCGI_WEB_SERVER_ADDRS).  Returns how many; c is not changed.
+ */
+size_t		 conf_advise(const struct conf *c, conf_advice_fn *say,
+		    void *arg);
+
 #endif

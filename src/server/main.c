@@ -62,6 +62,21 @@ number_arg(const char *opt, const char *v, int base, long max)
 	return x;
 }
 
+/* warn_check - a conf_advise warning for --check-config (arg: the path). */
+static void
+warn_check(const char *msg, void *arg)
+{
+	fprintf(stderr, "relaycfg: %s: warning: %s\n", (const char *)arg, msg);
+}
+
+/* warn_log - a conf_advise warning at start-up, in the log. */
+static void
+warn_log(const char *msg, void *arg)
+{
+	(void)arg;
+	log_warn("%s", msg);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -111,11 +126,13 @@ main(int argc, char *argv[])
 	if (conf_apply_overrides(conf) != 0)
 		fatal("out of memory");
 	if (check_only) {
+		(void)conf_advise(conf, warn_check, (void *)path);
 		printf("%s: OK\n", path);
 		conf_free(conf);
 		return 0;
 	}
 	log_setup(conf->log_level, conf->log_json);
+	(void)conf_advise(conf, warn_log, NULL);
 
 	if (listen_acquire(conf->listen, conf->socket_mode, conf->socket_owner,
 	    err, sizeof(err)) != 0)

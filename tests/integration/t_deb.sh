@@ -87,7 +87,7 @@ harness_start_mariadb
 harness_start_memcached
 relay_new S
 installed_edit_conf /etc/relaycfg.conf
-out=$(/usr/sbin/relaycfg --check-config -c /etc/relaycfg.conf 2>&1)
+out=$(/usr/sbin/relaycfg --check-config -c /etc/relaycfg.conf 2>/dev/null)
 is "$out" "/etc/relaycfg.conf: OK" "the edited config passes --check-config"
 RELAYCFGCTL=/usr/bin/relaycfgctl
 fixture_project /etc/relaycfg.conf

@@ -93,8 +93,11 @@ harness_start_mariadb
 harness_start_memcached
 relay_new S
 installed_edit_conf "$CONF"
-out=$("$SBIN/relaycfg" --check-config -c "$CONF" 2>&1)
+out=$("$SBIN/relaycfg" --check-config -c "$CONF" 2>"$T/check.err")
 is "$out" "$CONF: OK" "the edited config passes --check-config"
+# Registration open, Sentry's private networks internal, no proxy trusted.
+like "$(cat "$T/check.err")" "^relaycfg: $CONF: warning: open registration, private networks internal and no trusted_proxies: " \
+    "... with the warning for load-balanced set-ups"
 sum=$(md5sum <"$CONF")
 make_in_builddir install
 ok $? "make install again"

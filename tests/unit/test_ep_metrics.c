@@ -12,26 +12,9 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "conf_testlib.h"
 #include "endpoints.h"
 #include "http.h"
-
-static struct conf *
-load(const char *text)
-{
-	char path[] = "/tmp/relaycfg-epm-XXXXXX", err[512] = "";
-	struct conf *c;
-	int fd;
-
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	c = conf_load(path, err, sizeof(err));
-	unlink(path);
-	if (c == NULL)
-		fail_msg("conf_load: %s", err);
-	return c;
-}
 
 /* A client: its REMOTE_ADDR and X-Forwarded-For, the address decided. */
 struct client {
@@ -46,7 +29,7 @@ struct client {
 static void
 check(const char *text, const struct client *cl, size_t n)
 {
-	struct conf *c = load(text);
+	struct conf *c = conf_from_text(text);
 	struct request req;
 	char addr[64];
 	bool rv;

@@ -27,27 +27,11 @@
 #include <json-c/json.h>
 
 #include "conf.h"
+#include "conf_testlib.h"
 #include "gc_outliers.h"
 #include "globalconfig.h"
 #include "log.h"
 #include "pc_testlib.h"
-
-static struct conf *
-load(const char *text)
-{
-	char path[] = "/tmp/relaycfg-gc-XXXXXX", err[512] = "";
-	struct conf *c;
-	int fd = mkstemp(path);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	c = conf_load(path, err, sizeof(err));
-	unlink(path);
-	if (c == NULL)
-		fail_msg("conf_load: %s", err);
-	return c;
-}
 
 static const char conf_text[] =
     "db_socket = /run/mysqld/mysqld.sock\n"
@@ -77,7 +61,7 @@ member(json_object *o, const char *k)
 static void
 test_measurements(void **state)
 {
-	struct conf *c = load(conf_text);
+	struct conf *c = conf_from_text(conf_text);
 	json_object *gc = globalconfig_build(c), *m, *list;
 
 	(void)state;
@@ -124,7 +108,7 @@ keys(json_object *o)
 static void
 test_options(void **state)
 {
-	struct conf *c = load(conf_text);
+	struct conf *c = conf_from_text(conf_text);
 	json_object *gc = globalconfig_build(c), *opts;
 
 	(void)state;
@@ -285,7 +269,7 @@ test_metric_extraction(void **state)
 static void
 test_golden_text(void **state)
 {
-	struct conf *c = load(conf_text);
+	struct conf *c = conf_from_text(conf_text);
 	json_object *got;
 	char *text;
 	size_t len = 0;

@@ -1,0 +1,74 @@
+/*
+ * conf_advice.c - warnings about configurations that are valid but
+ * dangerous in a common topology: said by --check-config and logged at
+ * start-up, never a reason to refuse the file.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+/*
+ * An address of each private range a load balancer or proxy in front of
+ * relaycfg typically has (RFC 1918, RFC 6598 shared space, IPv6 ULA).
+ */
+static const char *const private_samples[] = {
+	"10.0.0.1", "172.16.0.1", "192.168.0.1", "100.64.0.1", "fd00::1",
+};
+
+/* private_internal - does a private range count as internal under c? */
+static bool
+private_internal(const struct conf *c)
+{
+	const struct conf_cidr *nets = c->internal_networks;
+	size_t n = c->n_internal_networks;
+
+	if (!c->internal_networks_set)
+		nets = conf_default_internal_networks(&n);
+	for (size_t i = 0; i < sizeof(private_samples) /
+	    sizeof(private_samples[0]); i++)
+		if (conf_cidr_contains(nets, n, private_samples[i]))
+			return true;
+	return false;
+}
+
+/* conf_advise - see conf.h. */
+size_t
+conf_advise(const struct conf *c, conf_advice_fn *say, void *arg)
+{
+	const char *fcgi_addrs = getenv("FCGI_WEB_SERVER_ADDRS");
+	size_t n = 0;
+
+	/*
+	 * Behind a load balancer or a proxy whose X-Forwarded-For is not
+	 * believed, every relay arrives from the balancer's private address:
+	 * any relay that registers is then internal and gets every project's
+	 * config.
+	 */
+	if (c->registration_secret != NULL && c->open_registration &&
+	    c->n_trusted_proxies == 0 && private_internal(c)) {
+		say("open registration, private networks internal and no "
+		    "trusted_proxies: behind a load balancer or proxy every "
+		    "relay arrives from its private address, so any relay that "
+		    "registers gets every project's config; set trusted_proxies "
+		    "to the proxy's addresses, or narrow internal_networks, or "
+		    "set open_registration = no", arg);
+		n++;
+	}
+	/*
+	 * On TCP anyone who reaches the port speaks FastCGI and so chooses
+	 * REMOTE_ADDR (internal or not); libfcgi accepts only the listed
+	 * web servers when FCGI_WEB_SERVER_ADDRS is set.
+	 */
+	if (c->listen != NULL && strncmp(c->listen, "unix:", 5) != 0 &&
+	    (fcgi_addrs == NULL || *fcgi_addrs == '\0')) {
+		say("listening on TCP without FCGI_WEB_SERVER_ADDRS: any host "
+		    "that reaches the port can send FastCGI requests with a "
+		    "REMOTE_ADDR of its choosing; set FCGI_WEB_SERVER_ADDRS to "
+		    "the web servers' addresses, or firewall the port", arg);
+		n++;
+	}
+	return n;
+}
