@@ -52,6 +52,7 @@ ok $? "lintian: no error or warning"
 contents=$(dpkg-deb -c "$DEB" | awk '{print $1, $2, $6}')
 for f in ./usr/sbin/relaycfg ./usr/bin/relaycfgctl ./etc/relaycfg.conf \
     ./lib/systemd/system/relaycfg.service ./lib/systemd/system/relaycfg.socket \
+    ./usr/lib/tmpfiles.d/relaycfg.conf \
     ./usr/share/man/man8/relaycfg.8.gz ./usr/share/man/man5/relaycfg.conf.5.gz \
     ./usr/share/man/man1/relaycfgctl.1.gz \
     ./usr/share/doc/relaycfg/examples/nginx/relaycfg.conf \
@@ -72,6 +73,8 @@ is "$(getent passwd relaycfg | cut -d: -f6,7)" "/nonexistent:/usr/sbin/nologin" 
     "postinst made the relaycfg system user (no home, no shell)"
 is "$(stat -c '%a %U %G' /etc/relaycfg.conf)" "640 root relaycfg" \
     "the config: mode 0640, group relaycfg (dpkg-statoverride)"
+is "$(stat -c '%a %U %G' /run/relaycfg 2>&1)" "755 relaycfg relaycfg" \
+    "/run/relaycfg made from the package's tmpfiles.d entry"
 out=$(/usr/sbin/relaycfg --check-config -c /etc/relaycfg.conf 2>&1)
 is "$out" "/etc/relaycfg.conf: OK" "the shipped config passes --check-config"
 ls /etc/systemd/system/*.wants/relaycfg* >/dev/null 2>&1
@@ -122,5 +125,7 @@ dpkg-statoverride --list /etc/relaycfg.conf >/dev/null
 ok $(( $? == 0 )) "no statoverride left"
 [ ! -e /usr/share/doc/relaycfg ]
 ok $? "/usr/share/doc/relaycfg is gone"
+[ ! -e /run/relaycfg ]
+ok $? "/run/relaycfg is gone"
 
 done_testing

@@ -39,6 +39,9 @@ for f in "$D$deploy_mandir/man8/relaycfg.8" "$D$deploy_mandir/man5/relaycfg.conf
 	[ -s "$f" ]
 	ok $? "installed: ${f#"$D"}"
 done
+is "$(grep -v '^#' "$D$deploy_tmpfilesdir/relaycfg.conf")" \
+    "d /run/relaycfg 0755 relaycfg relaycfg -" \
+    "tmpfiles.d: /run/relaycfg at boot, owned by relaycfg"
 [ -x "$EX/apache/fcgid/relaycfg.fcgi" ]
 ok $? "installed: the mod_fcgid wrapper, executable"
 like "$(grep '^RELAYCFG=' "$EX/apache/fcgid/relaycfg.fcgi")" "^RELAYCFG=$deploy_sbindir/relaycfg\$" \

@@ -33,7 +33,7 @@ ok $? "make install as $U (no root, nothing written outside the prefix)"
 
 for f in sbin/relaycfg bin/relaycfgctl etc/relaycfg.conf \
     share/man/man8/relaycfg.8 lib/systemd/system/relaycfg.service \
-    lib/systemd/system/relaycfg.socket \
+    lib/systemd/system/relaycfg.socket lib/tmpfiles.d/relaycfg.conf \
     share/doc/relaycfg/examples/nginx/relaycfg.conf; do
 	[ -s "$P/$f" ]
 	ok $? "installed under the prefix: $f"
