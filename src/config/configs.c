@@ -153,19 +153,6 @@ parse_opt(const char *s, size_t n, size_t len, char *out)
 	return true;
 }
 
-/* A lastChange exactly as projectconfig_format_time writes it. */
-static bool
-valid_time(const char *s)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
-
-	for (size_t i = 0; i < PROJECTCONFIG_TIME_LEN; i++)
-		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' :
-		    s[i] != shape[i])
-			return false;
-	return s[PROJECTCONFIG_TIME_LEN] == '\0';
-}
-
 /*
  * Parse one cache payload; anything malformed is simply absent.  By hand:
  * this runs for every key of every warm request, and sscanf was a tenth
@@ -198,7 +185,7 @@ cached_parse(const struct cache_value *v, struct cached *out)
 	    !parse_hex32(f, n, &out->frag.op) ||
 	    !parse_dec(p, (size_t)(end - p), CACHED_TEXT_MAX, &text_len) ||
 	    (out->rev[0] != '\0' && !valid_hex32(out->rev)) ||
-	    (out->last_change[0] != '\0' && !valid_time(out->last_change))) {
+	    (out->last_change[0] != '\0' && !valid_timestamp(out->last_change))) {
 		memset(out, 0, sizeof(*out));
 		return;
 	}

@@ -25,6 +25,8 @@
 #ifndef RELAYCFG_PROJECTCONFIG_H
 #define RELAYCFG_PROJECTCONFIG_H
 
+#include "valid.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,7 +36,7 @@
 #include "model.h"
 
 #define PROJECTCONFIG_REV_LEN	32	/* hex characters */
-#define PROJECTCONFIG_TIME_LEN	27	/* YYYY-MM-DDTHH:MM:SS.ffffffZ */
+#define PROJECTCONFIG_TIME_LEN	VALID_TIMESTAMP_LEN	/* valid.h */
 
 /*
  * projectconfig_content - the project state of project without lastFetch,

@@ -47,3 +47,15 @@ valid_uuid(const char *s)
 	}
 	return s[36] == '\0';
 }
+
+bool
+valid_timestamp(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+
+	for (size_t i = 0; i < VALID_TIMESTAMP_LEN; i++)
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' :
+		    s[i] != shape[i])
+			return false;
+	return s[VALID_TIMESTAMP_LEN] == '\0';
+}

@@ -16,4 +16,14 @@ bool	valid_hex32(const char *s);
 /* valid_uuid - a canonical lowercase hyphenated UUID (36 characters). */
 bool	valid_uuid(const char *s);
 
+/* The length of a timestamp as Sentry's endpoint writes them. */
+#define VALID_TIMESTAMP_LEN	27	/* YYYY-MM-DDTHH:MM:SS.ffffffZ */
+
+/*
+ * valid_timestamp - exactly VALID_TIMESTAMP_LEN characters of the shape
+ * YYYY-MM-DDTHH:MM:SS.ffffffZ (digits where digits go; the values are not
+ * range-checked: only the form may reach an answer).
+ */
+bool	valid_timestamp(const char *s);
+
 #endif

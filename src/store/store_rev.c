@@ -13,6 +13,7 @@
 #include "store.h"
 #include "store_int.h"
 #include "store_rev.h"
+#include "valid.h"
 
 /* s is exactly len characters of [0-9a-f]. */
 static bool
@@ -23,19 +24,6 @@ is_hex(const char *s, size_t len)
 		    (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return s[len] == '\0';
-}
-
-/* s is a time exactly as relaycfg writes lastChange. */
-static bool
-is_time(const char *s)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
-
-	for (size_t i = 0; i < STORE_REV_TIME_LEN; i++)
-		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' :
-		    s[i] != shape[i])
-			return false;
-	return s[STORE_REV_TIME_LEN] == '\0';
 }
 
 /*
@@ -107,7 +95,7 @@ read_pairs(struct store *st, struct db *db, const int64_t *ids, size_t n,
 				p->rev[0] = '\0';
 		} else if (strcmp(k, STORE_REV_TIME_KEY) == 0) {
 			if (!value_string(v, vlen, STORE_REV_TIME_LEN,
-			    p->last_change) || !is_time(p->last_change))
+			    p->last_change) || !valid_timestamp(p->last_change))
 				p->last_change[0] = '\0';
 		}
 	}
@@ -230,7 +218,7 @@ store_revs_claim(struct store *st, const int64_t *project_ids,
 	db_sql_init(&q);
 	if (n == 0)
 		return STORE_OK;
-	if (now == NULL || !is_time(now)) {
+	if (now == NULL || !valid_timestamp(now)) {
 		store_seterr(st, "not a lastChange time");
 		goto out;
 	}

@@ -15,9 +15,10 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "valid.h"
 
 #define STORE_REV_LEN		32	/* lowercase hex characters */
-#define STORE_REV_TIME_LEN	27	/* YYYY-MM-DDTHH:MM:SS.ffffffZ */
+#define STORE_REV_TIME_LEN	VALID_TIMESTAMP_LEN	/* valid.h */
 
 #define STORE_REV_KEY		"sentry:relay-rev"
 #define STORE_REV_TIME_KEY	"sentry:relay-rev-lastchange"
