@@ -36,6 +36,8 @@ harness_init() {
 harness_cleanup() {
 	local status=$?
 	harness_stop_relaycfg
+	# tests/lib/replication.sh's servers, when the test sourced it.
+	! declare -F repl_cleanup >/dev/null || repl_cleanup
 	if [ -n "${NGINX_PID:-}" ]; then
 		kill -QUIT "$NGINX_PID" 2>/dev/null
 		harness_wait_gone "$NGINX_PID" 50
