@@ -35,7 +35,7 @@
 #include <libmemcached/memcached.h>
 #include <sodium.h>
 
-#include "cache.h"
+#include "cache_int.h"
 #include "clock.h"
 #include "valid.h"
 #include "log.h"
@@ -44,36 +44,6 @@
 #define CACHE_DEFAULT_NS	"relaycfg"
 #define CACHE_HASH_BYTES	16
 #define CACHE_FAILURE_LIMIT	1	/* failures before a server rests */
-
-/* The breaker of one server. */
-struct cache_server {
-	char			 name[80];	/* host:port, for the log */
-	bool			 open;		/* failed, not yet answered again */
-	long long		 rest_until;	/* monotonic us: no use before */
-};
-
-struct cache {
-	const struct conf	*conf;
-	memcached_st		*mc;		/* NULL: no servers, disabled */
-	struct cache_server	*srv;		/* one per server, by position */
-	uint32_t		 nsrv;
-	char			 prefix[48];	/* "<ns>:<version>:" */
-	size_t			 prefix_len;
-	char			 gen_key[64];
-	size_t			 gen_key_len;
-	/* "<settings digest>.": computed configs live under the settings
-	 * (feature and sentry_option lines) they were built with */
-	char			 cfg_tag[SENTRY_SETTINGS_DIGEST_LEN + 2];
-	char			 cfg_tag_hashed[SENTRY_SETTINGS_DIGEST_LEN + 3];
-
-	/* The generation: last one seen by this process, and whether this
-	 * request has read (or confirmed) it. */
-	char			 gen[CACHE_GEN_LEN + 1];
-	bool			 gen_known;
-	bool			 req_gen_ok;
-
-	struct cache_stats	 st;
-};
 
 /* Parse "host:port", "[v6]:port", "host" or "/path" and add the server. */
 static int
@@ -365,187 +335,6 @@ cache_key_config_rev(const struct cache *c, char *buf, size_t len,
 	return config_key(c, buf, len, "cfgr", public_key);
 }
 
-int
-cache_key_epoch(const struct cache *c, char *buf, size_t len)
-{
-	return cache_key_id(c, buf, len, "epoch", 0);
-}
-
-/* --- failures: the breakers ------------------------------------------ */
-
-/* The position of the server that holds key (as libmemcached picks it). */
-static uint32_t
-cache_server_of(const struct cache *c, const char *key, size_t len)
-{
-	uint32_t i;
-
-	if (c->nsrv <= 1)
-		return 0;
-	i = memcached_generate_hash(c->mc, key, len);
-	return i < c->nsrv ? i : 0;
-}
-
-/* May this process use server i now (closed, or due for its probe)? */
-static bool
-cache_server_usable(const struct cache *c, uint32_t i, long long now)
-{
-	return !c->srv[i].open || now >= c->srv[i].rest_until;
-}
-
-/*
- * Server i failed (rc, in operation op): it rests for the retry timeout.
- * The first failure is a warning; a failed probe is only information,
- * once per retry timeout, so that a long outage does not flood the log.
- */
-static void
-cache_failed(struct cache *c, uint32_t i, memcached_return_t rc,
-    const char *op)
-{
-	struct cache_server *sv = &c->srv[i];
-	unsigned rest = c->conf->memcached_retry_timeout;
-
-	c->st.failures++;
-	metrics_inc(MF_MEMCACHED_ERRORS, 0, 0, 0);
-	metrics_set(MF_MEMCACHED_UP, i, 0);
-	if (!sv->open)
-		log_warn("memcached %s: %s failed (%s); not used for %u s, "
-		    "serving from MariaDB", sv->name, op,
-		    memcached_strerror(c->mc, rc), rest);
-	else
-		log_info("memcached %s: still failing (%s); not used for "
-		    "%u s more", sv->name, memcached_strerror(c->mc, rc),
-		    rest);
-	sv->open = true;
-	sv->rest_until = clock_mono_us() + (long long)rest * 1000000;
-}
-
-/* Server i answered: its breaker closes (logged when it was open). */
-static void
-cache_worked(struct cache *c, uint32_t i)
-{
-	if (c->srv[i].open)
-		log_info("memcached %s answers again", c->srv[i].name);
-	c->srv[i].open = false;
-	metrics_set(MF_MEMCACHED_UP, i, 1);
-}
-
-static bool
-cache_rc_ok(memcached_return_t rc)
-{
-	return rc == MEMCACHED_SUCCESS || rc == MEMCACHED_END ||
-	    rc == MEMCACHED_NOTFOUND || rc == MEMCACHED_STORED ||
-	    rc == MEMCACHED_NOTSTORED || rc == MEMCACHED_DELETED ||
-	    rc == MEMCACHED_BUFFERED;
-}
-
-/* --- generation ------------------------------------------------------ */
-
-static bool
-cache_gen_valid(const char *v, size_t len)
-{
-	if (len != CACHE_GEN_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static void
-cache_gen_adopt(struct cache *c, const char *v)
-{
-	memcpy(c->gen, v, CACHE_GEN_LEN);
-	c->gen[CACHE_GEN_LEN] = '\0';
-	c->gen_known = true;
-	c->req_gen_ok = true;
-}
-
-static void
-cache_gen_random(char out[CACHE_GEN_LEN + 1])
-{
-	unsigned char r[CACHE_GEN_LEN / 2];
-
-	randombytes_buf(r, sizeof(r));
-	sodium_bin2hex(out, CACHE_GEN_LEN + 1, r, sizeof(r));
-}
-
-/*
- * The generation key is absent although memcached answered: it was
- * evicted or its server restarted.  Re-create it with "add" so that all
- * processes agree; keep this process's last one when it had one (entries
- * on the other servers stay valid), else a random one.
- */
-static void
-cache_gen_create(struct cache *c)
-{
-	char cand[CACHE_GEN_LEN + 1];
-	uint32_t gs = cache_server_of(c, c->gen_key, c->gen_key_len);
-	memcached_return_t rc;
-	char *v;
-	size_t vlen;
-	uint32_t flags;
-
-	if (c->gen_known)
-		memcpy(cand, c->gen, sizeof(cand));
-	else
-		cache_gen_random(cand);
-	metrics_inc(MF_MEMCACHED_OPS, MMO_OTHER, 0, 0);
-	rc = memcached_add(c->mc, c->gen_key, c->gen_key_len, cand,
-	    CACHE_GEN_LEN, 0, 0);
-	if (rc == MEMCACHED_SUCCESS) {
-		cache_gen_adopt(c, cand);
-		return;
-	}
-	if (rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS) {
-		cache_failed(c, gs, rc, "add");
-		return;
-	}
-	/* Someone else created it first: theirs wins. */
-	metrics_inc(MF_MEMCACHED_OPS, MMO_GET, 0, 0);
-	v = memcached_get(c->mc, c->gen_key, c->gen_key_len, &vlen, &flags,
-	    &rc);
-	if (v != NULL && cache_gen_valid(v, vlen))
-		cache_gen_adopt(c, v);
-	else if (!cache_rc_ok(rc))
-		cache_failed(c, gs, rc, "get");
-	free(v);
-}
-
-int
-cache_bump_generation(struct cache *c)
-{
-	char gen[CACHE_GEN_LEN + 1];
-	memcached_return_t rc;
-	long long t0 = clock_mono_us();
-	uint32_t gs;
-	int ret = 0;
-
-	if (c->mc == NULL)
-		return 0;
-	cache_gen_random(gen);
-	c->st.sets++;
-	metrics_inc(MF_MEMCACHED_OPS, MMO_SET, 0, 0);
-	/*
-	 * replace, else add, not set: sets are buffered (cache_new) and
-	 * would return before memcached confirmed the new generation.
-	 */
-	rc = memcached_replace(c->mc, c->gen_key, c->gen_key_len, gen,
-	    CACHE_GEN_LEN, 0, 0);
-	if (rc == MEMCACHED_NOTSTORED)
-		rc = memcached_add(c->mc, c->gen_key, c->gen_key_len, gen,
-		    CACHE_GEN_LEN, 0, 0);
-	/* Not held back by the breaker: this is an invalidation. */
-	gs = cache_server_of(c, c->gen_key, c->gen_key_len);
-	if (rc != MEMCACHED_SUCCESS) {
-		cache_failed(c, gs, rc, "set");
-		ret = -1;
-	} else {
-		cache_worked(c, gs);
-		cache_gen_adopt(c, gen);
-	}
-	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
-	return ret;
-}
 
 /* --- metrics -------------------------------------------------------- */
 
@@ -959,19 +748,6 @@ out:
 	return ret;
 }
 
-int
-cache_epoch_renew(struct cache *c)
-{
-	char key[CACHE_KEY_MAX], epoch[CACHE_GEN_LEN + 1];
-	const char *keys[1] = { key }, *payloads[1] = { epoch };
-	const size_t lens[1] = { CACHE_GEN_LEN };
-	const unsigned ttls[1] = { 0 };
-
-	cache_key_epoch(c, key, sizeof(key));
-	cache_gen_random(epoch);
-	return cache_set_many(c, keys, payloads, lens, ttls, 1);
-}
-
 /* Queue the delete of key (no reply, buffered).  0, or -1 on failure. */
 static int
 cache_delete_one(struct cache *c, const char *key)
@@ -988,16 +764,6 @@ cache_delete_one(struct cache *c, const char *key)
 		return -1;
 	}
 	return 0;
-}
-
-/* A failure no single server is named for: every server's. */
-static void
-cache_failed_all(struct cache *c, const char *op)
-{
-	memcached_return_t rc = memcached_last_error(c->mc);
-
-	for (uint32_t i = 0; i < c->nsrv; i++)
-		cache_failed(c, i, rc, op);
 }
 
 int

@@ -1,8 +1,8 @@
 /*
  * cache.h - relaycfg's memcached layer: key namespace, value framing,
  * generation, timeouts.  Any failure is a miss; nothing here ever makes a
- * request fail.  A breaker per server (cache.c): after a failure or a
- * timeout a server is not used by this process for
+ * request fail.  A breaker per server (cache_breaker.c): after a failure
+ * or a timeout a server is not used by this process for
  * memcached_retry_timeout seconds, then one operation probes it, so a
  * process waits for a dead or frozen server at most once per retry
  * timeout, not once per request.
