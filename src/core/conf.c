@@ -42,7 +42,8 @@ enum conf_type {
 	CT_GLOBAL_OPTION,	/* "key json" */
 	CT_SENTRY_OPTION,	/* "name json": struct sentry_settings */
 	CT_FEATURE,		/* "flag on|off": struct sentry_settings */
-	CT_RETENTION		/* days: system.event-retention-days */
+	CT_RETENTION,		/* days: system.event-retention-days */
+	CT_DB_SERVER		/* repeatable: conf_parse_db_server */
 };
 
 struct conf_key {
@@ -80,6 +81,9 @@ static const struct conf_key conf_keys[] = {
 	{ "db_replica_user",		CT_STRING,	OFF(db_replica.user), 0 },
 	{ "db_replica_password",	CT_STRING,	OFF(db_replica.password), 0 },
 	{ "db_replica_name",		CT_STRING,	OFF(db_replica.database), 0 },
+	{ "db_replica",			CT_DB_SERVER,	OFF(db_replicas), 0 },
+	{ "db_replica_wait_ms",		CT_UINT,	OFF(db_replica_wait_ms), 5000 },
+	{ "db_replica_rest_ms",		CT_UINT,	OFF(db_replica_rest_ms), 600000 },
 	{ "db_connect_timeout",		CT_UINT,	OFF(db_connect_timeout), 3600 },
 	{ "db_read_timeout",		CT_UINT,	OFF(db_read_timeout), 3600 },
 	{ "db_write_timeout",		CT_UINT,	OFF(db_write_timeout), 3600 },
@@ -147,6 +151,7 @@ conf_defaults(void)
 	c->db_connect_timeout = 2;
 	c->db_read_timeout = 5;
 	c->db_write_timeout = 5;
+	c->db_replica_rest_ms = 1000;
 	c->memcached_connect_timeout_ms = 100;
 	c->memcached_poll_timeout_ms = 200;
 	c->memcached_retry_timeout = 2;
@@ -199,6 +204,8 @@ conf_free(struct conf *c)
 	free(c->socket_owner);
 	db_free(&c->db);
 	db_free(&c->db_replica);
+	for (size_t i = 0; i < c->n_db_replicas; i++)
+		db_free(&c->db_replicas[i]);
 	strlist_free(c->memcached_servers, c->n_memcached_servers);
 	free(c->cache_namespace);
 	if (c->registration_secret != NULL)
@@ -389,6 +396,105 @@ parse_ulong(const char *v, int base, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* "port" or "port:weight" (after host's ':') into out. */
+static int
+mc_port_weight(const char *rest, struct conf_mc_server *out)
+{
+	char num[8];
+	const char *colon = strchr(rest, ':');
+	size_t len = colon != NULL ? (size_t)(colon - rest) : strlen(rest);
+	unsigned long x;
+
+	if (len >= sizeof(num))
+		return -1;
+	memcpy(num, rest, len);
+	num[len] = '\0';
+	if (parse_ulong(num, 10, 65535, &x) != 0 || x == 0)
+		return -1;
+	out->port = (unsigned)x;
+	if (colon == NULL)
+		return 0;
+	if (parse_ulong(colon + 1, 10, CONF_MC_WEIGHT_MAX, &x) != 0 || x == 0)
+		return -1;
+	out->weight = (unsigned)x;
+	return 0;
+}
+
+/*
+ * host_split - the host of "host[:...]" or "[v6][:...]": where it starts
+ * and its length (1 to max - 1) in *host and *len, and what follows it
+ * ("" or ":...") in *rest.  Returns 0, or -1 when there is no such host.
+ */
+static int
+host_split(const char *text, size_t max, const char **host, size_t *len,
+    const char **rest)
+{
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+			return -1;
+		*host = text + 1;
+		*len = (size_t)(close - text - 1);
+		*rest = close + 1;
+	} else {
+		*host = text;
+		*len = strcspn(text, ":");
+		*rest = text + *len;
+	}
+	return *len == 0 || *len >= max ? -1 : 0;
+}
+
+int
+conf_parse_mc_server(const char *text, struct conf_mc_server *out)
+{
+	const char *host, *rest;
+	size_t hlen;
+
+	out->port = 0;
+	out->weight = 1;
+	if (text[0] == '/') {
+		if (strlen(text) >= sizeof(out->host))
+			return -1;
+		strcpy(out->host, text);
+		return 0;
+	}
+	if (host_split(text, sizeof(out->host), &host, &hlen, &rest) != 0)
+		return -1;
+	memcpy(out->host, host, hlen);
+	out->host[hlen] = '\0';
+	out->port = 11211;
+	return *rest == '\0' ? 0 : mc_port_weight(rest + 1, out);
+}
+
+int
+conf_parse_db_server(const char *text, struct conf_db *out)
+{
+	char *host = NULL, *sock = NULL;
+	const char *h, *rest;
+	unsigned long port = 3306;
+	size_t hlen;
+
+	if (strncmp(text, "unix:", 5) == 0) {
+		if (text[5] != '/' || (sock = strdup(text + 5)) == NULL)
+			return -1;
+		port = 0;
+		goto done;
+	}
+	if (host_split(text, 256, &h, &hlen, &rest) != 0 || (*rest == ':' &&
+	    (parse_ulong(rest + 1, 10, 65535, &port) != 0 || port == 0)))
+		return -1;
+	if ((host = strndup(h, hlen)) == NULL)
+		return -1;
+done:
+	free(out->host);
+	free(out->socket);
+	out->host = host;
+	out->socket = sock;
+	out->port = (unsigned)port;
+	return 0;
+}
+
 /* Grow a list stored at base (element size sz) by one; returns the slot. */
 static void *
 list_push(void **base, size_t *n, size_t sz)
@@ -507,7 +613,13 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 			} else {
 				char ***list;
 				size_t *n;
+				struct conf_mc_server ms;
 				if (k->offset == OFF(memcached_servers)) {
+					if (conf_parse_mc_server(tok, &ms) != 0)
+						return perr(p, "%s: cannot parse "
+						    "\"%s\" (host:port[:weight], "
+						    "[v6]:port[:weight] or /path)",
+						    k->name, tok);
 					list = &c->memcached_servers;
 					n = &c->n_memcached_servers;
 				} else {
@@ -565,6 +677,23 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 		memcpy(r->relay_id, id, CONF_RELAY_ID_LEN + 1);
 		memcpy(r->public_key, pk, CONF_PUBKEY_LEN + 1);
 		r->internal = internal;
+		return 0;
+	}
+	case CT_DB_SERVER: {
+		char *save = NULL, *tok;
+
+		for (tok = strtok_r(v, " \t,", &save); tok != NULL;
+		    tok = strtok_r(NULL, " \t,", &save)) {
+			if (c->n_db_replicas == CONF_DB_REPLICAS_MAX)
+				return perr(p, "%s: at most %d replicas",
+				    k->name, CONF_DB_REPLICAS_MAX);
+			if (conf_parse_db_server(tok,
+			    &c->db_replicas[c->n_db_replicas]) != 0)
+				return perr(p, "%s: cannot parse \"%s\" "
+				    "(host[:port], [v6][:port] or unix:/path)",
+				    k->name, tok);
+			c->n_db_replicas++;
+		}
 		return 0;
 	}
 	case CT_RETENTION: {
@@ -704,6 +833,14 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 		return perr(p, "db_host or db_socket must be set");
 	if (c->db.database == NULL)
 		return perr(p, "db_name must be set");
+	if ((c->db_replica.host != NULL || c->db_replica.socket != NULL) &&
+	    c->n_db_replicas == CONF_DB_REPLICAS_MAX)
+		return perr(p, "at most %d replicas (db_replica_host or "
+		    "db_replica_socket counts as one)", CONF_DB_REPLICAS_MAX);
+	/* MASTER_GTID_WAIT must answer before the client gives up on it. */
+	if (c->db_replica_wait_ms >= c->db_read_timeout * 1000U)
+		return perr(p, "db_replica_wait_ms must be less than "
+		    "db_read_timeout");
 	if (c->cache_namespace != NULL) {
 		size_t len = strlen(c->cache_namespace);
 		if (len == 0 || len > 32)

@@ -29,6 +29,17 @@ struct conf_cidr {
 	int	prefix;		/* 0..128, counted on the 16-byte form */
 };
 
+/*
+ * One memcached_server entry: a host (name, IPv4, or IPv6 given in
+ * brackets) with a port and a ketama weight, or a unix socket path.
+ */
+struct conf_mc_server {
+	char		host[256];	/* or the socket's path */
+	unsigned	port;		/* 0: a unix socket */
+	unsigned	weight;		/* 1.. CONF_MC_WEIGHT_MAX; 1 by default */
+};
+#define CONF_MC_WEIGHT_MAX	1000
+
 struct conf_global_option {
 	char	*key;
 	char	*json;		/* validated JSON text */
@@ -42,6 +53,9 @@ struct conf_db {
 	char		*password;
 	char		*database;
 };
+
+/* Read replicas at most: db_replica_host/socket and db_replica entries. */
+#define CONF_DB_REPLICAS_MAX	4
 
 struct conf {
 	char		*path;			/* file this was read from */
@@ -65,12 +79,19 @@ struct conf {
 	/* MariaDB */
 	struct conf_db	 db;
 	struct conf_db	 db_replica;		/* host/socket NULL: none */
+	/* db_replica entries, after db_replica_host/socket's: only host,
+	 * port and socket are set (credentials are db_replica_*'s, then
+	 * db_*'s) */
+	struct conf_db	 db_replicas[CONF_DB_REPLICAS_MAX];
+	size_t		 n_db_replicas;
+	unsigned	 db_replica_wait_ms;	/* MASTER_GTID_WAIT's timeout */
+	unsigned	 db_replica_rest_ms;	/* a lagging replica is left alone */
 	unsigned	 db_connect_timeout;	/* s */
 	unsigned	 db_read_timeout;	/* s */
 	unsigned	 db_write_timeout;	/* s */
 
 	/* memcached */
-	char		**memcached_servers;	/* (list) host:port or /path */
+	char		**memcached_servers;	/* (list) conf_parse_mc_server */
 	size_t		 n_memcached_servers;
 	unsigned	 memcached_connect_timeout_ms;
 	unsigned	 memcached_poll_timeout_ms;
@@ -143,6 +164,25 @@ void		 conf_free(struct conf *c);
  * Returns 0, or -1 when the text is not a valid network.
  */
 int		 conf_parse_cidr(const char *text, struct conf_cidr *out);
+
+/*
+ * conf_parse_mc_server - parse a memcached_server entry: "host",
+ * "host:port", "host:port:weight", "[v6]", "[v6]:port",
+ * "[v6]:port:weight" or "/path" (port 11211 and weight 1 when left
+ * out; a socket takes no weight).  Returns 0, or -1 when text is none of
+ * these (out is then undefined).
+ */
+int		 conf_parse_mc_server(const char *text,
+		    struct conf_mc_server *out);
+
+/*
+ * conf_parse_db_server - parse a db_replica entry: "host", "host:port",
+ * "[v6]", "[v6]:port" (port 3306 when left out) or "unix:/path" into
+ * out's host, port and socket (new strings; other fields untouched).
+ * Returns 0, or -1 when text is none of these or on OOM (out is then
+ * unchanged).
+ */
+int		 conf_parse_db_server(const char *text, struct conf_db *out);
 
 /*
  * conf_cidr_contains - does the textual address addr (IPv4, IPv6 or

@@ -250,6 +250,87 @@ test_timeouts(void **state)
 	    "request_timeout must be greater");
 }
 
+/* Read replicas: db_replica_* as the first, db_replica entries after. */
+static void
+test_replicas(void **state)
+{
+	char err[512] = "";
+	struct conf *c;
+	struct conf_db d = { 0 };
+
+	(void)state;
+	c = load("db_host = h\ndb_name = x\n", err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(c->n_db_replicas, 0);
+	assert_int_equal(c->db_replica_wait_ms, 0);
+	assert_int_equal(c->db_replica_rest_ms, 1000);
+	conf_free(c);
+
+	c = load("db_host = h\ndb_name = x\ndb_replica_host = r1\n"
+	    "db_replica = r2 r3:3307\n"
+	    "db_replica = [::1]:3308\n"
+	    "db_replica_wait_ms = 50\ndb_replica_rest_ms = 250\n",
+	    err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_string_equal(c->db_replica.host, "r1");
+	assert_int_equal(c->n_db_replicas, 3);
+	assert_string_equal(c->db_replicas[0].host, "r2");
+	assert_int_equal(c->db_replicas[0].port, 3306);
+	assert_null(c->db_replicas[0].socket);
+	assert_string_equal(c->db_replicas[1].host, "r3");
+	assert_int_equal(c->db_replicas[1].port, 3307);
+	assert_string_equal(c->db_replicas[2].host, "::1");
+	assert_int_equal(c->db_replicas[2].port, 3308);
+	assert_int_equal(c->db_replica_wait_ms, 50);
+	assert_int_equal(c->db_replica_rest_ms, 250);
+	/* credentials are never taken from an entry */
+	assert_null(c->db_replicas[0].user);
+	conf_free(c);
+	c = load("db_socket = /p\ndb_name = x\n"
+	    "db_replica = unix:/run/r1.sock, r2\n", err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->n_db_replicas, 2);
+	assert_string_equal(c->db_replicas[0].socket, "/run/r1.sock");
+	assert_null(c->db_replicas[0].host);
+	assert_string_equal(c->db_replicas[1].host, "r2");
+	conf_free(c);
+
+	/* one over the maximum, counting db_replica_host */
+	expect_error("db_host = h\ndb_name = x\ndb_replica = a b c d e\n",
+	    ":3: db_replica: at most 4 replicas");
+	expect_error("db_host = h\ndb_name = x\ndb_replica_socket = /s\n"
+	    "db_replica = a b c d\n", "at most 4 replicas");
+	expect_error("db_host = h\ndb_name = x\ndb_replica = h:0\n",
+	    ":3: db_replica: cannot parse \"h:0\"");
+	expect_error("db_host = h\ndb_name = x\ndb_replica = h:65536\n",
+	    "cannot parse \"h:65536\"");
+	expect_error("db_host = h\ndb_name = x\ndb_replica = unix:rel\n",
+	    "cannot parse \"unix:rel\"");
+	expect_error("db_host = h\ndb_name = x\ndb_replica = [::1\n",
+	    "cannot parse");
+	expect_error("db_host = h\ndb_name = x\ndb_replica = :3306\n",
+	    "cannot parse");
+	expect_error("db_host = h\ndb_name = x\ndb_replica_wait_ms = 5001\n",
+	    ":3: db_replica_wait_ms");
+	expect_error("db_host = h\ndb_name = x\ndb_read_timeout = 1\n"
+	    "db_replica_wait_ms = 1000\n",
+	    "db_replica_wait_ms must be less than db_read_timeout");
+
+	/* the parser alone: a socket replaces a host, -1 leaves out alone */
+	assert_int_equal(conf_parse_db_server("db.example:13306", &d), 0);
+	assert_string_equal(d.host, "db.example");
+	assert_int_equal(d.port, 13306);
+	assert_int_equal(conf_parse_db_server("unix:/x.sock", &d), 0);
+	assert_null(d.host);
+	assert_string_equal(d.socket, "/x.sock");
+	assert_int_equal(d.port, 0);
+	assert_int_equal(conf_parse_db_server("h:x", &d), -1);
+	assert_string_equal(d.socket, "/x.sock");
+	free(d.socket);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -325,6 +406,7 @@ main(void)
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_errors_name_line),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_replicas),
 		cmocka_unit_test(test_settings_digest),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_cidr),
