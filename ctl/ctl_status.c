@@ -399,6 +399,10 @@ backends(const struct scrape *sc, struct view *v)
 		size_t j;
 
 		if (strcmp(s->name, P_DBUP) == 0) {
+			/* the primary's line: replicas have server="replicaN" */
+			if (label(s->labels, "server", buf, sizeof(buf)) &&
+			    strcmp(buf, "primary") != 0)
+				continue;
 			if (!label(s->labels, "worker", buf, sizeof(w[0])))
 				continue;
 			for (j = 0; j < nw && strcmp(w[j], buf) != 0; j++)

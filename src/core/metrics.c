@@ -71,6 +71,10 @@ static const char *const mc_ops[] = { "get", "set", "delete", "other" };
 static const char *const exit_causes[] = {
 	"recycled", "crashed", "killed", "watchdog", "other",
 };
+/* db_new's labels: the primary, then the replicas in conf order. */
+static const char *const db_servers[] = {
+	"primary", "replica1", "replica2", "replica3", "replica4", "other",
+};
 static const char *const mc_server_index[METRICS_MAX_MC_SERVERS] = {
 	"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
 	"13", "14", "15",
@@ -170,8 +174,9 @@ static const struct family families[MF_N_FAMILIES] = {
 	    "it is resting it after a failure.", FT_SLOT_GAUGE,
 	    { L("server", mc_server_index), NOLABEL, NOLABEL }, NULL, 0, NULL },
 	[MF_MARIADB_UP] = { "relaycfg_mariadb_up",
-	    "1 when this process last reached MariaDB.", FT_SLOT_GAUGE,
-	    { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
+	    "1 when this process last reached the MariaDB server (it tries "
+	    "each when it starts), 0 when it could not.", FT_SLOT_GAUGE,
+	    { L("server", db_servers), NOLABEL, NOLABEL }, NULL, 0, NULL },
 	[MF_WORKER_STARTS] = { "relaycfg_worker_starts_total",
 	    "Workers forked.", FT_COUNTER, { NOLABEL, NOLABEL, NOLABEL },
 	    NULL, 0, NULL },
@@ -202,7 +207,8 @@ static struct {
 	unsigned	 offset[MF_N_FAMILIES];
 	struct slot	*mine;
 	metrics_sink_fn	 sink;
-} m;
+	size_t		 n_db;		/* mariadb_up lines per process */
+} m = { .n_db = 1 };
 
 /* cells - how many cells family f takes in a slot. */
 static size_t
@@ -282,6 +288,13 @@ metrics_vacate(int i)
 	}
 	if (atomic_load_explicit(&sl->pid, memory_order_relaxed) != 0)
 		atomic_store_explicit(&sl->pid, -1, memory_order_relaxed);
+}
+
+/* metrics_db_servers - see metrics.h. */
+void
+metrics_db_servers(size_t n)
+{
+	m.n_db = n < 1 ? 1 : n > MDB_OTHER ? MDB_OTHER : n;
 }
 
 bool
@@ -572,6 +585,12 @@ render_family(struct out *o, const struct metrics_snapshot *s,
 		"counter", "gauge", "gauge", "histogram",
 	};
 	unsigned idx[3];
+
+	/* Per-process gauges name configured servers only. */
+	if (f == MF_MARIADB_UP) {
+		mc_servers = db_servers;
+		n_mc = m.n_db;
+	}
 
 	out_fmt(o, "# HELP %s %s\n# TYPE %s %s\n", d->name, d->help,
 	    d->name, types[d->type]);

@@ -49,7 +49,7 @@ enum metric_family {
 	MF_SQL_ERRORS,		/* counter */
 	MF_SQL_SECONDS,		/* histogram */
 	MF_MEMCACHED_UP,	/* gauge {server}: as this process last saw it */
-	MF_MARIADB_UP,		/* gauge: as this process last saw it */
+	MF_MARIADB_UP,		/* gauge {server}: as this process last saw it */
 	/* the pool (master slot) */
 	MF_WORKER_STARTS,	/* counter */
 	MF_WORKER_EXITS,	/* counter {cause} */
@@ -77,6 +77,8 @@ enum metric_cache_kind {
 };
 enum metric_cache_result { MCR_HIT, MCR_MISS, MCR_ERROR, MCR_N };
 enum metric_mc_op { MMO_GET, MMO_SET, MMO_DELETE, MMO_OTHER, MMO_N };
+/* relaycfg_mariadb_up's server: MDB_REPLICA1 + i for replica i + 1. */
+enum metric_db_server { MDB_PRIMARY, MDB_REPLICA1, MDB_OTHER = 5, MDB_N };
 enum metric_exit { MX_RECYCLED, MX_CRASHED, MX_KILLED, MX_WATCHDOG,
 	MX_OTHER, MX_N };
 
@@ -104,6 +106,13 @@ void	metrics_attach(int i, long pid);
  * the slot.  No-op without a region.
  */
 void	metrics_vacate(int i);
+
+/*
+ * metrics_db_servers - this process has n MariaDB servers (the primary
+ * and n - 1 replicas): relaycfg_mariadb_up shows that many lines per
+ * process (1 by default; at most MDB_OTHER).
+ */
+void	metrics_db_servers(size_t n);
 
 /* metrics_enabled - is there a region? */
 bool	metrics_enabled(void);

@@ -33,8 +33,9 @@ app_global_fini(void)
 }
 
 /*
- * The store connects lazily, on the first request that needs it: a worker
- * must start (and answer /live) while MariaDB or memcached are down.
+ * The store tries MariaDB once now, so relaycfg_mariadb_up is true from
+ * the start, and otherwise connects lazily: a worker must start (and
+ * answer /live) while MariaDB or memcached are down.
  */
 int
 app_worker_init(struct app *app, const struct conf *conf)
@@ -49,6 +50,7 @@ app_worker_init(struct app *app, const struct conf *conf)
 	memset(app, 0, sizeof(*app));
 	app->conf = conf;
 	app->store = st;
+	store_connect(st);
 	return 0;
 }
 

@@ -37,6 +37,7 @@ struct db {
 	const struct conf_db	*fb;		/* fallback for unset fields */
 	const struct conf	*conf;
 	char			 label[16];
+	unsigned		 mserver;	/* mariadb_up's server label */
 	MYSQL			*m;		/* NULL: not connected */
 	bool			 down;		/* last connect failed (logged) */
 	bool			 in_txn;
@@ -85,6 +86,21 @@ db_errno_client(unsigned e)
 	return e >= 2000 && e < 3000;
 }
 
+/* relaycfg_mariadb_up's server label of a db_new label. */
+static unsigned
+db_metric_server(const char *label)
+{
+	unsigned n;
+	char end;
+
+	if (strcmp(label, "primary") == 0)
+		return MDB_PRIMARY;
+	if (sscanf(label, "replica%u%c", &n, &end) == 1 && n >= 1 &&
+	    n < MDB_OTHER)
+		return MDB_REPLICA1 + n - 1;
+	return MDB_OTHER;
+}
+
 struct db *
 db_new(const struct conf_db *cd, const struct conf_db *fallback,
     const struct conf *c, const char *label)
@@ -97,6 +113,7 @@ db_new(const struct conf_db *cd, const struct conf_db *fallback,
 	db->fb = fallback;
 	db->conf = c;
 	snprintf(db->label, sizeof(db->label), "%s", label);
+	db->mserver = db_metric_server(label);
 	return db;
 }
 
@@ -181,7 +198,7 @@ db_connect(struct db *db)
 		db->retry_at_ms = clock_mono_ms() + DB_RETRY_MS;
 		db->st.failures++;
 		metrics_inc(MF_SQL_ERRORS, 0, 0, 0);
-		metrics_set(MF_MARIADB_UP, 0, 0);
+		metrics_set(MF_MARIADB_UP, db->mserver, 0);
 		if (!db->down)
 			log_warn("%s MariaDB unreachable: %s", db->label,
 			    db->err);
@@ -191,11 +208,25 @@ db_connect(struct db *db)
 	if (db->down)
 		log_info("%s MariaDB reachable again", db->label);
 	db->down = false;
-	metrics_set(MF_MARIADB_UP, 0, 1);
+	metrics_set(MF_MARIADB_UP, db->mserver, 1);
 	db->m = m;
 	db->last_use_ms = clock_mono_ms();
 	db->st.connects++;
 	return DB_OK;
+}
+
+/* db_open - see db.h. */
+enum db_rc
+db_open(struct db *db)
+{
+	return db_connect(db);
+}
+
+/* db_resting - see db.h. */
+bool
+db_resting(const struct db *db)
+{
+	return db->m == NULL && clock_mono_ms() < db->retry_at_ms;
 }
 
 /*
@@ -227,7 +258,7 @@ db_server_error(struct db *db)
 	metrics_inc(MF_SQL_ERRORS, 0, 0, 0);
 	if (db_errno_lost(e) || db_errno_client(e)) {
 		/* A transaction dies with its connection. */
-		metrics_set(MF_MARIADB_UP, 0, 0);
+		metrics_set(MF_MARIADB_UP, db->mserver, 0);
 		db_disconnect(db);
 		return DB_UNAVAILABLE;
 	}
@@ -377,6 +408,12 @@ db_rollback(struct db *db)
 			db_disconnect(db);
 	}
 	db->in_txn = false;
+}
+
+const char *
+db_label(const struct db *db)
+{
+	return db->label;
 }
 
 const char *

@@ -52,14 +52,28 @@ struct db_stats {
  * db_new - a handle for the server described by cd, with the timeouts of
  * c (seconds).  Fields of cd that are unset fall back to those of fallback
  * (the replica borrows the primary's user, password and database), which
- * may be NULL.  Nothing is connected.  label names the server in logs.
- * Returns NULL on OOM.  cd, fallback and c must outlive the handle.
+ * may be NULL.  Nothing is connected.  label names the server in logs and
+ * in relaycfg_mariadb_up's server label: "primary", "replica1",
+ * "replica2"... (anything else counts as "other").  Returns NULL on OOM.
+ * cd, fallback and c must outlive the handle.
  */
 struct db	*db_new(const struct conf_db *cd, const struct conf_db *fallback,
 		    const struct conf *c, const char *label);
 
 /* db_free - close and free; NULL is fine. */
 void		 db_free(struct db *db);
+
+/*
+ * db_open - connect now unless connected or inside the pause after a
+ * failed connect, so relaycfg_mariadb_up tells the truth before the first
+ * query.  DB_OK, DB_UNAVAILABLE (logged once; the next try is lazy, as
+ * always) or DB_ERROR (OOM).
+ */
+enum db_rc	 db_open(struct db *db);
+
+/* db_resting - not connected, and no connect is tried before DB_RETRY_MS
+ * after the last failed one: a query now would fail at once. */
+bool		 db_resting(const struct db *db);
 
 /*
  * db_query - run one read-only statement and return its rows in *res
@@ -85,6 +99,9 @@ enum db_rc	 db_exec(struct db *db, const char *sql, size_t len,
 enum db_rc	 db_begin(struct db *db);
 enum db_rc	 db_commit(struct db *db);
 void		 db_rollback(struct db *db);
+
+/* db_label - the label given to db_new. */
+const char	*db_label(const struct db *db);
 
 /* db_last_error - the last error, sanitized for logs; "" when none. */
 const char	*db_last_error(const struct db *db);

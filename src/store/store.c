@@ -1,6 +1,8 @@
 /*
  * store.c - a store's life: open, close, the end of a request, errors and
- * statistics, and the SQL plumbing the other store files share.
+ * statistics, and the SQL plumbing the other store files share, which
+ * includes the choice of the server a request reads (a replica only when
+ * it has applied what the primary had logged).
  *
  * The store is Sentry's get_many_from_cache over MariaDB and memcached
  * (store_batch.c, store_read.c, store_options.c), the admin writes
@@ -36,9 +38,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "db.h"
+#include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -67,10 +73,28 @@ store_request_end(struct store *st)
 			free(st->owned[i].p);
 	}
 	st->n_owned = 0;
+	st->reader = NULL;
 	cache_request_end(st->cache);
 }
 
 /* --- open, close ----------------------------------------------------- */
+
+/* Open replica n_replicas + 1 (conf_check bounds the count); -1 on OOM. */
+static int
+store_add_replica(struct store *st, const struct conf_db *cd,
+    const struct conf_db *creds)
+{
+	char label[16];
+
+	if (st->n_replicas == CONF_DB_REPLICAS_MAX)
+		return 0;
+	snprintf(label, sizeof(label), "replica%zu", st->n_replicas + 1);
+	if ((st->replicas[st->n_replicas] = db_new(cd, creds, st->conf,
+	    label)) == NULL)
+		return -1;
+	st->n_replicas++;
+	return 0;
+}
 
 /* store_open - see store.h: NULL with err on OOM or a bad server entry. */
 struct store *
@@ -88,9 +112,23 @@ store_open(const struct conf *conf, char *err, size_t errlen)
 	if ((st->primary = db_new(&conf->db, NULL, conf, "primary")) == NULL)
 		goto oom;
 	if ((conf->db_replica.host != NULL || conf->db_replica.socket != NULL) &&
-	    (st->replica = db_new(&conf->db_replica, &conf->db, conf,
-	    "replica")) == NULL)
+	    store_add_replica(st, &conf->db_replica, &conf->db) != 0)
 		goto oom;
+	/* Listed ones use db_replica_*'s credentials, then db_*'s. */
+	st->replica_creds.user = conf->db_replica.user != NULL ?
+	    conf->db_replica.user : conf->db.user;
+	st->replica_creds.password = conf->db_replica.password != NULL ?
+	    conf->db_replica.password : conf->db.password;
+	st->replica_creds.database = conf->db_replica.database != NULL ?
+	    conf->db_replica.database : conf->db.database;
+	for (size_t i = 0; i < conf->n_db_replicas; i++)
+		if (store_add_replica(st, &conf->db_replicas[i],
+		    &st->replica_creds) != 0)
+			goto oom;
+	/* Processes spread over the replicas; each falls back in order. */
+	if (st->n_replicas > 0)
+		st->first = (size_t)getpid() % st->n_replicas;
+	metrics_db_servers(1 + st->n_replicas);
 	return st;
 oom:
 	snprintf(err, errlen, "out of memory");
@@ -109,9 +147,19 @@ store_close(struct store *st)
 	free(st->lc);
 	free(st->owned);
 	db_free(st->primary);
-	db_free(st->replica);
+	for (size_t i = 0; i < st->n_replicas; i++)
+		db_free(st->replicas[i]);
 	cache_free(st->cache);
 	free(st);
+}
+
+/* store_connect - see store.h. */
+void
+store_connect(struct store *st)
+{
+	(void)db_open(st->primary);
+	for (size_t i = 0; i < st->n_replicas; i++)
+		(void)db_open(st->replicas[i]);
 }
 
 /* store_bypass_cache - reads go to the primary only (relaycfgctl). */
@@ -143,22 +191,22 @@ store_cache(struct store *st)
 	return st->cache;
 }
 
-/* store_get_stats - both servers' counters summed, and the cache's. */
+/* store_get_stats - every server's counters summed, and the cache's. */
 void
 store_get_stats(const struct store *st, struct store_stats *out)
 {
-	struct db_stats p, r = { 0 };
+	struct db_stats d;
 	struct cache_stats c;
 
-	db_get_stats(st->primary, &p);
-	if (st->replica != NULL)
-		db_get_stats(st->replica, &r);
-	cache_get_stats(st->cache, &c);
 	memset(out, 0, sizeof(*out));
-	out->sql_queries = p.queries + r.queries;
-	out->db_reconnects = p.reconnects + r.reconnects;
-	out->db_failures = p.failures + r.failures;
-	out->db_time_us = p.time_us + r.time_us;
+	for (size_t i = 0; i <= st->n_replicas; i++) {
+		db_get_stats(i == 0 ? st->primary : st->replicas[i - 1], &d);
+		out->sql_queries += d.queries;
+		out->db_reconnects += d.reconnects;
+		out->db_failures += d.failures;
+		out->db_time_us += d.time_us;
+	}
+	cache_get_stats(st->cache, &c);
 	out->cache_gets = c.gets;
 	out->cache_sets = c.sets;
 	out->cache_deletes = c.deletes;
@@ -195,13 +243,133 @@ store_rc_from_db(struct store *st, struct db *db, enum db_rc rc)
 	return STORE_ERROR;
 }
 
-/* The server reads go to: the replica, unless reading the truth. */
+/* --- which server reads ---------------------------------------------- */
+
+/* A GTID position: "domain-server-seq" lists, comma separated. */
+#define GTID_POS_MAX	1024
+
+/*
+ * The primary's @@gtid_binlog_pos into pos: DB_OK ("" when it has no
+ * binary log), DB_UNAVAILABLE when it cannot be reached, DB_ERROR when
+ * the answer is not a position.
+ */
+static enum db_rc
+primary_position(struct store *st, char *pos, size_t len)
+{
+	static const char q[] = "SELECT @@gtid_binlog_pos";
+	struct db_res *r = NULL;
+	const char *v;
+	enum db_rc rc;
+
+	pos[0] = '\0';
+	if ((rc = db_query(st->primary, q, sizeof(q) - 1, &r)) != DB_OK)
+		goto out;
+	rc = DB_ERROR;
+	if (!db_res_next(r) || (v = db_res_str(r, 0)) == NULL ||
+	    db_res_len(r, 0) >= len ||
+	    strspn(v, "0123456789-,") != db_res_len(r, 0))
+		goto out;
+	memcpy(pos, v, db_res_len(r, 0) + 1);
+	rc = DB_OK;
+out:
+	db_res_free(r);
+	return rc;
+}
+
+/*
+ * Has replica db applied pos (waiting db_replica_wait_ms at most)?
+ * MASTER_GTID_WAIT answers 0 when it has, -1 on timeout, NULL on an
+ * error: 1, 0 (lagging, or an odd answer) or -1 (unreachable).
+ */
+static int
+replica_has(struct store *st, struct db *db, const char *pos)
+{
+	unsigned ms = st->conf->db_replica_wait_ms;
+	struct db_res *r = NULL;
+	struct db_sql q;
+	int64_t v = -1;
+	char wait[24];
+	int ret = -1;
+
+	db_sql_init(&q);
+	snprintf(wait, sizeof(wait), "%u.%03u", ms / 1000, ms % 1000);
+	db_sql_raw(&q, "SELECT MASTER_GTID_WAIT(");
+	db_sql_str(&q, pos);
+	db_sql_raw(&q, ", ");
+	db_sql_raw(&q, wait);
+	db_sql_raw(&q, ")");
+	if (!db_sql_ok(&q))
+		goto out;
+	if (db_query(db, q.buf, q.len, &r) == DB_OK)
+		ret = db_res_next(r) && db_res_int(r, 0, &v) && v == 0;
+out:
+	db_res_free(r);
+	db_sql_free(&q);
+	return ret;
+}
+
+/*
+ * Choose this request's reader (see store_int.h).  The primary's position
+ * is read after every write that returned before this request, so a
+ * replica that has applied it holds all of them.  Without a position to
+ * check (the primary down) a replica is read unchecked: no write can
+ * return then.
+ */
+static struct db *
+pick_reader(struct store *st)
+{
+	static bool warned;
+	char pos[GTID_POS_MAX];
+	long long now = clock_mono_ms();
+	enum db_rc prc = primary_position(st, pos, sizeof(pos));
+
+	if (prc == DB_OK && pos[0] == '\0') {
+		if (!warned)
+			log_warn("the primary has no binary log (log_bin off): "
+			    "replicas cannot prove they are current, reads "
+			    "go to the primary");
+		warned = true;
+		return st->primary;
+	}
+	if (prc == DB_ERROR)
+		return st->primary;
+	for (size_t k = 0; k < st->n_replicas; k++) {
+		size_t i = (st->first + k) % st->n_replicas;
+		struct db *db = st->replicas[i];
+		int has;
+
+		if (db_resting(db) || now < st->rest_until[i])
+			continue;
+		if (prc == DB_UNAVAILABLE)
+			return db;
+		if ((has = replica_has(st, db, pos)) == 1) {
+			if (st->lagging[i])
+				log_info("%s has caught up with the primary",
+				    db_label(db));
+			st->lagging[i] = false;
+			return db;
+		}
+		if (has == 0) {
+			/* Lagging: the next one, and no check for a while. */
+			st->rest_until[i] = now + st->conf->db_replica_rest_ms;
+			if (!st->lagging[i])
+				log_info("%s has not applied the primary's "
+				    "%s: reading elsewhere", db_label(db), pos);
+			st->lagging[i] = true;
+		}
+	}
+	return st->primary;
+}
+
+/* store_reader - see store_int.h. */
 struct db *
 store_reader(struct store *st)
 {
-	if (st->mode == READ_DB_ONLY || st->replica == NULL)
+	if (st->mode == READ_DB_ONLY || st->n_replicas == 0)
 		return st->primary;
-	return st->replica;
+	if (st->reader == NULL)
+		st->reader = pick_reader(st);
+	return st->reader;
 }
 
 /* Run q on db; *res (NULL on error) is the caller's to free. */
@@ -209,12 +377,29 @@ int
 store_sql_query(struct store *st, struct db *db, const struct db_sql *q,
     struct db_res **res)
 {
+	enum db_rc rc;
+
 	*res = NULL;
 	if (!db_sql_ok(q)) {
 		store_seterr(st, "out of memory");
 		return STORE_ERROR;
 	}
-	return store_rc_from_db(st, db, db_query(db, q->buf, q->len, res));
+	rc = db_query(db, q->buf, q->len, res);
+	if (rc != DB_UNAVAILABLE || db == st->primary)
+		return store_rc_from_db(st, db, rc);
+	/* The replica went away under the request: the primary has the
+	 * truth; with the primary down too, another replica unchecked. */
+	for (size_t k = 0; k <= st->n_replicas && rc == DB_UNAVAILABLE; k++) {
+		struct db *alt = k == 0 ? st->primary : st->replicas[k - 1];
+
+		if (alt == db || (k > 0 && db_resting(alt)))
+			continue;
+		db = alt;
+		rc = db_query(db, q->buf, q->len, res);
+	}
+	if (rc == DB_OK)
+		st->reader = db;
+	return store_rc_from_db(st, db, rc);
 }
 
 /* Run a change on the primary. */

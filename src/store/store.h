@@ -94,6 +94,15 @@ struct store_template {
  */
 struct store	*store_open(const struct conf *conf, char *err, size_t errlen);
 
+/*
+ * store_connect - try to connect to the primary and each replica now (a
+ * worker as it starts), so that relaycfg_mariadb_up is true from the
+ * start.  A server that is down is logged and tried again lazily, as
+ * always; this never fails.  Costs at most db_connect_timeout per
+ * unreachable server.
+ */
+void		 store_connect(struct store *st);
+
 /* store_close - close connections, free everything; NULL is fine. */
 void		 store_close(struct store *st);
 

@@ -5,7 +5,8 @@
  *
  * The files and their jobs:
  *   store.c            a store's life: open, close, errors, statistics,
- *                      the SQL helpers the other files share
+ *                      the SQL helpers the other files share, the
+ *                      server a request reads (primary or replica)
  *   store_local.c      the per-request local cache and the results it owns
  *   store_valid.c      id, slug, key and text validation
  *   store_codec.c      row <-> struct <-> JSON, driven by one table per model
@@ -61,7 +62,16 @@ enum read_mode {
 struct store {
 	const struct conf	*conf;
 	struct db		*primary;
-	struct db		*replica;	/* NULL: reads go to primary */
+	/* Read replicas in conf order; none: reads go to the primary.  A
+	 * request reads the one store_reader() picked (reader) until
+	 * store_request_end(); first spreads processes over them. */
+	struct db		*replicas[CONF_DB_REPLICAS_MAX];
+	size_t			 n_replicas;
+	size_t			 first;
+	long long		 rest_until[CONF_DB_REPLICAS_MAX];	/* ms */
+	bool			 lagging[CONF_DB_REPLICAS_MAX];	/* logged */
+	struct db		*reader;
+	struct conf_db		 replica_creds;	/* borrowed from conf */
 	struct cache		*cache;
 	enum read_mode		 mode;
 	bool			 bypass;
@@ -89,9 +99,17 @@ void	store_seterr(struct store *st, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* A db_rc as a STORE_* code, with a message in st->err. */
 int	store_rc_from_db(struct store *st, struct db *db, enum db_rc rc);
-/* The server reads go to: the replica, unless reading the truth. */
+/*
+ * The server this request's reads go to: the primary when reading the
+ * truth (READ_DB_ONLY) or without replicas; else the first healthy
+ * replica that has applied the primary's current binlog position, or the
+ * primary (store.c, docs/ARCHITECTURE.md "Replicas: what a read may
+ * see").  Chosen once per request; never NULL.
+ */
 struct db *store_reader(struct store *st);
-/* Run q on db; *res (NULL on error) is the caller's to free. */
+/* Run q on db; *res (NULL on error) is the caller's to free.  A replica
+ * that fails under the query is replaced by the primary, or, when that is
+ * down too, by another replica. */
 int	store_sql_query(struct store *st, struct db *db, const struct db_sql *q,
 	    struct db_res **res);
 /* Run a change on the primary. */

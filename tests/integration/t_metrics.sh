@@ -244,13 +244,13 @@ expect_delta relaycfg_stale_configs_served_total 0 "no stale copy for it"
 ok $([ "$(val relaycfg_mariadb_errors_total)" -gt \
     "$(val relaycfg_mariadb_errors_total "$T/metrics.outage")" ]; echo $?) \
     "MariaDB errors counted"
-grep -q '^relaycfg_mariadb_up{worker="[0-9]*"} 0$' "$T/metrics.last"
+grep -q '^relaycfg_mariadb_up{worker="[0-9]*",server="primary"} 0$' "$T/metrics.last"
 ok $? "a worker saw MariaDB down"
 harness_run_mariadbd
 sleep 1.2
 for i in 1 2 3 4; do ctl_fetch S "$K4"; done
 scrape
-grep -q '^relaycfg_mariadb_up{worker="[0-9]*"} 1$' "$T/metrics.last"
+grep -q '^relaycfg_mariadb_up{worker="[0-9]*",server="primary"} 1$' "$T/metrics.last"
 ok $? "MariaDB back: a worker saw it up"
 grep -q "^relaycfg_memcached_up{worker=\"[0-9]*\",server=\"127.0.0.1:$MC_PORT\"} 1\$" \
     "$T/metrics.last"

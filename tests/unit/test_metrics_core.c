@@ -229,7 +229,8 @@ test_forked_slots(void **state)
 	expect_line(t, "relaycfg_mariadb_duration_seconds_sum 1");
 	expect_line(t, "relaycfg_requests_in_flight 2");
 	expect_line(t, "relaycfg_worker_starts_total 1");
-	snprintf(line, sizeof(line), "relaycfg_mariadb_up{worker=\"%ld\"} 1",
+	snprintf(line, sizeof(line), "relaycfg_mariadb_up{worker=\"%ld\","
+	    "server=\"primary\"} 1",
 	    (long)pids[0]);
 	expect_line(t, line);
 	/* per-process lines name the server, escaped */
@@ -249,7 +250,8 @@ test_forked_slots(void **state)
 	expect_line(t, "relaycfg_requests_in_flight 1");
 	snprintf(line, sizeof(line), "worker=\"%ld\"", (long)pids[0]);
 	assert_null(strstr(t, line));
-	snprintf(line, sizeof(line), "relaycfg_mariadb_up{worker=\"%ld\"} 1",
+	snprintf(line, sizeof(line), "relaycfg_mariadb_up{worker=\"%ld\","
+	    "server=\"primary\"} 1",
 	    (long)pids[1]);
 	expect_line(t, line);
 	free(t);
@@ -263,7 +265,8 @@ test_forked_slots(void **state)
 	assert_int_equal(waitpid(pids[0], &status, 0), pids[0]);
 	t = render(servers, 2);
 	expect_line(t, "relaycfg_mariadb_statements_total 2005");
-	snprintf(line, sizeof(line), "relaycfg_mariadb_up{worker=\"%ld\"} 0",
+	snprintf(line, sizeof(line), "relaycfg_mariadb_up{worker=\"%ld\","
+	    "server=\"primary\"} 0",
 	    (long)pids[0]);
 	expect_line(t, line);
 	free(t);
