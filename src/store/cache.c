@@ -17,8 +17,9 @@
  * learns it (store_cache_stale).  With several servers the multi-get
  * asks each in turn, so that a failure is known to be that server's
  * (libmemcached does not say which server of a multi-get failed): one
- * round trip per server a request's keys live on, instead of one for
- * all; with one server, the common case, nothing changes.
+ * round trip per server a request's keys live on (every server in a
+ * request's first multi-get, for the generation and the epoch, cache.h),
+ * instead of one for all; with one server nothing changes.
  *
  * Behaviours are set once, here, because memcached_behavior_set() quits
  * every connection for some of them.  The one exception is NOREPLY, a flag
@@ -45,59 +46,30 @@
 #define CACHE_HASH_BYTES	16
 #define CACHE_FAILURE_LIMIT	1	/* failures before a server rests */
 
-/* Parse "host:port", "[v6]:port", "host" or "/path" and add the server. */
+/* Add the server of a memcached_server entry, with its ketama weight. */
 static int
 cache_add_server(memcached_st *mc, const char *spec, char *err, size_t errlen)
 {
-	char host[256];
-	const char *colon;
-	unsigned long port = 11211;
-	size_t hlen;
+	struct conf_mc_server ms;
 	memcached_return_t rc;
 
-	if (spec[0] == '/')
-		rc = memcached_server_add_unix_socket(mc, spec);
-	else {
-		if (spec[0] == '[') {
-			const char *close = strchr(spec, ']');
-
-			if (close == NULL)
-				goto bad;
-			hlen = (size_t)(close - spec - 1);
-			memcpy(host, spec + 1, hlen < sizeof(host) ? hlen : 0);
-			colon = close[1] == ':' ? close + 1 : NULL;
-			if (close[1] != '\0' && colon == NULL)
-				goto bad;
-		} else {
-			colon = strrchr(spec, ':');
-			hlen = colon != NULL ? (size_t)(colon - spec) :
-			    strlen(spec);
-			if (hlen < sizeof(host))
-				memcpy(host, spec, hlen);
-		}
-		if (hlen == 0 || hlen >= sizeof(host))
-			goto bad;
-		host[hlen] = '\0';
-		if (colon != NULL) {
-			char *end;
-
-			port = strtoul(colon + 1, &end, 10);
-			if (colon[1] == '\0' || *end != '\0' || port == 0 ||
-			    port > 65535)
-				goto bad;
-		}
-		rc = memcached_server_add(mc, host, (in_port_t)port);
+	if (conf_parse_mc_server(spec, &ms) != 0) {
+		snprintf(err, errlen, "memcached_server: cannot parse \"%s\"",
+		    spec);
+		return -1;
 	}
+	if (ms.port == 0)
+		rc = memcached_server_add_unix_socket_with_weight(mc, ms.host,
+		    ms.weight);
+	else
+		rc = memcached_server_add_with_weight(mc, ms.host,
+		    (in_port_t)ms.port, ms.weight);
 	if (rc != MEMCACHED_SUCCESS) {
 		snprintf(err, errlen, "memcached_server %s: %s", spec,
 		    memcached_strerror(mc, rc));
 		return -1;
 	}
 	return 0;
-bad:
-	snprintf(err, errlen, "memcached_server: cannot parse \"%s\" "
-	    "(host:port, [v6]:port or /path)", spec);
-	return -1;
 }
 
 struct cache *
@@ -119,6 +91,8 @@ cache_new(const struct conf *conf, char *err, size_t errlen)
 	c->prefix_len = strlen(c->prefix);
 	snprintf(c->gen_key, sizeof(c->gen_key), "%sgen", c->prefix);
 	c->gen_key_len = strlen(c->gen_key);
+	cache_key_epoch(c, c->epoch_key, sizeof(c->epoch_key));
+	c->epoch_key_len = strlen(c->epoch_key);
 	sentry_settings_digest(&conf->sentry, c->cfg_tag);
 	strcat(c->cfg_tag, ".");
 	snprintf(c->cfg_tag_hashed, sizeof(c->cfg_tag_hashed), "%sh",
@@ -136,6 +110,9 @@ cache_new(const struct conf *conf, char *err, size_t errlen)
 	 * server for the retry timeout, so the next requests miss at once.
 	 * No auto-eject: moving keys to other servers while one is away
 	 * would leave copies there that invalidation no longer reaches.
+	 * Weighted ketama: removing a server moves only its keys, and
+	 * weights set the shares.  CAS: the multi-gets read the cas of the
+	 * generation, so that a repair never overwrites a newer one.
 	 * Buffered sets and deletes, flushed once per batch: a cold 100-key
 	 * request writes ~600 values, one send() each otherwise.  Set for
 	 * good: changing it later makes libmemcached reconnect (sending
@@ -153,8 +130,8 @@ cache_new(const struct conf *conf, char *err, size_t errlen)
 	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1) != MEMCACHED_SUCCESS ||
 	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_VERIFY_KEY, 1) != MEMCACHED_SUCCESS ||
 	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 1) != MEMCACHED_SUCCESS ||
-	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_DISTRIBUTION,
-	    MEMCACHED_DISTRIBUTION_CONSISTENT) != MEMCACHED_SUCCESS) {
+	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1) != MEMCACHED_SUCCESS) {
 		snprintf(err, errlen, "memcached behaviours: %s",
 		    memcached_last_error_message(mc));
 		goto fail;
@@ -192,6 +169,7 @@ cache_new(const struct conf *conf, char *err, size_t errlen)
 	for (uint32_t i = 0; i < c->nsrv; i++)
 		metrics_set(MF_MEMCACHED_UP, i, 1);
 	c->mc = mc;
+	cache_routes_find(c);
 	return c;
 fail:
 	if (mc != NULL)
@@ -221,6 +199,13 @@ void
 cache_request_end(struct cache *c)
 {
 	c->req_gen_ok = false;
+	c->req_epoch_ok = false;
+	for (uint32_t i = 0; i < c->nsrv; i++) {
+		c->srv[i].asked = false;
+		c->srv[i].gen[0] = '\0';
+		c->srv[i].epoch_len = 0;
+		c->srv[i].epoch_renew = false;
+	}
 }
 
 /* --- keys ------------------------------------------------------------ */
@@ -394,7 +379,7 @@ slot_cmp(const void *a, const void *b)
  * Check the framing of a raw value for key and return where the payload
  * starts, or NULL: "rc<version> <generation> <kind> <payload>".
  */
-static const char *
+const char *
 cache_unframe(const struct cache *c, const char *key, const char *v,
     size_t vlen)
 {
@@ -428,15 +413,16 @@ struct cache_get {
 };
 
 /*
- * One multi-get of m keys, all on server i (or all servers when there is
- * only one): the answers go to g->raw, the generation (when asked) is
- * adopted.  Returns 0 when the server answered, -1 when it failed (its
- * breaker opens; what came before the failure is kept), -2 on OOM.
+ * One multi-get of m keys, all on server i: the answers go to g->raw,
+ * the server's generation and epoch (when asked) to its struct
+ * cache_server.  Returns 0 when the server answered, -1 when it failed
+ * (its breaker opens; what came before the failure is kept), -2 on OOM.
  */
 static int
 cache_mget_one(struct cache *c, uint32_t i, const char *const *mkeys,
     const size_t *mlens, size_t m, struct cache_get *g)
 {
+	struct cache_server *sv = &c->srv[i];
 	memcached_result_st res;
 	memcached_return_t rc;
 	struct timespec t0;
@@ -445,7 +431,12 @@ cache_mget_one(struct cache *c, uint32_t i, const char *const *mkeys,
 	c->st.gets++;
 	metrics_inc(MF_MEMCACHED_OPS, MMO_GET, 0, 0);
 	metrics_now(&t0);
-	rc = memcached_mget(c->mc, mkeys, mlens, m);
+	/* By its route: the generation and the epoch are this server's. */
+	if (sv->route_len > 0)
+		rc = memcached_mget_by_key(c->mc, sv->route, sv->route_len,
+		    mkeys, mlens, m);
+	else
+		rc = memcached_mget(c->mc, mkeys, mlens, m);
 	if (rc == MEMCACHED_SOME_ERRORS)
 		/* The server failed; why decides the log line. */
 		rc = memcached_last_error(c->mc);
@@ -466,8 +457,19 @@ cache_mget_one(struct cache *c, uint32_t i, const char *const *mkeys,
 
 		if (g->want_gen && klen == c->gen_key_len &&
 		    memcmp(k, c->gen_key, klen) == 0) {
-			if (cache_gen_valid(v, vlen))
-				cache_gen_adopt(c, v);
+			if (cache_gen_valid(v, vlen)) {
+				memcpy(sv->gen, v, CACHE_GEN_LEN);
+				sv->gen[CACHE_GEN_LEN] = '\0';
+				sv->gen_cas = memcached_result_cas(&res);
+			}
+			continue;
+		}
+		if (g->want_gen && klen == c->epoch_key_len &&
+		    memcmp(k, c->epoch_key, klen) == 0) {
+			if (vlen < sizeof(sv->epoch)) {
+				memcpy(sv->epoch, v, vlen);
+				sv->epoch_len = vlen;
+			}
 			continue;
 		}
 		hit = bsearch(&probe, g->slots, g->n, sizeof(*g->slots),
@@ -494,8 +496,10 @@ cache_mget_one(struct cache *c, uint32_t i, const char *const *mkeys,
 	if (!cache_rc_ok(rc)) {
 		cache_failed(c, i, rc, "fetch");
 		ret = -1;
-	} else
+	} else {
 		cache_worked(c, i);
+		sv->asked = g->want_gen;
+	}
 out:
 	memcached_result_free(&res);
 	metrics_observe(MF_MEMCACHED_SECONDS, 0, metrics_seconds_since(&t0));
@@ -508,9 +512,9 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 {
 	const char **mkeys = NULL;
 	size_t *mlens = NULL, src = 0;
-	uint32_t *where = NULL, gs;
+	uint32_t *where = NULL;
 	struct cache_get g = { 0 };
-	bool errors = false, oom = true, gen_answered = false;
+	bool errors = false, oom = true;
 	uint64_t failed = 0;	/* servers < 64 that failed or rested */
 	long long t0 = clock_mono_us();
 	size_t m;
@@ -527,9 +531,9 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 	}
 	g.n = n;
 	g.want_gen = !c->req_gen_ok;
-	mkeys = malloc((n + 1) * sizeof(*mkeys));
-	mlens = malloc((n + 1) * sizeof(*mlens));
-	where = malloc((n + 1) * sizeof(*where));
+	mkeys = malloc((n + 2) * sizeof(*mkeys));
+	mlens = malloc((n + 2) * sizeof(*mlens));
+	where = malloc(n * sizeof(*where));
 	g.slots = malloc(n * sizeof(*g.slots));
 	g.raw = calloc(n, sizeof(*g.raw));
 	if (mkeys == NULL || mlens == NULL || where == NULL ||
@@ -539,16 +543,22 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 		size_t len = strlen(keys[i]);
 
 		g.slots[i] = (struct cache_slot){ keys[i], len, i };
-		where[i] = cache_server_of(c, keys[i], len);
+		/* The epoch is every server's: answered from the request's. */
+		where[i] = len == c->epoch_key_len &&
+		    memcmp(keys[i], c->epoch_key, len) == 0 ? CACHE_NO_SERVER :
+		    cache_server_of(c, keys[i], len);
 	}
-	gs = cache_server_of(c, c->gen_key, c->gen_key_len);
 	/* Sorted, so that answers (in any order) find their key quickly. */
 	qsort(g.slots, n, sizeof(*g.slots), slot_cmp);
 
 	/*
 	 * Server by server (one round trip when there is one server), the
 	 * keys of the servers this process may use now; the others are
-	 * misses, and count as a failure of this call.
+	 * misses, and count as a failure of this call.  The first multi-get
+	 * of a request asks every server for its generation and epoch,
+	 * first (the epoch vouches only for what is read after it), even a
+	 * server none of the keys live on: a server that missed a bump or
+	 * an invalidation is only recognised against the others.
 	 */
 	for (uint32_t s = 0; s < c->nsrv; s++) {
 		long long now = clock_mono_us();
@@ -556,15 +566,17 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 		int rc;
 
 		m = 0;
+		if (g.want_gen && c->srv[s].route_len > 0) {
+			mkeys[m] = c->epoch_key;
+			mlens[m++] = c->epoch_key_len;
+			mkeys[m] = c->gen_key;
+			mlens[m++] = c->gen_key_len;
+		}
 		for (size_t i = 0; i < n; i++) {
 			if (where[i] != s)
 				continue;
 			mkeys[m] = keys[i];
 			mlens[m++] = strlen(keys[i]);
-		}
-		if (g.want_gen && gs == s) {
-			mkeys[m] = c->gen_key;
-			mlens[m++] = c->gen_key_len;
 		}
 		if (m == 0)
 			continue;
@@ -580,17 +592,9 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 			errors = true;
 			failed |= s < 64 ? (uint64_t)1 << s : 0;
 		}
-		else if (g.want_gen && gs == s)
-			gen_answered = true;
 	}
-	if (!c->req_gen_ok) {
-		if (gen_answered)
-			/* Its server answered without it: evicted or new. */
-			cache_gen_create(c);
-		else if (c->gen_known)
-			/* Its server is away: keep the one we had. */
-			c->req_gen_ok = true;
-	}
+	if (g.want_gen)
+		cache_gen_settle(c);
 	oom = false;
 	if (!c->req_gen_ok)
 		/* Without a generation no value can be trusted. */
@@ -624,6 +628,16 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 		memcpy(out[sl->idx].mem, first->data, first->len + 1);
 		out[sl->idx].data = out[sl->idx].mem;
 		out[sl->idx].len = first->len;
+	}
+	for (size_t i = 0; i < n && c->req_epoch_ok; i++) {
+		if (where[i] != CACHE_NO_SERVER)
+			continue;
+		if ((out[i].mem = strdup(c->req_epoch)) == NULL) {
+			oom = true;
+			goto out;
+		}
+		out[i].data = out[i].mem;
+		out[i].len = CACHE_GEN_LEN;
 	}
 out:
 	if (g.raw != NULL)
@@ -766,12 +780,77 @@ cache_delete_one(struct cache *c, const char *key)
 	return 0;
 }
 
+/*
+ * A barrier: memcached answers a command on a connection only after the
+ * ones before it, so when every server has answered a small read (its
+ * generation), nobody can read what was deleted before.  Server by
+ * server, so that a failure rests that server only.  0, or -1 when a
+ * server failed.
+ */
+static int
+cache_barrier(struct cache *c)
+{
+	int ret = 0;
+
+	for (uint32_t i = 0; i < c->nsrv; i++) {
+		const struct cache_server *sv = &c->srv[i];
+		memcached_return_t rc;
+		size_t vlen;
+		uint32_t flags;
+
+		if (sv->route_len == 0)
+			continue;
+		metrics_inc(MF_MEMCACHED_OPS, MMO_OTHER, 0, 0);
+		free(memcached_get_by_key(c->mc, sv->route, sv->route_len,
+		    c->gen_key, c->gen_key_len, &vlen, &flags, &rc));
+		if (!cache_rc_ok(rc)) {
+			cache_failed(c, i, rc, "delete");
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+/*
+ * The epoch of every server, after a barrier: a process that finds any
+ * copy changed is sure that every delete before it was applied.  0, or
+ * -1 when a copy could not be deleted.
+ */
+static int
+cache_delete_epochs(struct cache *c)
+{
+	int ret = cache_barrier(c);
+
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+	for (uint32_t i = 0; i < c->nsrv; i++) {
+		const struct cache_server *sv = &c->srv[i];
+		memcached_return_t rc;
+
+		if (sv->route_len == 0)
+			continue;
+		c->st.deletes++;
+		metrics_inc(MF_MEMCACHED_OPS, MMO_DELETE, 0, 0);
+		rc = memcached_delete_by_key(c->mc, sv->route, sv->route_len,
+		    c->epoch_key, c->epoch_key_len, 0);
+		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
+		    rc != MEMCACHED_DELETED && rc != MEMCACHED_BUFFERED) {
+			cache_failed(c, i, rc, "delete");
+			ret = -1;
+		}
+	}
+	if (memcached_flush_buffers(c->mc) != MEMCACHED_SUCCESS) {
+		cache_failed_all(c, "delete");
+		ret = -1;
+	}
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+	return ret;
+}
+
 int
 cache_delete_many(struct cache *c, const char *const *keys, size_t n)
 {
-	char ekey[CACHE_KEY_MAX];
 	long long t0 = clock_mono_us();
-	int ret = -1;
+	int ret = 0;
 
 	if (c->mc == NULL || n == 0)
 		return 0;
@@ -779,38 +858,24 @@ cache_delete_many(struct cache *c, const char *const *keys, size_t n)
 	 * Not held back by the breakers (see the head of this file): a
 	 * delete skipped on this process's word could leave entries that
 	 * other processes still read.  Tried, it costs at most a timeout,
-	 * and a failure is reported.
+	 * and a failure is reported.  One server failing does not stop
+	 * the others' deletes.
 	 */
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
 	for (size_t i = 0; i < n; i++)
 		if (cache_delete_one(c, keys[i]) != 0)
-			goto out;
-	/*
-	 * Then the epoch, after the entries: a process that reads the epoch
-	 * first and finds it unchanged read those entries before this.
-	 */
-	cache_key_epoch(c, ekey, sizeof(ekey));
-	if (cache_delete_one(c, ekey) != 0)
-		goto out;
+			ret = -1;
 	if (memcached_flush_buffers(c->mc) != MEMCACHED_SUCCESS) {
 		cache_failed_all(c, "delete");
-		goto out;
+		ret = -1;
 	}
-	ret = 0;
-out:
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
-	/*
-	 * A barrier: memcached answers "version" on a connection only after
-	 * the deletes before it, so when this returns nobody can read what
-	 * was deleted (a read right after relaycfgctl returns is fresh).
-	 */
-	if (ret == 0) {
-		metrics_inc(MF_MEMCACHED_OPS, MMO_OTHER, 0, 0);
-		if (memcached_version(c->mc) != MEMCACHED_SUCCESS) {
-			cache_failed_all(c, "delete");
-			ret = -1;
-		}
-	}
+	/* Then the epochs, after the entries (cache.h, cache_key_epoch). */
+	if (cache_delete_epochs(c) != 0)
+		ret = -1;
+	/* So a read right after relaycfgctl returns is fresh. */
+	if (cache_barrier(c) != 0)
+		ret = -1;
 	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
 	metrics_observe(MF_MEMCACHED_SECONDS, 0,
 	    (double)(clock_mono_us() - t0) / 1e6);

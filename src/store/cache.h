@@ -21,12 +21,41 @@
  *          generation or kind do not match is a miss, so bytes written by
  *          another format are never read as this one.
  *
- * Generation: <namespace>:<CACHE_FORMAT_VERSION>:gen holds 16 random hex
- *          digits, never expiring.  It rides along in the first multi-get
- *          of each request (no extra round trip).  cache_bump_generation()
- *          replaces it, which invalidates every value at once ("relaycfgctl
- *          invalidate --all").  When the key is missing (memcached restart,
- *          eviction), the first reader re-creates it with "add".
+ * Servers: spread by libmemcached's weighted ketama (memcached_server
+ *          host:port[:weight]); removing one moves only its keys.  No
+ *          single server holds what every request needs: each server has
+ *          its own copy of the generation and of the epoch under the same
+ *          key names, read and written with *_by_key under a group key
+ *          that maps to it (its route, cache_breaker.c).  The first
+ *          multi-get of a request asks every usable server, its
+ *          generation and epoch first (they ride along with the keys that
+ *          live there; a server none of the request's keys live on is
+ *          asked for them alone, as the single generation server was).
+ *
+ * Generation: <namespace>:<CACHE_FORMAT_VERSION>:gen, never expiring:
+ *          11 hex digits of the milliseconds since 1970 it was made at,
+ *          then 5 random ones, so that generations are totally ordered
+ *          (cache_gen_cmp).  A request adopts the newest one it sees (its
+ *          process's memory or any server's) and values framed with any
+ *          other are misses.  cache_bump_generation() makes one newer
+ *          than any it can read and writes it to every server, which
+ *          invalidates every value at once ("relaycfgctl invalidate
+ *          --all").  A server found without it (restart, eviction) gets
+ *          it with "add"; one found with an older one (it was down,
+ *          frozen or unreachable during a bump) gets it with "cas", so a
+ *          newer one is never overwritten, and its old values stay misses.
+ *
+ * Limits:  a bump that reached only servers that are all lost (or
+ *          unreachable from a process) before anyone read it there is
+ *          lost, and a process that then knows only servers that missed
+ *          it serves their old values until their TTL: it takes two
+ *          failures, one during the bump and one after.  A delete that
+ *          could not reach its server (invalidation while the server was
+ *          down or frozen) is reported (store_cache_stale), not repaired:
+ *          that key may be served from that server once it is back, until
+ *          its TTL or an "invalidate --all".  The epoch, likewise, is
+ *          seen changed by a process that reaches at least one server
+ *          the invalidation reached.
  *
  * One memcached_st per process, made by cache_new() after fork.
  */
@@ -119,17 +148,22 @@ int		 cache_key_config_rev(const struct cache *c, char *buf,
 
 /*
  * cache_key_epoch - the key of the invalidation epoch, CACHE_GEN_LEN
- * random hex digits in a framed value.  cache_delete_many deletes it
- * after the keys it was given; whoever then finds it missing writes new
- * digits (cache_epoch_renew), so a value never comes back.  A process
- * that read the same epoch before and now knows that nothing was deleted
- * in between (revmemo.h).
+ * random hex digits in a framed value, on every server.  cache_delete_many
+ * deletes every copy after the keys it was given; whoever then finds a
+ * copy missing writes new digits there (cache_epoch_renew), so a value
+ * never comes back.  cache_get_many answers this key with the request's
+ * epoch: every server's copy, read in the request's first multi-get,
+ * combined (CACHE_GEN_LEN hex), or a miss when a server answered without
+ * one or none answered.  A process that read the same epoch before and
+ * now knows that nothing was deleted in between (revmemo.h).
  */
 int		 cache_key_epoch(const struct cache *c, char *buf, size_t len);
 
 /*
- * cache_epoch_renew - write a new random epoch.  As cache_set_many:
- * skipped without a generation or while its server rests.
+ * cache_epoch_renew - write a new random epoch on each server found
+ * without one in this request (cache_get_many does so already; this is
+ * a no-op unless that write failed).  As cache_set_many: skipped without
+ * a generation or while its server rests.
  */
 int		 cache_epoch_renew(struct cache *c);
 
@@ -160,20 +194,25 @@ int		 cache_set_many(struct cache *c, const char *const *keys,
 		    const unsigned *ttls, size_t n);
 
 /*
- * cache_delete_many - delete n keys, and then the epoch (cache_key_epoch),
- * pipelined, then wait for one answer per server (a "version" barrier),
- * so that when it returns 0 every delete has been applied.  Tried even
- * on a resting server (a skipped invalidation is stale data elsewhere).
- * Returns -1 when a delete could not be sent or the barrier failed: some
- * entries may then live until their TTL.
+ * cache_delete_many - delete n keys, each on the server that holds it,
+ * pipelined; after a barrier (a read from each server: every delete
+ * applied) every server's copy of the epoch (cache_key_epoch); then
+ * another barrier, so that when it returns 0 every delete has been
+ * applied; a server that fails one rests alone.  Tried even on a
+ * resting server (a skipped invalidation is stale data elsewhere); a
+ * server that fails does not stop the others' deletes.  Returns -1 when
+ * a delete could not be sent or a barrier failed: some entries may then
+ * live until their TTL.
  */
 int		 cache_delete_many(struct cache *c, const char *const *keys,
 		    size_t n);
 
 /*
- * cache_bump_generation - replace the generation: every value written so
- * far becomes a miss for every process, at once.  Returns 0, or -1 when
- * memcached did not confirm it.
+ * cache_bump_generation - a new generation, newer than any this process
+ * can read, on every server: every value written so far becomes a miss
+ * for every process, at once.  Returns 0 when at least one server
+ * confirmed it (the others, older, are repaired when read; logged), -1
+ * when none did.
  */
 int		 cache_bump_generation(struct cache *c);
 

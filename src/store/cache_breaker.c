@@ -1,9 +1,13 @@
 /*
- * cache_breaker.c - which memcached server holds a key, and the breaker
- * per server that rests a failed or frozen server for
- * memcached_retry_timeout seconds (the head of cache.c says why).
+ * cache_breaker.c - which memcached server holds a key (and which group
+ * key reaches each server), and the breaker per server that rests a
+ * failed or frozen server for memcached_retry_timeout seconds (the head
+ * of cache.c says why).
  */
 #include "config.h"
+
+#include <stdio.h>
+#include <string.h>
 
 #include <libmemcached/memcached.h>
 
@@ -85,4 +89,37 @@ cache_failed_all(struct cache *c, const char *op)
 
 	for (uint32_t i = 0; i < c->nsrv; i++)
 		cache_failed(c, i, rc, op);
+}
+
+/*
+ * For each server, a group key that libmemcached maps to it ("route:N",
+ * never stored): each server keeps its own copy of the generation and
+ * of the epoch, read and written with *_by_key under its route, so that
+ * no single server holds what every request needs.  A server of tiny
+ * weight may need many candidates; one left without a route after
+ * CACHE_ROUTE_TRIES keeps no copies (logged).
+ */
+#define CACHE_ROUTE_TRIES	100000
+
+void
+cache_routes_find(struct cache *c)
+{
+	uint32_t left = c->nsrv;
+
+	for (unsigned long n = 0; left > 0 && n < CACHE_ROUTE_TRIES; n++) {
+		char k[sizeof(c->srv[0].route)];
+		int len = snprintf(k, sizeof(k), "route:%lu", n);
+		uint32_t i = cache_server_of(c, k, (size_t)len);
+
+		if (c->srv[i].route_len != 0)
+			continue;
+		memcpy(c->srv[i].route, k, (size_t)len + 1);
+		c->srv[i].route_len = (size_t)len;
+		left--;
+	}
+	for (uint32_t i = 0; i < c->nsrv; i++)
+		if (c->srv[i].route_len == 0)
+			log_err("memcached %s: no key maps to it (weight too "
+			    "small?); it keeps no copy of the generation",
+			    c->srv[i].name);
 }

@@ -15,11 +15,32 @@
 
 #include "cache.h"
 
-/* The breaker of one server. */
+#define CACHE_GEN_TIME_LEN	11	/* hex digits: ms since 1970 */
+#define CACHE_GEN_AHEAD_MS	(366LL * 86400 * 1000)
+
+#define CACHE_NO_SERVER		UINT32_MAX
+
+/*
+ * The breaker of one server, where its copies of the generation and the
+ * epoch are, and what it answered for them in this request.
+ */
 struct cache_server {
 	char			 name[80];	/* host:port, for the log */
 	bool			 open;		/* failed, not yet answered again */
 	long long		 rest_until;	/* monotonic us: no use before */
+	/* a group key libmemcached maps to this server (*_by_key): its
+	 * generation and epoch are read and written under it; route_len
+	 * 0: none found, the server keeps no copies */
+	char			 route[24];
+	size_t			 route_len;
+	/* This request's first multi-get: answered, and the generation
+	 * ("" when absent) with its cas and the framed epoch there */
+	bool			 asked;
+	char			 gen[CACHE_GEN_LEN + 1];
+	uint64_t		 gen_cas;
+	char			 epoch[64];
+	size_t			 epoch_len;
+	bool			 epoch_renew;	/* found without one: write one */
 };
 
 struct cache {
@@ -31,16 +52,21 @@ struct cache {
 	size_t			 prefix_len;
 	char			 gen_key[64];
 	size_t			 gen_key_len;
+	char			 epoch_key[CACHE_KEY_MAX];
+	size_t			 epoch_key_len;
 	/* "<settings digest>.": computed configs live under the settings
 	 * (feature and sentry_option lines) they were built with */
 	char			 cfg_tag[SENTRY_SETTINGS_DIGEST_LEN + 2];
 	char			 cfg_tag_hashed[SENTRY_SETTINGS_DIGEST_LEN + 3];
 
-	/* The generation: last one seen by this process, and whether this
+	/* The generation: newest one seen by this process, and whether this
 	 * request has read (or confirmed) it. */
 	char			 gen[CACHE_GEN_LEN + 1];
 	bool			 gen_known;
 	bool			 req_gen_ok;
+	/* This request's epoch: every server's, combined (cache_gen.c) */
+	char			 req_epoch[CACHE_GEN_LEN + 1];
+	bool			 req_epoch_ok;
 
 	struct cache_stats	 st;
 };
@@ -55,11 +81,40 @@ void		 cache_failed(struct cache *c, uint32_t i, memcached_return_t rc,
 void		 cache_worked(struct cache *c, uint32_t i);
 void		 cache_failed_all(struct cache *c, const char *op);
 bool		 cache_rc_ok(memcached_return_t rc);
+void		 cache_routes_find(struct cache *c);
+
+/* cache.c */
+const char	*cache_unframe(const struct cache *c, const char *key,
+		    const char *v, size_t vlen);
 
 /* cache_gen.c: the generation and the invalidation epoch. */
 bool		 cache_gen_valid(const char *v, size_t len);
 void		 cache_gen_adopt(struct cache *c, const char *v);
 void		 cache_gen_random(char out[CACHE_GEN_LEN + 1]);
-void		 cache_gen_create(struct cache *c);
+/*
+ * cache_gen_time - the milliseconds since 1970 in which generation g was
+ * made (its first CACHE_GEN_TIME_LEN hex digits).
+ */
+long long	 cache_gen_time(const char *g);
+/*
+ * cache_gen_cmp - < 0, 0, > 0 as generation a is older than, the same
+ * as, newer than b: by time, then by the random digits.  A time more
+ * than CACHE_GEN_AHEAD_MS after now_ms (16 random digits written by an
+ * older relaycfg) is older than any other.
+ */
+int		 cache_gen_cmp(const char *a, const char *b, long long now_ms);
+/*
+ * cache_gen_make - a new generation, newer than after (NULL: none):
+ * made at now_ms, or 1 ms after after's time when that is later (a
+ * clock behind another host's), followed by random digits.
+ */
+void		 cache_gen_make(char out[CACHE_GEN_LEN + 1], const char *after,
+		    long long now_ms);
+/*
+ * cache_gen_settle - after the first multi-get of a request: adopt the
+ * newest generation seen (this process's or any server's), repair the
+ * servers that answered without it, and combine their epochs.
+ */
+void		 cache_gen_settle(struct cache *c);
 
 #endif

@@ -318,3 +318,26 @@ harness_pause_memcached() {
 harness_resume_memcached() {
 	kill -CONT "$MC_PID"
 }
+
+# --- added for the memcached cluster test --------------------------------
+#   harness_start_memcached_n N [PORT]  the Nth memcached of a cluster on
+#                                  127.0.0.1:${MC_PORTS[N]}, pid
+#                                  ${MC_PIDS[N]}, log $T/memcached-N.log;
+#                                  a fixed PORT restarts it on the same one.
+#                                  Killed (even if stopped) by the EXIT trap.
+
+harness_start_memcached_n() {
+	local n=$1 attempt port
+	need_binary memcached
+	for attempt in 1 2 3 4 5; do
+		port=${2:-$(free_port)}
+		memcached -u "$RUN_USER" -l 127.0.0.1 -p "$port" -U 0 -m 32 \
+		    </dev/null >>"$T/memcached-$n.log" 2>&1 &
+		MC_PIDS[$n]=$!
+		MC_PORTS[$n]=$port
+		HARNESS_PIDS="$HARNESS_PIDS $!"
+		harness_wait_port "$port" "$!" && return 0
+	done
+	diag "memcached $n did not start"
+	exit 1
+}
