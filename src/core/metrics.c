@@ -155,10 +155,12 @@ static const struct family families[MF_N_FAMILIES] = {
 	    "a round trip).", FT_COUNTER,
 	    { L("op", mc_ops), NOLABEL, NOLABEL }, NULL, 0, NULL },
 	[MF_MEMCACHED_ERRORS] = { "relaycfg_memcached_errors_total",
-	    "Failed memcached round trips.", FT_COUNTER,
+	    "memcached server failures (each opens or keeps that server's "
+	    "breaker).", FT_COUNTER,
 	    { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
 	[MF_MEMCACHED_SECONDS] = { "relaycfg_memcached_duration_seconds",
-	    "Time of one memcached round trip.", FT_HISTOGRAM,
+	    "Time of one memcached call: a multi-get to one server, or a "
+	    "whole set or delete pipeline.", FT_HISTOGRAM,
 	    { NOLABEL, NOLABEL, NOLABEL }, SECONDS, NULL },
 	[MF_SQL_STATEMENTS] = { "relaycfg_mariadb_statements_total",
 	    "SQL statements sent to MariaDB.", FT_COUNTER,

@@ -42,7 +42,7 @@ enum metric_family {
 	MF_STALE_SERVED,	/* counter: stale copies answered in an outage */
 	/* cache and database */
 	MF_CACHE,		/* counter {kind, result} */
-	MF_MEMCACHED_OPS,	/* counter {op} round trips */
+	MF_MEMCACHED_OPS,	/* counter {op} libmemcached operations */
 	MF_MEMCACHED_ERRORS,	/* counter */
 	MF_MEMCACHED_SECONDS,	/* histogram */
 	MF_SQL_STATEMENTS,	/* counter */
