@@ -13,39 +13,15 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "conf_testlib.h"
 #include "log.h"
 #include "valid.h"
-
-static char tmpl[] = "/tmp/relaycfg-conf-XXXXXX";
-
-static const char *
-write_conf(const char *text)
-{
-	static char path[64];
-	int fd;
-
-	strcpy(path, tmpl);
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	return path;
-}
-
-static struct conf *
-load(const char *text, char *err, size_t errlen)
-{
-	const char *path = write_conf(text);
-	struct conf *c = conf_load(path, err, errlen);
-	unlink(path);
-	return c;
-}
 
 static void
 test_full_file(void **state)
 {
 	char err[512] = "";
-	struct conf *c = load(
+	struct conf *c = conf_try_text(
 	    "# comment\n"
 	    "\n"
 	    "db_socket = /run/mysqld/mysqld.sock\n"
@@ -131,7 +107,7 @@ static void
 expect_error(const char *text, const char *needle)
 {
 	char err[512] = "";
-	struct conf *c = load(text, err, sizeof(err));
+	struct conf *c = conf_try_text(text, err, sizeof(err));
 
 	assert_null(c);
 	if (strstr(err, needle) == NULL)
@@ -225,12 +201,12 @@ test_timeouts(void **state)
 	struct conf *c;
 
 	(void)state;
-	c = load("db_host = h\ndb_name = x\n", err, sizeof(err));
+	c = conf_try_text("db_host = h\ndb_name = x\n", err, sizeof(err));
 	assert_non_null(c);
 	assert_int_equal(c->io_timeout, 30);
 	assert_int_equal(c->request_timeout, 120);
 	conf_free(c);
-	c = load("db_host = h\ndb_name = x\nio_timeout = 2\n"
+	c = conf_try_text("db_host = h\ndb_name = x\nio_timeout = 2\n"
 	    "db_connect_timeout = 1\ndb_read_timeout = 1\n"
 	    "db_write_timeout = 1\nrequest_timeout = 4\n", err, sizeof(err));
 	assert_non_null(c);
@@ -259,14 +235,14 @@ test_replicas(void **state)
 	struct conf_db d = { 0 };
 
 	(void)state;
-	c = load("db_host = h\ndb_name = x\n", err, sizeof(err));
+	c = conf_try_text("db_host = h\ndb_name = x\n", err, sizeof(err));
 	assert_non_null(c);
 	assert_int_equal(c->n_db_replicas, 0);
 	assert_int_equal(c->db_replica_wait_ms, 0);
 	assert_int_equal(c->db_replica_rest_ms, 1000);
 	conf_free(c);
 
-	c = load("db_host = h\ndb_name = x\ndb_replica_host = r1\n"
+	c = conf_try_text("db_host = h\ndb_name = x\ndb_replica_host = r1\n"
 	    "db_replica = r2 r3:3307\n"
 	    "db_replica = [::1]:3308\n"
 	    "db_replica_wait_ms = 50\ndb_replica_rest_ms = 250\n",
@@ -287,7 +263,7 @@ test_replicas(void **state)
 	/* credentials are never taken from an entry */
 	assert_null(c->db_replicas[0].user);
 	conf_free(c);
-	c = load("db_socket = /p\ndb_name = x\n"
+	c = conf_try_text("db_socket = /p\ndb_name = x\n"
 	    "db_replica = unix:/run/r1.sock, r2\n", err, sizeof(err));
 	if (c == NULL)
 		fail_msg("%s", err);
