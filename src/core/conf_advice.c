@@ -45,16 +45,17 @@ conf_advise(const struct conf *c, conf_advice_fn *say, void *arg)
 	 * Behind a load balancer or a proxy whose X-Forwarded-For is not
 	 * believed, every relay arrives from the balancer's private address:
 	 * any relay that registers is then internal and gets every project's
-	 * config.
+	 * config.  open_registration = no does not help: an internal
+	 * relay may always register (ep_register.c, as Sentry).
 	 */
-	if (c->registration_secret != NULL && c->open_registration &&
-	    c->n_trusted_proxies == 0 && private_internal(c)) {
-		say("open registration, private networks internal and no "
+	if (c->registration_secret != NULL && c->n_trusted_proxies == 0 &&
+	    private_internal(c)) {
+		say("registration enabled, private networks internal and no "
 		    "trusted_proxies: behind a load balancer or proxy every "
 		    "relay arrives from its private address, so any relay that "
-		    "registers gets every project's config; set trusted_proxies "
-		    "to the proxy's addresses, or narrow internal_networks, or "
-		    "set open_registration = no", arg);
+		    "registers gets every project's config (open_registration "
+		    "= no does not stop internal ones); set trusted_proxies to "
+		    "the proxy's addresses, or narrow internal_networks", arg);
 		n++;
 	}
 	/*

@@ -99,7 +99,7 @@ installed_edit_conf "$CONF"
 out=$("$SBIN/relaycfg" --check-config -c "$CONF" 2>"$T/check.err")
 is "$out" "$CONF: OK" "the edited config passes --check-config"
 # Registration open, Sentry's private networks internal, no proxy trusted.
-like "$(cat "$T/check.err")" "^relaycfg: $CONF: warning: open registration, private networks internal and no trusted_proxies: " \
+like "$(cat "$T/check.err")" "^relaycfg: $CONF: warning: registration enabled, private networks internal and no trusted_proxies: " \
     "... with the warning for load-balanced set-ups"
 sum=$(md5sum <"$CONF")
 make_in_builddir install

@@ -1,6 +1,6 @@
 /*
  * test_conf_advice.c - the warnings --check-config gives about valid but
- * dangerous settings: open registration with private networks internal
+ * dangerous settings: registration with private networks internal
  * and no trusted proxy, TCP without FCGI_WEB_SERVER_ADDRS.
  */
 #include "config.h"
@@ -63,13 +63,14 @@ test_registration(void **state)
 	/* Sentry's defaults hold 10/8, 172.16/12, 192.168/16. */
 	s = advise(BASE SECRET, NULL);
 	assert_int_equal(s.n, 1);
-	assert_non_null(strstr(s.text, "open registration, private networks "
-	    "internal and no trusted_proxies"));
+	assert_non_null(strstr(s.text, "registration enabled, private "
+	    "networks internal and no trusted_proxies"));
 	/* Each way out silences it. */
 	assert_int_equal(advise(BASE SECRET "trusted_proxies = 10.1.2.3/32\n",
 	    NULL).n, 0);
+	/* Closing registration is no way out: internal relays register. */
 	assert_int_equal(advise(BASE SECRET "open_registration = no\n",
-	    NULL).n, 0);
+	    NULL).n, 1);
 	assert_int_equal(advise(BASE SECRET
 	    "internal_networks = 127.0.0.0/8 203.0.113.0/24\n", NULL).n, 0);
 	/* No secret: nobody registers (503), nothing to warn of. */
