@@ -3,7 +3,8 @@
 # apache/relaycfg-proxy-fcgi.conf verbatim except for the socket path, the
 # TCP port and the VirtualHost address: the unix socket (default), TCP
 # (-D RELAYCFG_TCP) and the balancer with a TCP hot standby
-# (-D RELAYCFG_BALANCER).  Through each: live, the signed v3 fetch
+# (-D RELAYCFG_BALANCER), and the pool of two TCP hosts (-D RELAYCFG_POOL,
+# one stopped under it).  Through each: live, the signed v3 fetch
 # (500 keys, gzip) and a registration; chunked bodies (no CONTENT_LENGTH).
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
@@ -40,21 +41,22 @@ fixture_project "$RELAYCFG_CONF"
 # shellcheck disable=SC2086
 harness_start_relaycfg $OWNER_ARGS
 
-# A second instance on TCP: the -D RELAYCFG_TCP backend and the balancer's
-# hot standby.  Its own log shows which instance served a request.
+# An instance on TCP, its log $T/LOG.log (which instance served a request):
+# sets TCP_PORT and TCP_PID.  The first is the -D RELAYCFG_TCP backend and
+# the balancer's hot standby; with a second, the two are -D RELAYCFG_POOL.
 start_tcp_relaycfg() {
-	local attempt
+	local log=$1 attempt
 	for attempt in 1 2 3 4 5; do
 		TCP_PORT=$(free_port)
 		"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "127.0.0.1:$TCP_PORT" \
-		    --workers 2 </dev/null >>"$T/relaycfg-tcp.log" 2>&1 &
+		    --workers 2 </dev/null >>"$T/$log.log" 2>&1 &
 		TCP_PID=$!
 		harness_wait_port "$TCP_PORT" "$TCP_PID" && return 0
 	done
 	diag "relaycfg on TCP did not start"
 	exit 1
 }
-start_tcp_relaycfg
+start_tcp_relaycfg relaycfg-tcp
 
 apache_stop() {
 	if [ -n "${APACHE_PID:-}" ]; then
@@ -85,6 +87,8 @@ apache_start() {
 		APACHE_PORT=$(free_port)
 		sed -e "s|/run/relaycfg/relaycfg.sock|$RELAYCFG_SOCKET|g" \
 		    -e "s|127\.0\.0\.1:9001|127.0.0.1:$TCP_PORT|g" \
+		    -e "s|10\.0\.0\.31:9001|127.0.0.1:$TCP_PORT|g" \
+		    -e "s|10\.0\.0\.32:9001|127.0.0.1:${POOL2_PORT:-9}|g" \
 		    -e "s|<VirtualHost \*:80>|<VirtualHost 127.0.0.1:$APACHE_PORT>|" \
 		    "$top_srcdir/apache/relaycfg-proxy-fcgi.conf" >"$dir/vhost.conf"
 		{
@@ -238,6 +242,32 @@ for i in 1 2 3 4 5; do
 done
 is "$fails" 0 "balancer: the socket instance stopped, every request still answered"
 ok $(( $(served_by "$T/relaycfg-tcp.log") < before_tcp + 5 )) "balancer: ... by the hot standby"
+apache_stop
+
+# --- 4. the pool: two relaycfg hosts over TCP (here both on loopback) ----
+first_port=$TCP_PORT first_pid=$TCP_PID
+start_tcp_relaycfg relaycfg-tcp2
+POOL2_PORT=$TCP_PORT POOL2_PID=$TCP_PID
+HARNESS_PIDS="$HARNESS_PIDS $POOL2_PID"
+TCP_PORT=$first_port TCP_PID=$first_pid
+apache_start pool -D RELAYCFG_POOL
+before_1=$(served_by "$T/relaycfg-tcp.log")
+before_2=$(served_by "$T/relaycfg-tcp2.log")
+signed_checks pool
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	http GET /api/0/relays/live/
+done
+ok $(( $(served_by "$T/relaycfg-tcp.log") <= before_1 ||
+    $(served_by "$T/relaycfg-tcp2.log") <= before_2 )) \
+    "pool: both members serve ($(( $(served_by "$T/relaycfg-tcp.log") - before_1 )) and $(( $(served_by "$T/relaycfg-tcp2.log") - before_2 )) requests)"
+kill -TERM "$POOL2_PID"
+harness_wait_gone "$POOL2_PID" 100
+fails=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	ctl_fetch S "$PK"
+	[ "$HTTP_STATUS" = 200 ] || fails=$((fails + 1))
+done
+is "$fails" 0 "pool: a member stopped, every signed fetch still answered"
 apache_stop
 
 done_testing
