@@ -33,9 +33,7 @@ deb_cleanup() {
 trap deb_cleanup EXIT
 
 # ---- build ------------------------------------------------------------------
-mkdir -p "$SRC"
-tar -C "$top_srcdir" --exclude=./build --exclude=./.git \
-    --exclude=./autom4te.cache -cf - . | tar -C "$SRC" -xf -
+installed_copy_sources "$SRC"
 (cd "$SRC" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
     DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc) \
     >"$T/build.log" 2>&1

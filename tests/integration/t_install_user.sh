@@ -6,6 +6,7 @@
 # real (runuser), so that any write outside the prefix fails the test
 # the way it failed the operator who reported it.
 . "$top_srcdir/tests/lib/harness.sh"
+. "$top_srcdir/tests/lib/installed.sh"
 harness_init
 need_binary runuser
 U=nobody
@@ -15,9 +16,8 @@ P=$T/prefix
 
 # A copy of the sources the user can read wherever the checkout lives (CI
 # clones under /root); build trees and git metadata stay behind.
-mkdir -p "$SRC" "$B" "$P"
-tar -C "$top_srcdir" --exclude=./build --exclude=./.git \
-    --exclude=./autom4te.cache -cf - . | tar -C "$SRC" -xf -
+mkdir -p "$B" "$P"
+installed_copy_sources "$SRC"
 ok $? "a copy of the sources for user $U"
 chown -R "$U" "$SRC" "$B" "$P"
 

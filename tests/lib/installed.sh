@@ -16,7 +16,22 @@
 #       paths under ROOT ("" for a real install), run through WRAPPER
 #       (e.g. setpriv to the unit's User=; it must exec, not fork, so that
 #       LISTEN_PID stays true).  Sets RELAYCFG_PID, waits for the socket.
+#   installed_copy_sources DEST
+#       the source tree into DEST, as a clean checkout has it: no build
+#       trees (build/, distcheck's _build/, the running build dir), no git
+#       metadata, so that a package or user build starts from sources only.
 LISTENFDS=$top_builddir/tests/listenfds
+
+installed_copy_sources() {
+	local excl=()
+	case $top_builddir/ in
+	"$top_srcdir"/?*) excl=(--exclude="./${top_builddir#"$top_srcdir"/}") ;;
+	esac
+	mkdir -p "$1" &&
+	    tar -C "$top_srcdir" --exclude=./build --exclude=./_build \
+	    --exclude=./.git --exclude=./autom4te.cache "${excl[@]}" -cf - . |
+	    tar -C "$1" -xf -
+}
 
 installed_edit_conf() {
 	sed -i -e "s|^db_socket = .*|db_socket = $MARIADB_SOCKET|" \
