@@ -137,11 +137,18 @@ harness_run_mariadbd() {
 	    --collation-server=utf8mb4_unicode_ci --skip-log-bin \
 	    --log-error="$T/mariadb.log" </dev/null >>"$T/mariadb.log" 2>&1 &
 	MARIADB_PID=$!
+	harness_wait_mariadb "$MARIADB_SOCKET" "$MARIADB_PID" 300 mariadbd
+}
+
+# harness_wait_mariadb SOCKET PID TRIES WHAT: until mariadbd answers on
+# SOCKET (TRIES times 50 ms); exit 1 saying WHAT did not start if it dies
+# or does not answer.
+harness_wait_mariadb() {
 	local i=0
-	until mariadb-admin --no-defaults --socket="$MARIADB_SOCKET" -uroot ping >/dev/null 2>&1; do
+	until mariadb-admin --no-defaults --socket="$1" -uroot ping >/dev/null 2>&1; do
 		i=$((i + 1))
-		if [ "$i" -gt 300 ] || ! kill -0 "$MARIADB_PID" 2>/dev/null; then
-			diag "mariadbd did not start"
+		if [ "$i" -gt "$3" ] || ! kill -0 "$2" 2>/dev/null; then
+			diag "$4 did not start"
 			exit 1
 		fi
 		sleep 0.05

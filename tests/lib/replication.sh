@@ -81,7 +81,7 @@ repl_start_mariadbd() {
 }
 
 repl_restart_mariadbd() {
-	local name=$1 pid i=0
+	local name=$1 pid
 	# Word splitting of the prefix and the arguments is intended.
 	# shellcheck disable=SC2086
 	${REPL_PREFIX[$name]} mariadbd --no-defaults --datadir="$T/$name" \
@@ -92,15 +92,7 @@ repl_restart_mariadbd() {
 	    --log-error="$T/$name.log" </dev/null >>"$T/$name.log" 2>&1 &
 	pid=$!
 	printf -v "REPL_PID_$name" '%s' "$pid"
-	until mariadb-admin --no-defaults --socket="$T/$name.sock" -uroot \
-	    ping >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ "$i" -gt 600 ] || ! kill -0 "$pid" 2>/dev/null; then
-			diag "mariadbd $name did not start"
-			exit 1
-		fi
-		sleep 0.05
-	done
+	harness_wait_mariadb "$T/$name.sock" "$pid" 600 "mariadbd $name"
 }
 
 repl_sql() {
