@@ -269,6 +269,25 @@ db_server_error(struct db *db)
 	return DB_ERROR;
 }
 
+/* db_lost - count and say a connection lost in the middle of a statement. */
+static void
+db_lost(struct db *db)
+{
+	db->st.failures++;
+	log_warn("%s MariaDB connection lost: %s", db->label, db->err);
+}
+
+/* db_account - the time of one statement begun at t0 (us), in the stats
+ * and the metrics. */
+static void
+db_account(struct db *db, long long t0)
+{
+	long long us = clock_mono_us() - t0;
+
+	db->st.time_us += (unsigned long long)us;
+	metrics_observe(MF_SQL_SECONDS, 0, (double)us / 1e6);
+}
+
 enum db_rc
 db_query(struct db *db, const char *sql, size_t len, struct db_res **res)
 {
@@ -313,9 +332,7 @@ db_query(struct db *db, const char *sql, size_t len, struct db_res **res)
 			goto out;
 		if (!(db_errno_lost(e) && was_open && !in_txn &&
 		    attempt == 0)) {
-			db->st.failures++;
-			log_warn("%s MariaDB connection lost: %s", db->label,
-			    db->err);
+			db_lost(db);
 			goto out;
 		}
 		/* The server restarted under us: once more, from scratch. */
@@ -325,9 +342,7 @@ db_query(struct db *db, const char *sql, size_t len, struct db_res **res)
 		db->retry_at_ms = 0;
 	}
 out:
-	db->st.time_us += (unsigned long long)(clock_mono_us() - t0);
-	metrics_observe(MF_SQL_SECONDS, 0,
-	    (double)(clock_mono_us() - t0) / 1e6);
+	db_account(db, t0);
 	*res = r;
 	return rc;
 }
@@ -345,11 +360,8 @@ db_exec(struct db *db, const char *sql, size_t len, uint64_t *affected,
 	metrics_inc(MF_SQL_STATEMENTS, 0, 0, 0);
 	db->last_use_ms = clock_mono_ms();
 	if (mysql_real_query(db->m, sql, len) != 0) {
-		if ((rc = db_server_error(db)) == DB_UNAVAILABLE) {
-			db->st.failures++;
-			log_warn("%s MariaDB connection lost: %s", db->label,
-			    db->err);
-		}
+		if ((rc = db_server_error(db)) == DB_UNAVAILABLE)
+			db_lost(db);
 		goto out;
 	}
 	/* A statement may still return rows (SELECT GET_LOCK...). */
@@ -369,9 +381,7 @@ db_exec(struct db *db, const char *sql, size_t len, uint64_t *affected,
 		*insert_id = (int64_t)mysql_insert_id(db->m);
 	rc = DB_OK;
 out:
-	db->st.time_us += (unsigned long long)(clock_mono_us() - t0);
-	metrics_observe(MF_SQL_SECONDS, 0,
-	    (double)(clock_mono_us() - t0) / 1e6);
+	db_account(db, t0);
 	return rc;
 }
 
