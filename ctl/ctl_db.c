@@ -31,7 +31,7 @@ cmd_db(struct admin *a, int argc, char **argv)
 	    (rc = admin_want_pos(a, &ar, 0, 0)) != 0)
 		return rc;
 	/* Schema work needs no cache: a bare primary connection. */
-	if ((db = db_new(&a->conf->db, NULL, a->conf, "primary")) == NULL)
+	if ((db = db_new(&a->conf->db, NULL, a->conf, 0)) == NULL)
 		return admin_fail(a, "out of memory");
 	if ((drc = db_schema_version(db, &version)) != DB_OK) {
 		rc = admin_fail(a, "%s", db_last_error(db));

@@ -36,7 +36,7 @@ struct db {
 	const struct conf_db	*cd;
 	const struct conf_db	*fb;		/* fallback for unset fields */
 	const struct conf	*conf;
-	char			 label[16];
+	char			 label[24];	/* "primary", "replicaN" */
 	unsigned		 mserver;	/* mariadb_up's server label */
 	MYSQL			*m;		/* NULL: not connected */
 	bool			 down;		/* last connect failed (logged) */
@@ -86,24 +86,9 @@ db_errno_client(unsigned e)
 	return e >= 2000 && e < 3000;
 }
 
-/* relaycfg_mariadb_up's server label of a db_new label. */
-static unsigned
-db_metric_server(const char *label)
-{
-	unsigned n;
-	char end;
-
-	if (strcmp(label, "primary") == 0)
-		return MDB_PRIMARY;
-	if (sscanf(label, "replica%u%c", &n, &end) == 1 && n >= 1 &&
-	    n < MDB_OTHER)
-		return MDB_REPLICA1 + n - 1;
-	return MDB_OTHER;
-}
-
 struct db *
 db_new(const struct conf_db *cd, const struct conf_db *fallback,
-    const struct conf *c, const char *label)
+    const struct conf *c, unsigned server)
 {
 	struct db *db;
 
@@ -112,8 +97,12 @@ db_new(const struct conf_db *cd, const struct conf_db *fallback,
 	db->cd = cd;
 	db->fb = fallback;
 	db->conf = c;
-	snprintf(db->label, sizeof(db->label), "%s", label);
-	db->mserver = db_metric_server(label);
+	if (server == 0)
+		snprintf(db->label, sizeof(db->label), "primary");
+	else
+		snprintf(db->label, sizeof(db->label), "replica%u", server);
+	/* MDB_PRIMARY is 0, MDB_REPLICA1 + n - 1 is n */
+	db->mserver = server < MDB_OTHER ? server : MDB_OTHER;
 	return db;
 }
 

@@ -52,13 +52,13 @@ struct db_stats {
  * db_new - a handle for the server described by cd, with the timeouts of
  * c (seconds).  Fields of cd that are unset fall back to those of fallback
  * (the replica borrows the primary's user, password and database), which
- * may be NULL.  Nothing is connected.  label names the server in logs and
- * in relaycfg_mariadb_up's server label: "primary", "replica1",
- * "replica2"... (anything else counts as "other").  Returns NULL on OOM.
- * cd, fallback and c must outlive the handle.
+ * may be NULL.  Nothing is connected.  server is 0 for the primary, n for
+ * replica n: it names the server in logs and in relaycfg_mariadb_up
+ * ("primary", "replica1", ...).  Returns NULL on OOM.  cd, fallback and c
+ * must outlive the handle.
  */
 struct db	*db_new(const struct conf_db *cd, const struct conf_db *fallback,
-		    const struct conf *c, const char *label);
+		    const struct conf *c, unsigned server);
 
 /* db_free - close and free; NULL is fine. */
 void		 db_free(struct db *db);

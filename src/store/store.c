@@ -84,13 +84,10 @@ static int
 store_add_replica(struct store *st, const struct conf_db *cd,
     const struct conf_db *creds)
 {
-	char label[16];
-
 	if (st->n_replicas == CONF_DB_REPLICAS_MAX)
 		return 0;
-	snprintf(label, sizeof(label), "replica%zu", st->n_replicas + 1);
 	if ((st->replicas[st->n_replicas] = db_new(cd, creds, st->conf,
-	    label)) == NULL)
+	    (unsigned)st->n_replicas + 1)) == NULL)
 		return -1;
 	st->n_replicas++;
 	return 0;
@@ -109,7 +106,7 @@ store_open(const struct conf *conf, char *err, size_t errlen)
 	st->conf = conf;
 	if ((st->cache = cache_new(conf, err, errlen)) == NULL)
 		goto fail;
-	if ((st->primary = db_new(&conf->db, NULL, conf, "primary")) == NULL)
+	if ((st->primary = db_new(&conf->db, NULL, conf, 0)) == NULL)
 		goto oom;
 	if ((conf->db_replica.host != NULL || conf->db_replica.socket != NULL) &&
 	    store_add_replica(st, &conf->db_replica, &conf->db) != 0)
