@@ -38,6 +38,8 @@ harness_cleanup() {
 	harness_stop_relaycfg
 	# tests/lib/replication.sh's servers, when the test sourced it.
 	! declare -F repl_cleanup >/dev/null || repl_cleanup
+	# tests/lib/postgres.sh's server, when the test sourced it.
+	! declare -F pg_cleanup >/dev/null || pg_cleanup
 	if [ -n "${NGINX_PID:-}" ]; then
 		kill -QUIT "$NGINX_PID" 2>/dev/null
 		harness_wait_gone "$NGINX_PID" 50
