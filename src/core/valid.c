@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "valid.h"
 
@@ -46,6 +47,21 @@ valid_uuid(const char *s)
 			return false;
 	}
 	return s[36] == '\0';
+}
+
+bool
+valid_option_key(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++) {
+		char ch = s[n];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("_.:-", ch) != NULL))
+			return false;
+	}
+	return n >= 1 && n <= 64;
 }
 
 bool

@@ -16,6 +16,10 @@ bool	valid_hex32(const char *s);
 /* valid_uuid - a canonical lowercase hyphenated UUID (36 characters). */
 bool	valid_uuid(const char *s);
 
+/* valid_option_key - an option key: [A-Za-z0-9_.:-], 1 to 64 characters
+ * (Sentry's keys are VARCHAR(64)). */
+bool	valid_option_key(const char *s);
+
 /* The length of a timestamp as Sentry's endpoint writes them. */
 #define VALID_TIMESTAMP_LEN	27	/* YYYY-MM-DDTHH:MM:SS.ffffffZ */
 

@@ -361,7 +361,6 @@ bool	store_valid_hex32(const char *s);	/* 32 lowercase hex */
 bool	store_valid_uuid(const char *s);	/* canonical lowercase */
 /* [a-z0-9_-], 1 to max (organization 50, project 100), not all digits */
 bool	store_valid_slug(const char *s, size_t max);
-bool	store_valid_option_key(const char *s);	/* [A-Za-z0-9_.:-], 1-64 */
 bool	store_valid_txmetric(int64_t metric);	/* 1 duration, 2 lcp */
 bool	store_valid_txthreshold(int64_t threshold);
 bool	store_valid_txname(const char *s);	/* 1-200 characters of text */

@@ -54,13 +54,6 @@ store_valid_slug(const char *s, size_t max)
 	return store_valid_charset(s, "_-", max, false) && digits < n;
 }
 
-/* store_valid_option_key - [A-Za-z0-9_.:-], 1 to 64. */
-bool
-store_valid_option_key(const char *s)
-{
-	return store_valid_charset(s, "_.:-", 64, true);
-}
-
 /*
  * Well-formed UTF-8 without control characters, 1 to max characters: the
  * rule for names and labels (VARCHAR(max) in utf8mb4).

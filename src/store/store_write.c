@@ -18,6 +18,7 @@
 #include "db.h"
 #include "store.h"
 #include "store_int.h"
+#include "valid.h"
 
 #define VERSION_MAX	32
 
@@ -739,7 +740,7 @@ store_option_set(struct store *st, enum store_owner owner, int64_t owner_id,
 	int rc;
 
 	if ((unsigned)owner > STORE_OWNER_TEMPLATE || key == NULL ||
-	    !store_valid_option_key(key)) {
+	    !valid_option_key(key)) {
 		return refuse(st, "an option key is 1-64 of [A-Za-z0-9_.:-]");
 	}
 	if ((rc = parse_value(st, json, &val, &text)) != STORE_OK)
