@@ -21,19 +21,19 @@ field() { printf '%s\n' "$OUT" | sed -n "s/^$1: //p"; }
 
 # --- schema -------------------------------------------------------------
 run db status
-is "$RC:$OUT" "0:schema version 0 (latest 3): not initialised; run relaycfgctl db init" \
+is "$RC:$OUT" "0:schema version 0 (latest 4): not initialised; run relaycfgctl db init" \
     "db status on an empty database"
 run db migrate
 is "$RC" 1 "db migrate refuses an empty database"
 like "$ERR" "run relaycfgctl db init" "and says what to do"
 run db init
-is "$RC:$OUT" "0:schema created from version 0 to 3" "db init creates the schema"
+is "$RC:$OUT" "0:schema created from version 0 to 4" "db init creates the schema"
 run db init
-is "$RC:$OUT" "0:schema already at version 3" "db init twice is harmless"
+is "$RC:$OUT" "0:schema already at version 4" "db init twice is harmless"
 run db migrate
-is "$RC:$OUT" "0:schema already at version 3" "db migrate when up to date"
+is "$RC:$OUT" "0:schema already at version 4" "db migrate when up to date"
 run --json db status
-is "$OUT" '{"version":3,"latest":3,"pending":[]}' "db status --json"
+is "$OUT" '{"version":4,"latest":4,"pending":[]}' "db status --json"
 is "$(sql "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'relaycfg'")" 12 \
     "eleven Sentry tables and the version table"
 is "$(sql "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'relaycfg' AND (ENGINE <> 'InnoDB' OR TABLE_COLLATION NOT LIKE 'utf8mb4%')")" 0 \
@@ -42,7 +42,7 @@ is "$(sql "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '
 sql "INSERT INTO sentry_organization (name, slug) VALUES ('Kept', 'kept')"
 sql "DELETE FROM relaycfg_schema_version"
 run db init
-is "$RC:$OUT" "0:schema created from version 0 to 3" "a half-applied migration re-runs"
+is "$RC:$OUT" "0:schema created from version 0 to 4" "a half-applied migration re-runs"
 is "$(sql "SELECT slug FROM sentry_organization")" kept "and keeps the data"
 sql "DELETE FROM sentry_organization"
 # Every lookup the store makes has an index.
@@ -234,7 +234,7 @@ run relay show "$RID" --cached
 is "$(field is_internal)" true "marked internal, cached"
 sql "DELETE FROM relaycfg_schema_version WHERE version >= 2"
 run db migrate
-is "$RC:$OUT" "0:schema migrated from version 1 to 3" "db migrate applies 002 (and 003 again: idempotent)"
+is "$RC:$OUT" "0:schema migrated from version 1 to 4" "db migrate applies 002 (and 003 and 004 again: idempotent)"
 is "$(sql "SELECT is_internal FROM sentry_relay WHERE relay_id = '$RID'")" 0 \
     "migration 002 clears is_internal"
 run relay show "$RID" --cached

@@ -10,8 +10,8 @@ cd "$top_srcdir" || exit 1
 # folder of lower rank (http and store, auth and config are independent).
 rank() {
 	case $1 in
-	core) echo 0 ;; http|store) echo 1 ;; auth|config) echo 2 ;;
-	api) echo 3 ;; server) echo 4 ;; *) echo -1 ;;
+	core) echo 0 ;; mirror) echo 1 ;; http|store) echo 2 ;;
+	auth|config) echo 3 ;; api) echo 4 ;; server) echo 5 ;; *) echo -1 ;;
 	esac
 }
 
