@@ -25,6 +25,9 @@ int	ctl_admin_main(int argc, char **argv, const struct ctl_opts *o);
 /* keygen, sign, register, fetch, publickeys (ctl_relay.c) */
 int	ctl_relay_main(int argc, char **argv, const struct ctl_opts *o);
 
+/* sentry-sync: mirror a Sentry's PostgreSQL (ctl_sentry.c) */
+int	ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o);
+
 /* status: two scrapes of the server's /metrics, shown (ctl_status.c) */
 int	ctl_status_main(int argc, char **argv, const struct ctl_opts *o);
 

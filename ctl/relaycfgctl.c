@@ -41,7 +41,11 @@ usage(FILE *fp)
 	ctl_admin_usage(fp);
 	ctl_relay_usage(fp);
 	fprintf(fp, "server view:\n"
-	    "  status [--url URL] [--interval S] [--json] [--watch [S]]\n");
+	    "  status [--url URL] [--interval S] [--json] [--watch [S]]\n"
+	    "\n"
+	    "Sentry mirror (Sentry's PostgreSQL into relaycfg's MariaDB):\n"
+	    "  sentry-sync [--pg CONNINFO] [--dry-run] [--force] "
+	    "[--watch SECONDS]\n");
 }
 
 int
@@ -81,6 +85,8 @@ main(int argc, char *argv[])
 		return ctl_relay_main(argc, argv, &o);
 	if (strcmp(argv[0], "status") == 0)
 		return ctl_status_main(argc, argv, &o);
+	if (strcmp(argv[0], "sentry-sync") == 0)
+		return ctl_sentry_main(argc, argv, &o);
 	fprintf(stderr, "relaycfgctl: unknown command \"%s\"\n", argv[0]);
 	usage(stderr);
 	return 2;

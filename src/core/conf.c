@@ -120,6 +120,10 @@ static const struct conf_key conf_keys[] = {
 	{ "global_option",		CT_GLOBAL_OPTION, OFF(global_options), 0 },
 	{ "sentry_option",		CT_SENTRY_OPTION, OFF(sentry), 0 },
 	{ "feature",			CT_FEATURE,	OFF(sentry), 0 },
+	{ "sentry_pg",			CT_STRING,	OFF(sentry_pg), 0 },
+	{ "sentry_pg_password",		CT_STRING,	OFF(sentry_pg_password), 0 },
+	{ "sentry_sync_max_delete",	CT_UINT,	OFF(sentry_sync_max_delete), 100 },
+	{ "sentry_sync_delete_relays",	CT_BOOL,	OFF(sentry_sync_delete_relays), 0 },
 };
 
 /* Sentry's INTERNAL_SYSTEM_IPS (src/sentry/conf/server.py). */
@@ -167,6 +171,7 @@ conf_defaults(void)
 	c->register_max_age = 60;
 	c->open_registration = true;
 	c->answer_gzip = true;
+	c->sentry_sync_max_delete = 50;
 	if (sentry_settings_init(&c->sentry) != 0) {
 		free(c);
 		return NULL;
@@ -225,6 +230,11 @@ conf_free(struct conf *c)
 	free(c->statsd_server);
 	free(c->statsd_prefix);
 	free(c->statsd_tags);
+	free(c->sentry_pg);
+	if (c->sentry_pg_password != NULL)
+		explicit_bzero(c->sentry_pg_password,
+		    strlen(c->sentry_pg_password));
+	free(c->sentry_pg_password);
 	free(c);
 }
 

@@ -135,6 +135,11 @@ struct conf {
 
 	/* Sentry's switchboards: feature and sentry_option lines */
 	struct sentry_settings sentry;
+	/* relaycfgctl sentry-sync: Sentry's PostgreSQL, read only */
+	char		*sentry_pg;		/* libpq connection string */
+	char		*sentry_pg_password;	/* kept out of the string */
+	unsigned	 sentry_sync_max_delete;	/* percent; default 50 */
+	bool		 sentry_sync_delete_relays;	/* default off */
 };
 
 /*

@@ -35,7 +35,8 @@ for f in "$D$deploy_mandir/man8/relaycfg.8" "$D$deploy_mandir/man5/relaycfg.conf
     "$D$deploy_mandir/man1/relaycfgctl.1" "$EX/relaycfg.conf" \
     "$EX/nginx/relaycfg.conf" "$EX/apache/relaycfg-proxy-fcgi.conf" \
     "$EX/apache/fcgid/htaccess" "$EX/apache/fcgid/fcgid.conf" \
-    "$EX/systemd/relaycfg.service" "$EX/systemd/relaycfg.socket"; do
+    "$EX/systemd/relaycfg.service" "$EX/systemd/relaycfg.socket" \
+    "$EX/systemd/relaycfg-sentry-sync.service"; do
 	[ -s "$f" ]
 	ok $? "installed: ${f#"$D"}"
 done
@@ -50,7 +51,8 @@ cmp -s "$EX/nginx/relaycfg.conf" "$top_srcdir/nginx/relaycfg.conf"
 ok $? "the installed nginx sample is the one the tests run"
 if [ -n "$deploy_unitdir" ]; then
 	UNITS=$D$deploy_unitdir
-	[ -s "$UNITS/relaycfg.service" ] && [ -s "$UNITS/relaycfg.socket" ]
+	[ -s "$UNITS/relaycfg.service" ] && [ -s "$UNITS/relaycfg.socket" ] &&
+	    [ -s "$UNITS/relaycfg-sentry-sync.service" ]
 	ok $? "systemd units installed in ${UNITS#"$D"}"
 else
 	UNITS=$EX/systemd
@@ -74,19 +76,26 @@ grep -q '^NoNewPrivileges=yes' "$UNITS/relaycfg.service" &&
     grep -q '^ProtectSystem=strict' "$UNITS/relaycfg.service" &&
     grep -q '^User=relaycfg' "$UNITS/relaycfg.service"
 ok $? "relaycfg.service is hardened (own user, NoNewPrivileges, ProtectSystem)"
+like "$(sed -n 's/^ExecStart=//p' "$UNITS/relaycfg-sentry-sync.service")" \
+    "^$deploy_bindir/relaycfgctl -c $deploy_sysconfdir/relaycfg.conf sentry-sync --watch [0-9]+\$" \
+    "relaycfg-sentry-sync.service runs the installed relaycfgctl on the installed config"
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# Verified with the paths moved into DESTDIR, so the programs exist.
 	mkdir -p "$T/units"
-	for u in relaycfg.service relaycfg.socket; do
-		sed -e "s|$deploy_sbindir/|$SBIN/|g" "$UNITS/$u" >"$T/units/$u"
+	for u in relaycfg.service relaycfg.socket relaycfg-sentry-sync.service; do
+		sed -e "s|$deploy_sbindir/|$SBIN/|g" \
+		    -e "s|$deploy_bindir/|$D$deploy_bindir/|g" "$UNITS/$u" >"$T/units/$u"
 	done
 	systemd-analyze verify --man=no "$T/units/relaycfg.socket" \
-	    "$T/units/relaycfg.service" >"$T/verify.log" 2>&1
+	    "$T/units/relaycfg.service" "$T/units/relaycfg-sentry-sync.service" \
+	    >"$T/verify.log" 2>&1
 	ok $? "systemd-analyze verify: the units are valid"
 	[ $? -eq 0 ] || diag "$(cat "$T/verify.log")"
-	systemd-analyze security --offline=yes --threshold=20 \
-	    "$T/units/relaycfg.service" >"$T/security.log" 2>&1
-	ok $? "systemd-analyze security: exposure at most 2.0 ($(grep -o 'exposure level.*: [0-9.]*' "$T/security.log" | grep -o '[0-9.]*$'))"
+	for u in relaycfg.service relaycfg-sentry-sync.service; do
+		systemd-analyze security --offline=yes --threshold=20 \
+		    "$T/units/$u" >"$T/security.log" 2>&1
+		ok $? "systemd-analyze security: $u exposure at most 2.0 ($(grep -o 'exposure level.*: [0-9.]*' "$T/security.log" | grep -o '[0-9.]*$'))"
+	done
 else
 	diag "systemd-analyze not found: unit files not verified"
 fi

@@ -1,0 +1,520 @@
+/*
+ * ctl_sentry.c - relaycfgctl sentry-sync: make relaycfg's MariaDB equal
+ * to a running Sentry's PostgreSQL, once or continuously.
+ *
+ * One round:
+ *   1. (--watch only) per-table digests from Sentry, one query; when none
+ *      moved since the last round that compared everything, and that
+ *      round is less than VERIFY_EVERY old, the round ends here: nothing
+ *      is read from MariaDB and nothing is written.
+ *   2. Sentry's rows from one REPEATABLE READ snapshot (ctl_sentry_pg.c);
+ *      rows relaycfg cannot take (a pickled option value, a DSN key that
+ *      is not 32 hex, a row whose parent is missing) are reported and
+ *      their relaycfg copies left as they are.
+ *   3. The sync lock of relaycfg's database (GET_LOCK): two syncs never
+ *      interleave, on one host or several.
+ *   4. relaycfg's rows, the plan (mirror.h), the deletion guard.
+ *   5. The plan in one transaction, then exactly the cache entries of
+ *      the changed rows (store_mirror.h).  --dry-run prints it instead.
+ * Sentry is only read: the session is read only, and nothing here
+ * issues a write to it.
+ *
+ * Exit status: 0 done (changes or not), 1 failed, 2 usage, 3 the
+ * deletion guard stopped the sync (nothing written).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "app.h"
+#include "conf.h"
+#include "ctl.h"
+#include "ctl_sentry.h"
+#include "log.h"
+#include "store.h"
+#include "store_mirror.h"
+
+/* A watch compares everything at least this often (s), digests or not:
+ * it repairs rows changed in relaycfg's database behind the sync. */
+#define VERIFY_EVERY	3600
+/* After a notification, wait this long (ms) for the rest of Sentry's
+ * transaction burst (a project and its keys and options) to land. */
+#define NOTIFY_SETTLE_MS 200
+
+#define EXIT_GUARD	3
+
+static const char cmd[] = "sentry-sync";
+
+struct sync {
+	struct conf		*conf;
+	struct store		*st;
+	struct sentry_pg	*pg;
+	const char		*conninfo;
+	bool			 json, dry_run, force;
+	long			 watch;		/* s; 0: once */
+	bool			 listening;
+	bool			 have_digests;
+	char			 digests[MT_COUNT][SENTRY_PG_DIGEST_LEN];
+	time_t			 last_full;
+	unsigned long		 refused;	/* this round */
+};
+
+enum round_rc {
+	ROUND_DONE,		/* applied, or nothing to do */
+	ROUND_FAILED,
+	ROUND_GUARDED,
+	ROUND_BUSY		/* another sync holds the lock */
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void fail_msg(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* "relaycfgctl: sentry-sync: <message>" on stderr. */
+static void
+fail_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "relaycfgctl: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* A Sentry row relaycfg cannot take: said once per round, on stderr. */
+static void
+report_refused(const char *why, void *arg)
+{
+	struct sync *s = arg;
+
+	s->refused++;
+	fprintf(stderr, "relaycfgctl: %s: skipped %s; relaycfg's row is "
+	    "left as it was\n", cmd, why);
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Connect to Sentry when not connected (and LISTEN in a watch). */
+static int
+pg_ensure(struct sync *s)
+{
+	char err[512];
+
+	if (s->pg != NULL)
+		return 0;
+	s->pg = sentry_pg_connect(s->conninfo, s->conf->sentry_pg_password,
+	    err, sizeof(err));
+	if (s->pg == NULL) {
+		fail_msg("%s", err);
+		return -1;
+	}
+	s->listening = false;
+	if (s->watch > 0) {
+		if (sentry_pg_listen(s->pg, err, sizeof(err)) == 0)
+			s->listening = true;
+		else
+			fprintf(stderr, "relaycfgctl: %s: no LISTEN (%s); "
+			    "polling every %ld s\n", cmd, err, s->watch);
+	}
+	return 0;
+}
+
+static void
+pg_drop(struct sync *s)
+{
+	sentry_pg_close(s->pg);
+	s->pg = NULL;
+	s->have_digests = false;
+}
+
+/* The changed column names of an update, "a,b", into buf. */
+static void
+changed_columns(const struct mirror_table *t, const struct mirror_rows *want,
+    const struct mirror_change *ch, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t c = t->nkey; c < t->ncols && off < len; c++) {
+		const char *a = ch->want->v[c], *b = ch->have->v[c];
+		int w;
+
+		if (want->absent[c] || (a == NULL && b == NULL) ||
+		    (a != NULL && b != NULL && strcmp(a, b) == 0))
+			continue;
+		w = snprintf(buf + off, len - off, "%s%s", off > 0 ? "," : "",
+		    t->cols[c].name);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+/* --dry-run: one line per change. */
+static void
+print_plan(const struct mirror_plan *plan, const struct mirror_rows *want)
+{
+	static const char *const verbs[] = { "create", "update", "delete" };
+
+	for (int t = 0; t < MT_COUNT; t++) {
+		const struct mirror_table *mt = mirror_table(t);
+
+		for (size_t i = 0; i < plan->t[t].n; i++) {
+			const struct mirror_change *ch = &plan->t[t].ch[i];
+			const struct mirror_row *row = ch->want != NULL ?
+			    ch->want : ch->have;
+			char key[200], cols[512] = "";
+
+			mirror_key_text(mt, (const char *const *)row->v, key,
+			    sizeof(key));
+			if (ch->op == MO_UPDATE)
+				changed_columns(mt, &want[t], ch, cols,
+				    sizeof(cols));
+			printf("%s %s %s%s%s\n", verbs[ch->op], mt->name, key,
+			    cols[0] != '\0' ? ": " : "", cols);
+		}
+	}
+}
+
+/* The summary: one line, or one JSON object. */
+static void
+print_summary(const struct sync *s, const struct mirror_plan *plan,
+    unsigned long writes, unsigned long deletes, double secs)
+{
+	char line[2048];
+
+	if (s->json) {
+		json_object *o = json_object_new_object();
+		json_object *tables = json_object_new_object();
+
+		for (int t = 0; t < MT_COUNT; t++) {
+			const struct mirror_tplan *tp = &plan->t[t];
+			json_object *one = json_object_new_object();
+
+			json_object_object_add(one, "created",
+			    json_object_new_int64((int64_t)tp->count[MO_INSERT]));
+			json_object_object_add(one, "updated",
+			    json_object_new_int64((int64_t)tp->count[MO_UPDATE]));
+			json_object_object_add(one, "deleted",
+			    json_object_new_int64((int64_t)tp->count[MO_DELETE]));
+			json_object_object_add(tables, mirror_table(t)->name,
+			    one);
+		}
+		json_object_object_add(o, "dry_run",
+		    json_object_new_boolean(s->dry_run));
+		json_object_object_add(o, "changed",
+		    json_object_new_boolean(!mirror_plan_empty(plan)));
+		json_object_object_add(o, "tables", tables);
+		json_object_object_add(o, "skipped",
+		    json_object_new_int64((int64_t)s->refused));
+		json_object_object_add(o, "sql_writes",
+		    json_object_new_int64((int64_t)writes));
+		json_object_object_add(o, "cache_deletes",
+		    json_object_new_int64((int64_t)deletes));
+		json_object_object_add(o, "seconds",
+		    json_object_new_double(secs));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		mirror_plan_summary(plan, line, sizeof(line));
+		printf("%s%s: %s; %lu SQL writes, %lu cache deletes, %lu rows "
+		    "skipped, %.3f s\n", cmd, s->dry_run ? " (dry run)" : "",
+		    line, writes, deletes, s->refused, secs);
+	}
+	fflush(stdout);
+}
+
+/* Step 1: have the digests moved?  false also when they cannot be read
+ * (the full read will say why); *ok says whether now holds them. */
+static bool
+digests_unchanged(struct sync *s, char now[MT_COUNT][SENTRY_PG_DIGEST_LEN],
+    bool *ok)
+{
+	char err[512];
+
+	*ok = sentry_pg_digests(s->pg, now, err, sizeof(err)) == 0;
+	if (!*ok)
+		return false;
+	if (!s->have_digests || time(NULL) - s->last_full >= VERIFY_EVERY)
+		return false;
+	return memcmp(now, s->digests, sizeof(s->digests)) == 0;
+}
+
+/* Steps 3-5 with want read: lock, plan, guard, apply or print. */
+static enum round_rc
+round_apply(struct sync *s, struct mirror_rows *want, double t0)
+{
+	struct mirror_rows have[MT_COUNT];
+	struct mirror_plan plan;
+	struct store_stats before, after;
+	unsigned long writes = 0;
+	enum round_rc rc = ROUND_FAILED;
+	size_t deleted, had;
+	bool got = false;
+	int t, g;
+
+	memset(&plan, 0, sizeof(plan));
+	for (t = 0; t < MT_COUNT; t++)
+		mirror_rows_init(&have[t], mirror_table(t));
+	if (store_mirror_lock(s->st, &got) != STORE_OK) {
+		fail_msg("MariaDB: %s", store_last_error(s->st));
+		goto out;
+	}
+	if (!got) {
+		fail_msg("%s", "another sentry-sync holds this database's "
+		    "lock; try again later");
+		rc = ROUND_BUSY;
+		goto out;
+	}
+	for (t = 0; t < MT_COUNT; t++)
+		if (store_mirror_read(s->st, t, &have[t]) != STORE_OK) {
+			fail_msg("MariaDB: %s", store_last_error(s->st));
+			goto out;
+		}
+	if (mirror_plan_build(&plan, want, have,
+	    !s->conf->sentry_sync_delete_relays) != 0) {
+		fail_msg("%s", "out of memory");
+		goto out;
+	}
+	g = mirror_plan_guard(&plan, s->conf->sentry_sync_max_delete,
+	    &deleted, &had);
+	if (g >= 0 && !s->force) {
+		fprintf(stderr, "relaycfgctl: %s: refusing to delete %zu of "
+		    "%zu %s (more than sentry_sync_max_delete = %u%%): is "
+		    "this the right Sentry database?  Nothing was written; "
+		    "--dry-run shows the changes, --force applies them\n",
+		    cmd, deleted, had, mirror_table(g)->what,
+		    s->conf->sentry_sync_max_delete);
+		rc = ROUND_GUARDED;
+		if (s->dry_run)
+			print_plan(&plan, want);
+		goto out;
+	}
+	if (s->dry_run) {
+		print_plan(&plan, want);
+		print_summary(s, &plan, 0, 0, now_seconds() - t0);
+		rc = ROUND_DONE;
+		goto out;
+	}
+	store_get_stats(s->st, &before);
+	if (store_mirror_apply(s->st, &plan, want, have, &writes) !=
+	    STORE_OK) {
+		fail_msg("MariaDB: %s; nothing was changed",
+		    store_last_error(s->st));
+		goto out;
+	}
+	store_get_stats(s->st, &after);
+	if (store_cache_stale(s->st))
+		fprintf(stderr, "relaycfgctl: %s: warning: memcached could not "
+		    "be reached: old entries live until their TTL\n", cmd);
+	print_summary(s, &plan, writes, after.cache_deletes -
+	    before.cache_deletes, now_seconds() - t0);
+	rc = ROUND_DONE;
+out:
+	if (got)
+		store_mirror_unlock(s->st);
+	mirror_plan_free(&plan);
+	for (t = 0; t < MT_COUNT; t++)
+		mirror_rows_free(&have[t]);
+	store_request_end(s->st);
+	return rc;
+}
+
+/* One round (see the top of the file). */
+static enum round_rc
+sync_round(struct sync *s)
+{
+	struct mirror_rows want[MT_COUNT];
+	char digests[MT_COUNT][SENTRY_PG_DIGEST_LEN], err[512];
+	double t0 = now_seconds();
+	enum round_rc rc;
+	bool digests_ok = false;
+
+	if (pg_ensure(s) != 0)
+		return ROUND_FAILED;
+	if (s->watch > 0 && digests_unchanged(s, digests, &digests_ok))
+		return ROUND_DONE;
+	s->refused = 0;
+	if (sentry_pg_read(s->pg, want, report_refused, s, err,
+	    sizeof(err)) != 0) {
+		fail_msg("%s", err);
+		pg_drop(s);
+		return ROUND_FAILED;
+	}
+	rc = round_apply(s, want, t0);
+	for (int t = 0; t < MT_COUNT; t++)
+		mirror_rows_free(&want[t]);
+	/* Only a round that compared everything vouches for the digests. */
+	s->have_digests = rc == ROUND_DONE && digests_ok;
+	if (s->have_digests) {
+		memcpy(s->digests, digests, sizeof(s->digests));
+		s->last_full = time(NULL);
+	}
+	return rc;
+}
+
+/* Between rounds: the interval, cut short by a notification. */
+static void
+watch_wait(struct sync *s)
+{
+	double end = now_seconds() + (double)s->watch;
+
+	while (!stop_requested) {
+		double left = end - now_seconds();
+		struct timespec ts;
+
+		if (left <= 0)
+			return;
+		if (s->pg != NULL && s->listening) {
+			int r = sentry_pg_wait(s->pg, (long)(left * 1000));
+
+			if (r == 1) {
+				/* Let the rest of the burst land, then go. */
+				(void)sentry_pg_wait(s->pg, NOTIFY_SETTLE_MS);
+				return;
+			}
+			if (r < 0)
+				pg_drop(s);
+			continue;
+		}
+		ts.tv_sec = (time_t)(left > 1 ? 1 : 0);
+		ts.tv_nsec = left > 1 ? 0 : (long)(left * 1e9);
+		(void)nanosleep(&ts, NULL);
+	}
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: relaycfgctl [-c FILE] [--json] sentry-sync "
+	    "[--pg CONNINFO] [--dry-run] [--force] [--watch SECONDS]\n");
+}
+
+/* ctl_sentry_main - see ctl.h. */
+int
+ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "pg",		required_argument, NULL, 'p' },
+		{ "watch",	required_argument, NULL, 'w' },
+		{ "dry-run",	no_argument,	   NULL, 'n' },
+		{ "force",	no_argument,	   NULL, 'f' },
+		{ "json",	no_argument,	   NULL, 'j' },
+		{ "help",	no_argument,	   NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sync s;
+	struct sigaction sa;
+	char err[512], *end;
+	const char *pg_arg = NULL;
+	enum round_rc rc;
+	int ch, status = 1;
+
+	memset(&s, 0, sizeof(s));
+	s.json = o->json;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'p': pg_arg = optarg; break;
+		case 'n': s.dry_run = true; break;
+		case 'f': s.force = true; break;
+		case 'j': s.json = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'w':
+			errno = 0;
+			s.watch = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || s.watch < 1 ||
+			    s.watch > 86400) {
+				fail_msg("%s", "--watch takes 1 to 86400 "
+				    "seconds");
+				return 2;
+			}
+			break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (pg_arg != NULL && sentry_pg_has_password(pg_arg)) {
+		fail_msg("%s", "--pg must not carry a password (every user "
+		    "sees argv): put it in sentry_pg_password in the config "
+		    "file, or in ~/.pgpass");
+		return 2;
+	}
+	if (s.watch > 0 && s.dry_run) {
+		fail_msg("%s", "--dry-run and --watch do not mix");
+		return 2;
+	}
+	log_setup(LOG_LEVEL_ERROR, false);
+	if ((s.conf = conf_load(o->config_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "relaycfgctl: %s\n", err);
+		return 1;
+	}
+	s.conninfo = pg_arg != NULL ? pg_arg : s.conf->sentry_pg;
+	if (s.conninfo == NULL) {
+		fail_msg("no Sentry database: give --pg CONNINFO or set "
+		    "sentry_pg in %s", o->config_path);
+		conf_free(s.conf);
+		return 2;
+	}
+	if (app_global_init() != 0) {
+		fail_msg("%s", "library initialisation failed");
+		goto out;
+	}
+	if ((s.st = store_open(s.conf, err, sizeof(err))) == NULL) {
+		fail_msg("%s", err);
+		goto fini;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	for (;;) {
+		rc = sync_round(&s);
+		if (s.watch == 0) {
+			status = rc == ROUND_DONE ? 0 :
+			    rc == ROUND_GUARDED ? EXIT_GUARD : 1;
+			break;
+		}
+		watch_wait(&s);
+		if (stop_requested) {
+			status = 0;
+			break;
+		}
+	}
+	sentry_pg_close(s.pg);
+	store_close(s.st);
+fini:
+	app_global_fini();
+out:
+	conf_free(s.conf);
+	return status;
+}

@@ -1,0 +1,411 @@
+/*
+ * ctl_sentry_pg.c - Sentry's PostgreSQL, read only, through libpq.
+ *
+ * Every statement is built from mirror_spec.c's names, never from
+ * input.  Values come back as text and are normalised by the SELECT to
+ * the canonical spelling of mirror.h (booleans "0"/"1", times in UTC
+ * with microseconds), so a row compares equal to MariaDB's copy.  The
+ * session is read only: relaycfg never writes to Sentry's database.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "ctl_sentry.h"
+#include "db.h"
+
+struct sentry_pg {
+	PGconn	*conn;
+};
+
+/* A statement longer than any built here (ten tables of a dozen columns). */
+#define PG_SQL_MAX	16384
+
+/* libpq's message without its trailing newline, into err. */
+static void
+pg_error(PGconn *conn, const char *what, char *err, size_t errlen)
+{
+	const char *m = conn != NULL ? PQerrorMessage(conn) : "out of memory";
+	size_t n = strlen(m);
+
+	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+		n--;
+	snprintf(err, errlen, "PostgreSQL: %s: %.*s", what, (int)n, m);
+}
+
+/* Run a statement that returns no rows; 0 or -1 with err. */
+static int
+pg_command(struct sentry_pg *pg, const char *sql, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(pg->conn, sql);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pg_error(pg->conn, sql, err, errlen);
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* sentry_pg_has_password - see ctl_sentry.h. */
+bool
+sentry_pg_has_password(const char *conninfo)
+{
+	PQconninfoOption *opts, *o;
+	bool has = false;
+
+	/* Unparseable: the connect will say why; nothing to hide. */
+	if ((opts = PQconninfoParse(conninfo, NULL)) == NULL)
+		return false;
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
+		    o->val[0] != '\0')
+			has = true;
+	PQconninfoFree(opts);
+	return has;
+}
+
+/* sentry_pg_connect - see ctl_sentry.h. */
+struct sentry_pg *
+sentry_pg_connect(const char *conninfo, const char *password, char *err,
+    size_t errlen)
+{
+	/* Later keywords override earlier ones: conninfo may set its own
+	 * timeout and name; the configured password always wins. */
+	const char *keys[] = { "connect_timeout", "application_name",
+	    "dbname", "password", NULL };
+	const char *vals[] = { "10", "relaycfg-sentry-sync", conninfo,
+	    password, NULL };
+	struct sentry_pg *pg;
+
+	if ((pg = calloc(1, sizeof(*pg))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (password == NULL)
+		keys[3] = NULL;
+	pg->conn = PQconnectdbParams(keys, vals, 1);
+	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
+		pg_error(pg->conn, "connect", err, errlen);
+		goto fail;
+	}
+	if (PQsetClientEncoding(pg->conn, "UTF8") != 0 ||
+	    pg_command(pg, "SET default_transaction_read_only = on", err,
+	    errlen) != 0 ||
+	    pg_command(pg, "SET TimeZone = 'UTC'", err, errlen) != 0 ||
+	    pg_command(pg, "SET statement_timeout = '300s'", err,
+	    errlen) != 0)
+		goto fail;
+	return pg;
+fail:
+	sentry_pg_close(pg);
+	return NULL;
+}
+
+/* sentry_pg_close - see ctl_sentry.h; NULL is fine. */
+void
+sentry_pg_close(struct sentry_pg *pg)
+{
+	if (pg == NULL)
+		return;
+	if (pg->conn != NULL)
+		PQfinish(pg->conn);
+	free(pg);
+}
+
+/* Append to buf (PG_SQL_MAX); false when it would not fit. */
+static bool
+append(char *buf, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n + 1 > PG_SQL_MAX)
+		return false;
+	memcpy(buf + *len, s, n + 1);
+	*len += n;
+	return true;
+}
+
+/* One column as the canonical text mirror.h describes (NULL when this
+ * Sentry lacks it). */
+static bool
+append_column(char *buf, size_t *len, const struct mirror_col *c,
+    bool absent)
+{
+	char col[96];
+
+	if (absent)
+		return append(buf, len, "NULL::text");
+	snprintf(col, sizeof(col), "\"%s\"", c->name);
+	switch (c->kind) {
+	case MC_BOOL:
+		return append(buf, len, "CASE WHEN ") &&
+		    append(buf, len, col) && append(buf, len, " THEN '1' ") &&
+		    append(buf, len, "WHEN NOT ") && append(buf, len, col) &&
+		    append(buf, len, " THEN '0' END");
+	case MC_TIME:
+		/* The session is in UTC (sentry_pg_connect). */
+		return append(buf, len, "to_char(") && append(buf, len, col) &&
+		    append(buf, len, ", 'YYYY-MM-DD HH24:MI:SS.US')");
+	case MC_INT:
+	case MC_TEXT:
+	case MC_JSON:
+		break;
+	}
+	/* jsonb prints itself as JSON text too. */
+	return append(buf, len, col) && append(buf, len, "::text");
+}
+
+/* Which tables and columns this Sentry has. */
+struct pg_schema {
+	bool	present[MT_COUNT];
+	bool	absent[MT_COUNT][MIRROR_NCOLS_MAX];
+};
+
+/*
+ * schema_read - which mirrored tables and columns exist (Sentry's schema
+ * moves: project templates come and go).  A table that is missing reads
+ * as empty; a missing column as unknown.  0 or -1 with err.
+ */
+static int
+schema_read(struct sentry_pg *pg, struct pg_schema *sc, char *err,
+    size_t errlen)
+{
+	PGresult *res;
+
+	res = PQexec(pg->conn, "SELECT table_name::text, column_name::text "
+	    "FROM information_schema.columns WHERE table_schema = 'public' "
+	    "AND table_name LIKE 'sentry\\_%'");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pg_error(pg->conn, "reading the schema", err, errlen);
+		PQclear(res);
+		return -1;
+	}
+	for (int t = 0; t < MT_COUNT; t++) {
+		const struct mirror_table *mt = mirror_table(t);
+
+		sc->present[t] = false;
+		for (size_t c = 0; c < mt->ncols; c++)
+			sc->absent[t][c] = true;
+		for (int i = 0; i < PQntuples(res); i++) {
+			if (strcmp(PQgetvalue(res, i, 0), mt->name) != 0)
+				continue;
+			sc->present[t] = true;
+			for (size_t c = 0; c < mt->ncols; c++)
+				if (strcmp(PQgetvalue(res, i, 1),
+				    mt->cols[c].name) == 0)
+					sc->absent[t][c] = false;
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* "SELECT <canonical columns> FROM <table>" into sql. */
+static bool
+build_select(char *sql, size_t *len, const struct mirror_table *t,
+    const bool *absent)
+{
+	bool fits = append(sql, len, "SELECT ");
+
+	for (size_t c = 0; c < t->ncols && fits; c++)
+		fits = (c == 0 || append(sql, len, ", ")) &&
+		    append_column(sql, len, &t->cols[c], absent[c]);
+	return fits && append(sql, len, " FROM public.") &&
+	    append(sql, len, t->name);
+}
+
+/* sentry_pg_digests - see ctl_sentry.h. */
+int
+sentry_pg_digests(struct sentry_pg *pg,
+    char out[MT_COUNT][SENTRY_PG_DIGEST_LEN], char *err, size_t errlen)
+{
+	struct pg_schema sc;
+	char sql[PG_SQL_MAX];
+	size_t len = 0;
+	PGresult *res;
+	bool fits;
+
+	if (schema_read(pg, &sc, err, errlen) != 0)
+		return -1;
+	/* SELECT (SELECT md5(string_agg(row, E'\n' ORDER BY row)) FROM
+	 * (SELECT concat_ws(',', quote_nullable(c1), ...) AS row FROM t)),
+	 * ... : a digest of the rows as the sync would read them. */
+	fits = append(sql, &len, "SELECT ");
+	for (int t = 0; t < MT_COUNT && fits; t++) {
+		const struct mirror_table *mt = mirror_table(t);
+
+		fits = t == 0 || append(sql, &len, ", ");
+		if (!sc.present[t]) {
+			fits = fits && append(sql, &len, "''");
+			continue;
+		}
+		fits = fits && append(sql, &len, "(SELECT coalesce(md5("
+		    "string_agg(r, E'\\n' ORDER BY r COLLATE \"C\")), '') "
+		    "FROM (SELECT concat_ws(','");
+		for (size_t c = 0; c < mt->ncols && fits; c++)
+			fits = append(sql, &len, ", quote_nullable(") &&
+			    append_column(sql, &len, &mt->cols[c],
+			    sc.absent[t][c]) &&
+			    append(sql, &len, ")");
+		fits = fits && append(sql, &len, ") AS r FROM public.") &&
+		    append(sql, &len, mt->name) && append(sql, &len, ") s)");
+	}
+	if (!fits) {
+		snprintf(err, errlen, "digest statement too long");
+		return -1;
+	}
+	res = PQexec(pg->conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		pg_error(pg->conn, "digests", err, errlen);
+		PQclear(res);
+		return -1;
+	}
+	for (int t = 0; t < MT_COUNT; t++)
+		snprintf(out[t], SENTRY_PG_DIGEST_LEN, "%s",
+		    PQgetvalue(res, 0, t));
+	PQclear(res);
+	return 0;
+}
+
+/* One table's rows into want (initialised by the caller). */
+static int
+read_table(struct sentry_pg *pg, struct mirror_rows *want,
+    void (*refused)(const char *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	const struct mirror_table *t = want->t;
+	const char **vals = NULL;
+	char sql[PG_SQL_MAX], why[512];
+	size_t len = 0;
+	PGresult *res;
+	int rc = -1;
+
+	if (!build_select(sql, &len, t, want->absent)) {
+		snprintf(err, errlen, "%s: statement too long", t->name);
+		return -1;
+	}
+	res = PQexec(pg->conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pg_error(pg->conn, t->name, err, errlen);
+		goto out;
+	}
+	if ((vals = calloc(t->ncols, sizeof(*vals))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		int added;
+
+		for (size_t c = 0; c < t->ncols; c++)
+			vals[c] = PQgetisnull(res, i, (int)c) ? NULL :
+			    PQgetvalue(res, i, (int)c);
+		added = mirror_rows_add(want, vals, true, why, sizeof(why));
+		if (added < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		if (added == 1)
+			refused(why, arg);
+	}
+	if (!mirror_rows_sort(want)) {
+		snprintf(err, errlen, "%s: two rows share a key", t->name);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(vals);
+	PQclear(res);
+	return rc;
+}
+
+/* sentry_pg_read - see ctl_sentry.h. */
+int
+sentry_pg_read(struct sentry_pg *pg, struct mirror_rows want[MT_COUNT],
+    void (*refused)(const char *, void *), void *arg, char *err,
+    size_t errlen)
+{
+	struct pg_schema sc;
+	int rc = -1;
+
+	for (int t = 0; t < MT_COUNT; t++)
+		mirror_rows_init(&want[t], mirror_table(t));
+	/* One snapshot: a key never refers to a project the read missed. */
+	if (pg_command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	    err, errlen) != 0)
+		return -1;
+	if (schema_read(pg, &sc, err, errlen) != 0)
+		goto out;
+	for (int t = 0; t < MT_COUNT; t++) {
+		memcpy(want[t].absent, sc.absent[t], sizeof(want[t].absent));
+		if (sc.present[t] && read_table(pg, &want[t], refused, arg,
+		    err, errlen) != 0)
+			goto out;
+	}
+	rc = mirror_drop_orphans(want, refused, arg);
+	if (rc != 0)
+		snprintf(err, errlen, "out of memory");
+out:
+	/* Read only: COMMIT and ROLLBACK are the same; ROLLBACK never fails. */
+	PQclear(PQexec(pg->conn, "ROLLBACK"));
+	if (rc != 0)
+		for (int t = 0; t < MT_COUNT; t++)
+			mirror_rows_free(&want[t]);
+	return rc;
+}
+
+/* sentry_pg_listen - see ctl_sentry.h. */
+int
+sentry_pg_listen(struct sentry_pg *pg, char *err, size_t errlen)
+{
+	return pg_command(pg, "LISTEN " SENTRY_PG_CHANNEL, err, errlen);
+}
+
+/* Consume input; true when a notification is queued (all are freed). */
+static bool
+drain_notifies(struct sentry_pg *pg)
+{
+	PGnotify *n;
+	bool any = false;
+
+	while ((n = PQnotifies(pg->conn)) != NULL) {
+		any = true;
+		PQfreemem(n);
+	}
+	return any;
+}
+
+/* sentry_pg_wait - see ctl_sentry.h. */
+int
+sentry_pg_wait(struct sentry_pg *pg, long ms)
+{
+	struct pollfd pfd;
+	int r;
+
+	if (PQstatus(pg->conn) != CONNECTION_OK)
+		return -1;
+	if (PQconsumeInput(pg->conn) == 0)
+		return -1;
+	if (drain_notifies(pg))
+		return 1;
+	pfd.fd = PQsocket(pg->conn);
+	pfd.events = POLLIN;
+	if (pfd.fd < 0)
+		return -1;
+	r = poll(&pfd, 1, ms > 0x7fffffffL ? 0x7fffffff : (int)ms);
+	if (r < 0)
+		return errno == EINTR ? 0 : -1;
+	if (r == 0)
+		return 0;
+	if (PQconsumeInput(pg->conn) == 0)
+		return -1;
+	return drain_notifies(pg) ? 1 : 0;
+}
