@@ -64,7 +64,7 @@ struct sync {
 	bool			 listening;
 	bool			 have_digests;
 	char			 digests[MT_COUNT][SENTRY_PG_DIGEST_LEN];
-	time_t			 last_full;
+	double			 last_full;	/* monotonic s */
 	unsigned long		 refused;	/* this round */
 };
 
@@ -77,6 +77,7 @@ enum round_rc {
 
 static volatile sig_atomic_t stop_requested;
 
+/* on_stop - SIGTERM, SIGINT: finish the round, then exit 0. */
 static void
 on_stop(int sig)
 {
@@ -111,6 +112,7 @@ report_refused(const char *why, void *arg)
 	    "left as it was\n", cmd, why);
 }
 
+/* now_seconds - CLOCK_MONOTONIC in seconds. */
 static double
 now_seconds(void)
 {
@@ -145,6 +147,8 @@ pg_ensure(struct sync *s)
 	return 0;
 }
 
+/* pg_drop - forget Sentry's connection (reconnect next round) and the
+ * digests that vouched for it. */
 static void
 pg_drop(struct sync *s)
 {
@@ -261,7 +265,7 @@ digests_unchanged(struct sync *s, char now[MT_COUNT][SENTRY_PG_DIGEST_LEN],
 	*ok = sentry_pg_digests(s->pg, now, err, sizeof(err)) == 0;
 	if (!*ok)
 		return false;
-	if (!s->have_digests || time(NULL) - s->last_full >= VERIFY_EVERY)
+	if (!s->have_digests || now_seconds() - s->last_full >= VERIFY_EVERY)
 		return false;
 	return memcmp(now, s->digests, sizeof(s->digests)) == 0;
 }
@@ -323,10 +327,12 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 		goto out;
 	}
 	store_get_stats(s->st, &before);
-	if (store_mirror_apply(s->st, &plan, want, have, &writes) !=
+	if ((g = store_mirror_apply(s->st, &plan, want, have, &writes)) !=
 	    STORE_OK) {
-		fail_msg("MariaDB: %s; nothing was changed",
-		    store_last_error(s->st));
+		/* A COMMIT that got no answer may have landed. */
+		fail_msg("MariaDB: %s; %s", store_last_error(s->st),
+		    g == STORE_UNAVAILABLE ? "the changes may or may not be "
+		    "in; the next sync compares again" : "nothing was changed");
 		goto out;
 	}
 	store_get_stats(s->st, &after);
@@ -374,7 +380,7 @@ sync_round(struct sync *s)
 	s->have_digests = rc == ROUND_DONE && digests_ok;
 	if (s->have_digests) {
 		memcpy(s->digests, digests, sizeof(s->digests));
-		s->last_full = time(NULL);
+		s->last_full = now_seconds();
 	}
 	return rc;
 }
@@ -395,8 +401,14 @@ watch_wait(struct sync *s)
 			int r = sentry_pg_wait(s->pg, (long)(left * 1000));
 
 			if (r == 1) {
-				/* Let the rest of the burst land, then go. */
-				(void)sentry_pg_wait(s->pg, NOTIFY_SETTLE_MS);
+				/* Let the rest of the burst land, then go
+				 * (its notifications are read with it). */
+				struct timespec settle = { 0,
+				    NOTIFY_SETTLE_MS * 1000000L };
+
+				(void)nanosleep(&settle, NULL);
+				if (sentry_pg_wait(s->pg, 0) < 0)
+					pg_drop(s);
 				return;
 			}
 			if (r < 0)
@@ -409,6 +421,7 @@ watch_wait(struct sync *s)
 	}
 }
 
+/* usage - the command's synopsis. */
 static void
 usage(FILE *fp)
 {

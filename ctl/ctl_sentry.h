@@ -43,9 +43,10 @@ int	sentry_pg_digests(struct sentry_pg *pg,
 /*
  * sentry_pg_read - every mirrored table into want[] (initialised here,
  * sorted), from one REPEATABLE READ snapshot, so that rows agree with
- * each other.  A table Sentry lacks reads as empty.  Each refused row is
- * passed to refused(why, arg) and left out.  0, or -1 with err (want
- * empty).
+ * each other.  A table Sentry lacks is marked unmirrored (relaycfg's
+ * rows of it are left alone); one the role may not read fails.  Each
+ * refused row is passed to refused(why, arg) and left out.  0, or -1
+ * with err (want empty).
  */
 int	sentry_pg_read(struct sentry_pg *pg, struct mirror_rows want[MT_COUNT],
 	    void (*refused)(const char *why, void *arg), void *arg,

@@ -97,8 +97,11 @@ sentry_pg_connect(const char *conninfo, const char *password, char *err,
 		pg_error(pg->conn, "connect", err, errlen);
 		goto fail;
 	}
-	if (PQsetClientEncoding(pg->conn, "UTF8") != 0 ||
-	    pg_command(pg, "SET default_transaction_read_only = on", err,
+	if (PQsetClientEncoding(pg->conn, "UTF8") != 0) {
+		pg_error(pg->conn, "client_encoding UTF8", err, errlen);
+		goto fail;
+	}
+	if (pg_command(pg, "SET default_transaction_read_only = on", err,
 	    errlen) != 0 ||
 	    pg_command(pg, "SET TimeZone = 'UTC'", err, errlen) != 0 ||
 	    pg_command(pg, "SET statement_timeout = '300s'", err,
@@ -172,22 +175,29 @@ struct pg_schema {
 
 /*
  * schema_read - which mirrored tables and columns exist (Sentry's schema
- * moves: project templates come and go).  A table that is missing reads
- * as empty; a missing column as unknown.  0 or -1 with err.
+ * moves: project templates come and go), from pg_catalog, which lists
+ * them whatever the role may read.  A table this Sentry lacks is not
+ * mirrored; a missing column is unknown.  A table that exists but that
+ * the role cannot read fails the sync: read as empty, it would empty
+ * relaycfg's copy.  0 or -1 with err.
  */
 static int
 schema_read(struct sentry_pg *pg, struct pg_schema *sc, char *err,
     size_t errlen)
 {
 	PGresult *res;
+	int rc = -1;
 
-	res = PQexec(pg->conn, "SELECT table_name::text, column_name::text "
-	    "FROM information_schema.columns WHERE table_schema = 'public' "
-	    "AND table_name LIKE 'sentry\\_%'");
+	res = PQexec(pg->conn, "SELECT c.relname::text, a.attname::text, "
+	    "has_table_privilege(c.oid, 'SELECT') FROM pg_catalog.pg_class c "
+	    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	    "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+	    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v') "
+	    "AND a.attnum > 0 AND NOT a.attisdropped "
+	    "AND c.relname LIKE 'sentry\\_%'");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		pg_error(pg->conn, "reading the schema", err, errlen);
-		PQclear(res);
-		return -1;
+		goto out;
 	}
 	for (int t = 0; t < MT_COUNT; t++) {
 		const struct mirror_table *mt = mirror_table(t);
@@ -198,6 +208,13 @@ schema_read(struct sentry_pg *pg, struct pg_schema *sc, char *err,
 		for (int i = 0; i < PQntuples(res); i++) {
 			if (strcmp(PQgetvalue(res, i, 0), mt->name) != 0)
 				continue;
+			if (strcmp(PQgetvalue(res, i, 2), "t") != 0) {
+				snprintf(err, errlen, "PostgreSQL: this role "
+				    "may not read %s (GRANT SELECT ON %s TO "
+				    "it); nothing was changed", mt->name,
+				    mt->name);
+				goto out;
+			}
 			sc->present[t] = true;
 			for (size_t c = 0; c < mt->ncols; c++)
 				if (strcmp(PQgetvalue(res, i, 1),
@@ -205,8 +222,10 @@ schema_read(struct sentry_pg *pg, struct pg_schema *sc, char *err,
 					sc->absent[t][c] = false;
 		}
 	}
+	rc = 0;
+out:
 	PQclear(res);
-	return 0;
+	return rc;
 }
 
 /* "SELECT <canonical columns> FROM <table>" into sql. */
@@ -344,8 +363,18 @@ sentry_pg_read(struct sentry_pg *pg, struct mirror_rows want[MT_COUNT],
 		return -1;
 	if (schema_read(pg, &sc, err, errlen) != 0)
 		goto out;
+	/* Templates come and go; these three are Sentry. */
+	for (int t = 0; t < MT_COUNT; t++)
+		if ((t == MT_ORG || t == MT_PROJECT || t == MT_KEY) &&
+		    !sc.present[t]) {
+			snprintf(err, errlen, "PostgreSQL: no %s table (or none "
+			    "this role may see): is this Sentry's database?",
+			    mirror_table(t)->name);
+			goto out;
+		}
 	for (int t = 0; t < MT_COUNT; t++) {
 		memcpy(want[t].absent, sc.absent[t], sizeof(want[t].absent));
+		want[t].unmirrored = !sc.present[t];
 		if (sc.present[t] && read_table(pg, &want[t], refused, arg,
 		    err, errlen) != 0)
 			goto out;

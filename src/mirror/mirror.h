@@ -118,7 +118,7 @@ struct mirror_rows {
 	const struct mirror_table *t;
 	struct mirror_row	*rows;
 	size_t			 n, cap;
-	/* Keys (mirror_key_text) of Sentry rows refused by mirror_rows_add
+	/* Keys (mirror_key_exact) of Sentry rows refused by mirror_rows_add
 	 * or mirror_drop_orphans: relaycfg's row with that key (if any) is
 	 * left exactly as it is. */
 	char			**kept;
@@ -127,6 +127,9 @@ struct mirror_rows {
 	 * schema).  They read as NULL, are not compared, and are never
 	 * written: relaycfg's value stays. */
 	bool			 absent[MIRROR_NCOLS_MAX];
+	/* Sentry's side: this Sentry has no such table (project templates
+	 * come and go): nothing of it is compared, written or deleted. */
+	bool			 unmirrored;
 };
 
 void	mirror_rows_init(struct mirror_rows *r, const struct mirror_table *t);
@@ -149,11 +152,14 @@ int	mirror_rows_add(struct mirror_rows *r, const char *const *vals,
 	    bool sentry, char *why, size_t whylen);
 
 /*
- * mirror_drop_orphans - drop (and keep, as refused rows are) each Sentry
- * row whose parent row is not among want[]'s: a threshold of a deleted
- * project (Sentry has no foreign key there), or a child of a refused
- * row.  relaycfg's foreign keys would refuse the whole sync for it.
- * Each dropped row is passed to dropped(why, arg).  0, or -1 on OOM.
+ * mirror_drop_orphans - each Sentry row whose parent row is not among
+ * want[]'s (a threshold of a deleted project: Sentry has no foreign key
+ * there; a child of a refused row) would make relaycfg's foreign keys
+ * refuse the whole sync.  A reference that may be NULL (a project's
+ * template) is set to NULL, as MariaDB's ON DELETE SET NULL would; any
+ * other such row is dropped and kept, as refused rows are.  Each is
+ * passed to dropped(why, arg).  A reference to an unmirrored table is
+ * not checked.  0, or -1 on OOM.
  */
 int	mirror_drop_orphans(struct mirror_rows want[MT_COUNT],
 	    void (*dropped)(const char *why, void *arg), void *arg);
@@ -195,8 +201,8 @@ struct mirror_plan {
 
 /*
  * mirror_plan_build - the changes that make have[] equal want[] (both
- * sorted), leaving the kept keys of want[] alone; with keep_relays,
- * relaycfg's relays that Sentry lacks stay.  The plan points into the
+ * sorted), leaving the kept keys of want[] alone, and unmirrored tables
+ * entirely; with keep_relays, relaycfg's relays that Sentry lacks stay.  The plan points into the
  * rows, which must outlive it.  Returns 0, or -1 on OOM (plan empty).
  */
 int	mirror_plan_build(struct mirror_plan *plan,
@@ -221,6 +227,12 @@ int	mirror_plan_guard(const struct mirror_plan *plan, unsigned max_percent,
  */
 void	mirror_plan_summary(const struct mirror_plan *plan, char *buf,
 	    size_t len);
+
+/*
+ * mirror_key_exact - the key of a row given as values, byte for byte
+ * (columns joined by 0x1f), in a new string; NULL on OOM.
+ */
+char	*mirror_key_exact(const struct mirror_table *t, const char *const *v);
 
 /*
  * mirror_key_text - the key of a row given as values (the id; "7 sentry:

@@ -11,7 +11,7 @@
 
 #include "mirror.h"
 
-/* Two values, either of which may be SQL NULL. */
+/* same_value - two values, either of which may be SQL NULL. */
 static bool
 same_value(const char *a, const char *b)
 {
@@ -35,18 +35,22 @@ same_row(const struct mirror_rows *want, const struct mirror_row *a,
 static bool
 is_kept(const struct mirror_rows *want, const struct mirror_row *row)
 {
-	char buf[200];
+	char *key;
+	bool kept = false;
 
 	if (want->nkept == 0)
 		return false;
-	mirror_key_text(want->t, (const char *const *)row->v, buf,
-	    sizeof(buf));
-	for (size_t i = 0; i < want->nkept; i++)
-		if (strcmp(want->kept[i], buf) == 0)
-			return true;
-	return false;
+	/* OOM: kept, the safe answer (nothing is deleted). */
+	if ((key = mirror_key_exact(want->t, (const char *const *)row->v)) ==
+	    NULL)
+		return true;
+	for (size_t i = 0; i < want->nkept && !kept; i++)
+		kept = strcmp(want->kept[i], key) == 0;
+	free(key);
+	return kept;
 }
 
+/* add_change - append one change to tp (capacity *cap); -1 on OOM. */
 static int
 add_change(struct mirror_tplan *tp, size_t *cap, enum mirror_op op,
     const struct mirror_row *want, const struct mirror_row *have)
@@ -78,6 +82,8 @@ plan_table(struct mirror_tplan *tp, const struct mirror_rows *want,
 	int rc = 0;
 
 	tp->nhave = have->n;
+	if (want->unmirrored)
+		return 0;
 	while (rc == 0 && (i < want->n || j < have->n)) {
 		int c;
 

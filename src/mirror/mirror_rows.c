@@ -25,6 +25,7 @@ mirror_rows_init(struct mirror_rows *r, const struct mirror_table *t)
 	r->t = t;
 }
 
+/* row_free - a row's ncols values and the array; NULL is fine. */
 static void
 row_free(char **v, size_t ncols)
 {
@@ -82,7 +83,7 @@ mirror_json_canonical(const char *json, size_t len, bool *oom)
 	return out;
 }
 
-/* A decimal integer, all of s, into *out. */
+/* parse_int - a decimal integer, all of s, into *out; false otherwise. */
 static bool
 parse_int(const char *s, int64_t *out)
 {
@@ -151,11 +152,34 @@ mirror_key_text(const struct mirror_table *t, const char *const *v,
 	return buf;
 }
 
-/* Remember a refused row's key; -1 on OOM. */
+/* mirror_key_exact - see mirror.h. */
+char *
+mirror_key_exact(const struct mirror_table *t, const char *const *v)
+{
+	size_t len = 0, off = 0;
+	char *k;
+
+	for (size_t c = 0; c < t->nkey; c++)
+		len += (v[c] != NULL ? strlen(v[c]) : 0) + 1;
+	if ((k = malloc(len + 1)) == NULL)
+		return NULL;
+	for (size_t c = 0; c < t->nkey; c++) {
+		size_t n = v[c] != NULL ? strlen(v[c]) : 0;
+
+		if (c > 0)
+			k[off++] = 0x1f;
+		memcpy(k + off, v[c] != NULL ? v[c] : "", n);
+		off += n;
+	}
+	k[off] = '\0';
+	return k;
+}
+
+/* keep_key - remember a refused row's exact key; -1 on OOM (r as it was). */
 static int
 keep_key(struct mirror_rows *r, const char *const *vals)
 {
-	char buf[200], **nk, *k;
+	char **nk, *k;
 
 	if (r->nkept == r->capkept) {
 		size_t cap = r->capkept ? r->capkept * 2 : 8;
@@ -165,14 +189,14 @@ keep_key(struct mirror_rows *r, const char *const *vals)
 		r->kept = nk;
 		r->capkept = cap;
 	}
-	if ((k = strdup(mirror_key_text(r->t, vals, buf, sizeof(buf)))) ==
-	    NULL)
+	if ((k = mirror_key_exact(r->t, vals)) == NULL)
 		return -1;
 	r->kept[r->nkept++] = k;
 	return 0;
 }
 
-/* Is v (cols[1]) one of the table's own values, mirrored by neither side? */
+/* is_skipped - is cols[1] one of the table's own values, mirrored by
+ * neither side? */
 static bool
 is_skipped(const struct mirror_table *t, const char *const *vals)
 {
@@ -297,6 +321,8 @@ mirror_drop_orphans(struct mirror_rows want[MT_COUNT],
 		const struct mirror_table *t = child->t;
 		size_t col = links[l].col, m = 0;
 
+		if (parent->unmirrored)
+			continue;
 		for (size_t i = 0; i < child->n; i++) {
 			struct mirror_row *row = &child->rows[i];
 			const char *v = row->v[col];
@@ -309,6 +335,17 @@ mirror_drop_orphans(struct mirror_rows want[MT_COUNT],
 			}
 			mirror_key_text(t, (const char *const *)row->v, shown,
 			    sizeof(shown));
+			if (t->cols[col].null_ok) {
+				snprintf(why, sizeof(why), "%s (%s): %s %s is "
+				    "not a row of %s: taken as NULL", t->name,
+				    shown, t->cols[col].name, v,
+				    parent->t->name);
+				free(row->v[col]);
+				row->v[col] = NULL;
+				dropped(why, arg);
+				child->rows[m++] = *row;
+				continue;
+			}
 			snprintf(why, sizeof(why), "%s (%s): %s %s is not a "
 			    "row relaycfg takes from %s", t->name, shown,
 			    t->cols[col].name, v, parent->t->name);
@@ -346,22 +383,20 @@ mirror_row_cmp(const struct mirror_table *t, const struct mirror_row *a,
 	return 0;
 }
 
-/* qsort has no context argument: the table being sorted. */
-static const struct mirror_table *sort_table;
-
+/* cmp_rows - qsort_r's form of mirror_row_cmp; arg is the table. */
 static int
-cmp_rows(const void *a, const void *b)
+cmp_rows(const void *a, const void *b, void *arg)
 {
-	return mirror_row_cmp(sort_table, a, b);
+	return mirror_row_cmp(arg, a, b);
 }
 
 /* mirror_rows_sort - see mirror.h. */
 bool
 mirror_rows_sort(struct mirror_rows *r)
 {
-	sort_table = r->t;
 	if (r->n > 1)
-		qsort(r->rows, r->n, sizeof(*r->rows), cmp_rows);
+		qsort_r(r->rows, r->n, sizeof(*r->rows), cmp_rows,
+		    (void *)r->t);
 	for (size_t i = 1; i < r->n; i++)
 		if (mirror_row_cmp(r->t, &r->rows[i - 1], &r->rows[i]) == 0)
 			return false;

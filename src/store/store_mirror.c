@@ -3,20 +3,36 @@
  * read a table in canonical text, take the sync lock, apply a plan in
  * one transaction and drop the cache entries of exactly what changed.
  *
+ * A plan is applied in three passes, so that no intermediate state
+ * breaks a unique key or a foreign key:
+ *   1. park: rows about to be deleted, or to take another unique value
+ *      (a slug renamed and reused, two slugs swapped), give theirs up
+ *      first (NULL, or "~<id>" where NULL is not allowed: Sentry's slugs
+ *      and names never hold '~');
+ *   2. updates and inserts, parents first (a project moved to a new
+ *      organization finds it; a key moved leaves its old project);
+ *   3. deletes, children first (what stays was re-pointed in 2).
+ * Every UPDATE must match its one row; anything else means relaycfg's
+ * rows changed under the sync, and the transaction is rolled back.
+ *
  * Invalidation is computed from the rows, not by asking MariaDB: the
  * plan holds every changed row before and after, and the two snapshots
  * say which keys belong to which project and which projects to which
  * organization or template.  The entries dropped are the ones the
  * admin writes drop for the same change (store_write.c):
- *   organization:          o, oo, its templates' to, its projects
+ *   organization:          o, the keys of its projects
  *   organization option:   oo, the keys of its projects
- *   template:              to
+ *   template:              to; deleted, also its projects (SET NULL)
  *   template option:       to, the keys of the projects using it
- *   project, its options,
- *   thresholds:            p, po, kl, tt, its keys
+ *   project:               p, po, kl, tt, its keys
+ *   project option:        po, its keys
+ *   threshold (override):  tt, its keys
  *   key:                   k, kp, kl, the config, old and new
- *   relay:                 store_invalidate(STORE_SCOPE_RELAY)
- * where "its keys" means each key's row, pointer and computed config.
+ *   relay:                 store_invalidate(STORE_SCOPE_RELAY), before
+ *                          the change (its cached row is found by
+ *                          relaycfg's id) and after
+ * where "its keys" means each key's row, pointer, list and computed
+ * config.
  */
 #include "config.h"
 
@@ -140,9 +156,15 @@ store_mirror_lock(struct store *st, bool *got)
 	*got = false;
 	db_sql_init(&q);
 	db_sql_raw(&q, "SELECT GET_LOCK(" LOCK_NAME ", 0)");
-	if ((rc = store_sql_query(st, st->primary, &q, &r)) == STORE_OK &&
-	    db_res_next(r) && db_res_int(r, 0, &v))
-		*got = v == 1;
+	if ((rc = store_sql_query(st, st->primary, &q, &r)) == STORE_OK) {
+		if (db_res_next(r) && db_res_int(r, 0, &v))
+			*got = v == 1;
+		else {
+			/* NULL: MariaDB could not take it (not "busy"). */
+			store_seterr(st, "GET_LOCK failed");
+			rc = STORE_ERROR;
+		}
+	}
 	db_res_free(r);
 	db_sql_free(&q);
 	return rc;
@@ -164,13 +186,28 @@ store_mirror_unlock(struct store *st)
 
 /* --- applying -------------------------------------------------------- */
 
+/*
+ * exec_counted - run the change in q, count it, reset q.  With expect >= 0
+ * the statement must match exactly that many rows (STORE_ERROR
+ * otherwise: relaycfg's rows moved under the sync).
+ */
 static int
-exec_counted(struct store *st, struct db_sql *q, unsigned long *writes)
+exec_counted(struct store *st, struct db_sql *q, unsigned long *writes,
+    long long expect)
 {
-	int rc = store_sql_exec(st, q, NULL, NULL);
+	uint64_t affected = 0;
+	int rc = store_sql_exec(st, q, &affected, NULL);
 
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
 		(*writes)++;
+		if (expect >= 0 && affected != (uint64_t)expect) {
+			store_seterr(st, "a row changed in relaycfg's database "
+			    "during the sync (%llu rows where %lld were "
+			    "expected); try again", (unsigned long long)affected,
+			    expect);
+			rc = STORE_ERROR;
+		}
+	}
 	db_sql_reset(q);
 	return rc;
 }
@@ -192,17 +229,18 @@ delete_own_children(struct store *st, const struct mirror_table *t,
 		db_sql_raw(&q, "DELETE FROM sentry_projectoptions "
 		    "WHERE project_id = ");
 		db_sql_int(&q, h->k[0]);
-		rc = exec_counted(st, &q, writes);
+		rc = exec_counted(st, &q, writes, -1);
 	} else if (t->id == MT_RELAY) {
 		db_sql_raw(&q, "DELETE FROM sentry_relayusage WHERE relay_id = ");
 		db_sql_str(&q, h->v[0]);
-		rc = exec_counted(st, &q, writes);
+		rc = exec_counted(st, &q, writes, -1);
 	}
 	db_sql_free(&q);
 	return rc;
 }
 
-/* Deletes of one table: by id in chunks, or one by natural key. */
+/* apply_deletes - one table's deletes: by integer key in chunks, else
+ * one by one by natural key. */
 static int
 apply_deletes(struct store *st, const struct mirror_table *t,
     const struct mirror_tplan *tp, unsigned long *writes)
@@ -224,26 +262,131 @@ apply_deletes(struct store *st, const struct mirror_table *t,
 			db_sql_raw(&q, "DELETE FROM ");
 			db_sql_raw(&q, t->name);
 			sql_where_key(&q, t, h);
-			rc = exec_counted(st, &q, writes);
+			rc = exec_counted(st, &q, writes, -1);
 			continue;
 		}
 		if (inchunk == 0) {
 			db_sql_raw(&q, "DELETE FROM ");
 			db_sql_raw(&q, t->name);
-			db_sql_raw(&q, " WHERE id IN (");
+			db_sql_raw(&q, " WHERE ");
+			sql_name(&q, t->cols[0].name);
+			db_sql_raw(&q, " IN (");
 		} else {
 			db_sql_raw(&q, ",");
 		}
 		db_sql_int(&q, h->k[0]);
 		if (++inchunk == MIRROR_CHUNK) {
 			db_sql_raw(&q, ")");
-			rc = exec_counted(st, &q, writes);
+			rc = exec_counted(st, &q, writes, -1);
 			inchunk = 0;
 		}
 	}
 	if (rc == STORE_OK && inchunk > 0) {
 		db_sql_raw(&q, ")");
-		rc = exec_counted(st, &q, writes);
+		rc = exec_counted(st, &q, writes, -1);
+	}
+	db_sql_free(&q);
+	return rc;
+}
+
+/* The unique columns a row gives up before the others take them. */
+struct park_col {
+	enum mirror_table_id	 table;
+	const char		*col;
+	const char		*value;	/* SQL: NULL, or an expression of id */
+};
+
+static const struct park_col park_cols[] = {
+	{ MT_ORG, "slug", "CONCAT('~', id)" },
+	{ MT_TEMPLATE, "name", "CONCAT('~', id)" },
+	{ MT_PROJECT, "slug", "NULL" },
+	{ MT_PROJECT, "external_id", "NULL" },
+	{ MT_KEY, "public_key", "NULL" },
+	{ MT_KEY, "secret_key", "NULL" },
+};
+
+/* is_parked - is column c of t one that pass 1 may have parked? */
+static bool
+is_parked(const struct mirror_table *t, size_t c)
+{
+	for (size_t i = 0; i < sizeof(park_cols) / sizeof(park_cols[0]); i++)
+		if (park_cols[i].table == t->id &&
+		    strcmp(park_cols[i].col, t->cols[c].name) == 0)
+			return true;
+	return false;
+}
+
+/* moves_unique - does ch give up a unique value (a delete, or an update
+ * of a parked column)? */
+static bool
+moves_unique(const struct mirror_table *t, const struct mirror_change *ch)
+{
+	if (ch->op == MO_DELETE)
+		return true;
+	if (ch->op != MO_UPDATE)
+		return false;
+	for (size_t c = t->nkey; c < t->ncols; c++) {
+		const char *a = ch->want->v[c], *b = ch->have->v[c];
+
+		if (is_parked(t, c) && !((a == NULL && b == NULL) ||
+		    (a != NULL && b != NULL && strcmp(a, b) == 0)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * apply_park - pass 1 for one table: every row that gives up a unique
+ * value sets all its parked columns to their park values, in chunks.
+ */
+static int
+apply_park(struct store *st, const struct mirror_table *t,
+    const struct mirror_tplan *tp, unsigned long *writes)
+{
+	struct db_sql q;
+	size_t inchunk = 0;
+	int rc = STORE_OK;
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(park_cols) / sizeof(park_cols[0]); i++)
+		any = any || park_cols[i].table == t->id;
+	if (!any)
+		return STORE_OK;
+	db_sql_init(&q);
+	for (size_t i = 0; i < tp->n && rc == STORE_OK; i++) {
+		if (!moves_unique(t, &tp->ch[i]))
+			continue;
+		if (inchunk == 0) {
+			bool first = true;
+
+			db_sql_raw(&q, "UPDATE ");
+			db_sql_raw(&q, t->name);
+			db_sql_raw(&q, " SET ");
+			for (size_t c = 0; c < sizeof(park_cols) /
+			    sizeof(park_cols[0]); c++) {
+				if (park_cols[c].table != t->id)
+					continue;
+				if (!first)
+					db_sql_raw(&q, ", ");
+				first = false;
+				sql_name(&q, park_cols[c].col);
+				db_sql_raw(&q, " = ");
+				db_sql_raw(&q, park_cols[c].value);
+			}
+			db_sql_raw(&q, " WHERE id IN (");
+		} else {
+			db_sql_raw(&q, ",");
+		}
+		db_sql_int(&q, tp->ch[i].have->k[0]);
+		if (++inchunk == MIRROR_CHUNK) {
+			db_sql_raw(&q, ")");
+			rc = exec_counted(st, &q, writes, (long long)inchunk);
+			inchunk = 0;
+		}
+	}
+	if (rc == STORE_OK && inchunk > 0) {
+		db_sql_raw(&q, ")");
+		rc = exec_counted(st, &q, writes, (long long)inchunk);
 	}
 	db_sql_free(&q);
 	return rc;
@@ -271,11 +414,14 @@ apply_upserts(struct store *st, const struct mirror_table *t,
 		db_sql_raw(&q, "UPDATE ");
 		db_sql_raw(&q, t->name);
 		db_sql_raw(&q, " SET ");
+		/* A park (pass 1) may have changed a column that the plan
+		 * leaves as it was: every unique column is set again. */
 		for (size_t c = t->nkey; c < t->ncols; c++) {
 			const char *a = ch->want->v[c], *b = ch->have->v[c];
 
-			if (absent[c] || (a == NULL && b == NULL) ||
-			    (a != NULL && b != NULL && strcmp(a, b) == 0))
+			if (absent[c] || (!is_parked(t, c) &&
+			    ((a == NULL && b == NULL) ||
+			    (a != NULL && b != NULL && strcmp(a, b) == 0))))
 				continue;
 			if (!first)
 				db_sql_raw(&q, ", ");
@@ -285,7 +431,10 @@ apply_upserts(struct store *st, const struct mirror_table *t,
 			sql_value(&q, &t->cols[c], a);
 		}
 		sql_where_key(&q, t, ch->have);
-		rc = exec_counted(st, &q, writes);
+		if (first)		/* nothing to set (cannot happen) */
+			db_sql_reset(&q);
+		else
+			rc = exec_counted(st, &q, writes, 1);
 	}
 	for (size_t i = 0; i < tp->n && rc == STORE_OK; i++) {
 		const struct mirror_row *w = tp->ch[i].want;
@@ -317,12 +466,12 @@ apply_upserts(struct store *st, const struct mirror_table *t,
 		}
 		db_sql_raw(&q, ")");
 		if (++inchunk == MIRROR_CHUNK) {
-			rc = exec_counted(st, &q, writes);
+			rc = exec_counted(st, &q, writes, -1);
 			inchunk = 0;
 		}
 	}
 	if (rc == STORE_OK && inchunk > 0)
-		rc = exec_counted(st, &q, writes);
+		rc = exec_counted(st, &q, writes, -1);
 	db_sql_free(&q);
 	return rc;
 }
@@ -396,7 +545,6 @@ struct inval_ctx {
 	struct owner_index	 keys_by_project;
 	struct owner_index	 projects_by_org;
 	struct owner_index	 projects_by_template;
-	struct owner_index	 templates_by_org;
 };
 
 /* Each key of project pid: its row, pointer, list and config. */
@@ -427,23 +575,17 @@ inv_projects_of(struct inval_ctx *x, const struct owner_index *ix,
 	}
 }
 
-/* The entries one changed row (either version) feeds. */
+/* inv_row_of - the entries one changed row (either version) feeds. */
 static void
 inv_row_of(struct inval_ctx *x, const struct mirror_table *t,
-    const struct mirror_row *row)
+    const struct mirror_row *row, enum mirror_op op)
 {
 	int64_t id = row->k[0];
 
 	switch (t->scope) {
 	case MS_ORG:
 		inv_id(x->st, x->iv, "o", id);
-		inv_id(x->st, x->iv, "oo", id);
-		for (size_t i = index_first(&x->templates_by_org, id);
-		    i < x->templates_by_org.n &&
-		    x->templates_by_org.v[i].owner == id; i++)
-			inv_id(x->st, x->iv, "to",
-			    x->templates_by_org.v[i].row->k[0]);
-		inv_projects_of(x, &x->projects_by_org, id, true);
+		inv_projects_of(x, &x->projects_by_org, id, false);
 		break;
 	case MS_ORG_OPTION:
 		inv_id(x->st, x->iv, "oo", id);
@@ -451,14 +593,21 @@ inv_row_of(struct inval_ctx *x, const struct mirror_table *t,
 		break;
 	case MS_TEMPLATE:
 		inv_id(x->st, x->iv, "to", id);
+		/* Its projects lose it (ON DELETE SET NULL). */
+		if (op == MO_DELETE)
+			inv_projects_of(x, &x->projects_by_template, id, true);
 		break;
 	case MS_TEMPLATE_OPTION:
 		inv_id(x->st, x->iv, "to", id);
 		inv_projects_of(x, &x->projects_by_template, id, false);
 		break;
 	case MS_PROJECT:
-	case MS_PROJECT_PART:
 		inv_project(x->st, x->iv, id);
+		inv_keys_of(x, id);
+		break;
+	case MS_PROJECT_PART:
+		inv_id(x->st, x->iv, t->id == MT_PROJECT_OPTION ? "po" : "tt",
+		    id);
 		inv_keys_of(x, id);
 		break;
 	case MS_KEY:
@@ -477,7 +626,6 @@ inval_ctx_free(struct inval_ctx *x)
 	free(x->keys_by_project.v);
 	free(x->projects_by_org.v);
 	free(x->projects_by_template.v);
-	free(x->templates_by_org.v);
 }
 
 /* Collect the entries of every change of plan into iv; -1 on OOM. */
@@ -494,23 +642,66 @@ collect_invalidation(struct store *st, struct inval *iv,
 	    index_build(&x.projects_by_org, &want[MT_PROJECT],
 	    &have[MT_PROJECT], MIRROR_PROJECT_ORG) != 0 ||
 	    index_build(&x.projects_by_template, &want[MT_PROJECT],
-	    &have[MT_PROJECT], MIRROR_PROJECT_TEMPLATE) != 0 ||
-	    index_build(&x.templates_by_org, &want[MT_TEMPLATE],
-	    &have[MT_TEMPLATE], MIRROR_TEMPLATE_ORG) != 0)
+	    &have[MT_PROJECT], MIRROR_PROJECT_TEMPLATE) != 0)
 		goto out;
 	for (int t = 0; t < MT_COUNT; t++)
 		for (size_t i = 0; i < plan->t[t].n; i++) {
 			const struct mirror_change *ch = &plan->t[t].ch[i];
 
 			if (ch->have != NULL)
-				inv_row_of(&x, mirror_table(t), ch->have);
+				inv_row_of(&x, mirror_table(t), ch->have,
+				    ch->op);
 			if (ch->want != NULL)
-				inv_row_of(&x, mirror_table(t), ch->want);
+				inv_row_of(&x, mirror_table(t), ch->want,
+				    ch->op);
 		}
 	rc = iv->oom ? -1 : 0;
 out:
 	inval_ctx_free(&x);
 	return rc;
+}
+
+/*
+ * lock_still_ours - is the sync lock still held by this connection?  A
+ * reconnect between store_mirror_lock() and now would have dropped it
+ * (GET_LOCK belongs to the session) and let another sync in.
+ */
+static int
+lock_still_ours(struct store *st)
+{
+	struct db_sql q;
+	struct db_res *r = NULL;
+	int64_t v = 0;
+	int rc;
+
+	db_sql_init(&q);
+	db_sql_raw(&q, "SELECT IS_USED_LOCK(" LOCK_NAME ") <=> CONNECTION_ID()");
+	if ((rc = store_sql_query(st, st->primary, &q, &r)) == STORE_OK &&
+	    !(db_res_next(r) && db_res_int(r, 0, &v) && v == 1)) {
+		store_seterr(st, "the sync lock was lost (the connection to "
+		    "MariaDB was renewed); try again");
+		rc = STORE_ERROR;
+	}
+	db_res_free(r);
+	db_sql_free(&q);
+	return rc;
+}
+
+/* invalidate_relays - each changed relay's cached row and pointer. */
+static bool
+invalidate_relays(struct store *st, const struct mirror_tplan *relays)
+{
+	bool stale = false;
+
+	for (size_t i = 0; i < relays->n; i++) {
+		const struct mirror_change *ch = &relays->ch[i];
+		const struct mirror_row *row = ch->want != NULL ? ch->want :
+		    ch->have;
+
+		(void)store_invalidate(st, STORE_SCOPE_RELAY, 0, row->v[0]);
+		stale = stale || st->cache_stale;
+	}
+	return stale;
 }
 
 /* store_mirror_apply - see store_mirror.h. */
@@ -521,36 +712,34 @@ store_mirror_apply(struct store *st, const struct mirror_plan *plan,
 {
 	const struct mirror_tplan *relays = &plan->t[MT_RELAY];
 	struct inval iv = { 0 };
-	bool stale = false;
-	int rc;
+	bool stale;
+	int t, rc;
 
 	*writes = 0;
 	if (mirror_plan_empty(plan))
 		return STORE_OK;
+	/* A relay's cached row is found through its id, which a delete
+	 * takes away: resolve it now, and again after the commit. */
+	stale = invalidate_relays(st, relays);
 	if ((rc = store_tx_begin(st)) != STORE_OK)
 		return rc;
 	if (collect_invalidation(st, &iv, plan, want, have) != 0) {
 		store_seterr(st, "out of memory");
 		rc = STORE_ERROR;
 	}
-	for (int t = MT_COUNT - 1; t >= 0 && rc == STORE_OK; t--)
-		rc = apply_deletes(st, mirror_table(t), &plan->t[t], writes);
-	for (int t = 0; t < MT_COUNT && rc == STORE_OK; t++)
+	for (t = 0; t < MT_COUNT && rc == STORE_OK; t++)
+		rc = apply_park(st, mirror_table(t), &plan->t[t], writes);
+	for (t = 0; t < MT_COUNT && rc == STORE_OK; t++)
 		rc = apply_upserts(st, mirror_table(t), &plan->t[t],
 		    want[t].absent, writes);
+	for (t = MT_COUNT - 1; t >= 0 && rc == STORE_OK; t--)
+		rc = apply_deletes(st, mirror_table(t), &plan->t[t], writes);
+	if (rc == STORE_OK)
+		rc = lock_still_ours(st);
 	if ((rc = store_tx_finish(st, rc, &iv)) != STORE_OK)
 		return rc;
-	stale = st->cache_stale;
-	/* A relay's cached row is found by relaycfg's own id: let the scope
-	 * resolver look it up, now that the rows are final. */
-	for (size_t i = 0; i < relays->n; i++) {
-		const struct mirror_change *ch = &relays->ch[i];
-		const struct mirror_row *row = ch->want != NULL ? ch->want :
-		    ch->have;
-
-		(void)store_invalidate(st, STORE_SCOPE_RELAY, 0, row->v[0]);
-		stale = stale || st->cache_stale;
-	}
+	stale = stale || st->cache_stale;
+	stale = invalidate_relays(st, relays) || stale;
 	st->cache_stale = stale;
 	return STORE_OK;
 }

@@ -31,9 +31,12 @@ void	store_mirror_unlock(struct store *st);
 
 /*
  * store_mirror_apply - apply plan (built from want and have, which it
- * points into) in one transaction on the primary: deletes children
- * first, then updates and inserts parents first; relaycfg's own rows
- * under a deleted project (its sentry:relay-rev options) go with it.
+ * points into) in one transaction on the primary, while the sync lock
+ * is still this connection's: unique values given up first, then
+ * updates and inserts parents first, then deletes children first;
+ * relaycfg's own rows under a deleted project (its sentry:relay-rev
+ * options) or relay (its usage rows) go with it.  An UPDATE that does not
+ * match its row fails the whole transaction.
  * After the commit, the cache entries of every changed row, before and
  * after, are deleted, computed from the rows themselves; nothing else.
  * *writes counts the statements that changed data.  STORE_OK (check

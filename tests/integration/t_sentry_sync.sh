@@ -149,7 +149,9 @@ ok $? "a realistic Sentry data set"
 	ctl relay create "$(relay_id R1)" "$(relay_pk R1)" --internal &&
 	ctl relay create "$(relay_id R2)" "$(relay_pk R2)"
 } >"$T/golden.out" 2>&1
-ok $? "the same data entered with relaycfgctl" || cat "$T/golden.out" >&2
+GOLDEN_RC=$?
+ok "$GOLDEN_RC" "the same data entered with relaycfgctl"
+[ "$GOLDEN_RC" = 0 ] || diag "$(tail -n 5 "$T/golden.out")"
 ctl key disable "$(sql "SELECT public_key FROM sentry_projectkey WHERE id = 2")" \
     >/dev/null
 # The DSN keys relaycfgctl made become Sentry's.
@@ -310,8 +312,57 @@ sync
 is "$(sql "SELECT value FROM sentry_projectoptions WHERE project_id = 2 AND \`key\` = 'sentry:error_messages'")" \
     '["Timeout"]' "rewritten as JSON in Sentry, it is mirrored"
 
+# --- changes whose order matters ------------------------------------------------
+# In one sync: project 2's threshold goes (the project stays); project 5
+# moves to organization 1 and organization 2 goes; projects 1 and 2 swap
+# slugs; key 7 moves to project 1; a template named like another but for
+# case (PostgreSQL's unique key compares bytes).
+pgsql "DELETE FROM sentry_projecttransactionthreshold WHERE project_id = 2;
+    UPDATE sentry_project SET organization_id = 1 WHERE id = 5;
+    DELETE FROM sentry_organizationoptions WHERE organization_id = 2;
+    DELETE FROM sentry_organization WHERE id = 2;
+    UPDATE sentry_project SET slug = 'swap' WHERE id = 1;
+    UPDATE sentry_project SET slug = 'web' WHERE id = 2;
+    UPDATE sentry_project SET slug = 'api' WHERE id = 1;
+    UPDATE sentry_projectkey SET project_id = 1 WHERE id = 7;
+    INSERT INTO sentry_projecttemplate (id, date_updated, date_added, name,
+        organization_id) VALUES (2, now(), now(), 'Strict', 1)" >/dev/null
+sync
+is "$RC" 0 "re-parenting, a slug swap and a parent's delete in one sync"
+[ "$RC" = 0 ] || diag "$ERR"
+like "$OUT" '^sentry-sync: organizations \+0 ~0 -1, templates \+1 ~0 -0, projects \+0 ~3 -0, keys \+0 ~1 -0, organization options \+0 ~0 -1, thresholds \+0 ~0 -1; ' \
+    "... each change counted once"
+is "$(sql "SELECT GROUP_CONCAT(CONCAT(id, ':', slug, ':', organization_id) ORDER BY id) FROM sentry_project")" \
+    "1:api:1,2:web:1,3:old:1,5:umb:1" "slugs swapped, project 5 in organization 1"
+is "$(sql "SELECT COUNT(*) FROM sentry_projecttransactionthreshold"):$(sql "SELECT COUNT(*) FROM sentry_projecttransactionthresholdoverride")" \
+    "0:1" "the threshold is gone, its project's override stays"
+is "$(sql "SELECT GROUP_CONCAT(name ORDER BY id) FROM sentry_projecttemplate")" "strict,Strict" \
+    "template names that differ in case both arrive"
+ctl_fetch S "$(key 7)"
+is "$(printf '%s' "$HTTP_BODY" | jq -c ".configs[\"$(key 7)\"] | [.projectId, .slug]")" \
+    '[1,"api"]' "the moved key answers for its new project"
+sync
+like "$OUT" '^sentry-sync: no changes' "and the next sync finds nothing to do"
+
+# A table the Sentry role may not read is an error, not an empty table.
+pgsql "REVOKE SELECT ON sentry_projectoptions FROM $PG_RO_USER" >/dev/null
+N0=$(sql "SELECT COUNT(*) FROM sentry_projectoptions")
+sync
+is "$RC" 1 "an unreadable table fails the sync"
+like "$ERR" 'may not read sentry_projectoptions' "and says which and why"
+is "$(sql "SELECT COUNT(*) FROM sentry_projectoptions")" "$N0" "relaycfg's options are left alone"
+pgsql "GRANT SELECT ON sentry_projectoptions TO $PG_RO_USER" >/dev/null
+
 # --- safety -------------------------------------------------------------------
-pgsql "CREATE DATABASE empty" >/dev/null 2>&1 || pgsql_db postgres "CREATE DATABASE empty" >/dev/null
+# A database without Sentry's tables (a wrong dbname) is no Sentry.
+pgsql_db postgres "CREATE DATABASE nosentry" >/dev/null
+sync --pg "host=$PG_SOCKDIR port=$PG_PORT dbname=nosentry user=postgres"
+is "$RC" 1 "a database without Sentry's tables: refused"
+like "$ERR" 'no sentry_organization table' "it says it is not Sentry's database"
+# Sentry's tables, empty: the deletion guard.
+pgsql_db postgres "CREATE DATABASE empty" >/dev/null
+"$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKDIR" -p "$PG_PORT" \
+    -U postgres -d empty -f "$top_srcdir/tests/data/sentry-pg-schema.sql" >/dev/null
 EMPTY="host=$PG_SOCKDIR port=$PG_PORT dbname=empty user=postgres"
 ROWS0=$(sql "SELECT (SELECT COUNT(*) FROM sentry_project), (SELECT COUNT(*) FROM sentry_projectkey)")
 sync --pg "$EMPTY"
@@ -414,7 +465,8 @@ is "$RC" 0 "--force applies it"
 is "$(sql "SELECT GROUP_CONCAT(id) FROM sentry_project")" 1 "one project left"
 # shellcheck disable=SC2086
 ctl_fetch S $KEYS
-is "$(printf '%s' "$HTTP_BODY" | jq -c "[.configs | to_entries[] | select(.value.disabled != true) | .key]")" \
-    "[\"$K1\"]" "only project 1's active key is served"
+is "$(printf '%s' "$HTTP_BODY" | jq -c "[.configs | to_entries[] | select(.value.disabled != true) | .key] | sort")" \
+    "$(jq -cn --arg a "$K1" --arg b "$(key 7)" '[$a, $b] | sort')" \
+    "only project 1's active keys are served"
 
 done_testing

@@ -150,12 +150,26 @@ side_free(struct mirror_rows s[MT_COUNT])
 		mirror_rows_free(&s[t]);
 }
 
-/* Is s one of r's kept keys? */
+/* exact - a key written "a b" as mirror_key_exact spells it ("a\x1fb"),
+ * in a static buffer. */
+static const char *
+exact(const char *s)
+{
+	static char buf[256];
+	char *sp;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	if ((sp = strchr(buf, ' ')) != NULL)
+		*sp = 0x1f;
+	return buf;
+}
+
+/* Is s (written "a b" for two columns) one of r's kept keys? */
 static bool
 is_kept(const struct mirror_rows *r, const char *s)
 {
 	for (size_t i = 0; i < r->nkept; i++)
-		if (strcmp(r->kept[i], s) == 0)
+		if (strcmp(r->kept[i], exact(s)) == 0)
 			return true;
 	return false;
 }
@@ -411,7 +425,7 @@ refuse(enum mirror_table_id id, const struct rowv *row, const char *want_why,
     const char *want_key)
 {
 	struct mirror_rows r;
-	char why[512];
+	char why[512], shown[200], *key;
 
 	mirror_rows_init(&r, mirror_table(id));
 	assert_int_equal(add_why(&r, true, row, why, sizeof(why)), 1);
@@ -420,7 +434,13 @@ refuse(enum mirror_table_id id, const struct rowv *row, const char *want_why,
 	assert_string_equal(why, want_why);
 	assert_int_equal(r.n, 0);
 	assert_int_equal(r.nkept, 1);
-	assert_string_equal(r.kept[0], want_key);
+	/* kept: the exact key; shown in messages as want_key */
+	key = mirror_key_exact(r.t, row->v);
+	assert_non_null(key);
+	assert_string_equal(r.kept[0], key);
+	free(key);
+	assert_string_equal(mirror_key_text(r.t, row->v, shown, sizeof(shown)),
+	    want_key);
 	/* Without a why buffer it is refused all the same. */
 	assert_int_equal(add(&r, true, row), 1);
 	assert_int_equal(r.n, 0);
@@ -1302,7 +1322,7 @@ test_drop_orphans(void **state)
 	add_project(&want[MT_PROJECT], "10", "1", NULL);	/* no template */
 	add_project(&want[MT_PROJECT], "11", "2", NULL);	/* org missing */
 	add_project(&want[MT_PROJECT], "12", "1", "20");
-	add_project(&want[MT_PROJECT], "13", "1", "21");	/* via template */
+	add_project(&want[MT_PROJECT], "13", "1", "21");	/* template dropped */
 	add_project(&want[MT_PROJECT], "14", "3", "99");	/* template gone */
 	add_child(&want[MT_KEY], "100", NULL, MIRROR_KEY_PROJECT, "10");
 	add_child(&want[MT_KEY], "101", NULL, MIRROR_KEY_PROJECT, "11");
@@ -1330,16 +1350,20 @@ test_drop_orphans(void **state)
 	assert_int_equal(want[MT_ORG].nkept, 0);
 	assert_keys(&want[MT_TEMPLATE], (const char *const[]){ "20" }, 1);
 	assert_true(is_kept(&want[MT_TEMPLATE], "21"));
-	assert_keys(&want[MT_PROJECT], (const char *const[]){ "10", "12" }, 2);
-	assert_int_equal(want[MT_PROJECT].nkept, 3);
+	/* a missing template is a NULL template, as ON DELETE SET NULL */
+	assert_keys(&want[MT_PROJECT], (const char *const[]){ "10", "12", "13",
+	    "14" }, 4);
+	assert_null(want[MT_PROJECT].rows[2].v[MIRROR_PROJECT_TEMPLATE]);
+	assert_null(want[MT_PROJECT].rows[3].v[MIRROR_PROJECT_TEMPLATE]);
+	assert_string_equal(want[MT_PROJECT].rows[1].v[MIRROR_PROJECT_TEMPLATE],
+	    "20");
+	assert_int_equal(want[MT_PROJECT].nkept, 1);
 	assert_true(is_kept(&want[MT_PROJECT], "11"));
-	assert_true(is_kept(&want[MT_PROJECT], "13"));
-	assert_true(is_kept(&want[MT_PROJECT], "14"));
 	/* the cascade: keys of dropped projects go too */
-	assert_keys(&want[MT_KEY], (const char *const[]){ "100", "103" }, 2);
-	assert_int_equal(want[MT_KEY].nkept, 2);
+	assert_keys(&want[MT_KEY], (const char *const[]){ "100", "102", "103" },
+	    3);
+	assert_int_equal(want[MT_KEY].nkept, 1);
 	assert_true(is_kept(&want[MT_KEY], "101"));
-	assert_true(is_kept(&want[MT_KEY], "102"));
 	assert_int_equal(want[MT_PROJECT_OPTION].n, 1);
 	assert_string_equal(want[MT_PROJECT_OPTION].rows[0].v[0], "12");
 	assert_true(is_kept(&want[MT_PROJECT_OPTION], "11 sentry:a"));
@@ -1358,7 +1382,7 @@ test_drop_orphans(void **state)
 	assert_int_equal(want[MT_RELAY].n, 1);
 
 	/* every drop was reported, once */
-	assert_int_equal(d.n, 12);
+	assert_int_equal(d.n, 11);
 	assert_true(dropped_msg(&d, "sentry_projecttransactionthreshold (99): "
 	    "project_id 99 is not a row relaycfg takes from sentry_project"));
 	assert_true(dropped_msg(&d, "sentry_projecttransactionthreshold (12): "
@@ -1367,9 +1391,9 @@ test_drop_orphans(void **state)
 	assert_true(dropped_msg(&d, "sentry_project (11): organization_id 2 is "
 	    "not a row relaycfg takes from sentry_organization"));
 	assert_true(dropped_msg(&d, "sentry_project (13): template_id 21 is not "
-	    "a row relaycfg takes from sentry_projecttemplate"));
+	    "a row of sentry_projecttemplate: taken as NULL"));
 	assert_true(dropped_msg(&d, "sentry_project (14): template_id 99 is not "
-	    "a row relaycfg takes from sentry_projecttemplate"));
+	    "a row of sentry_projecttemplate: taken as NULL"));
 	assert_true(dropped_msg(&d, "sentry_projectkey (101): project_id 11 is "
 	    "not a row relaycfg takes from sentry_project"));
 	assert_true(dropped_msg(&d, "sentry_projectoptions (11 sentry:a): "
@@ -1392,7 +1416,7 @@ test_drop_orphans(void **state)
 	assert_counts(&plan, MT_THRESHOLD, 1, 0, 1, 2);
 	assert_change(&plan, MT_THRESHOLD, 0, MO_INSERT, "10", NULL);
 	assert_change(&plan, MT_THRESHOLD, 1, MO_DELETE, "50", NULL);
-	assert_counts(&plan, MT_KEY, 2, 0, 0, 1);
+	assert_counts(&plan, MT_KEY, 3, 0, 0, 1);
 	mirror_plan_free(&plan);
 
 	side_free(want);
@@ -1448,6 +1472,29 @@ test_absent_not_null(void **state)
 	mirror_rows_free(&r);
 }
 
+/* mirror_key_exact: byte for byte, so keys that display alike differ. */
+static void
+test_key_exact(void **state)
+{
+	const struct mirror_table *t = mirror_table(MT_THRESHOLD_OVERRIDE);
+	const char *a[] = { "7", "/caf\xc3\xa9" }, *b[] = { "7", "/caf\xc3\xb1" };
+	const char *n[] = { "7", NULL };
+	char sa[64], sb[64], *ka, *kb, *kn;
+
+	(void)state;
+	assert_string_equal(mirror_key_text(t, a, sa, sizeof(sa)),
+	    mirror_key_text(t, b, sb, sizeof(sb)));
+	ka = mirror_key_exact(t, a);
+	kb = mirror_key_exact(t, b);
+	kn = mirror_key_exact(t, n);
+	assert_string_equal(ka, "7\x1f/caf\xc3\xa9");
+	assert_string_not_equal(ka, kb);
+	assert_string_equal(kn, "7\x1f");
+	free(ka);
+	free(kb);
+	free(kn);
+}
+
 int
 main(void)
 {
@@ -1455,6 +1502,7 @@ main(void)
 		cmocka_unit_test(test_spec),
 		cmocka_unit_test(test_json_canonical),
 		cmocka_unit_test(test_key_text),
+		cmocka_unit_test(test_key_exact),
 		cmocka_unit_test(test_add_valid),
 		cmocka_unit_test(test_add_refused),
 		cmocka_unit_test(test_add_null_and_skip),
