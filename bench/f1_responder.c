@@ -7,7 +7,7 @@
  * what relaycfg itself costs.
  *
  *	f1_responder --listen unix:PATH [--workers N] [--poll]
- *	    [--body-file F [--gzip]]
+ *	    [--body-file F [--gzip]] [--verify PUBLIC_KEY]
  *
  * --poll accepts the way relaycfg's worker.c does (non-blocking listening
  * socket, ppoll() then FCGX_Accept_r, so every idle worker wakes for each
@@ -17,6 +17,13 @@
  * "Content-Encoding: gzip", which nginx passes through untouched): the
  * transport floor for a big answer, e.g. a 100-key answer built from
  * precompressed per-config fragments.
+ *
+ * --verify makes it F12, the floor of any authenticated answer: per
+ * request it also checks the relay's Ed25519 signature
+ * (X-Sentry-Relay-Signature, "<sig>.<header>" in base64url) over
+ * header || 0x00 || body with libsodium, as relaycfg does, against the
+ * relay's public key parsed once at start; a bad signature gets a fixed
+ * 401.  Nothing else: no header JSON, no age check, no key lookup.
  *
  * SIGTERM stops the master and its workers.
  */
@@ -36,6 +43,9 @@
 #include <unistd.h>
 
 #include <fcgiapp.h>
+#include <sodium.h>
+
+#include "relayauth.h"
 
 static const char fixed_answer[] =
     "Status: 200 OK\r\n"
@@ -46,6 +56,44 @@ static const char fixed_answer[] =
     "{\"configs\":{},\"pending\":[],\"unchanged\":[]}";
 static const char *answer = fixed_answer;
 static size_t answer_len = sizeof(fixed_answer) - 1;
+
+static const char refused_answer[] =
+    "Status: 401 Unauthorized\r\n"
+    "Content-Type: application/json\r\n"
+    "Content-Length: 2\r\n"
+    "\r\n"
+    "{}";
+
+/* --verify: the relay's key, parsed once. */
+static bool verify;
+static unsigned char relay_pk[RELAYAUTH_PUBLIC_KEY_BYTES];
+
+/* The largest request F12 checks (S1's is a few hundred bytes). */
+#define VERIFY_BODY_MAX	(1 << 20)
+
+/*
+ * signature_ok - does sig ("<sig>.<header>") sign header || 0 || body?
+ * msg has room for the decoded header, the 0 and the body (len bytes).
+ */
+static bool
+signature_ok(const char *sig, const unsigned char *body, size_t len,
+    unsigned char *msg, size_t msgmax)
+{
+	unsigned char s[crypto_sign_BYTES];
+	const char *dot;
+	size_t n, hlen;
+
+	if (sig == NULL || (dot = strchr(sig, '.')) == NULL ||
+	    relayauth_b64url_decode(s, sizeof(s), sig, (size_t)(dot - sig),
+	    &n) != 0 || n != sizeof(s) ||
+	    relayauth_b64url_decode(msg, msgmax - len - 1, dot + 1,
+	    strlen(dot + 1), &hlen) != 0)
+		return false;
+	msg[hlen] = 0;
+	memcpy(msg + hlen + 1, body, len);
+	return crypto_sign_verify_detached(s, msg, hlen + 1 + len,
+	    relay_pk) == 0;
+}
 
 /* The whole answer (CGI headers and body) from a file. */
 static int
@@ -84,7 +132,7 @@ static int
 worker(int fd, bool use_poll)
 {
 	FCGX_Request req;
-	char buf[65536];
+	static unsigned char buf[VERIFY_BODY_MAX], msg[VERIFY_BODY_MAX + 4096];
 
 	signal(SIGTERM, SIG_DFL);
 	/* Die with the master, however it dies. */
@@ -108,9 +156,19 @@ worker(int fd, bool use_poll)
 			}
 		} else if (FCGX_Accept_r(&req) < 0)
 			break;
-		while (FCGX_GetStr(buf, sizeof(buf), req.in) > 0)
-			;
-		FCGX_PutStr(answer, (int)answer_len, req.out);
+		size_t len = 0;
+		int n;
+
+		while ((n = FCGX_GetStr((char *)buf + len,
+		    (int)(sizeof(buf) - len), req.in)) > 0)
+			len += (size_t)n;
+		if (verify && !signature_ok(FCGX_GetParam(
+		    "HTTP_X_SENTRY_RELAY_SIGNATURE", req.envp), buf, len, msg,
+		    sizeof(msg)))
+			FCGX_PutStr(refused_answer,
+			    (int)sizeof(refused_answer) - 1, req.out);
+		else
+			FCGX_PutStr(answer, (int)answer_len, req.out);
 		FCGX_Finish_r(&req);
 	}
 	return 0;
@@ -136,9 +194,19 @@ main(int argc, char **argv)
 			body_file = argv[++i];
 		else if (strcmp(argv[i], "--gzip") == 0)
 			gzip = true;
+		else if (strcmp(argv[i], "--verify") == 0 && i + 1 < argc) {
+			if (relayauth_init() != 0 || relayauth_public_key_parse(
+			    argv[++i], relay_pk) != RELAYAUTH_OK) {
+				fputs("f1_responder: --verify takes a relay's "
+				    "public key\n", stderr);
+				return 2;
+			}
+			verify = true;
+		}
 		else {
 			fputs("usage: f1_responder --listen unix:PATH "
-			    "[--workers N] [--poll] [--body-file F [--gzip]]\n",
+			    "[--workers N] [--poll] [--body-file F [--gzip]] "
+			    "[--verify PUBLIC_KEY]\n",
 			    stderr);
 			return 2;
 		}
