@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +37,7 @@
 #include "app.h"
 #include "conf.h"
 #include "ctl.h"
+#include "ctl_relay.h"
 #include "ctl_sentry.h"
 #include "log.h"
 #include "store.h"
@@ -85,22 +85,6 @@ on_stop(int sig)
 	stop_requested = 1;
 }
 
-static void fail_msg(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-/* "relaycfgctl: sentry-sync: <message>" on stderr. */
-static void
-fail_msg(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "relaycfgctl: %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* A Sentry row relaycfg cannot take: said once per round, on stderr. */
 static void
 report_refused(const char *why, void *arg)
@@ -133,7 +117,7 @@ pg_ensure(struct sync *s)
 	s->pg = sentry_pg_connect(s->conninfo, s->conf->sentry_pg_password,
 	    err, sizeof(err));
 	if (s->pg == NULL) {
-		fail_msg("%s", err);
+		ctl_warn(cmd, "%s", err);
 		return -1;
 	}
 	s->listening = false;
@@ -287,23 +271,23 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 	for (t = 0; t < MT_COUNT; t++)
 		mirror_rows_init(&have[t], mirror_table(t));
 	if (store_mirror_lock(s->st, &got) != STORE_OK) {
-		fail_msg("MariaDB: %s", store_last_error(s->st));
+		ctl_warn(cmd, "MariaDB: %s", store_last_error(s->st));
 		goto out;
 	}
 	if (!got) {
-		fail_msg("%s", "another sentry-sync holds this database's "
+		ctl_warn(cmd, "%s", "another sentry-sync holds this database's "
 		    "lock; try again later");
 		rc = ROUND_BUSY;
 		goto out;
 	}
 	for (t = 0; t < MT_COUNT; t++)
 		if (store_mirror_read(s->st, t, &have[t]) != STORE_OK) {
-			fail_msg("MariaDB: %s", store_last_error(s->st));
+			ctl_warn(cmd, "MariaDB: %s", store_last_error(s->st));
 			goto out;
 		}
 	if (mirror_plan_build(&plan, want, have,
 	    !s->conf->sentry_sync_delete_relays) != 0) {
-		fail_msg("%s", "out of memory");
+		ctl_warn(cmd, "%s", "out of memory");
 		goto out;
 	}
 	g = mirror_plan_guard(&plan, s->conf->sentry_sync_max_delete,
@@ -330,7 +314,7 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 	if ((g = store_mirror_apply(s->st, &plan, want, have, &writes)) !=
 	    STORE_OK) {
 		/* A COMMIT that got no answer may have landed. */
-		fail_msg("MariaDB: %s; %s", store_last_error(s->st),
+		ctl_warn(cmd, "MariaDB: %s; %s", store_last_error(s->st),
 		    g == STORE_UNAVAILABLE ? "the changes may or may not be "
 		    "in; the next sync compares again" : "nothing was changed");
 		goto out;
@@ -369,7 +353,7 @@ sync_round(struct sync *s)
 	s->refused = 0;
 	if (sentry_pg_read(s->pg, want, report_refused, s, err,
 	    sizeof(err)) != 0) {
-		fail_msg("%s", err);
+		ctl_warn(cmd, "%s", err);
 		pg_drop(s);
 		return ROUND_FAILED;
 	}
@@ -463,7 +447,7 @@ ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o)
 			s.watch = strtol(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' || s.watch < 1 ||
 			    s.watch > 86400) {
-				fail_msg("%s", "--watch takes 1 to 86400 "
+				ctl_warn(cmd, "%s", "--watch takes 1 to 86400 "
 				    "seconds");
 				return 2;
 			}
@@ -476,13 +460,13 @@ ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o)
 		return 2;
 	}
 	if (pg_arg != NULL && sentry_pg_has_password(pg_arg)) {
-		fail_msg("%s", "--pg must not carry a password (every user "
+		ctl_warn(cmd, "%s", "--pg must not carry a password (every user "
 		    "sees argv): put it in sentry_pg_password in the config "
 		    "file, or in ~/.pgpass");
 		return 2;
 	}
 	if (s.watch > 0 && s.dry_run) {
-		fail_msg("%s", "--dry-run and --watch do not mix");
+		ctl_warn(cmd, "%s", "--dry-run and --watch do not mix");
 		return 2;
 	}
 	log_setup(LOG_LEVEL_ERROR, false);
@@ -492,17 +476,17 @@ ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o)
 	}
 	s.conninfo = pg_arg != NULL ? pg_arg : s.conf->sentry_pg;
 	if (s.conninfo == NULL) {
-		fail_msg("no Sentry database: give --pg CONNINFO or set "
+		ctl_warn(cmd, "no Sentry database: give --pg CONNINFO or set "
 		    "sentry_pg in %s", o->config_path);
 		conf_free(s.conf);
 		return 2;
 	}
 	if (app_global_init() != 0) {
-		fail_msg("%s", "library initialisation failed");
+		ctl_warn(cmd, "%s", "library initialisation failed");
 		goto out;
 	}
 	if ((s.st = store_open(s.conf, err, sizeof(err))) == NULL) {
-		fail_msg("%s", err);
+		ctl_warn(cmd, "%s", err);
 		goto fini;
 	}
 	memset(&sa, 0, sizeof(sa));

@@ -6,6 +6,7 @@
 #define RELAYCFG_VALID_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* valid_hex_digit - the value of one hex digit (either case), or -1. */
 int	valid_hex_digit(int c);
@@ -15,6 +16,13 @@ bool	valid_hex32(const char *s);
 
 /* valid_uuid - a canonical lowercase hyphenated UUID (36 characters). */
 bool	valid_uuid(const char *s);
+
+/*
+ * valid_int64 - s, all of it, as a plain decimal integer ("-12", not
+ * "+12", " 12" or "12x") that fits int64_t, into *out.  false (and *out
+ * untouched) otherwise, NULL included.
+ */
+bool	valid_int64(const char *s, int64_t *out);
 
 /* valid_option_key - an option key: [A-Za-z0-9_.:-], 1 to 64 characters
  * (Sentry's keys are VARCHAR(64)). */

@@ -83,23 +83,6 @@ mirror_json_canonical(const char *json, size_t len, bool *oom)
 	return out;
 }
 
-/* parse_int - a decimal integer, all of s, into *out; false otherwise. */
-static bool
-parse_int(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
-		return false;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return false;
-	*out = v;
-	return true;
-}
-
 /*
  * check_value - why the Sentry value s of column c is refused, or NULL.
  */
@@ -110,7 +93,7 @@ check_value(const struct mirror_col *c, const char *s)
 
 	if (s == NULL)
 		return c->null_ok || c->kind == MC_JSON ? NULL : "is NULL";
-	if (c->kind == MC_INT && !parse_int(s, &n))
+	if (c->kind == MC_INT && !valid_int64(s, &n))
 		return "is not an integer";
 	if (c->kind == MC_BOOL && strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
 		return "is not a boolean";
@@ -281,7 +264,7 @@ mirror_rows_add(struct mirror_rows *r, const char *const *vals, bool sentry,
 		return -1;
 	}
 	for (size_t c = 0; c < t->nkey; c++)
-		if (t->cols[c].kind == MC_INT && !parse_int(row.v[c], &row.k[c]))
+		if (t->cols[c].kind == MC_INT && !valid_int64(row.v[c], &row.k[c]))
 			row.k[c] = 0;
 	r->rows[r->n++] = row;
 	return 0;

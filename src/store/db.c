@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "db.h"
+#include "valid.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -463,19 +464,8 @@ db_res_len(const struct db_res *r, unsigned col)
 bool
 db_res_int(const struct db_res *r, unsigned col, int64_t *out)
 {
-	const char *s = db_res_str(r, col);
-	char *end;
-	long long v;
-
 	*out = 0;
-	if (s == NULL || *s == '\0')
-		return false;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return false;
-	*out = v;
-	return true;
+	return valid_int64(db_res_str(r, col), out);
 }
 
 void
