@@ -34,8 +34,10 @@
  * --mix-every N-th body (default: every 2nd) B keys long; every third
  * body asks for identity.  One line:
  *	verify label=L secs=... answers=... ok=... failed=... status5xx=...
- *	    status4xx=... errors=... wrong=... pending=... slow=... rps=...
- * and the exit status is 0 only when failed=0.
+ *	    status4xx=... errors=... timeouts=... wrong=... pending=...
+ *	    slow=... rps=...
+ * (timeouts: the errors that were an answer not complete within
+ * --answer-timeout) and the exit status is 0 only when failed=0.
  */
 #include "config.h"
 
@@ -117,6 +119,7 @@ struct phase {
 	uint64_t	 done_all;	/* every answer, in window or not */
 	uint64_t	 wire_bytes, body_bytes, keys;
 	uint64_t	 non200, errors;
+	uint64_t	 timeouts;	/* errors that were --answer-timeout */
 	int		 first_bad_status;
 	uint64_t	 t_first, t_last;
 };
@@ -511,6 +514,7 @@ phase_run(struct phase *ph)
 					    "in time (sent %zu of %zu bytes, "
 					    "got %zu)", conns[i].sent,
 					    conns[i].r->wire_len, conns[i].len);
+					ph->timeouts++;
 					conn_failed(ph, &conns[i], why);
 				}
 		}
@@ -1158,10 +1162,11 @@ verify_run(struct req *reqs, struct verify *v)
 	failed = (v->answers - v->ok) + ph.errors;
 	printf("verify label=%s secs=%.2f requests=%zu answers=%" PRIu64
 	    " ok=%" PRIu64 " failed=%" PRIu64 " status5xx=%" PRIu64
-	    " status4xx=%" PRIu64 " errors=%" PRIu64 " wrong=%" PRIu64
-	    " pending=%" PRIu64 " slow=%" PRIu64 " rps=%.1f\n", o.label, secs,
+	    " status4xx=%" PRIu64 " errors=%" PRIu64 " timeouts=%" PRIu64
+	    " wrong=%" PRIu64 " pending=%" PRIu64 " slow=%" PRIu64
+	    " rps=%.1f\n", o.label, secs,
 	    ph.started, v->answers, v->ok, failed, v->status5xx, v->status4xx,
-	    ph.errors, v->wrong, v->pending, v->slow,
+	    ph.errors, ph.timeouts, v->wrong, v->pending, v->slow,
 	    secs > 0 ? (double)v->ok / secs : 0.0);
 	if (o.timeline) {
 		for (size_t i = 0; i < sizeof(v->tick_ok) / sizeof(v->tick_ok[0]);

@@ -13,8 +13,9 @@
 #                                --allow-pending, --slow-ms MS, ...)
 #   load_wait                    waits for it and sets LOAD_REQUESTS,
 #                                LOAD_ANSWERS, LOAD_OK, LOAD_FAILED, LOAD_5XX,
-#                                LOAD_4XX, LOAD_ERRORS, LOAD_WRONG,
-#                                LOAD_PENDING, LOAD_SLOW, LOAD_RPS
+#                                LOAD_4XX, LOAD_ERRORS, LOAD_TIMEOUTS (the
+#                                errors that were --answer-timeout),
+#                                LOAD_WRONG, LOAD_PENDING, LOAD_SLOW, LOAD_RPS
 #   load_run LABEL CREDS ARGS    both
 #   wait_workers N [TENTHS]      until the master has N workers (0: it has)
 #   fcgi_stall HOST PORT SECS    a FastCGI peer that sends its params with
@@ -75,7 +76,7 @@ load_wait() {
 		diag "loadgen $LOAD_LABEL gave no verify line (exit $LOAD_STATUS):"
 		sed 's/^/  /' "$T/load-$LOAD_LABEL.err" | head -n 20 | while read -r l; do diag "$l"; done
 		LOAD_REQUESTS=0 LOAD_ANSWERS=0 LOAD_OK=0 LOAD_FAILED=999999 LOAD_5XX=0
-		LOAD_4XX=0 LOAD_ERRORS=0 LOAD_WRONG=0 LOAD_PENDING=0 LOAD_SLOW=0 LOAD_RPS=0
+		LOAD_4XX=0 LOAD_ERRORS=0 LOAD_TIMEOUTS=0 LOAD_WRONG=0 LOAD_PENDING=0 LOAD_SLOW=0 LOAD_RPS=0
 		return 1
 	fi
 	LOAD_REQUESTS=$(load_field requests)
@@ -85,6 +86,7 @@ load_wait() {
 	LOAD_5XX=$(load_field status5xx)
 	LOAD_4XX=$(load_field status4xx)
 	LOAD_ERRORS=$(load_field errors)
+	LOAD_TIMEOUTS=$(load_field timeouts)
 	LOAD_WRONG=$(load_field wrong)
 	LOAD_PENDING=$(load_field pending)
 	LOAD_SLOW=$(load_field slow)
