@@ -406,7 +406,7 @@ worker_reload_conf(struct conf **confp, struct app *app)
 
 /*
  * Serve one accepted request under the watchdog, then finish it (the
- * answer is flushed, the connection closed).
+ * answer is flushed with its END_REQUEST, the connection closed).
  */
 static void
 worker_serve(FCGX_Request *fcgx, struct app *app,
@@ -420,6 +420,18 @@ worker_serve(FCGX_Request *fcgx, struct app *app,
 	worker_timer_arm(wd_timer, &wd_span);
 	worker_handle(fcgx, app, slot, &done);
 	FCGX_Finish_r(fcgx);
+	/*
+	 * One request per connection, even when the web server sets
+	 * FCGI_KEEP_CONN (nginx fastcgi_keep_conn, Apache enablereuse) and
+	 * FCGX_Finish_r therefore left it open: a kept connection would pin
+	 * this worker, whose next FCGX_Accept_r reads it instead of
+	 * accepting.  Closing costs nothing the web server relies on; what
+	 * nginx gains from keep_conn is that it waits for END_REQUEST, so an
+	 * answer cut short by a dying worker reaches the client as a reset
+	 * connection, not as a response that never completes.  A no-op when
+	 * FCGX_Finish_r closed it already.
+	 */
+	FCGX_Free(fcgx, 1);
 	worker_timer_disarm(wd_timer);
 	scoreboard_end(slot);
 	/* after FCGX_Finish_r: the time includes the answer's last byte */

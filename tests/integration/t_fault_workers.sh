@@ -6,7 +6,9 @@
 # worker may fail); the pool is never empty for longer than the first
 # backoff step (100 ms): after each kill the master is back to its worker
 # count within 1 s; workers that served requests are not treated as a
-# crash loop, even when every worker is killed at once, every second.
+# crash loop, even when every worker is killed at once, every second; a
+# request cut short by a kill fails at once (its client's connection is
+# closed), never leaves its client waiting.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 . "$top_srcdir/tests/lib/load.sh"
@@ -51,6 +53,7 @@ is "$refilled" "$KILLS" "each was replaced within 1 s (slowest: $((empty_max * 5
 ok $((LOAD_FAILED * 1000 >= LOAD_REQUESTS)) \
     "fewer than 0.1% failed: $LOAD_FAILED of $LOAD_REQUESTS ($LOAD_5XX 5xx, $LOAD_ERRORS errors, $LOAD_WRONG wrong)"
 ok $((LOAD_FAILED > KILLS)) "at most one failed answer per kill ($LOAD_FAILED, $KILLS kills)"
+is "$LOAD_TIMEOUTS" 0 "each failed at once: none waited out the 5 s answer timeout"
 ok $((LOAD_OK < 100)) "the load ran ($LOAD_RPS answers/s)"
 is "$(grep -E 'crashed [0-9]+ times in a row' "$T/relaycfg.log" | head -n 3)" "" \
     "workers that served requests are not treated as a crash loop"
@@ -84,5 +87,52 @@ is "$slow_refills" 0 "all workers killed $KILLS times: the pool was full again w
 ok $((LOAD_FAILED > KILLS * WORKERS)) "only requests inside killed workers failed ($LOAD_FAILED of $LOAD_REQUESTS)"
 is "$(grep -E 'crashed [0-9]+ times in a row' "$T/relaycfg.log" | head -n 3)" "" \
     "still no crash-loop backoff"
+
+# --- a worker killed in the middle of an answer ------------------------------
+# nginx cannot retry an answer it has begun to send.  The client must see
+# the failure at once (its connection closed short of Content-Length),
+# never wait on a keep-alive connection for bytes that will not come.
+# fastcgi_keep_conn in the shipped vhost is what makes nginx wait for
+# FastCGI's END_REQUEST and tell a cut-short answer from a whole one.  To
+# kill the worker while it writes, nginx is made to hold little (small
+# buffers, no temp file, a 4k send buffer), and the client reads nothing
+# until the kill.
+grep -q '^        fastcgi_keep_conn on;' "$T/nginx/vhost.conf"
+ok $? "the shipped vhost waits for END_REQUEST (fastcgi_keep_conn on)"
+sed -i -e "s|listen 127.0.0.1:$NGINX_PORT;|listen 127.0.0.1:$NGINX_PORT sndbuf=4k;|" \
+    -e 's|fastcgi_buffer_size 32k;|fastcgi_buffer_size 4k;|' \
+    -e 's|fastcgi_buffers 32 64k;|fastcgi_buffers 2 4k; fastcgi_max_temp_file_size 0;|' \
+    -e 's|fastcgi_busy_buffers_size 128k;|fastcgi_busy_buffers_size 4k;|' \
+    "$T/nginx/vhost.conf"
+kill -HUP "$NGINX_PID"
+sleep 1
+cut_keys=$(awk '$2 == "live" && n < 500 { printf "%s\"%s\"", n++ ? "," : "", $1 }' "$T/expect.txt")
+printf '{"publicKeys":[%s]}' "$cut_keys" >"$T/cut.json"
+cut_sig=$("$RELAYCFGCTL" sign --credentials "$CREDS" <"$T/cut.json") ||
+    { diag "sign failed"; exit 1; }
+exec 3<>"/dev/tcp/127.0.0.1/$NGINX_PORT"
+{
+	printf 'POST /api/0/relays/projectconfigs/?version=3 HTTP/1.1\r\n'
+	printf 'Host: 127.0.0.1\r\nContent-Type: application/json\r\n'
+	printf 'X-Sentry-Relay-Id: %s\r\nX-Sentry-Relay-Signature: %s\r\n' \
+	    "$(relay_id S)" "$cut_sig"
+	printf 'Content-Length: %s\r\n\r\n' "$(wc -c <"$T/cut.json")"
+	cat "$T/cut.json"
+} >&3
+sleep 2		# the worker fills what nginx holds and blocks writing
+kill -9 $(worker_pids) 2>/dev/null
+timeout 20 cat <&3 >"$T/cut.out"
+cut_rc=$?
+exec 3>&-
+cut_len=$(sed -n 's/^Content-Length: \([0-9]*\)\r$/\1/p' "$T/cut.out" | head -n 1)
+cut_got=$(( $(wc -c <"$T/cut.out") - $(grep -abo $'\r\n\r\n' "$T/cut.out" | head -n 1 | cut -d: -f1) - 4 ))
+like "$(head -n 1 "$T/cut.out")" '^HTTP/1.1 200 ' "a 500-key answer had begun"
+ok $((cut_got >= ${cut_len:-0})) "the worker was killed in mid-answer ($cut_got of ${cut_len:-?} bytes)"
+ok $((cut_rc == 124)) "the client's connection was closed at once, not left waiting for the rest"
+like "$(grep -c 'upstream prematurely closed' "$T/nginx.log")" '^[1-9]' \
+    "nginx saw the cut (upstream prematurely closed connection)"
+wait_workers "$WORKERS"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "new workers answer after the kill"
 
 done_testing
