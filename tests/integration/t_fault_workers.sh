@@ -88,6 +88,20 @@ ok $((LOAD_FAILED > KILLS * WORKERS)) "only requests inside killed workers faile
 is "$(grep -E 'crashed [0-9]+ times in a row' "$T/relaycfg.log" | head -n 3)" "" \
     "still no crash-loop backoff"
 
+# --- nginx keeping upstream connections ------------------------------------
+# With fastcgi_keep_conn an operator may add "keepalive" to the upstream.
+# relaycfg still closes each connection after its answer: a kept one would
+# pin its worker (libfcgi reads it instead of accepting) and, with more
+# clients than workers, requests would hang.
+sed -i 's|^\(    server unix:[^;]*;\)$|\1\n    keepalive 8;|' "$T/nginx/vhost.conf"
+grep -q '^    keepalive 8;$' "$T/nginx/vhost.conf"
+ok $? "an upstream keepalive added to the vhost"
+kill -HUP "$NGINX_PID"
+sleep 1
+LOAD_CONNS=8 load_run keepalive "$CREDS" --duration 3 --answer-timeout 5
+is "$LOAD_FAILED/$LOAD_TIMEOUTS" 0/0 \
+    "8 clients on $WORKERS workers with upstream keepalive: every answer right, none hung ($LOAD_OK answers)"
+
 # --- a worker killed in the middle of an answer ------------------------------
 # nginx cannot retry an answer it has begun to send.  The client must see
 # the failure at once (its connection closed short of Content-Length),
