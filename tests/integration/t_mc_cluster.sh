@@ -193,17 +193,20 @@ fetch_all
 nb=$(cfg_on "$B" "${KEYS[@]}")
 kill -STOP "${MC_PIDS[2]}"
 h0=$(rc_hits)
-worst=0 bad=0
+bad=0
+# How long relaycfg took, from its access log: the client's own time
+# (relaycfgctl's start, signing) says nothing about the cache.
+n0=$(grep -c ' access 200 POST /api/0/relays/projectconfigs/' "$T/relaycfg.log")
 for i in 1 2 3 4 5 6; do
-	t0=$(date +%s%N)
 	fetch_all
-	t1=$(( ($(date +%s%N) - t0) / 1000000 ))
-	[ "$t1" -le "$worst" ] || worst=$t1
 	bad=$((bad + FETCH_BAD))
 done
+worst=$(grep ' access 200 POST /api/0/relays/projectconfigs/' "$T/relaycfg.log" |
+    tail -n +$((n0 + 1)) | sed -n 's/.* \([0-9]*\)us .*/\1/p' | sort -n | tail -n 1)
+worst=$(( ${worst:-99999999} / 1000 ))
 h1=$(rc_hits)
 is "$bad" 0 "node B frozen: every answer right"
-ok $((worst > 1500)) "node B frozen: no request waits long (worst $worst ms, poll 200 ms)"
+ok $((worst > 1500)) "node B frozen: no request waits long (worst $worst ms in relaycfg, poll 200 ms)"
 is "$((h1 - h0))" "$((6 * (24 - nb)))" "node B frozen: only its share misses (hits in 6 requests, $((24 - nb)) keys on A)"
 
 # --- invalidate --all while B is frozen, then SIGCONT -----------------

@@ -334,12 +334,21 @@ req_end(void)
 /*
  * The store's write-backs are not acknowledged (NOREPLY), and memcached
  * serves connections in parallel: before touching an entry the store may
- * still be writing, give it a moment.
+ * still be writing, wait until memcached has taken them.  It serves each
+ * connection in order, so one round trip on the store's own connection
+ * (a get, which flushes what is buffered first) returns only after every
+ * write sent before it was applied.  A sleep was not enough on a loaded
+ * machine.  Call it before taking stats: the get counts.
  */
 static void
 settle(void)
 {
-	usleep(50000);
+	static const char *const probe[] = { "relaycfg-test-settle" };
+	struct cache_value v[1];
+
+	if (cache_get_many(store_cache(st), probe, 1, v) != 0)
+		diag("settle: the round trip failed");
+	cache_values_free(v, 1);
 }
 
 /* --- tests ----------------------------------------------------------- */
