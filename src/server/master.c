@@ -254,7 +254,7 @@ master_reaped(struct master *m, pid_t pid, int status)
 }
 
 /*
- * The watchdog's second line: a worker's own timer ends a request over
+ * The watchdog's second line: a worker's own guard ends a request over
  * request_timeout, unless the worker blocked even that signal or hangs in
  * a way no handler can reach.  A worker still busy MASTER_WD_GRACE_MS
  * later is SIGKILLed.  Returns whether any worker is running (so the

@@ -11,26 +11,15 @@
  * (the web server made them and waits for an answer), answers them, and
  * leaves when the queue is empty.
  *
- * Two timers guard a worker (timer_create, CLOCK_MONOTONIC):
- *
- * - io_timeout bounds every wait on the FastCGI peer: the params as a whole
- *   (inside FCGX_Accept_r), then each read of the body and each write of
- *   the answer (libfcgi's stream procs are wrapped).  libfcgi has no
- *   timeout of its own and reads with blocking read(2), so on expiry the
- *   SIGALRM handler shuts the connection down (shutdown(2) is
- *   async-signal-safe): the blocked call returns at once, and a call not yet
- *   made fails at once, so there is no window.  The worker logs the drop
- *   and serves the next connection.
- * - request_timeout is the watchdog: from acceptance to the last byte.  Its
- *   SIGVTALRM handler, never blocked, writes one prebuilt line and
- *   _exit()s with WORKER_EXIT_WATCHDOG, whatever the code in flight does
- *   (a spin with stop signals blocked included); the master reports it and
- *   respawns.
+ * Two deadlines guard a worker, io_timeout on each wait for the FastCGI
+ * peer and request_timeout on each request (the watchdog): guard.c keeps
+ * them without a system call per request.  The worker logs each
+ * connection io_timeout dropped and serves the next; the master reports a
+ * worker the watchdog ended, and respawns it.
  */
 #include "config.h"
 
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -43,6 +32,7 @@
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "guard.h"
 #include "http.h"
 #include "listen.h"
 #include "log.h"
@@ -55,27 +45,12 @@
 /* Accepts after a stop signal: the kernel's default somaxconn. */
 #define WORKER_DRAIN_MAX	4096
 
-/* The watchdog's signal: never blocked, never sent by anyone else. */
-#define WORKER_SIG_WATCHDOG	SIGVTALRM
-#define WORKER_SIG_IO		SIGALRM
-
 static volatile sig_atomic_t worker_stop;
 static volatile sig_atomic_t worker_reload;
 
-/* I/O timeout: the request whose connection the handler shuts down. */
-static FCGX_Request *io_request;
-static timer_t io_timer;
-static struct itimerspec io_span;	/* io_timeout, one shot */
-static volatile sig_atomic_t io_expired;	/* drops since last look */
-static unsigned io_seconds;
+/* libfcgi's stream procs, wrapped so that each wait is guarded. */
 static void (*io_fill_orig)(FCGX_Stream *);
 static void (*io_empty_orig)(FCGX_Stream *, int);
-
-/* Watchdog: the line its handler writes, built before it can fire. */
-static timer_t wd_timer;
-static struct itimerspec wd_span;
-static char wd_line[256];
-static size_t wd_len;
 
 /*
  * Not FCGX_ShutdownPending(): libfcgi would then refuse to accept, and the
@@ -95,80 +70,31 @@ on_reload(int sig)
 	worker_reload = 1;
 }
 
-/*
- * SIGALRM: the peer kept us waiting io_timeout.  Shut its connection down
- * so that the blocked (or next) read or write fails, and re-arm for the
- * connection libfcgi may accept next inside the same FCGX_Accept_r.  The
- * descriptor is FCGX_Request's ipcFd, which fcgiapp.h marks private: it is
- * the only handle on a connection that FCGX_Accept_r is still reading.
- */
-static void
-on_io_timeout(int sig)
-{
-	int saved = errno;
-	int fd;
-
-	(void)sig;
-	if (io_request != NULL &&
-	    (fd = *(volatile int *)&io_request->ipcFd) >= 0) {
-		shutdown(fd, SHUT_RDWR);
-		io_expired++;
-	}
-	timer_settime(io_timer, 0, &io_span, NULL);
-	errno = saved;
-}
-
-/* SIGVTALRM: a request outlived request_timeout.  Async-signal-safe only. */
-static void
-on_watchdog(int sig)
-{
-	ssize_t n;
-
-	(void)sig;
-	n = write(STDERR_FILENO, wd_line, wd_len);
-	(void)n;
-	_exit(WORKER_EXIT_WATCHDOG);
-}
-
-static void
-worker_timer_arm(timer_t t, const struct itimerspec *span)
-{
-	timer_settime(t, 0, span, NULL);
-}
-
-static void
-worker_timer_disarm(timer_t t)
-{
-	static const struct itimerspec off;
-
-	timer_settime(t, 0, &off, NULL);
-}
-
 /* Log (once per drop) what io_timeout ended, then forget it. */
 static void
 io_report(const char *when)
 {
-	for (; io_expired > 0; io_expired--)
+	for (unsigned n = guard_io_dropped(); n > 0; n--)
 		log_warn("io_timeout: dropped a connection whose peer sent or "
-		    "took nothing for %u s %s", io_seconds, when);
+		    "took nothing for %u s %s", guard_io_seconds(), when);
 }
 
 /* libfcgi's stream procs, each wait bounded by io_timeout. */
 static void
 io_fill(FCGX_Stream *stream)
 {
-	worker_timer_arm(io_timer, &io_span);
+	guard_io_begin();
 	io_fill_orig(stream);
-	worker_timer_disarm(io_timer);
+	guard_io_end();
 	io_report("while its body was read");
 }
 
 static void
 io_empty(FCGX_Stream *stream, int doClose)
 {
-	worker_timer_arm(io_timer, &io_span);
+	guard_io_begin();
 	io_empty_orig(stream, doClose);
-	worker_timer_disarm(io_timer);
+	guard_io_end();
 	io_report("while its answer was written");
 }
 
@@ -199,84 +125,13 @@ worker_accept(FCGX_Request *fcgx)
 {
 	int rc;
 
-	worker_timer_arm(io_timer, &io_span);
+	guard_io_begin();
 	rc = FCGX_Accept_r(fcgx);
-	worker_timer_disarm(io_timer);
+	guard_io_end();
 	io_report("before its params were complete");
 	if (rc == 0)
 		io_wrap(fcgx);
 	return rc;
-}
-
-/*
- * The timers' spans and the watchdog's line, from conf (again after a
- * reload in single mode).
- */
-static void
-timers_configure(const struct conf *conf, bool json)
-{
-	int n;
-
-	memset(&io_span, 0, sizeof(io_span));
-	io_span.it_value.tv_sec = conf->io_timeout;
-	io_seconds = conf->io_timeout;
-	memset(&wd_span, 0, sizeof(wd_span));
-	wd_span.it_value.tv_sec = conf->request_timeout;
-
-	if (json)
-		n = snprintf(wd_line, sizeof(wd_line),
-		    "{\"level\":\"error\",\"pid\":%ld,\"msg\":\"watchdog: "
-		    "a request ran longer than request_timeout (%u s), the "
-		    "worker exits\"}\n", (long)getpid(),
-		    conf->request_timeout);
-	else
-		n = snprintf(wd_line, sizeof(wd_line),
-		    "relaycfg[%ld] error: watchdog: a request ran longer "
-		    "than request_timeout (%u s), the worker exits\n",
-		    (long)getpid(), conf->request_timeout);
-	wd_len = n > 0 && (size_t)n < sizeof(wd_line) ? (size_t)n : 0;
-}
-
-/*
- * Set up both timers and the watchdog's line.  Returns 0, or -1 (errno
- * set) with nothing left armed.
- */
-static int
-timers_setup(const struct conf *conf, bool json)
-{
-	struct sigevent sev;
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	/* Restarted syscalls see the shut-down socket and fail anyway. */
-	sa.sa_flags = SA_RESTART;
-	sa.sa_handler = on_io_timeout;
-	if (sigaction(WORKER_SIG_IO, &sa, NULL) != 0)
-		return -1;
-	sa.sa_handler = on_watchdog;
-	if (sigaction(WORKER_SIG_WATCHDOG, &sa, NULL) != 0)
-		return -1;
-
-	memset(&sev, 0, sizeof(sev));
-	sev.sigev_notify = SIGEV_SIGNAL;
-	sev.sigev_signo = WORKER_SIG_IO;
-	if (timer_create(CLOCK_MONOTONIC, &sev, &io_timer) != 0)
-		return -1;
-	sev.sigev_signo = WORKER_SIG_WATCHDOG;
-	if (timer_create(CLOCK_MONOTONIC, &sev, &wd_timer) != 0) {
-		timer_delete(io_timer);
-		return -1;
-	}
-	timers_configure(conf, json);
-	return 0;
-}
-
-static void
-timers_fini(void)
-{
-	timer_delete(io_timer);
-	timer_delete(wd_timer);
 }
 
 static long long
@@ -397,7 +252,7 @@ worker_reload_conf(struct conf **confp, struct app *app)
 	conf_free(*confp);
 	*confp = fresh;
 	log_setup(fresh->log_level, fresh->log_json);
-	timers_configure(fresh, fresh->log_json);
+	guard_configure(fresh, fresh->log_json);
 	if (app_worker_init(app, fresh) != 0)
 		fatal("out of memory after reload");
 	(void)statsd_open(fresh);	/* failure logged; the push stays off */
@@ -417,7 +272,7 @@ worker_serve(FCGX_Request *fcgx, struct app *app,
 
 	metrics_now(&t0);
 	metrics_set(MF_IN_FLIGHT, 0, 1);
-	worker_timer_arm(wd_timer, &wd_span);
+	guard_request_begin();
 	worker_handle(fcgx, app, slot, &done);
 	FCGX_Finish_r(fcgx);
 	/*
@@ -432,7 +287,7 @@ worker_serve(FCGX_Request *fcgx, struct app *app,
 	 * FCGX_Finish_r closed it already.
 	 */
 	FCGX_Free(fcgx, 1);
-	worker_timer_disarm(wd_timer);
+	guard_request_end();
 	scoreboard_end(slot);
 	/* after FCGX_Finish_r: the time includes the answer's last byte */
 	metrics_observe(MF_REQUEST_SECONDS, done.endpoint,
@@ -467,22 +322,20 @@ worker_run(struct conf **confp, bool single, pid_t master,
 		if (getppid() != master)
 			return 0;
 	}
-	if (timers_setup(*confp, (*confp)->log_json) != 0) {
-		log_err("timer setup: %s", strerror(errno));
-		return 1;
-	}
 	if (app_worker_init(&app, *confp) != 0) {
 		log_err("worker init: out of memory");
-		timers_fini();
 		return 1;
 	}
 	if (FCGX_InitRequest(&fcgx, 0, 0) != 0) {
 		log_err("FCGX_InitRequest failed");
 		app_worker_fini(&app);
-		timers_fini();
 		return 1;
 	}
-	io_request = &fcgx;
+	if (guard_start(*confp, (*confp)->log_json, &fcgx) != 0) {
+		log_err("timeout guard: %s", strerror(errno));
+		app_worker_fini(&app);
+		return 1;
+	}
 	/* the StatsD socket, once per worker; failure is logged, not fatal */
 	(void)statsd_open(*confp);
 	log_debug("worker ready");
@@ -540,10 +393,9 @@ worker_run(struct conf **confp, bool single, pid_t master,
 	/* From here on nothing is accepted: let the kernel know now. */
 	if (worker_stop)
 		listen_release();
-	io_request = NULL;
+	guard_stop();
 	statsd_close();
 	FCGX_Free(&fcgx, 1);
 	app_worker_fini(&app);
-	timers_fini();
 	return 0;
 }

@@ -189,7 +189,7 @@ harness_stop_relaycfg
 rm -f "$RELAYCFG_SOCKET"
 
 # --- the watchdog ends a request that spins --------------------------------
-# request_timeout = 4: the worker's own timer ends a CPU loop that blocks the
+# request_timeout = 4: the worker's own guard ends a CPU loop that blocks the
 # stop signals; the master's SIGKILL ends one that blocks every signal.
 cp "$RELAYCFG_CONF" "$T/before-watchdog.conf"
 {
