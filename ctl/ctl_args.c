@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,46 +49,86 @@ static const struct admin_opt {
 };
 #define N_OPTS	(sizeof(admin_opts) / sizeof(admin_opts[0]))
 
+/*
+ * admin_find_opt - the option "--name" or "--name=value" (name is what
+ * follows the dashes) names, NULL for none; *value is the text after '='
+ * or NULL.
+ */
+static const struct admin_opt *
+admin_find_opt(const char *name, const char **value)
+{
+	const char *eq = strchr(name, '=');
+	size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+
+	*value = eq != NULL ? eq + 1 : NULL;
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (strlen(admin_opts[i].lo.name) == len &&
+		    memcmp(admin_opts[i].lo.name, name, len) == 0)
+			return &admin_opts[i];
+	return NULL;
+}
+
+/*
+ * Options are long ones only, so an argument that does not begin with
+ * "--" is positional even when it begins with '-': a relay's public key
+ * is base64url, whose alphabet has '-', and getopt would take
+ * "-Xyz..." for short options.  "--" ends the options.
+ */
 int
 admin_parse_args(struct admin *a, int argc, char **argv, const int *allowed,
     struct args *out)
 {
-	struct option lo[N_OPTS + 1];
-	const struct admin_opt *ao;
-	int ch;
+	char **pos = argv + 1;	/* positionals, compacted in place */
+	int npos = 0;
+	bool options_done = false;
 
-	for (size_t i = 0; i < N_OPTS; i++)
-		lo[i] = admin_opts[i].lo;
-	memset(&lo[N_OPTS], 0, sizeof(lo[N_OPTS]));
 	memset(out, 0, sizeof(*out));
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		bool ok = ch == OPT_JSON;
+	for (int i = 1; i < argc; i++) {
+		const struct admin_opt *ao;
+		const char *value;
+		char what[96];
+		bool ok;
 
-		for (const int *p = allowed; *p != 0 && !ok; p++)
-			ok = *p == ch;
+		if (options_done || strncmp(argv[i], "--", 2) != 0) {
+			pos[npos++] = argv[i];
+			continue;
+		}
+		if (argv[i][2] == '\0') {
+			options_done = true;
+			continue;
+		}
+		ao = admin_find_opt(argv[i] + 2, &value);
+		ok = ao != NULL && ao->lo.val == OPT_JSON;
+		for (const int *p = allowed; ao != NULL && *p != 0 && !ok; p++)
+			ok = *p == ao->lo.val;
 		if (!ok) {
-			char what[96];
-
 			snprintf(what, sizeof(what), "unexpected option %s",
-			    argv[optind - 1]);
+			    argv[i]);
 			return admin_usage_error(a, what);
 		}
-		for (ao = admin_opts; ao->lo.val != ch; ao++)
-			continue;
-		if (ch == OPT_JSON)
+		if (ao->lo.has_arg == required_argument && value == NULL) {
+			if (i + 1 >= argc) {
+				snprintf(what, sizeof(what), "option --%s "
+				    "needs a value", ao->lo.name);
+				return admin_usage_error(a, what);
+			}
+			value = argv[++i];
+		} else if (ao->lo.has_arg == no_argument && value != NULL) {
+			snprintf(what, sizeof(what), "option --%s takes no "
+			    "value", ao->lo.name);
+			return admin_usage_error(a, what);
+		}
+		if (ao->lo.val == OPT_JSON)
 			a->json = true;
-		else if (ch == OPT_CACHED)
+		else if (ao->lo.val == OPT_CACHED)
 			a->cached = true;
 		else if (ao->lo.has_arg == required_argument)
-			*(const char **)(void *)((char *)out + ao->str) =
-			    optarg;
+			*(const char **)(void *)((char *)out + ao->str) = value;
 		else
 			*(bool *)(void *)((char *)out + ao->flag) = true;
 	}
-	out->pos = argv + optind;
-	out->npos = argc - optind;
+	out->pos = pos;
+	out->npos = npos;
 	return 0;
 }
 

@@ -216,6 +216,27 @@ run relay create NOT-A-UUID "$RPK"
 is "$RC" 1 "a relay id that is not a lowercase UUID is refused"
 run relay list
 is "$OUT" "1	$RID	false	$RPK" "relay list"
+# base64url has '-': a key may begin with it and is still positional
+RID2=7a2c3d4e-5678-4abc-8def-0123456789ab
+RPK2=-BCDEFabcdef_-0123456789ABCDEFabcdef_-01234
+run relay create "$RID2" "$RPK2"
+is "$RC:$(field relay_id):$(field public_key)" "0:$RID2:$RPK2" \
+    "relay create with a public key that begins with '-'"
+run relay create --internal -- 8b3d4e5f-6789-4abc-8def-0123456789ab "--$RPK"
+is "$RC:$(field is_internal):$(field public_key)" "0:true:--$RPK" \
+    "after --, an argument that begins with -- is positional"
+run relay delete "$RID2"
+is "$RC" 0 "relay delete of it"
+run relay delete 8b3d4e5f-6789-4abc-8def-0123456789ab
+is "$RC" 0 "and of the other"
+run relay update "$RID" --label=x
+like "$RC:$ERR" "^2:.*unexpected option --label=x" "an option the subcommand does not take"
+run relay update "$RID" --internal=yes
+like "$RC:$ERR" "^2:.*option --internal takes no value" "a flag given a value"
+run relay update "$RID" --public-key
+like "$RC:$ERR" "^2:.*option --public-key needs a value" "an option without its value"
+run relay update "$RID" --publ "$RPK"
+like "$RC:$ERR" "^2:.*unexpected option --publ" "no abbreviations"
 run relay show "$RID" --cached
 run relay update "$RID" --internal
 run relay show "$RID" --cached
