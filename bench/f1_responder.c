@@ -8,6 +8,7 @@
  *
  *	f1_responder --listen unix:PATH [--workers N] [--poll]
  *	    [--body-file F [--gzip]] [--verify PUBLIC_KEY]
+ *	    [--memcached HOST:PORT --memcached-value F [--gzip]]
  *
  * --poll accepts the way relaycfg's worker.c does (non-blocking listening
  * socket, ppoll() then FCGX_Accept_r, so every idle worker wakes for each
@@ -24,6 +25,16 @@
  * header || 0x00 || body with libsodium, as relaycfg does, against the
  * relay's public key parsed once at start; a bad signature gets a fixed
  * 401.  Nothing else: no header JSON, no age check, no key lookup.
+ *
+ * --memcached (with --verify) makes it F13, the floor of an authenticated
+ * answer that a shared cache holds: per request, after the signature, one
+ * multi-get of three keys on the memcached relaycfg uses, with relaycfg's
+ * client settings (text protocol, TCP_NODELAY, CAS) - a config of F's
+ * bytes and two short values, as relaycfg's warm 1-key request asks for
+ * its config, the cache generation and the invalidation epoch - and the
+ * config's bytes are the answer's body (with --gzip, F holds gzip and the
+ * answer says so, as relaycfg's does to a Relay).  The master stores the three
+ * values once at start, under keys of its own.
  *
  * SIGTERM stops the master and its workers.
  */
@@ -43,6 +54,7 @@
 #include <unistd.h>
 
 #include <fcgiapp.h>
+#include <libmemcached/memcached.h>
 #include <sodium.h>
 
 #include "relayauth.h"
@@ -67,6 +79,14 @@ static const char refused_answer[] =
 /* --verify: the relay's key, parsed once. */
 static bool verify;
 static unsigned char relay_pk[RELAYAUTH_PUBLIC_KEY_BYTES];
+
+/* --memcached: F13's server and the keys it reads per request. */
+static const char *mc_server;
+static bool mc_gzip;		/* the value is gzip (--gzip) */
+static const char *const mc_keys[] = {
+	"f13:config", "f13:generation", "f13:epoch"
+};
+static const size_t mc_key_lens[] = { 10, 14, 9 };
 
 /* The largest request F12 checks (S1's is a few hundred bytes). */
 #define VERIFY_BODY_MAX	(1 << 20)
@@ -119,6 +139,105 @@ load_body(const char *path, bool gzip)
 	return 0;
 }
 
+/*
+ * mc_connect - a memcached handle on --memcached set up as relaycfg's
+ * cache.c sets its own (the settings that change a get's cost).  NULL on
+ * failure.
+ */
+static memcached_st *
+mc_connect(void)
+{
+	char host[256];
+	const char *colon = strrchr(mc_server, ':');
+	memcached_st *mc;
+
+	if (colon == NULL || (size_t)(colon - mc_server) >= sizeof(host))
+		return NULL;
+	memcpy(host, mc_server, (size_t)(colon - mc_server));
+	host[colon - mc_server] = '\0';
+	if ((mc = memcached_create(NULL)) == NULL)
+		return NULL;
+	if (memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1) !=
+	    MEMCACHED_SUCCESS || memcached_behavior_set(mc,
+	    MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_VERIFY_KEY, 1) !=
+	    MEMCACHED_SUCCESS || memcached_server_add(mc, host,
+	    (in_port_t)atoi(colon + 1)) != MEMCACHED_SUCCESS) {
+		memcached_free(mc);
+		return NULL;
+	}
+	return mc;
+}
+
+/* mc_store - the master stores F13's three values once.  -1 on failure. */
+static int
+mc_store(const char *value_path)
+{
+	FILE *f = fopen(value_path, "rb");
+	char buf[1 << 16];
+	size_t n;
+	memcached_st *mc;
+	int ret = -1;
+
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (n == 0 || (mc = mc_connect()) == NULL)
+		return -1;
+	if (memcached_set(mc, mc_keys[0], mc_key_lens[0], buf, n, 0, 0) ==
+	    MEMCACHED_SUCCESS && memcached_set(mc, mc_keys[1], mc_key_lens[1],
+	    "0123456789abcdef0123456789abcdef", 32, 0, 0) == MEMCACHED_SUCCESS &&
+	    memcached_set(mc, mc_keys[2], mc_key_lens[2], "1", 1, 0, 0) ==
+	    MEMCACHED_SUCCESS)
+		ret = 0;
+	memcached_free(mc);
+	return ret;
+}
+
+/*
+ * mc_answer - one multi-get of F13's keys; the config's bytes are put
+ * after a header into req's output.  False when the cache failed (the
+ * caller answers 503, which loadgen counts).
+ */
+static bool
+mc_answer(memcached_st *mc, FCGX_Request *req)
+{
+	memcached_result_st res;
+	memcached_return_t rc;
+	char head[256];
+	bool found = false;
+	int h;
+
+	if (memcached_mget(mc, mc_keys, mc_key_lens, 3) != MEMCACHED_SUCCESS ||
+	    memcached_result_create(mc, &res) == NULL)
+		return false;
+	while (memcached_fetch_result(mc, &res, &rc) != NULL) {
+		size_t len = memcached_result_length(&res);
+
+		if (memcached_result_key_length(&res) != mc_key_lens[0] ||
+		    memcmp(memcached_result_key_value(&res), mc_keys[0],
+		    mc_key_lens[0]) != 0 || found)
+			continue;
+		h = snprintf(head, sizeof(head), "Status: 200 OK\r\n"
+		    "Content-Type: application/json\r\n%s"
+		    "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n",
+		    mc_gzip ? "Content-Encoding: gzip\r\n" : "", len);
+		FCGX_PutStr(head, h, req->out);
+		FCGX_PutStr(memcached_result_value(&res), (int)len, req->out);
+		found = true;
+	}
+	memcached_result_free(&res);
+	return found;
+}
+
+static const char unavailable_answer[] =
+    "Status: 503 Service Unavailable\r\n"
+    "Content-Type: application/json\r\n"
+    "Content-Length: 2\r\n"
+    "\r\n"
+    "{}";
+
 static volatile sig_atomic_t stop;
 
 static void
@@ -133,13 +252,15 @@ worker(int fd, bool use_poll)
 {
 	FCGX_Request req;
 	static unsigned char buf[VERIFY_BODY_MAX], msg[VERIFY_BODY_MAX + 4096];
+	memcached_st *mc = NULL;
 
 	signal(SIGTERM, SIG_DFL);
 	/* Die with the master, however it dies. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1)
 		return 0;
-	if (FCGX_InitRequest(&req, fd, 0) != 0)
+	if (FCGX_InitRequest(&req, fd, 0) != 0 ||
+	    (mc_server != NULL && (mc = mc_connect()) == NULL))
 		return 1;
 	for (;;) {
 		if (use_poll) {
@@ -167,7 +288,12 @@ worker(int fd, bool use_poll)
 		    sizeof(msg)))
 			FCGX_PutStr(refused_answer,
 			    (int)sizeof(refused_answer) - 1, req.out);
-		else
+		else if (mc != NULL) {
+			if (!mc_answer(mc, &req))
+				FCGX_PutStr(unavailable_answer,
+				    (int)sizeof(unavailable_answer) - 1,
+				    req.out);
+		} else
 			FCGX_PutStr(answer, (int)answer_len, req.out);
 		FCGX_Finish_r(&req);
 	}
@@ -177,7 +303,7 @@ worker(int fd, bool use_poll)
 int
 main(int argc, char **argv)
 {
-	const char *listen = NULL, *body_file = NULL;
+	const char *listen = NULL, *body_file = NULL, *mc_value = NULL;
 	int workers = 2, fd;
 	bool use_poll = false, gzip = false;
 	pid_t *kids;
@@ -202,11 +328,16 @@ main(int argc, char **argv)
 				return 2;
 			}
 			verify = true;
-		}
+		} else if (strcmp(argv[i], "--memcached") == 0 && i + 1 < argc)
+			mc_server = argv[++i];
+		else if (strcmp(argv[i], "--memcached-value") == 0 &&
+		    i + 1 < argc)
+			mc_value = argv[++i];
 		else {
 			fputs("usage: f1_responder --listen unix:PATH "
 			    "[--workers N] [--poll] [--body-file F [--gzip]] "
-			    "[--verify PUBLIC_KEY]\n",
+			    "[--verify PUBLIC_KEY] [--memcached HOST:PORT "
+			    "--memcached-value F]\n",
 			    stderr);
 			return 2;
 		}
@@ -215,6 +346,17 @@ main(int argc, char **argv)
 	    workers < 1) {
 		fputs("f1_responder: --listen unix:PATH is required\n", stderr);
 		return 2;
+	}
+	if ((mc_server == NULL) != (mc_value == NULL)) {
+		fputs("f1_responder: --memcached and --memcached-value go "
+		    "together\n", stderr);
+		return 2;
+	}
+	mc_gzip = gzip;
+	if (mc_server != NULL && mc_store(mc_value) != 0) {
+		fprintf(stderr, "f1_responder: cannot store %s in memcached "
+		    "at %s\n", mc_value, mc_server);
+		return 1;
 	}
 	if (body_file != NULL && load_body(body_file, gzip) != 0) {
 		fprintf(stderr, "f1_responder: cannot read %s\n", body_file);

@@ -56,6 +56,7 @@ p99() { echo "$(fmt "$(s "$1" p99_ms_med)" 2) ($(fmt "$(s "$1" p99_ms_min)" 2)�
 
 F1=$(s F1 rps_med)
 F12=$(s F12 rps_med)
+F13=$(s F13 rps_med)
 NOTE_MD=""
 [ -z "$(meta note)" ] || NOTE_MD=" $(meta note)"
 CONNS=$(meta conns)
@@ -120,11 +121,12 @@ from \`bench/analysis.md\`.
 EOF
 	echo "| F1 | transport floor: fixed small JSON, same nginx, $(meta workers) workers | – | $(rps F1) req/s; p99 $(p99 F1) ms | – | 1.00 | floor |"
 	echo "| F12 | authenticated floor: F1 plus one Ed25519 check of the request's signature (libsodium; S1's body) | – | $(rps F12) req/s; p99 $(p99 F12) ms | – | $(ratio "$F12" "$F1") of F1 | floor |"
+	have F13 && echo "| F13 | authenticated answer from a shared cache: F12 plus one memcached multi-get of three keys (config, generation, epoch) per request, the config's gzip bytes answered | – | $(rps F13) req/s; p99 $(p99 F13) ms | – | $(ratio "$F13" "$F12") of F12 | floor |"
 	echo "| F2 | Ed25519 verify of a 100-key request ($(get summary F2 body_bytes) B) | – | $(fmt "$(s F2 ed25519_us_med)" 1) µs/op ($(fmt "$(s F2 ed25519_us_min)" 1)–$(fmt "$(s F2 ed25519_us_max)" 1)); relayauth_verify $(fmt "$(s F2 verify_us_med)" 1) µs, of which key parsing $(fmt "$(s F2 keyparse_us_med)" 1) µs | – | – | floor |"
 
 	r=$(ratio "$(s S1 rps_med)" "$F12")
 	st=0; ge "$r" 0.80 || st=$?
-	echo "| S1 | v3, 1 key, warm | small | $(rps S1) req/s; p99 $(p99 S1) ms | ≥ 80% of F12 | $r of F12 ($(ratio "$(s S1 rps_med)" "$F1") of F1) | $(verdict $st S1 F12) |"
+	echo "| S1 | v3, 1 key, warm | small | $(rps S1) req/s; p99 $(p99 S1) ms | ≥ 80% of F12 | $r of F12 ($(ratio "$(s S1 rps_med)" "$F1") of F1$(have F13 && echo "; $(ratio "$(s S1 rps_med)" "$F13") of F13")) | $(verdict $st S1 F12) |"
 
 	st=0; le "$(s S2 p99_ms_med)" 15 || st=$?
 	echo "| S2 | v3, 100 keys, warm | small | p99 $(p99 S2) ms; $(rps S2) req/s = $(int "$(s S2 keys_s_med)") keys/s | p99 ≤ 15 ms at $CONNS conns | $(ratio "$(s S2 rps_med)" "$F1") of F1 | $(verdict $st S2) |"
@@ -178,7 +180,7 @@ and, from a separate uncompressed check request, the JSON itself.
 | label | data | keys/request | req/s | keys/s | p50 ms | p90 ms | p99 ms | max ms | wire B | plain B | SQL/request | valid |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|
 EOF
-	for l in F1 F1-poll F12 S1 B10 S2 S2-plain S6 S7 S4 SQL1 SQL10 SQL100 SQL500 S5-S1 S5-B10 S5-S2 S3; do
+	for l in F1 F1-poll F12 F13 S1 B10 S2 S2-plain S6 S7 S4 SQL1 SQL10 SQL100 SQL500 S5-S1 S5-B10 S5-S2 S3; do
 		have "$l" || continue
 		ds=$(awk -v L="$l" '$1 == "summary" && $3 == "label=" L { sub("dataset=", "", $2); print $2 }' "$RES" | tail -n 1)
 		b=$(s "$l" batch); [ "$b" = 0 ] && b="global"
@@ -210,7 +212,7 @@ than running out of CPU.
 | label | app | nginx | memcached | MariaDB | loadgen | total | other processes | idle % |
 |---|---|---|---|---|---|---|---|---|
 EOF
-	for l in F1 F1-poll F12 S1 B10 S2 S2-plain S6 S7 S4 SQL1 SQL10 SQL100 SQL500 S5-S1 S5-B10 S5-S2 S3; do
+	for l in F1 F1-poll F12 F13 S1 B10 S2 S2-plain S6 S7 S4 SQL1 SQL10 SQL100 SQL500 S5-S1 S5-B10 S5-S2 S3; do
 		have "$l" || continue
 		a=$(s "$l" cpu_app_ms_med); n=$(s "$l" cpu_nginx_ms_med)
 		m=$(s "$l" cpu_memcached_ms_med); d=$(s "$l" cpu_mariadb_ms_med)
