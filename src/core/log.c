@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,36 @@ static bool	log_as_json;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
+/*
+ * The pid every line carries, kept rather than asked for per line (getpid
+ * is a system call, and a worker writes an access line per request); a
+ * forked child refreshes it before it runs anything else.
+ */
+static pid_t log_pid;
+
+static void
+log_pid_refresh(void)
+{
+	log_pid = getpid();
+}
+
+static long
+log_getpid(void)
+{
+	return (long)(log_pid != 0 ? log_pid : getpid());
+}
+
 void
 log_setup(int level, bool json)
 {
 	log_threshold = level;
 	log_as_json = json;
+	if (log_pid == 0) {
+		log_pid_refresh();
+		/* Not fatal: without the handler every line asks getpid. */
+		if (pthread_atfork(NULL, NULL, log_pid_refresh) != 0)
+			log_pid = 0;
+	}
 }
 
 int
@@ -54,17 +80,43 @@ log_sanitize(char *dst, size_t dstlen, const char *src)
 	return dst;
 }
 
+/*
+ * The time of a line, to the millisecond, in UTC.  The date and time up to
+ * the second are formatted once per second per thread (a worker logs many
+ * lines a second; the guard's thread may log too, hence thread-local).
+ */
 static void
 format_time(char *buf, size_t len)
 {
+	static _Thread_local time_t cached_sec = (time_t)-1;
+	static _Thread_local char cached[80];	/* room for any int */
 	struct timespec ts;
 	struct tm tm;
+	size_t n;
+	long ms;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	if (ts.tv_sec != cached_sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		snprintf(cached, sizeof(cached), "%04d-%02d-%02dT%02d:%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		cached_sec = ts.tv_sec;
+	}
+	n = strlen(cached);
+	ms = ts.tv_nsec / 1000000;
+	if (n + sizeof(".mmmZ") > len) {
+		if (len > 0)
+			buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, cached, n);
+	buf[n] = '.';
+	buf[n + 1] = (char)('0' + ms / 100);
+	buf[n + 2] = (char)('0' + ms / 10 % 10);
+	buf[n + 3] = (char)('0' + ms % 10);
+	buf[n + 4] = 'Z';
+	buf[n + 5] = '\0';
 }
 
 /*
@@ -86,10 +138,10 @@ log_emit(int level, const char *fmt, va_list ap)
 		log_sanitize(clean, sizeof(clean), msg);
 		n = snprintf(line, sizeof(line),
 		    "{\"time\":\"%s\",\"level\":\"%s\",\"pid\":%ld,\"msg\":\"%s\"}\n",
-		    now, level_names[level], (long)getpid(), clean);
+		    now, level_names[level], log_getpid(), clean);
 	} else {
 		n = snprintf(line, sizeof(line), "%s relaycfg[%ld] %s: %s\n",
-		    now, (long)getpid(), level_names[level], msg);
+		    now, log_getpid(), level_names[level], msg);
 	}
 	if (n < 0)
 		return;
@@ -147,7 +199,7 @@ log_access(int status, const char *method, const char *path,
 		    "{\"time\":\"%s\",\"level\":\"info\",\"pid\":%ld,"
 		    "\"status\":%d,\"method\":\"%s\",\"path\":\"%s\","
 		    "\"duration_us\":%lld,\"bytes\":%zu}\n",
-		    now, (long)getpid(), status, m, p, duration_us, bytes_out);
+		    now, log_getpid(), status, m, p, duration_us, bytes_out);
 		if (n > 0 && (size_t)n < sizeof(line) &&
 		    write(STDERR_FILENO, line, (size_t)n) < 0)
 			return;

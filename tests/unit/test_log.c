@@ -1,0 +1,186 @@
+/*
+ * test_log.c - the lines log.c writes to stderr (captured through a pipe):
+ * the access line in text and JSON, its time (UTC, to the millisecond, the
+ * clock's own second), and the pid a line carries, which must be the
+ * writer's own also in a child forked after log_setup (log.c keeps it
+ * rather than asking per line).
+ */
+#include "config.h"
+
+#include <sys/wait.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+
+static int saved_stderr = -1;
+static int pipe_rd = -1;
+
+/* Send stderr into a pipe until capture_end. */
+static void
+capture_begin(void)
+{
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	saved_stderr = dup(STDERR_FILENO);
+	assert_true(saved_stderr >= 0);
+	assert_true(dup2(p[1], STDERR_FILENO) >= 0);
+	close(p[1]);
+	pipe_rd = p[0];
+}
+
+/* Restore stderr; what was written goes to buf (NUL-terminated). */
+static void
+capture_end(char *buf, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	assert_true(dup2(saved_stderr, STDERR_FILENO) >= 0);
+	close(saved_stderr);
+	while (n + 1 < len && (r = read(pipe_rd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	close(pipe_rd);
+}
+
+/* The time at the start of a text line, as seconds since the epoch. */
+static time_t
+line_time(const char *line, int *ms)
+{
+	struct tm tm = { 0 };
+	char z;
+
+	assert_int_equal(sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c",
+	    &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+	    &tm.tm_sec, ms, &z), 8);
+	assert_int_equal(z, 'Z');
+	assert_true(*ms >= 0 && *ms <= 999);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+static void
+test_access_text(void **state)
+{
+	char out[4096], want[256];
+	struct timespec before, after;
+	time_t t;
+	int ms;
+
+	(void)state;
+	log_setup(LOG_LEVEL_INFO, false);
+	capture_begin();
+	clock_gettime(CLOCK_REALTIME, &before);
+	log_access(200, "POST", "/api/0/relays/projectconfigs/\n\"x", 1234,
+	    567);
+	clock_gettime(CLOCK_REALTIME, &after);
+	capture_end(out, sizeof(out));
+
+	t = line_time(out, &ms);
+	assert_true(t >= before.tv_sec && t <= after.tv_sec);
+	if (t == before.tv_sec)
+		assert_true(ms >= before.tv_nsec / 1000000);
+	snprintf(want, sizeof(want), " relaycfg[%ld] info: access 200 POST "
+	    "/api/0/relays/projectconfigs/??x 1234us 567B\n", (long)getpid());
+	assert_string_equal(out + strlen("2026-01-01T00:00:00.000Z"), want);
+}
+
+static void
+test_access_json(void **state)
+{
+	char out[4096], want[256];
+	const char *rest;
+
+	(void)state;
+	log_setup(LOG_LEVEL_INFO, true);
+	capture_begin();
+	log_access(404, "GET", "/nope", 7, 0);
+	capture_end(out, sizeof(out));
+	log_setup(LOG_LEVEL_INFO, false);
+
+	assert_memory_equal(out, "{\"time\":\"", 9);
+	rest = strstr(out, "Z\",\"level\"");
+	assert_non_null(rest);
+	assert_int_equal(rest - out, 9 + 23);
+	snprintf(want, sizeof(want), "Z\",\"level\":\"info\",\"pid\":%ld,"
+	    "\"status\":404,\"method\":\"GET\",\"path\":\"/nope\","
+	    "\"duration_us\":7,\"bytes\":0}\n", (long)getpid());
+	assert_string_equal(rest, want);
+}
+
+/* Lines a second apart carry their own seconds (the cached date moves). */
+static void
+test_time_moves(void **state)
+{
+	char out[4096];
+	const char *second;
+	time_t t1, t2;
+	int ms;
+
+	(void)state;
+	log_setup(LOG_LEVEL_INFO, false);
+	capture_begin();
+	log_info("one");
+	usleep(1100 * 1000);
+	log_info("two");
+	capture_end(out, sizeof(out));
+
+	t1 = line_time(out, &ms);
+	second = strchr(out, '\n');
+	assert_non_null(second);
+	t2 = line_time(second + 1, &ms);
+	assert_true(t2 == t1 + 1 || t2 == t1 + 2);
+}
+
+/* A child forked after log_setup writes its own pid, not its parent's. */
+static void
+test_child_pid(void **state)
+{
+	char out[4096], want[64];
+	pid_t kid;
+	int status;
+
+	(void)state;
+	log_setup(LOG_LEVEL_INFO, false);
+	capture_begin();
+	log_info("parent");
+	if ((kid = fork()) == 0) {
+		log_info("child");
+		_exit(0);
+	}
+	assert_true(kid > 0);
+	assert_int_equal(waitpid(kid, &status, 0), kid);
+	capture_end(out, sizeof(out));
+
+	snprintf(want, sizeof(want), " relaycfg[%ld] info: parent\n",
+	    (long)getpid());
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), " relaycfg[%ld] info: child\n",
+	    (long)kid);
+	assert_non_null(strstr(out, want));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_access_text),
+		cmocka_unit_test(test_access_json),
+		cmocka_unit_test(test_time_moves),
+		cmocka_unit_test(test_child_pid),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
