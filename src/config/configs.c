@@ -495,8 +495,9 @@ batch_resolve(const struct batch_rows *b, int64_t pid,
 }
 
 /*
- * render_entry - ent gets bt rendered (render_built) and bt's content is
- * released.  Returns 0, or -1 on OOM with ent as it was.
+ * render_entry - ent gets bt rendered (render_built) and bt's content (or
+ * its pending text) is released.  Returns 0, or -1 on OOM with ent as it
+ * was.
  */
 static int
 render_entry(struct configs_entry *ent, struct built *bt,
@@ -576,10 +577,13 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 		if (known[j] > 0 && build_content(p, o, &k, 1, popt, oopt,
 		    thr, conf, &old[todo[j]], &bt[j], lr, &nl) != 0)
 			goto out;
-		/* Its lastChange known already: rendered now, so that only
-		 * the configs waiting for the pairs stay in memory. */
+		/* Its lastChange known already: rendered now; one waiting
+		 * for the pairs waits as its text (render_pending). */
 		if (known[j] > 0 && bt[j].req < 0 &&
 		    render_entry(&e[todo[j]], &bt[j], lr, now_text) != 0)
+			goto out;
+		if (known[j] > 0 && bt[j].req >= 0 &&
+		    render_pending(&bt[j], now_text) != 0)
 			goto out;
 	}
 	lastchange_resolve(app->store, lr, nl, now_text);
@@ -593,7 +597,7 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 			if (entry_set_text(ent, disabled_json,
 			    sizeof(disabled_json) - 1, NULL, NULL) != 0)
 				goto out;
-		} else if (bt[j].content != NULL &&
+		} else if ((bt[j].content != NULL || bt[j].text != NULL) &&
 		    render_entry(ent, &bt[j], lr, now_text) != 0)
 			goto out;
 
@@ -640,8 +644,10 @@ out:
 	free(wkeys);
 	free(lens);
 	free(ttls);
-	for (size_t j = 0; bt != NULL && j < m; j++)
+	for (size_t j = 0; bt != NULL && j < m; j++) {
 		json_object_put(bt[j].content);
+		free(bt[j].text);
+	}
 	free(bt);
 	free(lr);
 	free(known);
@@ -899,15 +905,17 @@ configs_by_projects(struct app *app, const int64_t *ids, size_t n,
 		}
 		/* Not cached: lastChange always from the persisted pair. */
 		if (build_content(p, o, kl[pi].keys, kl[pi].n, popt, oopt,
-		    thr, app->conf, NULL, &bt[i], lr, &nl) != 0)
+		    thr, app->conf, NULL, &bt[i], lr, &nl) != 0 ||
+		    (bt[i].req >= 0 && render_pending(&bt[i], now_text) != 0))
 			goto out;
 	}
 	lastchange_resolve(app->store, lr, nl, now_text);
 	for (size_t i = 0; i < n; i++) {
 		char lc[PROJECTCONFIG_TIME_LEN + 1];
 
-		if (bt[i].content != NULL && (json[i] = render_built(&bt[i],
-		    lr, now_text, &lens[i], lc)) == NULL)
+		if ((bt[i].content != NULL || bt[i].text != NULL) &&
+		    (json[i] = render_built(&bt[i], lr, now_text, &lens[i],
+		    lc)) == NULL)
 			goto out;
 	}
 	rc = 0;
@@ -917,8 +925,10 @@ out:
 			free(json[i]);
 			json[i] = NULL;
 		}
-	for (size_t i = 0; bt != NULL && i < n; i++)
+	for (size_t i = 0; bt != NULL && i < n; i++) {
 		json_object_put(bt[i].content);
+		free(bt[i].text);
+	}
 	free(bt);
 	free(lr);
 	free(kl);

@@ -36,10 +36,13 @@ struct cached {
  * and rev, and where its lastChange comes from.
  */
 struct built {
-	json_object	*content;	/* NULL: not built */
+	json_object	*content;	/* NULL: not built, or rendered */
 	char		 rev[PROJECTCONFIG_REV_LEN + 1];
 	const char	*lc;		/* the cached copy's, or NULL */
 	long		 req;		/* else its lastchange_req, or -1 */
+	char		*text;		/* rendered, waiting for lr[req] */
+	size_t		 text_len;
+	size_t		 lc_at;		/* where its lastChange goes */
 };
 
 /* find_id - the index of v in a[0..n-1], or -1 (configs.c). */
@@ -59,8 +62,17 @@ int	build_content(const struct model_project *p,
 	    const struct model_txthresholds *thr, const struct conf *conf,
 	    const struct cached *old, struct built *bt,
 	    struct lastchange_req *lr, size_t *nl);
-/* render_built - the text of bt (lastchange.c); NULL on OOM. */
-char	*render_built(const struct built *bt, const struct lastchange_req *lr,
+/*
+ * render_pending - render bt, which waits for its lastChange (bt->req >=
+ * 0), now, and release its content (lastchange.c).  Returns 0, or -1 on
+ * OOM with bt as it was.
+ */
+int	render_pending(struct built *bt, const char *now);
+/*
+ * render_built - the text of bt (lastchange.c), malloc'd, the caller's;
+ * a pending text is handed over (bt->text becomes NULL).  NULL on OOM.
+ */
+char	*render_built(struct built *bt, const struct lastchange_req *lr,
 	    const char *now, size_t *len,
 	    char last_change[PROJECTCONFIG_TIME_LEN + 1]);
 

@@ -252,11 +252,53 @@ build_content(const struct model_project *p, const struct model_org *o,
 }
 
 /*
+ * render_pending - see configs_int.h.  A batch of cold configs waits for
+ * one read of the persisted pairs (lastchange_resolve) before any of
+ * them can be rendered.  Kept as json-c trees, 500 of them held a worker's
+ * heap at over 20 MB; rendered now, with now standing in for the
+ * lastChange, each waits as its text (about a quarter of that), and the
+ * answer is written over the stand-in.  Both are VALID_TIMESTAMP_LEN
+ * characters that JSON does not escape (valid_timestamp, store_rev.c),
+ * and the place is found, not guessed: the first ,"lastChange":" of the
+ * text, which only the key itself can be, since a '"' inside a JSON
+ * string is always escaped and the keys before it (disabled, slug,
+ * lastFetch) are projectconfig_render's own.  A text that does not read
+ * as expected keeps its tree and is rendered later, as before.
+ */
+int
+render_pending(struct built *bt, const char *now)
+{
+	static const char marker[] = ",\"lastChange\":\"";
+	const size_t tl = PROJECTCONFIG_TIME_LEN;
+	const char *at;
+	size_t len;
+	char *text;
+
+	if (strlen(now) != tl ||
+	    (text = projectconfig_render(bt->content, bt->rev, now, now,
+	    &len)) == NULL)
+		return -1;
+	at = strstr(text, marker);
+	if (at == NULL || (size_t)(at - text) + sizeof(marker) - 1 + tl >=
+	    len || memcmp(at + sizeof(marker) - 1, now, tl) != 0 ||
+	    at[sizeof(marker) - 1 + tl] != '"') {
+		free(text);
+		return 0;
+	}
+	bt->text = text;
+	bt->text_len = len;
+	bt->lc_at = (size_t)(at - text) + sizeof(marker) - 1;
+	json_object_put(bt->content);
+	bt->content = NULL;
+	return 0;
+}
+
+/*
  * render_built - the text of bt once lastchange_resolve answered lr:
  * malloc'd, length in *len and its lastChange in last_change; NULL on OOM.
  */
 char *
-render_built(const struct built *bt, const struct lastchange_req *lr,
+render_built(struct built *bt, const struct lastchange_req *lr,
     const char *now, size_t *len,
     char last_change[PROJECTCONFIG_TIME_LEN + 1])
 {
@@ -264,8 +306,17 @@ render_built(const struct built *bt, const struct lastchange_req *lr,
 	    bt->req >= 0 ? lr[bt->req].last_change : now;
 	char *text;
 
-	if ((text = projectconfig_render(bt->content, bt->rev, now, lc,
-	    len)) != NULL)
+	if (bt->text != NULL && strlen(lc) == PROJECTCONFIG_TIME_LEN) {
+		text = bt->text;
+		memcpy(text + bt->lc_at, lc, PROJECTCONFIG_TIME_LEN);
+		*len = bt->text_len;
+		bt->text = NULL;
+	} else if (bt->content == NULL)
+		return NULL;	/* a pending text and a malformed lc */
+	else
+		text = projectconfig_render(bt->content, bt->rev, now, lc,
+		    len);
+	if (text != NULL)
 		snprintf(last_change, PROJECTCONFIG_TIME_LEN + 1, "%s", lc);
 	return text;
 }
