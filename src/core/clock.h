@@ -7,7 +7,10 @@
 #ifndef RELAYCFG_CLOCK_H
 #define RELAYCFG_CLOCK_H
 
-/* clock_mono_ms - CLOCK_MONOTONIC in milliseconds. */
+/*
+ * clock_mono_ms - CLOCK_MONOTONIC in milliseconds.  Async-signal-safe
+ * (clock_gettime is): guard.c's handlers read it.
+ */
 long long	clock_mono_ms(void);
 
 /* clock_mono_us - CLOCK_MONOTONIC in microseconds. */

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "guard.h"
 #include "worker.h"
 
@@ -50,16 +51,6 @@ static bool quit;
 static char wd_line[256];
 static size_t wd_len;
 
-/* Async-signal-safe (clock_gettime is). */
-static long long
-guard_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Whether a mark is older than its limit at now. */
 static bool
 guard_expired(long long since, long long limit, long long now)
@@ -79,7 +70,7 @@ static void
 on_io_timeout(int sig)
 {
 	int saved = errno;
-	long long now = guard_now_ms();
+	long long now = clock_mono_ms();
 	int fd;
 
 	(void)sig;
@@ -103,7 +94,7 @@ on_watchdog(int sig)
 	(void)sig;
 	if (!guard_expired(atomic_load_explicit(&req_since,
 	    memory_order_relaxed), atomic_load_explicit(&req_limit_ms,
-	    memory_order_relaxed), guard_now_ms()))
+	    memory_order_relaxed), clock_mono_ms()))
 		return;
 	n = write(STDERR_FILENO, wd_line, wd_len);
 	(void)n;
@@ -134,7 +125,7 @@ guard_main(void *arg)
 		pthread_cond_timedwait(&quit_cond, &quit_lock, &until);
 		if (quit)
 			break;
-		now = guard_now_ms();
+		now = clock_mono_ms();
 		if (guard_expired(atomic_load(&io_since),
 		    atomic_load(&io_limit_ms), now))
 			pthread_kill(serving_thread, GUARD_SIG_IO);
@@ -256,7 +247,7 @@ guard_stop(void)
 void
 guard_io_begin(void)
 {
-	atomic_store_explicit(&io_since, guard_now_ms(), memory_order_relaxed);
+	atomic_store_explicit(&io_since, clock_mono_ms(), memory_order_relaxed);
 }
 
 void
@@ -268,7 +259,7 @@ guard_io_end(void)
 void
 guard_request_begin(void)
 {
-	atomic_store_explicit(&req_since, guard_now_ms(), memory_order_relaxed);
+	atomic_store_explicit(&req_since, clock_mono_ms(), memory_order_relaxed);
 }
 
 void

@@ -21,21 +21,13 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
 #include "guard.h"
 #include "worker.h"
 
 static struct conf conf;
 static FCGX_Request fcgx;
 static int sv[2] = { -1, -1 };
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 sleep_ms(long ms)
@@ -83,7 +75,7 @@ static void
 test_io_timeout_drops(void **state)
 {
 	struct pollfd pfd = { .fd = sv[0], .events = POLLIN };
-	long long t0 = now_ms(), took;
+	long long t0 = clock_mono_ms(), took;
 	char c;
 	int rc;
 
@@ -93,9 +85,9 @@ test_io_timeout_drops(void **state)
 	 * shut-down socket reads as ended, 5 s at most */
 	do
 		rc = poll(&pfd, 1, 5000);
-	while (rc < 0 && errno == EINTR && now_ms() - t0 < 5000);
+	while (rc < 0 && errno == EINTR && clock_mono_ms() - t0 < 5000);
 	guard_io_end();
-	took = now_ms() - t0;
+	took = clock_mono_ms() - t0;
 	assert_int_equal(rc, 1);
 	assert_int_equal(read(sv[0], &c, 1), 0);	/* shut down: EOF */
 	assert_true(took >= 990);
@@ -168,14 +160,14 @@ run_child(void (*body)(void), char *out, size_t outlen)
 static void
 spin_request(void)
 {
-	long long t0 = now_ms();
+	long long t0 = clock_mono_ms();
 	volatile unsigned long spins = 0;
 
 	guarded_init();
 	if (guard_start(&conf, false, &fcgx) != 0)
 		_exit(10);
 	guard_request_begin();
-	while (now_ms() - t0 < 10000)
+	while (clock_mono_ms() - t0 < 10000)
 		spins++;
 	_exit(11);
 }
@@ -197,7 +189,7 @@ static void
 test_watchdog_ends_a_long_request(void **state)
 {
 	char out[512];
-	long long t0 = now_ms();
+	long long t0 = clock_mono_ms();
 	int status;
 
 	(void)state;
@@ -206,7 +198,7 @@ test_watchdog_ends_a_long_request(void **state)
 	assert_int_equal(WEXITSTATUS(status), WORKER_EXIT_WATCHDOG);
 	assert_non_null(strstr(out, "error: watchdog: a request ran longer "
 	    "than request_timeout (2 s), the worker exits\n"));
-	assert_true(now_ms() - t0 >= 1990);
+	assert_true(clock_mono_ms() - t0 >= 1990);
 }
 
 static void
