@@ -183,7 +183,8 @@ mc_store(const char *value_path)
 		return -1;
 	n = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	if (n == 0 || (mc = mc_connect()) == NULL)
+	/* A full buffer means a larger file: refused, not cut short. */
+	if (n == 0 || n == sizeof(buf) || (mc = mc_connect()) == NULL)
 		return -1;
 	if (memcached_set(mc, mc_keys[0], mc_key_lens[0], buf, n, 0, 0) ==
 	    MEMCACHED_SUCCESS && memcached_set(mc, mc_keys[1], mc_key_lens[1],

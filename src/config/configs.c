@@ -601,15 +601,13 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 			known[j] = batch_resolve(&b, k->project_id, &p, &o,
 			    &popt, &oopt, &thr);
 		if (known[j] > 0 && build_content(p, o, &k, 1, popt, oopt,
-		    thr, conf, &old[todo[j]], &bt[j], lr, &nl) != 0)
+		    thr, conf, &old[todo[j]], now_text, &bt[j], lr, &nl) != 0)
 			goto out;
-		/* Its lastChange known already: rendered now; one waiting
-		 * for the pairs waits as its text (render_pending). */
+		/* Its lastChange known already: rendered now, so that only
+		 * the configs waiting for the pairs stay in memory (as their
+		 * text: build_content). */
 		if (known[j] > 0 && bt[j].req < 0 &&
 		    render_entry(&e[todo[j]], &bt[j], lr, now_text) != 0)
-			goto out;
-		if (known[j] > 0 && bt[j].req >= 0 &&
-		    render_pending(&bt[j], now_text) != 0)
 			goto out;
 	}
 	lastchange_resolve(app->store, lr, nl, now_text);
@@ -623,7 +621,7 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 			if (entry_set_text(ent, disabled_json,
 			    sizeof(disabled_json) - 1, NULL, NULL) != 0)
 				goto out;
-		} else if ((bt[j].content != NULL || bt[j].text != NULL) &&
+		} else if (built_waiting(&bt[j]) &&
 		    render_entry(ent, &bt[j], lr, now_text) != 0)
 			goto out;
 
@@ -931,17 +929,15 @@ configs_by_projects(struct app *app, const int64_t *ids, size_t n,
 		}
 		/* Not cached: lastChange always from the persisted pair. */
 		if (build_content(p, o, kl[pi].keys, kl[pi].n, popt, oopt,
-		    thr, app->conf, NULL, &bt[i], lr, &nl) != 0 ||
-		    (bt[i].req >= 0 && render_pending(&bt[i], now_text) != 0))
+		    thr, app->conf, NULL, now_text, &bt[i], lr, &nl) != 0)
 			goto out;
 	}
 	lastchange_resolve(app->store, lr, nl, now_text);
 	for (size_t i = 0; i < n; i++) {
 		char lc[PROJECTCONFIG_TIME_LEN + 1];
 
-		if ((bt[i].content != NULL || bt[i].text != NULL) &&
-		    (json[i] = render_built(&bt[i], lr, now_text, &lens[i],
-		    lc)) == NULL)
+		if (built_waiting(&bt[i]) && (json[i] = render_built(&bt[i],
+		    lr, now_text, &lens[i], lc)) == NULL)
 			goto out;
 	}
 	rc = 0;

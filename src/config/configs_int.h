@@ -52,22 +52,20 @@ long	find_id(const int64_t *a, size_t n, int64_t v);
 void	add_id(int64_t *a, size_t *n, int64_t v);
 
 /*
- * build_content - build one config into *bt (lastchange.c).  Returns 0,
- * or -1 on OOM (bt->content may be set).
+ * build_content - build one config into *bt (lastchange.c); one that
+ * waits for lr[bt->req] is rendered at once, with now standing in for
+ * its lastChange, and waits as bt->text.  Returns 0, or -1 on OOM
+ * (bt->content may be set).
  */
 int	build_content(const struct model_project *p,
 	    const struct model_org *o,
 	    const struct model_projectkey *const *keys, size_t nkeys,
 	    json_object *popt, json_object *oopt,
 	    const struct model_txthresholds *thr, const struct conf *conf,
-	    const struct cached *old, struct built *bt,
+	    const struct cached *old, const char *now, struct built *bt,
 	    struct lastchange_req *lr, size_t *nl);
-/*
- * render_pending - render bt, which waits for its lastChange (bt->req >=
- * 0), now, and release its content (lastchange.c).  Returns 0, or -1 on
- * OOM with bt as it was.
- */
-int	render_pending(struct built *bt, const char *now);
+/* built_waiting - whether bt holds a config not rendered into an entry. */
+bool	built_waiting(const struct built *bt);
 /*
  * render_built - the text of bt (lastchange.c), malloc'd, the caller's;
  * a pending text is handed over (bt->text becomes NULL).  NULL on OOM.

@@ -210,54 +210,13 @@ out:
 /* The hand-off from configs.c: building, then rendering, one config. */
 
 /*
- * build_content - build one config into *bt, and decide where its
- * lastChange comes from: the cached copy's (old) when the rev did not
- * change, which costs nothing; else the project's persisted pair, asked
- * for in lr[*nl] (lastchange.h), so that a flushed or absent memcached
- * does not move it.  Returns 0, or -1 on OOM (bt->content may be set).
- */
-int
-build_content(const struct model_project *p, const struct model_org *o,
-    const struct model_projectkey *const *keys, size_t nkeys,
-    json_object *popt, json_object *oopt,
-    const struct model_txthresholds *thr, const struct conf *conf,
-    const struct cached *old, struct built *bt, struct lastchange_req *lr,
-    size_t *nl)
-{
-	struct timespec t0;
-
-	bt->lc = NULL;
-	bt->req = -1;
-	/* Sentry's get_project_config timer: the build of one config */
-	metrics_now(&t0);
-	bt->content = projectconfig_content(p, o, keys, nkeys, popt, oopt, thr,
-	    conf);
-	metrics_observe(MF_SENTRY_GET_PROJECT_CONFIG, 0,
-	    metrics_seconds_since(&t0));
-	if (bt->content == NULL || projectconfig_rev(bt->content, bt->rev) != 0)
-		return -1;
-	metrics_inc(MF_CONFIGS_BUILT, 0, 0, 0);
-	if (!lastchange_wanted(bt->content))
-		return 0;
-	if (old != NULL && old->present && strcmp(old->rev, bt->rev) == 0 &&
-	    old->last_change[0] != '\0') {
-		bt->lc = old->last_change;
-		return 0;
-	}
-	if (lastchange_project_rev(bt->content, lr[*nl].prev) != 0)
-		return -1;
-	lr[*nl].project_id = p->id;
-	bt->req = (long)(*nl)++;
-	return 0;
-}
-
-/*
- * render_pending - see configs_int.h.  A batch of cold configs waits for
- * one read of the persisted pairs (lastchange_resolve) before any of
- * them can be rendered.  Kept as json-c trees, 500 of them held a worker's
- * heap at over 20 MB; rendered now, with now standing in for the
- * lastChange, each waits as its text (about a quarter of that), and the
- * answer is written over the stand-in.  Both are VALID_TIMESTAMP_LEN
+ * render_pending - render bt, which waits for lr[bt->req], now and release
+ * its content.  Returns 0, or -1 on OOM with bt as it was.  A batch of
+ * cold configs waits for one read of the persisted pairs
+ * (lastchange_resolve) before any of them can be rendered.  Kept as json-c
+ * trees, 500 of them held a worker's heap at over 20 MB; rendered now,
+ * with now standing in for the lastChange, each waits as its text
+ * (about a quarter of that), and the answer is written over the stand-in.  Both are VALID_TIMESTAMP_LEN
  * characters that JSON does not escape (valid_timestamp, store_rev.c),
  * and the place is found, not guessed: the first ,"lastChange":" of the
  * text, which only the key itself can be, since a '"' inside a JSON
@@ -265,7 +224,7 @@ build_content(const struct model_project *p, const struct model_org *o,
  * lastFetch) are projectconfig_render's own.  A text that does not read
  * as expected keeps its tree and is rendered later, as before.
  */
-int
+static int
 render_pending(struct built *bt, const char *now)
 {
 	static const char marker[] = ",\"lastChange\":\"";
@@ -291,6 +250,55 @@ render_pending(struct built *bt, const char *now)
 	json_object_put(bt->content);
 	bt->content = NULL;
 	return 0;
+}
+
+/*
+ * build_content - build one config into *bt, and decide where its
+ * lastChange comes from: the cached copy's (old) when the rev did not
+ * change, which costs nothing; else the project's persisted pair, asked
+ * for in lr[*nl] (lastchange.h), so that a flushed or absent memcached
+ * does not move it; such a config waits as its text (render_pending).
+ * Returns 0, or -1 on OOM (bt->content may be set).
+ */
+int
+build_content(const struct model_project *p, const struct model_org *o,
+    const struct model_projectkey *const *keys, size_t nkeys,
+    json_object *popt, json_object *oopt,
+    const struct model_txthresholds *thr, const struct conf *conf,
+    const struct cached *old, const char *now, struct built *bt,
+    struct lastchange_req *lr, size_t *nl)
+{
+	struct timespec t0;
+
+	bt->lc = NULL;
+	bt->req = -1;
+	/* Sentry's get_project_config timer: the build of one config */
+	metrics_now(&t0);
+	bt->content = projectconfig_content(p, o, keys, nkeys, popt, oopt, thr,
+	    conf);
+	metrics_observe(MF_SENTRY_GET_PROJECT_CONFIG, 0,
+	    metrics_seconds_since(&t0));
+	if (bt->content == NULL || projectconfig_rev(bt->content, bt->rev) != 0)
+		return -1;
+	metrics_inc(MF_CONFIGS_BUILT, 0, 0, 0);
+	if (!lastchange_wanted(bt->content))
+		return 0;
+	if (old != NULL && old->present && strcmp(old->rev, bt->rev) == 0 &&
+	    old->last_change[0] != '\0') {
+		bt->lc = old->last_change;
+		return 0;
+	}
+	if (lastchange_project_rev(bt->content, lr[*nl].prev) != 0)
+		return -1;
+	lr[*nl].project_id = p->id;
+	bt->req = (long)(*nl)++;
+	return render_pending(bt, now);
+}
+
+bool
+built_waiting(const struct built *bt)
+{
+	return bt->content != NULL || bt->text != NULL;
 }
 
 /*
