@@ -128,6 +128,75 @@ is "$REV5" "$REV1" "a foreign sentry:relay-rev changes no rev"
 ok $([[ "$LC5" > "$LC4" ]]; echo $?) "... but is not ours: a new lastChange, written"
 is "$(pair | cut -d' ' -f2)" "\"$LC5\"" "... persisted"
 
+# --- a claim is one statement -----------------------------------------------
+sleep 1.1
+ctl option set project "$PROJ" sentry:origins '["https://c.example"]' >/dev/null
+insert_selects() {
+	sql "SHOW GLOBAL STATUS LIKE 'Com_insert_select'" | cut -f2
+}
+W=$(writes)
+IS=$(insert_selects)
+read -r REV7 LC7 <<<"$(fetch "$K1")"
+ok $([[ "$LC7" > "$LC5" ]]; echo $?) "option changed again: a later lastChange ($LC7)"
+is "$(pair | cut -d' ' -f2)" "\"$LC7\"" "... persisted"
+is "$(($(writes) - W))" 1 "... by one statement"
+is "$(($(insert_selects) - IS))" 1 "... an INSERT ... SELECT (read, decide and write at once)"
+
+# --- two workers claiming one revision at once agree ------------------------
+# A transaction holds the project row, so both workers' claims wait on it
+# and then run together: one writes, the other reads what it wrote (or
+# deadlocks, is rolled back and tries again).  Either way one lastChange.
+sleep 1.1
+ctl option set project "$PROJ" sentry:origins '["https://d.example"]' >/dev/null
+OFF=$(wc -c <"$T/relaycfg.log")
+mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -N -B relaycfg -e \
+    "START TRANSACTION; SELECT id FROM sentry_project WHERE id = $PROJ
+    FOR UPDATE; SELECT SLEEP(1.5); COMMIT" >/dev/null &
+PIDS=$!
+sleep 0.3
+for k in "$K1" "$K2"; do
+	"$RELAYCFGCTL" fetch --upstream "$BASE_URL" --credentials "$T/S.json" \
+	    --no-cache "$k" >"$T/claim.$k" 2>&1 &
+	PIDS="$PIDS $!"
+done
+wait $PIDS
+LCA=$(jq -r ".configs[\"$K1\"].lastChange" "$T/claim.$K1")
+LCB=$(jq -r ".configs[\"$K2\"].lastChange" "$T/claim.$K2")
+ok $([[ "$LCA" > "$LC7" ]]; echo $?) "concurrent claims: a new lastChange ($LCA)"
+is "$LCB" "$LCA" "... the same from both workers"
+is "$(pair | cut -d' ' -f2)" "\"$LCA\"" "... and persisted"
+is "$(tail -c +$((OFF + 1)) "$T/relaycfg.log" | grep -c 'lastChange: cannot')" 0 \
+    "... without a failure"
+
+# --- a persisted pair that is not exactly ours is rewritten -------------------
+# A time of another shape, or our rev in capitals (which a case-blind
+# comparison would take for ours), is no pair: the next build writes now.
+read -r REVN LCN <<<"$(fetch "$K1")"
+is "$LCN" "$LCA" "settled: the persisted lastChange"
+sql "UPDATE sentry_projectoptions SET value = '\"$(date -u +%FT%T)Z\"'
+    WHERE project_id = $PROJ AND \`key\` = 'sentry:relay-rev-lastchange'"
+flush
+read -r REV8 LC8 <<<"$(fetch "$K1")"
+is "$REV8" "$REVN" "a persisted time without microseconds: the same rev"
+ok $([[ "$LC8" > "$LCA" ]]; echo $?) "... a new lastChange ($LC8)"
+is "$(pair | cut -d' ' -f2)" "\"$LC8\"" "... persisted"
+sleep 0.1
+UPPER=$(pair | cut -d' ' -f1 | tr a-f A-F)
+sql "UPDATE sentry_projectoptions SET value = '$UPPER'
+    WHERE project_id = $PROJ AND \`key\` = 'sentry:relay-rev'"
+flush
+read -r REV9 LC9 <<<"$(fetch "$K1")"
+is "$REV9" "$REVN" "our rev in capitals: the same rev"
+ok $([[ "$LC9" > "$LC8" ]]; echo $?) "... a new lastChange ($LC9)"
+is "$(pair)" "$(printf '%s' "$UPPER" | tr A-F a-f) \"$LC9\"" \
+    "... persisted, the rev in our letters"
+
+# Back to the revision the sections below start from.
+sleep 0.1
+ctl option unset project "$PROJ" sentry:origins >/dev/null
+read -r REV10 LC5 <<<"$(fetch "$K1")"
+is "$REV10" "$REV1" "option unset again: the first rev"
+
 # --- relaycfgctl shows the pair among the project's options -----------------
 is "$(ctl option get project "$PROJ" | jq -c 'keys')" \
     '["sentry:relay-rev","sentry:relay-rev-lastchange"]' \
