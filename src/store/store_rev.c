@@ -259,6 +259,9 @@ store_revs_claim(struct store *st, const int64_t *project_ids,
 		goto out;
 	}
 	claim_sql(&q, project_ids, revs, n, now);
+	/* A query, for its RETURNING rows.  db_query sends it once more on
+	 * a connection lost under it; the claim is idempotent: a second
+	 * run finds the pair the first wrote, and keeps its time. */
 	if ((rc = store_sql_query(st, st->primary, &q, &r)) != STORE_OK)
 		goto out;
 	pairs_from_rows(r, ids, n, pairs);

@@ -173,19 +173,21 @@ is "$(tail -c +$((OFF + 1)) "$T/relaycfg.log" | grep -c 'lastChange: cannot')" 0
 # comparison would take for ours), is no pair: the next build writes now.
 read -r REVN LCN <<<"$(fetch "$K1")"
 is "$LCN" "$LCA" "settled: the persisted lastChange"
-sql "UPDATE sentry_projectoptions SET value = '\"$(date -u +%FT%T)Z\"'
-    WHERE project_id = $PROJ AND \`key\` = 'sentry:relay-rev-lastchange'"
-flush
-read -r REV8 LC8 <<<"$(fetch "$K1")"
+# tamper KEY VALUE: store VALUE as the project's option KEY behind
+# relaycfg's back, flush memcached, and fetch K1 again: "rev lc".
+tamper() {
+	sql "UPDATE sentry_projectoptions SET value = '$2'
+	    WHERE project_id = $PROJ AND \`key\` = '$1'"
+	flush
+	fetch "$K1"
+}
+read -r REV8 LC8 <<<"$(tamper sentry:relay-rev-lastchange "\"$(date -u +%FT%T)Z\"")"
 is "$REV8" "$REVN" "a persisted time without microseconds: the same rev"
 ok $([[ "$LC8" > "$LCA" ]]; echo $?) "... a new lastChange ($LC8)"
 is "$(pair | cut -d' ' -f2)" "\"$LC8\"" "... persisted"
 sleep 0.1
 UPPER=$(pair | cut -d' ' -f1 | tr a-f A-F)
-sql "UPDATE sentry_projectoptions SET value = '$UPPER'
-    WHERE project_id = $PROJ AND \`key\` = 'sentry:relay-rev'"
-flush
-read -r REV9 LC9 <<<"$(fetch "$K1")"
+read -r REV9 LC9 <<<"$(tamper sentry:relay-rev "$UPPER")"
 is "$REV9" "$REVN" "our rev in capitals: the same rev"
 ok $([[ "$LC9" > "$LC8" ]]; echo $?) "... a new lastChange ($LC9)"
 is "$(pair)" "$(printf '%s' "$UPPER" | tr A-F a-f) \"$LC9\"" \
