@@ -275,12 +275,11 @@ store_revs_claim(struct store *st, const int64_t *project_ids,
 		const int64_t *hit = bsearch(&project_ids[i], ids, n,
 		    sizeof(*ids), store_cmp_i64);
 		const struct store_rev *p = &pairs[hit - ids];
-		bool kept = strcmp(p->rev, revs[i]) == 0 &&
-		    p->last_change[0] != '\0';
 
+		/* pairs_from_rows leaves no half pair: rev set, time set. */
 		snprintf(out[i].rev, sizeof(out[i].rev), "%s", revs[i]);
 		snprintf(out[i].last_change, sizeof(out[i].last_change), "%s",
-		    kept ? p->last_change : now);
+		    strcmp(p->rev, revs[i]) == 0 ? p->last_change : now);
 	}
 out:
 	db_res_free(r);

@@ -50,7 +50,9 @@ int	store_revs_read(struct store *st, const int64_t *project_ids,
  * exists gets now and no row.  project_ids must be distinct; now is a
  * STORE_REV_TIME_LEN time.  Invalidates nothing.  STORE_OK, or
  * STORE_UNAVAILABLE / STORE_ERROR (read-only server, lost connection,
- * deadlock...) with nothing written and out untouched.
+ * deadlock...) with out untouched and nothing written, except when the
+ * connection was lost after the statement committed: the pair is then
+ * written, and the next read finds it.
  */
 int	store_revs_claim(struct store *st, const int64_t *project_ids,
 	    const char *const *revs, size_t n, const char *now,

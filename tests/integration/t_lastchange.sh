@@ -167,6 +167,12 @@ is "$LCB" "$LCA" "... the same from both workers"
 is "$(pair | cut -d' ' -f2)" "\"$LCA\"" "... and persisted"
 is "$(tail -c +$((OFF + 1)) "$T/relaycfg.log" | grep -c 'lastChange: cannot')" 0 \
     "... without a failure"
+# Both waited behind the held row (the claim reads what it writes, with
+# locks), so they did run together: relaycfg's access log, in us.
+WAITED=$(tail -c +$((OFF + 1)) "$T/relaycfg.log" |
+    sed -n 's/.* access 200 POST .* \([0-9]*\)us .*/\1/p' |
+    awk '$1 >= 800000 { n++ } END { print n + 0 }')
+is "$WAITED" 2 "... both claims waited for the project row"
 
 # --- a persisted pair that is not exactly ours is rewritten -------------------
 # A time of another shape, or our rev in capitals (which a case-blind

@@ -31,6 +31,7 @@
 #include "db.h"
 #include "log.h"
 #include "store.h"
+#include "store_rev.h"
 
 #define NPROJ		500	/* projects, one key each (project 1: two) */
 #define NORG		5
@@ -739,6 +740,84 @@ test_query_count(void)
 	is_long((long)warm_g, 7, "warm: seven multi-gets (pointers, then rows)");
 }
 
+/* The stored option value of project pid, "" when it has none. */
+static void
+option_value(int64_t pid, const char *key, char *out, size_t len)
+{
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	out[0] = '\0';
+	sql("SELECT value FROM sentry_projectoptions WHERE project_id = %"
+	    PRId64 " AND `key` = '%s'", pid, key);
+	r = mysql_store_result(my);
+	if ((row = mysql_fetch_row(r)) != NULL && row[0] != NULL)
+		snprintf(out, len, "%s", row[0]);
+	mysql_free_result(r);
+}
+
+/*
+ * store_revs_claim, by its contract (store_rev.h): one statement for the
+ * batch; a project without a pair gets (rev, now); one whose stored rev
+ * is already rev keeps its time; a project that does not exist gets now
+ * and no row; bad arguments write nothing.
+ */
+static void
+test_revs_claim(void)
+{
+	static const char rev_a[] = "0123456789abcdef0123456789abcdef";
+	static const char rev_b[] = "fedcba9876543210fedcba9876543210";
+	static const char t0[] = "2026-01-02T03:04:05.000006Z";
+	static const char now[] = "2026-12-06T07:00:00.123456Z";
+	const int64_t ids[] = { 3, 4, 999999 };
+	const char *revs[] = { rev_a, rev_b, rev_a };
+	const int64_t twice[] = { 3, 3 };
+	const char *other[] = { rev_b, rev_b };
+	struct store_rev out[3];
+	struct store_stats before, after;
+	char v[64];
+	int rc;
+
+	sql("DELETE FROM sentry_projectoptions WHERE project_id IN (3, 4) AND "
+	    "`key` IN ('" STORE_REV_KEY "', '" STORE_REV_TIME_KEY "')");
+	sql("INSERT INTO sentry_projectoptions (project_id, `key`, value) "
+	    "VALUES (4, '" STORE_REV_KEY "', '\"%s\"'), (4, '"
+	    STORE_REV_TIME_KEY "', '\"%s\"')", rev_b, t0);
+	memset(out, 0, sizeof(out));
+	before = stats();
+	rc = store_revs_claim(st, ids, revs, 3, now, out);
+	after = stats();
+	ok(rc == STORE_OK, "claim: STORE_OK");
+	is_long((long)(after.sql_queries - before.sql_queries), 1,
+	    "claim: one statement for three projects");
+	ok(strcmp(out[0].rev, rev_a) == 0 &&
+	    strcmp(out[0].last_change, now) == 0,
+	    "claim: a project without a pair gets (rev, now)");
+	option_value(3, STORE_REV_TIME_KEY, v, sizeof(v));
+	ok(strcmp(v, "\"2026-12-06T07:00:00.123456Z\"") == 0,
+	    "claim: ... written as a JSON string (%s)", v);
+	ok(strcmp(out[1].last_change, t0) == 0,
+	    "claim: a stored pair with this rev keeps its time");
+	option_value(4, STORE_REV_TIME_KEY, v, sizeof(v));
+	ok(strcmp(v, "\"2026-01-02T03:04:05.000006Z\"") == 0,
+	    "claim: ... and its row (%s)", v);
+	ok(strcmp(out[2].last_change, now) == 0,
+	    "claim: a project that does not exist gets now");
+	option_value(999999, STORE_REV_KEY, v, sizeof(v));
+	ok(v[0] == '\0', "claim: ... and no row");
+
+	/* Refused claims would move project 3 to rev_b: they must not. */
+	snprintf(out[0].rev, sizeof(out[0].rev), "untouched");
+	rc = store_revs_claim(st, twice, other, 1, "yesterday", out);
+	ok(rc == STORE_ERROR && strcmp(out[0].rev, "untouched") == 0,
+	    "claim: a time of another shape is refused, out untouched");
+	rc = store_revs_claim(st, twice, other, 2, now, out);
+	ok(rc == STORE_ERROR, "claim: a project twice is refused");
+	option_value(3, STORE_REV_KEY, v, sizeof(v));
+	ok(strcmp(v, "\"0123456789abcdef0123456789abcdef\"") == 0,
+	    "claim: ... nothing written by either");
+}
+
 /*
  * config_key - where a computed config of kind cfgz/cfgr lives: under the
  * digest of the conf's Sentry settings (cache.h), spelled out here.
@@ -1439,6 +1518,7 @@ main(void)
 	test_paths();
 	test_reads();
 	test_query_count();
+	test_revs_claim();
 	test_memcached_down();
 	test_memcached_frozen();
 	test_big_value();
