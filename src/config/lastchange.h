@@ -51,7 +51,7 @@ int	lastchange_project_rev(json_object *content,
  * lastchange_resolve - r[i].last_change for each request: the persisted
  * time when the persisted revision of the project is r[i].prev (one
  * SELECT for the batch, no write); otherwise the pair is claimed (one
- * statement for the batch, store_revs_claim) and the time is now, or
+ * transaction for the batch, store_revs_claim) and the time is now, or
  * the time of whoever claimed that revision first.  When MariaDB cannot
  * be read or written (down, read-only) the answer is now, never an
  * error: logged once until it works again, and writes rest for a minute.

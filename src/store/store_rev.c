@@ -1,7 +1,7 @@
 /*
  * store_rev.c - the persisted revision pair of project configs (Sentry's
  * sentry:relay-rev and sentry:relay-rev-lastchange project options): one
- * batched read, and one statement that writes only what moved.
+ * batched read, and one transaction that writes only what moved.
  */
 #include "config.h"
 
@@ -50,16 +50,33 @@ value_string(const char *v, size_t vlen, size_t len, char *out)
 }
 
 /*
- * pairs_from_rows - pairs[i] for ids[i] (sorted, distinct) from the rows
- * of r (project_id, key, value); rows of other projects or keys are
- * ignored.  A pair missing either half, or with a half of another shape,
- * is "": a row that does not read is simply no half.
+ * read_pairs - pairs[i] for ids[i] (sorted, distinct) from db, locking
+ * the rows read when for_update.  A pair missing either half, or with a
+ * half of another shape, is "".  A STORE_* code; pairs are "" on failure.
  */
-static void
-pairs_from_rows(struct db_res *r, const int64_t *ids, size_t n,
-    struct store_rev *pairs)
+static int
+read_pairs(struct store *st, struct db *db, const int64_t *ids, size_t n,
+    bool for_update, struct store_rev *pairs)
 {
+	struct db_sql q;
+	struct db_res *r = NULL;
+	int rc;
+
 	memset(pairs, 0, n * sizeof(*pairs));
+	if (n == 0)
+		return STORE_OK;
+	db_sql_init(&q);
+	db_sql_raw(&q, "SELECT project_id, `key`, value FROM "
+	    "sentry_projectoptions WHERE `key` IN (");
+	db_sql_str(&q, STORE_REV_KEY);
+	db_sql_raw(&q, ",");
+	db_sql_str(&q, STORE_REV_TIME_KEY);
+	db_sql_raw(&q, ") AND project_id IN ");
+	store_sql_ids(&q, ids, n);
+	if (for_update)
+		db_sql_raw(&q, " FOR UPDATE");
+	if ((rc = store_sql_query(st, db, &q, &r)) != STORE_OK)
+		goto out;
 	while (db_res_next(r)) {
 		const char *k = db_res_str(r, 1), *v = db_res_str(r, 2);
 		size_t vlen = db_res_len(r, 2);
@@ -86,33 +103,7 @@ pairs_from_rows(struct db_res *r, const int64_t *ids, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if (pairs[i].rev[0] == '\0' || pairs[i].last_change[0] == '\0')
 			memset(&pairs[i], 0, sizeof(pairs[i]));
-}
-
-/*
- * read_pairs - pairs[i] for ids[i] (sorted, distinct) from db, as
- * pairs_from_rows reads them.  A STORE_* code; pairs are "" on failure.
- */
-static int
-read_pairs(struct store *st, struct db *db, const int64_t *ids, size_t n,
-    struct store_rev *pairs)
-{
-	struct db_sql q;
-	struct db_res *r = NULL;
-	int rc;
-
-	memset(pairs, 0, n * sizeof(*pairs));
-	if (n == 0)
-		return STORE_OK;
-	db_sql_init(&q);
-	db_sql_raw(&q, "SELECT project_id, `key`, value FROM "
-	    "sentry_projectoptions WHERE `key` IN (");
-	db_sql_str(&q, STORE_REV_KEY);
-	db_sql_raw(&q, ",");
-	db_sql_str(&q, STORE_REV_TIME_KEY);
-	db_sql_raw(&q, ") AND project_id IN ");
-	store_sql_ids(&q, ids, n);
-	if ((rc = store_sql_query(st, db, &q, &r)) == STORE_OK)
-		pairs_from_rows(r, ids, n, pairs);
+out:
 	db_res_free(r);
 	db_sql_free(&q);
 	return rc;
@@ -152,7 +143,7 @@ store_revs_read(struct store *st, const int64_t *project_ids, size_t n,
 		rc = STORE_ERROR;
 		goto out;
 	}
-	if ((rc = read_pairs(st, store_reader(st), ids, m, pairs)) !=
+	if ((rc = read_pairs(st, store_reader(st), ids, m, false, pairs)) !=
 	    STORE_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -167,61 +158,49 @@ out:
 	return rc;
 }
 
-/*
- * The shape valid_timestamp accepts, as the JSON string stored: a time
- * of any other shape is "none" here as it is in read_pairs.
- */
-#define TIME_VALUE_REGEXP \
-	"'^\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{6}Z\"$'"
+/* The projects of ids (sorted) that exist, locked: exists[i]. */
+static int
+lock_projects(struct store *st, const int64_t *ids, size_t n, bool *exists)
+{
+	struct db_sql q;
+	struct db_res *r = NULL;
+	int rc;
 
-/*
- * claim_sql - the one statement of a claim.  For each (id, rev) whose
- * project exists, two rows are upserted: the rev, and the time, which is
- * the stored time when the stored rev already is rev (byte for byte)
- * and the time has its shape, else now.  RETURNING hands back both rows
- * as they stand after the statement.  The SELECT reads the table it
- * writes, so InnoDB locks the rows (and gaps) it reads: a concurrent
- * claim of the same project waits for this one and then reads what it
- * wrote, or the two deadlock and one is rolled back whole.  The derived
- * table keeps ON DUPLICATE KEY from being parsed as a join condition.
- */
+	memset(exists, 0, n * sizeof(*exists));
+	db_sql_init(&q);
+	db_sql_raw(&q, "SELECT id FROM sentry_project WHERE id IN ");
+	store_sql_ids(&q, ids, n);
+	db_sql_raw(&q, " FOR UPDATE");
+	if ((rc = store_sql_query(st, st->primary, &q, &r)) == STORE_OK)
+		while (db_res_next(r)) {
+			const int64_t *hit;
+			int64_t id;
+
+			if (db_res_int(r, 0, &id) && (hit = bsearch(&id, ids,
+			    n, sizeof(*ids), store_cmp_i64)) != NULL)
+				exists[hit - ids] = true;
+		}
+	db_res_free(r);
+	db_sql_free(&q);
+	return rc;
+}
+
+/* Append one "(project_id, key, JSON string)" row of the upsert. */
 static void
-claim_sql(struct db_sql *q, const int64_t *ids, const char *const *revs,
-    size_t n, const char *now)
+upsert_row(struct db_sql *q, bool first, int64_t id, const char *key,
+    const char *text)
 {
 	char json[STORE_REV_LEN + STORE_REV_TIME_LEN + 3];
 
-	db_sql_raw(q, "INSERT INTO sentry_projectoptions (project_id, `key`, "
-	    "value) SELECT * FROM (SELECT c.id, k.`key`, CASE WHEN k.`key` = ");
-	db_sql_str(q, STORE_REV_KEY);
-	db_sql_raw(q, " THEN c.value WHEN r.value = BINARY c.value AND "
-	    "BINARY t.value REGEXP " TIME_VALUE_REGEXP " THEN t.value ELSE ");
 	/* Hex and digits only (checked): quoted, nothing to escape. */
-	snprintf(json, sizeof(json), "\"%s\"", now);
+	snprintf(json, sizeof(json), "\"%s\"", text);
+	db_sql_raw(q, first ? "(" : ",(");
+	db_sql_int(q, id);
+	db_sql_raw(q, ",");
+	db_sql_str(q, key);
+	db_sql_raw(q, ",");
 	db_sql_str(q, json);
-	db_sql_raw(q, " END FROM (");
-	for (size_t i = 0; i < n; i++) {
-		snprintf(json, sizeof(json), "\"%s\"", revs[i]);
-		db_sql_raw(q, i == 0 ? "SELECT " : " UNION ALL SELECT ");
-		db_sql_int(q, ids[i]);
-		db_sql_raw(q, i == 0 ? " AS id, " : ", ");
-		db_sql_str(q, json);
-		if (i == 0)
-			db_sql_raw(q, " AS value");
-	}
-	db_sql_raw(q, ") AS c JOIN sentry_project p ON p.id = c.id "
-	    "CROSS JOIN (SELECT ");
-	db_sql_str(q, STORE_REV_KEY);
-	db_sql_raw(q, " AS `key` UNION ALL SELECT ");
-	db_sql_str(q, STORE_REV_TIME_KEY);
-	db_sql_raw(q, ") AS k LEFT JOIN sentry_projectoptions r ON "
-	    "r.project_id = c.id AND r.`key` = ");
-	db_sql_str(q, STORE_REV_KEY);
-	db_sql_raw(q, " LEFT JOIN sentry_projectoptions t ON "
-	    "t.project_id = c.id AND t.`key` = ");
-	db_sql_str(q, STORE_REV_TIME_KEY);
-	db_sql_raw(q, ") AS claim ON DUPLICATE KEY UPDATE value = VALUES(value) "
-	    "RETURNING project_id, `key`, value");
+	db_sql_raw(q, ")");
 }
 
 int
@@ -231,8 +210,8 @@ store_revs_claim(struct store *st, const int64_t *project_ids,
 {
 	struct store_rev *pairs = NULL;
 	struct db_sql q;
-	struct db_res *r = NULL;
 	int64_t *ids = NULL;
+	bool *exists = NULL, began = false, any = false;
 	size_t m = 0;
 	int rc = STORE_ERROR;
 
@@ -254,37 +233,57 @@ store_revs_claim(struct store *st, const int64_t *project_ids,
 		store_seterr(st, "a project is claimed twice");
 		goto out;
 	}
-	if ((pairs = calloc(n, sizeof(*pairs))) == NULL) {
+	if ((pairs = calloc(n, sizeof(*pairs))) == NULL ||
+	    (exists = calloc(n, sizeof(*exists))) == NULL) {
 		store_seterr(st, "out of memory");
 		goto out;
 	}
-	claim_sql(&q, project_ids, revs, n, now);
-	/* A query, for its RETURNING rows.  db_query sends it once more on
-	 * a connection lost under it; the claim is idempotent: a second
-	 * run finds the pair the first wrote, and keeps its time. */
-	if ((rc = store_sql_query(st, st->primary, &q, &r)) != STORE_OK)
+	if ((rc = store_rc_from_db(st, st->primary,
+	    db_begin(st->primary))) != STORE_OK)
 		goto out;
-	pairs_from_rows(r, ids, n, pairs);
-	/*
-	 * The statement has committed.  A project with no rows no longer
-	 * exists (now, as before); one whose rows do not read back as the
-	 * pair asked for (a writer in between cannot produce that, the
-	 * rows are locked) gets now too rather than an unchecked value.
-	 */
+	began = true;
+	/* The project rows first: what every claim of a project waits on,
+	 * taken in id order, so two claims never deadlock on gaps. */
+	if ((rc = lock_projects(st, ids, n, exists)) != STORE_OK ||
+	    (rc = read_pairs(st, st->primary, ids, n, true, pairs)) !=
+	    STORE_OK)
+		goto out;
+	db_sql_raw(&q, "INSERT INTO sentry_projectoptions (project_id, `key`, "
+	    "value) VALUES ");
 	for (size_t i = 0; i < n; i++) {
 		const int64_t *hit = bsearch(&project_ids[i], ids, n,
 		    sizeof(*ids), store_cmp_i64);
-		const struct store_rev *p = &pairs[hit - ids];
+		size_t k = (size_t)(hit - ids);
 
-		/* pairs_from_rows leaves no half pair: rev set, time set. */
+		if (!exists[k] || strcmp(pairs[k].rev, revs[i]) == 0)
+			continue;
+		upsert_row(&q, !any, project_ids[i], STORE_REV_KEY, revs[i]);
+		upsert_row(&q, false, project_ids[i], STORE_REV_TIME_KEY, now);
+		any = true;
+	}
+	db_sql_raw(&q, " ON DUPLICATE KEY UPDATE value = VALUES(value)");
+	if (any && (rc = store_sql_exec(st, &q, NULL, NULL)) != STORE_OK)
+		goto out;
+	if ((rc = store_rc_from_db(st, st->primary,
+	    db_commit(st->primary))) != STORE_OK)
+		goto out;
+	began = false;
+	for (size_t i = 0; i < n; i++) {
+		const int64_t *hit = bsearch(&project_ids[i], ids, n,
+		    sizeof(*ids), store_cmp_i64);
+		size_t k = (size_t)(hit - ids);
+
 		snprintf(out[i].rev, sizeof(out[i].rev), "%s", revs[i]);
 		snprintf(out[i].last_change, sizeof(out[i].last_change), "%s",
-		    strcmp(p->rev, revs[i]) == 0 ? p->last_change : now);
+		    exists[k] && strcmp(pairs[k].rev, revs[i]) == 0 ?
+		    pairs[k].last_change : now);
 	}
 out:
-	db_res_free(r);
+	if (began)
+		db_rollback(st->primary);
 	db_sql_free(&q);
 	free(pairs);
+	free(exists);
 	free(ids);
 	return rc;
 }

@@ -39,20 +39,17 @@ int	store_revs_read(struct store *st, const int64_t *project_ids,
 	    size_t n, struct store_rev *out);
 
 /*
- * store_revs_claim - for each i, in one statement on the primary (an
- * INSERT ... SELECT ... ON DUPLICATE KEY UPDATE ... RETURNING, its own
- * transaction): every project whose persisted rev is not revs[i], or
- * whose time is not of the right shape, gets (revs[i], now) written; the
- * rows read are locked, so concurrent claims of one project serialise or
- * deadlock (one fails whole; lastchange_resolve tries once more).
- * out[i].last_change is then the persisted time when the rev was already
- * revs[i] (another writer was first), else now; a project that no longer
- * exists gets now and no row.  project_ids must be distinct; now is a
- * STORE_REV_TIME_LEN time.  Invalidates nothing.  STORE_OK, or
- * STORE_UNAVAILABLE / STORE_ERROR (read-only server, lost connection,
- * deadlock...) with out untouched and nothing written, except when the
- * connection was lost after the statement committed: the pair is then
- * written, and the next read finds it.
+ * store_revs_claim - for each i, in one transaction on the primary: the
+ * projects are locked (so concurrent claims of one project serialise),
+ * their pairs re-read, and every project whose persisted rev is not
+ * revs[i] gets (revs[i], now) written (INSERT ... ON DUPLICATE KEY
+ * UPDATE, both options in one statement).  out[i].last_change is then
+ * the persisted time when the rev was already revs[i] (another writer
+ * was first), else now; a project that no longer exists gets now and no
+ * row.  project_ids must be distinct; now is a STORE_REV_TIME_LEN time.
+ * Invalidates nothing.  STORE_OK, or STORE_UNAVAILABLE / STORE_ERROR
+ * (read-only server, lost connection...) with nothing written and out
+ * untouched.
  */
 int	store_revs_claim(struct store *st, const int64_t *project_ids,
 	    const char *const *revs, size_t n, const char *now,

@@ -55,6 +55,7 @@ harness_cleanup() {
 	for p in $HARNESS_PIDS; do
 		kill -9 "$p" 2>/dev/null
 	done
+	harness_check_mariadb_crash || status=1
 	if [ "$status" -ne 0 ] || [ -n "${KEEP_TEMP:-}" ]; then
 		for f in "$T"/*.log; do
 			[ -f "$f" ] || continue
@@ -64,6 +65,24 @@ harness_cleanup() {
 	fi
 	[ -n "${KEEP_TEMP:-}" ] || rm -rf "$T"
 	exit "$status"
+}
+
+# harness_check_mariadb_crash: 1, with the server's backtrace as TAP
+# comments, when a mariadbd of this test died of a signal it caught
+# (SIGSEGV, SIGABRT...: "got signal" in its error log).  The tests kill
+# MariaDB only with SIGKILL and SIGTERM, which never log that, so such a
+# line is a server crash, most likely on one of our statements: it fails
+# the test even when relaycfg rode it out.
+harness_check_mariadb_crash() {
+	local f crashed=0
+	for f in "$T"/*.log; do
+		[ -f "$f" ] && grep -q 'mariadbd got signal' "$f" || continue
+		crashed=1
+		echo "# mariadbd crashed ($f):"
+		sed -n '/mariadbd got signal/,/^Query /p' "$f" | cut -c1-400 |
+		    sed 's/^/#   /'
+	done
+	[ "$crashed" -eq 0 ]
 }
 
 # harness_wait_gone PID TENTHS: wait for a process to exit.
@@ -90,12 +109,23 @@ free_port() {
 	done
 }
 
+# harness_port_owner PORT PID: 0 when the socket listening on
+# 127.0.0.1:PORT is PID's (ss lists every process holding it).
+harness_port_owner() {
+	ss -Hltnp "sport = :$1" 2>/dev/null | grep -q "pid=$2,"
+}
+
 # harness_wait_port PORT PID: wait (5 s at most) until 127.0.0.1:PORT
-# accepts while PID lives.  Returns 0 when it does, 1 when PID died or the
-# time ran out.
+# accepts and the listening socket is PID's.  Returns 0 when it is, 1 when
+# PID died or the time ran out.  Accepting alone is not enough: with
+# tests in parallel, another test's server may hold a port free_port
+# picked a moment before, and a server that lost the race keeps trying to
+# bind for a while (nginx for 2.5 s) while it still lives; this test
+# would then talk to the other test's server.
 harness_wait_port() {
 	local i=0
-	until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+	until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null &&
+	    harness_port_owner "$1" "$2"; do
 		i=$((i + 1))
 		kill -0 "$2" 2>/dev/null && [ "$i" -lt 100 ] || return 1
 		sleep 0.05
