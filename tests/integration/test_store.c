@@ -757,8 +757,8 @@ option_value(int64_t pid, const char *key, char *out, size_t len)
 }
 
 /*
- * store_revs_claim, by its contract (store_rev.h): one statement for the
- * batch; a project without a pair gets (rev, now); one whose stored rev
+ * store_revs_claim, by its contract (store_rev.h): one transaction for
+ * the batch (the projects locked, their pairs read, one upsert); a project without a pair gets (rev, now); one whose stored rev
  * is already rev keeps its time; a project that does not exist gets now
  * and no row; bad arguments write nothing.
  */
@@ -788,8 +788,8 @@ test_revs_claim(void)
 	rc = store_revs_claim(st, ids, revs, 3, now, out);
 	after = stats();
 	ok(rc == STORE_OK, "claim: STORE_OK");
-	is_long((long)(after.sql_queries - before.sql_queries), 1,
-	    "claim: one statement for three projects");
+	is_long((long)(after.sql_queries - before.sql_queries), 5,
+	    "claim: begin, lock, read, one upsert, commit for three projects");
 	ok(strcmp(out[0].rev, rev_a) == 0 &&
 	    strcmp(out[0].last_change, now) == 0,
 	    "claim: a project without a pair gets (rev, now)");
