@@ -758,9 +758,10 @@ option_value(int64_t pid, const char *key, char *out, size_t len)
 
 /*
  * store_revs_claim, by its contract (store_rev.h): one transaction for
- * the batch (the projects locked, their pairs read, one upsert); a project without a pair gets (rev, now); one whose stored rev
- * is already rev keeps its time; a project that does not exist gets now
- * and no row; bad arguments write nothing.
+ * the batch (the projects locked, their pairs read, one upsert); a
+ * project without a pair gets (rev, now); one whose stored rev is already
+ * rev keeps its time; a project that does not exist gets now and no row;
+ * bad arguments write nothing.
  */
 static void
 test_revs_claim(void)
