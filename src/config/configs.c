@@ -580,8 +580,20 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 	    (lr = calloc(m, sizeof(*lr))) == NULL ||
 	    (known = calloc(m, sizeof(*known))) == NULL)
 		goto out;
-	for (size_t j = 0; j < m; j++)
+	for (size_t j = 0; j < m; j++) {
 		pks[j] = e[todo[j]].key;
+		cache_key_config_rev(c, rkeys[j], CACHE_KEY_MAX, pks[j]);
+		wkeys[j] = rkeys[j];	/* scratch until the write-backs */
+	}
+	/*
+	 * The write-backs below are conditional on their keys being as
+	 * this request read them, before the rows (cache_lease): the
+	 * config entries were read by the lookup, the rev entries of most
+	 * keys were not.  A write that commits after this read invalidates
+	 * them, and then no value built from older rows is stored.
+	 */
+	if (cache_enabled(c))
+		(void)cache_lease(c, wkeys, m);
 	if (batch_fetch(app->store, pks, m, NULL, 0, &b) != 0)
 		goto out;
 
@@ -650,7 +662,6 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 		    (long long)now->tv_sec,
 		    ent->rev[0] != '\0' ? ent->rev : "-");
 		lens[nw] = (size_t)hl;
-		cache_key_config_rev(c, rkeys[j], CACHE_KEY_MAX, ent->key);
 		wkeys[nw] = rkeys[j];
 		ttls[nw] = conf->ttl_config + conf->ttl_config_stale;
 		nw++;

@@ -85,6 +85,7 @@ cache_new(const struct conf *conf, char *err, size_t errlen)
 		return NULL;
 	}
 	c->conf = conf;
+	cache_tokens_init(c);
 	/* conf.c allows at most 32 characters of [A-Za-z0-9_.-]. */
 	snprintf(c->prefix, sizeof(c->prefix), "%s:%d:", ns,
 	    CACHE_FORMAT_VERSION);
@@ -185,6 +186,7 @@ cache_free(struct cache *c)
 		return;
 	if (c->mc != NULL)
 		memcached_free(c->mc);
+	cache_tokens_free(c);
 	free(c->srv);
 	free(c);
 }
@@ -200,6 +202,7 @@ cache_request_end(struct cache *c)
 {
 	c->req_gen_ok = false;
 	c->req_epoch_ok = false;
+	cache_tokens_reset(c);
 	for (uint32_t i = 0; i < c->nsrv; i++) {
 		c->srv[i].asked = false;
 		c->srv[i].gen[0] = '\0';
@@ -431,6 +434,10 @@ cache_mget_one(struct cache *c, uint32_t i, const char *const *mkeys,
 	c->st.gets++;
 	metrics_inc(MF_MEMCACHED_OPS, MMO_GET, 0, 0);
 	metrics_now(&t0);
+	/* Each key absent unless the server returns it (cache_lease.c);
+	 * the generation and the epoch, asked first, have their own cas. */
+	for (size_t k = g->want_gen && sv->route_len > 0 ? 2 : 0; k < m; k++)
+		cache_token_put(c, mkeys[k], mlens[k], 0);
 	/* By its route: the generation and the epoch are this server's. */
 	if (sv->route_len > 0)
 		rc = memcached_mget_by_key(c->mc, sv->route, sv->route_len,
@@ -476,6 +483,8 @@ cache_mget_one(struct cache *c, uint32_t i, const char *const *mkeys,
 		    slot_cmp);
 		if (hit == NULL)
 			continue;
+		/* Whatever it holds: a write-back must find it unchanged. */
+		cache_token_put(c, k, klen, memcached_result_cas(&res));
 		/* Equal keys: the value goes to the first of them. */
 		while (hit > g->slots && slot_cmp(hit - 1, &probe) == 0)
 			hit--;
@@ -691,6 +700,7 @@ cache_set_many(struct cache *c, const char *const *keys,
 	size_t cap = 0;
 	long long t0 = clock_mono_us();
 	memcached_return_t rc;
+	uint64_t cas;
 	bool *wrote = NULL, skipped = false;
 	int ret = -1;
 
@@ -735,8 +745,14 @@ cache_set_many(struct cache *c, const char *const *keys,
 		memcpy(buf + hlen, payloads[i], lens[i]);
 		c->st.sets++;
 		metrics_inc(MF_MEMCACHED_OPS, MMO_SET, 0, 0);
-		rc = memcached_set(c->mc, key, keylen, buf,
-		    (size_t)hlen + lens[i], (time_t)ttls[i], 0);
+		/* Only over what this request read (cache_lease.c): memcached
+		 * refuses it when anyone wrote the key since. */
+		if (cache_token_get(c, key, keylen, &cas) && cas != 0)
+			rc = memcached_cas(c->mc, key, keylen, buf,
+			    (size_t)hlen + lens[i], (time_t)ttls[i], 0, cas);
+		else
+			rc = memcached_add(c->mc, key, keylen, buf,
+			    (size_t)hlen + lens[i], (time_t)ttls[i], 0);
 		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_BUFFERED) {
 			cache_failed(c, sv, rc, "set");
 			skipped = true;
@@ -762,18 +778,23 @@ out:
 	return ret;
 }
 
-/* Queue the delete of key (no reply, buffered).  0, or -1 on failure. */
+/*
+ * Queue the delete of key (no reply, buffered): its tombstone, a miss for
+ * every reader that changes the key's cas, so that no write-back of what
+ * was read before survives it (cache_lease.c).  0, or -1 on failure.
+ */
 static int
 cache_delete_one(struct cache *c, const char *key)
 {
+	static const char tomb[] = CACHE_TOMBSTONE;
 	size_t len = strlen(key);
 	memcached_return_t rc;
 
 	c->st.deletes++;
 	metrics_inc(MF_MEMCACHED_OPS, MMO_DELETE, 0, 0);
-	rc = memcached_delete(c->mc, key, len, 0);
-	if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
-	    rc != MEMCACHED_DELETED && rc != MEMCACHED_BUFFERED) {
+	rc = memcached_set(c->mc, key, len, tomb, sizeof(tomb) - 1,
+	    (time_t)cache_tombstone_ttl(c), 0);
+	if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_BUFFERED) {
 		cache_failed(c, cache_server_of(c, key, len), rc, "delete");
 		return -1;
 	}

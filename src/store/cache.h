@@ -45,6 +45,12 @@
  *          frozen or unreachable during a bump) gets it with "cas", so a
  *          newer one is never overwritten, and its old values stay misses.
  *
+ * Write-backs: conditional on the key being as this request first read
+ *          it (cas, or add when it was absent), and invalidations write a
+ *          tombstone rather than delete, so a request that read MariaDB
+ *          before a write committed cannot leave its value in memcached
+ *          after the write's invalidation (cache_lease.c).
+ *
  * Limits:  a bump that reached only servers that are all lost (or
  *          unreachable from a process) before anyone read it there is
  *          lost, and a process that then knows only servers that missed
@@ -185,17 +191,49 @@ void		 cache_values_free(struct cache_value *v, size_t n);
 /*
  * cache_set_many - write n payloads, framed with this request's
  * generation, ttls in seconds (0: never expire), without waiting for
- * replies.  Skipped (returns -1) when no generation is known in this
- * request; values for a resting server are skipped.  Returns 0 when every
- * value was handed to memcached, -1 otherwise.
+ * replies.  Each is a write-back that memcached refuses when the key
+ * changed since this request read it ("cas"), or exists when the request
+ * read it absent or never read it ("add"): an invalidation in between
+ * wins (cache_lease).  Skipped (returns -1) when no generation is known
+ * in this request; values for a resting server are skipped.  Returns 0
+ * when every value was handed to memcached (stored or refused), -1
+ * otherwise.
  */
 int		 cache_set_many(struct cache *c, const char *const *keys,
 		    const char *const *payloads, const size_t *lens,
 		    const unsigned *ttls, size_t n);
 
 /*
- * cache_delete_many - delete n keys, each on the server that holds it,
- * pipelined; after a barrier (a read from each server: every delete
+ * cache_lease - read, for each of n keys that this request has not read
+ * yet, what memcached holds now (only its cas: no value is returned), so
+ * that a later cache_set_many of the key is refused if an invalidation
+ * comes in between.  Call it before reading what the values are built
+ * from.  Keys of a resting server are skipped.  Returns 0, or -1 when a
+ * server failed or rested (its keys' write-backs are then "add"s) or on
+ * OOM.
+ */
+int		 cache_lease(struct cache *c, const char *const *keys,
+		    size_t n);
+
+/*
+ * cache_was_read - true when this request read key from memcached (a
+ * multi-get or cache_lease), with *absent telling whether memcached had
+ * nothing under it; false when it did not.
+ */
+bool		 cache_was_read(const struct cache *c, const char *key,
+		    bool *absent);
+
+/*
+ * The value an invalidation leaves under a key instead of deleting it: a
+ * miss for every reader (it is no framed value), which changes the key's
+ * cas and lives cache_tombstone_ttl (request_timeout + 60 s), longer
+ * than any request that read the key before may take to write it back.
+ */
+#define CACHE_TOMBSTONE		"rc-invalidated"
+
+/*
+ * cache_delete_many - delete n keys (each replaced by CACHE_TOMBSTONE),
+ * each on the server that holds it, pipelined; after a barrier (a read from each server: every delete
  * applied) every server's copy of the epoch (cache_key_epoch); then
  * another barrier, so that when it returns 0 every delete has been
  * applied; a server that fails one rests alone.  Tried even on a

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <libmemcached/memcached.h>
+#include <sodium.h>
 
 #include "cache.h"
 
@@ -43,6 +44,19 @@ struct cache_server {
 	bool			 epoch_renew;	/* found without one: write one */
 };
 
+/*
+ * What this request's multi-gets saw, by a keyed hash of the key: the
+ * cas of the item, or 0 when the server had none (cache_lease.c).  An
+ * open-addressing table: hash 0 marks an empty slot.
+ */
+struct cache_tokens {
+	unsigned char		 key[crypto_shorthash_KEYBYTES];
+	uint64_t		*hash;
+	uint64_t		*cas;
+	size_t			 cap;		/* a power of two, or 0 */
+	size_t			 n;
+};
+
 struct cache {
 	const struct conf	*conf;
 	memcached_st		*mc;		/* NULL: no servers, disabled */
@@ -67,6 +81,7 @@ struct cache {
 	/* This request's epoch: every server's, combined (cache_gen.c) */
 	char			 req_epoch[CACHE_GEN_LEN + 1];
 	bool			 req_epoch_ok;
+	struct cache_tokens	 tok;		/* this request's leases */
 
 	struct cache_stats	 st;
 };
@@ -86,6 +101,22 @@ void		 cache_routes_find(struct cache *c);
 /* cache.c */
 const char	*cache_unframe(const struct cache *c, const char *key,
 		    const char *v, size_t vlen);
+
+/* cache_lease.c: conditional write-backs (its head says why). */
+void		 cache_tokens_init(struct cache *c);
+/*
+ * cache_token_put - record that this request saw key with cas (0: the
+ * server answered without it).  On OOM nothing is recorded.
+ */
+void		 cache_token_put(struct cache *c, const char *key, size_t len,
+		    uint64_t cas);
+/* cache_token_get - true and *cas when this request saw key, else false. */
+bool		 cache_token_get(const struct cache *c, const char *key,
+		    size_t len, uint64_t *cas);
+void		 cache_tokens_reset(struct cache *c);
+void		 cache_tokens_free(struct cache *c);
+/* cache_tombstone_ttl - seconds an invalidation's tombstone lives. */
+unsigned	 cache_tombstone_ttl(const struct cache *c);
 
 /* cache_gen.c: the generation and the invalidation epoch. */
 bool		 cache_gen_valid(const char *v, size_t len);

@@ -44,10 +44,12 @@ row_decode(struct store *st, const void *arg, int64_t id, json_object *a,
  * Fetch rows by column IN (list) and remember each under its id key (and
  * its pointer key when the model has one), queueing write-backs.  Returns
  * a STORE_* code.  where is the SQL after WHERE, with the list included.
+ * With refresh, the rows are only queued for write-back, whatever the
+ * request remembers already (rows_lease).
  */
 static int
 fetch_db_rows(struct store *st, const struct codec_model *m,
-    const struct db_sql *where, struct wb *w)
+    const struct db_sql *where, struct wb *w, bool refresh)
 {
 	struct db_sql q;
 	struct db_res *r = NULL;
@@ -73,6 +75,16 @@ fetch_db_rows(struct store *st, const struct codec_model *m,
 
 		if (obj == NULL) {
 			log_warn("%s: skipping an unreadable row", m->table);
+			continue;
+		}
+		if (refresh) {
+			json_object *j = codec_to_json(m, obj);
+
+			cache_key_id(st->cache, key, sizeof(key), m->kind,
+			    codec_id(m, obj));
+			wb_add_json(w, key, j, ttl);
+			json_object_put(j);
+			free(obj);
 			continue;
 		}
 		if (!store_own(st, obj, OWN_MEM)) {
@@ -118,7 +130,7 @@ row_load(struct store *st, const void *arg, const int64_t *ids, size_t n,
 	db_sql_init(&where);
 	db_sql_raw(&where, "id IN ");
 	store_sql_ids(&where, ids, n);
-	rc = fetch_db_rows(st, arg, &where, w);
+	rc = fetch_db_rows(st, arg, &where, w, false);
 	db_sql_free(&where);
 	return rc;
 }
@@ -244,6 +256,74 @@ out:
 	return rc;
 }
 
+/*
+ * The rows just found through their strings (public_key, relay_id) were
+ * not read from memcached before MariaDB was: their ids were unknown.  A
+ * write-back of such a row is conditional like any other (cache_lease.c),
+ * so their keys are leased now, after the read: a key found absent is
+ * written with "add", which an invalidation coming after the lease
+ * refuses, and one found holding anything (an invalidation's tombstone,
+ * another generation's copy, another process's write-back) is read from
+ * MariaDB again by id, after the lease, and written over what the lease
+ * saw.  Without this the first request after an invalidation would
+ * leave such rows uncached.  w's writes of the rows read again are
+ * replaced; a failed second read only loses those write-backs.
+ */
+static void
+rows_lease(struct store *st, const struct codec_model *m, struct wb *w)
+{
+	struct cache *c = st->cache;
+	const char **late = NULL;
+	int64_t *ids = NULL;
+	struct db_sql where;
+	char prefix[CACHE_KEY_MAX];
+	size_t plen, nlate = 0, nids = 0, kept = 0;
+	bool absent;
+
+	db_sql_init(&where);
+	if (w->n == 0 || st->mode != READ_NORMAL || !cache_enabled(c))
+		return;
+	cache_key_id(c, prefix, sizeof(prefix), m->kind, 0);
+	plen = strlen(prefix) - 1;		/* without the id "0" */
+	if ((late = malloc(w->n * sizeof(*late))) == NULL ||
+	    (ids = malloc(w->n * sizeof(*ids))) == NULL)
+		goto out;
+	for (size_t i = 0; i < w->n; i++)
+		if (strncmp(w->keys[i], prefix, plen) == 0 &&
+		    !cache_was_read(c, w->keys[i], &absent))
+			late[nlate++] = w->keys[i];
+	if (nlate == 0)
+		goto out;
+	(void)cache_lease(c, late, nlate);
+	/* Drop the first read's write-back of every key found holding
+	 * something: it would go over it with what was read before. */
+	for (size_t i = 0; i < w->n; i++) {
+		if (strncmp(w->keys[i], prefix, plen) == 0 &&
+		    cache_was_read(c, w->keys[i], &absent) && !absent) {
+			ids[nids++] = strtoll(w->keys[i] + plen, NULL, 10);
+			free(w->keys[i]);
+			free(w->vals[i]);
+			continue;
+		}
+		w->keys[kept] = w->keys[i];
+		w->vals[kept] = w->vals[i];
+		w->lens[kept] = w->lens[i];
+		w->ttls[kept] = w->ttls[i];
+		kept++;
+	}
+	w->n = kept;
+	if (nids == 0)
+		goto out;
+	qsort(ids, nids, sizeof(*ids), store_cmp_i64);
+	db_sql_raw(&where, "id IN ");
+	store_sql_ids(&where, ids, nids);
+	(void)fetch_db_rows(st, m, &where, w, true);
+out:
+	db_sql_free(&where);
+	free(late);
+	free(ids);
+}
+
 /* The pointer key of s. */
 static const char *
 ptr_key(struct store *st, const struct codec_model *m, const char *s,
@@ -313,10 +393,11 @@ read_rows_by_strs(struct store *st, const struct codec_model *m,
 		db_sql_token(&where, want[i]);
 	}
 	db_sql_raw(&where, ")");
-	if ((rc = fetch_db_rows(st, m, &where, &w)) != STORE_OK)
+	if ((rc = fetch_db_rows(st, m, &where, &w, false)) != STORE_OK)
 		goto fill;
 	for (size_t i = 0; i < k; i++)
 		wb_negative(st, &w, ptr_key(st, m, want[i], key));
+	rows_lease(st, m, &w);
 fill:
 	wb_flush(st, &w);
 	for (size_t i = 0; i < n; i++) {
