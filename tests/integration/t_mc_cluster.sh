@@ -52,10 +52,12 @@ mc_val() { mc "$1" "get $2" | sed -n 2p; }
 mc_stat() { mc "$1" stats | sed -n "s/^STAT $2 //p"; }
 # cfg_on PORT KEYS...: how many of the keys' config entries the node has
 cfg_on() {
-	local port=$1 k n=0
+	local port=$1 k n=0 v
 	shift
 	for k; do
-		[ -n "$(mc_val "$port" "relaycfg:1:cfgz:$CFGTAG.$k")" ] && n=$((n + 1))
+		v=$(mc_val "$port" "relaycfg:1:cfgz:$CFGTAG.$k")
+		# an invalidation's tombstone (cache_lease.c) holds no config
+		[ -n "$v" ] && [ "$v" != rc-invalidated ] && n=$((n + 1))
 	done
 	echo "$n"
 }
