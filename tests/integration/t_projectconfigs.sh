@@ -476,10 +476,39 @@ for i in $(seq 40); do
 	sleep 0.25
 done
 ok $cached "memcached restarted: caching resumes"
-# Each worker has its own libmemcached state: let every one pass its retry
-# window, and touch each, before MariaDB goes away.
-sleep 2.5
-for i in 1 2 3 4 5 6; do ctl_fetch S "$K1"; done
+# Each worker has its own connection to memcached (broken by the restart)
+# and its own breaker: before MariaDB goes away, every worker must answer
+# K1 from memcached again.  Bursts of 16 requests, 4 at a time, keep every
+# worker busy; a burst that every worker answered (relaycfg.log) while
+# MariaDB ran no SELECT shows it.  A worker whose first try met the broken
+# connection rests memcached for the retry timeout (2 s), hence the wait.
+burst() {
+	local sig args=()
+	sig=$("$RELAYCFGCTL" sign --credentials "$T/S.json" <"$T/bk1")
+	for i in $(seq 16); do args+=("$BASE_URL$PC1" -o /dev/null); done
+	curl -s --no-progress-meter -Z --parallel-max 4 --max-time 10 \
+	    -w '%{http_code}\n' --data-binary @"$T/bk1" \
+	    -H "Content-Type: application/json" \
+	    -H "X-Sentry-Relay-Id: $(relay_id S)" \
+	    -H "X-Sentry-Relay-Signature: $sig" "${args[@]}" 2>/dev/null |
+	    grep -c '^200$'
+}
+NW=$(worker_pids | wc -w)
+all_cached=1
+for i in $(seq 40); do
+	c0=$(com_select)
+	off=$(wc -c <"$T/relaycfg.log")
+	n=$(burst)
+	served=$(tail -c +$((off + 1)) "$T/relaycfg.log" |
+	    sed -n 's/.*relaycfg\[\([0-9]*\)\] info: access 200 POST .*/\1/p' |
+	    sort -u | wc -l)
+	if [ "$n" = 16 ] && [ "$served" -ge "$NW" ] && [ "$(com_select)" = "$c0" ]; then
+		all_cached=0
+		break
+	fi
+	sleep 0.5
+done
+ok $all_cached "every worker ($NW) answers from memcached again (a burst all of them served, no SELECT)"
 
 # --- MariaDB down: cached answers served, unknown ones pending ------------------------
 harness_stop_mariadb
