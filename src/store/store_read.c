@@ -275,10 +275,10 @@ rows_lease(struct store *st, const struct codec_model *m, struct wb *w)
 	struct cache *c = st->cache;
 	const char **late = NULL;
 	int64_t *ids = NULL;
+	bool *was_late = NULL, absent;
 	struct db_sql where;
 	char prefix[CACHE_KEY_MAX];
 	size_t plen, nlate = 0, nids = 0, kept = 0;
-	bool absent;
 
 	db_sql_init(&where);
 	if (w->n == 0 || st->mode != READ_NORMAL || !cache_enabled(c))
@@ -286,20 +286,25 @@ rows_lease(struct store *st, const struct codec_model *m, struct wb *w)
 	cache_key_id(c, prefix, sizeof(prefix), m->kind, 0);
 	plen = strlen(prefix) - 1;		/* without the id "0" */
 	if ((late = malloc(w->n * sizeof(*late))) == NULL ||
-	    (ids = malloc(w->n * sizeof(*ids))) == NULL)
+	    (ids = malloc(w->n * sizeof(*ids))) == NULL ||
+	    (was_late = calloc(w->n, sizeof(*was_late))) == NULL)
 		goto out;
+	/* Rows read by id before MariaDB was (a pointer hit whose row was
+	 * a miss) have their cas already. */
 	for (size_t i = 0; i < w->n; i++)
 		if (strncmp(w->keys[i], prefix, plen) == 0 &&
-		    !cache_was_read(c, w->keys[i], &absent))
+		    !cache_was_read(c, w->keys[i], &absent)) {
 			late[nlate++] = w->keys[i];
+			was_late[i] = true;
+		}
 	if (nlate == 0)
 		goto out;
 	(void)cache_lease(c, late, nlate);
-	/* Drop the first read's write-back of every key found holding
+	/* Drop the first read's write-back of every late key found holding
 	 * something: it would go over it with what was read before. */
 	for (size_t i = 0; i < w->n; i++) {
-		if (strncmp(w->keys[i], prefix, plen) == 0 &&
-		    cache_was_read(c, w->keys[i], &absent) && !absent) {
+		if (was_late[i] && cache_was_read(c, w->keys[i], &absent) &&
+		    !absent) {
 			ids[nids++] = strtoll(w->keys[i] + plen, NULL, 10);
 			free(w->keys[i]);
 			free(w->vals[i]);
@@ -322,6 +327,7 @@ out:
 	db_sql_free(&where);
 	free(late);
 	free(ids);
+	free(was_late);
 }
 
 /* The pointer key of s. */
