@@ -233,8 +233,9 @@ bool		 cache_was_read(const struct cache *c, const char *key,
 
 /*
  * cache_delete_many - delete n keys (each replaced by CACHE_TOMBSTONE),
- * each on the server that holds it, pipelined; after a barrier (a read from each server: every delete
- * applied) every server's copy of the epoch (cache_key_epoch); then
+ * each on the server that holds it, pipelined; after a barrier (a read
+ * from each server: every delete applied) every server's copy of the
+ * epoch (cache_key_epoch); then
  * another barrier, so that when it returns 0 every delete has been
  * applied; a server that fails one rests alone.  Tried even on a
  * resting server (a skipped invalidation is stale data elsewhere); a

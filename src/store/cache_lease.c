@@ -20,8 +20,8 @@
  *     absent (or never read) is "add": either is refused by memcached if
  *     anyone wrote the key after this request read it.
  * A request therefore reads the key of everything it may write back
- * before it reads what it builds the value from (cache_lease does that
- * for keys its lookup did not read).  Then, for a write that commits
+ * before it reads what it builds the value from (cache_lease, in
+ * cache.c, does that for keys its lookup did not read).  Then, for a write that commits
  * after that read, its tombstone lands either after the write-back
  * (and replaces it) or before it (and the write-back is refused).  A
  * row found through a pointer, whose key is only known once MariaDB has
@@ -42,12 +42,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libmemcached/memcached.h>
 #include <sodium.h>
 
 #include "cache_int.h"
-#include "clock.h"
-#include "metrics.h"
 
 /* A table that grew past this many slots is given back after a request. */
 #define TOKENS_KEEP	4096
@@ -187,94 +184,4 @@ unsigned
 cache_tombstone_ttl(const struct cache *c)
 {
 	return c->conf->request_timeout + TOMBSTONE_MARGIN_S;
-}
-
-/*
- * Read the tokens of the m keys (all on server i) that came without one.
- * 0, or -1 when the server failed (its breaker opens).
- */
-static int
-lease_server(struct cache *c, uint32_t i, const char *const *keys,
-    const size_t *lens, size_t m)
-{
-	memcached_result_st res;
-	memcached_return_t rc;
-	struct timespec t0;
-	int ret = 0;
-
-	metrics_now(&t0);
-	if (memcached_result_create(c->mc, &res) == NULL)
-		return -1;
-	c->st.gets++;
-	metrics_inc(MF_MEMCACHED_OPS, MMO_GET, 0, 0);
-	/* Absent unless the server returns it. */
-	for (size_t k = 0; k < m; k++)
-		cache_token_put(c, keys[k], lens[k], 0);
-	rc = memcached_mget(c->mc, keys, lens, m);
-	if (rc == MEMCACHED_SOME_ERRORS)
-		rc = memcached_last_error(c->mc);
-	if (rc != MEMCACHED_SUCCESS) {
-		cache_failed(c, i, rc, "get");
-		ret = -1;
-		goto out;
-	}
-	while (memcached_fetch_result(c->mc, &res, &rc) != NULL)
-		cache_token_put(c, memcached_result_key_value(&res),
-		    memcached_result_key_length(&res),
-		    memcached_result_cas(&res));
-	if (!cache_rc_ok(rc)) {
-		cache_failed(c, i, rc, "fetch");
-		ret = -1;
-	} else
-		cache_worked(c, i);
-out:
-	memcached_result_free(&res);
-	metrics_observe(MF_MEMCACHED_SECONDS, 0, metrics_seconds_since(&t0));
-	return ret;
-}
-
-int
-cache_lease(struct cache *c, const char *const *keys, size_t n)
-{
-	const char **mkeys = NULL;
-	size_t *mlens = NULL;
-	long long t0 = clock_mono_us();
-	uint64_t cas;
-	int ret = 0;
-
-	if (c->mc == NULL || n == 0)
-		return 0;
-	if ((mkeys = malloc(n * sizeof(*mkeys))) == NULL ||
-	    (mlens = malloc(n * sizeof(*mlens))) == NULL) {
-		ret = -1;
-		goto out;
-	}
-	for (uint32_t s = 0; s < c->nsrv; s++) {
-		size_t m = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			size_t len = strlen(keys[i]);
-
-			if (cache_server_of(c, keys[i], len) != s ||
-			    cache_token_get(c, keys[i], len, &cas))
-				continue;
-			mkeys[m] = keys[i];
-			mlens[m++] = len;
-		}
-		if (m == 0)
-			continue;
-		/* A resting server's write-backs are skipped anyway. */
-		if (!cache_server_usable(c, s, clock_mono_us())) {
-			c->st.skipped++;
-			ret = -1;
-			continue;
-		}
-		if (lease_server(c, s, mkeys, mlens, m) != 0)
-			ret = -1;
-	}
-out:
-	free(mkeys);
-	free(mlens);
-	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
-	return ret;
 }
