@@ -40,6 +40,17 @@ row_decode(struct store *st, const void *arg, int64_t id, json_object *a,
 	return STORE_OK;
 }
 
+/* Queue the write-back of row obj of model m under key. */
+static void
+wb_add_row(struct wb *w, const struct codec_model *m, const char *key,
+    const void *obj, unsigned ttl)
+{
+	json_object *j = codec_to_json(m, obj);
+
+	wb_add_json(w, key, j, ttl);
+	json_object_put(j);
+}
+
 /*
  * Fetch rows by column IN (list) and remember each under its id key (and
  * its pointer key when the model has one), queueing write-backs.  Returns
@@ -77,13 +88,10 @@ fetch_db_rows(struct store *st, const struct codec_model *m,
 			log_warn("%s: skipping an unreadable row", m->table);
 			continue;
 		}
+		cache_key_id(st->cache, key, sizeof(key), m->kind,
+		    codec_id(m, obj));
 		if (refresh) {
-			json_object *j = codec_to_json(m, obj);
-
-			cache_key_id(st->cache, key, sizeof(key), m->kind,
-			    codec_id(m, obj));
-			wb_add_json(w, key, j, ttl);
-			json_object_put(j);
+			wb_add_row(w, m, key, obj, ttl);
 			free(obj);
 			continue;
 		}
@@ -91,15 +99,9 @@ fetch_db_rows(struct store *st, const struct codec_model *m,
 			rc = STORE_ERROR;
 			goto out;
 		}
-		cache_key_id(st->cache, key, sizeof(key), m->kind,
-		    codec_id(m, obj));
 		kept = store_lc_put(st, key, obj);
-		if (kept == obj) {
-			json_object *j = codec_to_json(m, obj);
-
-			wb_add_json(w, key, j, ttl);
-			json_object_put(j);
-		}
+		if (kept == obj)
+			wb_add_row(w, m, key, obj, ttl);
 		if (m->ptr_kind != NULL && kept != NULL &&
 		    codec_str(m, kept)[0] != '\0') {
 			char pv[32];
