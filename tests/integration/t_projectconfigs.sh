@@ -279,6 +279,17 @@ GEN=$(mc_get relaycfg:1:gen)
 like "$GEN" '^[0-9a-f]{16}$' "the cache generation is readable"
 like "$(mc_get "relaycfg:1:cfgz:$CFGTAG.$K1")" "^rc1 $GEN cfgz [0-9]+ $REV2 [^ ]+ [0-9a-f]{8} [0-9a-f]{8} [0-9]+\$" \
     "the entry to damage is where we write, with the header we expect"
+# After an invalidation the first rebuild caches both entries again: the
+# config entry over the tombstone its lookup read, and the rev entry
+# (which a request without revisions does not look up) over the tombstone
+# leased before the rows were read (cache_lease).
+ctl invalidate --key "$K1" >/dev/null
+is "$(mc_get "relaycfg:1:cfgr:$CFGTAG.$K1")" rc-invalidated "invalidate --key: the rev entry is a tombstone"
+ctl_fetch S "$K1"
+like "$(mc_get "relaycfg:1:cfgr:$CFGTAG.$K1")" "^rc1 $GEN cfgr [0-9]+ $REV2\$" \
+    "the first rebuild after it writes the rev entry again"
+like "$(mc_get "relaycfg:1:cfgz:$CFGTAG.$K1")" "^rc1 $GEN cfgz [0-9]+ $REV2 " \
+    "... and the config entry"
 n=0
 for bad in "x" $'123 - - zzzzzzzz 00000000 10\nabcdefghij' \
     $'123 short - 00000000 00000000 10\nabcdefghij' \
@@ -398,23 +409,29 @@ ok $([ $((c1 - c0)) -lt 30 ]; echo $?) \
 # retry timeout (2 s by default) before one probe; meanwhile answers come
 # from MariaDB.  Signed identity requests for K1, 4 at a time, for SECS
 # seconds; every answer must be 200 with the size of a correct one.
+# burst SIG: 16 requests for K1 signed with SIG, 4 at a time; a line
+# "code size seconds" per answer.
+burst() {
+	local i args=()
+	for i in $(seq 16); do args+=("$BASE_URL$PC1" -o /dev/null); done
+	curl -s --no-progress-meter -Z --parallel-max 4 --max-time 10 \
+	    -w '%{http_code} %{size_download} %{time_total}\n' --data-binary @"$T/bk1" \
+	    -H "Content-Type: application/json" \
+	    -H "X-Sentry-Relay-Id: $(relay_id S)" \
+	    -H "X-Sentry-Relay-Signature: $1" "${args[@]}" 2>/dev/null
+}
 # load SECS: prints "answers failed slow" (slow: 150 ms or more, which
 # only a wait for memcached's 200 ms poll timeout explains here).
 load() {
-	local end sig n=0 bad=0 slow=0 code size secs args=()
+	local end sig n=0 bad=0 slow=0 code size secs
 	sig=$("$RELAYCFGCTL" sign --credentials "$T/S.json" <"$T/bk1")
-	for i in $(seq 16); do args+=("$BASE_URL$PC1" -o /dev/null); done
 	end=$(($(date +%s%N) / 1000000 + $1 * 1000))
 	while [ "$(($(date +%s%N) / 1000000))" -lt "$end" ]; do
 		while read -r code size secs; do
 			n=$((n + 1))
 			[ "$code $size" = "200 $OKSIZE" ] || bad=$((bad + 1))
 			[[ "$secs" < 0.150 ]] || slow=$((slow + 1))
-		done < <(curl -s --no-progress-meter -Z --parallel-max 4 --max-time 10 \
-		    -w '%{http_code} %{size_download} %{time_total}\n' --data-binary @"$T/bk1" \
-		    -H "Content-Type: application/json" \
-		    -H "X-Sentry-Relay-Id: $(relay_id S)" \
-		    -H "X-Sentry-Relay-Signature: $sig" "${args[@]}" 2>/dev/null)
+		done < <(burst "$sig")
 	done
 	echo "$n $bad $slow"
 }
@@ -482,23 +499,13 @@ ok $cached "memcached restarted: caching resumes"
 # worker busy; a burst that every worker answered (relaycfg.log) while
 # MariaDB ran no SELECT shows it.  A worker whose first try met the broken
 # connection rests memcached for the retry timeout (2 s), hence the wait.
-burst() {
-	local sig args=()
-	sig=$("$RELAYCFGCTL" sign --credentials "$T/S.json" <"$T/bk1")
-	for i in $(seq 16); do args+=("$BASE_URL$PC1" -o /dev/null); done
-	curl -s --no-progress-meter -Z --parallel-max 4 --max-time 10 \
-	    -w '%{http_code}\n' --data-binary @"$T/bk1" \
-	    -H "Content-Type: application/json" \
-	    -H "X-Sentry-Relay-Id: $(relay_id S)" \
-	    -H "X-Sentry-Relay-Signature: $sig" "${args[@]}" 2>/dev/null |
-	    grep -c '^200$'
-}
 NW=$(worker_pids | wc -w)
+SIG1=$("$RELAYCFGCTL" sign --credentials "$T/S.json" <"$T/bk1")
 all_cached=1
 for i in $(seq 40); do
 	c0=$(com_select)
 	off=$(wc -c <"$T/relaycfg.log")
-	n=$(burst)
+	n=$(burst "$SIG1" | grep -c '^200 ')
 	served=$(tail -c +$((off + 1)) "$T/relaycfg.log" |
 	    sed -n 's/.*relaycfg\[\([0-9]*\)\] info: access 200 POST .*/\1/p' |
 	    sort -u | wc -l)
