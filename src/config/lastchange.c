@@ -138,6 +138,36 @@ failed(struct store *st, const char *what, bool *warned)
 	    log_sanitize(clean, sizeof(clean), store_last_error(st)));
 }
 
+/*
+ * claim - persist (revs[i], now) for the n projects of ids whose stored
+ * revision is not revs[i], the first nfresh of them having no pair at all;
+ * got[i] is then the pair that stands.  The projects without a pair are
+ * added in one statement (store_revs_add), the usual first build; when
+ * another writer was there first, or for a revision that moved, the
+ * transaction settles them (store_revs_claim), once more on failure: a
+ * lost race ends in a deadlock error, and the retry reads the winner's
+ * pair.  STORE_OK, or the store's code of the last failure.
+ */
+static int
+claim(struct store *st, const int64_t *ids, const char *const *revs,
+    size_t n, size_t nfresh, const char *now, struct store_rev *got)
+{
+	size_t from = 0;
+	bool all = false;
+	int rc;
+
+	if (nfresh > 0 && store_revs_add(st, ids, revs, nfresh, now, got,
+	    &all) == STORE_OK && all)
+		from = nfresh;
+	if (from == n)
+		return STORE_OK;
+	if ((rc = store_revs_claim(st, ids + from, revs + from, n - from, now,
+	    got + from)) != STORE_OK)
+		rc = store_revs_claim(st, ids + from, revs + from, n - from,
+		    now, got + from);
+	return rc;
+}
+
 void
 lastchange_resolve(struct store *st, struct lastchange_req *r, size_t n,
     const char *now)
@@ -145,7 +175,7 @@ lastchange_resolve(struct store *st, struct lastchange_req *r, size_t n,
 	struct store_rev *have = NULL, *got = NULL;
 	const char **crevs = NULL;
 	int64_t *ids = NULL, *cids = NULL;
-	size_t m = 0, nc = 0;
+	size_t m = 0, nc = 0, nfresh = 0;
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
@@ -166,23 +196,23 @@ lastchange_resolve(struct store *st, struct lastchange_req *r, size_t n,
 		goto out;
 	}
 	warned_read = false;
-	/* Projects whose revision moved; the first request decides. */
-	for (size_t i = 0; i < n; i++) {
-		long k = find_id(ids, m, r[i].project_id);
+	/* Projects whose revision moved; the first request decides.  Those
+	 * without a pair come first (claim). */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			long k = find_id(ids, m, r[i].project_id);
 
-		if (strcmp(have[k].rev, r[i].prev) != 0 &&
-		    find_id(cids, nc, r[i].project_id) < 0) {
+			if ((have[k].rev[0] == '\0') != (pass == 0) ||
+			    strcmp(have[k].rev, r[i].prev) == 0 ||
+			    find_id(cids, nc, r[i].project_id) >= 0)
+				continue;
+			if (pass == 0)
+				nfresh++;
 			cids[nc] = r[i].project_id;
 			crevs[nc++] = r[i].prev;
 		}
-	}
 	if (nc > 0 && clock_mono_ms() >= claim_rest_until) {
-		/* Once more on failure: a lost race ends in a deadlock
-		 * error, and the retry reads the winner's pair. */
-		if ((rc = store_revs_claim(st, cids, crevs, nc, now, got)) !=
-		    STORE_OK)
-			rc = store_revs_claim(st, cids, crevs, nc, now, got);
-		if (rc != STORE_OK) {
+		if (claim(st, cids, crevs, nc, nfresh, now, got) != STORE_OK) {
 			failed(st, "write", &warned_write);
 			claim_rest_until = clock_mono_ms() + CLAIM_REST_MS;
 		} else {

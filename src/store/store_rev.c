@@ -1,7 +1,8 @@
 /*
  * store_rev.c - the persisted revision pair of project configs (Sentry's
  * sentry:relay-rev and sentry:relay-rev-lastchange project options): one
- * batched read, and one transaction that writes only what moved.
+ * batched read, one INSERT IGNORE for projects that have none, and one
+ * transaction that writes only what moved.
  */
 #include "config.h"
 
@@ -201,6 +202,86 @@ upsert_row(struct db_sql *q, bool first, int64_t id, const char *key,
 	db_sql_raw(q, ",");
 	db_sql_str(q, json);
 	db_sql_raw(q, ")");
+}
+
+/* A project and where it stands in the caller's arrays. */
+struct rev_slot {
+	int64_t	id;
+	size_t	idx;
+};
+
+/* qsort order of struct rev_slot: by project id. */
+static int
+cmp_slot(const void *a, const void *b)
+{
+	const struct rev_slot *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+int
+store_revs_add(struct store *st, const int64_t *project_ids,
+    const char *const *revs, size_t n, const char *now,
+    struct store_rev *out, bool *all_added)
+{
+	struct rev_slot *order = NULL;
+	struct db_sql q;
+	uint64_t added = 0;
+	int rc = STORE_ERROR;
+
+	*all_added = false;
+	db_sql_init(&q);
+	if (n == 0) {
+		*all_added = true;
+		return STORE_OK;
+	}
+	if (now == NULL || !valid_timestamp(now)) {
+		store_seterr(st, "not a lastChange time");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (revs[i] == NULL || !is_hex(revs[i], STORE_REV_LEN)) {
+			store_seterr(st, "not a revision");
+			goto out;
+		}
+	if ((order = calloc(n, sizeof(*order))) == NULL) {
+		store_seterr(st, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		order[i] = (struct rev_slot){ project_ids[i], i };
+	qsort(order, n, sizeof(*order), cmp_slot);
+	for (size_t k = 1; k < n; k++)
+		if (order[k].id == order[k - 1].id) {
+			store_seterr(st, "a project is added twice");
+			goto out;
+		}
+	/*
+	 * Rows in id order, the rev before its time, as every writer takes
+	 * them: a second writer of a project waits on the first's rows and
+	 * then finds them (ignored, counted out).  IGNORE also turns a
+	 * project deleted meanwhile (the foreign key) into rows not added.
+	 */
+	db_sql_raw(&q, "INSERT IGNORE INTO sentry_projectoptions (project_id, "
+	    "`key`, value) VALUES ");
+	for (size_t k = 0; k < n; k++) {
+		upsert_row(&q, k == 0, order[k].id, STORE_REV_KEY,
+		    revs[order[k].idx]);
+		upsert_row(&q, false, order[k].id, STORE_REV_TIME_KEY, now);
+	}
+	if ((rc = store_sql_exec(st, &q, &added, NULL)) != STORE_OK ||
+	    added != 2 * (uint64_t)n)
+		goto out;
+	*all_added = true;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(out[i].rev, sizeof(out[i].rev), "%s", revs[i]);
+		snprintf(out[i].last_change, sizeof(out[i].last_change), "%s",
+		    now);
+	}
+out:
+	db_sql_free(&q);
+	free(order);
+	return rc;
 }
 
 int

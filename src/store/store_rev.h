@@ -39,6 +39,24 @@ int	store_revs_read(struct store *st, const int64_t *project_ids,
 	    size_t n, struct store_rev *out);
 
 /*
+ * store_revs_add - the first claim of projects that have no persisted
+ * pair (store_revs_read said none): both options of each, (revs[i], now),
+ * inserted in one INSERT IGNORE, outside any transaction.  *all_added is
+ * true when every row was inserted: out[i] is then (revs[i], now) and the
+ * claim is done in one statement.  Otherwise (a project holds an option
+ * already, half a pair or a pair another writer just added, or no longer
+ * exists) *all_added is false, out is untouched, and whatever rows were
+ * added are (revs[i], now) of their project: store_revs_claim then
+ * settles all n, keeping those as they are.  project_ids must be
+ * distinct.  Invalidates nothing.  STORE_OK, or STORE_UNAVAILABLE /
+ * STORE_ERROR (read-only server, lost connection, bad arguments) with
+ * *all_added false.
+ */
+int	store_revs_add(struct store *st, const int64_t *project_ids,
+	    const char *const *revs, size_t n, const char *now,
+	    struct store_rev *out, bool *all_added);
+
+/*
  * store_revs_claim - for each i, in one transaction on the primary: the
  * projects are locked (so concurrent claims of one project serialise),
  * their pairs re-read, and every project whose persisted rev is not

@@ -28,6 +28,11 @@ writes() {
 	    'Com_update', 'Com_insert_select', 'Com_replace')" |
 	    awk '{ n += $2 } END { print n }'
 }
+# txns: transactions MariaDB has begun so far.
+txns() {
+	sql "SHOW GLOBAL STATUS WHERE Variable_name = 'Com_begin'" |
+	    awk '{ print $2 }'
+}
 # flush: empty memcached, as a restart or an operator would.
 flush() {
 	exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT"
@@ -48,7 +53,11 @@ TIME_RE='"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z"'
 
 # --- the first build persists the pair --------------------------------
 is "$(pair)" "" "a new project has no persisted pair"
+W=$(writes)
+B=$(txns)
 read -r REV1 LC1 <<<"$(fetch "$K1")"
+is "$(($(writes) - W)) $(($(txns) - B))" "1 0" \
+    "first fetch: the pair added by one statement, outside a transaction"
 like "$REV1" '^[0-9a-f]{32}$' "first fetch: a rev"
 like "$(pair)" "^$REV_RE $TIME_RE\$" \
     "first fetch: sentry:relay-rev and sentry:relay-rev-lastchange written, JSON strings"
@@ -168,6 +177,39 @@ WAITED=$(tail -c +$((OFF + 1)) "$T/relaycfg.log" |
     sed -n 's/.* access 200 POST .* \([0-9]*\)us .*/\1/p' |
     awk '$1 >= 800000 { n++ } END { print n + 0 }')
 is "$WAITED" 2 "... both claims waited for the project row"
+
+# --- two workers adding a new project's first pair at once agree -----------
+# Both INSERT IGNOREs wait on the project row (the foreign key's check), then
+# one adds the pair and the other finds it there: that one settles in the
+# claim transaction and answers the time the first wrote.
+sql "DELETE FROM sentry_projectoptions WHERE project_id = $PROJ
+    AND \`key\` IN ('sentry:relay-rev', 'sentry:relay-rev-lastchange')"
+ctl invalidate --project "$PROJ" >/dev/null
+OFF=$(wc -c <"$T/relaycfg.log")
+W=$(writes)
+mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -N -B relaycfg -e \
+    "START TRANSACTION; SELECT id FROM sentry_project WHERE id = $PROJ
+    FOR UPDATE; SELECT SLEEP(1.5); COMMIT" >/dev/null &
+PIDS=$!
+sleep 0.3
+for k in "$K1" "$K2"; do
+	"$RELAYCFGCTL" fetch --upstream "$BASE_URL" --credentials "$T/S.json" \
+	    --no-cache "$k" >"$T/add.$k" 2>&1 &
+	PIDS="$PIDS $!"
+done
+wait $PIDS
+LCA=$(jq -r ".configs[\"$K1\"].lastChange" "$T/add.$K1")
+LCB=$(jq -r ".configs[\"$K2\"].lastChange" "$T/add.$K2")
+like "$(pair)" "^$REV_RE $TIME_RE\$" "concurrent first pairs: one pair persisted"
+is "$LCB" "$LCA" "... the same lastChange from both workers"
+is "$(pair | cut -d' ' -f2)" "\"$LCA\"" "... and it is the persisted one"
+is "$(($(writes) - W))" 2 "... two INSERT IGNOREs, the second adding nothing, and no other write"
+is "$(tail -c +$((OFF + 1)) "$T/relaycfg.log" | grep -c 'lastChange: cannot')" 0 \
+    "... without a failure"
+WAITED=$(tail -c +$((OFF + 1)) "$T/relaycfg.log" |
+    sed -n 's/.* access 200 POST .* \([0-9]*\)us .*/\1/p' |
+    awk '$1 >= 800000 { n++ } END { print n + 0 }')
+is "$WAITED" 2 "... both waited for the project row"
 
 # --- a persisted pair that is not exactly ours is rewritten -------------------
 # A time of another shape, or our rev in capitals (which a case-blind

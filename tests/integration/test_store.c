@@ -863,6 +863,86 @@ test_revs_claim(void)
 }
 
 /*
+ * store_revs_add, by its contract (store_rev.h): projects without a pair
+ * get both options in one statement; when a row is not added (a pair
+ * there already, half of one, a project that does not exist) all_added is
+ * false and out untouched, the other projects' rows being added all the
+ * same; bad arguments write nothing.
+ */
+static void
+test_revs_add(void)
+{
+	static const char rev_a[] = "0123456789abcdef0123456789abcdef";
+	static const char rev_b[] = "fedcba9876543210fedcba9876543210";
+	static const char now[] = "2026-12-06T08:00:00.000001Z";
+	static const char later[] = "2026-12-06T09:00:00.000002Z";
+	const int64_t ids[] = { 6, 5 }, gone[] = { 7, 999999 };
+	const int64_t twice[] = { 8, 8 };
+	const char *revs[] = { rev_a, rev_b };
+	struct store_rev out[2];
+	struct store_stats before, after;
+	bool all;
+	char v[64];
+	int rc;
+
+	sql("DELETE FROM sentry_projectoptions WHERE project_id IN "
+	    "(5, 6, 7, 8) AND `key` IN ('" STORE_REV_KEY "', '"
+	    STORE_REV_TIME_KEY "')");
+	memset(out, 0, sizeof(out));
+	before = stats();
+	rc = store_revs_add(st, ids, revs, 2, now, out, &all);
+	after = stats();
+	ok(rc == STORE_OK && all, "add: two projects without a pair, all added");
+	is_long((long)(after.sql_queries - before.sql_queries), 1,
+	    "add: one statement for both projects");
+	ok(strcmp(out[0].rev, rev_a) == 0 &&
+	    strcmp(out[0].last_change, now) == 0 &&
+	    strcmp(out[1].rev, rev_b) == 0, "add: out is (rev, now), in order");
+	option_value(6, STORE_REV_KEY, v, sizeof(v));
+	ok(strcmp(v, "\"0123456789abcdef0123456789abcdef\"") == 0,
+	    "add: project 6's rev, a JSON string (%s)", v);
+	option_value(5, STORE_REV_TIME_KEY, v, sizeof(v));
+	ok(strcmp(v, "\"2026-12-06T08:00:00.000001Z\"") == 0,
+	    "add: project 5's time (%s)", v);
+
+	/* Another writer's pairs are there: nothing moves. */
+	snprintf(out[0].rev, sizeof(out[0].rev), "untouched");
+	rc = store_revs_add(st, ids, revs, 2, later, out, &all);
+	ok(rc == STORE_OK && !all && strcmp(out[0].rev, "untouched") == 0,
+	    "add: pairs there already: not all added, out untouched");
+	option_value(5, STORE_REV_TIME_KEY, v, sizeof(v));
+	ok(strcmp(v, "\"2026-12-06T08:00:00.000001Z\"") == 0,
+	    "add: ... the stored time kept (%s)", v);
+
+	/* Half a pair: the missing half is added, and that is not all. */
+	sql("DELETE FROM sentry_projectoptions WHERE project_id = 6 AND "
+	    "`key` = '" STORE_REV_TIME_KEY "'");
+	rc = store_revs_add(st, ids, revs, 1, later, out, &all);
+	ok(rc == STORE_OK && !all, "add: half a pair: not all added");
+	option_value(6, STORE_REV_TIME_KEY, v, sizeof(v));
+	ok(strcmp(v, "\"2026-12-06T09:00:00.000002Z\"") == 0,
+	    "add: ... the missing half written (%s)", v);
+
+	/* A project that does not exist: its rows are refused (the foreign
+	 * key, ignored), the other project's added. */
+	rc = store_revs_add(st, gone, revs, 2, now, out, &all);
+	ok(rc == STORE_OK && !all,
+	    "add: a project that does not exist: not all added, no error");
+	option_value(999999, STORE_REV_KEY, v, sizeof(v));
+	ok(v[0] == '\0', "add: ... no row for it");
+	option_value(7, STORE_REV_KEY, v, sizeof(v));
+	ok(strcmp(v, "\"0123456789abcdef0123456789abcdef\"") == 0,
+	    "add: ... the other project's rows added (%s)", v);
+
+	rc = store_revs_add(st, twice, revs, 1, "yesterday", out, &all);
+	ok(rc == STORE_ERROR && !all, "add: a time of another shape is refused");
+	rc = store_revs_add(st, twice, revs, 2, now, out, &all);
+	ok(rc == STORE_ERROR && !all, "add: a project twice is refused");
+	option_value(8, STORE_REV_KEY, v, sizeof(v));
+	ok(v[0] == '\0', "add: ... nothing written by either");
+}
+
+/*
  * config_key - where a computed config of kind cfgz/cfgr lives: under the
  * digest of the conf's Sentry settings (cache.h), spelled out here.
  */
@@ -1745,6 +1825,7 @@ main(void)
 	test_reads();
 	test_query_count();
 	test_revs_claim();
+	test_revs_add();
 	test_memcached_down();
 	test_memcached_frozen();
 	test_big_value();
