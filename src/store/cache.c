@@ -380,11 +380,12 @@ slot_cmp(const void *a, const void *b)
 
 /*
  * Check the framing of a raw value for key and return where the payload
- * starts, or NULL: "rc<version> <generation> <kind> <payload>".
+ * starts, or NULL: "rc<version> <generation> <kind> <payload>", with this
+ * request's generation, or when other_gen, with any other well-formed one.
  */
-const char *
-cache_unframe(const struct cache *c, const char *key, const char *v,
-    size_t vlen)
+static const char *
+unframe(const struct cache *c, const char *key, const char *v, size_t vlen,
+    bool other_gen)
 {
 	char head[16];
 	const char *kind = key + c->prefix_len, *kend = strchr(kind, ':');
@@ -399,12 +400,20 @@ cache_unframe(const struct cache *c, const char *key, const char *v,
 	    memcmp(v, head, hlen) != 0)
 		return NULL;
 	v += hlen;
-	if (memcmp(v, c->gen, CACHE_GEN_LEN) != 0 || v[CACHE_GEN_LEN] != ' ')
+	if ((memcmp(v, c->gen, CACHE_GEN_LEN) == 0) == other_gen ||
+	    !cache_gen_valid(v, CACHE_GEN_LEN) || v[CACHE_GEN_LEN] != ' ')
 		return NULL;
 	v += CACHE_GEN_LEN + 1;
 	if (memcmp(v, kind, klen) != 0 || v[klen] != ' ')
 		return NULL;
 	return v + klen + 1;
+}
+
+const char *
+cache_unframe(const struct cache *c, const char *key, const char *v,
+    size_t vlen)
+{
+	return unframe(c, key, v, vlen, false);
 }
 
 /* What one multi-get fills in. */
@@ -616,9 +625,21 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 		if (s == 0 || slot_cmp(&g.slots[s - 1], sl) != 0) {
 			/* The first of equal keys keeps the buffer. */
 			src = sl->idx;
-			if (g.raw[src].mem == NULL || (p = cache_unframe(c,
-			    sl->key, g.raw[src].mem, g.raw[src].len)) == NULL)
+			if (g.raw[src].mem == NULL)
 				continue;
+			if ((p = cache_unframe(c, sl->key, g.raw[src].mem,
+			    g.raw[src].len)) == NULL) {
+				if ((p = unframe(c, sl->key, g.raw[src].mem,
+				    g.raw[src].len, true)) == NULL)
+					continue;
+				/* A miss, with what it held as a hint. */
+				out[src].mem = g.raw[src].mem;
+				out[src].other_gen = p;
+				out[src].other_len = g.raw[src].len -
+				    (size_t)(p - g.raw[src].mem);
+				g.raw[src].mem = NULL;
+				continue;
+			}
 			out[src].mem = g.raw[src].mem;
 			out[src].data = p;
 			out[src].len = g.raw[src].len -
@@ -742,6 +763,8 @@ cache_values_free(struct cache_value *v, size_t n)
 		v[i].mem = NULL;
 		v[i].data = NULL;
 		v[i].len = 0;
+		v[i].other_gen = NULL;
+		v[i].other_len = 0;
 	}
 }
 

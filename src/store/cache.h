@@ -95,12 +95,17 @@ struct cache_stats {
 /*
  * One answer of cache_get_many: the payload, or data NULL for a miss.
  * data is NUL-terminated and points into mem, which the caller owns (and
- * may keep: cache_values_free only frees what is still there).
+ * may keep: cache_values_free only frees what is still there).  A miss
+ * whose entry is framed with another generation has that payload in
+ * other_gen (into mem, other_len bytes): what the key held before the
+ * last "invalidate --all", a hint of where to look, never an answer.
  */
 struct cache_value {
 	const char	*data;
 	size_t		 len;
 	char		*mem;
+	const char	*other_gen;
+	size_t		 other_len;
 };
 
 /*
@@ -176,7 +181,8 @@ int		 cache_epoch_renew(struct cache *c);
 /*
  * cache_get_many - one multi-get for n keys (at most one round trip per
  * server).  out[i] is filled for each hit whose framing and generation
- * check out; every other out[i] is {NULL, 0}.  Duplicate keys are fine.
+ * check out; every other out[i] has data NULL (and other_gen set when the
+ * entry is one of another generation).  Duplicate keys are fine.
  * Keys of a resting server are misses without a round trip.  Returns 0
  * when every server asked answered (hits or not), -1 when one failed or
  * was resting, or on OOM; the out array is valid either way.  Free the

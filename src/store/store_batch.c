@@ -139,7 +139,8 @@ keyset_free(struct keyset *ks)
 /* batch_cache_read - see store_int.h. */
 int
 batch_cache_read(struct store *st, const char *const *keys, size_t n,
-    batch_decode_fn decode, batch_negative_fn negative, void *ctx)
+    batch_decode_fn decode, batch_negative_fn negative, batch_other_fn other,
+    void *ctx)
 {
 	struct cache_value *vals;
 	int rc = STORE_OK;
@@ -157,8 +158,11 @@ batch_cache_read(struct store *st, const char *const *keys, size_t n,
 		const void *obj = NULL;
 		json_object *a;
 
-		if (v->data == NULL)
+		if (v->data == NULL) {
+			if (v->other_gen != NULL && other != NULL)
+				other(ctx, i, v->other_gen, v->other_len);
 			continue;
+		}
 		if (negative != NULL && codec_is_null(v->data, v->len) &&
 		    negative(ctx, i)) {
 			store_lc_put(st, keys[i], NULL);
@@ -247,7 +251,7 @@ batch_get(struct store *st, const struct batch_req *reqs, size_t nreq,
 	}
 	c = (struct batch_ctx){ reqs, req, want };
 	if ((rc = batch_cache_read(st, ks.kp, at, batch_decode,
-	    batch_negative, &c)) != STORE_OK)
+	    batch_negative, NULL, &c)) != STORE_OK)
 		goto out;
 	/* What memcached did not know goes to MariaDB, one query a kind;
 	 * a kind that fails leaves the others' answers good. */

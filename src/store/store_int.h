@@ -252,14 +252,19 @@ typedef int (*batch_decode_fn)(struct store *st, void *ctx, size_t i,
     json_object *a, const void **obj);
 /* Whether a "null" entry i means absent (else it is decoded). */
 typedef bool (*batch_negative_fn)(void *ctx, size_t i);
+/* Entry i, a miss, held this payload of another generation (a hint). */
+typedef void (*batch_other_fn)(void *ctx, size_t i, const char *payload,
+    size_t len);
 
 /*
  * batch_cache_read - one multi-get of keys[0..n) (none in READ_DB_ONLY or
- * without memcached): hits into the local cache.  Failures are misses.
- * STORE_OK or STORE_ERROR (OOM, with st->err).
+ * without memcached): hits into the local cache.  Failures are misses;
+ * a miss of another generation goes to other, when not NULL.  STORE_OK
+ * or STORE_ERROR (OOM, with st->err).
  */
 int	batch_cache_read(struct store *st, const char *const *keys, size_t n,
-	    batch_decode_fn decode, batch_negative_fn negative, void *ctx);
+	    batch_decode_fn decode, batch_negative_fn negative,
+	    batch_other_fn other, void *ctx);
 
 /* How one kind keyed by id is read: from memcached, from MariaDB. */
 struct batch_ops {

@@ -169,10 +169,13 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* What the pointer entries of one read said: ids[i], when has[i]. */
+/* What the pointer entries of one read said: ids[i], when has[i]; and
+ * what those of another generation said: hint[i], when hinted[i]. */
 struct ptr_ctx {
 	int64_t		*ids;
 	bool		*has;
+	int64_t		*hint;
+	bool		*hinted;
 };
 
 /* A pointer entry [id]: noted, not remembered until its row is read. */
@@ -188,6 +191,46 @@ ptr_decode(struct store *st, void *ctx, size_t i, json_object *a,
 	return STORE_OK;
 }
 
+/* A pointer entry [id] of another generation: a hint, not an answer. */
+static void
+ptr_other(void *ctx, size_t i, const char *payload, size_t len)
+{
+	struct ptr_ctx *c = ctx;
+	json_object *a = codec_parse_cached(payload, len);
+
+	c->hinted[i] = codec_ptr_id(a, &c->hint[i]);
+	json_object_put(a);
+}
+
+/*
+ * lease_hinted_rows - the rows that the n strings still unresolved after
+ * the pointer read (pkeys[i], their pointer keys) most likely live in, as
+ * their pointers of another generation said, are leased now, before
+ * MariaDB is read: their write-backs then go over whatever those keys
+ * hold (typically their own copies of that generation, after
+ * "invalidate --all"), and rows_lease has nothing to read again.  A wrong
+ * hint costs only the key read: the row MariaDB answers is leased late,
+ * as without a hint.
+ */
+static void
+lease_hinted_rows(struct store *st, const struct codec_model *m,
+    const struct ptr_ctx *c, const char *const *pkeys, size_t n)
+{
+	struct keyset rows = { 0 };
+	size_t k = 0;
+
+	if (st->mode != READ_NORMAL || keyset_init(&rows, n) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (c->hinted[i] && store_lc_find(st, pkeys[i]) == NULL)
+			cache_key_id(st->cache, rows.buf[k++], CACHE_KEY_MAX,
+			    m->kind, c->hint[i]);
+	if (k > 0)
+		(void)cache_lease(st->cache, rows.kp, k);
+out:
+	keyset_free(&rows);
+}
+
 /* A "null" pointer entry is an absent row. */
 static bool
 ptr_negative(void *ctx, size_t i)
@@ -201,7 +244,8 @@ ptr_negative(void *ctx, size_t i)
  * Pointer entries in memcached: each hit gives an id; the rows of those
  * ids are then read by id (local cache, then a second multi-get, never
  * MariaDB), and a pointer counts only when its row carries the same
- * string.  STORE_OK or STORE_ERROR (OOM).
+ * string.  The rows that pointers of another generation name are leased
+ * (lease_hinted_rows).  STORE_OK or STORE_ERROR (OOM).
  */
 static int
 fetch_cache_ptrs(struct store *st, const struct codec_model *m,
@@ -218,6 +262,8 @@ fetch_cache_ptrs(struct store *st, const struct codec_model *m,
 	if (keyset_init(&ks, n) != 0 ||
 	    (c.ids = calloc(n, sizeof(*c.ids))) == NULL ||
 	    (c.has = calloc(n, sizeof(*c.has))) == NULL ||
+	    (c.hint = calloc(n, sizeof(*c.hint))) == NULL ||
+	    (c.hinted = calloc(n, sizeof(*c.hinted))) == NULL ||
 	    (ids = calloc(n, sizeof(*ids))) == NULL) {
 		store_seterr(st, "out of memory");
 		goto out;
@@ -226,7 +272,7 @@ fetch_cache_ptrs(struct store *st, const struct codec_model *m,
 		cache_key_str(st->cache, ks.buf[i], CACHE_KEY_MAX, m->ptr_kind,
 		    strs[i]);
 	if ((rc = batch_cache_read(st, ks.kp, n, ptr_decode, ptr_negative,
-	    &c)) != STORE_OK)
+	    ptr_other, &c)) != STORE_OK)
 		goto out;
 	/* Resolve: rows by id, from the local cache or memcached. */
 	for (size_t i = 0; i < n; i++)
@@ -249,11 +295,14 @@ fetch_cache_ptrs(struct store *st, const struct codec_model *m,
 		if (row != NULL && strcmp(codec_str(m, row), strs[i]) == 0)
 			store_lc_put(st, ks.kp[i], row);
 	}
+	lease_hinted_rows(st, m, &c, ks.kp, n);
 	rc = STORE_OK;
 out:
 	keyset_free(&ks);
 	free(c.ids);
 	free(c.has);
+	free(c.hint);
+	free(c.hinted);
 	free(ids);
 	return rc;
 }
@@ -262,12 +311,13 @@ out:
  * The rows just found through their strings (public_key, relay_id) were
  * not read from memcached before MariaDB was: their ids were unknown.  A
  * write-back of such a row is conditional like any other (cache_lease.c),
- * so their keys are leased now, after the read: a key found absent is
- * written with "add", which an invalidation coming after the lease
- * refuses, and one found holding anything (an invalidation's tombstone,
- * another generation's copy, another process's write-back) is read from
- * MariaDB again by id, after the lease, and written over what the lease
- * saw.  Without this the first request after an invalidation would
+ * so their keys are leased now, after the read (unless a pointer of
+ * another generation named them before it: lease_hinted_rows): a key
+ * found absent is written with "add", which an invalidation coming after
+ * the lease refuses, and one found holding anything (an invalidation's
+ * tombstone, another generation's copy, another process's write-back) is
+ * read from MariaDB again by id, after the lease, and written over what
+ * the lease saw.  Without this the first request after an invalidation would
  * leave such rows uncached.  w's writes of the rows read again are
  * replaced; a failed second read only loses those write-backs.
  */
