@@ -521,7 +521,7 @@ test_paths(void)
 	ok(k != NULL && k->id == 2 && strcmp(k->public_key, pk2) == 0,
 	    "an old pointer to another key's row: the right row");
 	is_long((long)(b.sql_queries - a.sql_queries), 2,
-	    "... two queries (by key, then its row again after its late lease)");
+	    "... two queries (by key, then its row again, leased late)");
 
 	/* Bytes of another format, generation or kind are misses. */
 	static const char row1[] = "[1,1,\"00000000000000000000000000000001\","
@@ -946,7 +946,8 @@ test_revs_add(void)
 	before = stats();
 	rc = store_revs_add(st, ids, revs, 2, now, out, &all);
 	after = stats();
-	ok(rc == STORE_OK && all, "add: two projects without a pair, all added");
+	ok(rc == STORE_OK && all,
+	    "add: two projects without a pair, all added");
 	is_long((long)(after.sql_queries - before.sql_queries), 1,
 	    "add: one statement for both projects");
 	ok(strcmp(out[0].rev, rev_a) == 0 &&
@@ -989,7 +990,8 @@ test_revs_add(void)
 	    "add: ... the other project's rows added (%s)", v);
 
 	rc = store_revs_add(st, twice, revs, 1, "yesterday", out, &all);
-	ok(rc == STORE_ERROR && !all, "add: a time of another shape is refused");
+	ok(rc == STORE_ERROR && !all,
+	    "add: a time of another shape is refused");
 	rc = store_revs_add(st, twice, revs, 2, now, out, &all);
 	ok(rc == STORE_ERROR && !all, "add: a project twice is refused");
 	option_value(8, STORE_REV_KEY, v, sizeof(v));
