@@ -58,8 +58,10 @@ is_key_quota(json_object *e)
 
 /*
  * shadow - a new object with src's members (shared, not copied) but
- * "publicKeys"; when config, its "quotas" without key quotas, and when
- * top, its "config" likewise shadowed.  NULL on OOM.
+ * "publicKeys"; when config, its "quotas" without key quotas (and none at
+ * all when only key quotas were there: a key without a rate limit has no
+ * "quotas", and both keys' projects must agree), and when top, its
+ * "config" likewise shadowed.  NULL on OOM.
  */
 static json_object *
 shadow(json_object *src, bool top)
@@ -93,6 +95,10 @@ shadow(json_object *src, bool top)
 						break;
 					}
 				}
+			if (v2 != NULL && json_object_array_length(v2) == 0) {
+				json_object_put(v2);
+				continue;
+			}
 		} else
 			v2 = json_object_get(v);
 		if (v2 == NULL || json_object_object_add(dst, k, v2) != 0) {

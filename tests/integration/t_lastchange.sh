@@ -74,6 +74,18 @@ is "$LC2" "$LC1" "... and the project's lastChange"
 is "$(pair)" "$PAIR1" "... and the pair is unchanged"
 is "$(writes)" "$W" "... and nothing was written"
 
+# A key with a rate limit, in a project without quotas of its own: its
+# config alone has "quotas" (its key quota), and that is no project change.
+K3=$(ctl key create --project "$PROJ" --rate-limit 1000/60 | jq -r .public_key)
+W=$(writes)
+ctl_fetch S "$K3"
+is "$(j ".configs[\"$K3\"].config.quotas | map(.scope)")" '["key"]' \
+    "a rate-limited key: its key quota, no other"
+is "$(jr ".configs[\"$K3\"].lastChange")" "$LC1" "... the project's lastChange"
+is "$(fetch "$K1" --no-cache)" "$REV1 $LC1" "... and the other key's, rebuilt after it"
+is "$(fetch "$K3" --no-cache | cut -d' ' -f2)" "$LC1" "... and its own, rebuilt again"
+is "$(writes)" "$W" "... and nothing was written"
+
 # --- memcached flushed: same rev, same lastChange, no write ---------------
 sleep 1.1
 W=$(writes)
@@ -200,10 +212,12 @@ done
 wait $PIDS
 LCA=$(jq -r ".configs[\"$K1\"].lastChange" "$T/add.$K1")
 LCB=$(jq -r ".configs[\"$K2\"].lastChange" "$T/add.$K2")
-like "$(pair)" "^$REV_RE $TIME_RE\$" "concurrent first pairs: one pair persisted"
+like "$(pair)" "^$REV_RE $TIME_RE\$" \
+    "concurrent first pairs: one pair persisted"
 is "$LCB" "$LCA" "... the same lastChange from both workers"
 is "$(pair | cut -d' ' -f2)" "\"$LCA\"" "... and it is the persisted one"
-is "$(($(writes) - W))" 2 "... two INSERT IGNOREs, the second adding nothing, and no other write"
+is "$(($(writes) - W))" 2 \
+    "... two INSERT IGNOREs (the second adding nothing), no other write"
 is "$(tail -c +$((OFF + 1)) "$T/relaycfg.log" | grep -c 'lastChange: cannot')" 0 \
     "... without a failure"
 WAITED=$(tail -c +$((OFF + 1)) "$T/relaycfg.log" |

@@ -67,6 +67,33 @@ test_keys_agree(void **state)
 	assert_int_equal(strlen(p1), 32);
 }
 
+/*
+ * A key with a rate limit and one without, in a project without quotas of
+ * its own: "quotas" holds only the key quota, or is not there at all.
+ * One project revision (else lastChange moved at every build that
+ * alternated between them).
+ */
+static void
+test_key_quota_alone(void **state)
+{
+	char p1[33], p2[33], p3[33];
+
+	(void)state;
+	prev_of("{\"disabled\":false,\"slug\":\"web\",\"config\":{"
+	    "\"allowedDomains\":[\"*\"],\"quotas\":[{\"id\":\"k\","
+	    "\"scope\":\"key\",\"scopeId\":\"3\",\"limit\":10,"
+	    "\"window\":60}]},\"projectId\":2}", p1);
+	prev_of("{\"disabled\":false,\"slug\":\"web\",\"config\":{"
+	    "\"allowedDomains\":[\"*\"]},\"projectId\":2}", p2);
+	assert_string_equal(p1, p2);
+	/* A project quota alone still counts. */
+	prev_of("{\"disabled\":false,\"slug\":\"web\",\"config\":{"
+	    "\"allowedDomains\":[\"*\"],\"quotas\":[{\"id\":\"p\","
+	    "\"scope\":\"project\",\"scopeId\":\"2\",\"limit\":10,"
+	    "\"window\":60}]},\"projectId\":2}", p3);
+	assert_string_not_equal(p2, p3);
+}
+
 static void
 test_moves_with_project(void **state)
 {
@@ -136,6 +163,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys_agree),
+		cmocka_unit_test(test_key_quota_alone),
 		cmocka_unit_test(test_moves_with_project),
 		cmocka_unit_test(test_order_and_input),
 		cmocka_unit_test(test_wanted_and_no_store),
