@@ -9,6 +9,7 @@
  *	f1_responder --listen unix:PATH [--workers N] [--poll]
  *	    [--body-file F [--gzip]] [--verify PUBLIC_KEY]
  *	    [--memcached HOST:PORT --memcached-value F [--gzip]]
+ *	    [--memcached HOST:PORT --memcached-prefix P]
  *
  * --poll accepts the way relaycfg's worker.c does (non-blocking listening
  * socket, ppoll() then FCGX_Accept_r, so every idle worker wakes for each
@@ -35,6 +36,17 @@
  * config's bytes are the answer's body (with --gzip, F holds gzip and the
  * answer says so, as relaycfg's does to a Relay).  The master stores the three
  * values once at start, under keys of its own.
+ *
+ * --memcached-prefix (with --verify) makes it F14, the floor of a batch
+ * answered from the shared cache: per request, after the signature, one
+ * multi-get of the entries P<public key> for every public key in the
+ * request's body (P is the prefix of relaycfg's own config entries, so
+ * these are the very entries relaycfg answers a warm batch from, in the
+ * memcached it uses) plus the two short values above, and their bytes,
+ * one after the other, are the body, said to be gzip so that nginx passes
+ * it on as it passes relaycfg's.  A key not found answers 503.  Run on the
+ * small and the large data set, it measures what a warm batch costs
+ * outside the application: memcached, nginx and the machine's memory.
  *
  * SIGTERM stops the master and its workers.
  */
@@ -87,6 +99,11 @@ static const char *const mc_keys[] = {
 	"f13:config", "f13:generation", "f13:epoch"
 };
 static const size_t mc_key_lens[] = { 10, 14, 9 };
+
+/* --memcached-prefix: F14's key prefix. */
+static const char *mc_prefix;
+#define F14_KEYS_MAX	512		/* public keys in one request */
+#define F14_KEY_MAX	250		/* memcached's own limit */
 
 /* The largest request F12 checks (S1's is a few hundred bytes). */
 #define VERIFY_BODY_MAX	(1 << 20)
@@ -169,25 +186,34 @@ mc_connect(void)
 	return mc;
 }
 
-/* mc_store - the master stores F13's three values once.  -1 on failure. */
+/*
+ * mc_store - the master stores F13's three values once (F14's two short
+ * ones when value_path is NULL).  -1 on failure.
+ */
 static int
 mc_store(const char *value_path)
 {
-	FILE *f = fopen(value_path, "rb");
 	char buf[1 << 16];
-	size_t n;
+	size_t n = 0;
 	memcached_st *mc;
 	int ret = -1;
 
-	if (f == NULL)
+	if (value_path != NULL) {
+		FILE *f = fopen(value_path, "rb");
+
+		if (f == NULL)
+			return -1;
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		/* A full buffer means a larger file: refused, not cut short. */
+		if (n == 0 || n == sizeof(buf))
+			return -1;
+	}
+	if ((mc = mc_connect()) == NULL)
 		return -1;
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	/* A full buffer means a larger file: refused, not cut short. */
-	if (n == 0 || n == sizeof(buf) || (mc = mc_connect()) == NULL)
-		return -1;
-	if (memcached_set(mc, mc_keys[0], mc_key_lens[0], buf, n, 0, 0) ==
-	    MEMCACHED_SUCCESS && memcached_set(mc, mc_keys[1], mc_key_lens[1],
+	if ((value_path == NULL || memcached_set(mc, mc_keys[0],
+	    mc_key_lens[0], buf, n, 0, 0) == MEMCACHED_SUCCESS) &&
+	    memcached_set(mc, mc_keys[1], mc_key_lens[1],
 	    "0123456789abcdef0123456789abcdef", 32, 0, 0) == MEMCACHED_SUCCESS &&
 	    memcached_set(mc, mc_keys[2], mc_key_lens[2], "1", 1, 0, 0) ==
 	    MEMCACHED_SUCCESS)
@@ -230,6 +256,97 @@ mc_answer(memcached_st *mc, FCGX_Request *req)
 	}
 	memcached_result_free(&res);
 	return found;
+}
+
+/*
+ * body_keys - F14's keys for the public keys of a request body
+ * ({"publicKeys":["...",...],...}, NUL-terminated): the two short keys,
+ * then mc_prefix and each public key (in store), at most F14_KEYS_MAX.
+ * Returns the count, short keys included.
+ */
+static size_t
+body_keys(const char *body, char (*store)[F14_KEY_MAX + 1],
+    const char **keys, size_t *lens)
+{
+	const char *p = strstr(body, "\"publicKeys\"");
+	size_t n = 2, plen = strlen(mc_prefix);
+
+	keys[0] = mc_keys[1];
+	lens[0] = mc_key_lens[1];
+	keys[1] = mc_keys[2];
+	lens[1] = mc_key_lens[2];
+	if (p == NULL || (p = strchr(p, '[')) == NULL)
+		return n;
+	while (n < F14_KEYS_MAX + 2 && (p = strpbrk(p + 1, "\"]")) != NULL &&
+	    *p == '"') {
+		const char *end = strchr(p + 1, '"');
+		size_t klen;
+
+		if (end == NULL)
+			break;
+		klen = (size_t)(end - p - 1);
+		if (plen + klen <= F14_KEY_MAX) {
+			memcpy(store[n], mc_prefix, plen);
+			memcpy(store[n] + plen, p + 1, klen);
+			store[n][plen + klen] = '\0';
+			keys[n] = store[n];
+			lens[n++] = plen + klen;
+		}
+		p = end;
+	}
+	return n;
+}
+
+/*
+ * mc_answer_batch - F14: one multi-get of a batch's config entries (and
+ * the two short keys); their bytes, one after the other, are the body.
+ * False when the cache failed or lacked an entry (503).
+ */
+static bool
+mc_answer_batch(memcached_st *mc, FCGX_Request *req, const char *body)
+{
+	static char store[F14_KEYS_MAX + 2][F14_KEY_MAX + 1];
+	static const char *keys[F14_KEYS_MAX + 2];
+	static size_t lens[F14_KEYS_MAX + 2];
+	static char *out;
+	static size_t cap;
+	memcached_result_st res;
+	memcached_return_t rc;
+	size_t n = body_keys(body, store, keys, lens), len = 0, found = 0;
+	size_t plen = strlen(mc_prefix);
+	char head[256];
+	int h;
+
+	if (n <= 2 || memcached_mget(mc, keys, lens, n) != MEMCACHED_SUCCESS ||
+	    memcached_result_create(mc, &res) == NULL)
+		return false;
+	while (memcached_fetch_result(mc, &res, &rc) != NULL) {
+		size_t vlen = memcached_result_length(&res);
+
+		if (memcached_result_key_length(&res) <= plen)
+			continue;	/* a short key */
+		if (len + vlen > cap) {
+			size_t ncap = (len + vlen) * 2;
+			char *p = realloc(out, ncap);
+
+			if (p == NULL)
+				continue;	/* drained all the same */
+			out = p;
+			cap = ncap;
+		}
+		memcpy(out + len, memcached_result_value(&res), vlen);
+		len += vlen;
+		found++;
+	}
+	memcached_result_free(&res);
+	if (found != n - 2)
+		return false;
+	h = snprintf(head, sizeof(head), "Status: 200 OK\r\n"
+	    "Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
+	    "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n", len);
+	FCGX_PutStr(head, h, req->out);
+	FCGX_PutStr(out, (int)len, req->out);
+	return true;
 }
 
 static const char unavailable_answer[] =
@@ -290,7 +407,10 @@ worker(int fd, bool use_poll)
 			FCGX_PutStr(refused_answer,
 			    (int)sizeof(refused_answer) - 1, req.out);
 		else if (mc != NULL) {
-			if (!mc_answer(mc, &req))
+			buf[len < sizeof(buf) ? len : sizeof(buf) - 1] = '\0';
+			if (!(mc_prefix != NULL ?
+			    mc_answer_batch(mc, &req, (const char *)buf) :
+			    mc_answer(mc, &req)))
 				FCGX_PutStr(unavailable_answer,
 				    (int)sizeof(unavailable_answer) - 1,
 				    req.out);
@@ -334,11 +454,14 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--memcached-value") == 0 &&
 		    i + 1 < argc)
 			mc_value = argv[++i];
+		else if (strcmp(argv[i], "--memcached-prefix") == 0 &&
+		    i + 1 < argc)
+			mc_prefix = argv[++i];
 		else {
 			fputs("usage: f1_responder --listen unix:PATH "
 			    "[--workers N] [--poll] [--body-file F [--gzip]] "
 			    "[--verify PUBLIC_KEY] [--memcached HOST:PORT "
-			    "--memcached-value F]\n",
+			    "--memcached-value F | --memcached-prefix P]\n",
 			    stderr);
 			return 2;
 		}
@@ -348,15 +471,18 @@ main(int argc, char **argv)
 		fputs("f1_responder: --listen unix:PATH is required\n", stderr);
 		return 2;
 	}
-	if ((mc_server == NULL) != (mc_value == NULL)) {
-		fputs("f1_responder: --memcached and --memcached-value go "
-		    "together\n", stderr);
+	if ((mc_server == NULL) != (mc_value == NULL && mc_prefix == NULL) ||
+	    (mc_value != NULL && mc_prefix != NULL) ||
+	    (mc_prefix != NULL && strlen(mc_prefix) > F14_KEY_MAX - 32)) {
+		fputs("f1_responder: --memcached goes with --memcached-value "
+		    "or --memcached-prefix (at most 218 bytes)\n", stderr);
 		return 2;
 	}
 	mc_gzip = gzip;
 	if (mc_server != NULL && mc_store(mc_value) != 0) {
 		fprintf(stderr, "f1_responder: cannot store %s in memcached "
-		    "at %s\n", mc_value, mc_server);
+		    "at %s\n", mc_value != NULL ? mc_value : "F14's values",
+		    mc_server);
 		return 1;
 	}
 	if (body_file != NULL && load_body(body_file, gzip) != 0) {

@@ -122,6 +122,7 @@ EOF
 	echo "| F1 | transport floor: fixed small JSON, same nginx, $(meta workers) workers | – | $(rps F1) req/s; p99 $(p99 F1) ms | – | 1.00 | floor |"
 	echo "| F12 | authenticated floor: F1 plus one Ed25519 check of the request's signature (libsodium; S1's body) | – | $(rps F12) req/s; p99 $(p99 F12) ms | – | $(ratio "$F12" "$F1") of F1 | floor |"
 	have F13 && echo "| F13 | authenticated answer from a shared cache: F12 plus one memcached multi-get of three keys (config, generation, epoch) per request, the config's gzip bytes answered | – | $(rps F13) req/s; p99 $(p99 F13) ms | – | $(ratio "$F13" "$F12") of F12 | floor |"
+	have F14 && echo "| F14 | authenticated batch from the shared cache: F12 plus one memcached multi-get of the request's 100 config entries (relaycfg's own, in its memcached) and two short keys, their bytes answered as they are | small; large (S5-F14) | $(rps F14) req/s; large: $(rps S5-F14) req/s | – | large $(ratio "$(s S5-F14 rps_med)" "$(s F14 rps_med)") of small | floor |"
 	echo "| F2 | Ed25519 verify of a 100-key request ($(get summary F2 body_bytes) B) | – | $(fmt "$(s F2 ed25519_us_med)" 1) µs/op ($(fmt "$(s F2 ed25519_us_min)" 1)–$(fmt "$(s F2 ed25519_us_max)" 1)); relayauth_verify $(fmt "$(s F2 verify_us_med)" 1) µs, of which key parsing $(fmt "$(s F2 keyparse_us_med)" 1) µs | – | – | floor |"
 
 	r=$(ratio "$(s S1 rps_med)" "$F12")
@@ -148,7 +149,9 @@ EOF
 	r1=$(ratio "$(s S5-S1 rps_med)" "$(s S1 rps_med)")
 	r2=$(ratio "$(s S5-S2 rps_med)" "$(s S2 rps_med)")
 	st=0; ge "$r1" 0.90 && ge "$r2" 0.90 || st=$?
-	echo "| S5 | S1 and S2 at $(meta large) projects | large | S1: $(rps S5-S1) req/s, p99 $(p99 S5-S1) ms; S2: $(rps S5-S2) req/s, p99 $(p99 S5-S2) ms | within 10% of small | S1 $r1, S2 $r2 of small | $(verdict $st S5-S1 S5-S2) |"
+	rf=""
+	have F14 && have S5-F14 && rf="; F14, the floor: $(ratio "$(s S5-F14 rps_med)" "$(s F14 rps_med)")"
+	echo "| S5 | S1 and S2 at $(meta large) projects | large | S1: $(rps S5-S1) req/s, p99 $(p99 S5-S1) ms; S2: $(rps S5-S2) req/s, p99 $(p99 S5-S2) ms | within 10% of small | S1 $r1, S2 $r2 of small$rf | $(verdict $st S5-S1 S5-S2) |"
 
 	r=$(ratio "$(s S6 rps_med)" "$(s S2 rps_med)")
 	st=0; ge "$r" 2 || st=$?
@@ -169,7 +172,9 @@ EOF
 
 "ratio" is against F1 measured in the same run (S1 and S7: against F12,
 the authenticated floor; S6: against S2; S5: against the same scenario on
-the small data set).
+the small data set, and F14 likewise: how much slower the same batch
+from the shared cache gets on the large set when the application does
+nothing but read and answer it).
 
 ## Every configuration measured
 
@@ -180,11 +185,11 @@ and, from a separate uncompressed check request, the JSON itself.
 | label | data | keys/request | req/s | keys/s | p50 ms | p90 ms | p99 ms | max ms | wire B | plain B | SQL/request | valid |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|
 EOF
-	for l in F1 F1-poll F12 F13 S1 B10 S2 S2-plain S6 S7 S4 SQL1 SQL10 SQL100 SQL500 S5-S1 S5-B10 S5-S2 S3; do
+	for l in F1 F1-poll F12 F13 F14 S1 B10 S2 S2-plain S6 S7 S4 SQL1 SQL10 SQL100 SQL500 S5-S1 S5-B10 S5-S2 S5-F14 S3; do
 		have "$l" || continue
 		ds=$(awk -v L="$l" '$1 == "summary" && $3 == "label=" L { sub("dataset=", "", $2); print $2 }' "$RES" | tail -n 1)
 		b=$(s "$l" batch); [ "$b" = 0 ] && b="global"
-		sq=$(s "$l" sql_per_req_med); case $l in F1*) sq="" ;; esac
+		sq=$(s "$l" sql_per_req_med); case $l in F1*|S5-F14) sq="" ;; esac
 		echo "| $l | $ds | $b | $(rps "$l") | $(int "$(s "$l" keys_s_med)") | $(fmt "$(s "$l" p50_ms_med)" 2) | $(fmt "$(s "$l" p90_ms_med)" 2) | $(p99 "$l") | $(fmt "$(s "$l" max_ms_med)" 2) | $(int "$(s "$l" wire_bytes_med)") | $(int "$(get check "$l" plain_bytes)") | $(fmt "$sq" 1) | $(s "$l" valid) |"
 	done
 	cat <<EOF
@@ -212,7 +217,7 @@ than running out of CPU.
 | label | app | nginx | memcached | MariaDB | loadgen | total | other processes | idle % |
 |---|---|---|---|---|---|---|---|---|
 EOF
-	for l in F1 F1-poll F12 F13 S1 B10 S2 S2-plain S6 S7 S4 SQL1 SQL10 SQL100 SQL500 S5-S1 S5-B10 S5-S2 S3; do
+	for l in F1 F1-poll F12 F13 F14 S1 B10 S2 S2-plain S6 S7 S4 SQL1 SQL10 SQL100 SQL500 S5-S1 S5-B10 S5-S2 S5-F14 S3; do
 		have "$l" || continue
 		a=$(s "$l" cpu_app_ms_med); n=$(s "$l" cpu_nginx_ms_med)
 		m=$(s "$l" cpu_memcached_ms_med); d=$(s "$l" cpu_mariadb_ms_med)
