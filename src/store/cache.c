@@ -524,9 +524,10 @@ out:
 	return ret;
 }
 
-int
-cache_get_many(struct cache *c, const char *const *keys, size_t n,
-    struct cache_value *out)
+/* cache_get_many and cache_get_many_hints: the second when other_gen. */
+static int
+get_many(struct cache *c, const char *const *keys, size_t n,
+    struct cache_value *out, bool other_gen)
 {
 	const char **mkeys = NULL;
 	size_t *mlens = NULL, src = 0;
@@ -629,8 +630,9 @@ cache_get_many(struct cache *c, const char *const *keys, size_t n,
 				continue;
 			if ((p = cache_unframe(c, sl->key, g.raw[src].mem,
 			    g.raw[src].len)) == NULL) {
-				if ((p = unframe(c, sl->key, g.raw[src].mem,
-				    g.raw[src].len, true)) == NULL)
+				if (!other_gen || (p = unframe(c, sl->key,
+				    g.raw[src].mem, g.raw[src].len, true)) ==
+				    NULL)
 					continue;
 				/* A miss, with what it held as a hint. */
 				out[src].mem = g.raw[src].mem;
@@ -697,6 +699,20 @@ out:
 	free(where);
 	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
 	return errors || oom ? -1 : 0;
+}
+
+int
+cache_get_many(struct cache *c, const char *const *keys, size_t n,
+    struct cache_value *out)
+{
+	return get_many(c, keys, n, out, false);
+}
+
+int
+cache_get_many_hints(struct cache *c, const char *const *keys, size_t n,
+    struct cache_value *out)
+{
+	return get_many(c, keys, n, out, true);
 }
 
 int

@@ -95,10 +95,11 @@ struct cache_stats {
 /*
  * One answer of cache_get_many: the payload, or data NULL for a miss.
  * data is NUL-terminated and points into mem, which the caller owns (and
- * may keep: cache_values_free only frees what is still there).  A miss
- * whose entry is framed with another generation has that payload in
- * other_gen (into mem, other_len bytes): what the key held before the
- * last "invalidate --all", a hint of where to look, never an answer.
+ * may keep: cache_values_free only frees what is still there).  From
+ * cache_get_many_hints, a miss whose entry is framed with another
+ * generation has that payload in other_gen (into mem, other_len bytes):
+ * what the key held before the last "invalidate --all", a hint of where
+ * to look, never an answer.
  */
 struct cache_value {
 	const char	*data;
@@ -181,14 +182,22 @@ int		 cache_epoch_renew(struct cache *c);
 /*
  * cache_get_many - one multi-get for n keys (at most one round trip per
  * server).  out[i] is filled for each hit whose framing and generation
- * check out; every other out[i] has data NULL (and other_gen set when the
- * entry is one of another generation).  Duplicate keys are fine.
+ * check out; every other out[i] has data NULL.  Duplicate keys are fine.
  * Keys of a resting server are misses without a round trip.  Returns 0
  * when every server asked answered (hits or not), -1 when one failed or
  * was resting, or on OOM; the out array is valid either way.  Free the
  * payloads with cache_values_free.
  */
 int		 cache_get_many(struct cache *c, const char *const *keys,
+		    size_t n, struct cache_value *out);
+
+/*
+ * cache_get_many_hints - cache_get_many, and each miss framed with
+ * another generation keeps that payload in other_gen (struct
+ * cache_value).  For small entries only (pointers): those payloads are
+ * held until the caller frees them.
+ */
+int		 cache_get_many_hints(struct cache *c, const char *const *keys,
 		    size_t n, struct cache_value *out);
 
 /* cache_values_free - free the payloads of n values and zero them. */

@@ -152,7 +152,10 @@ batch_cache_read(struct store *st, const char *const *keys, size_t n,
 		return STORE_ERROR;
 	}
 	/* A failure leaves every answer a miss. */
-	(void)cache_get_many(st->cache, keys, n, vals);
+	if (other != NULL)
+		(void)cache_get_many_hints(st->cache, keys, n, vals);
+	else
+		(void)cache_get_many(st->cache, keys, n, vals);
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
 		const struct cache_value *v = &vals[i];
 		const void *obj = NULL;
