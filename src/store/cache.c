@@ -359,15 +359,9 @@ cache_metric_kind(const struct cache *c, const char *key)
 
 /* --- get ------------------------------------------------------------- */
 
-struct cache_slot {
-	const char	*key;
-	size_t		 len;
-	size_t		 idx;
-};
-
-/* Byte order of keys (with lengths), for qsort and bsearch. */
-static int
-slot_cmp(const void *a, const void *b)
+/* cache_slot_cmp - see cache_int.h. */
+int
+cache_slot_cmp(const void *a, const void *b)
 {
 	const struct cache_slot *x = a, *y = b;
 	size_t n = x->len < y->len ? x->len : y->len;
@@ -416,21 +410,8 @@ cache_unframe(const struct cache *c, const char *key, const char *v,
 	return unframe(c, key, v, vlen, false);
 }
 
-/* What one multi-get fills in. */
-struct cache_get {
-	struct cache_slot	*slots;		/* sorted, n of them */
-	size_t			 n;
-	struct cache_value	*raw;		/* by caller index */
-	bool			 want_gen;
-};
-
-/*
- * One multi-get of m keys, all on server i: the answers go to g->raw,
- * the server's generation and epoch (when asked) to its struct
- * cache_server.  Returns 0 when the server answered, -1 when it failed
- * (its breaker opens; what came before the failure is kept), -2 on OOM.
- */
-static int
+/* cache_mget_one - see cache_int.h. */
+int
 cache_mget_one(struct cache *c, uint32_t i, const char *const *mkeys,
     const size_t *mlens, size_t m, struct cache_get *g)
 {
@@ -489,13 +470,13 @@ cache_mget_one(struct cache *c, uint32_t i, const char *const *mkeys,
 			continue;
 		}
 		hit = bsearch(&probe, g->slots, g->n, sizeof(*g->slots),
-		    slot_cmp);
+		    cache_slot_cmp);
 		if (hit == NULL)
 			continue;
 		/* Whatever it holds: a write-back must find it unchanged. */
 		cache_token_put(c, k, klen, memcached_result_cas(&res));
 		/* Equal keys: the value goes to the first of them. */
-		while (hit > g->slots && slot_cmp(hit - 1, &probe) == 0)
+		while (hit > g->slots && cache_slot_cmp(hit - 1, &probe) == 0)
 			hit--;
 		if (g->raw[hit->idx].mem != NULL || vlen == 0)
 			continue;
@@ -568,7 +549,7 @@ get_many(struct cache *c, const char *const *keys, size_t n,
 		    cache_server_of(c, keys[i], len);
 	}
 	/* Sorted, so that answers (in any order) find their key quickly. */
-	qsort(g.slots, n, sizeof(*g.slots), slot_cmp);
+	qsort(g.slots, n, sizeof(*g.slots), cache_slot_cmp);
 
 	/*
 	 * Server by server (one round trip when there is one server), the
@@ -623,7 +604,7 @@ get_many(struct cache *c, const char *const *keys, size_t n,
 		struct cache_value *first;
 		const char *p;
 
-		if (s == 0 || slot_cmp(&g.slots[s - 1], sl) != 0) {
+		if (s == 0 || cache_slot_cmp(&g.slots[s - 1], sl) != 0) {
 			/* The first of equal keys keeps the buffer. */
 			src = sl->idx;
 			if (g.raw[src].mem == NULL)
@@ -756,7 +737,7 @@ cache_lease(struct cache *c, const char *const *keys, size_t n)
 			ret = -1;
 			continue;
 		}
-		qsort(g.slots, m, sizeof(*g.slots), slot_cmp);
+		qsort(g.slots, m, sizeof(*g.slots), cache_slot_cmp);
 		g.n = m;
 		if (cache_mget_one(c, s, mkeys, mlens, m, &g) != 0)
 			ret = -1;

@@ -102,6 +102,36 @@ void		 cache_routes_find(struct cache *c);
 const char	*cache_unframe(const struct cache *c, const char *key,
 		    const char *v, size_t vlen);
 
+/* A key of a multi-get, and where its answer goes. */
+struct cache_slot {
+	const char	*key;
+	size_t		 len;
+	size_t		 idx;
+};
+
+/* cache_slot_cmp - byte order of keys (with lengths), for qsort and
+ * bsearch over struct cache_slot. */
+int		 cache_slot_cmp(const void *a, const void *b);
+
+/* What one multi-get fills in. */
+struct cache_get {
+	struct cache_slot	*slots;		/* sorted, n of them */
+	size_t			 n;
+	struct cache_value	*raw;		/* by caller index */
+	bool			 want_gen;
+};
+
+/*
+ * cache_mget_one - one multi-get of m keys, all on server i: the answers
+ * go to g->raw, the server's generation and epoch (when asked) to its
+ * struct cache_server.  Returns 0 when the server answered, -1 when it
+ * failed (its breaker opens; what came before the failure is kept), -2 on
+ * OOM.
+ */
+int		 cache_mget_one(struct cache *c, uint32_t i,
+		    const char *const *mkeys, const size_t *mlens, size_t m,
+		    struct cache_get *g);
+
 /* cache_lease.c: conditional write-backs (its head says why). */
 void		 cache_tokens_init(struct cache *c);
 /*
