@@ -45,6 +45,7 @@
 #include <sodium.h>
 
 #include "cache_int.h"
+#include "clock.h"
 
 /* A table that grew past this many slots is given back after a request. */
 #define TOKENS_KEEP	4096
@@ -142,6 +143,62 @@ cache_token_get(const struct cache *c, const char *key, size_t len,
 			return true;
 		}
 	return false;
+}
+
+int
+cache_lease(struct cache *c, const char *const *keys, size_t n)
+{
+	const char **mkeys = NULL;
+	size_t *mlens = NULL;
+	struct cache_get g = { 0 };
+	long long t0 = clock_mono_us();
+	uint64_t cas;
+	int ret = -1;
+
+	if (c->mc == NULL || n == 0)
+		return 0;
+	if ((mkeys = malloc(n * sizeof(*mkeys))) == NULL ||
+	    (mlens = malloc(n * sizeof(*mlens))) == NULL ||
+	    (g.slots = malloc(n * sizeof(*g.slots))) == NULL ||
+	    (g.raw = calloc(n, sizeof(*g.raw))) == NULL)
+		goto out;
+	ret = 0;
+	/* Server by server, as cache_get_many: the tokens are what
+	 * cache_mget_one records; the values are not wanted. */
+	for (uint32_t s = 0; s < c->nsrv; s++) {
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			size_t len = strlen(keys[i]);
+
+			if (cache_server_of(c, keys[i], len) != s ||
+			    cache_token_get(c, keys[i], len, &cas))
+				continue;
+			g.slots[m] = (struct cache_slot){ keys[i], len, m };
+			mkeys[m] = keys[i];
+			mlens[m++] = len;
+		}
+		if (m == 0)
+			continue;
+		/* A resting server's write-backs are skipped anyway. */
+		if (!cache_server_usable(c, s, clock_mono_us())) {
+			c->st.skipped++;
+			ret = -1;
+			continue;
+		}
+		qsort(g.slots, m, sizeof(*g.slots), cache_slot_cmp);
+		g.n = m;
+		if (cache_mget_one(c, s, mkeys, mlens, m, &g) != 0)
+			ret = -1;
+		cache_values_free(g.raw, m);
+	}
+out:
+	free(g.raw);
+	free(g.slots);
+	free(mkeys);
+	free(mlens);
+	c->st.time_us += (unsigned long long)(clock_mono_us() - t0);
+	return ret;
 }
 
 bool
