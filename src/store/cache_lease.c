@@ -20,13 +20,14 @@
  *     absent (or never read) is "add": either is refused by memcached if
  *     anyone wrote the key after this request read it.
  * A request therefore reads the key of everything it may write back
- * before it reads what it builds the value from (cache_lease, in
- * cache.c, does that for keys its lookup did not read).  Then, for a write that commits
- * after that read, its tombstone lands either after the write-back
- * (and replaces it) or before it (and the write-back is refused).  A
- * row found through a pointer, whose key is only known once MariaDB has
- * answered, is leased after the read and read again when its key held
- * anything (rows_lease, store_read.c).
+ * before it reads what it builds the value from (cache_lease, below,
+ * does that for keys its lookup did not read).  Then, for a write that
+ * commits after that read, its tombstone lands either after the
+ * write-back (and replaces it) or before it (and the write-back is
+ * refused).  A row found through a pointer, whose key is only known once
+ * MariaDB has answered, is leased before the read when a pointer of
+ * another generation named it (lease_hinted_rows, store_read.c), else
+ * after the read, and read again when its key held anything (rows_lease).
  *
  * Limits: a tombstone that is evicted, or lost in a memcached restart,
  * before a request that read the key absent writes back, lets the "add"
