@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,66 @@ test_key_quota_alone(void **state)
 	assert_string_not_equal(p2, p3);
 }
 
+/* The text of tests/golden/<name>.json, parsed. */
+static json_object *
+golden_json(const char *name)
+{
+	const char *top = getenv("top_srcdir");
+	char path[4096];
+	json_object *o;
+
+	assert_non_null(top);
+	snprintf(path, sizeof(path), "%s/tests/golden/%s.json", top, name);
+	o = json_object_from_file(path);
+	assert_non_null(o);
+	return o;
+}
+
+/*
+ * The digests persisted pairs depend on, pinned: whatever computes them,
+ * a stored project revision must stay the same bytes (or every project
+ * would get a new lastChange).  Values as computed on 2026-12-06.
+ */
+static void
+test_digests_pinned(void **state)
+{
+	static const struct {
+		const char	*file;
+		const char	*rev;
+		const char	*prev;
+	} pins[] = {
+		/* a key quota alone: left out with its list */
+		{ "key_quota", "e6f507aa5ed5a5d8a6bead2ad40c874e",
+		    "e3e8fc60ba8b9da3214fec3cb2d7e6f5" },
+		{ "fresh_project", "5c0e4df7f7bc5a84dc71db1b782f340f",
+		    "e1aa6b5272eed443cc63b4090964cf94" },
+		{ "datascrubbing", "d705c9fe97ce08ef069e68b16b52398c",
+		    "ae2736a99aecb4a83a8751caedf1d5aa" },
+		{ "filters_custom", "d7f700fd425405cae2a9ae47be8e7111",
+		    "d268c31e55b08002fb8a08671c8efbd1" },
+		{ "features", "68a0202fd365a16db349a4c075744812",
+		    "cb6d76c3361a819d51efacee73da0c0e" },
+		/* a key quota beside a project quota: the list kept */
+		{ NULL, "fb407c6313f1c38facd6dd09a5123cab",
+		    "2277175b533ec38d59aa99d1922d126f" },
+	};
+	char rev[33], prev[33];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		json_object *o = pins[i].file != NULL ?
+		    golden_json(pins[i].file) :
+		    json_tokener_parse(CONTENT("aaaa", "1", "10", "5", "*"));
+
+		assert_non_null(o);
+		assert_int_equal(projectconfig_rev(o, rev), 0);
+		assert_int_equal(lastchange_project_rev(o, prev), 0);
+		assert_string_equal(rev, pins[i].rev);
+		assert_string_equal(prev, pins[i].prev);
+		json_object_put(o);
+	}
+}
+
 static void
 test_moves_with_project(void **state)
 {
@@ -164,6 +225,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys_agree),
 		cmocka_unit_test(test_key_quota_alone),
+		cmocka_unit_test(test_digests_pinned),
 		cmocka_unit_test(test_moves_with_project),
 		cmocka_unit_test(test_order_and_input),
 		cmocka_unit_test(test_wanted_and_no_store),
