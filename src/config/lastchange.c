@@ -57,77 +57,104 @@ is_key_quota(json_object *e)
 }
 
 /*
- * shadow - a new object with src's members (shared, not copied) but
- * "publicKeys"; when config, its "quotas" without key quotas (and none at
- * all when only key quotas were there: a key without a rate limit has no
- * "quotas", and both keys' projects must agree), and when top, its
- * "config" likewise shadowed.  NULL on OOM.
+ * without_key_quotas - a new array of list's entries (shared, not copied)
+ * but its key quotas.  NULL on OOM.
  */
 static json_object *
-shadow(json_object *src, bool top)
+without_key_quotas(json_object *list)
 {
-	json_object *dst, *v2 = NULL;
+	size_t n = json_object_array_length(list);
+	json_object *kept;
 
-	if ((dst = json_object_new_object()) == NULL)
+	if ((kept = json_object_new_array_ext((int)n)) == NULL)
 		return NULL;
-	json_object_object_foreach(src, k, v) {
-		if (top && strcmp(k, "publicKeys") == 0)
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+
+		if (is_key_quota(e))
 			continue;
-		if (top && strcmp(k, "config") == 0 &&
-		    json_object_is_type(v, json_type_object))
-			v2 = shadow(v, false);
-		else if (!top && strcmp(k, "quotas") == 0 &&
-		    json_object_is_type(v, json_type_array)) {
-			size_t n = json_object_array_length(v);
-
-			if ((v2 = json_object_new_array_ext((int)n)) != NULL)
-				for (size_t i = 0; i < n; i++) {
-					json_object *e =
-					    json_object_array_get_idx(v, i);
-
-					if (is_key_quota(e))
-						continue;
-					if (json_object_array_add(v2,
-					    json_object_get(e)) != 0) {
-						json_object_put(e);
-						json_object_put(v2);
-						v2 = NULL;
-						break;
-					}
-				}
-			if (v2 != NULL && json_object_array_length(v2) == 0) {
-				json_object_put(v2);
-				continue;
-			}
-		} else
-			v2 = json_object_get(v);
-		if (v2 == NULL || json_object_object_add(dst, k, v2) != 0) {
-			json_object_put(v2);
-			json_object_put(dst);
+		if (json_object_array_add(kept, json_object_get(e)) != 0) {
+			json_object_put(e);
+			json_object_put(kept);
 			return NULL;
 		}
 	}
-	return dst;
+	return kept;
+}
+
+/*
+ * config_pair - cfg's digest (out1) and its project digest (out2): with
+ * "quotas" (an array) without key quotas, and left out when only key
+ * quotas were there (a key without a rate limit has no "quotas", and both
+ * keys of a project must agree).  0, or -1 on OOM.
+ */
+static int
+config_pair(json_object *cfg, unsigned char out1[REV_DIGEST_BYTES],
+    unsigned char out2[REV_DIGEST_BYTES])
+{
+	unsigned char q1[REV_DIGEST_BYTES], q2[REV_DIGEST_BYTES];
+	struct pc_hash_edit e = { NULL, NULL, NULL, NULL };
+	json_object *quotas, *kept = NULL;
+	int rc = -1;
+
+	if (json_object_object_get_ex(cfg, "quotas", &quotas) &&
+	    json_object_is_type(quotas, json_type_array)) {
+		size_t n = json_object_array_length(quotas);
+
+		if ((kept = without_key_quotas(quotas)) == NULL ||
+		    pc_hash_node(quotas, q1) != 0)
+			goto out;
+		/* The same entries, or some of them, walked again. */
+		if (json_object_array_length(kept) == n)
+			memcpy(q2, q1, sizeof(q2));
+		else if (json_object_array_length(kept) > 0 &&
+		    pc_hash_node(kept, q2) != 0)
+			goto out;
+		e = (struct pc_hash_edit){ NULL, "quotas", q1,
+		    json_object_array_length(kept) > 0 ? q2 : NULL };
+	}
+	rc = pc_hash_object_pair(cfg, &e, out1, out2);
+out:
+	json_object_put(kept);
+	return rc;
+}
+
+int
+lastchange_revs(json_object *content, char rev[PROJECTCONFIG_REV_LEN + 1],
+    char prev[PROJECTCONFIG_REV_LEN + 1])
+{
+	unsigned char c1[REV_DIGEST_BYTES], c2[REV_DIGEST_BYTES];
+	unsigned char k[REV_DIGEST_BYTES], p[REV_DIGEST_BYTES];
+	struct pc_hash_edit e = { "publicKeys", NULL, NULL, NULL };
+	json_object *cfg;
+
+	if (sodium_init() < 0 || !json_object_is_type(content, json_type_object))
+		return -1;
+	/* The config is walked once for both digests, then its two digests
+	 * enter the two top-level ones. */
+	if (json_object_object_get_ex(content, "config", &cfg) &&
+	    json_object_is_type(cfg, json_type_object)) {
+		if (config_pair(cfg, c1, c2) != 0)
+			return -1;
+		e = (struct pc_hash_edit){ "publicKeys", "config", c1, c2 };
+	}
+	if (pc_hash_object_pair(content, &e, k, p) != 0)
+		return -1;
+	sodium_bin2hex(rev, PROJECTCONFIG_REV_LEN + 1, k, sizeof(k));
+	sodium_bin2hex(prev, PROJECTCONFIG_REV_LEN + 1, p, sizeof(p));
+	return 0;
 }
 
 int
 lastchange_project_rev(json_object *content,
     char out[PROJECTCONFIG_REV_LEN + 1])
 {
-	unsigned char digest[REV_DIGEST_BYTES];
-	json_object *view;
-	int rc = -1;
+	char rev[PROJECTCONFIG_REV_LEN + 1], prev[PROJECTCONFIG_REV_LEN + 1];
 
-	if (!json_object_is_type(content, json_type_object) ||
-	    (view = shadow(content, true)) == NULL)
+	if (lastchange_revs(content, rev, prev) != 0)
 		return -1;
-	if (sodium_init() >= 0 && pc_hash_node(view, digest) == 0) {
-		sodium_bin2hex(out, PROJECTCONFIG_REV_LEN + 1, digest,
-		    sizeof(digest));
-		rc = 0;
-	}
-	json_object_put(view);
-	return rc;
+	memcpy(out, prev, sizeof(prev));
+	return 0;
 }
 
 /* A failure to read or write the pair: logged once until a success. */
@@ -304,6 +331,7 @@ build_content(const struct model_project *p, const struct model_org *o,
     const struct cached *old, const char *now, struct built *bt,
     struct lastchange_req *lr, size_t *nl)
 {
+	char prev[PROJECTCONFIG_REV_LEN + 1];
 	struct timespec t0;
 
 	bt->lc = NULL;
@@ -314,7 +342,8 @@ build_content(const struct model_project *p, const struct model_org *o,
 	    conf);
 	metrics_observe(MF_SENTRY_GET_PROJECT_CONFIG, 0,
 	    metrics_seconds_since(&t0));
-	if (bt->content == NULL || projectconfig_rev(bt->content, bt->rev) != 0)
+	if (bt->content == NULL ||
+	    lastchange_revs(bt->content, bt->rev, prev) != 0)
 		return -1;
 	metrics_inc(MF_CONFIGS_BUILT, 0, 0, 0);
 	if (!lastchange_wanted(bt->content))
@@ -324,8 +353,7 @@ build_content(const struct model_project *p, const struct model_org *o,
 		bt->lc = old->last_change;
 		return 0;
 	}
-	if (lastchange_project_rev(bt->content, lr[*nl].prev) != 0)
-		return -1;
+	memcpy(lr[*nl].prev, prev, sizeof(prev));
 	lr[*nl].project_id = p->id;
 	bt->req = (long)(*nl)++;
 	return render_pending(bt, now);

@@ -42,10 +42,20 @@ bool	lastchange_wanted(json_object *content);
 /*
  * lastchange_project_rev - the project revision of content: its digest
  * (pc_hash_node) with publicKeys and every config.quotas entry of scope
- * "key" left out.  Returns 0, or -1 on OOM with out untouched.
+ * "key" left out (and config.quotas itself when nothing else was in it).
+ * Returns 0, or -1 on OOM with out untouched.
  */
 int	lastchange_project_rev(json_object *content,
 	    char out[PROJECTCONFIG_REV_LEN + 1]);
+
+/*
+ * lastchange_revs - projectconfig_rev (rev) and lastchange_project_rev
+ * (prev) of content in one walk: every subtree both share is hashed once.
+ * Returns 0, or -1 on OOM with rev and prev untouched.
+ */
+int	lastchange_revs(json_object *content,
+	    char rev[PROJECTCONFIG_REV_LEN + 1],
+	    char prev[PROJECTCONFIG_REV_LEN + 1]);
 
 /*
  * lastchange_resolve - r[i].last_change for each request: the persisted

@@ -262,4 +262,28 @@ int	pc_add_quotas(const struct build *b,
  */
 int	pc_hash_node(json_object *v, unsigned char out[REV_DIGEST_BYTES]);
 
+/*
+ * How the second digest of pc_hash_object_pair differs from the first:
+ * member skip2 is left out of it; member name (when there is one) enters
+ * the first as digest d1 and the second as d2, or is left out of the
+ * second when d2 is NULL (name's value is not walked: its digests are
+ * given).
+ */
+struct pc_hash_edit {
+	const char		*skip2;
+	const char		*name;
+	const unsigned char	*d1, *d2;
+};
+
+/*
+ * pc_hash_object_pair - two digests of object v in one walk: out1 what
+ * pc_hash_node gives of v (v's own memo aside: never read), out2 what it
+ * gives of an object holding v's members as edited by e.  Each other
+ * member that is a container is walked once, for both.  Returns 0, or -1
+ * on OOM or when v is not an object.
+ */
+int	pc_hash_object_pair(json_object *v, const struct pc_hash_edit *e,
+	    unsigned char out1[REV_DIGEST_BYTES],
+	    unsigned char out2[REV_DIGEST_BYTES]);
+
 #endif

@@ -155,6 +155,88 @@ out:
 	return ret;
 }
 
+/* Feed a container's digest d to h, as hash_value does. */
+static void
+hash_digest(crypto_generichash_state *h, const unsigned char *d)
+{
+	hash_tag(h, 'h', REV_DIGEST_BYTES);
+	crypto_generichash_update(h, d, REV_DIGEST_BYTES);
+}
+
+/* pc_hash_object_pair - see pc_build.h. */
+int
+pc_hash_object_pair(json_object *v, const struct pc_hash_edit *e,
+    unsigned char out1[REV_DIGEST_BYTES], unsigned char out2[REV_DIGEST_BYTES])
+{
+	const char *small[32], **names = small;
+	crypto_generichash_state h1, h2;
+	unsigned char d[REV_DIGEST_BYTES];
+	size_t n, n2, i, len;
+	int ret = -1;
+
+	if (!json_object_is_type(v, json_type_object) ||
+	    crypto_generichash_init(&h1, NULL, 0, REV_DIGEST_BYTES) != 0 ||
+	    crypto_generichash_init(&h2, NULL, 0, REV_DIGEST_BYTES) != 0)
+		return -1;
+	n = (size_t)json_object_object_length(v);
+	if (n > sizeof(small) / sizeof(small[0]) &&
+	    (names = calloc(n, sizeof(*names))) == NULL)
+		return -1;
+	i = 0;
+	n2 = n;
+	json_object_object_foreach(v, k, unused) {
+		(void)unused;
+		names[i++] = k;
+		if ((e->skip2 != NULL && strcmp(k, e->skip2) == 0) ||
+		    (e->name != NULL && strcmp(k, e->name) == 0 &&
+		    e->d2 == NULL))
+			n2--;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_keys);
+	hash_tag(&h1, 'o', n);
+	hash_tag(&h2, 'o', n2);
+	for (i = 0; i < n; i++) {
+		json_object *child = NULL;
+		bool skip = e->skip2 != NULL && strcmp(names[i], e->skip2) == 0;
+		bool swap = e->name != NULL && strcmp(names[i], e->name) == 0;
+		bool in2 = !skip && !(swap && e->d2 == NULL);
+
+		len = strlen(names[i]);
+		hash_tag(&h1, 'k', len);
+		crypto_generichash_update(&h1, (const unsigned char *)names[i],
+		    len);
+		if (in2) {
+			hash_tag(&h2, 'k', len);
+			crypto_generichash_update(&h2,
+			    (const unsigned char *)names[i], len);
+		}
+		json_object_object_get_ex(v, names[i], &child);
+		if (swap) {
+			hash_digest(&h1, e->d1);
+			if (in2)
+				hash_digest(&h2, e->d2);
+		} else if (json_object_is_type(child, json_type_object) ||
+		    json_object_is_type(child, json_type_array)) {
+			/* Walked once, entered into both. */
+			if (pc_hash_node(child, d) != 0)
+				goto out;
+			hash_digest(&h1, d);
+			if (in2)
+				hash_digest(&h2, d);
+		} else if (hash_value(&h1, child) != 0 ||
+		    (in2 && hash_value(&h2, child) != 0))
+			goto out;
+	}
+	if (crypto_generichash_final(&h1, out1, REV_DIGEST_BYTES) == 0 &&
+	    crypto_generichash_final(&h2, out2, REV_DIGEST_BYTES) == 0)
+		ret = 0;
+out:
+	if (names != small)
+		free(names);
+	return ret;
+}
+
 int
 projectconfig_rev(json_object *content, char out[PROJECTCONFIG_REV_LEN + 1])
 {

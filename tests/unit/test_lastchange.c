@@ -151,6 +151,12 @@ test_digests_pinned(void **state)
 		assert_int_equal(lastchange_project_rev(o, prev), 0);
 		assert_string_equal(rev, pins[i].rev);
 		assert_string_equal(prev, pins[i].prev);
+		/* Both in one walk, as a build does. */
+		memset(rev, 0, sizeof(rev));
+		memset(prev, 0, sizeof(prev));
+		assert_int_equal(lastchange_revs(o, rev, prev), 0);
+		assert_string_equal(rev, pins[i].rev);
+		assert_string_equal(prev, pins[i].prev);
 		json_object_put(o);
 	}
 }
