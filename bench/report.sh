@@ -242,7 +242,7 @@ EOF
 		case $k in
 		options_parse) d="parse the option values (the store does this per row)" ;;
 		content) d="projectconfig_content: build the json-c tree (constant subtrees shared)" ;;
-		rev) d="projectconfig_rev: digest of the value (shared constants by their memoised digest)" ;;
+		rev) d="lastchange_revs: the key's and the project's revision in one walk (shared constants by their memoised digest)" ;;
 		render) d="projectconfig_render: serialise, with times and rev" ;;
 		deflate) d="zfrag_make: deflate the text into the cached fragment" ;;
 		free) d="json_object_put of the trees" ;;
