@@ -125,9 +125,10 @@ sorted_ids(struct store *st, const int64_t *ids, size_t n, size_t *m)
 	return s;
 }
 
-int
-store_revs_read(struct store *st, const int64_t *project_ids, size_t n,
-    struct store_rev *out)
+/* store_revs_read and store_revs_read_primary: the pairs as db has them. */
+static int
+revs_read(struct store *st, struct db *db, const int64_t *project_ids,
+    size_t n, struct store_rev *out)
 {
 	struct store_rev *pairs = NULL;
 	int64_t *ids;
@@ -144,8 +145,7 @@ store_revs_read(struct store *st, const int64_t *project_ids, size_t n,
 		rc = STORE_ERROR;
 		goto out;
 	}
-	if ((rc = read_pairs(st, store_reader(st), ids, m, false, pairs)) !=
-	    STORE_OK)
+	if ((rc = read_pairs(st, db, ids, m, false, pairs)) != STORE_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const int64_t *hit = bsearch(&project_ids[i], ids, m,
@@ -157,6 +157,20 @@ out:
 	free(pairs);
 	free(ids);
 	return rc;
+}
+
+int
+store_revs_read(struct store *st, const int64_t *project_ids, size_t n,
+    struct store_rev *out)
+{
+	return revs_read(st, store_reader(st), project_ids, n, out);
+}
+
+int
+store_revs_read_primary(struct store *st, const int64_t *project_ids,
+    size_t n, struct store_rev *out)
+{
+	return revs_read(st, st->primary, project_ids, n, out);
 }
 
 /* The projects of ids (sorted) that exist, locked: exists[i]. */
@@ -222,19 +236,17 @@ cmp_slot(const void *a, const void *b)
 int
 store_revs_add(struct store *st, const int64_t *project_ids,
     const char *const *revs, size_t n, const char *now,
-    struct store_rev *out, bool *all_added)
+    struct store_rev *out, unsigned char *added)
 {
 	struct rev_slot *order = NULL;
+	struct db_res *r = NULL;
 	struct db_sql q;
-	uint64_t added = 0;
 	int rc = STORE_ERROR;
 
-	*all_added = false;
+	memset(added, 0, n * sizeof(*added));
 	db_sql_init(&q);
-	if (n == 0) {
-		*all_added = true;
+	if (n == 0)
 		return STORE_OK;
-	}
 	if (now == NULL || !valid_timestamp(now)) {
 		store_seterr(st, "not a lastChange time");
 		goto out;
@@ -259,8 +271,9 @@ store_revs_add(struct store *st, const int64_t *project_ids,
 	/*
 	 * Rows in id order, the rev before its time, as every writer takes
 	 * them: a second writer of a project waits on the first's rows and
-	 * then finds them (ignored, counted out).  IGNORE also turns a
-	 * project deleted meanwhile (the foreign key) into rows not added.
+	 * then finds them (ignored).  IGNORE also turns a project deleted
+	 * meanwhile (the foreign key) into rows not added.  RETURNING names
+	 * the rows that were added, and only those.
 	 */
 	db_sql_raw(&q, "INSERT IGNORE INTO sentry_projectoptions (project_id, "
 	    "`key`, value) VALUES ");
@@ -269,16 +282,31 @@ store_revs_add(struct store *st, const int64_t *project_ids,
 		    revs[order[k].idx]);
 		upsert_row(&q, false, order[k].id, STORE_REV_TIME_KEY, now);
 	}
-	if ((rc = store_sql_exec(st, &q, &added, NULL)) != STORE_OK ||
-	    added != 2 * (uint64_t)n)
+	db_sql_raw(&q, " RETURNING project_id, `key`");
+	if ((rc = store_sql_query(st, st->primary, &q, &r)) != STORE_OK)
 		goto out;
-	*all_added = true;
+	while (db_res_next(r)) {
+		struct rev_slot probe = { 0, 0 }, *hit;
+		const char *k = db_res_str(r, 1);
+
+		if (!db_res_int(r, 0, &probe.id) || k == NULL ||
+		    (hit = bsearch(&probe, order, n, sizeof(*order),
+		    cmp_slot)) == NULL)
+			continue;
+		if (strcmp(k, STORE_REV_KEY) == 0)
+			added[hit->idx] |= STORE_REV_ADDED_REV;
+		else if (strcmp(k, STORE_REV_TIME_KEY) == 0)
+			added[hit->idx] |= STORE_REV_ADDED_TIME;
+	}
 	for (size_t i = 0; i < n; i++) {
+		if (added[i] != (STORE_REV_ADDED_REV | STORE_REV_ADDED_TIME))
+			continue;
 		snprintf(out[i].rev, sizeof(out[i].rev), "%s", revs[i]);
 		snprintf(out[i].last_change, sizeof(out[i].last_change), "%s",
 		    now);
 	}
 out:
+	db_res_free(r);
 	db_sql_free(&q);
 	free(order);
 	return rc;
@@ -286,7 +314,7 @@ out:
 
 int
 store_revs_claim(struct store *st, const int64_t *project_ids,
-    const char *const *revs, size_t n, const char *now,
+    const char *const *revs, const bool *force, size_t n, const char *now,
     struct store_rev *out)
 {
 	struct store_rev *pairs = NULL;
@@ -336,7 +364,8 @@ store_revs_claim(struct store *st, const int64_t *project_ids,
 		    sizeof(*ids), store_cmp_i64);
 		size_t k = (size_t)(hit - ids);
 
-		if (!exists[k] || strcmp(pairs[k].rev, revs[i]) == 0)
+		if (!exists[k] || (strcmp(pairs[k].rev, revs[i]) == 0 &&
+		    (force == NULL || !force[i])))
 			continue;
 		upsert_row(&q, !any, project_ids[i], STORE_REV_KEY, revs[i]);
 		upsert_row(&q, false, project_ids[i], STORE_REV_TIME_KEY, now);
@@ -356,8 +385,8 @@ store_revs_claim(struct store *st, const int64_t *project_ids,
 
 		snprintf(out[i].rev, sizeof(out[i].rev), "%s", revs[i]);
 		snprintf(out[i].last_change, sizeof(out[i].last_change), "%s",
-		    exists[k] && strcmp(pairs[k].rev, revs[i]) == 0 ?
-		    pairs[k].last_change : now);
+		    exists[k] && strcmp(pairs[k].rev, revs[i]) == 0 &&
+		    (force == NULL || !force[i]) ? pairs[k].last_change : now);
 	}
 out:
 	if (began)

@@ -39,38 +39,52 @@ int	store_revs_read(struct store *st, const int64_t *project_ids,
 	    size_t n, struct store_rev *out);
 
 /*
+ * store_revs_read_primary - store_revs_read on the primary, whatever the
+ * replicas: what a writer just did is there.
+ */
+int	store_revs_read_primary(struct store *st, const int64_t *project_ids,
+	    size_t n, struct store_rev *out);
+
+/* What store_revs_add added of a project's pair (bits). */
+#define STORE_REV_ADDED_REV	1	/* sentry:relay-rev */
+#define STORE_REV_ADDED_TIME	2	/* sentry:relay-rev-lastchange */
+
+/*
  * store_revs_add - the first claim of projects that have no persisted
  * pair (store_revs_read said none): both options of each, (revs[i], now),
- * inserted in one INSERT IGNORE, outside any transaction.  *all_added is
- * true when every row was inserted: out[i] is then (revs[i], now) and the
- * claim is done in one statement.  Otherwise (a project holds an option
- * already, half a pair or a pair another writer just added, or no longer
- * exists) *all_added is false, out is untouched, and whatever rows were
- * added are (revs[i], now) of their project: store_revs_claim then
- * settles all n, keeping those as they are.  project_ids must be
- * distinct.  Invalidates nothing.  STORE_OK, or STORE_UNAVAILABLE /
- * STORE_ERROR (read-only server, lost connection, bad arguments) with
- * *all_added false.
+ * in one INSERT IGNORE on the primary, outside any transaction.
+ * added[i] tells which of project i's rows were added (STORE_REV_ADDED_*
+ * bits).  Both: out[i] is (revs[i], now), and that claim is done in one
+ * statement.  Otherwise out[i] is untouched and store_revs_claim settles
+ * the project: none added means a pair (another writer's, most likely
+ * this very one) or a deleted project; only the time added means a rev
+ * of someone else's stood there; and only the rev added means a time of
+ * someone else's now stands beside this revision, which the claim must
+ * replace (its force).  project_ids must be distinct.  Invalidates
+ * nothing.  STORE_OK, or STORE_UNAVAILABLE / STORE_ERROR (read-only
+ * server, lost connection, bad arguments) with added all 0.
  */
 int	store_revs_add(struct store *st, const int64_t *project_ids,
 	    const char *const *revs, size_t n, const char *now,
-	    struct store_rev *out, bool *all_added);
+	    struct store_rev *out, unsigned char *added);
 
 /*
  * store_revs_claim - for each i, in one transaction on the primary: the
  * projects are locked (so concurrent claims of one project serialise),
  * their pairs re-read, and every project whose persisted rev is not
  * revs[i] gets (revs[i], now) written (INSERT ... ON DUPLICATE KEY
- * UPDATE, both options in one statement).  out[i].last_change is then
- * the persisted time when the rev was already revs[i] (another writer
- * was first), else now; a project that no longer exists gets now and no
- * row.  project_ids must be distinct; now is a STORE_REV_TIME_LEN time.
+ * UPDATE, both options in one statement), and so does every project with
+ * force[i] (force may be NULL: none).  out[i].last_change is then the
+ * persisted time when the rev was already revs[i] (another writer was
+ * first) and not forced, else now; a project that no longer exists gets
+ * now and no row.  project_ids must be distinct; now is a
+ * STORE_REV_TIME_LEN time.
  * Invalidates nothing.  STORE_OK, or STORE_UNAVAILABLE / STORE_ERROR
  * (read-only server, lost connection...) with nothing written and out
  * untouched.
  */
 int	store_revs_claim(struct store *st, const int64_t *project_ids,
-	    const char *const *revs, size_t n, const char *now,
-	    struct store_rev *out);
+	    const char *const *revs, const bool *force, size_t n,
+	    const char *now, struct store_rev *out);
 
 #endif

@@ -192,13 +192,14 @@ is "$WAITED" 2 "... both claims waited for the project row"
 
 # --- two workers adding a new project's first pair at once agree -----------
 # Both INSERT IGNOREs wait on the project row (the foreign key's check), then
-# one adds the pair and the other finds it there: that one settles in the
-# claim transaction and answers the time the first wrote.
+# one adds the pair and the other finds it there: that one reads it on the
+# primary and answers the time the first wrote, without a transaction.
 sql "DELETE FROM sentry_projectoptions WHERE project_id = $PROJ
     AND \`key\` IN ('sentry:relay-rev', 'sentry:relay-rev-lastchange')"
 ctl invalidate --project "$PROJ" >/dev/null
 OFF=$(wc -c <"$T/relaycfg.log")
 W=$(writes)
+B=$(txns)
 mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -N -B relaycfg -e \
     "START TRANSACTION; SELECT id FROM sentry_project WHERE id = $PROJ
     FOR UPDATE; SELECT SLEEP(1.5); COMMIT" >/dev/null &
@@ -218,12 +219,27 @@ is "$LCB" "$LCA" "... the same lastChange from both workers"
 is "$(pair | cut -d' ' -f2)" "\"$LCA\"" "... and it is the persisted one"
 is "$(($(writes) - W))" 2 \
     "... two INSERT IGNOREs (the second adding nothing), no other write"
+is "$(($(txns) - B))" 1 "... and no transaction but the one that held the row"
 is "$(tail -c +$((OFF + 1)) "$T/relaycfg.log" | grep -c 'lastChange: cannot')" 0 \
     "... without a failure"
 WAITED=$(tail -c +$((OFF + 1)) "$T/relaycfg.log" |
     sed -n 's/.* access 200 POST .* \([0-9]*\)us .*/\1/p' |
     awk '$1 >= 800000 { n++ } END { print n + 0 }')
 is "$WAITED" 2 "... both waited for the project row"
+
+# --- half a pair: our rev added beside a time that is not its own ---------
+# Only the time is stored (a half Sentry or an operator left): the first
+# build adds the rev, and must not take the time beside it for its own.
+sql "DELETE FROM sentry_projectoptions WHERE project_id = $PROJ
+    AND \`key\` = 'sentry:relay-rev'"
+sql "UPDATE sentry_projectoptions SET value = '\"2001-01-01T00:00:00.000000Z\"'
+    WHERE project_id = $PROJ AND \`key\` = 'sentry:relay-rev-lastchange'"
+ctl invalidate --project "$PROJ" >/dev/null
+read -r REVH LCH <<<"$(fetch "$K1")"
+ok $([[ "$LCH" > "$LCA" ]]; echo $?) \
+    "half a pair (a time alone): a new lastChange, not the old time ($LCH)"
+is "$(pair | cut -d' ' -f2)" "\"$LCH\"" "... persisted beside the rev"
+LCA=$LCH
 
 # --- a persisted pair that is not exactly ours is rewritten -------------------
 # A time of another shape, or our rev in capitals (which a case-blind

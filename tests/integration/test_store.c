@@ -857,8 +857,8 @@ option_value(int64_t pid, const char *key, char *out, size_t len)
  * store_revs_claim, by its contract (store_rev.h): one transaction for
  * the batch (the projects locked, their pairs read, one upsert); a
  * project without a pair gets (rev, now); one whose stored rev is already
- * rev keeps its time; a project that does not exist gets now and no row;
- * bad arguments write nothing.
+ * rev keeps its time, unless forced; a project that does not exist gets
+ * now and no row; bad arguments write nothing.
  */
 static void
 test_revs_claim(void)
@@ -883,7 +883,7 @@ test_revs_claim(void)
 	    STORE_REV_TIME_KEY "', '\"%s\"')", rev_b, t0);
 	memset(out, 0, sizeof(out));
 	before = stats();
-	rc = store_revs_claim(st, ids, revs, 3, now, out);
+	rc = store_revs_claim(st, ids, revs, NULL, 3, now, out);
 	after = stats();
 	ok(rc == STORE_OK, "claim: STORE_OK");
 	is_long((long)(after.sql_queries - before.sql_queries), 5,
@@ -904,12 +904,24 @@ test_revs_claim(void)
 	option_value(999999, STORE_REV_KEY, v, sizeof(v));
 	ok(v[0] == '\0', "claim: ... and no row");
 
+	/* Forced: this rev, and now, whatever time stood beside it. */
+	{
+		const bool force[] = { true };
+
+		rc = store_revs_claim(st, ids + 1, revs + 1, force, 1, now,
+		    out);
+		option_value(4, STORE_REV_TIME_KEY, v, sizeof(v));
+		ok(rc == STORE_OK && strcmp(out[0].last_change, now) == 0 &&
+		    strcmp(v, "\"2026-12-06T07:00:00.123456Z\"") == 0,
+		    "claim: forced, the same rev gets now written (%s)", v);
+	}
+
 	/* Refused claims would move project 3 to rev_b: they must not. */
 	snprintf(out[0].rev, sizeof(out[0].rev), "untouched");
-	rc = store_revs_claim(st, twice, other, 1, "yesterday", out);
+	rc = store_revs_claim(st, twice, other, NULL, 1, "yesterday", out);
 	ok(rc == STORE_ERROR && strcmp(out[0].rev, "untouched") == 0,
 	    "claim: a time of another shape is refused, out untouched");
-	rc = store_revs_claim(st, twice, other, 2, now, out);
+	rc = store_revs_claim(st, twice, other, NULL, 2, now, out);
 	ok(rc == STORE_ERROR, "claim: a project twice is refused");
 	option_value(3, STORE_REV_KEY, v, sizeof(v));
 	ok(strcmp(v, "\"0123456789abcdef0123456789abcdef\"") == 0,
@@ -918,10 +930,10 @@ test_revs_claim(void)
 
 /*
  * store_revs_add, by its contract (store_rev.h): projects without a pair
- * get both options in one statement; when a row is not added (a pair
- * there already, half of one, a project that does not exist) all_added is
- * false and out untouched, the other projects' rows being added all the
- * same; bad arguments write nothing.
+ * get both options in one statement, and added[] says which rows each
+ * got, only those: none when a pair stood there, one of them beside half
+ * a pair, none for a project that does not exist; out is set only for a
+ * project that got both; bad arguments write nothing.
  */
 static void
 test_revs_add(void)
@@ -930,12 +942,13 @@ test_revs_add(void)
 	static const char rev_b[] = "fedcba9876543210fedcba9876543210";
 	static const char now[] = "2026-12-06T08:00:00.000001Z";
 	static const char later[] = "2026-12-06T09:00:00.000002Z";
+	const unsigned char both = STORE_REV_ADDED_REV | STORE_REV_ADDED_TIME;
 	const int64_t ids[] = { 6, 5 }, gone[] = { 7, 999999 };
 	const int64_t twice[] = { 8, 8 };
 	const char *revs[] = { rev_a, rev_b };
 	struct store_rev out[2];
 	struct store_stats before, after;
-	bool all;
+	unsigned char added[2];
 	char v[64];
 	int rc;
 
@@ -944,10 +957,10 @@ test_revs_add(void)
 	    STORE_REV_TIME_KEY "')");
 	memset(out, 0, sizeof(out));
 	before = stats();
-	rc = store_revs_add(st, ids, revs, 2, now, out, &all);
+	rc = store_revs_add(st, ids, revs, 2, now, out, added);
 	after = stats();
-	ok(rc == STORE_OK && all,
-	    "add: two projects without a pair, all added");
+	ok(rc == STORE_OK && added[0] == both && added[1] == both,
+	    "add: two projects without a pair, both rows of each added");
 	is_long((long)(after.sql_queries - before.sql_queries), 1,
 	    "add: one statement for both projects");
 	ok(strcmp(out[0].rev, rev_a) == 0 &&
@@ -962,38 +975,45 @@ test_revs_add(void)
 
 	/* Another writer's pairs are there: nothing moves. */
 	snprintf(out[0].rev, sizeof(out[0].rev), "untouched");
-	rc = store_revs_add(st, ids, revs, 2, later, out, &all);
-	ok(rc == STORE_OK && !all && strcmp(out[0].rev, "untouched") == 0,
-	    "add: pairs there already: not all added, out untouched");
+	rc = store_revs_add(st, ids, revs, 2, later, out, added);
+	ok(rc == STORE_OK && added[0] == 0 && added[1] == 0 &&
+	    strcmp(out[0].rev, "untouched") == 0,
+	    "add: pairs there already: nothing added, out untouched");
 	option_value(5, STORE_REV_TIME_KEY, v, sizeof(v));
 	ok(strcmp(v, "\"2026-12-06T08:00:00.000001Z\"") == 0,
 	    "add: ... the stored time kept (%s)", v);
 
-	/* Half a pair: the missing half is added, and that is not all. */
+	/* Half a pair: the missing half is added, and said so. */
 	sql("DELETE FROM sentry_projectoptions WHERE project_id = 6 AND "
 	    "`key` = '" STORE_REV_TIME_KEY "'");
-	rc = store_revs_add(st, ids, revs, 1, later, out, &all);
-	ok(rc == STORE_OK && !all, "add: half a pair: not all added");
+	rc = store_revs_add(st, ids, revs, 1, later, out, added);
+	ok(rc == STORE_OK && added[0] == STORE_REV_ADDED_TIME,
+	    "add: the time missing: only the time added");
 	option_value(6, STORE_REV_TIME_KEY, v, sizeof(v));
 	ok(strcmp(v, "\"2026-12-06T09:00:00.000002Z\"") == 0,
-	    "add: ... the missing half written (%s)", v);
+	    "add: ... written (%s)", v);
+	sql("DELETE FROM sentry_projectoptions WHERE project_id = 6 AND "
+	    "`key` = '" STORE_REV_KEY "'");
+	rc = store_revs_add(st, ids, revs, 1, now, out, added);
+	ok(rc == STORE_OK && added[0] == STORE_REV_ADDED_REV,
+	    "add: the rev missing: only the rev added (its time is not ours)");
 
 	/* A project that does not exist: its rows are refused (the foreign
 	 * key, ignored), the other project's added. */
-	rc = store_revs_add(st, gone, revs, 2, now, out, &all);
-	ok(rc == STORE_OK && !all,
-	    "add: a project that does not exist: not all added, no error");
+	rc = store_revs_add(st, gone, revs, 2, now, out, added);
+	ok(rc == STORE_OK && added[0] == both && added[1] == 0,
+	    "add: a project that does not exist: nothing added, no error");
 	option_value(999999, STORE_REV_KEY, v, sizeof(v));
 	ok(v[0] == '\0', "add: ... no row for it");
 	option_value(7, STORE_REV_KEY, v, sizeof(v));
 	ok(strcmp(v, "\"0123456789abcdef0123456789abcdef\"") == 0,
 	    "add: ... the other project's rows added (%s)", v);
 
-	rc = store_revs_add(st, twice, revs, 1, "yesterday", out, &all);
-	ok(rc == STORE_ERROR && !all,
+	rc = store_revs_add(st, twice, revs, 1, "yesterday", out, added);
+	ok(rc == STORE_ERROR && added[0] == 0,
 	    "add: a time of another shape is refused");
-	rc = store_revs_add(st, twice, revs, 2, now, out, &all);
-	ok(rc == STORE_ERROR && !all, "add: a project twice is refused");
+	rc = store_revs_add(st, twice, revs, 2, now, out, added);
+	ok(rc == STORE_ERROR, "add: a project twice is refused");
 	option_value(8, STORE_REV_KEY, v, sizeof(v));
 	ok(v[0] == '\0', "add: ... nothing written by either");
 }
