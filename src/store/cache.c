@@ -603,31 +603,30 @@ get_many(struct cache *c, const char *const *keys, size_t n,
 		struct cache_slot *sl = &g.slots[s];
 		struct cache_value *first;
 		const char *p;
+		size_t plen;
+		bool hit;
 
 		if (s == 0 || cache_slot_cmp(&g.slots[s - 1], sl) != 0) {
 			/* The first of equal keys keeps the buffer. */
 			src = sl->idx;
 			if (g.raw[src].mem == NULL)
 				continue;
-			if ((p = cache_unframe(c, sl->key, g.raw[src].mem,
-			    g.raw[src].len)) == NULL) {
-				if (!other_gen || (p = unframe(c, sl->key,
-				    g.raw[src].mem, g.raw[src].len, true)) ==
-				    NULL)
-					continue;
-				/* A miss, with what it held as a hint. */
-				out[src].mem = g.raw[src].mem;
-				out[src].other_gen = p;
-				out[src].other_len = g.raw[src].len -
-				    (size_t)(p - g.raw[src].mem);
-				g.raw[src].mem = NULL;
+			hit = (p = cache_unframe(c, sl->key, g.raw[src].mem,
+			    g.raw[src].len)) != NULL;
+			if (!hit && (!other_gen || (p = unframe(c, sl->key,
+			    g.raw[src].mem, g.raw[src].len, true)) == NULL))
 				continue;
-			}
+			plen = g.raw[src].len - (size_t)(p - g.raw[src].mem);
 			out[src].mem = g.raw[src].mem;
-			out[src].data = p;
-			out[src].len = g.raw[src].len -
-			    (size_t)(p - g.raw[src].mem);
 			g.raw[src].mem = NULL;
+			if (hit) {
+				out[src].data = p;
+				out[src].len = plen;
+			} else {
+				/* A miss, with what it held as a hint. */
+				out[src].other_gen = p;
+				out[src].other_len = plen;
+			}
 			continue;
 		}
 		/* Any other gets its own copy of the payload. */
