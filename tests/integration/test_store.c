@@ -200,6 +200,27 @@ mc_del(const char *key)
 	memcached_delete(mc, key, strlen(key), 0);
 }
 
+/*
+ * mc_age - key's framed entry rewritten as one of another generation
+ * (0000...), as "invalidate --all" leaves entries.  False when key held
+ * no framed entry.
+ */
+static bool
+mc_age(const char *key)
+{
+	size_t len;
+	char *v = mc_get(key, &len);
+	bool framed = v != NULL && len > 4 + CACHE_GEN_LEN &&
+	    strncmp(v, "rc1 ", 4) == 0;
+
+	if (framed) {
+		memset(v + 4, '0', CACHE_GEN_LEN);
+		mc_set(key, v);
+	}
+	free(v);
+	return framed;
+}
+
 /* A value framed as the store frames it, with the live generation. */
 static void
 mc_set_framed(const char *key, const char *kind, const char *payload)
@@ -432,14 +453,7 @@ test_paths(void)
 	 */
 	req_end();
 	settle();
-	v = mc_get("relaycfg:1:k:1", &len);
-	ok(v != NULL && len > 21 && strncmp(v, "rc1 ", 4) == 0,
-	    "the row entry, to age by a generation");
-	if (v != NULL) {
-		memset(v + 4, '0', CACHE_GEN_LEN);
-		mc_set("relaycfg:1:k:1", v);
-	}
-	free(v);
+	ok(mc_age("relaycfg:1:k:1"), "the row entry, aged by a generation");
 	a = stats();
 	k = key_by_pk(pk1, &rc);
 	b = stats();
@@ -479,12 +493,7 @@ test_paths(void)
 	 */
 	req_end();
 	settle();
-	v = mc_get("relaycfg:1:k:1", &len);
-	if (v != NULL) {
-		memset(v + 4, '0', CACHE_GEN_LEN);
-		mc_set("relaycfg:1:k:1", v);
-	}
-	free(v);
+	ok(mc_age("relaycfg:1:k:1"), "row 1's entry, aged");
 	mc_set("relaycfg:1:kp:00000000000000000000000000000001",
 	    "rc1 0000000000000000 kp [1]");
 	a = stats();
@@ -507,12 +516,7 @@ test_paths(void)
 	 * nothing, and the right one, leased late, is read again. */
 	req_end();
 	settle();
-	v = mc_get("relaycfg:1:k:2", &len);
-	if (v != NULL) {
-		memset(v + 4, '0', CACHE_GEN_LEN);
-		mc_set("relaycfg:1:k:2", v);
-	}
-	free(v);
+	ok(mc_age("relaycfg:1:k:2"), "row 2's entry, aged");
 	mc_set("relaycfg:1:kp:00000000000000000000000000000002",
 	    "rc1 0000000000000000 kp [1]");
 	a = stats();
