@@ -41,6 +41,32 @@ flush() {
 	exec 3<&-
 	[ "${line%$'\r'}" = OK ] || diag "flush_all: $line"
 }
+# race NAME: K1 and K2 fetched at once with --no-cache while a transaction
+# holds the project row for 1.5 s, so that both builds wait on it and then
+# run together.  Sets LCA and LCB (their lastChange), FAILED (relaycfg's
+# "lastChange: cannot" lines meanwhile) and WAITED (answers that took over
+# 0.8 s, from relaycfg's access log, in us).
+race() {
+	local off pids k
+	off=$(wc -c <"$T/relaycfg.log")
+	mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -N -B relaycfg -e \
+	    "START TRANSACTION; SELECT id FROM sentry_project WHERE id = $PROJ
+	    FOR UPDATE; SELECT SLEEP(1.5); COMMIT" >/dev/null &
+	pids=$!
+	sleep 0.3
+	for k in "$K1" "$K2"; do
+		"$RELAYCFGCTL" fetch --upstream "$BASE_URL" --credentials "$T/S.json" \
+		    --no-cache "$k" >"$T/$1.$k" 2>&1 &
+		pids="$pids $!"
+	done
+	wait $pids
+	LCA=$(jq -r ".configs[\"$K1\"].lastChange" "$T/$1.$K1")
+	LCB=$(jq -r ".configs[\"$K2\"].lastChange" "$T/$1.$K2")
+	FAILED=$(tail -c +$((off + 1)) "$T/relaycfg.log" | grep -c 'lastChange: cannot')
+	WAITED=$(tail -c +$((off + 1)) "$T/relaycfg.log" |
+	    sed -n 's/.* access 200 POST .* \([0-9]*\)us .*/\1/p' |
+	    awk '$1 >= 800000 { n++ } END { print n + 0 }')
+}
 # fetch KEY ARGS...: rev and lastChange of KEY's config, "rev lc".
 fetch() {
 	local k=$1
@@ -164,30 +190,12 @@ is "$(($(writes) - W))" 1 "... by one write statement (both options at once)"
 # the other: one writes, the other reads what it wrote.  One lastChange.
 sleep 1.1
 ctl option set project "$PROJ" sentry:origins '["https://d.example"]' >/dev/null
-OFF=$(wc -c <"$T/relaycfg.log")
-mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -N -B relaycfg -e \
-    "START TRANSACTION; SELECT id FROM sentry_project WHERE id = $PROJ
-    FOR UPDATE; SELECT SLEEP(1.5); COMMIT" >/dev/null &
-PIDS=$!
-sleep 0.3
-for k in "$K1" "$K2"; do
-	"$RELAYCFGCTL" fetch --upstream "$BASE_URL" --credentials "$T/S.json" \
-	    --no-cache "$k" >"$T/claim.$k" 2>&1 &
-	PIDS="$PIDS $!"
-done
-wait $PIDS
-LCA=$(jq -r ".configs[\"$K1\"].lastChange" "$T/claim.$K1")
-LCB=$(jq -r ".configs[\"$K2\"].lastChange" "$T/claim.$K2")
+race claim
 ok $([[ "$LCA" > "$LC7" ]]; echo $?) "concurrent claims: a new lastChange ($LCA)"
 is "$LCB" "$LCA" "... the same from both workers"
 is "$(pair | cut -d' ' -f2)" "\"$LCA\"" "... and persisted"
-is "$(tail -c +$((OFF + 1)) "$T/relaycfg.log" | grep -c 'lastChange: cannot')" 0 \
-    "... without a failure"
-# Both waited behind the held row, so they did run together: relaycfg's
-# access log, in us.
-WAITED=$(tail -c +$((OFF + 1)) "$T/relaycfg.log" |
-    sed -n 's/.* access 200 POST .* \([0-9]*\)us .*/\1/p' |
-    awk '$1 >= 800000 { n++ } END { print n + 0 }')
+is "$FAILED" 0 "... without a failure"
+# Both waited behind the held row, so they did run together.
 is "$WAITED" 2 "... both claims waited for the project row"
 
 # --- two workers adding a new project's first pair at once agree -----------
@@ -197,22 +205,9 @@ is "$WAITED" 2 "... both claims waited for the project row"
 sql "DELETE FROM sentry_projectoptions WHERE project_id = $PROJ
     AND \`key\` IN ('sentry:relay-rev', 'sentry:relay-rev-lastchange')"
 ctl invalidate --project "$PROJ" >/dev/null
-OFF=$(wc -c <"$T/relaycfg.log")
 W=$(writes)
 B=$(txns)
-mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -N -B relaycfg -e \
-    "START TRANSACTION; SELECT id FROM sentry_project WHERE id = $PROJ
-    FOR UPDATE; SELECT SLEEP(1.5); COMMIT" >/dev/null &
-PIDS=$!
-sleep 0.3
-for k in "$K1" "$K2"; do
-	"$RELAYCFGCTL" fetch --upstream "$BASE_URL" --credentials "$T/S.json" \
-	    --no-cache "$k" >"$T/add.$k" 2>&1 &
-	PIDS="$PIDS $!"
-done
-wait $PIDS
-LCA=$(jq -r ".configs[\"$K1\"].lastChange" "$T/add.$K1")
-LCB=$(jq -r ".configs[\"$K2\"].lastChange" "$T/add.$K2")
+race add
 like "$(pair)" "^$REV_RE $TIME_RE\$" \
     "concurrent first pairs: one pair persisted"
 is "$LCB" "$LCA" "... the same lastChange from both workers"
@@ -220,11 +215,7 @@ is "$(pair | cut -d' ' -f2)" "\"$LCA\"" "... and it is the persisted one"
 is "$(($(writes) - W))" 2 \
     "... two INSERT IGNOREs (the second adding nothing), no other write"
 is "$(($(txns) - B))" 1 "... and no transaction but the one that held the row"
-is "$(tail -c +$((OFF + 1)) "$T/relaycfg.log" | grep -c 'lastChange: cannot')" 0 \
-    "... without a failure"
-WAITED=$(tail -c +$((OFF + 1)) "$T/relaycfg.log" |
-    sed -n 's/.* access 200 POST .* \([0-9]*\)us .*/\1/p' |
-    awk '$1 >= 800000 { n++ } END { print n + 0 }')
+is "$FAILED" 0 "... without a failure"
 is "$WAITED" 2 "... both waited for the project row"
 
 # --- half a pair: our rev added beside a time that is not its own ---------
