@@ -175,83 +175,57 @@ failed(struct store *st, const char *what, bool *warned)
  * claim - persist (revs[i], now) for the n projects of ids whose stored
  * revision is not revs[i], the first nfresh of them having no pair at all;
  * got[i] is then the pair that stands.  The projects without a pair are
- * added in one statement (store_revs_add), the usual first build; when
- * another worker added them first, one read on the primary finds its
- * pair.  What that does not settle (half a pair, another revision) and
- * the revisions that moved go to the transaction
- * (store_revs_claim), once more on failure: a lost race ends in a
- * deadlock error, and the retry reads the winner's pair.  STORE_OK, or
- * the store's code of the last failure.
+ * added in one statement (store_revs_add), the usual first build; what
+ * that does not settle, and the revisions that moved, go to the
+ * transaction (store_revs_claim), once more on failure: a lost race ends
+ * in a deadlock error, and the retry reads the winner's pair.  STORE_OK,
+ * or the store's code of the last failure.
  */
 static int
 claim(struct store *st, const int64_t *ids, const char *const *revs,
     size_t n, size_t nfresh, const char *now, struct store_rev *got)
 {
-	const unsigned char both = STORE_REV_ADDED_REV | STORE_REV_ADDED_TIME;
-	unsigned char *added = NULL;
 	const char **rrevs = NULL;
 	int64_t *rids = NULL;
-	bool *settled = NULL, *force = NULL;
+	bool *settled = NULL, *force = NULL, *rforce = NULL;
 	size_t *at = NULL, m = 0;
 	struct store_rev *rgot = NULL;
 	int rc = STORE_ERROR;
 
-	if ((added = calloc(n, sizeof(*added))) == NULL ||
-	    (settled = calloc(n, sizeof(*settled))) == NULL ||
+	if ((settled = calloc(n, sizeof(*settled))) == NULL ||
+	    (force = calloc(n, sizeof(*force))) == NULL ||
 	    (rids = calloc(n, sizeof(*rids))) == NULL ||
 	    (rrevs = calloc(n, sizeof(*rrevs))) == NULL ||
-	    (force = calloc(n, sizeof(*force))) == NULL ||
+	    (rforce = calloc(n, sizeof(*rforce))) == NULL ||
 	    (at = calloc(n, sizeof(*at))) == NULL ||
 	    (rgot = calloc(n, sizeof(*rgot))) == NULL)
 		goto out;
-	if (nfresh > 0 && store_revs_add(st, ids, revs, nfresh, now, got,
-	    added) == STORE_OK) {
-		/* Nothing added: a pair stood already, most likely this very
-		 * revision, added a moment ago by another worker.  Read on
-		 * the primary, those are settled. */
-		for (size_t i = 0; i < nfresh; i++) {
-			settled[i] = added[i] == both;
-			if (added[i] == 0)
-				rids[m++] = ids[i];
-		}
-		if (m > 0 && store_revs_read_primary(st, rids, m, rgot) ==
-		    STORE_OK)
-			for (size_t i = 0, j = 0; i < nfresh; i++) {
-				if (added[i] != 0)
-					continue;
-				if (strcmp(rgot[j].rev, revs[i]) == 0) {
-					got[i] = rgot[j];
-					settled[i] = true;
-				}
-				j++;
-			}
-		m = 0;
-	}
-	/* The others go to the transaction. */
+	if (nfresh > 0)
+		(void)store_revs_add(st, ids, revs, nfresh, now, got, settled,
+		    force);
 	for (size_t i = 0; i < n; i++) {
 		if (settled[i])
 			continue;
 		rids[m] = ids[i];
 		rrevs[m] = revs[i];
-		/* Its rev, just added, beside a time that is not its own. */
-		force[m] = i < nfresh && added[i] == STORE_REV_ADDED_REV;
+		rforce[m] = force[i];
 		at[m++] = i;
 	}
 	rc = STORE_OK;
 	if (m == 0)
 		goto out;
-	if ((rc = store_revs_claim(st, rids, rrevs, force, m, now, rgot)) !=
+	if ((rc = store_revs_claim(st, rids, rrevs, rforce, m, now, rgot)) !=
 	    STORE_OK)
-		rc = store_revs_claim(st, rids, rrevs, force, m, now, rgot);
+		rc = store_revs_claim(st, rids, rrevs, rforce, m, now, rgot);
 	if (rc == STORE_OK)
 		for (size_t j = 0; j < m; j++)
 			got[at[j]] = rgot[j];
 out:
-	free(added);
 	free(settled);
+	free(force);
 	free(rids);
 	free(rrevs);
-	free(force);
+	free(rforce);
 	free(at);
 	free(rgot);
 	return rc;

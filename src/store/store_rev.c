@@ -125,7 +125,7 @@ sorted_ids(struct store *st, const int64_t *ids, size_t n, size_t *m)
 	return s;
 }
 
-/* store_revs_read and store_revs_read_primary: the pairs as db has them. */
+/* The pairs of project_ids as db has them: store_revs_read's work. */
 static int
 revs_read(struct store *st, struct db *db, const int64_t *project_ids,
     size_t n, struct store_rev *out)
@@ -164,13 +164,6 @@ store_revs_read(struct store *st, const int64_t *project_ids, size_t n,
     struct store_rev *out)
 {
 	return revs_read(st, store_reader(st), project_ids, n, out);
-}
-
-int
-store_revs_read_primary(struct store *st, const int64_t *project_ids,
-    size_t n, struct store_rev *out)
-{
-	return revs_read(st, st->primary, project_ids, n, out);
 }
 
 /* The projects of ids (sorted) that exist, locked: exists[i]. */
@@ -218,6 +211,26 @@ upsert_row(struct db_sql *q, bool first, int64_t id, const char *key,
 	db_sql_raw(q, ")");
 }
 
+/*
+ * pair_args_ok - now is a lastChange time and every revs[i] a revision;
+ * else false, with the store's error set.
+ */
+static bool
+pair_args_ok(struct store *st, const char *const *revs, size_t n,
+    const char *now)
+{
+	if (now == NULL || !valid_timestamp(now)) {
+		store_seterr(st, "not a lastChange time");
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (revs[i] == NULL || !is_hex(revs[i], STORE_REV_LEN)) {
+			store_seterr(st, "not a revision");
+			return false;
+		}
+	return true;
+}
+
 /* A project and where it stands in the caller's arrays. */
 struct rev_slot {
 	int64_t	id;
@@ -233,10 +246,18 @@ cmp_slot(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-int
-store_revs_add(struct store *st, const int64_t *project_ids,
-    const char *const *revs, size_t n, const char *now,
-    struct store_rev *out, unsigned char *added)
+/* What store_revs_add added of a project's pair (bits). */
+#define ADDED_REV	1	/* sentry:relay-rev */
+#define ADDED_TIME	2	/* sentry:relay-rev-lastchange */
+
+/*
+ * add_rows - the INSERT IGNORE of store_revs_add; added[i] (zeroed
+ * first) the rows it added of project_ids[i], as RETURNING names them.
+ * A STORE_* code.
+ */
+static int
+add_rows(struct store *st, const int64_t *project_ids,
+    const char *const *revs, size_t n, const char *now, unsigned char *added)
 {
 	struct rev_slot *order = NULL;
 	struct db_res *r = NULL;
@@ -245,17 +266,6 @@ store_revs_add(struct store *st, const int64_t *project_ids,
 
 	memset(added, 0, n * sizeof(*added));
 	db_sql_init(&q);
-	if (n == 0)
-		return STORE_OK;
-	if (now == NULL || !valid_timestamp(now)) {
-		store_seterr(st, "not a lastChange time");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (revs[i] == NULL || !is_hex(revs[i], STORE_REV_LEN)) {
-			store_seterr(st, "not a revision");
-			goto out;
-		}
 	if ((order = calloc(n, sizeof(*order))) == NULL) {
 		store_seterr(st, "out of memory");
 		goto out;
@@ -294,21 +304,74 @@ store_revs_add(struct store *st, const int64_t *project_ids,
 		    cmp_slot)) == NULL)
 			continue;
 		if (strcmp(k, STORE_REV_KEY) == 0)
-			added[hit->idx] |= STORE_REV_ADDED_REV;
+			added[hit->idx] |= ADDED_REV;
 		else if (strcmp(k, STORE_REV_TIME_KEY) == 0)
-			added[hit->idx] |= STORE_REV_ADDED_TIME;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (added[i] != (STORE_REV_ADDED_REV | STORE_REV_ADDED_TIME))
-			continue;
-		snprintf(out[i].rev, sizeof(out[i].rev), "%s", revs[i]);
-		snprintf(out[i].last_change, sizeof(out[i].last_change), "%s",
-		    now);
+			added[hit->idx] |= ADDED_TIME;
 	}
 out:
 	db_res_free(r);
 	db_sql_free(&q);
 	free(order);
+	return rc;
+}
+
+int
+store_revs_add(struct store *st, const int64_t *project_ids,
+    const char *const *revs, size_t n, const char *now,
+    struct store_rev *out, bool *settled, bool *force)
+{
+	struct store_rev *stood = NULL;
+	unsigned char *added = NULL;
+	int64_t *none = NULL;
+	size_t m = 0;
+	int rc = STORE_ERROR;
+
+	memset(settled, 0, n * sizeof(*settled));
+	memset(force, 0, n * sizeof(*force));
+	if (n == 0)
+		return STORE_OK;
+	if (!pair_args_ok(st, revs, n, now))
+		return STORE_ERROR;
+	if ((added = calloc(n, sizeof(*added))) == NULL ||
+	    (none = calloc(n, sizeof(*none))) == NULL ||
+	    (stood = calloc(n, sizeof(*stood))) == NULL) {
+		store_seterr(st, "out of memory");
+		goto out;
+	}
+	if ((rc = add_rows(st, project_ids, revs, n, now, added)) != STORE_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (added[i] == (ADDED_REV | ADDED_TIME)) {
+			snprintf(out[i].rev, sizeof(out[i].rev), "%s", revs[i]);
+			snprintf(out[i].last_change,
+			    sizeof(out[i].last_change), "%s", now);
+			settled[i] = true;
+		} else if (added[i] == 0)
+			none[m++] = project_ids[i];
+		else
+			/* Half added.  The rev beside a time that stood there
+			 * is not that time's: the claim must write now.  A
+			 * time beside a rev that stood is now already. */
+			force[i] = added[i] == ADDED_REV;
+	}
+	/* Nothing added: a pair stood already, most likely this very
+	 * revision, added a moment ago by another worker.  Read on the
+	 * primary, such a pair is the answer. */
+	if (m == 0 || revs_read(st, st->primary, none, m, stood) != STORE_OK)
+		goto out;
+	for (size_t i = 0, j = 0; i < n; i++) {
+		if (added[i] != 0)
+			continue;
+		if (strcmp(stood[j].rev, revs[i]) == 0) {
+			out[i] = stood[j];
+			settled[i] = true;
+		}
+		j++;
+	}
+out:
+	free(added);
+	free(none);
+	free(stood);
 	return rc;
 }
 
@@ -327,15 +390,8 @@ store_revs_claim(struct store *st, const int64_t *project_ids,
 	db_sql_init(&q);
 	if (n == 0)
 		return STORE_OK;
-	if (now == NULL || !valid_timestamp(now)) {
-		store_seterr(st, "not a lastChange time");
+	if (!pair_args_ok(st, revs, n, now))
 		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (revs[i] == NULL || !is_hex(revs[i], STORE_REV_LEN)) {
-			store_seterr(st, "not a revision");
-			goto out;
-		}
 	if ((ids = sorted_ids(st, project_ids, n, &m)) == NULL)
 		goto out;
 	if (m != n) {

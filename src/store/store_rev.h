@@ -39,34 +39,23 @@ int	store_revs_read(struct store *st, const int64_t *project_ids,
 	    size_t n, struct store_rev *out);
 
 /*
- * store_revs_read_primary - store_revs_read on the primary, whatever the
- * replicas: what a writer just did is there.
- */
-int	store_revs_read_primary(struct store *st, const int64_t *project_ids,
-	    size_t n, struct store_rev *out);
-
-/* What store_revs_add added of a project's pair (bits). */
-#define STORE_REV_ADDED_REV	1	/* sentry:relay-rev */
-#define STORE_REV_ADDED_TIME	2	/* sentry:relay-rev-lastchange */
-
-/*
  * store_revs_add - the first claim of projects that have no persisted
  * pair (store_revs_read said none): both options of each, (revs[i], now),
- * in one INSERT IGNORE on the primary, outside any transaction.
- * added[i] tells which of project i's rows were added (STORE_REV_ADDED_*
- * bits).  Both: out[i] is (revs[i], now), and that claim is done in one
- * statement.  Otherwise out[i] is untouched and store_revs_claim settles
- * the project: none added means a pair (another writer's, most likely
- * this very one) or a deleted project; only the time added means a rev
- * of someone else's stood there; and only the rev added means a time of
- * someone else's now stands beside this revision, which the claim must
- * replace (its force).  project_ids must be distinct.  Invalidates
- * nothing.  STORE_OK, or STORE_UNAVAILABLE / STORE_ERROR (read-only
- * server, lost connection, bad arguments) with added all 0.
+ * in one INSERT IGNORE ... RETURNING on the primary, outside any
+ * transaction.  settled[i] is true when out[i] is the pair that now
+ * stands for project i: both rows added (out[i] is (revs[i], now)), or
+ * none added and the pair on the primary carries revs[i] (another
+ * worker's, read in one more statement).  Every other project is for
+ * store_revs_claim to settle (a pair of another revision, half a pair, a
+ * project deleted meanwhile), with force[i] when its rev was just added
+ * beside a time that is not its own.  out[i] is untouched where not
+ * settled.  project_ids must be distinct.  Invalidates nothing.
+ * STORE_OK, or STORE_UNAVAILABLE / STORE_ERROR (read-only server, lost
+ * connection, bad arguments) with nothing settled or forced.
  */
 int	store_revs_add(struct store *st, const int64_t *project_ids,
 	    const char *const *revs, size_t n, const char *now,
-	    struct store_rev *out, unsigned char *added);
+	    struct store_rev *out, bool *settled, bool *force);
 
 /*
  * store_revs_claim - for each i, in one transaction on the primary: the

@@ -934,10 +934,12 @@ test_revs_claim(void)
 
 /*
  * store_revs_add, by its contract (store_rev.h): projects without a pair
- * get both options in one statement, and added[] says which rows each
- * got, only those: none when a pair stood there, one of them beside half
- * a pair, none for a project that does not exist; out is set only for a
- * project that got both; bad arguments write nothing.
+ * get both options in one statement and are settled; a pair of this
+ * revision that stood already is read on the primary and settles its
+ * project too; another revision, half a pair or a project that does not
+ * exist are left to the claim, forced where the rev was added beside a
+ * time that stood; out is set only for settled projects; bad arguments
+ * write nothing.
  */
 static void
 test_revs_add(void)
@@ -946,13 +948,12 @@ test_revs_add(void)
 	static const char rev_b[] = "fedcba9876543210fedcba9876543210";
 	static const char now[] = "2026-12-06T08:00:00.000001Z";
 	static const char later[] = "2026-12-06T09:00:00.000002Z";
-	const unsigned char both = STORE_REV_ADDED_REV | STORE_REV_ADDED_TIME;
 	const int64_t ids[] = { 6, 5 }, gone[] = { 7, 999999 };
 	const int64_t twice[] = { 8, 8 };
-	const char *revs[] = { rev_a, rev_b };
+	const char *revs[] = { rev_a, rev_b }, *swapped[] = { rev_b, rev_a };
 	struct store_rev out[2];
 	struct store_stats before, after;
-	unsigned char added[2];
+	bool settled[2], force[2];
 	char v[64];
 	int rc;
 
@@ -961,10 +962,10 @@ test_revs_add(void)
 	    STORE_REV_TIME_KEY "')");
 	memset(out, 0, sizeof(out));
 	before = stats();
-	rc = store_revs_add(st, ids, revs, 2, now, out, added);
+	rc = store_revs_add(st, ids, revs, 2, now, out, settled, force);
 	after = stats();
-	ok(rc == STORE_OK && added[0] == both && added[1] == both,
-	    "add: two projects without a pair, both rows of each added");
+	ok(rc == STORE_OK && settled[0] && settled[1] && !force[0] &&
+	    !force[1], "add: two projects without a pair, both settled");
 	is_long((long)(after.sql_queries - before.sql_queries), 1,
 	    "add: one statement for both projects");
 	ok(strcmp(out[0].rev, rev_a) == 0 &&
@@ -977,47 +978,62 @@ test_revs_add(void)
 	ok(strcmp(v, "\"2026-12-06T08:00:00.000001Z\"") == 0,
 	    "add: project 5's time (%s)", v);
 
-	/* Another writer's pairs are there: nothing moves. */
-	snprintf(out[0].rev, sizeof(out[0].rev), "untouched");
-	rc = store_revs_add(st, ids, revs, 2, later, out, added);
-	ok(rc == STORE_OK && added[0] == 0 && added[1] == 0 &&
-	    strcmp(out[0].rev, "untouched") == 0,
-	    "add: pairs there already: nothing added, out untouched");
+	/* The same revisions again, as a worker that came second: read on
+	 * the primary, settled with the time that stands. */
+	memset(out, 0, sizeof(out));
+	before = stats();
+	rc = store_revs_add(st, ids, revs, 2, later, out, settled, force);
+	after = stats();
+	ok(rc == STORE_OK && settled[0] && settled[1] &&
+	    strcmp(out[1].last_change, now) == 0,
+	    "add: this revision there already: settled with its stored time");
+	is_long((long)(after.sql_queries - before.sql_queries), 2,
+	    "add: ... the insert and one read");
 	option_value(5, STORE_REV_TIME_KEY, v, sizeof(v));
 	ok(strcmp(v, "\"2026-12-06T08:00:00.000001Z\"") == 0,
 	    "add: ... the stored time kept (%s)", v);
 
-	/* Half a pair: the missing half is added, and said so. */
+	/* Other revisions there: left to the claim, out untouched. */
+	snprintf(out[0].rev, sizeof(out[0].rev), "untouched");
+	rc = store_revs_add(st, ids, swapped, 2, later, out, settled, force);
+	ok(rc == STORE_OK && !settled[0] && !settled[1] && !force[0] &&
+	    strcmp(out[0].rev, "untouched") == 0,
+	    "add: another revision there: not settled, out untouched");
+
+	/* Half a pair, the time missing: added, left to the claim. */
 	sql("DELETE FROM sentry_projectoptions WHERE project_id = 6 AND "
 	    "`key` = '" STORE_REV_TIME_KEY "'");
-	rc = store_revs_add(st, ids, revs, 1, later, out, added);
-	ok(rc == STORE_OK && added[0] == STORE_REV_ADDED_TIME,
-	    "add: the time missing: only the time added");
+	rc = store_revs_add(st, ids, revs, 1, later, out, settled, force);
+	ok(rc == STORE_OK && !settled[0] && !force[0],
+	    "add: the time missing: not settled, not forced");
 	option_value(6, STORE_REV_TIME_KEY, v, sizeof(v));
 	ok(strcmp(v, "\"2026-12-06T09:00:00.000002Z\"") == 0,
-	    "add: ... written (%s)", v);
+	    "add: ... the time written (%s)", v);
+	/* The rev missing: added beside a time that is not its own. */
 	sql("DELETE FROM sentry_projectoptions WHERE project_id = 6 AND "
 	    "`key` = '" STORE_REV_KEY "'");
-	rc = store_revs_add(st, ids, revs, 1, now, out, added);
-	ok(rc == STORE_OK && added[0] == STORE_REV_ADDED_REV,
-	    "add: the rev missing: only the rev added (its time is not ours)");
+	rc = store_revs_add(st, ids, revs, 1, now, out, settled, force);
+	ok(rc == STORE_OK && !settled[0] && force[0],
+	    "add: the rev missing: not settled, forced (its time is not ours)");
 
 	/* A project that does not exist: its rows are refused (the foreign
 	 * key, ignored), the other project's added. */
-	rc = store_revs_add(st, gone, revs, 2, now, out, added);
-	ok(rc == STORE_OK && added[0] == both && added[1] == 0,
-	    "add: a project that does not exist: nothing added, no error");
+	rc = store_revs_add(st, gone, revs, 2, now, out, settled, force);
+	ok(rc == STORE_OK && settled[0] && !settled[1] && !force[1],
+	    "add: a project that does not exist: not settled, no error");
 	option_value(999999, STORE_REV_KEY, v, sizeof(v));
 	ok(v[0] == '\0', "add: ... no row for it");
 	option_value(7, STORE_REV_KEY, v, sizeof(v));
 	ok(strcmp(v, "\"0123456789abcdef0123456789abcdef\"") == 0,
 	    "add: ... the other project's rows added (%s)", v);
 
-	rc = store_revs_add(st, twice, revs, 1, "yesterday", out, added);
-	ok(rc == STORE_ERROR && added[0] == 0,
+	rc = store_revs_add(st, twice, revs, 1, "yesterday", out, settled,
+	    force);
+	ok(rc == STORE_ERROR && !settled[0],
 	    "add: a time of another shape is refused");
-	rc = store_revs_add(st, twice, revs, 2, now, out, added);
-	ok(rc == STORE_ERROR, "add: a project twice is refused");
+	rc = store_revs_add(st, twice, revs, 2, now, out, settled, force);
+	ok(rc == STORE_ERROR && !settled[0] && !settled[1],
+	    "add: a project twice is refused");
 	option_value(8, STORE_REV_KEY, v, sizeof(v));
 	ok(v[0] == '\0', "add: ... nothing written by either");
 }
