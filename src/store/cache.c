@@ -115,7 +115,8 @@ cache_new(const struct conf *conf, char *err, size_t errlen)
 	 * weights set the shares.  CAS: the multi-gets read the cas of the
 	 * generation, so that a repair never overwrites a newer one.
 	 * Buffered sets and deletes, flushed once per batch: a cold 100-key
-	 * request writes ~600 values, one send() each otherwise.  Set for
+	 * request writes ~770 values, one send() each otherwise (adds and
+	 * cas are never buffered: cache_cork.c groups those).  Set for
 	 * good: changing it later makes libmemcached reconnect (sending
 	 * "quit"), which can lose what was just written.
 	 */
@@ -158,6 +159,7 @@ cache_new(const struct conf *conf, char *err, size_t errlen)
 		const memcached_instance_st *in =
 		    memcached_server_instance_by_position(mc, i);
 
+		c->srv[i].sock = -1;
 		if (memcached_server_port(in) == 0)	/* a unix socket */
 			snprintf(c->srv[i].name, sizeof(c->srv[i].name), "%s",
 			    memcached_server_name(in));
@@ -734,6 +736,7 @@ cache_set_many(struct cache *c, const char *const *keys,
 	if ((wrote = calloc(c->nsrv, sizeof(*wrote))) == NULL)
 		return -1;
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+	cache_cork(c);
 	for (size_t i = 0; i < n; i++) {
 		const char *key = keys[i];
 		const char *kind = key + c->prefix_len, *kend = strchr(kind, ':');
@@ -788,6 +791,7 @@ cache_set_many(struct cache *c, const char *const *keys,
 	}
 	ret = skipped ? -1 : 0;
 out:
+	cache_uncork(c);
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
 	free(wrote);
 	free(buf);

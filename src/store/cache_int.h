@@ -42,6 +42,12 @@ struct cache_server {
 	char			 epoch[64];
 	size_t			 epoch_len;
 	bool			 epoch_renew;	/* found without one: write one */
+	/* libmemcached's socket to it, corked while a batch of writes
+	 * goes out (cache_cork.c): -1 when not known, else found by its
+	 * local port sock_port */
+	int			 sock;
+	unsigned		 sock_port;
+	bool			 corked;
 };
 
 /*
@@ -147,6 +153,16 @@ void		 cache_tokens_reset(struct cache *c);
 void		 cache_tokens_free(struct cache *c);
 /* cache_tombstone_ttl - seconds an invalidation's tombstone lives. */
 unsigned	 cache_tombstone_ttl(const struct cache *c);
+
+/*
+ * cache_cork.c: cache_cork holds what is sent to each TCP server until
+ * a segment is full, for a batch of noreply writes; cache_uncork sends
+ * the rest.  Every cache_cork needs its cache_uncork before anything
+ * waits for an answer.  A server whose socket is not found is left as
+ * it is (every send transmitted at once).
+ */
+void		 cache_cork(struct cache *c);
+void		 cache_uncork(struct cache *c);
 
 /* cache_gen.c: the generation and the invalidation epoch. */
 bool		 cache_gen_valid(const char *v, size_t len);

@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+/* the kernel's struct tcp_info: glibc's lacks tcpi_segs_out */
+#include <linux/tcp.h>
 
 #include <libmemcached/memcached.h>
 #include <mysql.h>
@@ -1642,6 +1648,91 @@ test_write_back_leases(void)
 	cache_free(b);
 }
 
+/*
+ * What the kernel counts for this process's TCP sockets to memcached
+ * (MC_PORT): the segments sent, and the bytes written but not sent yet.
+ */
+static void
+mc_tcp_info(unsigned long long *segs_out, unsigned long long *notsent)
+{
+	unsigned port = (unsigned)atoi(getenv("MC_PORT"));
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	*segs_out = *notsent = 0;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		struct sockaddr_in a;
+		struct tcp_info ti;
+		socklen_t alen = sizeof(a), tlen = sizeof(ti);
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' ||
+		    getpeername(fd, (struct sockaddr *)&a, &alen) != 0 ||
+		    a.sin_family != AF_INET || ntohs(a.sin_port) != port ||
+		    getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) != 0)
+			continue;
+		*segs_out += ti.tcpi_segs_out;
+		*notsent += ti.tcpi_notsent_bytes;
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
+/*
+ * A batch of write-backs leaves in a few full TCP segments, not one per
+ * value: libmemcached sends each add and cas on its own (cache_cork.c).
+ * Every value arrives, and nothing is held back once the batch returns.
+ */
+static void
+test_write_back_segments(void)
+{
+	enum { N = 200 };	/* ~35 KB: inside the first receive window */
+	static char keys[N][CACHE_KEY_MAX], vals[N][112];
+	const char *kp[N], *vp[N];
+	size_t lens[N];
+	unsigned ttls[N];
+	struct cache_value got[N];
+	unsigned long long segs0, segs1, notsent;
+	struct cache *c;
+	char err[256];
+	int rc, same = 0;
+
+	diag("write-backs in full segments");
+	if ((c = cache_new(conf, err, sizeof(err))) == NULL) {
+		ok(0, "a cache: %s", err);
+		return;
+	}
+	for (int i = 0; i < N; i++) {
+		cache_key_id(c, keys[i], CACHE_KEY_MAX, "segs", 1000 + i);
+		mc_del(keys[i]);
+		snprintf(vals[i], sizeof(vals[i]), "%0100d", i);
+		kp[i] = keys[i];
+		vp[i] = vals[i];
+		lens[i] = strlen(vals[i]);
+		ttls[i] = 60;
+	}
+	free(lease_get(c, kp[0]));	/* the request's generation */
+	mc_tcp_info(&segs0, &notsent);
+	rc = cache_set_many(c, kp, vp, lens, ttls, N);
+	mc_tcp_info(&segs1, &notsent);
+	ok(rc == 0 && segs1 - segs0 <= 3, "%d write-backs (never read: "
+	    "adds) left in %llu TCP segments", N, segs1 - segs0);
+	ok(notsent == 0, "none of their bytes is held back after the batch "
+	    "(%llu)", notsent);
+	lease_end(c);
+	(void)cache_get_many(c, kp, N, got);
+	for (int i = 0; i < N; i++)
+		same += got[i].data != NULL && got[i].len == lens[i] &&
+		    memcmp(got[i].data, vals[i], lens[i]) == 0;
+	cache_values_free(got, N);
+	cache_request_end(c);
+	ok(same == N, "... and all of them are in memcached (%d of %d)",
+	    same, N);
+	for (int i = 0; i < N; i++)
+		mc_del(keys[i]);
+	cache_free(c);
+}
+
 /* Requests while memcached is away: right answers, bounded waits. */
 static void
 requests_without_memcached(const char *what)
@@ -1930,6 +2021,7 @@ main(void)
 	test_invalidate();
 	test_unsafe_keys();
 	test_write_back_leases();
+	test_write_back_segments();
 	test_mariadb_restart();
 	test_replica();
 
