@@ -23,10 +23,45 @@
 /* ------------------------------------------------------------------ */
 /* Revision.                                                           */
 
+/* A member of an object, as its walk takes it. */
+struct member {
+	const char	*key;
+	json_object	*val;
+};
+
+#define MEMBERS_SMALL	32
+
 static int
-cmp_keys(const void *a, const void *b)
+cmp_members(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return strcmp(((const struct member *)a)->key,
+	    ((const struct member *)b)->key);
+}
+
+/*
+ * members_sorted - object v's members in byte order of their keys, with
+ * their values (no lookup by key afterwards), in small when they fit
+ * (MEMBERS_SMALL), else in a new array the caller frees.  *n gets their
+ * number.  NULL on OOM.
+ */
+static struct member *
+members_sorted(json_object *v, struct member small[MEMBERS_SMALL],
+    size_t *n)
+{
+	struct member *m = small;
+	size_t i = 0;
+
+	*n = (size_t)json_object_object_length(v);
+	if (*n > MEMBERS_SMALL && (m = calloc(*n, sizeof(*m))) == NULL)
+		return NULL;
+	json_object_object_foreach(v, k, val) {
+		m[i].key = k;
+		m[i].val = val;
+		i++;
+	}
+	if (*n > 1)
+		qsort(m, *n, sizeof(*m), cmp_members);
+	return m;
 }
 
 /* Feed one tag byte and a 64-bit length, little-endian, to the hash. */
@@ -105,7 +140,7 @@ int
 pc_hash_node(json_object *v, unsigned char out[REV_DIGEST_BYTES])
 {
 	const struct shared_memo *memo = json_object_get_userdata(v);
-	const char *small[32], **names = small;
+	struct member small[MEMBERS_SMALL], *m;
 	crypto_generichash_state h;
 	size_t n, i, len;
 	int ret = -1;
@@ -125,33 +160,21 @@ pc_hash_node(json_object *v, unsigned char out[REV_DIGEST_BYTES])
 				return -1;
 		return crypto_generichash_final(&h, out, REV_DIGEST_BYTES);
 	}
-	n = (size_t)json_object_object_length(v);
-	if (n > sizeof(small) / sizeof(small[0]) &&
-	    (names = calloc(n, sizeof(*names))) == NULL)
+	if ((m = members_sorted(v, small, &n)) == NULL)
 		return -1;
-	i = 0;
-	json_object_object_foreach(v, k, unused) {
-		(void)unused;
-		names[i++] = k;
-	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_keys);
 	hash_tag(&h, 'o', n);
 	for (i = 0; i < n; i++) {
-		json_object *child = NULL;
-
-		len = strlen(names[i]);
+		len = strlen(m[i].key);
 		hash_tag(&h, 'k', len);
-		crypto_generichash_update(&h, (const unsigned char *)names[i],
+		crypto_generichash_update(&h, (const unsigned char *)m[i].key,
 		    len);
-		json_object_object_get_ex(v, names[i], &child);
-		if (hash_value(&h, child) != 0)
+		if (hash_value(&h, m[i].val) != 0)
 			goto out;
 	}
 	ret = crypto_generichash_final(&h, out, REV_DIGEST_BYTES);
 out:
-	if (names != small)
-		free(names);
+	if (m != small)
+		free(m);
 	return ret;
 }
 
@@ -168,7 +191,7 @@ int
 pc_hash_object_pair(json_object *v, const struct pc_hash_edit *e,
     unsigned char out1[REV_DIGEST_BYTES], unsigned char out2[REV_DIGEST_BYTES])
 {
-	const char *small[32], **names = small;
+	struct member small[MEMBERS_SMALL], *m;
 	crypto_generichash_state h1, h2;
 	unsigned char d[REV_DIGEST_BYTES];
 	size_t n, n2, i, len;
@@ -178,40 +201,31 @@ pc_hash_object_pair(json_object *v, const struct pc_hash_edit *e,
 	    crypto_generichash_init(&h1, NULL, 0, REV_DIGEST_BYTES) != 0 ||
 	    crypto_generichash_init(&h2, NULL, 0, REV_DIGEST_BYTES) != 0)
 		return -1;
-	n = (size_t)json_object_object_length(v);
-	if (n > sizeof(small) / sizeof(small[0]) &&
-	    (names = calloc(n, sizeof(*names))) == NULL)
+	if ((m = members_sorted(v, small, &n)) == NULL)
 		return -1;
-	i = 0;
 	n2 = n;
-	json_object_object_foreach(v, k, unused) {
-		(void)unused;
-		names[i++] = k;
-		if ((e->skip2 != NULL && strcmp(k, e->skip2) == 0) ||
-		    (e->name != NULL && strcmp(k, e->name) == 0 &&
+	for (i = 0; i < n; i++)
+		if ((e->skip2 != NULL && strcmp(m[i].key, e->skip2) == 0) ||
+		    (e->name != NULL && strcmp(m[i].key, e->name) == 0 &&
 		    e->d2 == NULL))
 			n2--;
-	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), cmp_keys);
 	hash_tag(&h1, 'o', n);
 	hash_tag(&h2, 'o', n2);
 	for (i = 0; i < n; i++) {
-		json_object *child = NULL;
-		bool skip = e->skip2 != NULL && strcmp(names[i], e->skip2) == 0;
-		bool swap = e->name != NULL && strcmp(names[i], e->name) == 0;
+		json_object *child = m[i].val;
+		bool skip = e->skip2 != NULL && strcmp(m[i].key, e->skip2) == 0;
+		bool swap = e->name != NULL && strcmp(m[i].key, e->name) == 0;
 		bool in2 = !skip && !(swap && e->d2 == NULL);
 
-		len = strlen(names[i]);
+		len = strlen(m[i].key);
 		hash_tag(&h1, 'k', len);
-		crypto_generichash_update(&h1, (const unsigned char *)names[i],
+		crypto_generichash_update(&h1, (const unsigned char *)m[i].key,
 		    len);
 		if (in2) {
 			hash_tag(&h2, 'k', len);
 			crypto_generichash_update(&h2,
-			    (const unsigned char *)names[i], len);
+			    (const unsigned char *)m[i].key, len);
 		}
-		json_object_object_get_ex(v, names[i], &child);
 		if (swap) {
 			hash_digest(&h1, e->d1);
 			if (in2)
@@ -232,8 +246,8 @@ pc_hash_object_pair(json_object *v, const struct pc_hash_edit *e,
 	    crypto_generichash_final(&h2, out2, REV_DIGEST_BYTES) == 0)
 		ret = 0;
 out:
-	if (names != small)
-		free(names);
+	if (m != small)
+		free(m);
 	return ret;
 }
 
