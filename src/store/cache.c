@@ -736,7 +736,8 @@ cache_set_many(struct cache *c, const char *const *keys,
 	if ((wrote = calloc(c->nsrv, sizeof(*wrote))) == NULL)
 		return -1;
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
-	cache_cork(c);
+	if (n > 1)	/* one value is one send() anyway */
+		cache_cork(c);
 	for (size_t i = 0; i < n; i++) {
 		const char *key = keys[i];
 		const char *kind = key + c->prefix_len, *kend = strchr(kind, ':');
