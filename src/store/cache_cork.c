@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "cache_int.h"
+#include "log.h"
 
 /* The port of a socket address, 0 for anything but IPv4 and IPv6. */
 static unsigned
@@ -111,11 +112,18 @@ server_sock(struct cache *c, uint32_t i)
 	lport = memcached_server_srcport(in);
 	if (lport == 0 || lport == 0xffff)	/* not connected */
 		return -1;
-	if (s->sock >= 0 && s->sock_port == lport &&
-	    sock_is(s->sock, lport, pport))
-		return s->sock;
+	if (s->sock_port == lport) {
+		/* Not found for this connection: not looked for again. */
+		if (s->sock < 0)
+			return -1;
+		if (sock_is(s->sock, lport, pport))
+			return s->sock;
+	}
 	s->sock = sock_find(lport, pport);
-	s->sock_port = s->sock >= 0 ? lport : 0;
+	s->sock_port = lport;
+	if (s->sock < 0)
+		log_debug("memcached %s: its socket was not found, "
+		    "write-backs go uncorked", s->name);
 	return s->sock;
 }
 

@@ -43,8 +43,8 @@ struct cache_server {
 	size_t			 epoch_len;
 	bool			 epoch_renew;	/* found without one: write one */
 	/* libmemcached's socket to it, corked while a batch of writes
-	 * goes out (cache_cork.c): -1 when not known, else found by its
-	 * local port sock_port */
+	 * goes out (cache_cork.c): looked for once per connection (its
+	 * local port sock_port, 0 before the first), -1 if not found */
 	int			 sock;
 	unsigned		 sock_port;
 	bool			 corked;
