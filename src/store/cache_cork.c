@@ -27,7 +27,6 @@
 #include "config.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
