@@ -462,7 +462,8 @@ codec_ptr_id(json_object *a, int64_t *id)
  * A cold 100-key request parses about a thousand option values and rows;
  * a tokener made for each (a calloc of its stack, a printbuf) was half of
  * this function's time, so one is kept per process and reset before each
- * value.  A larger value gets a tokener of its own, freed after it.
+ * value, until a value fails.  A larger value gets a tokener of its own,
+ * freed after it.
  */
 static json_object *
 parse(const char *data, size_t len, bool strict)
@@ -493,6 +494,13 @@ parse(const char *data, size_t len, bool strict)
 	if (json_tokener_get_error(tok) != json_tokener_success) {
 		json_object_put(o);
 		o = NULL;
+		/*
+		 * Not kept after a failure: json_tokener_reset (json-c 0.16)
+		 * leaves a pending high surrogate in place, which would be
+		 * prefixed to the next value's first \u escape.
+		 */
+		if (tok == kept)
+			kept = NULL;
 	}
 	if (tok != kept)
 		json_tokener_free(tok);
