@@ -71,8 +71,8 @@ sock_is(int fd, unsigned lport, unsigned pport)
 
 /*
  * The one descriptor of this process that is a TCP socket from lport to
- * pport, or -1 when there is none, more than one, or no /proc to list
- * them.
+ * pport; -1 when there is none or more than one, -2 when they could not
+ * be listed (no /proc, no descriptor left for the listing).
  */
 static int
 sock_find(unsigned lport, unsigned pport)
@@ -82,7 +82,7 @@ sock_find(unsigned lport, unsigned pport)
 	int found = -1, n = 0;
 
 	if ((d = opendir("/proc/self/fd")) == NULL)
-		return -1;
+		return -2;
 	while ((e = readdir(d)) != NULL) {
 		char *end;
 		long fd = strtol(e->d_name, &end, 10);
@@ -105,6 +105,7 @@ server_sock(struct cache *c, uint32_t i)
 	const memcached_instance_st *in =
 	    memcached_server_instance_by_position(c->mc, i);
 	unsigned pport, lport;
+	int fd;
 
 	if (in == NULL || (pport = memcached_server_port(in)) == 0)
 		return -1;			/* a unix socket */
@@ -118,9 +119,11 @@ server_sock(struct cache *c, uint32_t i)
 		if (sock_is(s->sock, lport, pport))
 			return s->sock;
 	}
-	s->sock = sock_find(lport, pport);
-	s->sock_port = lport;
-	if (s->sock < 0)
+	fd = sock_find(lport, pport);
+	s->sock = fd >= 0 ? fd : -1;
+	/* A listing that failed is tried again at the next batch. */
+	s->sock_port = fd == -2 ? 0 : lport;
+	if (fd < 0)
 		log_debug("memcached %s: its socket was not found, "
 		    "write-backs go uncorked", s->name);
 	return s->sock;
