@@ -302,7 +302,10 @@ while [ "$SECONDS" -lt "$end" ]; do
 		answers=$((answers + 1))
 		[ "$got" = "$last" ] && continue
 		old=$((old + 1))
-		[ "$old" -gt 5 ] || diag "write $writes ($last) returned; then answered: $got"
+		# What relaycfgctl said of that write's invalidation too (a
+		# warning there means memcached did not take it).
+		[ "$old" -gt 5 ] || diag "write $writes ($last) returned; then answered: $got;" \
+		    "relaycfgctl said: $(tr '\n' ' ' < "$T/ctl.out")"
 	done < <(origins "$DIRECT1" "$DIRECT2" "$POOL" "$DIRECT2" "$DIRECT1" "$POOL" \
 	    "$DIRECT1" "$DIRECT2" "$POOL" "$DIRECT2" "$DIRECT1" "$POOL")
 done
