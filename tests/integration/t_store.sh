@@ -7,6 +7,7 @@
 harness_init
 harness_start_mariadb
 harness_start_memcached_logged
+harness_start_memcached_unix
 harness_write_conf "memcached_poll_timeout_ms = 200" \
     "memcached_connect_timeout_ms = 100" "memcached_retry_timeout = 1" \
     "ttl_negative = 30" "log_level = warn"
@@ -14,7 +15,7 @@ harness_write_conf "memcached_poll_timeout_ms = 200" \
 "$RELAYCFGCTL" -c "$RELAYCFG_CONF" db init >"$T/dbinit.out" 2>&1
 ok $? "relaycfgctl db init"
 
-export STORE_TEST_CONF=$RELAYCFG_CONF MARIADB_SOCKET MC_PORT
+export STORE_TEST_CONF=$RELAYCFG_CONF MARIADB_SOCKET MC_PORT MC_SOCKET
 export MC_LOG=$T/memcached-vv.log
 
 # The test's TAP lines are renumbered into ours; "@@" lines are orders.

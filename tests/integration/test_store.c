@@ -6,6 +6,7 @@
  *   MARIADB_SOCKET   for seeding rows and reading Com_select directly
  *   MC_PORT          for looking at (and tampering with) cache entries
  *   MC_LOG           memcached -vv output: every key it was sent
+ *   MC_SOCKET        a second memcached, on a unix socket
  *
  * Output is TAP without numbers ("ok - ..."); t_store.sh numbers it.  A
  * line "@@ <command>" asks t_store.sh to act on the servers (mc-stop,
@@ -15,6 +16,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +35,7 @@
 
 #include "app.h"
 #include "cache.h"
+#include "cache_int.h"	/* the cache's memcached_st and its sockets */
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -1688,59 +1691,229 @@ mc_tcp_info(unsigned long long *segs_out, unsigned long long *notsent)
 		closedir(d);
 }
 
-/*
- * A batch of write-backs leaves in a few full TCP segments, not one per
- * value: libmemcached sends each add and cas on its own (cache_cork.c).
- * Every value arrives, and nothing is held back once the batch returns.
- */
-static void
-test_write_back_segments(void)
-{
-	enum { N = 200 };	/* ~35 KB: inside the first receive window */
-	static char keys[N][CACHE_KEY_MAX], vals[N][112];
-	const char *kp[N], *vp[N];
-	size_t lens[N];
-	unsigned ttls[N];
-	struct cache_value got[N];
-	unsigned long long segs0, segs1, notsent;
-	struct cache *c;
-	char err[256];
-	int rc, same = 0;
+/* One batch of write-backs through a cache: what happened to it. */
+struct wb_batch {
+	int		 rc;		/* cache_set_many's */
+	int		 arrived;	/* values read back whole */
+	unsigned long long segs;	/* TCP segments with data (MC_PORT) */
+	unsigned long long notsent;	/* bytes held back after the batch */
+};
 
-	diag("write-backs in full segments");
-	if ((c = cache_new(conf, err, sizeof(err))) == NULL) {
-		ok(0, "a cache: %s", err);
-		return;
-	}
-	for (int i = 0; i < N; i++) {
-		cache_key_id(c, keys[i], CACHE_KEY_MAX, "segs", 1000 + i);
+/*
+ * Write WB_N values (never read in this request: adds) under kind "segs"
+ * and ids from base on through c, in one batch, then read them back.
+ * Segments are counted on the TCP connections to MC_PORT; for a cache
+ * on another server they stay 0.  before, unless NULL, is called once
+ * the request has read (and libmemcached is connected), before the batch.
+ */
+#define WB_N	200	/* ~35 KB: inside the first receive window */
+static struct wb_batch
+write_back_batch(struct cache *c, int base, void (*before)(struct cache *))
+{
+	static char keys[WB_N][CACHE_KEY_MAX], vals[WB_N][112];
+	const char *kp[WB_N], *vp[WB_N];
+	size_t lens[WB_N];
+	unsigned ttls[WB_N];
+	struct cache_value got[WB_N];
+	unsigned long long segs0;
+	struct wb_batch b = { 0 };
+
+	for (int i = 0; i < WB_N; i++) {
+		cache_key_id(c, keys[i], CACHE_KEY_MAX, "segs", base + i);
 		mc_del(keys[i]);
-		snprintf(vals[i], sizeof(vals[i]), "%0100d", i);
+		snprintf(vals[i], sizeof(vals[i]), "%0100d", base + i);
 		kp[i] = keys[i];
 		vp[i] = vals[i];
 		lens[i] = strlen(vals[i]);
 		ttls[i] = 60;
 	}
 	free(lease_get(c, kp[0]));	/* the request's generation */
-	mc_tcp_info(&segs0, &notsent);
-	rc = cache_set_many(c, kp, vp, lens, ttls, N);
-	mc_tcp_info(&segs1, &notsent);
-	ok(rc == 0 && segs1 - segs0 <= 3, "%d write-backs (never read: "
-	    "adds) left in %llu TCP segments", N, segs1 - segs0);
-	ok(notsent == 0, "none of their bytes is held back after the batch "
-	    "(%llu)", notsent);
+	if (before != NULL)
+		before(c);
+	mc_tcp_info(&segs0, &b.notsent);
+	b.rc = cache_set_many(c, kp, vp, lens, ttls, WB_N);
+	mc_tcp_info(&b.segs, &b.notsent);
+	b.segs -= segs0;
 	lease_end(c);
-	(void)cache_get_many(c, kp, N, got);
-	for (int i = 0; i < N; i++)
-		same += got[i].data != NULL && got[i].len == lens[i] &&
+	(void)cache_get_many(c, kp, WB_N, got);
+	for (int i = 0; i < WB_N; i++)
+		b.arrived += got[i].data != NULL && got[i].len == lens[i] &&
 		    memcmp(got[i].data, vals[i], lens[i]) == 0;
-	cache_values_free(got, N);
+	cache_values_free(got, WB_N);
 	cache_request_end(c);
-	ok(same == N, "... and all of them are in memcached (%d of %d)",
-	    same, N);
-	for (int i = 0; i < N; i++)
+	for (int i = 0; i < WB_N; i++)
 		mc_del(keys[i]);
+	return b;
+}
+
+/* A second descriptor of the cache's socket to MC_PORT, made by dup_socket. */
+static int twin = -1;
+
+/* twin = a dup of libmemcached's socket to the first server (by ports). */
+static void
+dup_socket(struct cache *c)
+{
+	const memcached_instance_st *in =
+	    memcached_server_instance_by_position(c->mc, 0);
+	unsigned lport = in != NULL ? memcached_server_srcport(in) : 0;
+	unsigned pport = (unsigned)atoi(getenv("MC_PORT"));
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	twin = -1;
+	while (d != NULL && (e = readdir(d)) != NULL && twin < 0) {
+		struct sockaddr_in a;
+		socklen_t alen = sizeof(a);
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' ||
+		    getsockname(fd, (struct sockaddr *)&a, &alen) != 0 ||
+		    a.sin_family != AF_INET || ntohs(a.sin_port) != lport)
+			continue;
+		alen = sizeof(a);
+		if (getpeername(fd, (struct sockaddr *)&a, &alen) == 0 &&
+		    ntohs(a.sin_port) == pport)
+			twin = dup(fd);
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
+/* Is TCP_CORK set on fd? */
+static bool
+tcp_corked(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, &len) == 0 && v != 0;
+}
+
+/*
+ * A batch of write-backs leaves in a few full TCP segments, not one per
+ * value: libmemcached sends each add and cas on its own (cache_cork.c).
+ * Every value arrives, and nothing is held back once the batch returns.
+ * Then what the cork must survive: libmemcached reconnecting (its old
+ * descriptor number now another socket to the same server), and a
+ * socket it cannot tell from another (a dup of it): the batch goes out
+ * uncorked, whole.
+ */
+static void
+test_write_back_segments(void)
+{
+	struct wb_batch b;
+	struct cache *c;
+	char err[256];
+	int old, decoy;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct tcp_info ti;
+	socklen_t tlen = sizeof(ti);
+
+	diag("write-backs in full segments");
+	if ((c = cache_new(conf, err, sizeof(err))) == NULL) {
+		ok(0, "a cache: %s", err);
+		return;
+	}
+	b = write_back_batch(c, 1000, NULL);
+	ok(b.rc == 0 && b.segs <= 3, "%d write-backs (never read: adds) "
+	    "left in %llu TCP segments", WB_N, b.segs);
+	ok(b.notsent == 0, "none of their bytes is held back after the batch "
+	    "(%llu)", b.notsent);
+	ok(b.arrived == WB_N, "... and all of them are in memcached (%d of %d)",
+	    b.arrived, WB_N);
+
+	/*
+	 * libmemcached reconnects; a socket to the same server from another
+	 * port takes the old descriptor's number.  The kept descriptor is
+	 * not trusted: the new connection is found, the decoy left alone.
+	 */
+	old = c->srv[0].sock;
+	ok(old >= 0 && !tcp_corked(old), "the connection's socket was found, "
+	    "and is uncorked after the batch");
+	memcached_quit(c->mc);
+	to.sin_port = htons((in_port_t)atoi(getenv("MC_PORT")));
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	decoy = socket(AF_INET, SOCK_STREAM, 0);
+	if (decoy >= 0 && old >= 0 && decoy != old) {
+		(void)dup2(decoy, old);
+		close(decoy);
+		decoy = old;
+	}
+	if (decoy < 0 || connect(decoy, (struct sockaddr *)&to,
+	    sizeof(to)) != 0) {
+		ok(0, "a decoy socket to memcached: %s", strerror(errno));
+		cache_free(c);
+		return;
+	}
+	b = write_back_batch(c, 2000, NULL);
+	ok(b.rc == 0 && b.arrived == WB_N && b.segs <= 3,
+	    "after a reconnect: %d of %d values, in %llu segments", b.arrived,
+	    WB_N, b.segs);
+	ok(c->srv[0].sock >= 0 && c->srv[0].sock != decoy &&
+	    getsockopt(decoy, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0 &&
+	    ti.tcpi_data_segs_out == 0 && !tcp_corked(decoy),
+	    "... the new socket was found; the one with the old descriptor "
+	    "number (another port) was neither corked nor written");
+	close(decoy);
+
+	/*
+	 * A new connection with two descriptors of its socket when the
+	 * batch looks for it: which is libmemcached's?
+	 */
+	memcached_quit(c->mc);
+	b = write_back_batch(c, 3000, dup_socket);
+	ok(twin >= 0 && c->srv[0].sock < 0 && !tcp_corked(twin),
+	    "a socket that cannot be told apart is not corked");
+	/*
+	 * Uncorked, the kernel may still hold the tail for a moment
+	 * (autocorking, tcp(7)) as it did before cache_cork.c: the
+	 * values arrive, nothing more is promised.
+	 */
+	ok(b.rc == 0 && b.arrived == WB_N,
+	    "... and the batch goes out whole (%d of %d values)", b.arrived,
+	    WB_N);
+	close(twin);
+	b = write_back_batch(c, 4000, NULL);
+	ok(b.rc == 0 && b.arrived == WB_N && c->srv[0].sock < 0,
+	    "the next batch on that connection too, uncorked (%d of %d)",
+	    b.arrived, WB_N);
 	cache_free(c);
+}
+
+/*
+ * memcached on a unix socket (MC_SOCKET): nothing to cork, the batch is
+ * written as it always was.
+ */
+static void
+test_write_back_unix(void)
+{
+	struct conf *c2;
+	struct cache *c;
+	struct wb_batch b;
+	char err[256];
+
+	diag("write-backs to memcached on a unix socket");
+	c2 = conf_load(getenv("STORE_TEST_CONF"), err, sizeof(err));
+	if (c2 == NULL) {
+		ok(0, "the configuration: %s", err);
+		return;
+	}
+	for (size_t i = 0; i < c2->n_memcached_servers; i++)
+		free(c2->memcached_servers[i]);
+	c2->memcached_servers[0] = strdup(getenv("MC_SOCKET"));
+	c2->n_memcached_servers = 1;
+	if ((c = cache_new(c2, err, sizeof(err))) == NULL) {
+		ok(0, "a cache on %s: %s", getenv("MC_SOCKET"), err);
+		conf_free(c2);
+		return;
+	}
+	b = write_back_batch(c, 5000, NULL);
+	ok(b.rc == 0 && b.arrived == WB_N, "%d of %d values written in one "
+	    "batch arrive", b.arrived, WB_N);
+	ok(!c->srv[0].corked && c->srv[0].sock < 0,
+	    "no socket was looked for or corked");
+	cache_free(c);
+	conf_free(c2);
 }
 
 /* Is o the string "é" (U+00E9), and only that? */
@@ -2069,6 +2242,7 @@ main(void)
 	test_unsafe_keys();
 	test_write_back_leases();
 	test_write_back_segments();
+	test_write_back_unix();
 	test_parse_after_failure();
 	test_mariadb_restart();
 	test_replica();

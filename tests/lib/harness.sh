@@ -350,6 +350,23 @@ harness_start_memcached_logged() {
 	    { diag "memcached did not start"; exit 1; }
 }
 
+#   harness_start_memcached_unix   another memcached, on the unix socket
+#                                  $MC_SOCKET; killed by the EXIT trap
+harness_start_memcached_unix() {
+	local i=0
+	need_binary memcached
+	MC_SOCKET=$T/memcached.sock
+	memcached -u "$RUN_USER" -s "$MC_SOCKET" -a 0700 -m 32 \
+	    </dev/null >>"$T/memcached-unix.log" 2>&1 &
+	HARNESS_PIDS="$HARNESS_PIDS $!"
+	until [ -S "$MC_SOCKET" ]; do
+		i=$((i + 1))
+		kill -0 "$!" 2>/dev/null && [ "$i" -lt 100 ] ||
+		    { diag "memcached on $MC_SOCKET did not start"; exit 1; }
+		sleep 0.05
+	done
+}
+
 harness_pause_memcached() {
 	kill -STOP "$MC_PID"
 }
