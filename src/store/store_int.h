@@ -354,11 +354,22 @@ struct sql_col limit_col(const char *col, bool has, int64_t v);
 
 /* --- store_invalidate.c ---------------------------------------------- */
 
-/* The cache keys one write or invalidation must delete. */
-struct inval {
+/* A set of cache keys (owned strings). */
+struct inval_set {
 	char	**keys;
 	size_t	  n, cap;
-	bool	  oom;
+};
+
+/*
+ * The cache keys one write or invalidation must delete, in two sets:
+ * the entries read from MariaDB (rows, options, lists, pointers) and the
+ * computed configs built from them (and their rev entries).  inv_flush
+ * drops the first set before the second (see there).
+ */
+struct inval {
+	struct inval_set rows;
+	struct inval_set configs;
+	bool		 oom;
 };
 
 void	inv_id(struct store *st, struct inval *iv, const char *kind,

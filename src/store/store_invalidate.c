@@ -14,30 +14,30 @@
 #include "store.h"
 #include "store_int.h"
 
-/* Collect a key to delete (a copy); OOM marks the set incomplete. */
+/* Collect a key to delete (a copy) into set; OOM marks iv incomplete. */
 static void
-inv_add(struct inval *iv, const char *key)
+inv_add(struct inval *iv, struct inval_set *set, const char *key)
 {
 	char *k;
 
 	if (iv->oom || key[0] == '\0')
 		return;
-	if (iv->n == iv->cap) {
-		size_t cap = iv->cap != 0 ? iv->cap * 2 : 16;
-		char **p = realloc(iv->keys, cap * sizeof(*p));
+	if (set->n == set->cap) {
+		size_t cap = set->cap != 0 ? set->cap * 2 : 16;
+		char **p = realloc(set->keys, cap * sizeof(*p));
 
 		if (p == NULL) {
 			iv->oom = true;
 			return;
 		}
-		iv->keys = p;
-		iv->cap = cap;
+		set->keys = p;
+		set->cap = cap;
 	}
 	if ((k = strdup(key)) == NULL) {
 		iv->oom = true;
 		return;
 	}
-	iv->keys[iv->n++] = k;
+	set->keys[set->n++] = k;
 }
 
 /* inv_id - collect <kind>:<id>. */
@@ -47,7 +47,7 @@ inv_id(struct store *st, struct inval *iv, const char *kind, int64_t id)
 	char key[CACHE_KEY_MAX];
 
 	cache_key_id(st->cache, key, sizeof(key), kind, id);
-	inv_add(iv, key);
+	inv_add(iv, &iv->rows, key);
 }
 
 /* inv_str - collect <kind>:<string> (nothing for an empty one). */
@@ -59,7 +59,7 @@ inv_str(struct store *st, struct inval *iv, const char *kind, const char *s)
 	if (s == NULL || s[0] == '\0')
 		return;
 	cache_key_str(st->cache, key, sizeof(key), kind, s);
-	inv_add(iv, key);
+	inv_add(iv, &iv->rows, key);
 }
 
 /* inv_row - see store_int.h. */
@@ -86,9 +86,9 @@ inv_key(struct store *st, struct inval *iv, int64_t id, const char *pub,
 		char key[CACHE_KEY_MAX];
 
 		cache_key_config(st->cache, key, sizeof(key), pub);
-		inv_add(iv, key);
+		inv_add(iv, &iv->configs, key);
 		cache_key_config_rev(st->cache, key, sizeof(key), pub);
-		inv_add(iv, key);
+		inv_add(iv, &iv->configs, key);
 	}
 }
 
@@ -102,14 +102,23 @@ inv_project(struct store *st, struct inval *iv, int64_t id)
 	inv_id(st, iv, "tt", id);	/* transaction thresholds */
 }
 
+/* The keys of a set, freed. */
+static void
+set_free(struct inval_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		free(set->keys[i]);
+	free(set->keys);
+	memset(set, 0, sizeof(*set));
+}
+
 /* Drop the collected keys unsent. */
 void
 inv_free(struct inval *iv)
 {
-	for (size_t i = 0; i < iv->n; i++)
-		free(iv->keys[i]);
-	free(iv->keys);
-	memset(iv, 0, sizeof(*iv));
+	set_free(&iv->rows);
+	set_free(&iv->configs);
+	iv->oom = false;
 }
 
 /* qsort order for owned strings. */
@@ -120,29 +129,52 @@ cmp_strp(const void *a, const void *b)
 }
 
 /*
+ * Delete a set's keys, each once (writes name some twice: a project's
+ * list per key).  0, or -1 when memcached did not take them all.
+ */
+static int
+set_delete(struct store *st, struct inval_set *set)
+{
+	size_t m = 0;
+
+	if (set->n > 1)
+		qsort(set->keys, set->n, sizeof(*set->keys), cmp_strp);
+	for (size_t i = 0; i < set->n; i++) {
+		if (m > 0 && strcmp(set->keys[m - 1], set->keys[i]) == 0)
+			free(set->keys[i]);
+		else
+			set->keys[m++] = set->keys[i];
+	}
+	set->n = m;
+	return cache_delete_many(st->cache, (const char *const *)set->keys,
+	    set->n);
+}
+
+/*
  * Delete the collected keys and forget the local cache (its objects stay
  * alive for callers).  Any failure marks the store's cache as stale.
+ *
+ * The rows go first, and every server has applied their tombstones
+ * (cache_delete_many returns after a barrier) before the configs'
+ * tombstones are sent.  A config is built from rows read through the
+ * cache: were its tombstone applied first, a request in between would
+ * miss the config, read the rows still cached from before the write,
+ * and write the config built from them back over the tombstone, with
+ * the cas it read after the tombstone, which memcached accepts
+ * (cache_lease.c).  That config would then be answered until its TTL.
+ * In this order, a request that reads a config's tombstone reads rows
+ * that are gone too, so MariaDB answers it with the write.  The second
+ * set is tried even when the first failed.
  */
 void
 inv_flush(struct store *st, struct inval *iv)
 {
-	size_t m = 0;
+	int rows, configs;
 
-	/* Writes name some keys twice (a project's list per key): once. */
-	if (iv->n > 1)
-		qsort(iv->keys, iv->n, sizeof(*iv->keys), cmp_strp);
-	for (size_t i = 0; i < iv->n; i++) {
-		if (m > 0 && strcmp(iv->keys[m - 1], iv->keys[i]) == 0)
-			free(iv->keys[i]);
-		else
-			iv->keys[m++] = iv->keys[i];
-	}
-	iv->n = m;
 	store_lc_forget_all(st);
-	if (iv->oom)
-		st->cache_stale = true;
-	else if (cache_delete_many(st->cache, (const char *const *)iv->keys,
-	    iv->n) != 0)
+	rows = set_delete(st, &iv->rows);
+	configs = set_delete(st, &iv->configs);
+	if (iv->oom || rows != 0 || configs != 0)
 		st->cache_stale = true;
 	inv_free(iv);
 }

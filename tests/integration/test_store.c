@@ -1422,6 +1422,51 @@ log_has(const char *s)
 	return found;
 }
 
+/*
+ * An invalidation drops a project's rows before the configs built from
+ * them, and every server has applied the rows' tombstones before the
+ * configs' are sent (inv_flush, store_invalidate.c).  In memcached's own
+ * log: the options' tombstone, then a read (the barrier), then the
+ * config's tombstone.  The other way round, a request in between could
+ * build the config from the options still cached and store it for good.
+ */
+static void
+test_invalidate_order(void)
+{
+	char pk[33], cfg[CACHE_KEY_MAX], opts[CACHE_KEY_MAX];
+	char want[CACHE_KEY_MAX + 8];
+	const char *seg, *t_opts, *t_cfg, *barrier = NULL;
+	size_t len0 = 0, len = 0;
+	char *log;
+
+	diag("invalidation order: rows, then the configs built from them");
+	pubkey(pk, 9);
+	config_key(cfg, sizeof(cfg), "cfgz", pk);
+	snprintf(opts, sizeof(opts), "relaycfg:1:po:9");
+	free(read_mc_log(&len0));
+	ok(store_invalidate(st, STORE_SCOPE_PROJECT, 9, NULL) == STORE_OK &&
+	    !store_cache_stale(st), "store_invalidate(PROJECT) of project 9");
+	req_end();
+	if ((log = read_mc_log(&len)) == NULL || len < len0) {
+		ok(0, "memcached -vv log read");
+		free(log);
+		return;
+	}
+	seg = log + len0;
+	snprintf(want, sizeof(want), " set %s ", opts);
+	t_opts = strstr(seg, want);
+	snprintf(want, sizeof(want), " set %s ", cfg);
+	t_cfg = strstr(seg, want);
+	if (t_opts != NULL)
+		barrier = strstr(t_opts, " gets ");
+	ok(t_opts != NULL && t_cfg != NULL,
+	    "the options' and the config's tombstones reached memcached");
+	ok(t_opts != NULL && t_cfg != NULL && t_opts < t_cfg &&
+	    barrier != NULL && barrier < t_cfg, "the options' first, then a "
+	    "read of the server, then the config's");
+	free(log);
+}
+
 /* Strings that must never reach memcached as they are. */
 static void
 test_unsafe_keys(void)
@@ -2239,6 +2284,7 @@ main(void)
 	test_negative();
 	test_writes();
 	test_invalidate();
+	test_invalidate_order();
 	test_unsafe_keys();
 	test_write_back_leases();
 	test_write_back_segments();
