@@ -477,6 +477,9 @@ cache_mget_one(struct cache *c, uint32_t i, const char *const *mkeys,
 			continue;
 		/* Whatever it holds: a write-back must find it unchanged. */
 		cache_token_put(c, k, klen, memcached_result_cas(&res));
+		if (vlen == sizeof(CACHE_TOMBSTONE) - 1 &&
+		    memcmp(v, CACHE_TOMBSTONE, vlen) == 0)
+			c->tombstones++;
 		/* Equal keys: the value goes to the first of them. */
 		while (hit > g->slots && cache_slot_cmp(hit - 1, &probe) == 0)
 			hit--;
@@ -925,6 +928,12 @@ cache_delete_many(struct cache *c, const char *const *keys, size_t n)
 	metrics_observe(MF_MEMCACHED_SECONDS, 0,
 	    (double)(clock_mono_us() - t0) / 1e6);
 	return ret;
+}
+
+unsigned long long
+cache_tombstones(const struct cache *c)
+{
+	return c->tombstones;
 }
 
 void

@@ -247,6 +247,15 @@ bool		 cache_was_read(const struct cache *c, const char *key,
 #define CACHE_TOMBSTONE		"rc-invalidated"
 
 /*
+ * cache_tombstones - how many invalidation tombstones this process's
+ * reads (cache_get_many, cache_lease) have found so far; it only grows.
+ * The write behind a tombstone had returned before the tombstone was
+ * written, so whoever reads MariaDB for a key after finding one must read
+ * a server that has applied that write (store.c, store_reader).
+ */
+unsigned long long cache_tombstones(const struct cache *c);
+
+/*
  * cache_delete_many - delete n keys (each replaced by CACHE_TOMBSTONE),
  * each on the server that holds it, pipelined; after a barrier (a read
  * from each server: every delete applied) every server's copy of the

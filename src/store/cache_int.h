@@ -88,6 +88,8 @@ struct cache {
 	char			 req_epoch[CACHE_GEN_LEN + 1];
 	bool			 req_epoch_ok;
 	struct cache_tokens	 tok;		/* this request's leases */
+	/* Tombstones this process's reads have found (cache_tombstones) */
+	unsigned long long	 tombstones;
 
 	struct cache_stats	 st;
 };

@@ -358,14 +358,29 @@ pick_reader(struct store *st)
 	return st->primary;
 }
 
-/* store_reader - see store_int.h. */
+/*
+ * store_reader - see store_int.h.
+ *
+ * A replica chosen before the request found a tombstone is chosen again,
+ * with a new position.  The write behind the tombstone had returned
+ * before it was written, but perhaps after the position was taken, and
+ * whatever is read now for that key is written back over the tombstone
+ * with the cas read with it, which memcached accepts (cache_lease.c): it
+ * must come from a server that has applied the write.  The count is taken
+ * before the position, so a tombstone found in between counts as after.
+ */
 struct db *
 store_reader(struct store *st)
 {
 	if (st->mode == READ_DB_ONLY || st->n_replicas == 0)
 		return st->primary;
-	if (st->reader == NULL)
+	if (st->reader != NULL && st->reader != st->primary &&
+	    cache_tombstones(st->cache) != st->reader_tombs)
+		st->reader = NULL;
+	if (st->reader == NULL) {
+		st->reader_tombs = cache_tombstones(st->cache);
 		st->reader = pick_reader(st);
+	}
 	return st->reader;
 }
 
@@ -394,8 +409,10 @@ store_sql_query(struct store *st, struct db *db, const struct db_sql *q,
 		db = alt;
 		rc = db_query(db, q->buf, q->len, res);
 	}
-	if (rc == DB_OK)
+	if (rc == DB_OK) {
 		st->reader = db;
+		st->reader_tombs = cache_tombstones(st->cache);
+	}
 	return store_rc_from_db(st, db, rc);
 }
 

@@ -71,6 +71,7 @@ struct store {
 	long long		 rest_until[CONF_DB_REPLICAS_MAX];	/* ms */
 	bool			 lagging[CONF_DB_REPLICAS_MAX];	/* logged */
 	struct db		*reader;
+	unsigned long long	 reader_tombs;	/* cache_tombstones() then */
 	struct conf_db		 replica_creds;	/* borrowed from conf */
 	struct cache		*cache;
 	enum read_mode		 mode;
@@ -104,7 +105,8 @@ int	store_rc_from_db(struct store *st, struct db *db, enum db_rc rc);
  * truth (READ_DB_ONLY) or without replicas; else the first healthy
  * replica that has applied the primary's current binlog position, or the
  * primary (store.c, docs/ARCHITECTURE.md "Replicas: what a read may
- * see").  Chosen once per request; never NULL.
+ * see").  Chosen once per request, and again when the request has found
+ * an invalidation's tombstone since (store.c); never NULL.
  */
 struct db *store_reader(struct store *st);
 /* Run q on db; *res (NULL on error) is the caller's to free.  A replica

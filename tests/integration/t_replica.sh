@@ -6,7 +6,8 @@
 # "Replicas: what a read may see"): reads go to a replica that has
 # applied the primary's position; after relaycfgctl returned, no answer
 # and no memcached entry is older than its write, whether the replica's
-# SQL thread is stopped or it runs MASTER_DELAY behind; a dead replica
+# SQL thread is stopped or it runs MASTER_DELAY behind, even for a
+# request whose replica was chosen before the write; a dead replica
 # costs nothing but load on the primary (no "pending"); a dead primary
 # leaves configs served by the replica and writes refused clearly; of two
 # replicas the live one serves; relaycfg_mariadb_up names each server and
@@ -185,6 +186,37 @@ VALS=$(mc_values)
 unlike "$VALS" 'v[12]\.example' "memcached holds no entry with v1 or v2"
 repl_sql rep1 "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE"
 repl_wait_caught_up rep1 prim 30
+
+# --- (b'') a request whose replica was chosen before the write --------------
+# tests/integration/test_reader (see its header): the request's first
+# read chooses replica 1; then the replica stops applying, relaycfgctl
+# changes the option and returns, and the same request reads the options
+# after the write's tombstone: it must read and write back the new value.
+# Its own configuration waits up to 2 s for the replica, so that the
+# workers' own writes do not keep it off the replica at the first read.
+{ cat "$RELAYCFG_CONF"; echo "db_replica_wait_ms = 2000"; } >"$T/reader.conf"
+NEW_ORIGINS='["https://v5.example"]'
+coproc TR { RELAYCFG_CONF=$T/reader.conf PROJ=$PROJ NEW_ORIGINS=$NEW_ORIGINS \
+    "$top_builddir/tests/integration/test_reader" 2>>"$T/test_reader.log"; }
+tr_pid=$TR_PID
+while IFS= read -r line <&"${TR[0]}"; do
+	case $line in
+	"@@ stop-sql")	repl_sql rep1 "STOP SLAVE SQL_THREAD" ;;
+	"@@ write")	ctl option set project "$PROJ" sentry:origins \
+			    "$NEW_ORIGINS" >/dev/null ;;
+	"@@ start-sql")	repl_sql rep1 "START SLAVE SQL_THREAD" ;;
+	"ok - "*)	ok 0 "${line#ok - }"; continue ;;
+	"not ok - "*)	ok 1 "${line#not ok - }"; continue ;;
+	*)		echo "$line"; continue ;;
+	esac
+	echo done >&"${TR[1]}"
+done
+wait "$tr_pid"
+ok $? "test_reader finished cleanly"
+# Back to v3, which the sections below expect.
+ctl option set project "$PROJ" sentry:origins '["https://v3.example"]' >/dev/null
+repl_wait_caught_up rep1 prim 30
+ok $? "the replica caught up again"
 
 # --- (c) the replica killed: the primary serves, no pending -----------------
 repl_kill rep1
