@@ -585,7 +585,7 @@ keylist_load(struct store *st, const void *arg, const int64_t *pids,
 {
 	struct db_sql q;
 	struct db_res *r = NULL;
-	const struct model_projectkey **rows = NULL;
+	const struct model_projectkey **rows = NULL, **fresh = NULL;
 	size_t nrows = 0, j = 0;
 	int rc;
 
@@ -597,7 +597,8 @@ keylist_load(struct store *st, const void *arg, const int64_t *pids,
 	db_sql_raw(&q, " ORDER BY project_id, id");
 	if ((rc = store_sql_query(st, store_reader(st), &q, &r)) != STORE_OK)
 		goto out;
-	if ((rows = malloc((db_res_rows(r) + 1) * sizeof(*rows))) == NULL)
+	if ((rows = malloc((db_res_rows(r) + 1) * sizeof(*rows))) == NULL ||
+	    (fresh = malloc((db_res_rows(r) + 1) * sizeof(*fresh))) == NULL)
 		goto oom;
 	while (db_res_next(r)) {
 		struct model_projectkey *k = codec_from_row(&codec_key, r);
@@ -606,6 +607,10 @@ keylist_load(struct store *st, const void *arg, const int64_t *pids,
 			log_warn("sentry_projectkey: skipping an unreadable row");
 			continue;
 		}
+		/* Served: the request's copy, if it has one; written back:
+		 * this row (the list's cas was read after the request's copy
+		 * of the row, perhaps after a write that changed it). */
+		fresh[nrows] = k;
 		if ((rows[nrows] = keylist_keep(st, k)) == NULL)
 			goto oom;
 		nrows++;
@@ -632,7 +637,7 @@ keylist_load(struct store *st, const void *arg, const int64_t *pids,
 		store_lc_put(st, key, kl);
 		/* Out of memory for the text: served, not written back. */
 		if ((a = codec_list_to_json(&codec_key,
-		    (const void *const *)kl->keys, kl->n)) != NULL)
+		    (const void *const *)(fresh + start), j - start)) != NULL)
 			wb_add_json(w, key, a, st->conf->ttl_projectkey);
 		json_object_put(a);
 	}
@@ -642,6 +647,7 @@ oom:
 	rc = STORE_ERROR;
 out:
 	free(rows);
+	free(fresh);
 	db_res_free(r);
 	db_sql_free(&q);
 	return rc;

@@ -1467,6 +1467,55 @@ test_invalidate_order(void)
 	free(log);
 }
 
+/*
+ * A project's key list read after its invalidation's tombstone is written
+ * back from the rows MariaDB just gave, even when the request holds an
+ * older copy of a key row (read before the write): the list's write-back
+ * goes over the tombstone with the cas read there, and stands.
+ */
+static void
+test_keylist_after_tombstone(void)
+{
+	struct conf *c2;
+	struct store *s2;
+	struct store_keylist kl;
+	const struct model_projectkey *k;
+	char pk[33], err[256];
+	int64_t id = 37;
+
+	diag("a key list written back after its tombstone");
+	pubkey(pk, 37);
+	req_end();
+	k = key_by_pk(pk, NULL);		/* the request's copy: active */
+	ok(k != NULL && k->status == 0, "key 37 read: active");
+	/* Another process writes and invalidates meanwhile. */
+	c2 = conf_load(getenv("STORE_TEST_CONF"), err, sizeof(err));
+	s2 = c2 != NULL ? store_open(c2, err, sizeof(err)) : NULL;
+	if (s2 == NULL) {
+		ok(0, "a second store: %s", err);
+		conf_free(c2);
+		return;
+	}
+	sql("UPDATE sentry_projectkey SET status = 1 WHERE id = 37");
+	ok(store_invalidate(s2, STORE_SCOPE_KEY, 0, pk) == STORE_OK &&
+	    !store_cache_stale(s2), "the write's invalidation (another store)");
+	store_close(s2);
+	conf_free(c2);
+	/* The same request reads the list: the tombstone, then MariaDB. */
+	(void)store_projectkeys_by_project_ids(st, &id, 1, &kl);
+	req_end();
+	st->mode = READ_CACHE_ONLY;
+	(void)store_projectkeys_by_project_ids(st, &id, 1, &kl);
+	ok(kl.n == 1 && kl.keys[0]->status == 1, "memcached's list has the "
+	    "row as written (status %d), not the request's older copy",
+	    kl.n == 1 ? kl.keys[0]->status : -1);
+	st->mode = READ_NORMAL;
+	req_end();
+	sql("UPDATE sentry_projectkey SET status = 0 WHERE id = 37");
+	(void)store_invalidate(st, STORE_SCOPE_KEY, 0, pk);
+	req_end();
+}
+
 /* Strings that must never reach memcached as they are. */
 static void
 test_unsafe_keys(void)
@@ -2285,6 +2334,7 @@ main(void)
 	test_writes();
 	test_invalidate();
 	test_invalidate_order();
+	test_keylist_after_tombstone();
 	test_unsafe_keys();
 	test_write_back_leases();
 	test_write_back_segments();
