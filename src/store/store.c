@@ -310,15 +310,17 @@ out:
  * is read after every write that returned before this request, so a
  * replica that has applied it holds all of them.  Without a position to
  * check (the primary down) a replica is read unchecked: no write can
- * return then.
+ * return then; *unchecked says so.
  */
 static struct db *
-pick_reader(struct store *st)
+pick_reader(struct store *st, bool *unchecked)
 {
 	static bool warned;
 	char pos[GTID_POS_MAX];
 	long long now = clock_mono_ms();
 	enum db_rc prc = primary_position(st, pos, sizeof(pos));
+
+	*unchecked = prc == DB_UNAVAILABLE;
 
 	if (prc == DB_OK && pos[0] == '\0') {
 		if (!warned)
@@ -368,19 +370,24 @@ pick_reader(struct store *st)
  * with the cas read with it, which memcached accepts (cache_lease.c): it
  * must come from a server that has applied the write.  The count is taken
  * before the position, so a tombstone found in between counts as after.
+ * Should the primary not answer for the new position, the replica already
+ * checked stays rather than one read unchecked.
  */
 struct db *
 store_reader(struct store *st)
 {
+	struct db *prev = st->reader;
+	bool unchecked;
+
 	if (st->mode == READ_DB_ONLY || st->n_replicas == 0)
 		return st->primary;
-	if (st->reader != NULL && st->reader != st->primary &&
-	    cache_tombstones(st->cache) != st->reader_tombs)
-		st->reader = NULL;
-	if (st->reader == NULL) {
-		st->reader_tombs = cache_tombstones(st->cache);
-		st->reader = pick_reader(st);
-	}
+	if (prev != NULL && (prev == st->primary ||
+	    cache_tombstones(st->cache) == st->reader_tombs))
+		return prev;
+	st->reader_tombs = cache_tombstones(st->cache);
+	st->reader = pick_reader(st, &unchecked);
+	if (prev != NULL && unchecked)
+		st->reader = prev;
 	return st->reader;
 }
 

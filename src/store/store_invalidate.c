@@ -164,7 +164,9 @@ set_delete(struct store *st, struct inval_set *set)
  * (cache_lease.c).  That config would then be answered until its TTL.
  * In this order, a request that reads a config's tombstone reads rows
  * that are gone too, so MariaDB answers it with the write.  The second
- * set is tried even when the first failed.
+ * set is tried even when the first failed.  Sets left incomplete (out of
+ * memory, MariaDB failed while they were resolved) keep the order for
+ * what they hold, and the store reports the cache stale.
  */
 void
 inv_flush(struct store *st, struct inval *iv)

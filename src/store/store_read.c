@@ -615,17 +615,17 @@ keylist_load(struct store *st, const void *arg, const int64_t *pids,
 			goto oom;
 		nrows++;
 	}
-	/* rows and pids are both ordered by project id: merge. */
+	/* The rows as read and pids are both ordered by project id: merge. */
 	for (size_t i = 0; i < n; i++) {
 		char key[CACHE_KEY_MAX];
 		struct keylist_obj *kl;
 		json_object *a;
 		size_t start;
 
-		while (j < nrows && rows[j]->project_id < pids[i])
+		while (j < nrows && fresh[j]->project_id < pids[i])
 			j++;
 		start = j;
-		while (j < nrows && rows[j]->project_id == pids[i])
+		while (j < nrows && fresh[j]->project_id == pids[i])
 			j++;
 		if ((kl = keylist_new(j - start)) == NULL)
 			goto oom;

@@ -213,6 +213,8 @@ while IFS= read -r line <&"${TR[0]}"; do
 done
 wait "$tr_pid"
 ok $? "test_reader finished cleanly"
+# Applying again even if test_reader stopped before it asked.
+repl_sql rep1 "START SLAVE SQL_THREAD"
 # Back to v3, which the sections below expect.
 ctl option set project "$PROJ" sentry:origins '["https://v3.example"]' >/dev/null
 repl_wait_caught_up rep1 prim 30

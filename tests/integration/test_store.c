@@ -1936,6 +1936,8 @@ test_write_back_segments(void)
 	if (decoy < 0 || connect(decoy, (struct sockaddr *)&to,
 	    sizeof(to)) != 0) {
 		ok(0, "a decoy socket to memcached: %s", strerror(errno));
+		if (decoy >= 0)
+			close(decoy);
 		cache_free(c);
 		return;
 	}
@@ -1996,8 +1998,10 @@ test_write_back_unix(void)
 		free(c2->memcached_servers[i]);
 	c2->memcached_servers[0] = strdup(getenv("MC_SOCKET"));
 	c2->n_memcached_servers = 1;
-	if ((c = cache_new(c2, err, sizeof(err))) == NULL) {
-		ok(0, "a cache on %s: %s", getenv("MC_SOCKET"), err);
+	if ((c = cache_new(c2, err, sizeof(err))) == NULL || c->nsrv != 1) {
+		ok(0, "a cache on %s: %s", getenv("MC_SOCKET"),
+		    c == NULL ? err : "no server");
+		cache_free(c);
 		conf_free(c2);
 		return;
 	}
