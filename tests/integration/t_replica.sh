@@ -196,22 +196,19 @@ repl_wait_caught_up rep1 prim 30
 # workers' own writes do not keep it off the replica at the first read.
 { cat "$RELAYCFG_CONF"; echo "db_replica_wait_ms = 2000"; } >"$T/reader.conf"
 NEW_ORIGINS='["https://v5.example"]'
-coproc TR { RELAYCFG_CONF=$T/reader.conf PROJ=$PROJ NEW_ORIGINS=$NEW_ORIGINS \
-    "$top_builddir/tests/integration/test_reader" 2>>"$T/test_reader.log"; }
-tr_pid=$TR_PID
-while IFS= read -r line <&"${TR[0]}"; do
-	case $line in
-	"@@ stop-sql")	repl_sql rep1 "STOP SLAVE SQL_THREAD" ;;
-	"@@ write")	ctl option set project "$PROJ" sentry:origins \
+# What test_reader asks ("@@" lines, harness_drive).
+reader_order() {
+	case $1 in
+	stop-sql)	repl_sql rep1 "STOP SLAVE SQL_THREAD" ;;
+	write)		ctl option set project "$PROJ" sentry:origins \
 			    "$NEW_ORIGINS" >/dev/null ;;
-	"@@ start-sql")	repl_sql rep1 "START SLAVE SQL_THREAD" ;;
-	"ok - "*)	ok 0 "${line#ok - }"; continue ;;
-	"not ok - "*)	ok 1 "${line#not ok - }"; continue ;;
-	*)		echo "$line"; continue ;;
+	start-sql)	repl_sql rep1 "START SLAVE SQL_THREAD" ;;
+	*)		diag "test_reader asked for an unknown order: $1" ;;
 	esac
-	echo done >&"${TR[1]}"
-done
-wait "$tr_pid"
+}
+harness_drive reader_order "$T/test_reader.log" env \
+    RELAYCFG_CONF="$T/reader.conf" PROJ="$PROJ" NEW_ORIGINS="$NEW_ORIGINS" \
+    "$top_builddir/tests/integration/test_reader"
 ok $? "test_reader finished cleanly"
 # Applying again even if test_reader stopped before it asked.
 repl_sql rep1 "START SLAVE SQL_THREAD"

@@ -18,24 +18,20 @@ ok $? "relaycfgctl db init"
 export STORE_TEST_CONF=$RELAYCFG_CONF MARIADB_SOCKET MC_PORT MC_SOCKET
 export MC_LOG=$T/memcached-vv.log
 
-# The test's TAP lines are renumbered into ours; "@@" lines are orders.
-coproc TS { "$top_builddir/tests/integration/test_store" 2>>"$T/test_store.log"; }
-ts_pid=$TS_PID
-while IFS= read -r line <&"${TS[0]}"; do
-	case $line in
-	"@@ mc-stop")	harness_stop_memcached ;;
-	"@@ mc-start")	harness_start_memcached_logged "$MC_PORT" ;;
-	"@@ mc-pause")	harness_pause_memcached ;;
-	"@@ mc-resume")	harness_resume_memcached ;;
-	"@@ db-stop")	harness_stop_mariadb ;;
-	"@@ db-start")	harness_run_mariadbd ;;
-	"ok - "*)	ok 0 "${line#ok - }"; continue ;;
-	"not ok - "*)	ok 1 "${line#not ok - }"; continue ;;
-	*)		echo "$line"; continue ;;
+# What test_store asks of the servers ("@@" lines, harness_drive).
+store_order() {
+	case $1 in
+	mc-stop)	harness_stop_memcached ;;
+	mc-start)	harness_start_memcached_logged "$MC_PORT" ;;
+	mc-pause)	harness_pause_memcached ;;
+	mc-resume)	harness_resume_memcached ;;
+	db-stop)	harness_stop_mariadb ;;
+	db-start)	harness_run_mariadbd ;;
+	*)		diag "test_store asked for an unknown order: $1" ;;
 	esac
-	echo done >&"${TS[1]}"
-done
-wait "$ts_pid"
+}
+harness_drive store_order "$T/test_store.log" \
+    "$top_builddir/tests/integration/test_store"
 ok $? "test_store finished cleanly"
 # A memcached paused mid-test must not stay paused for the cleanup.
 [ -n "${MC_PID:-}" ] && harness_resume_memcached 2>/dev/null

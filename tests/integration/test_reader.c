@@ -21,7 +21,6 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,42 +29,10 @@
 
 #include "app.h"
 #include "conf.h"
+#include "itest.h"
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
-
-static int failures;
-
-static void
-ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-ok(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok - ", cond ? "" : "not ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!cond)
-		failures++;
-}
-
-/* Ask t_replica.sh to do something, and wait for it. */
-static void
-harness(const char *cmd)
-{
-	char line[64];
-
-	printf("@@ %s\n", cmd);
-	fflush(stdout);
-	if (fgets(line, sizeof(line), stdin) == NULL) {
-		fprintf(stderr, "test_reader: no answer to %s\n", cmd);
-		exit(1);
-	}
-}
 
 /* The project's sentry:origins as this request reads them, as JSON text
  * ("" when unknown); points into the store's objects. */
@@ -124,5 +91,5 @@ main(void)
 	store_close(st);
 	conf_free(conf);
 	app_global_fini();
-	return failures == 0 ? 0 : 1;
+	return itest_failures == 0 ? 0 : 1;
 }

@@ -38,6 +38,7 @@
 #include "cache_int.h"	/* the cache's memcached_st and its sockets */
 #include "conf.h"
 #include "db.h"
+#include "itest.h"
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
@@ -47,46 +48,12 @@
 #define NORG		5
 #define EXTRA_KEY_ID	(NPROJ + 1)
 
-static int failures;
 static struct conf *conf;
 static struct store *st;
 static MYSQL *my;
 static memcached_st *mc;
 
-/* --- TAP ------------------------------------------------------------- */
-
-static bool
-ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static bool
-ok(bool cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok - ", cond ? "" : "not ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!cond)
-		failures++;
-	return cond;
-}
-
-static void
-diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
+/* --- TAP (itest.h) --------------------------------------------------- */
 
 static bool
 is_long(long got, long want, const char *what)
@@ -94,20 +61,6 @@ is_long(long got, long want, const char *what)
 	if (!ok(got == want, "%s", what))
 		diag("got %ld, expected %ld", got, want);
 	return got == want;
-}
-
-/* Ask t_store.sh to do something to the servers, and wait for it. */
-static void
-harness(const char *cmd)
-{
-	char line[64];
-
-	printf("@@ %s\n", cmd);
-	fflush(stdout);
-	if (fgets(line, sizeof(line), stdin) == NULL) {
-		fprintf(stderr, "test_store: no answer to %s\n", cmd);
-		exit(1);
-	}
 }
 
 static long long
@@ -2352,5 +2305,5 @@ main(void)
 	mysql_close(my);
 	conf_free(conf);
 	app_global_fini();
-	return failures == 0 ? 0 : 1;
+	return itest_failures == 0 ? 0 : 1;
 }

@@ -350,6 +350,31 @@ harness_start_memcached_logged() {
 	    { diag "memcached did not start"; exit 1; }
 }
 
+#   harness_drive HANDLER LOG PROGRAM [ARGS...]
+#                                  run a C driver (tests/integration/itest.h)
+#                                  as a coprocess: its "ok"/"not ok" lines
+#                                  become this test's, each "@@ COMMAND" is
+#                                  run as HANDLER COMMAND (a shell function of
+#                                  the test) and answered once it returns;
+#                                  other lines are echoed, stderr goes to LOG.
+#                                  Returns the driver's exit status.
+harness_drive() {
+	local handler=$1 log=$2 line pid
+	shift 2
+	coproc DRIVER { "$@" 2>>"$log"; }
+	pid=$DRIVER_PID
+	while IFS= read -r line <&"${DRIVER[0]}"; do
+		case $line in
+		"@@ "*)		"$handler" "${line#@@ }" ;;
+		"ok - "*)	ok 0 "${line#ok - }"; continue ;;
+		"not ok - "*)	ok 1 "${line#not ok - }"; continue ;;
+		*)		echo "$line"; continue ;;
+		esac
+		echo done >&"${DRIVER[1]}"
+	done
+	wait "$pid"
+}
+
 #   harness_start_memcached_unix   another memcached, on the unix socket
 #                                  $MC_SOCKET; killed by the EXIT trap
 harness_start_memcached_unix() {
