@@ -1345,15 +1345,16 @@ test_invalidate(void)
 static char *
 read_mc_log(size_t *lenp)
 {
-	char buf[65536], *log = NULL;
+	char buf[65536], *log = NULL, *grown;
 	size_t len = 0, got;
 	FILE *fp;
 
-	usleep(200000);	/* memcached writes its log asynchronously */
 	if ((fp = fopen(getenv("MC_LOG"), "r")) == NULL)
 		return NULL;
 	while ((got = fread(buf, 1, sizeof(buf), fp)) > 0) {
-		log = realloc(log, len + got + 1);
+		if ((grown = realloc(log, len + got + 1)) == NULL)
+			break;
+		log = grown;
 		memcpy(log + len, buf, got);
 		len += got;
 	}
@@ -1364,11 +1365,33 @@ read_mc_log(size_t *lenp)
 	return log;
 }
 
+/*
+ * The memcached -vv log once needle shows in it past byte from, or as it
+ * stands after 10 s (the caller's checks then fail).  memcached logs a
+ * command when a worker thread takes it, and a noreply command has no
+ * answer to wait for: a fixed pause was a guess that a loaded machine
+ * could outrun.
+ */
+static char *
+wait_mc_log(size_t from, const char *needle, size_t *lenp)
+{
+	char *log = NULL;
+
+	for (int i = 0; i < 500; i++) {
+		free(log);
+		if ((log = read_mc_log(lenp)) != NULL && *lenp >= from &&
+		    strstr(log + from, needle) != NULL)
+			break;
+		usleep(20000);
+	}
+	return log;
+}
+
 static bool
 log_has(const char *s)
 {
 	size_t len;
-	char *log = read_mc_log(&len);
+	char *log = wait_mc_log(0, s, &len);
 	bool found = log != NULL && strstr(log, s) != NULL;
 
 	free(log);
@@ -1400,7 +1423,8 @@ test_invalidate_order(void)
 	ok(store_invalidate(st, STORE_SCOPE_PROJECT, 9, NULL) == STORE_OK &&
 	    !store_cache_stale(st), "store_invalidate(PROJECT) of project 9");
 	req_end();
-	if ((log = read_mc_log(&len)) == NULL || len < len0) {
+	snprintf(want, sizeof(want), " set %s ", cfg);
+	if ((log = wait_mc_log(len0, want, &len)) == NULL || len < len0) {
 		ok(0, "memcached -vv log read");
 		free(log);
 		return;
@@ -1503,15 +1527,21 @@ test_unsafe_keys(void)
 	    store_invalidate(st, STORE_SCOPE_KEY, 0, evil[2]) == STORE_OK,
 	    "invalidating odd keys works");
 	req_end();
-	log = read_mc_log(&len);
-	ok(log != NULL && len > 0, "memcached -vv log read (%zu bytes)", len);
-	if (log == NULL)
+	if ((c = cache_new(conf, err, sizeof(err))) == NULL) {
+		ok(0, "a cache to name the keys: %s", err);
 		return;
+	}
+	cache_key_config(c, hashed, sizeof(hashed), "abc def");
+	log = wait_mc_log(0, hashed, &len);
+	ok(log != NULL && len > 0, "memcached -vv log read (%zu bytes)", len);
+	if (log == NULL) {
+		cache_free(c);
+		return;
+	}
 	ok(strstr(log, "abc def") == NULL && strstr(log, "abc\001") == NULL &&
 	    strstr(log, "evil") == NULL && strstr(log, "\xff\xfe") == NULL &&
 	    strstr(log, "0123456789ABCDEF") == NULL,
 	    "no odd string reached memcached");
-	c = cache_new(conf, err, sizeof(err));
 	cache_key_str(c, hashed, sizeof(hashed), "kp", "abc def");
 	ok(strstr(log, hashed) != NULL && strlen(hashed) == 47,
 	    "it went as a digest: %s", hashed);
