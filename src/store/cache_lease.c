@@ -50,6 +50,11 @@
 
 /* A table that grew past this many slots is given back after a request. */
 #define TOKENS_KEEP	4096
+/* The first table's slots. */
+#define TOKENS_MIN	64
+/* A table that this many times the entries a request used would fill is
+ * given back after it (cache_tokens_reset). */
+#define TOKENS_SPARSE	8
 /* How long a tombstone outlives the longest request (request_timeout). */
 #define TOMBSTONE_MARGIN_S	60
 
@@ -69,7 +74,7 @@ token_hash(const struct cache *c, const char *key, size_t len)
 static int
 tokens_grow(struct cache_tokens *t)
 {
-	size_t cap = t->cap != 0 ? t->cap * 2 : 64;
+	size_t cap = t->cap != 0 ? t->cap * 2 : TOKENS_MIN;
 	uint64_t *hash, *cas;
 
 	if ((hash = calloc(cap, sizeof(*hash))) == NULL ||
@@ -217,7 +222,16 @@ cache_tokens_reset(struct cache *c)
 {
 	struct cache_tokens *t = &c->tok;
 
-	if (t->cap > TOKENS_KEEP) {
+	/*
+	 * Clearing costs the whole table, whatever the request used: after
+	 * one 100-key request, every warm 1-key request cleared 32 KB, a
+	 * tenth of the instructions relaycfg spends on such an answer besides
+	 * the signature (callgrind, bench/analysis.md).  A table much larger
+	 * than the request needed is given back instead; the next request
+	 * grows one to its own size.
+	 */
+	if (t->cap > TOKENS_KEEP ||
+	    (t->cap > TOKENS_MIN && t->n * TOKENS_SPARSE < t->cap)) {
 		cache_tokens_free(c);
 		return;
 	}

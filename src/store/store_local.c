@@ -120,16 +120,23 @@ store_lc_put(struct store *st, const char *key, const void *obj)
 	return obj;
 }
 
-/* Forget every entry; the objects stay alive until request end. */
+/*
+ * Forget every entry; the objects stay alive until request end.  The walk
+ * stops at the last entry: most requests (warm answers) put none, and the
+ * table keeps the size of the largest request the worker served.
+ */
 void
 store_lc_forget_all(struct store *st)
 {
-	for (size_t i = 0; i < st->lc_cap; i++) {
+	size_t left = st->lc_n;
+
+	for (size_t i = 0; i < st->lc_cap && left > 0; i++) {
 		struct lc_node *n = st->lc[i], *next;
 
 		for (; n != NULL; n = next) {
 			next = n->next;
 			free(n);
+			left--;
 		}
 		st->lc[i] = NULL;
 	}

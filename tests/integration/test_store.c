@@ -1731,6 +1731,41 @@ test_write_back_leases(void)
 	ok(lease_reads(b, k, "v1"), "never read, a value there: kept "
 	    "(what the request did not see, it does not overwrite)");
 
+	/*
+	 * After a request that read many keys, the next one's reads still
+	 * lease: the large table it left is given back at its end
+	 * (cache_tokens_reset) and a small one grows in the next request.
+	 */
+	k = key[4];
+	lease_set(b, k, "v1");
+	lease_end(b);
+	{
+		static char many[300][CACHE_KEY_MAX];
+		const char *mk[300];
+		struct cache_value mv[300];
+
+		for (int i = 0; i < 300; i++) {
+			cache_key_id(a, many[i], CACHE_KEY_MAX, "lease",
+			    2000 + i);
+			mk[i] = many[i];
+		}
+		(void)cache_get_many(a, mk, 300, mv);
+		cache_values_free(mv, 300);
+		lease_end(a);
+	}
+	free(lease_get(a, k));			/* "v1" */
+	ok(cache_delete_many(b, &k, 1) == 0, "b invalidates a key that cache a "
+	    "read after a 300-key request");
+	lease_end(b);
+	lease_set(a, k, "old");
+	lease_end(a);
+	ok(lease_tombstone(a, k), "after a 300-key request: the write-back "
+	    "of a value read before an invalidation is refused");
+	free(lease_get(a, k));			/* the tombstone */
+	lease_set(a, k, "v2");
+	lease_end(a);
+	ok(lease_reads(b, k, "v2"), "... and one read after it is stored");
+
 	for (int i = 0; i < 7; i++)
 		mc_del(key[i]);
 	cache_free(a);
