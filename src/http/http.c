@@ -20,11 +20,83 @@
 /* Longest param we copy; anything longer is truncated to "" (invalid). */
 #define HTTP_PARAM_MAX	8192
 
-static char *
-param_dup(FCGX_Request *fcgx, const char *name)
-{
-	const char *v = FCGX_GetParam(name, fcgx->envp);
+/* The params a request keeps, found in one pass over the environment. */
+enum param {
+	P_METHOD,
+	P_URI,
+	P_QUERY_STRING,
+	P_REMOTE_ADDR,
+	P_FORWARDED_FOR,
+	P_CONTENT_ENCODING,
+	P_RELAY_ID,
+	P_RELAY_SIGNATURE,
+	P_CONTENT_LENGTH,
+	P_ACCEPT_ENCODING,
+	P_COUNT
+};
 
+static const struct {
+	const char	*name;
+	size_t		 len;
+} param_names[P_COUNT] = {
+	[P_METHOD] =
+	    { "REQUEST_METHOD", sizeof("REQUEST_METHOD") - 1 },
+	[P_URI] =
+	    { "REQUEST_URI", sizeof("REQUEST_URI") - 1 },
+	[P_QUERY_STRING] =
+	    { "QUERY_STRING", sizeof("QUERY_STRING") - 1 },
+	[P_REMOTE_ADDR] =
+	    { "REMOTE_ADDR", sizeof("REMOTE_ADDR") - 1 },
+	[P_FORWARDED_FOR] =
+	    { "HTTP_X_FORWARDED_FOR", sizeof("HTTP_X_FORWARDED_FOR") - 1 },
+	[P_CONTENT_ENCODING] =
+	    { "HTTP_CONTENT_ENCODING", sizeof("HTTP_CONTENT_ENCODING") - 1 },
+	[P_RELAY_ID] =
+	    { "HTTP_X_SENTRY_RELAY_ID", sizeof("HTTP_X_SENTRY_RELAY_ID") - 1 },
+	[P_RELAY_SIGNATURE] =
+	    { "HTTP_X_SENTRY_RELAY_SIGNATURE",
+	    sizeof("HTTP_X_SENTRY_RELAY_SIGNATURE") - 1 },
+	[P_CONTENT_LENGTH] =
+	    { "CONTENT_LENGTH", sizeof("CONTENT_LENGTH") - 1 },
+	[P_ACCEPT_ENCODING] =
+	    { "HTTP_ACCEPT_ENCODING", sizeof("HTTP_ACCEPT_ENCODING") - 1 },
+};
+
+/*
+ * The value of the first param of each name in val[] (NULL when absent,
+ * as FCGX_GetParam would find it), and in *nxff how many X-Forwarded-For
+ * params came.  One pass, where a FCGX_GetParam per name read every param
+ * ten times over.
+ */
+static void
+params_scan(char **envp, const char *val[P_COUNT], unsigned *nxff)
+{
+	memset(val, 0, P_COUNT * sizeof(*val));
+	*nxff = 0;
+	for (char **e = envp; e != NULL && *e != NULL; e++) {
+		const char *eq = strchr(*e, '=');
+		size_t n;
+
+		if (eq == NULL)
+			continue;
+		n = (size_t)(eq - *e);
+		for (int k = 0; k < P_COUNT; k++) {
+			if (param_names[k].len != n ||
+			    memcmp(*e, param_names[k].name, n) != 0)
+				continue;
+			if (k == P_FORWARDED_FOR)
+				(*nxff)++;
+			if (val[k] == NULL)
+				val[k] = eq + 1;
+			break;
+		}
+	}
+}
+
+/* A copy of v, "" for NULL or longer than HTTP_PARAM_MAX; NULL on OOM. */
+static char *
+param_copy(const char *v)
+{
 	if (v == NULL || strlen(v) > HTTP_PARAM_MAX)
 		v = "";
 	return strdup(v);
@@ -80,19 +152,32 @@ forwarded_for_join(FCGX_Request *fcgx)
 int
 http_request_open(struct request *req, FCGX_Request *fcgx)
 {
+	const char *val[P_COUNT];
+	unsigned nxff;
 	char *q;
 
 	memset(req, 0, sizeof(*req));
 	req->fcgx = fcgx;
-	if ((req->method = param_dup(fcgx, "REQUEST_METHOD")) == NULL ||
-	    (req->uri = param_dup(fcgx, "REQUEST_URI")) == NULL ||
-	    (req->remote_addr = param_dup(fcgx, "REMOTE_ADDR")) == NULL ||
-	    (req->forwarded_for = forwarded_for_join(fcgx)) == NULL ||
-	    (req->content_encoding = param_dup(fcgx, "HTTP_CONTENT_ENCODING")) == NULL ||
-	    (req->relay_id = param_dup(fcgx, "HTTP_X_SENTRY_RELAY_ID")) == NULL ||
-	    (req->relay_signature = param_dup(fcgx, "HTTP_X_SENTRY_RELAY_SIGNATURE")) == NULL ||
-	    (req->content_length = param_dup(fcgx, "CONTENT_LENGTH")) == NULL ||
-	    (req->accept_encoding = param_dup(fcgx, "HTTP_ACCEPT_ENCODING")) == NULL ||
+	params_scan(fcgx->envp, val, &nxff);
+	/* One X-Forwarded-For line is its own join (cut the same way). */
+	if (nxff > 1)
+		req->forwarded_for = forwarded_for_join(fcgx);
+	else
+		req->forwarded_for = strndup(val[P_FORWARDED_FOR] != NULL ?
+		    val[P_FORWARDED_FOR] : "", HTTP_PARAM_MAX + 1);
+	req->method = param_copy(val[P_METHOD]);
+	req->uri = param_copy(val[P_URI]);
+	req->remote_addr = param_copy(val[P_REMOTE_ADDR]);
+	req->content_encoding = param_copy(val[P_CONTENT_ENCODING]);
+	req->relay_id = param_copy(val[P_RELAY_ID]);
+	req->relay_signature = param_copy(val[P_RELAY_SIGNATURE]);
+	req->content_length = param_copy(val[P_CONTENT_LENGTH]);
+	req->accept_encoding = param_copy(val[P_ACCEPT_ENCODING]);
+	if (req->forwarded_for == NULL || req->method == NULL ||
+	    req->uri == NULL || req->remote_addr == NULL ||
+	    req->content_encoding == NULL || req->relay_id == NULL ||
+	    req->relay_signature == NULL || req->content_length == NULL ||
+	    req->accept_encoding == NULL ||
 	    (req->path = strdup(req->uri)) == NULL)
 		goto fail;
 	/*
@@ -104,7 +189,7 @@ http_request_open(struct request *req, FCGX_Request *fcgx)
 		*q++ = '\0';
 		req->query = strdup(q);
 	} else
-		req->query = param_dup(fcgx, "QUERY_STRING");
+		req->query = param_copy(val[P_QUERY_STRING]);
 	if (req->query == NULL)
 		goto fail;
 	return 0;

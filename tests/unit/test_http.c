@@ -227,6 +227,57 @@ test_body_without_length(void **state)
 	free(body);
 }
 
+/*
+ * http_request_open copies each param it keeps from the first of its
+ * name, as FCGX_GetParam finds it: a longer name that starts the same is
+ * another param, an entry without "=" is skipped, an absent or over-long
+ * value is "", and the query comes from the URI before QUERY_STRING.
+ */
+static void
+test_request_params(void **state)
+{
+	char big[8300] = "HTTP_X_SENTRY_RELAY_ID=";
+	char *env[] = {
+		"REQUEST_METHODX=GET",
+		"REQUEST_METHOD=POST",
+		"REQUEST_METHOD=PUT",
+		"NO_EQUALS_SIGN",
+		"REQUEST_URI=/api/0/relays/live/?a=1",
+		"QUERY_STRING=b=2",
+		"HTTP_ACCEPT_ENCODING=gzip",
+		"HTTP_X_SENTRY_RELAY_SIGNATURE=",
+		big,
+		NULL
+	};
+	FCGX_Request fcgx;
+	struct request req;
+
+	(void)state;
+	memset(big + strlen(big), 'a', 8200);
+	big[sizeof(big) - 1] = '\0';
+	memset(&fcgx, 0, sizeof(fcgx));
+	fcgx.envp = env;
+	assert_int_equal(http_request_open(&req, &fcgx), 0);
+	assert_string_equal(req.method, "POST");
+	assert_string_equal(req.uri, "/api/0/relays/live/?a=1");
+	assert_string_equal(req.path, "/api/0/relays/live/");
+	assert_string_equal(req.query, "a=1");
+	assert_string_equal(req.accept_encoding, "gzip");
+	assert_string_equal(req.relay_signature, "");
+	assert_string_equal(req.relay_id, "");		/* over 8192 bytes */
+	assert_string_equal(req.remote_addr, "");	/* absent */
+	assert_string_equal(req.content_length, "");
+	assert_string_equal(req.forwarded_for, "");
+	http_request_close(&req);
+
+	/* Without "?" in the URI, QUERY_STRING is the query. */
+	env[4] = "REQUEST_URI=/api/0/relays/live/";
+	assert_int_equal(http_request_open(&req, &fcgx), 0);
+	assert_string_equal(req.path, "/api/0/relays/live/");
+	assert_string_equal(req.query, "b=2");
+	http_request_close(&req);
+}
+
 int
 main(void)
 {
@@ -236,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_status_text),
 		cmocka_unit_test(test_accepts_gzip),
 		cmocka_unit_test(test_body_without_length),
+		cmocka_unit_test(test_request_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
