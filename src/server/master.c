@@ -113,6 +113,18 @@ metrics_reaped(struct master *m, pid_t pid, int status, bool wd_killed,
 		}
 }
 
+/*
+ * Workers started by "auto", per CPU online.  A worker waits, with its
+ * CPU idle, on each memcached and MariaDB round trip and on libfcgi's
+ * close (it reads until the web server hangs up): with one worker per
+ * CPU, 15-20 % of the machine stayed idle under warm load, and two per
+ * CPU answered 15-25 % more (bench/analysis.md, "Workers per CPU").
+ * Cold builds, which keep their CPU busy, answer as many either way.
+ */
+#define WORKERS_PER_CPU	2
+
+/* The workers to run: the configured number, or two per CPU (at most
+ * METRICS_MAX_WORKERS, the most there are slots for). */
 static int
 workers_wanted(const struct conf *conf)
 {
@@ -121,7 +133,11 @@ workers_wanted(const struct conf *conf)
 	if (conf->workers > 0)
 		return conf->workers;
 	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)n : 1;
+	if (n < 1)
+		n = 1;
+	if (n > METRICS_MAX_WORKERS / WORKERS_PER_CPU)
+		return METRICS_MAX_WORKERS;
+	return (int)n * WORKERS_PER_CPU;
 }
 
 /*

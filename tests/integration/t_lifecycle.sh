@@ -188,6 +188,31 @@ is "$(worker_pids | wc -w)" 2 "kills: two workers again"
 harness_stop_relaycfg
 rm -f "$RELAYCFG_SOCKET"
 
+# --- workers = auto: two per CPU ---------------------------------------------
+# Without --workers, the configured "auto" starts two workers per CPU
+# online (master.c, WORKERS_PER_CPU).
+cp "$RELAYCFG_CONF" "$T/before-auto.conf"
+echo "workers = auto" >>"$RELAYCFG_CONF"
+"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$RELAYCFG_SOCKET" \
+    </dev/null >>"$T/relaycfg.log" 2>&1 &
+RELAYCFG_PID=$!
+harness_wait_socket "$RELAYCFG_SOCKET" "$RELAYCFG_PID"
+want=$((2 * $(getconf _NPROCESSORS_ONLN)))
+n=0
+for i in $(seq 100); do
+	n=$(worker_pids | wc -w)
+	[ "$n" -ge "$want" ] && break
+	sleep 0.05
+done
+is "$n" "$want" "workers = auto: two workers per CPU ($want)"
+like "$(cat "$T/relaycfg.log")" "master ready, $want workers" \
+    "... and the master says how many"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "... and they answer"
+harness_stop_relaycfg
+cp "$T/before-auto.conf" "$RELAYCFG_CONF"
+rm -f "$RELAYCFG_SOCKET"
+
 # --- the watchdog ends a request that spins --------------------------------
 # request_timeout = 4: the worker's own guard ends a CPU loop that blocks the
 # stop signals; the master's SIGKILL ends one that blocks every signal.
