@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -123,8 +124,27 @@ metrics_reaped(struct master *m, pid_t pid, int status, bool wd_killed,
  */
 #define WORKERS_PER_CPU	2
 
-/* The workers to run: the configured number, or two per CPU (at most
- * METRICS_MAX_WORKERS, the most there are slots for). */
+/*
+ * The CPUs this process may run on: its affinity mask, which a cpuset
+ * (a container, systemd's AllowedCPUs=, taskset) narrows, as nproc(1)
+ * counts them; the CPUs online if the mask cannot be read.  At least 1.
+ */
+static long
+cpus_usable(void)
+{
+	cpu_set_t set;
+	long n;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 &&
+	    (n = CPU_COUNT(&set)) > 0)
+		return n;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
+}
+
+/* The workers to run: the configured number, or two per usable CPU (at
+ * most METRICS_MAX_WORKERS, the most there are slots for). */
 static int
 workers_wanted(const struct conf *conf)
 {
@@ -132,9 +152,7 @@ workers_wanted(const struct conf *conf)
 
 	if (conf->workers > 0)
 		return conf->workers;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1)
-		n = 1;
+	n = cpus_usable();
 	if (n > METRICS_MAX_WORKERS / WORKERS_PER_CPU)
 		return METRICS_MAX_WORKERS;
 	return (int)n * WORKERS_PER_CPU;

@@ -189,15 +189,18 @@ harness_stop_relaycfg
 rm -f "$RELAYCFG_SOCKET"
 
 # --- workers = auto: two per CPU ---------------------------------------------
-# Without --workers, the configured "auto" starts two workers per CPU
-# online (master.c, WORKERS_PER_CPU).
+# Without --workers, the configured "auto" starts two workers per CPU it
+# may run on (master.c, WORKERS_PER_CPU; nproc counts the same CPUs), at
+# most 1024.  Started once on all of them and once pinned to one CPU.
 cp "$RELAYCFG_CONF" "$T/before-auto.conf"
 echo "workers = auto" >>"$RELAYCFG_CONF"
+log_from=$(($(wc -c <"$T/relaycfg.log") + 1))
 "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$RELAYCFG_SOCKET" \
     </dev/null >>"$T/relaycfg.log" 2>&1 &
 RELAYCFG_PID=$!
 harness_wait_socket "$RELAYCFG_SOCKET" "$RELAYCFG_PID"
-want=$((2 * $(getconf _NPROCESSORS_ONLN)))
+want=$((2 * $(nproc)))
+[ "$want" -le 1024 ] || want=1024
 n=0
 for i in $(seq 100); do
 	n=$(worker_pids | wc -w)
@@ -205,10 +208,21 @@ for i in $(seq 100); do
 	sleep 0.05
 done
 is "$n" "$want" "workers = auto: two workers per CPU ($want)"
-like "$(cat "$T/relaycfg.log")" "master ready, $want workers" \
+like "$(tail -c +"$log_from" "$T/relaycfg.log")" "master ready, $want workers" \
     "... and the master says how many"
 http GET /api/0/relays/live/
 is "$HTTP_STATUS" 200 "... and they answer"
+harness_stop_relaycfg
+rm -f "$RELAYCFG_SOCKET"
+# Pinned to one CPU (a cpuset, taskset): two workers, whatever the host has.
+log_from=$(($(wc -c <"$T/relaycfg.log") + 1))
+taskset -c "$(taskset -cp $$ | sed 's/.*: //; s/[,-].*//')" \
+    "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$RELAYCFG_SOCKET" \
+    </dev/null >>"$T/relaycfg.log" 2>&1 &
+RELAYCFG_PID=$!
+harness_wait_socket "$RELAYCFG_SOCKET" "$RELAYCFG_PID"
+like "$(tail -c +"$log_from" "$T/relaycfg.log")" "master ready, 2 workers" \
+    "workers = auto pinned to one CPU: two workers"
 harness_stop_relaycfg
 cp "$T/before-auto.conf" "$RELAYCFG_CONF"
 rm -f "$RELAYCFG_SOCKET"

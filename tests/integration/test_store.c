@@ -1732,9 +1732,11 @@ test_write_back_leases(void)
 	    "(what the request did not see, it does not overwrite)");
 
 	/*
-	 * After a request that read many keys, the next one's reads still
-	 * lease: the large table it left is given back at its end
-	 * (cache_tokens_reset) and a small one grows in the next request.
+	 * The lease table after a 300-key request (1,024 slots): the next
+	 * request, which uses a few of them, gives it back at its end
+	 * (cache_tokens_reset), and the ones after grow a small one.  A
+	 * write-back must lease in both: refused over an invalidation in
+	 * the first, stored with the cas it read in a later one.
 	 */
 	k = key[4];
 	lease_set(b, k, "v1");
