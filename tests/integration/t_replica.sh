@@ -10,8 +10,9 @@
 # request whose replica was chosen before the write; a dead replica
 # costs nothing but load on the primary (no "pending"); a dead primary
 # leaves configs served by the replica and writes refused clearly; of two
-# replicas the live one serves; relaycfg_mariadb_up names each server and
-# is true from the start.
+# replicas the live one serves; a request that must choose its reader
+# again with the primary down keeps the replica it checked; and
+# relaycfg_mariadb_up names each server and is true from the start.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 . "$top_srcdir/tests/lib/replication.sh"
@@ -208,7 +209,7 @@ reader_order() {
 }
 harness_drive reader_order "$T/test_reader.log" env \
     RELAYCFG_CONF="$T/reader.conf" PROJ="$PROJ" NEW_ORIGINS="$NEW_ORIGINS" \
-    "$top_builddir/tests/integration/test_reader"
+    "$top_builddir/tests/integration/test_reader" chosen-before-write
 ok $? "test_reader finished cleanly"
 # Applying again even if test_reader stopped before it asked.
 repl_sql rep1 "START SLAVE SQL_THREAD"
@@ -256,4 +257,52 @@ DP=$(($(selects prim) - P0))
 ok $((DELTA > 2 * DP ? 0 : 1)) "... the primary only its position ($DP SELECTs)"
 repl_kill rep2
 cold_reads prim 6 "both replicas down"
+
+# --- (g) the primary down when a request must choose its reader again -----
+# tests/integration/test_reader primary-down (see its header): the request
+# chose replica B because A lagged; a write tombstones the options and B
+# applies it; A's rest ends and the primary is killed; reading the options
+# again, the request must keep B (checked), not read A unchecked.
+repl_restart_mariadbd rep1
+repl_restart_mariadbd rep2
+repl_wait_caught_up rep1 prim 30 && repl_wait_caught_up rep2 prim 30
+ok $? "both replicas back and caught up"
+{ cat "$RELAYCFG_CONF"; echo "db_replica_wait_ms = 300"
+  echo "db_replica_rest_ms = 300"; } >"$T/reader2.conf"
+NEW_ORIGINS='["https://v6.example"]'
+# replica_name LABEL: the server behind relaycfg's label for a replica.
+replica_name() {
+	case $1 in replica1) echo rep1 ;; replica2) echo rep2 ;; esac
+}
+reader2_order() {
+	local arg=${1#* } other
+	case ${1%% *} in
+	lag)	# the other replica applies the write before the request
+		# looks (its wait is 300 ms: a loaded machine can take longer)
+		repl_sql "$(replica_name "$arg")" "STOP SLAVE SQL_THREAD"
+		ctl option set project "$PROJ" sentry:lag-mark '"x"' >/dev/null
+		if [ "$arg" = replica1 ]; then other=rep2; else other=rep1; fi
+		repl_wait_caught_up "$other" prim 30 ;;
+	write)	ctl option set project "$PROJ" sentry:origins \
+		    "$NEW_ORIGINS" >/dev/null
+		repl_wait_caught_up "$(replica_name "$arg")" prim 30 ;;
+	kill-primary)	repl_kill prim ;;
+	restart-primary)
+		repl_restart_mariadbd prim
+		repl_sql rep1 "START SLAVE SQL_THREAD"
+		repl_sql rep2 "START SLAVE SQL_THREAD" ;;
+	*)	diag "test_reader asked for an unknown order: $1" ;;
+	esac
+}
+harness_drive reader2_order "$T/test_reader2.log" env \
+    RELAYCFG_CONF="$T/reader2.conf" PROJ="$PROJ" NEW_ORIGINS="$NEW_ORIGINS" \
+    "$top_builddir/tests/integration/test_reader" primary-down
+ok $? "test_reader primary-down finished cleanly"
+# The primary back and both replicas applying, even if test_reader stopped
+# before it asked.
+[ -n "$(repl_pid prim)" ] || repl_restart_mariadbd prim
+repl_sql rep1 "START SLAVE SQL_THREAD"
+repl_sql rep2 "START SLAVE SQL_THREAD"
+repl_wait_caught_up rep1 prim 30 && repl_wait_caught_up rep2 prim 30
+ok $? "the primary back, both replicas caught up"
 done_testing

@@ -2,14 +2,22 @@
  * test_reader.c - a request whose replica was chosen before a write that
  * returned while the request ran.
  *
- * Run by t_replica.sh, which passes:
- *   RELAYCFG_CONF   the primary and replica 1 (caught up, SQL running)
+ * Run by t_replica.sh as "test_reader SCENARIO", which passes:
+ *   RELAYCFG_CONF   the primary and its replicas (caught up, SQL running)
  *   PROJ            a project with the sentry:origins option
  *   NEW_ORIGINS     the value the write sets ("@@ write")
  * Output is TAP without numbers ("ok - ..."); a line "@@ <command>" asks
- * t_replica.sh to act (stop-sql: replica 1 stops applying; write: the
- * option is set to NEW_ORIGINS with relaycfgctl; start-sql), and it
- * answers with a line on stdin once done.
+ * t_replica.sh to act, and it answers with a line on stdin once done:
+ *   stop-sql, start-sql   replica 1 stops or starts applying
+ *   write [REPLICA]       the option is set to NEW_ORIGINS with
+ *                         relaycfgctl (then REPLICA, a label such as
+ *                         "replica2", has applied it)
+ *   lag REPLICA           REPLICA stops applying, and a write it lacks
+ *                         is made on the primary
+ *   kill-primary, restart-primary (which also lets every replica apply
+ *                         again and catch up)
+ *
+ * Scenario "chosen-before-write":
  *
  * The request's first MariaDB read chooses the replica (store_reader).
  * Then the replica stops applying, and the write commits and tombstones
@@ -18,17 +26,27 @@
  * the cas it read (cache_lease.c).  Read from the replica chosen before,
  * that would be the old value, for good; it must come from a server that
  * has applied the write.
+ *
+ * Scenario "primary-down" (two replicas): the request chose replica B
+ * because A, the first it tries, lagged.  A write tombstones the options
+ * and B applies it; A's rest ends, and the primary goes away.  Reading
+ * the options (the tombstone) makes the request choose again, and with no
+ * position to check, the first replica not resting would be read
+ * unchecked: A, without the write, whose old value would be written back
+ * for good.  The request must keep B, which it checked.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "app.h"
 #include "conf.h"
+#include "db.h"
 #include "itest.h"
 #include "log.h"
 #include "store.h"
@@ -49,25 +67,13 @@ origins(struct store *st, int64_t proj)
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-int
-main(void)
+/* A request whose replica was chosen before the write (see above). */
+static void
+chosen_before_write(struct store *st, int64_t proj, const char *want)
 {
-	const char *want = getenv("NEW_ORIGINS");
-	int64_t proj = strtoll(getenv("PROJ"), NULL, 10), absent = 987654321;
+	int64_t absent = 987654321;
 	const struct model_project *p = NULL;
-	struct conf *conf;
-	struct store *st;
-	char err[512];
 	const char *got;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	log_setup(LOG_LEVEL_WARN, false);
-	if ((conf = conf_load(getenv("RELAYCFG_CONF"), err, sizeof(err))) ==
-	    NULL || app_global_init() != 0 ||
-	    (st = store_open(conf, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "test_reader: %s\n", err);
-		return 1;
-	}
 
 	/* A read no cache answers: the request chooses its reader. */
 	(void)store_projects_by_ids(st, &absent, 1, &p);
@@ -87,6 +93,78 @@ main(void)
 	st->mode = READ_NORMAL;
 	store_request_end(st);
 	harness("start-sql");
+}
+
+/* The second choice with the primary down (see above). */
+static void
+primary_down(struct store *st, const struct conf *conf, int64_t proj,
+    const char *want)
+{
+	int64_t absent = 987654321;
+	const struct model_project *p = NULL;
+	struct db *lag, *other;
+	char order[64];
+	const char *got;
+
+	if (st->n_replicas != 2) {
+		ok(0, "two replicas configured (%zu)", st->n_replicas);
+		return;
+	}
+	lag = st->replicas[st->first];
+	other = st->replicas[(st->first + 1) % st->n_replicas];
+	snprintf(order, sizeof(order), "lag %s", db_label(lag));
+	harness(order);
+	(void)store_projects_by_ids(st, &absent, 1, &p);
+	ok(st->reader == other, "the first read chose %s (%s lags)",
+	    db_label(other), db_label(lag));
+	snprintf(order, sizeof(order), "write %s", db_label(other));
+	harness(order);
+	/* The lagging replica's rest ends: it is eligible again. */
+	usleep((conf->db_replica_rest_ms + 300) * 1000);
+	harness("kill-primary");
+	got = origins(st, proj);
+	ok(strcmp(got, want) == 0, "primary down, read after the write's "
+	    "tombstone: %s, read from %s (checked: %s; lagging: %s)", got,
+	    st->reader != NULL ? db_label(st->reader) : "none",
+	    db_label(other), db_label(lag));
+	store_request_end(st);
+	st->mode = READ_CACHE_ONLY;
+	got = origins(st, proj);
+	ok(strcmp(got, want) == 0, "memcached holds what it wrote back: %s",
+	    got);
+	st->mode = READ_NORMAL;
+	store_request_end(st);
+	harness("restart-primary");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *want = getenv("NEW_ORIGINS");
+	int64_t proj = strtoll(getenv("PROJ"), NULL, 10);
+	struct conf *conf;
+	struct store *st;
+	char err[512];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	log_setup(LOG_LEVEL_WARN, false);
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_reader chosen-before-write | "
+		    "primary-down\n");
+		return 2;
+	}
+	if ((conf = conf_load(getenv("RELAYCFG_CONF"), err, sizeof(err))) ==
+	    NULL || app_global_init() != 0 ||
+	    (st = store_open(conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "test_reader: %s\n", err);
+		return 1;
+	}
+	if (strcmp(argv[1], "primary-down") == 0)
+		primary_down(st, conf, proj, want);
+	else if (strcmp(argv[1], "chosen-before-write") == 0)
+		chosen_before_write(st, proj, want);
+	else
+		ok(0, "a scenario named %s", argv[1]);
 
 	store_close(st);
 	conf_free(conf);
