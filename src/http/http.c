@@ -121,16 +121,20 @@ xff_append(char *out, size_t len, const char *s, size_t n)
  * separate params and FCGX_GetParam returns only the first, which is the
  * one the client chose.  A join longer than HTTP_PARAM_MAX is cut to
  * HTTP_PARAM_MAX + 1 bytes so that its length still says "too long" (and
- * never "absent").  Returns a new string ("" when there is none), or NULL
- * on OOM.
+ * never "absent").  params_scan found the first of the n lines, first
+ * (NULL for none): one line is its own join, copied without a pass over
+ * the params or a join buffer.  Returns a new string ("" when there is
+ * none), or NULL on OOM.
  */
 static char *
-forwarded_for_join(FCGX_Request *fcgx)
+forwarded_for_join(FCGX_Request *fcgx, const char *first, unsigned n)
 {
 	static const char name[] = "HTTP_X_FORWARDED_FOR=";
 	char *out, **e;
 	size_t len = 0;
 
+	if (n <= 1)
+		return strndup(first != NULL ? first : "", HTTP_PARAM_MAX + 1);
 	if ((out = malloc(HTTP_PARAM_MAX + 2)) == NULL)
 		return NULL;
 	for (e = fcgx->envp; e != NULL && *e != NULL && len <= HTTP_PARAM_MAX;
@@ -159,12 +163,8 @@ http_request_open(struct request *req, FCGX_Request *fcgx)
 	memset(req, 0, sizeof(*req));
 	req->fcgx = fcgx;
 	params_scan(fcgx->envp, val, &nxff);
-	/* One X-Forwarded-For line is its own join (cut the same way). */
-	if (nxff > 1)
-		req->forwarded_for = forwarded_for_join(fcgx);
-	else
-		req->forwarded_for = strndup(val[P_FORWARDED_FOR] != NULL ?
-		    val[P_FORWARDED_FOR] : "", HTTP_PARAM_MAX + 1);
+	req->forwarded_for = forwarded_for_join(fcgx, val[P_FORWARDED_FOR],
+	    nxff);
 	req->method = param_copy(val[P_METHOD]);
 	req->uri = param_copy(val[P_URI]);
 	req->remote_addr = param_copy(val[P_REMOTE_ADDR]);
