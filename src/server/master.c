@@ -115,12 +115,13 @@ metrics_reaped(struct master *m, pid_t pid, int status, bool wd_killed,
 }
 
 /*
- * Workers started by "auto", per CPU online.  A worker waits, with its
- * CPU idle, on each memcached and MariaDB round trip and on libfcgi's
- * close (it reads until the web server hangs up): with one worker per
- * CPU, 15-20 % of the machine stayed idle under warm load, and two per
- * CPU answered 15-25 % more (bench/analysis.md, "Workers per CPU").
- * Cold builds, which keep their CPU busy, answer as many either way.
+ * Workers started by "auto", per CPU the master may run on (cpus_usable).
+ * A worker waits, with its CPU idle, on each memcached and MariaDB round
+ * trip and on libfcgi's close (it reads until the web server hangs up):
+ * with one worker per CPU, 15-20 % of the machine stayed idle under warm
+ * load, and two per CPU answered 15-25 % more (bench/analysis.md,
+ * "Workers per CPU").  Cold builds, which keep their CPU busy, answer as
+ * many either way.
  */
 #define WORKERS_PER_CPU	2
 
