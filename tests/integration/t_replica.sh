@@ -197,14 +197,33 @@ repl_wait_caught_up rep1 prim 30
 # workers' own writes do not keep it off the replica at the first read.
 { cat "$RELAYCFG_CONF"; echo "db_replica_wait_ms = 2000"; } >"$T/reader.conf"
 NEW_ORIGINS='["https://v5.example"]'
-# What test_reader asks ("@@" lines, harness_drive).
+# replica_name LABEL: the server behind relaycfg's label for a replica.
+replica_name() {
+	case $1 in replica1) echo rep1 ;; replica2) echo rep2 ;; esac
+}
+# What test_reader asks ("@@" lines, harness_drive; its header lists them).
 reader_order() {
-	case $1 in
+	local cmd=${1%% *} arg="" other
+	[ "$cmd" = "$1" ] || arg=${1#* }
+	case $cmd in
 	stop-sql)	repl_sql rep1 "STOP SLAVE SQL_THREAD" ;;
-	write)		ctl option set project "$PROJ" sentry:origins \
-			    "$NEW_ORIGINS" >/dev/null ;;
 	start-sql)	repl_sql rep1 "START SLAVE SQL_THREAD" ;;
-	*)		diag "test_reader asked for an unknown order: $1" ;;
+	lag)	# the other replica applies the write before the request
+		# looks (its wait is 300 ms: a loaded machine can take longer)
+		repl_sql "$(replica_name "$arg")" "STOP SLAVE SQL_THREAD"
+		ctl option set project "$PROJ" sentry:lag-mark '"x"' >/dev/null
+		if [ "$arg" = replica1 ]; then other=rep2; else other=rep1; fi
+		repl_wait_caught_up "$other" prim 30 ;;
+	write)	ctl option set project "$PROJ" sentry:origins \
+		    "$NEW_ORIGINS" >/dev/null
+		[ -z "$arg" ] ||
+		    repl_wait_caught_up "$(replica_name "$arg")" prim 30 ;;
+	kill-primary)	repl_kill prim ;;
+	restart-primary)
+		repl_restart_mariadbd prim
+		repl_sql rep1 "START SLAVE SQL_THREAD"
+		repl_sql rep2 "START SLAVE SQL_THREAD" ;;
+	*)	diag "test_reader asked for an unknown order: $1" ;;
 	esac
 }
 harness_drive reader_order "$T/test_reader.log" env \
@@ -270,31 +289,7 @@ ok $? "both replicas back and caught up"
 { cat "$RELAYCFG_CONF"; echo "db_replica_wait_ms = 300"
   echo "db_replica_rest_ms = 300"; } >"$T/reader2.conf"
 NEW_ORIGINS='["https://v6.example"]'
-# replica_name LABEL: the server behind relaycfg's label for a replica.
-replica_name() {
-	case $1 in replica1) echo rep1 ;; replica2) echo rep2 ;; esac
-}
-reader2_order() {
-	local arg=${1#* } other
-	case ${1%% *} in
-	lag)	# the other replica applies the write before the request
-		# looks (its wait is 300 ms: a loaded machine can take longer)
-		repl_sql "$(replica_name "$arg")" "STOP SLAVE SQL_THREAD"
-		ctl option set project "$PROJ" sentry:lag-mark '"x"' >/dev/null
-		if [ "$arg" = replica1 ]; then other=rep2; else other=rep1; fi
-		repl_wait_caught_up "$other" prim 30 ;;
-	write)	ctl option set project "$PROJ" sentry:origins \
-		    "$NEW_ORIGINS" >/dev/null
-		repl_wait_caught_up "$(replica_name "$arg")" prim 30 ;;
-	kill-primary)	repl_kill prim ;;
-	restart-primary)
-		repl_restart_mariadbd prim
-		repl_sql rep1 "START SLAVE SQL_THREAD"
-		repl_sql rep2 "START SLAVE SQL_THREAD" ;;
-	*)	diag "test_reader asked for an unknown order: $1" ;;
-	esac
-}
-harness_drive reader2_order "$T/test_reader2.log" env \
+harness_drive reader_order "$T/test_reader2.log" env \
     RELAYCFG_CONF="$T/reader2.conf" PROJ="$PROJ" NEW_ORIGINS="$NEW_ORIGINS" \
     "$top_builddir/tests/integration/test_reader" primary-down
 ok $? "test_reader primary-down finished cleanly"

@@ -67,16 +67,41 @@ origins(struct store *st, int64_t proj)
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
+/* A read no cache answers: the request chooses its reader. */
+static void
+first_read(struct store *st)
+{
+	int64_t absent = 987654321;
+	const struct model_project *p = NULL;
+
+	(void)store_projects_by_ids(st, &absent, 1, &p);
+}
+
+/*
+ * End the request, then check from memcached alone (a request of its
+ * own) that it holds what the request wrote back.
+ */
+static void
+end_and_check_cached(struct store *st, int64_t proj, const char *want)
+{
+	const char *got;
+
+	store_request_end(st);
+	st->mode = READ_CACHE_ONLY;
+	got = origins(st, proj);
+	ok(strcmp(got, want) == 0, "memcached holds what it wrote back: %s",
+	    got);
+	st->mode = READ_NORMAL;
+	store_request_end(st);
+}
+
 /* A request whose replica was chosen before the write (see above). */
 static void
 chosen_before_write(struct store *st, int64_t proj, const char *want)
 {
-	int64_t absent = 987654321;
-	const struct model_project *p = NULL;
 	const char *got;
 
-	/* A read no cache answers: the request chooses its reader. */
-	(void)store_projects_by_ids(st, &absent, 1, &p);
+	first_read(st);
 	ok(st->reader != NULL && st->reader != st->primary,
 	    "the request's first read chose the replica (caught up)");
 	harness("stop-sql");
@@ -84,14 +109,7 @@ chosen_before_write(struct store *st, int64_t proj, const char *want)
 	got = origins(st, proj);
 	ok(strcmp(got, want) == 0, "read after the write's tombstone, in the "
 	    "same request: %s (the replica still has the old value)", got);
-	store_request_end(st);
-	/* What it wrote back, from memcached alone. */
-	st->mode = READ_CACHE_ONLY;
-	got = origins(st, proj);
-	ok(strcmp(got, want) == 0, "memcached holds what it wrote back: %s",
-	    got);
-	st->mode = READ_NORMAL;
-	store_request_end(st);
+	end_and_check_cached(st, proj, want);
 	harness("start-sql");
 }
 
@@ -100,8 +118,6 @@ static void
 primary_down(struct store *st, const struct conf *conf, int64_t proj,
     const char *want)
 {
-	int64_t absent = 987654321;
-	const struct model_project *p = NULL;
 	struct db *lag, *other;
 	char order[64];
 	const char *got;
@@ -114,7 +130,7 @@ primary_down(struct store *st, const struct conf *conf, int64_t proj,
 	other = st->replicas[(st->first + 1) % st->n_replicas];
 	snprintf(order, sizeof(order), "lag %s", db_label(lag));
 	harness(order);
-	(void)store_projects_by_ids(st, &absent, 1, &p);
+	first_read(st);
 	ok(st->reader == other, "the first read chose %s (%s lags)",
 	    db_label(other), db_label(lag));
 	snprintf(order, sizeof(order), "write %s", db_label(other));
@@ -127,13 +143,7 @@ primary_down(struct store *st, const struct conf *conf, int64_t proj,
 	    "tombstone: %s, read from %s (checked: %s; lagging: %s)", got,
 	    st->reader != NULL ? db_label(st->reader) : "none",
 	    db_label(other), db_label(lag));
-	store_request_end(st);
-	st->mode = READ_CACHE_ONLY;
-	got = origins(st, proj);
-	ok(strcmp(got, want) == 0, "memcached holds what it wrote back: %s",
-	    got);
-	st->mode = READ_NORMAL;
-	store_request_end(st);
+	end_and_check_cached(st, proj, want);
 	harness("restart-primary");
 }
 
