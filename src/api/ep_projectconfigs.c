@@ -114,29 +114,32 @@ dedupe_first(struct sref *r, size_t n, bool *drop)
 
 /*
  * The global config, rendered and deflated (zfrag.h) once per loaded
- * configuration; the text itself is not kept.  NULL on OOM.
+ * configuration; the text itself is not kept.  Keyed by the conf's
+ * generation: with workers = 0 a reload frees the old conf, and two
+ * reloads may give the newest one the address of a conf already
+ * rendered.  NULL on OOM.
  */
 static const struct zfrag *
 global_frag(const struct conf *conf)
 {
-	static const struct conf *for_conf;
+	static unsigned long for_conf;	/* 0: none (generations start at 1) */
 	static unsigned char *mem;
 	static struct zfrag frag;
 	char *text;
 	size_t len;
 	int rc;
 
-	if (for_conf != conf || mem == NULL) {
+	if (for_conf != conf->generation || mem == NULL) {
 		free(mem);
 		mem = NULL;
-		for_conf = NULL;
+		for_conf = 0;
 		if ((text = globalconfig_render(conf, &len)) == NULL)
 			return NULL;
 		rc = zfrag_make(text, len, &mem, &frag);
 		free(text);
 		if (rc != 0)
 			return NULL;
-		for_conf = conf;
+		for_conf = conf->generation;
 	}
 	return &frag;
 }

@@ -140,10 +140,12 @@ static const char *const sentry_internal_ips[] = {
 struct conf *
 conf_defaults(void)
 {
+	static unsigned long generations;
 	struct conf *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	c->generation = ++generations;
 	c->socket_mode = 0660;
 	c->workers = -1;
 	c->shutdown_timeout = 30;

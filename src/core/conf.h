@@ -59,6 +59,12 @@ struct conf_db {
 
 struct conf {
 	char		*path;			/* file this was read from */
+	/*
+	 * Distinct for every conf this process made (conf_defaults): what
+	 * is derived from a conf and kept across requests is keyed by it,
+	 * never by the conf's address, which a reload may hand to the next.
+	 */
+	unsigned long	 generation;
 
 	/* server */
 	char		*listen;		/* NULL: inherited fd 0 / LISTEN_FDS */

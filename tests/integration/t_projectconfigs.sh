@@ -88,6 +88,31 @@ is "$(j '.global.options["relay.endpoint-fetch-config.enabled"]')" true "configu
 ctl_fetch S --version 2 --global "$K1"
 is "$(j 'has("global")')" false "global is never added for v2"
 
+# With workers = 0 a reload frees the old conf in the serving process. Two
+# reloads between global requests used to hand the newest conf the address
+# of the one the global config was rendered for, and the old options were
+# answered. Three rounds: malloc gave the address back in most of them.
+harness_stop_relaycfg
+rm -f "$RELAYCFG_SOCKET"
+harness_start_relaycfg --workers 0
+stale=""
+for round in 1 2 3; do
+	ctl_fetch S --global
+	write_conf "global_option = relay.sessions-eap.rollout-rate 0.$round"
+	kill -HUP "$RELAYCFG_PID"
+	sleep 0.3
+	write_conf "global_option = relay.sessions-eap.rollout-rate 0.${round}5"
+	kill -HUP "$RELAYCFG_PID"
+	sleep 0.3
+	ctl_fetch S --global
+	stale="$stale $(j '.global.options["relay.sessions-eap.rollout-rate"]')"
+done
+is "$stale" " 0.15 0.25 0.35" "workers = 0: two reloads in a row, then the newest global options"
+harness_stop_relaycfg
+rm -f "$RELAYCFG_SOCKET"
+write_conf
+harness_start_relaycfg
+
 # --- unchanged ---------------------------------------------------------------
 ctl_fetch S --revision "$K1=$REV1" "$K1" "$K3"
 is "$(j '.unchanged')" "[\"$K1\"]" "a current revision lands in unchanged"
