@@ -321,45 +321,65 @@ too_large:
 	return -1;
 }
 
+/*
+ * query_decode - URL-decode [s, end) ('+' is a space) into buf,
+ * NUL-terminated.  Returns the length, or -2 when it does not fit in
+ * buflen or a '%' is not followed by two hex digits.
+ */
+static int
+query_decode(const char *s, const char *end, char *buf, size_t buflen)
+{
+	size_t o = 0;
+
+	for (; s < end; s++) {
+		int c = (unsigned char)*s;
+
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			int hi, lo;
+
+			if (end - s < 3 || (hi = valid_hex_digit(s[1])) < 0 ||
+			    (lo = valid_hex_digit(s[2])) < 0)
+				return -2;
+			c = hi * 16 + lo;
+			s += 2;
+		}
+		if (o + 1 >= buflen)
+			return -2;
+		buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return (int)o;
+}
+
 int
 http_query_param(const char *query, const char *name, char *buf,
     size_t buflen)
 {
 	size_t nlen = strlen(name);
-	const char *p = query;
+	const char *p = query, *last = NULL, *last_end = NULL;
+	char key[64];
 
+	if (nlen >= sizeof(key))
+		return -1;
+	/* Django's QueryDict.get: names decoded as values are, last one wins. */
 	while (p != NULL && *p != '\0') {
 		const char *amp = strchr(p, '&');
 		const char *end = amp != NULL ? amp : p + strlen(p);
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		const char *kend = eq != NULL ? eq : end;
 
-		if ((size_t)(end - p) >= nlen && strncmp(p, name, nlen) == 0 &&
-		    (p + nlen == end || p[nlen] == '=')) {
-			const char *v = p + nlen + (p + nlen < end ? 1 : 0);
-			size_t o = 0;
-
-			for (; v < end; v++) {
-				int c = (unsigned char)*v;
-				if (c == '+')
-					c = ' ';
-				else if (c == '%') {
-					int hi, lo;
-					if (end - v < 3 ||
-					    (hi = valid_hex_digit(v[1])) < 0 ||
-					    (lo = valid_hex_digit(v[2])) < 0)
-						return -2;
-					c = hi * 16 + lo;
-					v += 2;
-				}
-				if (o + 1 >= buflen)
-					return -2;
-				buf[o++] = (char)c;
-			}
-			buf[o] = '\0';
-			return (int)o;
+		if (query_decode(p, kend, key, nlen + 2) == (int)nlen &&
+		    memcmp(key, name, nlen) == 0) {
+			last = eq != NULL ? eq + 1 : end;
+			last_end = end;
 		}
 		p = amp != NULL ? amp + 1 : NULL;
 	}
-	return -1;
+	if (last == NULL)
+		return -1;
+	return query_decode(last, last_end, buf, buflen);
 }
 
 const char *

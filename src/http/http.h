@@ -66,8 +66,9 @@ int	http_read_body(struct request *req, size_t max);
 /*
  * http_query_param - the value of name in the query string, URL-decoded,
  * into buf (NUL-terminated).  Returns the length, -1 when name is absent,
- * -2 when the value does not fit or is badly encoded.  The first occurrence
- * wins.
+ * -2 when the value does not fit or is badly encoded.  As Django's
+ * QueryDict.get: names are URL-decoded like values, and the last
+ * occurrence wins.
  */
 int	http_query_param(const char *query, const char *name, char *buf,
 	    size_t buflen);

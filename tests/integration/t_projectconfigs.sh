@@ -163,6 +163,13 @@ for v in 0 4 abc; do
 	ctl_fetch S --version "$v" "$K1"
 	is "$HTTP_STATUS $HTTP_BODY" '400 "Unsupported version, we only support versions 1 to 3."' "version $v is 400"
 done
+# A repeated version: Django's request.GET.get answers the last one.
+printf '{"publicKeys":["%s"],"global":true}' "$K1" >"$T/bver"
+signed_http S "/api/0/relays/projectconfigs/?version=1&version=3" "$T/bver"
+is "$HTTP_STATUS $(j '[has("pending"), has("global"), (.configs | keys)]')" "200 [true,true,[\"$K1\"]]" \
+    "version=1&version=3 is answered as v3"
+signed_http S "/api/0/relays/projectconfigs/?version=3&version=9" "$T/bver"
+is "$HTTP_STATUS $HTTP_BODY" '400 "Unsupported version, we only support versions 1 to 3."' "version=3&version=9 is 400"
 printf '{"publicKeys":"%s"}' "$K1" >"$T/b1"
 ctl_fetch S --body-file "$T/b1"
 is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"publicKeys must be a list of strings"}' "publicKeys not a list"

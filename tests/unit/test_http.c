@@ -29,8 +29,18 @@ test_query_param(void **state)
 	(void)state;
 	assert_int_equal(http_query_param("version=3", "version", buf, sizeof(buf)), 1);
 	assert_string_equal(buf, "3");
+	/* Django's QueryDict.get: the last occurrence wins, names decoded */
 	assert_int_equal(http_query_param("a=1&version=2&version=3", "version", buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "3");
+	assert_int_equal(http_query_param("version=3&version=", "version", buf, sizeof(buf)), 0);
+	assert_int_equal(http_query_param("version=%zz&version=2", "version", buf, sizeof(buf)), 1);
 	assert_string_equal(buf, "2");
+	assert_int_equal(http_query_param("version=2&version=%zz", "version", buf, sizeof(buf)), -2);
+	assert_int_equal(http_query_param("vers%69on=2&x=1", "version", buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "2");
+	assert_int_equal(http_query_param("version=2&vers%69o=3&version%3d=4", "version", buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "2");
+	assert_int_equal(http_query_param("v%zzersion=3", "version", buf, sizeof(buf)), -1);
 	assert_int_equal(http_query_param("versions=3", "version", buf, sizeof(buf)), -1);
 	assert_int_equal(http_query_param("", "version", buf, sizeof(buf)), -1);
 	assert_int_equal(http_query_param("version=", "version", buf, sizeof(buf)), 0);
