@@ -140,6 +140,15 @@ log_emit(int level, const char *fmt, va_list ap)
 		    "{\"time\":\"%s\",\"level\":\"%s\",\"pid\":%ld,\"msg\":\"%s\"}\n",
 		    now, level_names[level], log_getpid(), clean);
 	} else {
+		/*
+		 * Messages carry what clients sent (an X-Forwarded-For hop, a
+		 * relay id): a line break would forge a line, an escape
+		 * sequence would reach the operator's terminal.
+		 */
+		for (char *c = msg; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 ||
+			    (unsigned char)*c >= 0x7f)
+				*c = '?';
 		n = snprintf(line, sizeof(line), "%s relaycfg[%ld] %s: %s\n",
 		    now, log_getpid(), level_names[level], msg);
 	}

@@ -97,6 +97,24 @@ test_access_text(void **state)
 	assert_string_equal(out + strlen("2026-01-01T00:00:00.000Z"), want);
 }
 
+/* A message carrying client bytes stays one line, without escapes. */
+static void
+test_text_message_clean(void **state)
+{
+	char out[4096], want[256];
+
+	(void)state;
+	log_setup(LOG_LEVEL_INFO, false);
+	capture_begin();
+	log_info("metrics refused to %s: not internal",
+	    "1.2.3.4\n2026-01-01T00:00:00.000Z relaycfg[1] error: FORGED\x1b[31m\xc3\xa9");
+	capture_end(out, sizeof(out));
+	snprintf(want, sizeof(want), " relaycfg[%ld] info: metrics refused to "
+	    "1.2.3.4?2026-01-01T00:00:00.000Z relaycfg[1] error: FORGED?[31m??"
+	    ": not internal\n", (long)getpid());
+	assert_string_equal(out + strlen("2026-01-01T00:00:00.000Z"), want);
+}
+
 static void
 test_access_json(void **state)
 {
@@ -177,6 +195,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_access_text),
+		cmocka_unit_test(test_text_message_clean),
 		cmocka_unit_test(test_access_json),
 		cmocka_unit_test(test_time_moves),
 		cmocka_unit_test(test_child_pid),
