@@ -715,6 +715,13 @@ cache_values_free(struct cache_value *v, size_t n)
 
 /* --- set, delete ----------------------------------------------------- */
 
+/* cache_exptime - see cache_int.h. */
+time_t
+cache_exptime(unsigned ttl, time_t now)
+{
+	return ttl > CACHE_RELATIVE_TTL_MAX ? now + (time_t)ttl : (time_t)ttl;
+}
+
 int
 cache_set_many(struct cache *c, const char *const *keys,
     const char *const *payloads, const size_t *lens, const unsigned *ttls,
@@ -725,6 +732,7 @@ cache_set_many(struct cache *c, const char *const *keys,
 	long long t0 = clock_mono_us();
 	memcached_return_t rc;
 	uint64_t cas;
+	time_t now = time(NULL), exptime;
 	bool *wrote = NULL, skipped = false;
 	int ret = -1;
 
@@ -771,14 +779,15 @@ cache_set_many(struct cache *c, const char *const *keys,
 		memcpy(buf + hlen, payloads[i], lens[i]);
 		c->st.sets++;
 		metrics_inc(MF_MEMCACHED_OPS, MMO_SET, 0, 0);
+		exptime = cache_exptime(ttls[i], now);
 		/* Only over what this request read (cache_lease.c): memcached
 		 * refuses it when anyone wrote the key since. */
 		if (cache_token_get(c, key, keylen, &cas) && cas != 0)
 			rc = memcached_cas(c->mc, key, keylen, buf,
-			    (size_t)hlen + lens[i], (time_t)ttls[i], 0, cas);
+			    (size_t)hlen + lens[i], exptime, 0, cas);
 		else
 			rc = memcached_add(c->mc, key, keylen, buf,
-			    (size_t)hlen + lens[i], (time_t)ttls[i], 0);
+			    (size_t)hlen + lens[i], exptime, 0);
 		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_BUFFERED) {
 			cache_failed(c, sv, rc, "set");
 			skipped = true;

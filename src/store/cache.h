@@ -205,10 +205,11 @@ void		 cache_values_free(struct cache_value *v, size_t n);
 
 /*
  * cache_set_many - write n payloads, framed with this request's
- * generation, ttls in seconds (0: never expire), without waiting for
- * replies.  Each is a write-back that memcached refuses when the key
- * changed since this request read it ("cas"), or exists when the request
- * read it absent or never read it ("add"): an invalidation in between
+ * generation, ttls in seconds (0: never expire; more than 30 days is
+ * fine, cache_exptime), without waiting for replies.  Each is a
+ * write-back that memcached refuses when the key changed since this
+ * request read it ("cas"), or exists when the request read it absent or
+ * never read it ("add"): an invalidation in between
  * wins (cache_lease).  Skipped (returns -1) when no generation is known
  * in this request; values for a resting server are skipped.  Returns 0
  * when every value was handed to memcached (stored or refused), -1

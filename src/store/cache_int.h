@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <libmemcached/memcached.h>
 #include <sodium.h>
@@ -20,6 +21,17 @@
 #define CACHE_GEN_AHEAD_MS	(366LL * 86400 * 1000)
 
 #define CACHE_NO_SERVER		UINT32_MAX
+
+/* memcached reads an exptime above 30 days as a unix time, not seconds. */
+#define CACHE_RELATIVE_TTL_MAX	(30U * 86400)
+
+/*
+ * cache_exptime - the exptime to send memcached for a value that should
+ * live ttl seconds from now (0: until evicted): ttl itself up to
+ * CACHE_RELATIVE_TTL_MAX, beyond it the unix time now + ttl (which
+ * relies on this host's clock agreeing with memcached's).
+ */
+time_t		 cache_exptime(unsigned ttl, time_t now);
 
 /*
  * The breaker of one server, where its copies of the generation and the

@@ -1641,6 +1641,43 @@ lease_tombstone(struct cache *c, const char *key)
 }
 
 /*
+ * A write-back living longer than 30 days (ttl_config + ttl_config_stale
+ * may reach 60): memcached reads such an exptime as a unix time, so sent
+ * as seconds it expired at once.
+ */
+static void
+test_write_back_long_ttl(void)
+{
+	static const unsigned ttls[] = { 30U * 86400, 30U * 86400 + 1,
+	    3600U + 30U * 86400, 60U * 86400 };
+	struct cache *a;
+	char err[256], key[CACHE_KEY_MAX];
+	const char *k = key, *payload = "long";
+	size_t len = strlen(payload);
+
+	diag("write-backs with ttls over 30 days");
+	if ((a = cache_new(conf, err, sizeof(err))) == NULL) {
+		ok(0, "cache: %s", err);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(ttls) / sizeof(ttls[0]); i++) {
+		cache_key_id(a, key, sizeof(key), "lease", 950 + (int64_t)i);
+		mc_del(key);
+		free(lease_get(a, k));
+		(void)cache_set_many(a, &k, &payload, &len, &ttls[i], 1);
+		lease_end(a);
+		ok(lease_reads(a, k, "long"), "ttl %u s: stored and read back",
+		    ttls[i]);
+		mc_del(key);
+	}
+	ok(cache_exptime(0, 1000) == 0 && cache_exptime(60, 1000) == 60 &&
+	    cache_exptime(30U * 86400, 1000) == 30 * 86400 &&
+	    cache_exptime(30U * 86400 + 1, 1000) == 1000 + 30 * 86400 + 1,
+	    "cache_exptime: seconds up to 30 days, a unix time beyond");
+	cache_free(a);
+}
+
+/*
  * Two processes, a and b, on the same memcached: a reads a key, b (a
  * write's invalidation) replaces it, then a writes back what it read
  * before.  The write-back must not survive the invalidation.
@@ -2361,6 +2398,7 @@ main(void)
 	test_keylist_after_tombstone();
 	test_unsafe_keys();
 	test_write_back_leases();
+	test_write_back_long_ttl();
 	test_write_back_segments();
 	test_write_back_unix();
 	test_parse_after_failure();
