@@ -7,7 +7,9 @@
  * same columns.
  * Columns only one side has are not mirrored: Sentry's user-facing ones
  * relaycfg never reads, and relaycfg's relay bookkeeping (first_seen,
- * last_seen: Sentry rewrites them, and they feed no config).
+ * last_seen: Sentry rewrites them, and they feed no config).  Nor is
+ * sentry_relay.is_internal, which means something else on each side (see
+ * relay_cols).
  *
  * The index macros in mirror.h name positions in these arrays.
  */
@@ -122,10 +124,19 @@ static const struct mirror_col threshold_override_cols[] = {
 	{ "date_updated",	MC_TIME, MV_NONE,   false },
 };
 
+/*
+ * Not is_internal: the two columns share a name, not a meaning.  Sentry
+ * stores there whether the relay registered from a private address (its
+ * register_response), a fact of one request; relaycfg reads its column as
+ * an operator's mark, internal from any address (auth.c, migration 002).
+ * Copied, every relay that ever registered with Sentry from a private
+ * network would get configs from anywhere, and each sync would undo
+ * "relaycfgctl relay update --internal".  A relay the sync creates is
+ * left unmarked (the column's default); a mark stays the operator's.
+ */
 static const struct mirror_col relay_cols[] = {
 	{ "relay_id",		MC_TEXT, MV_UUID,   false },
 	{ "public_key",		MC_TEXT, MV_NONE,   false },
-	{ "is_internal",	MC_BOOL, MV_NONE,   true },
 };
 
 #define T(id, name, what, cols, nkey, scope, guarded, skip) \

@@ -7,6 +7,8 @@
 #   * a sync without changes writes nothing and deletes no cache entry;
 #   * one changed option, disabled key, deleted project: the next answer
 #     shows it, and only that project's configs are rebuilt;
+#   * Sentry's sentry_relay.is_internal never marks a relay internal, and a
+#     relaycfgctl mark survives syncs;
 #   * a pickled option value is reported and left alone, the rest applies;
 #   * the deletion guard, --dry-run, --force, the lock, the password kept
 #     out of argv, a read-only Sentry role;
@@ -23,8 +25,11 @@ pg_start
 relay_new S
 relay_new R1
 relay_new R2
+# 127.0.0.1 (every test request) is not internal: a relay is given
+# configs only when S, or marked with relaycfgctl relay update --internal.
 harness_write_conf \
     "static_relay = $(relay_id S) $(relay_pk S) internal" \
+    "internal_networks = 10.99.0.0/16" \
     "sentry_pg = $(pg_conninfo)" \
     "sentry_pg_password = $PG_RO_PASSWORD"
 ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" "$@"; }
@@ -146,7 +151,7 @@ ok $? "a realistic Sentry data set"
 	ctl option set template 1 filters:web-crawlers '"1"' &&
 	ctl threshold set 2 --metric lcp --threshold 500 &&
 	ctl threshold override set 2 /checkout --metric duration --threshold 800 &&
-	ctl relay create "$(relay_id R1)" "$(relay_pk R1)" --internal &&
+	ctl relay create "$(relay_id R1)" "$(relay_pk R1)" &&
 	ctl relay create "$(relay_id R2)" "$(relay_pk R2)"
 } >"$T/golden.out" 2>&1
 GOLDEN_RC=$?
@@ -214,8 +219,34 @@ is "$(sql "SELECT data FROM sentry_projectkey WHERE id = 3")" \
     '{"dynamicSdkLoaderOptions":{"hasReplay":true}}' "key data: JSON, stored compact"
 is "$(sql "SELECT DATE_FORMAT(date_added, '%Y-%m-%d %H:%i:%s.%f') FROM sentry_organization WHERE id = 1")" \
     "2024-03-01 10:00:00.123456" "times arrive in UTC to the microsecond"
-is "$(sql "SELECT is_internal FROM sentry_relay WHERE relay_id = '$(relay_id R1)'")" 1 \
-    "relays: is_internal copied"
+
+# --- Sentry's is_internal is not relaycfg's mark ------------------------------
+# Sentry stores there whether R1 registered from a private address; in
+# relaycfg the column is an operator's mark, internal from any address.
+is "$(sql "SELECT COALESCE(is_internal, 0) FROM sentry_relay WHERE relay_id = '$(relay_id R1)'")" 0 \
+    "relays: Sentry's is_internal = true does not mark R1 internal"
+ctl_fetch R1 "$K1"
+is "$HTTP_STATUS" 403 "R1, internal in Sentry, fetching from 127.0.0.1: 403"
+# An operator's mark survives a sync that changes the relay, and a plain one.
+ctl relay update "$(relay_id R2)" --internal >/dev/null
+sync --dry-run
+like "$OUT" '^sentry-sync \(dry run\): no changes' \
+    "--dry-run: relaycfg's mark is no difference from Sentry's NULL"
+relay_new R2NEW
+sed "s/$(relay_id R2NEW)/$(relay_id R2)/" "$T/R2NEW.json" >"$T/R2B.json"
+pgsql "UPDATE sentry_relay SET public_key = '$(relay_pk R2NEW)'
+    WHERE relay_id = '$(relay_id R2)'" >/dev/null
+sync
+like "$OUT" '^sentry-sync: relays \+0 ~1 -0; ' "R2's new public key: one relay update"
+is "$(sql "SELECT CONCAT(public_key, ' ', is_internal) FROM sentry_relay WHERE relay_id = '$(relay_id R2)'")" \
+    "$(relay_pk R2NEW) 1" "R2 has Sentry's new key and keeps the operator's mark"
+ctl_fetch R2B "$K1"
+is "$HTTP_STATUS" 200 "R2, marked internal, fetches with its new key from 127.0.0.1"
+sync
+like "$OUT" '^sentry-sync: no changes' "a re-sync finds nothing to change"
+ctl_fetch R2B "$K1"
+is "$HTTP_STATUS:$(sql "SELECT is_internal FROM sentry_relay WHERE relay_id = '$(relay_id R2)'")" \
+    200:1 "and R2 is still internal"
 
 # --- a second sync with no change writes nothing ----------------------------
 # sql_writes: statements that changed data, as MariaDB counts them.
