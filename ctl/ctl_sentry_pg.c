@@ -177,7 +177,7 @@ struct pg_schema {
  * schema_read - which mirrored tables and columns exist (Sentry's schema
  * moves: project templates come and go), from pg_catalog, which lists
  * them whatever the role may read.  A table this Sentry lacks is not
- * mirrored; a missing column is unknown.  A table that exists but that
+ * mirrored (but see mirror_no_templates); a missing column is unknown.  A table that exists but that
  * the role cannot read fails the sync: read as empty, it would empty
  * relaycfg's copy.  0 or -1 with err.
  */
@@ -379,6 +379,8 @@ sentry_pg_read(struct sentry_pg *pg, struct mirror_rows want[MT_COUNT],
 		    err, errlen) != 0)
 			goto out;
 	}
+	/* No template table: none of relaycfg's templates applies. */
+	mirror_no_templates(want);
 	rc = mirror_drop_orphans(want, refused, arg);
 	if (rc != 0)
 		snprintf(err, errlen, "out of memory");

@@ -127,8 +127,9 @@ struct mirror_rows {
 	 * schema).  They read as NULL, are not compared, and are never
 	 * written: relaycfg's value stays. */
 	bool			 absent[MIRROR_NCOLS_MAX];
-	/* Sentry's side: this Sentry has no such table (project templates
-	 * come and go): nothing of it is compared, written or deleted. */
+	/* Sentry's side: this Sentry has no such table: nothing of it is
+	 * compared, written or deleted.  Not for templates, which
+	 * mirror_no_templates turns into none. */
 	bool			 unmirrored;
 };
 
@@ -163,6 +164,19 @@ int	mirror_rows_add(struct mirror_rows *r, const char *const *vals,
  */
 int	mirror_drop_orphans(struct mirror_rows want[MT_COUNT],
 	    void (*dropped)(const char *why, void *arg), void *arg);
+
+/*
+ * mirror_no_templates - a Sentry without sentry_projecttemplate (Sentry
+ * removed project templates in 2026) applies no template: when want's
+ * template table is unmirrored, it becomes an empty, mirrored one, and so
+ * do the template options, and every project's template_id is NULL (and
+ * compared).  The plan then deletes relaycfg's templates and their
+ * options and clears projects' template_id.  Left as they were, projects
+ * would go on inheriting options Sentry no longer applies, and the
+ * templates' foreign key would fail every sync that deletes their
+ * organization.  Call it on Sentry's rows before mirror_drop_orphans.
+ */
+void	mirror_no_templates(struct mirror_rows want[MT_COUNT]);
 
 /* mirror_rows_sort - sort by key; false when two rows share a key. */
 bool	mirror_rows_sort(struct mirror_rows *r);
@@ -202,7 +216,7 @@ struct mirror_plan {
 /*
  * mirror_plan_build - the changes that make have[] equal want[] (both
  * sorted), leaving the kept keys of want[] alone, and unmirrored tables
- * entirely; with keep_relays, relaycfg's relays that Sentry lacks stay.  The plan points into the
+ * entirely (an empty table that is not unmirrored deletes all of have's); with keep_relays, relaycfg's relays that Sentry lacks stay.  The plan points into the
  * rows, which must outlive it.  Returns 0, or -1 on OOM (plan empty).
  */
 int	mirror_plan_build(struct mirror_plan *plan,

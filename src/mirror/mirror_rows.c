@@ -347,6 +347,27 @@ mirror_drop_orphans(struct mirror_rows want[MT_COUNT],
 	return 0;
 }
 
+/* mirror_no_templates - see mirror.h. */
+void
+mirror_no_templates(struct mirror_rows want[MT_COUNT])
+{
+	struct mirror_rows *projects = &want[MT_PROJECT];
+
+	if (!want[MT_TEMPLATE].unmirrored)
+		return;
+	/* Free and re-initialised: no rows, nothing kept, nothing absent or
+	 * unmirrored.  A Sentry that still has template options without
+	 * templates has options that apply to nothing. */
+	mirror_rows_free(&want[MT_TEMPLATE]);
+	mirror_rows_free(&want[MT_TEMPLATE_OPTION]);
+	/* Also when the column outlives the table: it names nothing. */
+	for (size_t i = 0; i < projects->n; i++) {
+		free(projects->rows[i].v[MIRROR_PROJECT_TEMPLATE]);
+		projects->rows[i].v[MIRROR_PROJECT_TEMPLATE] = NULL;
+	}
+	projects->absent[MIRROR_PROJECT_TEMPLATE] = false;
+}
+
 /* mirror_row_cmp - see mirror.h. */
 int
 mirror_row_cmp(const struct mirror_table *t, const struct mirror_row *a,

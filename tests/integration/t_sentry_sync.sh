@@ -12,7 +12,9 @@
 #   * a pickled option value is reported and left alone, the rest applies;
 #   * the deletion guard, --dry-run, --force, the lock, the password kept
 #     out of argv, a read-only Sentry role;
-#   * --watch by polling, and woken by LISTEN/NOTIFY within a second.
+#   * --watch by polling, and woken by LISTEN/NOTIFY within a second;
+#   * a Sentry that dropped project templates: relaycfg's go too (they
+#     would block deleting their organization), listed by --dry-run.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 . "$top_srcdir/tests/lib/postgres.sh"
@@ -499,5 +501,46 @@ ctl_fetch S $KEYS
 is "$(printf '%s' "$HTTP_BODY" | jq -c "[.configs | to_entries[] | select(.value.disabled != true) | .key] | sort")" \
     "$(jq -cn --arg a "$K1" --arg b "$(key 7)" '[$a, $b] | sort')" \
     "only project 1's active keys are served"
+
+# --- Sentry without project templates (removed from Sentry in 2026) -----------
+# scrub_defaults: template 1's option (false) reaches project 1's config.
+scrub_defaults() {
+	ctl_fetch S "$K1"
+	printf '%s' "$HTTP_BODY" | jq -c ".configs[\"$K1\"].config.datascrubbingSettings.scrubDefaults"
+}
+pgsql "INSERT INTO sentry_organization (id, name, slug, status, date_added,
+        default_role, is_test, flags)
+        VALUES (3, 'Initech', 'initech', 0, now(), 'member', false, 1);
+    INSERT INTO sentry_projecttemplate (id, date_updated, date_added, name,
+        organization_id) VALUES (3, now(), now(), 'lax', 3);
+    INSERT INTO sentry_projecttemplateoption (project_template_id, key, value)
+        VALUES (3, 'sentry:scrub_data', 'false'::jsonb)" >/dev/null
+sync
+is "$RC:$(sql "SELECT COUNT(*) FROM sentry_projecttemplate WHERE organization_id = 3")" 0:1 \
+    "a template in organization 3 is mirrored"
+is "$(scrub_defaults)" false "project 1 inherits its template's sentry:scrub_defaults"
+# Sentry's migrations drop the templates; then organization 3 is deleted.
+pgsql "DROP TABLE sentry_projecttemplateoption;
+    ALTER TABLE sentry_project DROP COLUMN template_id;
+    DROP TABLE sentry_projecttemplate;
+    DELETE FROM sentry_organization WHERE id = 3" >/dev/null
+sync --dry-run
+is "$RC" 0 "templates dropped in Sentry: --dry-run exit 0"
+PLAN=$(printf '%s\n' "$OUT" | grep -v '^sentry-sync' | sort | tr '\n' ';')
+is "$PLAN" "delete sentry_organization 3;delete sentry_projecttemplate 1;delete sentry_projecttemplate 2;delete sentry_projecttemplate 3;delete sentry_projecttemplateoption 1 filters:web-crawlers;delete sentry_projecttemplateoption 1 sentry:scrub_defaults;delete sentry_projecttemplateoption 3 sentry:scrub_data;update sentry_project 1: template_id;" \
+    "--dry-run lists every template, template option and template_id as gone"
+sync
+is "$RC" 0 "templates dropped and an organization deleted in Sentry: the sync applies"
+[ "$RC" = 0 ] || diag "$ERR"
+like "$OUT" '^sentry-sync: organizations \+0 ~0 -1, templates \+0 ~0 -3, projects \+0 ~1 -0, template options \+0 ~0 -3; ' \
+    "... and counts them"
+is "$(sql "SELECT CONCAT((SELECT COUNT(*) FROM sentry_projecttemplate), ' ',
+    (SELECT COUNT(*) FROM sentry_projecttemplateoption), ' ',
+    (SELECT COUNT(*) FROM sentry_project WHERE template_id IS NOT NULL), ' ',
+    (SELECT COUNT(*) FROM sentry_organization WHERE id = 3))")" "0 0 0 0" \
+    "no template, template option or project's template left; organization 3 gone"
+is "$(scrub_defaults)" true "project 1 no longer inherits the template's option"
+sync
+like "$OUT" '^sentry-sync: no changes' "the next sync finds nothing to do"
 
 done_testing

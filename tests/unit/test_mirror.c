@@ -1472,6 +1472,58 @@ test_absent_not_null(void **state)
 	mirror_rows_free(&r);
 }
 
+/*
+ * A Sentry without project templates: relaycfg's templates, their options
+ * and projects' template_id are planned away; a Sentry with them is
+ * untouched.
+ */
+static void
+test_no_templates(void **state)
+{
+	struct mirror_rows want[MT_COUNT], have[MT_COUNT];
+	struct mirror_plan plan;
+
+	(void)state;
+	side_init(want);
+	side_init(have);
+	/* Sentry has templates (none): nothing changes. */
+	add_project(&want[MT_PROJECT], "10", "1", "20");
+	mirror_no_templates(want);
+	assert_string_equal(want[MT_PROJECT].rows[0].v[MIRROR_PROJECT_TEMPLATE],
+	    "20");
+	assert_false(want[MT_TEMPLATE].unmirrored);
+	side_free(want);
+
+	/* Sentry has none: the tables as read, the column still there. */
+	side_init(want);
+	want[MT_TEMPLATE].unmirrored = true;
+	want[MT_TEMPLATE].absent[0] = true;
+	want[MT_TEMPLATE_OPTION].unmirrored = true;
+	add_project(&want[MT_PROJECT], "10", "1", "20");
+	add_project(&want[MT_PROJECT], "11", "1", NULL);
+	want[MT_PROJECT].absent[MIRROR_PROJECT_TEMPLATE] = true;
+	put(&have[MT_TEMPLATE], false, "20", NULL);
+	put(&have[MT_TEMPLATE_OPTION], false, "20", "sentry:a");
+	add_project(&have[MT_PROJECT], "10", "1", "20");
+	add_project(&have[MT_PROJECT], "11", "1", NULL);
+	mirror_no_templates(want);
+	assert_false(want[MT_TEMPLATE].unmirrored);
+	assert_false(want[MT_TEMPLATE].absent[0]);
+	assert_false(want[MT_TEMPLATE_OPTION].unmirrored);
+	assert_false(want[MT_PROJECT].absent[MIRROR_PROJECT_TEMPLATE]);
+	assert_null(want[MT_PROJECT].rows[0].v[MIRROR_PROJECT_TEMPLATE]);
+	side_sort(want);
+	side_sort(have);
+	assert_int_equal(mirror_plan_build(&plan, want, have, true), 0);
+	assert_counts(&plan, MT_TEMPLATE, 0, 0, 1, 1);
+	assert_counts(&plan, MT_TEMPLATE_OPTION, 0, 0, 1, 1);
+	assert_counts(&plan, MT_PROJECT, 0, 1, 0, 2);
+	assert_int_equal(plan.t[MT_PROJECT].ch[0].have->k[0], 10);
+	mirror_plan_free(&plan);
+	side_free(want);
+	side_free(have);
+}
+
 /* mirror_key_exact: byte for byte, so keys that display alike differ. */
 static void
 test_key_exact(void **state)
@@ -1513,6 +1565,7 @@ main(void)
 		cmocka_unit_test(test_plan_summary),
 		cmocka_unit_test(test_drop_orphans),
 		cmocka_unit_test(test_absent_not_null),
+		cmocka_unit_test(test_no_templates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
