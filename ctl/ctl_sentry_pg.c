@@ -177,9 +177,9 @@ struct pg_schema {
  * schema_read - which mirrored tables and columns exist (Sentry's schema
  * moves: project templates come and go), from pg_catalog, which lists
  * them whatever the role may read.  A table this Sentry lacks is not
- * mirrored (but see mirror_no_templates); a missing column is unknown.  A table that exists but that
- * the role cannot read fails the sync: read as empty, it would empty
- * relaycfg's copy.  0 or -1 with err.
+ * mirrored (but see mirror_no_templates); a missing column is unknown.
+ * A table that exists but that the role cannot read fails the sync: read
+ * as empty, it would empty relaycfg's copy.  0 or -1 with err.
  */
 static int
 schema_read(struct sentry_pg *pg, struct pg_schema *sc, char *err,
