@@ -216,8 +216,10 @@ struct mirror_plan {
 /*
  * mirror_plan_build - the changes that make have[] equal want[] (both
  * sorted), leaving the kept keys of want[] alone, and unmirrored tables
- * entirely (an empty table that is not unmirrored deletes all of have's); with keep_relays, relaycfg's relays that Sentry lacks stay.  The plan points into the
- * rows, which must outlive it.  Returns 0, or -1 on OOM (plan empty).
+ * entirely (an empty table that is not unmirrored deletes all of
+ * have's); with keep_relays, relaycfg's relays that Sentry lacks stay.
+ * The plan points into the rows, which must outlive it.  Returns 0, or
+ * -1 on OOM (plan empty).
  */
 int	mirror_plan_build(struct mirror_plan *plan,
 	    const struct mirror_rows *want, const struct mirror_rows *have,
