@@ -279,10 +279,13 @@ ep_register_challenge(struct request *req, struct app *app)
 	if ((rc = may_register(req, app, relay_id, public_key)) < 0)
 		goto out;
 	if (rc == 0) {
-		/* "relay":"stop" makes Relay give up instead of retrying. */
-		static const char denied[] = "{\"detail\":\"Relay is not "
-		    "allowed to register\",\"relay\":\"stop\"}";
-		http_reply_json(req, 403, denied, sizeof(denied) - 1);
+		/*
+		 * Sentry's body.  No "relay":"stop": with it Relay would give
+		 * up until restarted, where against Sentry it retries and
+		 * registers once the operator lets it in.
+		 */
+		http_reply_error(req, 403, "Relay is not allowed to register",
+		    NULL);
 		goto out;
 	}
 	if (req->relay_signature[0] == '\0') {
