@@ -179,6 +179,16 @@ is "$HTTP_STATUS" 400 "publicKeys of numbers"
 printf '{"projects":[{"a":1}]}' >"$T/b3"
 ctl_fetch S --version 1 --body-file "$T/b3"
 is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"projects must be a list of project ids"}' "projects not ids"
+# Integers json-c would saturate: refused, never answered under another id.
+for big in 99999999999999999999999 9223372036854775808 -9223372036854775809; do
+	printf '{"projects":[%s]}' "$big" >"$T/bbig"
+	ctl_fetch S --version 1 --body-file "$T/bbig"
+	is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"projects must be a list of project ids"}' "project id $big: 400"
+done
+printf '{"projects":[9223372036854775807,-5]}' >"$T/bbig"
+ctl_fetch S --version 1 --body-file "$T/bbig"
+is "$HTTP_STATUS $(j '.configs')" '200 {"9223372036854775807":{"disabled":true},"-5":{"disabled":true}}' \
+    "the largest 64-bit id and a negative one: no such project"
 printf '{"publicKeys":["%s"],"revisions":[5]}' "$K1" >"$T/b4"
 ctl_fetch S --body-file "$T/b4"
 is "$HTTP_STATUS" 400 "revisions of numbers"
