@@ -15,7 +15,8 @@
 /*
  * cmd_db - status, init or migrate the schema.  A migration that changed
  * rows drops the whole cache; when memcached does not take that, a
- * warning (the schema stays migrated, exit 0).
+ * warning (the schema stays migrated, exit 0).  Any other subcommand is
+ * a usage error (2) before the database is opened.
  */
 int
 cmd_db(struct admin *a, int argc, char **argv)
@@ -27,6 +28,10 @@ cmd_db(struct admin *a, int argc, char **argv)
 	const char *sub = argv[0];
 	enum db_rc drc;
 
+	/* Checked first: a typo must never reach db_schema_migrate(). */
+	if (strcmp(sub, "status") != 0 && strcmp(sub, "init") != 0 &&
+	    strcmp(sub, "migrate") != 0)
+		return admin_usage_error(a, "db init|migrate|status");
 	if ((rc = admin_parse_args(a, argc, argv, none, &ar)) != 0 ||
 	    (rc = admin_want_pos(a, &ar, 0, 0)) != 0)
 		return rc;

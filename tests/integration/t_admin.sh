@@ -20,6 +20,16 @@ run() {
 field() { printf '%s\n' "$OUT" | sed -n "s/^$1: //p"; }
 
 # --- schema -------------------------------------------------------------
+# Only init and migrate write: anything else leaves an empty database be.
+tables() { sql "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'relaycfg'"; }
+run db stauts
+is "$RC:$OUT" "2:" "db with an unknown subcommand is a usage error"
+like "$ERR" "db init\|migrate\|status" "and says which there are"
+run db frobnicate --json
+is "$RC:$OUT" "2:" "also with an option"
+run db
+is "$RC:$OUT" "2:" "db without a subcommand is a usage error"
+is "$(tables)" 0 "none of them created the schema"
 run db status
 is "$RC:$OUT" "0:schema version 0 (latest 4): not initialised; run relaycfgctl db init" \
     "db status on an empty database"
