@@ -20,49 +20,78 @@
 #include "ctl_admin.h"
 #include "log.h"
 
+/*
+ * One synopsis per entry, led by its command word (admin_usage_of picks
+ * a command's by it); a continuation line carries its own indent.
+ */
+static const char *const admin_synopses[] = {
+	"db init | migrate | status\n",
+	"org create SLUG [--name NAME]\n",
+	"org list\n",
+	"org show ID [--cached]\n",
+	"org update ID [--slug SLUG] [--name NAME] [--status STATUS]\n",
+	"org enable | disable | delete ID\n",
+	"project create --org ID SLUG [--name NAME] [--platform P] [--template ID]\n",
+	"project list [--org ID]\n",
+	"project show ID [--cached]\n",
+	"project update ID [--slug S] [--name N] [--status STATUS]\n"
+	"                    [--platform P|none] [--template ID|none]\n",
+	"project enable | disable | delete ID\n",
+	"project template create --org ID NAME\n",
+	"project template list [--org ID]\n",
+	"project template delete ID\n",
+	"key create --project ID [--label L] [--rate-limit COUNT/SECONDS]\n",
+	"key list --project ID [--cached]\n",
+	"key show PUBLIC_KEY [--cached]\n",
+	"key update PUBLIC_KEY [--label L|none] [--status active|inactive]\n"
+	"                        [--rate-limit COUNT/SECONDS|none]\n",
+	"key enable | disable | delete PUBLIC_KEY\n",
+	"option set project|org|template ID KEY JSON\n",
+	"option unset project|org|template ID KEY\n",
+	"option get project|org|template ID [KEY] [--cached]\n",
+	"threshold set PROJECT_ID [--metric duration|lcp] [--threshold MS]\n",
+	"threshold list PROJECT_ID [--cached]\n",
+	"threshold remove PROJECT_ID\n",
+	"threshold override set PROJECT_ID TRANSACTION --metric duration|lcp\n"
+	"                         --threshold MS\n",
+	"threshold override remove PROJECT_ID TRANSACTION\n",
+	"relay create RELAY_ID PUBLIC_KEY [--internal]\n",
+	"relay list\n",
+	"relay show RELAY_ID [--cached]\n",
+	"relay update RELAY_ID [--public-key KEY] [--internal|--external]\n",
+	"relay delete RELAY_ID\n",
+	"invalidate --org ID | --project ID | --key PUBLIC_KEY |\n"
+	"             --relay RELAY_ID | --all\n",
+	"settings\n",
+};
+#define N_SYNOPSES	(sizeof(admin_synopses) / sizeof(admin_synopses[0]))
+
 void
 ctl_admin_usage(FILE *fp)
 {
-	fputs("Admin commands (MariaDB and memcached from the config file):\n"
-	    "  db init | migrate | status\n"
-	    "  org create SLUG [--name NAME]\n"
-	    "  org list\n"
-	    "  org show ID [--cached]\n"
-	    "  org update ID [--slug SLUG] [--name NAME] [--status STATUS]\n"
-	    "  org enable | disable | delete ID\n"
-	    "  project create --org ID SLUG [--name NAME] [--platform P] [--template ID]\n"
-	    "  project list [--org ID]\n"
-	    "  project show ID [--cached]\n"
-	    "  project update ID [--slug S] [--name N] [--status STATUS]\n"
-	    "                    [--platform P|none] [--template ID|none]\n"
-	    "  project enable | disable | delete ID\n"
-	    "  project template create --org ID NAME\n"
-	    "  project template list [--org ID]\n"
-	    "  project template delete ID\n"
-	    "  key create --project ID [--label L] [--rate-limit COUNT/SECONDS]\n"
-	    "  key list --project ID [--cached]\n"
-	    "  key show PUBLIC_KEY [--cached]\n"
-	    "  key update PUBLIC_KEY [--label L|none] [--status active|inactive]\n"
-	    "                        [--rate-limit COUNT/SECONDS|none]\n"
-	    "  key enable | disable | delete PUBLIC_KEY\n"
-	    "  option set project|org|template ID KEY JSON\n"
-	    "  option unset project|org|template ID KEY\n"
-	    "  option get project|org|template ID [KEY] [--cached]\n"
-	    "  threshold set PROJECT_ID [--metric duration|lcp] [--threshold MS]\n"
-	    "  threshold list PROJECT_ID [--cached]\n"
-	    "  threshold remove PROJECT_ID\n"
-	    "  threshold override set PROJECT_ID TRANSACTION --metric duration|lcp\n"
-	    "                         --threshold MS\n"
-	    "  threshold override remove PROJECT_ID TRANSACTION\n"
-	    "  relay create RELAY_ID PUBLIC_KEY [--internal]\n"
-	    "  relay list\n"
-	    "  relay show RELAY_ID [--cached]\n"
-	    "  relay update RELAY_ID [--public-key KEY] [--internal|--external]\n"
-	    "  relay delete RELAY_ID\n"
-	    "  invalidate --org ID | --project ID | --key PUBLIC_KEY |\n"
-	    "             --relay RELAY_ID | --all\n"
-	    "  settings\n"
-	    "\n", fp);
+	fputs("Admin commands (MariaDB and memcached from the config file; "
+	    "each takes --help):\n", fp);
+	for (size_t i = 0; i < N_SYNOPSES; i++)
+		fprintf(fp, "  %s", admin_synopses[i]);
+	fputc('\n', fp);
+}
+
+/*
+ * admin_usage_of - "relaycfgctl CMD --help": the synopses of command cmd
+ * (all its subcommands') on fp.
+ */
+static void
+admin_usage_of(FILE *fp, const char *cmd)
+{
+	size_t len = strlen(cmd);
+
+	fprintf(fp, "usage: relaycfgctl [-c FILE] [--json] %s ...\n", cmd);
+	for (size_t i = 0; i < N_SYNOPSES; i++)
+		if (strncmp(admin_synopses[i], cmd, len) == 0 &&
+		    (admin_synopses[i][len] == ' ' ||
+		    admin_synopses[i][len] == '\n'))
+			fprintf(fp, "  %s", admin_synopses[i]);
+	fputs("See relaycfgctl(1).\n", fp);
 }
 
 /*
@@ -101,6 +130,12 @@ ctl_admin_main(int argc, char **argv, const struct ctl_opts *o)
 			break;
 	if (i == sizeof(cmds) / sizeof(cmds[0]))
 		return admin_usage_error(&a, "unknown command");
+	/* Before the config file: help needs no database, nor a valid
+	 * rest of the line. */
+	if (admin_wants_help(argc, argv)) {
+		admin_usage_of(stdout, argv[0]);
+		return 0;
+	}
 	if (cmds[i].needs_sub && argc < 2)
 		return admin_usage_error(&a, "missing subcommand");
 	if (cmds[i].needs_sub) {

@@ -84,6 +84,12 @@ int	admin_show_list(const struct admin *a, const char *name,
  */
 int	admin_parse_args(struct admin *a, int argc, char **argv,
 	    const int *allowed, struct args *out);
+/*
+ * admin_wants_help - does argv (argv[0] the command) ask for --help?
+ * Read as admin_parse_args reads it: not after "--", nor as the value of
+ * an option that takes one.
+ */
+bool	admin_wants_help(int argc, char **argv);
 /* Between n and max positional arguments; else 2 after a message. */
 int	admin_want_pos(const struct admin *a, const struct args *ar, int n,
 	    int max);

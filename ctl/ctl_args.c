@@ -132,6 +132,27 @@ admin_parse_args(struct admin *a, int argc, char **argv, const int *allowed,
 	return 0;
 }
 
+bool
+admin_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const struct admin_opt *ao;
+		const char *value;
+
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "--help") == 0)
+			return true;
+		if (strncmp(argv[i], "--", 2) != 0 ||
+		    (ao = admin_find_opt(argv[i] + 2, &value)) == NULL)
+			continue;
+		/* "--name VALUE": VALUE is no option, even "--help". */
+		if (ao->lo.has_arg == required_argument && value == NULL)
+			i++;
+	}
+	return false;
+}
+
 int
 admin_want_pos(const struct admin *a, const struct args *ar, int n, int max)
 {

@@ -29,6 +29,9 @@ run db frobnicate --json
 is "$RC:$OUT" "2:" "also with an option"
 run db
 is "$RC:$OUT" "2:" "db without a subcommand is a usage error"
+run db --help
+is "$RC:$ERR" "0:" "db --help: exit 0"
+like "$OUT" "db init \| migrate \| status" "and the db usage on stdout"
 is "$(tables)" 0 "none of them created the schema"
 run db status
 is "$RC:$OUT" "0:schema version 0 (latest 4): not initialised; run relaycfgctl db init" \
