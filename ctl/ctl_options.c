@@ -11,6 +11,28 @@
 #include <json-c/json.h>
 
 #include "ctl_admin.h"
+#include "model.h"
+
+/*
+ * owner_exists - does the org or template id exist?  (Their options
+ * read as an empty object for any id, so get asks first.)  0 yes; else
+ * the exit status after a message: 1 "no such ..." or the store's error.
+ */
+static int
+owner_exists(struct admin *a, enum store_owner owner, int64_t id)
+{
+	const struct model_org *org = NULL;
+	const struct store_template *tmpl = NULL;
+
+	if (owner == STORE_OWNER_ORG) {
+		if (store_orgs_by_ids(a->st, &id, 1, &org) != STORE_OK)
+			return admin_store_fail(a);
+		return org != NULL ? 0 : admin_fail(a, "no such organization");
+	}
+	if (store_templates_by_ids(a->st, &id, 1, &tmpl) != STORE_OK)
+		return admin_store_fail(a);
+	return tmpl != NULL ? 0 : admin_fail(a, "no such template");
+}
 
 /*
  * cmd_option - set or unset one option (through the store, which drops
@@ -64,9 +86,13 @@ cmd_option(struct admin *a, int argc, char **argv)
 		rc = store_project_options(a->st, &id, 1, &dict);
 		break;
 	case STORE_OWNER_ORG:
+		if ((rc = owner_exists(a, owner, id)) != 0)
+			return rc;
 		rc = store_org_options(a->st, &id, 1, &dict);
 		break;
 	case STORE_OWNER_TEMPLATE:
+		if ((rc = owner_exists(a, owner, id)) != 0)
+			return rc;
 		rc = store_template_options(a->st, &id, 1, &dict);
 		break;
 	}

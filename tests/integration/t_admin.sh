@@ -214,7 +214,15 @@ is "$RC" 1 "an option key with a space is refused"
 run option unset org "$ORG" nope
 is "$RC:$ERR" "1:relaycfgctl: option unset: the option is not set" "unset of an unset option"
 run option get project 999
-is "$RC" 1 "options of a missing project"
+is "$RC:$OUT:$ERR" "1::relaycfgctl: option get: no such project" "options of a missing project"
+run option get org 999
+is "$RC:$OUT:$ERR" "1::relaycfgctl: option get: no such organization" "options of a missing organization"
+run option get org 999 sentry:relay_pii_config --cached
+is "$RC:$OUT:$ERR" "1::relaycfgctl: option get: no such organization" "one option of a missing organization, cached"
+run option get template 999
+is "$RC:$OUT:$ERR" "1::relaycfgctl: option get: no such template" "options of a missing template"
+run option get org "$BETA"
+is "$RC:$OUT:$ERR" "0::" "an organization without options: none, exit 0"
 run option get team 1
 is "$RC" 2 "options of an unknown owner kind"
 
