@@ -31,6 +31,14 @@ int	ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o);
 /* status: two scrapes of the server's /metrics, shown (ctl_status.c) */
 int	ctl_status_main(int argc, char **argv, const struct ctl_opts *o);
 
+/*
+ * ctl_put_safe - s on fp with the control characters as \xNN: for text
+ * that came from elsewhere (an upstream's answer, names mirrored from
+ * Sentry), which must neither break the output's lines nor drive the
+ * terminal.  (relaycfgctl.c)
+ */
+void	ctl_put_safe(FILE *fp, const char *s);
+
 /* ctl_admin_usage / ctl_relay_usage - print the area's usage lines. */
 void	ctl_admin_usage(FILE *fp);
 void	ctl_relay_usage(FILE *fp);

@@ -14,18 +14,6 @@
 
 #include "ctl_relay.h"
 
-/* put_safe - s on fp, bytes a terminal would act on as \xNN. */
-static void
-put_safe(FILE *fp, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
-	    p++)
-		if (*p < 0x20 || *p == 0x7f)
-			fprintf(fp, "\\x%02x", *p);
-		else
-			fputc(*p, fp);
-}
-
 /* field - the string form of o's member key (a string or a number), or
  * "-" when absent or of another type.  Belongs to o. */
 static const char *
@@ -61,7 +49,7 @@ put_features(FILE *fp, json_object *state)
 		f = json_object_array_get_idx(features, i);
 		if (i > 0)
 			fputc(',', fp);
-		put_safe(fp, json_object_is_type(f, json_type_string) ?
+		ctl_put_safe(fp, json_object_is_type(f, json_type_string) ?
 		    json_object_get_string(f) : "?");
 	}
 }
@@ -70,7 +58,7 @@ put_features(FILE *fp, json_object *state)
 static void
 put_row(FILE *fp, const char *key, const char *status, json_object *state)
 {
-	put_safe(fp, key);
+	ctl_put_safe(fp, key);
 	/* public keys are 32 characters: one column for the usual case */
 	fprintf(fp, "%*s  %-9s  ", strlen(key) < 32 ? (int)(32 - strlen(key)) :
 	    0, "", status);
@@ -78,11 +66,11 @@ put_row(FILE *fp, const char *key, const char *status, json_object *state)
 		fputs("-  -  -\n", fp);
 		return;
 	}
-	put_safe(fp, field(state, "projectId"));
+	ctl_put_safe(fp, field(state, "projectId"));
 	fputc('/', fp);
-	put_safe(fp, field(state, "slug"));
+	ctl_put_safe(fp, field(state, "slug"));
 	fputs("  ", fp);
-	put_safe(fp, field(state, "rev"));
+	ctl_put_safe(fp, field(state, "rev"));
 	fputs("  ", fp);
 	put_features(fp, state);
 	fputc('\n', fp);

@@ -114,9 +114,12 @@ cmd_option(struct admin *a, int argc, char **argv)
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		return 0;
 	}
-	json_object_object_foreach(dict, k, v)
-		printf("%s: %s\n", k, v == NULL ? "null" :
+	/* Keys escaped: a mirrored key is Sentry's text (values are JSON). */
+	json_object_object_foreach(dict, k, v) {
+		ctl_put_safe(stdout, k);
+		printf(": %s\n", v == NULL ? "null" :
 		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
 		    JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
 	return 0;
 }

@@ -98,19 +98,22 @@ admin_done(const struct admin *a, const char *what, const char *id_text,
 
 /*
  * Human output of one object: "key: value" lines, nested objects as
- * compact JSON, null as "-".
+ * compact JSON, null as "-".  Strings are escaped (ctl_put_safe): names
+ * mirrored from Sentry may hold anything.
  */
 static void
 print_fields(json_object *o)
 {
 	json_object_object_foreach(o, k, v) {
+		printf("%s: ", k);
 		if (v == NULL)
-			printf("%s: -\n", k);
+			fputs("-", stdout);
 		else if (json_object_is_type(v, json_type_string))
-			printf("%s: %s\n", k, json_object_get_string(v));
+			ctl_put_safe(stdout, json_object_get_string(v));
 		else
-			printf("%s: %s\n", k,
-			    json_object_to_json_string_ext(v, JSON_FLAGS));
+			fputs(json_object_to_json_string_ext(v, JSON_FLAGS),
+			    stdout);
+		putchar('\n');
 	}
 }
 
@@ -128,7 +131,7 @@ admin_show(const struct admin *a, json_object *o)
 	return 0;
 }
 
-/* Takes arr. */
+/* Takes arr.  Fields are escaped as in print_fields. */
 int
 admin_show_list(const struct admin *a, const char *name, json_object *arr,
     const char *const *fields)
@@ -147,7 +150,11 @@ admin_show_list(const struct admin *a, const char *name, json_object *arr,
 
 		for (size_t f = 0; fields[f] != NULL; f++) {
 			json_object_object_get_ex(row, fields[f], &v);
-			printf("%s%s", f > 0 ? "\t" : "", v == NULL ? "-" :
+			/* Escaped: a tab or newline in a name would
+			 * break the one row per line. */
+			if (f > 0)
+				putchar('\t');
+			ctl_put_safe(stdout, v == NULL ? "-" :
 			    json_object_get_string(v));
 		}
 		putchar('\n');

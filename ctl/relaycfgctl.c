@@ -21,6 +21,22 @@ static const char *const relay_commands[] = {
 	"keygen", "sign", "register", "fetch", "publickeys", NULL
 };
 
+/*
+ * ctl_put_safe - see ctl.h.  Every byte below 0x20 and DEL: a tab or a
+ * newline would break a one-row-per-line output, ESC would reach the
+ * terminal as a command.
+ */
+void
+ctl_put_safe(FILE *fp, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
+	    p++)
+		if (*p < 0x20 || *p == 0x7f)
+			fprintf(fp, "\\x%02x", *p);
+		else
+			fputc(*p, fp);
+}
+
 static bool
 in_list(const char *const *list, const char *name)
 {

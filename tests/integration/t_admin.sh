@@ -369,6 +369,34 @@ is "$(sql "SELECT COUNT(*) FROM sentry_project WHERE organization_id = $BETA"):$
 run org show "$BETA" --cached
 is "$RC" 1 "org delete: gone from the cache"
 
+# --- names as Sentry may hold them -----------------------------------------
+# sentry-sync copies names as they are: a tab, a newline or ESC in one
+# must neither break list's one row per line nor reach the terminal.
+ODDSQL="CONCAT('Tab', CHAR(9), 'New', CHAR(10), 'Esc', CHAR(27), '[2J')"
+ODDRAW=$'Tab\tNew\nEsc\e[2J'
+ODDTXT='Tab\x09New\x0aEsc\x1b[2J'
+ODD=$(sql "INSERT INTO sentry_organization (name, slug) VALUES ($ODDSQL, 'odd'); SELECT LAST_INSERT_ID()")
+OTMPL=$(sql "INSERT INTO sentry_projecttemplate (name, organization_id) VALUES ($ODDSQL, $ODD); SELECT LAST_INSERT_ID()")
+OPROJ=$(sql "INSERT INTO sentry_project (slug, name, organization_id) VALUES ('oddp', $ODDSQL, $ODD); SELECT LAST_INSERT_ID()")
+noesc() { case $1 in *$'\e'*) echo "ESC in the output" ;; esac; }
+run org list
+is "$(printf '%s\n' "$OUT" | grep -c .):$(printf '%s\n' "$OUT" | grep "^$ODD	")" \
+    "$(sql "SELECT COUNT(*) FROM sentry_organization"):$ODD	odd	active	$ODDTXT" \
+    "org list: the name escaped, one line per row"
+is "$(noesc "$OUT")" "" "org list: no ESC reaches the terminal"
+run org show "$ODD"
+is "$RC:$(field name)" "0:$ODDTXT" "org show: the name escaped"
+is "$(noesc "$OUT")" "" "org show: no ESC"
+run project template list --org "$ODD"
+is "$OUT" "$OTMPL	$ODD	$ODDTXT" "project template list: the name escaped"
+run project list --org "$ODD"
+is "$OUT" "$OPROJ	$ODD	oddp	active	-	-	$ODDTXT" "project list: the name escaped"
+run project show "$OPROJ" --cached
+is "$(field name):$(noesc "$OUT")" "$ODDTXT:" "project show: the name escaped"
+run --json org show "$ODD"
+is "$(printf '%s' "$OUT" | jq -j .name)" "$ODDRAW" "--json keeps the name as it is"
+sql "DELETE FROM sentry_project WHERE id = $OPROJ; DELETE FROM sentry_projecttemplate WHERE id = $OTMPL; DELETE FROM sentry_organization WHERE id = $ODD"
+
 # --- MariaDB away, usage ------------------------------------------------
 harness_stop_mariadb
 run org list
