@@ -164,11 +164,17 @@ changed_columns(const struct mirror_table *t, const struct mirror_rows *want,
 	}
 }
 
-/* --dry-run: one line per change. */
-static void
-print_plan(const struct mirror_plan *plan, const struct mirror_rows *want)
+/*
+ * --dry-run: each change, one line on stdout, or (json) one object of
+ * the array returned (NULL otherwise, or on OOM): stdout then holds only
+ * the summary's object, with the array in it, for scripts.
+ */
+static json_object *
+print_plan(const struct sync *s, const struct mirror_plan *plan,
+    const struct mirror_rows *want)
 {
 	static const char *const verbs[] = { "create", "update", "delete" };
+	json_object *arr = s->json ? json_object_new_array() : NULL;
 
 	for (int t = 0; t < MT_COUNT; t++) {
 		const struct mirror_table *mt = mirror_table(t);
@@ -177,23 +183,47 @@ print_plan(const struct mirror_plan *plan, const struct mirror_rows *want)
 			const struct mirror_change *ch = &plan->t[t].ch[i];
 			const struct mirror_row *row = ch->want != NULL ?
 			    ch->want : ch->have;
-			char key[200], cols[512] = "";
+			char key[200], cols[512] = "", *col, *save;
+			json_object *one, *jcols;
 
 			mirror_key_text(mt, (const char *const *)row->v, key,
 			    sizeof(key));
 			if (ch->op == MO_UPDATE)
 				changed_columns(mt, &want[t], ch, cols,
 				    sizeof(cols));
-			printf("%s %s %s%s%s\n", verbs[ch->op], mt->name, key,
-			    cols[0] != '\0' ? ": " : "", cols);
+			if (!s->json) {
+				printf("%s %s %s%s%s\n", verbs[ch->op],
+				    mt->name, key, cols[0] != '\0' ? ": " : "",
+				    cols);
+				continue;
+			}
+			one = json_object_new_object();
+			jcols = json_object_new_array();
+			for (col = strtok_r(cols, ",", &save); col != NULL;
+			    col = strtok_r(NULL, ",", &save))
+				json_object_array_add(jcols,
+				    json_object_new_string(col));
+			json_object_object_add(one, "op",
+			    json_object_new_string(verbs[ch->op]));
+			json_object_object_add(one, "table",
+			    json_object_new_string(mt->name));
+			json_object_object_add(one, "key",
+			    json_object_new_string(key));
+			json_object_object_add(one, "columns", jcols);
+			json_object_array_add(arr, one);
 		}
 	}
+	return arr;
 }
 
-/* The summary: one line, or one JSON object. */
+/*
+ * The summary: one line, or one JSON object, with "changes" (taken; a
+ * dry run's, from print_plan) when not NULL.
+ */
 static void
 print_summary(const struct sync *s, const struct mirror_plan *plan,
-    unsigned long writes, unsigned long deletes, double secs)
+    json_object *changes, unsigned long writes, unsigned long deletes,
+    double secs)
 {
 	char line[2048];
 
@@ -227,6 +257,8 @@ print_summary(const struct sync *s, const struct mirror_plan *plan,
 		    json_object_new_int64((int64_t)deletes));
 		json_object_object_add(o, "seconds",
 		    json_object_new_double(secs));
+		if (changes != NULL)
+			json_object_object_add(o, "changes", changes);
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	} else {
@@ -261,6 +293,7 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 	struct mirror_rows have[MT_COUNT];
 	struct mirror_plan plan;
 	struct store_stats before, after;
+	json_object *changes;
 	unsigned long writes = 0;
 	enum round_rc rc = ROUND_FAILED;
 	size_t deleted, had;
@@ -300,13 +333,17 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 		    cmd, deleted, had, mirror_table(g)->what,
 		    s->conf->sentry_sync_max_delete);
 		rc = ROUND_GUARDED;
-		if (s->dry_run)
-			print_plan(&plan, want);
+		/* The changes refused, as a dry run shows them (with
+		 * --json its one object: stdout stays one document). */
+		if (s->dry_run && (changes = print_plan(s, &plan, want)) !=
+		    NULL)
+			print_summary(s, &plan, changes, 0, 0,
+			    now_seconds() - t0);
 		goto out;
 	}
 	if (s->dry_run) {
-		print_plan(&plan, want);
-		print_summary(s, &plan, 0, 0, now_seconds() - t0);
+		changes = print_plan(s, &plan, want);
+		print_summary(s, &plan, changes, 0, 0, now_seconds() - t0);
 		rc = ROUND_DONE;
 		goto out;
 	}
@@ -323,7 +360,7 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 	if (store_cache_stale(s->st))
 		fprintf(stderr, "relaycfgctl: %s: warning: memcached could not "
 		    "be reached: old entries live until their TTL\n", cmd);
-	print_summary(s, &plan, writes, after.cache_deletes -
+	print_summary(s, &plan, NULL, writes, after.cache_deletes -
 	    before.cache_deletes, now_seconds() - t0);
 	rc = ROUND_DONE;
 out:

@@ -1,0 +1,84 @@
+#!/bin/bash
+# relaycfgctl sentry-sync --json: stdout is exactly one JSON document,
+# --dry-run's changes included (t_sentry_sync.sh tests the sync itself).
+# Real PostgreSQL (Sentry's tables), MariaDB and memcached.
+. "$top_srcdir/tests/lib/harness.sh"
+. "$top_srcdir/tests/lib/postgres.sh"
+
+harness_init
+need_binary python3
+need_binary jq
+harness_start_mariadb
+harness_start_memcached
+pg_start
+harness_write_conf \
+    "sentry_pg = $(pg_conninfo)" \
+    "sentry_pg_password = $PG_RO_PASSWORD"
+"$RELAYCFGCTL" -c "$RELAYCFG_CONF" db init >/dev/null ||
+    { diag "db init failed"; exit 1; }
+pgsql_file "$top_srcdir/tests/data/sentry-pg-schema.sql" >/dev/null
+ok $? "Sentry's schema loads into PostgreSQL"
+pgsql "
+INSERT INTO sentry_organization (id, name, slug, status, date_added,
+    default_role, is_test, flags) VALUES
+ (1, 'Acme Corp', 'acme', 0, now(), 'member', false, 1);
+INSERT INTO sentry_project (id, slug, name, forced_color, public,
+    date_added, status, first_event, external_id, flags, platform,
+    organization_id, template_id) VALUES
+ (1, 'web', 'Web', NULL, false, now(), 0, NULL, NULL, 0, 'javascript', 1, NULL);
+" >/dev/null
+
+# sync ARGS...: $OUT, $ERR, $RC of relaycfgctl sentry-sync ARGS.
+sync() {
+	OUT=$("$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync "$@" 2>"$T/err")
+	RC=$?
+	ERR=$(cat "$T/err")
+}
+# one_json: does $OUT parse as one JSON document, and nothing else?
+one_json() {
+	printf '%s' "$OUT" | python3 -c 'import json,sys; json.load(sys.stdin)'
+}
+
+sync --dry-run --json
+is "$RC" 0 "--dry-run --json: exit 0"
+one_json
+ok $? "--dry-run --json: stdout is one JSON document"
+is "$(printf '%s' "$OUT" | jq -c '[.dry_run, .changes]')" \
+    '[true,[{"op":"create","table":"sentry_organization","key":"1","columns":[]},{"op":"create","table":"sentry_project","key":"1","columns":[]}]]' \
+    "the changes are in it"
+is "$(sql "SELECT COUNT(*) FROM sentry_organization")" 0 "and nothing was written"
+
+sync --json
+is "$RC" 0 "a sync"
+one_json
+ok $? "--json: one JSON document"
+is "$(printf '%s' "$OUT" | jq -c '[.dry_run, .changed, has("changes")]')" \
+    '[false,true,false]' "a sync lists no changes"
+
+pgsql "UPDATE sentry_project SET name = 'Web app', platform = 'python' WHERE id = 1" >/dev/null
+OUT=$("$RELAYCFGCTL" -c "$RELAYCFG_CONF" --json sentry-sync --dry-run 2>"$T/err")
+RC=$?
+one_json
+ok $? "--json before the command: the same"
+is "$RC:$(printf '%s' "$OUT" | jq -c .changes)" \
+    '0:[{"op":"update","table":"sentry_project","key":"1","columns":["name","platform"]}]' \
+    "an update lists its columns"
+sync --dry-run
+is "$OUT" "update sentry_project 1: name,platform
+$(printf '%s\n' "$OUT" | sed -n 2p)" "without --json: the change lines, then the summary"
+like "$(printf '%s\n' "$OUT" | sed -n 2p)" '^sentry-sync \(dry run\): projects \+0 ~1 -0' \
+    "(the summary line)"
+
+# The deletion guard: exit 3, and a dry run still one document.
+pgsql_db postgres "CREATE DATABASE empty" >/dev/null
+"$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKDIR" -p "$PG_PORT" \
+    -U postgres -d empty -f "$top_srcdir/tests/data/sentry-pg-schema.sql" >/dev/null
+sync --pg "host=$PG_SOCKDIR port=$PG_PORT dbname=empty user=postgres" --dry-run --json
+is "$RC" 3 "the guard stops a dry run: exit 3"
+like "$ERR" "refusing to delete" "and says why on stderr"
+one_json
+ok $? "--dry-run --json stopped by the guard: one JSON document"
+is "$(printf '%s' "$OUT" | jq -c '[.changes[] | .op + " " + .table]')" \
+    '["delete sentry_organization","delete sentry_project"]' "with the deletes it refused"
+
+done_testing
