@@ -406,12 +406,18 @@ store_sql_query(struct store *st, struct db *db, const struct db_sql *q,
 	rc = db_query(db, q->buf, q->len, res);
 	if (rc != DB_UNAVAILABLE || db == st->primary)
 		return store_rc_from_db(st, db, rc);
-	/* The replica went away under the request: the primary has the
-	 * truth; with the primary down too, another replica unchecked. */
+	/*
+	 * The replica went away under the request: the primary has the
+	 * truth; with the primary down too, another replica unchecked, but
+	 * never one pick_reader found lagging: what it lacks would be read,
+	 * and written back over the tombstones of the writes it lacks.
+	 */
 	for (size_t k = 0; k <= st->n_replicas && rc == DB_UNAVAILABLE; k++) {
 		struct db *alt = k == 0 ? st->primary : st->replicas[k - 1];
 
-		if (alt == db || (k > 0 && db_resting(alt)))
+		if (alt == db || (k > 0 && (db_resting(alt) ||
+		    st->lagging[k - 1] ||
+		    clock_mono_ms() < st->rest_until[k - 1])))
 			continue;
 		db = alt;
 		rc = db_query(db, q->buf, q->len, res);

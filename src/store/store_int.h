@@ -111,7 +111,7 @@ int	store_rc_from_db(struct store *st, struct db *db, enum db_rc rc);
 struct db *store_reader(struct store *st);
 /* Run q on db; *res (NULL on error) is the caller's to free.  A replica
  * that fails under the query is replaced by the primary, or, when that is
- * down too, by another replica. */
+ * down too, by another replica not found lagging (else it fails). */
 int	store_sql_query(struct store *st, struct db *db, const struct db_sql *q,
 	    struct db_res **res);
 /* Run a change on the primary. */

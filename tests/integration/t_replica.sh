@@ -211,7 +211,9 @@ reader_order() {
 	lag)	# the other replica applies the write before the request
 		# looks (its wait is 300 ms: a loaded machine can take longer)
 		repl_sql "$(replica_name "$arg")" "STOP SLAVE SQL_THREAD"
-		ctl option set project "$PROJ" sentry:lag-mark '"x"' >/dev/null
+		# a new value each time: an unchanged one moves no position
+		ctl option set project "$PROJ" sentry:lag-mark \
+		    "\"$(date +%s%N)\"" >/dev/null
 		if [ "$arg" = replica1 ]; then other=rep2; else other=rep1; fi
 		repl_wait_caught_up "$other" prim 30 ;;
 	write)	ctl option set project "$PROJ" sentry:origins \
@@ -219,6 +221,7 @@ reader_order() {
 		[ -z "$arg" ] ||
 		    repl_wait_caught_up "$(replica_name "$arg")" prim 30 ;;
 	kill-primary)	repl_kill prim ;;
+	kill)	repl_kill "$(replica_name "$arg")" ;;
 	restart-primary)
 		repl_restart_mariadbd prim
 		repl_sql rep1 "START SLAVE SQL_THREAD"
@@ -300,4 +303,21 @@ repl_sql rep1 "START SLAVE SQL_THREAD"
 repl_sql rep2 "START SLAVE SQL_THREAD"
 repl_wait_caught_up rep1 prim 30 && repl_wait_caught_up rep2 prim 30
 ok $? "the primary back, both replicas caught up"
+
+# --- (h) the checked replica and the primary down together ------------------
+# test_reader checked-down (see its header): the request chose B because
+# A lagged, B applied a write, then B and the primary are killed while A
+# rests; the request's next read must fail, not read A unchecked.
+NEW_ORIGINS='["https://v7.example"]'
+harness_drive reader_order "$T/test_reader3.log" env \
+    RELAYCFG_CONF="$T/reader2.conf" PROJ="$PROJ" NEW_ORIGINS="$NEW_ORIGINS" \
+    "$top_builddir/tests/integration/test_reader" checked-down
+ok $? "test_reader checked-down finished cleanly"
+[ -n "$(repl_pid prim)" ] || repl_restart_mariadbd prim
+for r in rep1 rep2; do
+	[ -n "$(repl_pid "$r")" ] || repl_restart_mariadbd "$r"
+	repl_sql "$r" "START SLAVE SQL_THREAD"
+done
+repl_wait_caught_up rep1 prim 30 && repl_wait_caught_up rep2 prim 30
+ok $? "all three back, both replicas caught up"
 done_testing

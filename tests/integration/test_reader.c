@@ -16,6 +16,8 @@
  *                         is made on the primary
  *   kill-primary, restart-primary (which also lets every replica apply
  *                         again and catch up)
+ *   kill REPLICA          REPLICA's server is killed (t_replica.sh starts
+ *                         it again afterwards)
  *
  * Scenario "chosen-before-write":
  *
@@ -34,6 +36,13 @@
  * position to check, the first replica not resting would be read
  * unchecked: A, without the write, whose old value would be written back
  * for good.  The request must keep B, which it checked.
+ *
+ * Scenario "checked-down" (two replicas): as "primary-down", but B, the
+ * replica the request checked, is killed with the primary, while A still
+ * rests.  Reading the options, B fails under the query, and with the
+ * primary down the only other server is A, which lagged: reading it
+ * would write its old value back over the tombstone.  The read must fail
+ * instead (the answer is then stale or pending), and nothing be cached.
  */
 #include "config.h"
 
@@ -67,11 +76,13 @@ origins(struct store *st, int64_t proj)
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-/* A read no cache answers: the request chooses its reader. */
+/*
+ * A read no cache answers: the request chooses its reader.  Each scenario
+ * reads its own absent project: the one before cached its miss.
+ */
 static void
-first_read(struct store *st)
+first_read(struct store *st, int64_t absent)
 {
-	int64_t absent = 987654321;
 	const struct model_project *p = NULL;
 
 	(void)store_projects_by_ids(st, &absent, 1, &p);
@@ -101,7 +112,7 @@ chosen_before_write(struct store *st, int64_t proj, const char *want)
 {
 	const char *got;
 
-	first_read(st);
+	first_read(st, 987654321);
 	ok(st->reader != NULL && st->reader != st->primary,
 	    "the request's first read chose the replica (caught up)");
 	harness("stop-sql");
@@ -130,7 +141,7 @@ primary_down(struct store *st, const struct conf *conf, int64_t proj,
 	other = st->replicas[(st->first + 1) % st->n_replicas];
 	snprintf(order, sizeof(order), "lag %s", db_label(lag));
 	harness(order);
-	first_read(st);
+	first_read(st, 987654322);
 	ok(st->reader == other, "the first read chose %s (%s lags)",
 	    db_label(other), db_label(lag));
 	snprintf(order, sizeof(order), "write %s", db_label(other));
@@ -147,6 +158,39 @@ primary_down(struct store *st, const struct conf *conf, int64_t proj,
 	harness("restart-primary");
 }
 
+/* The checked replica and the primary down together (see above). */
+static void
+checked_down(struct store *st, int64_t proj)
+{
+	struct db *lag, *other;
+	char order[64];
+	const char *got;
+
+	if (st->n_replicas != 2) {
+		ok(0, "two replicas configured (%zu)", st->n_replicas);
+		return;
+	}
+	lag = st->replicas[st->first];
+	other = st->replicas[(st->first + 1) % st->n_replicas];
+	snprintf(order, sizeof(order), "lag %s", db_label(lag));
+	harness(order);
+	first_read(st, 987654323);
+	ok(st->reader == other, "the first read chose %s (%s lags): %s",
+	    db_label(other), db_label(lag),
+	    st->reader != NULL ? db_label(st->reader) : "none");
+	snprintf(order, sizeof(order), "write %s", db_label(other));
+	harness(order);
+	harness("kill-primary");
+	snprintf(order, sizeof(order), "kill %s", db_label(other));
+	harness(order);
+	got = origins(st, proj);
+	ok(strcmp(got, "") == 0 && st->reader != lag, "%s and the primary "
+	    "down: the read fails rather than read %s, which lags (read: "
+	    "\"%s\")", db_label(other), db_label(lag), got);
+	end_and_check_cached(st, proj, "");
+	harness("restart-primary");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -160,7 +204,7 @@ main(int argc, char **argv)
 	log_setup(LOG_LEVEL_WARN, false);
 	if (argc != 2) {
 		fprintf(stderr, "usage: test_reader chosen-before-write | "
-		    "primary-down\n");
+		    "primary-down | checked-down\n");
 		return 2;
 	}
 	if ((conf = conf_load(getenv("RELAYCFG_CONF"), err, sizeof(err))) ==
@@ -171,6 +215,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "primary-down") == 0)
 		primary_down(st, conf, proj, want);
+	else if (strcmp(argv[1], "checked-down") == 0)
+		checked_down(st, proj);
 	else if (strcmp(argv[1], "chosen-before-write") == 0)
 		chosen_before_write(st, proj, want);
 	else
