@@ -101,14 +101,18 @@ wb_flush(struct store *st, struct wb *w)
 }
 
 /* wb_negative - key, not found anywhere, is absent for the request and
- * (for ttl_negative) for everyone. */
-void
+ * (for ttl_negative) for everyone; see store_int.h. */
+int
 wb_negative(struct store *st, struct wb *w, const char *key)
 {
 	if (store_lc_find(st, key) != NULL)
-		return;
-	store_lc_put(st, key, NULL);
+		return STORE_OK;
+	if (!store_lc_put(st, key, NULL, NULL)) {
+		store_seterr(st, "out of memory");
+		return STORE_ERROR;
+	}
 	wb_add(w, key, "null", 4, st->conf->ttl_negative);
+	return STORE_OK;
 }
 
 /* --- one multi-get ---------------------------------------------------- */
@@ -168,14 +172,17 @@ batch_cache_read(struct store *st, const char *const *keys, size_t n,
 		}
 		if (negative != NULL && codec_is_null(v->data, v->len) &&
 		    negative(ctx, i)) {
-			store_lc_put(st, keys[i], NULL);
+			if (!store_lc_put(st, keys[i], NULL, NULL))
+				rc = STORE_ERROR;
 			continue;
 		}
 		a = codec_parse_cached(v->data, v->len);
 		rc = decode(st, ctx, i, a, &obj);
 		json_object_put(a);
-		if (rc == STORE_OK && obj != NULL)
-			store_lc_put(st, keys[i], obj);
+		/* Not remembered, the entry would be read as absent. */
+		if (rc == STORE_OK && obj != NULL &&
+		    !store_lc_put(st, keys[i], obj, NULL))
+			rc = STORE_ERROR;
 	}
 	cache_values_free(vals, n);
 	free(vals);
@@ -272,12 +279,16 @@ batch_get(struct store *st, const struct batch_req *reqs, size_t nreq,
 			rc = rc2;
 			continue;
 		}
-		/* Asked for and not found: absent (and cached so, briefly). */
+		/* Asked for and not found: absent (and cached so, briefly);
+		 * a found row is remembered (or load failed, above). */
 		for (size_t j = start; ops->negative && j < start + nmiss;
 		    j++) {
 			cache_key_id(st->cache, key, sizeof(key), ops->kind,
 			    want[j]);
-			wb_negative(st, &w, key);
+			if ((rc2 = wb_negative(st, &w, key)) != STORE_OK) {
+				rc = rc2;
+				break;
+			}
 		}
 	}
 	goto out;

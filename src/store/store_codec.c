@@ -243,17 +243,22 @@ field_from_row(const struct codec_field *fd, struct db_res *r, unsigned col,
 
 /* codec_from_row - see store_int.h. */
 void *
-codec_from_row(const struct codec_model *m, struct db_res *r)
+codec_from_row(const struct codec_model *m, struct db_res *r, bool *oom)
 {
 	struct codec_val v[CODEC_COLS_MAX];
 	unsigned col = 0;
+	void *row;
 
+	*oom = false;
 	for (size_t f = 0; f < m->nfields; f++) {
 		if (!field_from_row(&m->fields[f], r, col, &v[f]))
 			return NULL;
 		col += m->fields[f].type == CODEC_LIMIT ? 2 : 1;
 	}
-	return codec_build(m, v);
+	/* The row is one: only the allocation can fail now. */
+	if ((row = codec_build(m, v)) == NULL)
+		*oom = true;
+	return row;
 }
 
 /* Element i as int64. */

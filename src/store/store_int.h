@@ -131,8 +131,10 @@ unsigned store_conf_ttl(const struct store *st, size_t off);
 bool	store_own(struct store *st, void *p, enum own_type type);
 /* The node for key, or NULL when the request has not seen it. */
 struct lc_node *store_lc_find(const struct store *st, const char *key);
-/* Remember key -> obj (NULL: absent); the first answer wins. */
-const void *store_lc_put(struct store *st, const char *key, const void *obj);
+/* Remember key -> obj (NULL: absent); the first answer wins and is
+ * *kept (kept may be NULL).  false on OOM: nothing remembered. */
+bool	store_lc_put(struct store *st, const char *key, const void *obj,
+	    const void **kept);
 /* The object kind:id of the request (NULL: absent or not seen). */
 const void *store_lc_id(const struct store *st, const char *kind, int64_t id);
 /* Forget every entry; the objects stay alive until request end. */
@@ -195,8 +197,10 @@ extern const struct codec_model codec_org, codec_project, codec_key,
 	"rate_limit_count, rate_limit_window, label"
 
 /* A new row (one allocation, free() releases it), or NULL when r or a is
- * not one (a miss, for the cache) or on OOM. */
-void	*codec_from_row(const struct codec_model *m, struct db_res *r);
+ * not one (a miss, for the cache) or on OOM; codec_from_row says which
+ * in *oom, as a row skipped for OOM must not read as absent. */
+void	*codec_from_row(const struct codec_model *m, struct db_res *r,
+	    bool *oom);
 void	*codec_from_json(const struct codec_model *m, json_object *a);
 /* A new array, NULL on OOM; a list of n rows likewise. */
 json_object *codec_to_json(const struct codec_model *m, const void *obj);
@@ -231,8 +235,10 @@ void	wb_add(struct wb *w, const char *key, const char *val, size_t len,
 void	wb_add_json(struct wb *w, const char *key, json_object *o,
 	    unsigned ttl);
 void	wb_flush(struct store *st, struct wb *w);
-/* Not found by anyone: absent, and cached so for ttl_negative. */
-void	wb_negative(struct store *st, struct wb *w, const char *key);
+/* Not found by anyone: absent, and cached so for ttl_negative.  A key
+ * the request has seen is left alone.  STORE_OK, or STORE_ERROR on OOM
+ * (nothing remembered, nothing queued). */
+int	wb_negative(struct store *st, struct wb *w, const char *key);
 
 /* Room for n cache keys: buf[i] is written by the caller, kp[i] points
  * to it.  -1 on OOM; keyset_free takes a zeroed or failed one. */

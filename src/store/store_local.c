@@ -95,21 +95,27 @@ lc_grow(struct store *st)
 /*
  * Remember key -> obj (absent when obj is NULL).  The first answer of a
  * request wins: a later one for the same key is ignored, so that what a
- * caller already holds stays what the request sees.  Returns the
- * remembered object, or NULL on OOM (and for absent).
+ * caller already holds stays what the request sees.  Returns true with
+ * *kept (when kept is not NULL) the remembered object (NULL: absent), or
+ * false on OOM with nothing remembered and *kept untouched: OOM must not
+ * read as "absent", which callers would cache for everyone.
  */
-const void *
-store_lc_put(struct store *st, const char *key, const void *obj)
+bool
+store_lc_put(struct store *st, const char *key, const void *obj,
+    const void **kept)
 {
 	struct lc_node *n;
 	size_t klen = strlen(key), h;
 
-	if ((n = store_lc_find(st, key)) != NULL)
-		return n->obj;
+	if ((n = store_lc_find(st, key)) != NULL) {
+		if (kept != NULL)
+			*kept = n->obj;
+		return true;
+	}
 	if ((st->lc_n + 1 > st->lc_cap * 2 || st->lc == NULL) && !lc_grow(st))
-		return NULL;
+		return false;
 	if ((n = malloc(sizeof(*n) + klen + 1)) == NULL)
-		return NULL;
+		return false;
 	memcpy(n->key, key, klen + 1);
 	n->obj = obj;
 	n->absent = obj == NULL;
@@ -117,7 +123,9 @@ store_lc_put(struct store *st, const char *key, const void *obj)
 	n->next = st->lc[h];
 	st->lc[h] = n;
 	st->lc_n++;
-	return obj;
+	if (kept != NULL)
+		*kept = obj;
+	return true;
 }
 
 /*

@@ -104,7 +104,9 @@ dict_load(struct store *st, const void *arg, const int64_t *ids, size_t n,
 		if (!store_own(st, o, OWN_JSON))
 			goto oom;
 		cache_key_id(st->cache, key, sizeof(key), d->kind, ids[i]);
-		store_lc_put(st, key, o);
+		/* Not remembered, the owner would go without options. */
+		if (!store_lc_put(st, key, o, NULL))
+			goto oom;
 		wb_add_json(w, key, o, st->conf->ttl_options);
 	}
 	goto out;
@@ -259,7 +261,9 @@ store_project_options(struct store *st, const int64_t *project_ids, size_t n,
 			continue;
 		}
 		cache_key_id(st->cache, key, sizeof(key), "pom", p->id);
-		store_lc_put(st, key, m);
+		/* out[i] is the answer either way; unremembered, the next
+		 * call of the request merges again. */
+		(void)store_lc_put(st, key, m, NULL);
 		out[i] = m;
 	}
 out:

@@ -81,9 +81,12 @@ fetch_db_rows(struct store *st, const struct codec_model *m,
 		goto out;
 	while (db_res_next(r)) {
 		char key[CACHE_KEY_MAX];
-		void *obj = codec_from_row(m, r);
+		bool oom;
+		void *obj = codec_from_row(m, r, &oom);
 		const void *kept;
 
+		if (obj == NULL && oom)
+			goto oom;
 		if (obj == NULL) {
 			log_warn("%s: skipping an unreadable row", m->table);
 			continue;
@@ -95,11 +98,13 @@ fetch_db_rows(struct store *st, const struct codec_model *m,
 			free(obj);
 			continue;
 		}
-		if (!store_own(st, obj, OWN_MEM)) {
-			rc = STORE_ERROR;
-			goto out;
-		}
-		kept = store_lc_put(st, key, obj);
+		/*
+		 * A row found but not remembered must fail the call: the
+		 * caller would take it for absent and cache that (wb_negative).
+		 */
+		if (!store_own(st, obj, OWN_MEM) ||
+		    !store_lc_put(st, key, obj, &kept))
+			goto oom;
 		if (kept == obj)
 			wb_add_row(w, m, key, obj, ttl);
 		if (m->ptr_kind != NULL && kept != NULL &&
@@ -109,12 +114,17 @@ fetch_db_rows(struct store *st, const struct codec_model *m,
 
 			cache_key_str(st->cache, key, sizeof(key), m->ptr_kind,
 			    codec_str(m, kept));
-			store_lc_put(st, key, kept);
+			if (!store_lc_put(st, key, kept, NULL))
+				goto oom;
 			pl = snprintf(pv, sizeof(pv), "[%lld]",
 			    (long long)codec_id(m, kept));
 			wb_add(w, key, pv, (size_t)pl, ttl);
 		}
 	}
+	goto out;
+oom:
+	store_seterr(st, "out of memory");
+	rc = STORE_ERROR;
 out:
 	db_res_free(r);
 	db_sql_free(&q);
@@ -292,8 +302,12 @@ fetch_cache_ptrs(struct store *st, const struct codec_model *m,
 			continue;
 		row = store_lc_id(st, m->kind, c.ids[i]);
 		/* A stale pointer (the row's string changed) is a miss. */
-		if (row != NULL && strcmp(codec_str(m, row), strs[i]) == 0)
-			store_lc_put(st, ks.kp[i], row);
+		if (row != NULL && strcmp(codec_str(m, row), strs[i]) == 0 &&
+		    !store_lc_put(st, ks.kp[i], row, NULL)) {
+			store_seterr(st, "out of memory");
+			rc = STORE_ERROR;
+			goto out;
+		}
 	}
 	lease_hinted_rows(st, m, &c, ks.kp, n);
 	rc = STORE_OK;
@@ -424,7 +438,10 @@ read_rows_by_strs(struct store *st, const struct codec_model *m,
 			continue;
 		/* No row can hold it: absent without asking anyone. */
 		if (!store_could_be_column(strs[i], m->str_max)) {
-			store_lc_put(st, key, NULL);
+			if (!store_lc_put(st, key, NULL, NULL)) {
+				store_seterr(st, "out of memory");
+				rc = STORE_ERROR;
+			}
 			continue;
 		}
 		want[nwant++] = strs[i];
@@ -435,7 +452,8 @@ read_rows_by_strs(struct store *st, const struct codec_model *m,
 		if (k == 0 || strcmp(want[k - 1], want[i]) != 0)
 			want[k++] = want[i];
 	nwant = k;
-	if ((rc = fetch_cache_ptrs(st, m, want, nwant)) != STORE_OK)
+	if (rc != STORE_OK ||
+	    (rc = fetch_cache_ptrs(st, m, want, nwant)) != STORE_OK)
 		goto fill;
 	k = 0;
 	for (size_t i = 0; i < nwant; i++)
@@ -453,8 +471,9 @@ read_rows_by_strs(struct store *st, const struct codec_model *m,
 	db_sql_raw(&where, ")");
 	if ((rc = fetch_db_rows(st, m, &where, &w, false)) != STORE_OK)
 		goto fill;
-	for (size_t i = 0; i < k; i++)
-		wb_negative(st, &w, ptr_key(st, m, want[i], key));
+	/* Asked for and not found; every row found is remembered now. */
+	for (size_t i = 0; i < k && rc == STORE_OK; i++)
+		rc = wb_negative(st, &w, ptr_key(st, m, want[i], key));
 	rows_lease(st, m, &w);
 fill:
 	wb_flush(st, &w);
@@ -528,17 +547,26 @@ keylist_new(size_t n)
 	return kl;
 }
 
-/* Remember a key row read as part of a list: the request's copy wins.
- * NULL on OOM (k is freed). */
-static const struct model_projectkey *
-keylist_keep(struct store *st, struct model_projectkey *k)
+/*
+ * Remember a key row read as part of a list: the request's copy wins, and
+ * is *kept (NULL when the request holds the key as absent).  STORE_ERROR
+ * on OOM; k is the request's (store_own) either way.
+ */
+static int
+keylist_keep(struct store *st, struct model_projectkey *k,
+    const struct model_projectkey **kept)
 {
 	char key[CACHE_KEY_MAX];
+	const void *obj = NULL;
 
+	*kept = NULL;
 	if (!store_own(st, k, OWN_MEM))
-		return NULL;
+		return STORE_ERROR;
 	cache_key_id(st->cache, key, sizeof(key), "k", k->id);
-	return store_lc_put(st, key, k);
+	if (!store_lc_put(st, key, k, &obj))
+		return STORE_ERROR;
+	*kept = obj;
+	return STORE_OK;
 }
 
 /* A cached key list of project pid: a list with one bad row is a miss. */
@@ -565,8 +593,11 @@ keylist_decode(struct store *st, const void *arg, int64_t pid,
 		if (k == NULL || k->project_id != pid) {
 			free(k);
 			ok = false;
-		} else if ((kl->keys[kl->n++] = keylist_keep(st, k)) == NULL)
-			ok = false;
+		} else if (keylist_keep(st, k, &kl->keys[kl->n]) != STORE_OK) {
+			free(kl);
+			return STORE_ERROR;
+		} else if (kl->keys[kl->n++] == NULL)
+			ok = false;	/* held as absent by the request */
 	}
 	if (!ok) {
 		free(kl);
@@ -601,8 +632,13 @@ keylist_load(struct store *st, const void *arg, const int64_t *pids,
 	    (fresh = malloc((db_res_rows(r) + 1) * sizeof(*fresh))) == NULL)
 		goto oom;
 	while (db_res_next(r)) {
-		struct model_projectkey *k = codec_from_row(&codec_key, r);
+		bool oom;
+		struct model_projectkey *k = codec_from_row(&codec_key, r,
+		    &oom);
 
+		/* A list short of a row for OOM would be cached so. */
+		if (k == NULL && oom)
+			goto oom;
 		if (k == NULL) {
 			log_warn("sentry_projectkey: skipping an unreadable row");
 			continue;
@@ -611,8 +647,15 @@ keylist_load(struct store *st, const void *arg, const int64_t *pids,
 		 * this row (the list's cas was read after the request's copy
 		 * of the row, perhaps after a write that changed it). */
 		fresh[nrows] = k;
-		if ((rows[nrows] = keylist_keep(st, k)) == NULL)
+		if (keylist_keep(st, k, &rows[nrows]) != STORE_OK)
 			goto oom;
+		/* The request holds this key as absent: no list to serve. */
+		if (rows[nrows] == NULL) {
+			store_seterr(st, "project key %lld: found after the "
+			    "request saw it absent", (long long)k->id);
+			rc = STORE_ERROR;
+			goto out;
+		}
 		nrows++;
 	}
 	/* The rows as read and pids are both ordered by project id: merge. */
@@ -634,7 +677,8 @@ keylist_load(struct store *st, const void *arg, const int64_t *pids,
 		if (!store_own(st, kl, OWN_MEM))
 			goto oom;
 		cache_key_id(st->cache, key, sizeof(key), "kl", pids[i]);
-		store_lc_put(st, key, kl);
+		if (!store_lc_put(st, key, kl, NULL))
+			goto oom;
 		/* Out of memory for the text: served, not written back. */
 		if ((a = codec_list_to_json(&codec_key,
 		    (const void *const *)(fresh + start), j - start)) != NULL)

@@ -303,7 +303,9 @@ tt_load(struct store *st, const void *arg, const int64_t *ids, size_t n,
 		if (!store_own(st, t, OWN_MEM))
 			goto oom;
 		cache_key_id(st->cache, key, sizeof(key), TT_KIND, ids[i]);
-		store_lc_put(st, key, t);
+		/* Not remembered, the project would go without thresholds. */
+		if (!store_lc_put(st, key, t, NULL))
+			goto oom;
 		wb_add_json(w, key, arr[i], st->conf->ttl_options);
 	}
 	goto out;
