@@ -496,7 +496,14 @@ parse(const char *data, size_t len, bool strict)
 	    JSON_TOKENER_VALIDATE_UTF8 : 0);
 	/* data[len] is the NUL; passing it ends the input ("12" is whole). */
 	o = json_tokener_parse_ex(tok, data, (int)len + 1);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
+	/*
+	 * The tokener stops after the first value (and the blanks after
+	 * it): it ends at the NUL only when nothing else follows.  Without
+	 * JSON_TOKENER_STRICT json-c itself would read "\"abc\" junk" as
+	 * "abc" and "[1] [2]" as [1].
+	 */
+	if (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
 		json_object_put(o);
 		o = NULL;
 		/*
