@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,8 +213,11 @@ field_from_row(const struct codec_field *fd, struct db_res *r, unsigned col,
 	memset(v, 0, sizeof(*v));
 	switch (fd->type) {
 	case CODEC_I64:
-	case CODEC_INT:
 		return db_res_int(r, col, &v->i);
+	case CODEC_INT:
+		/* Cast to int below: a wider value is no row we can serve. */
+		return db_res_int(r, col, &v->i) && v->i >= INT_MIN &&
+		    v->i <= INT_MAX;
 	case CODEC_I64_OR0:
 		return db_res_str(r, col) == NULL || db_res_int(r, col, &v->i);
 	case CODEC_BOOL:
@@ -261,7 +265,8 @@ codec_from_row(const struct codec_model *m, struct db_res *r, bool *oom)
 	return row;
 }
 
-/* Element i as int64. */
+/* Element i as int64; false for anything else, an integer past
+ * INT64_MAX included (json-c holds it as a uint64 and would clamp it). */
 static bool
 ja_int(json_object *a, size_t i, int64_t *out)
 {
@@ -270,7 +275,8 @@ ja_int(json_object *a, size_t i, int64_t *out)
 	if (!json_object_is_type(v, json_type_int))
 		return false;
 	*out = json_object_get_int64(v);
-	return true;
+	return *out != INT64_MAX ||
+	    json_object_get_uint64(v) == (uint64_t)INT64_MAX;
 }
 
 /* Element i as a string (or NULL when nullable and null). */
@@ -300,10 +306,17 @@ field_from_json(const struct codec_field *fd, json_object *a, size_t col,
 	memset(v, 0, sizeof(*v));
 	switch (fd->type) {
 	case CODEC_I64:
-	case CODEC_INT:
 	case CODEC_I64_OR0:
-	case CODEC_BOOL:
 		return ja_int(a, col, &v->i);
+	/*
+	 * What codec_to_json writes, and nothing else: a wider value would
+	 * be truncated by the cast (status 4294967296 read as 0, active).
+	 */
+	case CODEC_INT:
+		return ja_int(a, col, &v->i) && v->i >= INT_MIN &&
+		    v->i <= INT_MAX;
+	case CODEC_BOOL:
+		return ja_int(a, col, &v->i) && (v->i == 0 || v->i == 1);
 	case CODEC_STR:
 	case CODEC_STR_NULL:
 		return ja_str(a, col, fd->type == CODEC_STR_NULL, &v->s,
