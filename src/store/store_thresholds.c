@@ -182,16 +182,32 @@ cmp_entry(const void *a, const void *b)
 	    json_object_get_string(json_object_array_get_idx(y, 0)));
 }
 
+/*
+ * Append v, a new object, to a: false on OOM, v freed either way.  v is
+ * NULL when its constructor ran out of memory (json_object_array_add
+ * would append it as a JSON null), and json_object_array_add takes v
+ * only when it succeeds.
+ */
+static bool
+arr_add(json_object *a, json_object *v)
+{
+	if (v == NULL)
+		return false;
+	if (json_object_array_add(a, v) != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
 /* [metric, threshold] as a new array, or NULL on OOM. */
 static json_object *
 new_pair(int64_t metric, int64_t threshold)
 {
 	json_object *p = json_object_new_array_ext(2);
 
-	if (p == NULL || json_object_array_add(p,
-	    json_object_new_int64(metric)) != 0 ||
-	    json_object_array_add(p, json_object_new_int64(threshold)) != 0 ||
-	    json_object_array_length(p) != 2) {
+	if (p == NULL || !arr_add(p, json_object_new_int64(metric)) ||
+	    !arr_add(p, json_object_new_int64(threshold))) {
 		json_object_put(p);
 		return NULL;
 	}
@@ -228,20 +244,24 @@ tt_row(struct db_res *r, const int64_t *ids, size_t n, json_object **arr)
 	if (name == NULL) {
 		if ((e = new_pair(metric, threshold)) == NULL)
 			return -1;
-		/* The unique key allows one; a second would be a bug. */
-		return json_object_array_put_idx(slot, 0, e) == 0 ? 0 : -1;
+		/* The unique key allows one; a second would be a bug.
+		 * json_object_array_put_idx takes e only on success. */
+		if (json_object_array_put_idx(slot, 0, e) != 0) {
+			json_object_put(e);
+			return -1;
+		}
+		return 0;
 	}
 	if ((e = json_object_new_array_ext(3)) == NULL)
 		return -1;
-	if (json_object_array_add(e, json_object_new_string(name)) != 0 ||
-	    json_object_array_add(e, json_object_new_int64(metric)) != 0 ||
-	    json_object_array_add(e, json_object_new_int64(threshold)) != 0 ||
-	    json_object_array_length(e) != 3 || json_object_array_add(
-	    json_object_array_get_idx(slot, 1), e) != 0) {
+	if (!arr_add(e, json_object_new_string(name)) ||
+	    !arr_add(e, json_object_new_int64(metric)) ||
+	    !arr_add(e, json_object_new_int64(threshold))) {
 		json_object_put(e);
 		return -1;
 	}
-	return 0;
+	/* arr_add frees e on failure. */
+	return arr_add(json_object_array_get_idx(slot, 1), e) ? 0 : -1;
 }
 
 /*
