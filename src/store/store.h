@@ -232,8 +232,10 @@ enum store_scope {
  *   ALL:     a new cache generation: every entry of every process, at
  *            once, including rows that no longer exist anywhere.
  * Returns STORE_OK (check store_cache_stale()), STORE_UNAVAILABLE when
- * MariaDB could not resolve the scope (nothing was dropped but the
- * entries named directly), STORE_INVALID for a bad scope argument.
+ * MariaDB could not resolve the scope, or STORE_ERROR when resolving it
+ * failed otherwise (out of memory, an SQL error): for both, nothing was
+ * dropped but the entries named directly and what was resolved before
+ * the failure.  STORE_INVALID for a bad scope argument (nothing dropped).
  */
 int	store_invalidate(struct store *st, enum store_scope scope, int64_t id,
 	    const char *public_key);
