@@ -589,8 +589,12 @@ keylist_decode(struct store *st, const void *arg, int64_t pid,
 		struct model_projectkey *k = codec_from_json(&codec_key,
 		    json_object_array_get_idx(a, j));
 
-		/* Every row must belong here, or the entry is a miss. */
-		if (k == NULL || k->project_id != pid) {
+		/*
+		 * Every row must belong here, in the order keylist_load
+		 * writes (by id, each once), or the entry is damaged: a miss.
+		 */
+		if (k == NULL || k->project_id != pid ||
+		    (kl->n > 0 && k->id <= kl->keys[kl->n - 1]->id)) {
 			free(k);
 			ok = false;
 		} else if (keylist_keep(st, k, &kl->keys[kl->n]) != STORE_OK) {
