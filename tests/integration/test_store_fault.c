@@ -11,7 +11,10 @@
  * --wrap=calloc and --wrap=realloc, so every call the library (a static
  * archive) and this file make goes through __wrap_*; the shared
  * libraries (json-c, libmemcached, MariaDB's) keep the real allocator.
- * That works under AddressSanitizer too, which owns malloc itself.
+ * That works under AddressSanitizer too, which owns malloc itself.  The
+ * json-c calls that allocate for the library's thresholds (new integers
+ * and strings, array appends) are wrapped the same way, so that a leak
+ * on their failure shows in LeakSanitizer's report at exit.
  *
  * Output is TAP without numbers ("ok - ..."); t_store_fault.sh numbers
  * it.
@@ -44,6 +47,16 @@ void	*__real_realloc(void *, size_t);
 void	*__wrap_malloc(size_t);
 void	*__wrap_calloc(size_t, size_t);
 void	*__wrap_realloc(void *, size_t);
+json_object *__real_json_object_new_int64(int64_t);
+json_object *__real_json_object_new_string(const char *);
+int	__real_json_object_array_add(json_object *, json_object *);
+int	__real_json_object_array_put_idx(json_object *, size_t,
+	    json_object *);
+json_object *__wrap_json_object_new_int64(int64_t);
+json_object *__wrap_json_object_new_string(const char *);
+int	__wrap_json_object_array_add(json_object *, json_object *);
+int	__wrap_json_object_array_put_idx(json_object *, size_t,
+	    json_object *);
 
 static bool fi_window;		/* counting (and failing) on */
 static long fi_fail_at = -1;	/* the allocation of the window to fail */
@@ -71,6 +84,31 @@ void *
 __wrap_realloc(void *p, size_t n)
 {
 	return fi_fail() ? NULL : __real_realloc(p, n);
+}
+
+json_object *
+__wrap_json_object_new_int64(int64_t i)
+{
+	return fi_fail() ? NULL : __real_json_object_new_int64(i);
+}
+
+json_object *
+__wrap_json_object_new_string(const char *str)
+{
+	return fi_fail() ? NULL : __real_json_object_new_string(str);
+}
+
+/* As json-c's own failure: val is not taken. */
+int
+__wrap_json_object_array_add(json_object *a, json_object *val)
+{
+	return fi_fail() ? -1 : __real_json_object_array_add(a, val);
+}
+
+int
+__wrap_json_object_array_put_idx(json_object *a, size_t i, json_object *val)
+{
+	return fi_fail() ? -1 : __real_json_object_array_put_idx(a, i, val);
 }
 
 /* Fail allocation k of what follows (until fi_end). */
