@@ -125,11 +125,11 @@ static const struct pc_error_pattern chunk_load_error[] = {
 	{ "Error", "Uncaught (in promise): ChunkLoadError*" },
 };
 
-/* _hydration_error_filter: React errors 418, 419, 422, 423 and 425. */
+/* _hydration_error_filter: React errors 418, 419, 421, 422, 423 and 425. */
 static const struct pc_error_pattern react_hydration_errors[] = {
 	{ NULL, "*https://reactjs.org/docs/error-decoder.html?invariant="
-	    "{418,419,422,423,425}*" },
-	{ NULL, "*https://react.dev/errors/{418,419,422,423,425}*" },
+	    "{418,419,421,422,423,425}*" },
+	{ NULL, "*https://react.dev/errors/{418,419,421,422,423,425}*" },
 };
 
 /* ACTIVE_GENERIC_FILTERS, in Sentry's order. */

@@ -113,7 +113,10 @@ golden_json(const char *name)
 /*
  * The digests persisted pairs depend on, pinned: whatever computes them,
  * a stored project revision must stay the same bytes (or every project
- * would get a new lastChange).  Values as computed on 2026-12-06.
+ * would get a new lastChange).  Values as computed on 2026-12-06, and
+ * for the goldens again on 2026-12-07, when their content changed (React
+ * error 421 joined the hydration filter): a content change moves them,
+ * the algorithm must not.
  */
 static void
 test_digests_pinned(void **state)
@@ -124,16 +127,16 @@ test_digests_pinned(void **state)
 		const char	*prev;
 	} pins[] = {
 		/* a key quota alone: left out with its list */
-		{ "key_quota", "e6f507aa5ed5a5d8a6bead2ad40c874e",
-		    "e3e8fc60ba8b9da3214fec3cb2d7e6f5" },
-		{ "fresh_project", "5c0e4df7f7bc5a84dc71db1b782f340f",
-		    "e1aa6b5272eed443cc63b4090964cf94" },
-		{ "datascrubbing", "d705c9fe97ce08ef069e68b16b52398c",
-		    "ae2736a99aecb4a83a8751caedf1d5aa" },
-		{ "filters_custom", "d7f700fd425405cae2a9ae47be8e7111",
-		    "d268c31e55b08002fb8a08671c8efbd1" },
-		{ "features", "68a0202fd365a16db349a4c075744812",
-		    "cb6d76c3361a819d51efacee73da0c0e" },
+		{ "key_quota", "77c35a7a904a9c6d8c18ba0dafc4dfb2",
+		    "c2143ab0602bba513b9c49104b9b4c5c" },
+		{ "fresh_project", "4eef1efef8d4a454e3db46afeff2e14d",
+		    "2fd36a2f2bf2fa99cda600ec32476b6e" },
+		{ "datascrubbing", "4e72acfdf6c831a6a2e622738be893a6",
+		    "3d819a770818535be30164d1ad19a81c" },
+		{ "filters_custom", "5e91b6061409216cc1db04dcafd724cf",
+		    "0c93ef2e370095c33b2f73c8ffd7a812" },
+		{ "features", "f39b159f816c90db8ace2a3b96f94092",
+		    "52b702f16674f2c7884ff53b7a4ad353" },
 		/* a key quota beside a project quota: the list kept */
 		{ NULL, "fb407c6313f1c38facd6dd09a5123cab",
 		    "2277175b533ec38d59aa99d1922d126f" },
