@@ -95,6 +95,7 @@ main(int argc, char *argv[])
 	struct conf_overrides ov = { NULL, NULL, -1, -1, -1 };
 	const char *path = DEFAULT_CONFIG;
 	bool check_only = false;
+	sigset_t held;
 	struct conf *conf;
 	char err[512];
 	int ch;
@@ -133,6 +134,20 @@ main(int argc, char *argv[])
 	}
 	log_setup(conf->log_level, conf->log_json);
 	(void)conf_advise(conf, warn_log, NULL);
+
+	/*
+	 * Held from here on: FCGX_Init installs libfcgi's own SIGTERM and
+	 * SIGUSR1 handlers, which only make every later accept fail.  A stop
+	 * or reload sent before the master's sigtimedwait() or a worker's
+	 * handlers stays pending for them instead (master.c, worker.c).
+	 */
+	sigemptyset(&held);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGINT);
+	sigaddset(&held, SIGHUP);
+	sigaddset(&held, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &held, NULL) != 0)
+		fatal("sigprocmask: %s", strerror(errno));
 
 	if (listen_acquire(conf->listen, conf->socket_mode, conf->socket_owner,
 	    err, sizeof(err)) != 0)

@@ -167,7 +167,7 @@ static void
 master_spawn(struct master *m, struct slot *s)
 {
 	struct scoreboard_slot *board = s->board;
-	sigset_t none;
+	sigset_t held;
 	pid_t pid, parent = getpid();
 	int mi = metrics_slot_free(m);
 
@@ -182,8 +182,17 @@ master_spawn(struct master *m, struct slot *s)
 		int status;
 
 		metrics_attach(mi, (long)getpid());
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		/*
+		 * SIGCHLD back, the stop and reload signals still held: the
+		 * handlers inherited are libfcgi's (main.c) until worker_run
+		 * installs its own, and a signal meanwhile must wait for them.
+		 */
+		sigemptyset(&held);
+		sigaddset(&held, SIGTERM);
+		sigaddset(&held, SIGINT);
+		sigaddset(&held, SIGHUP);
+		sigaddset(&held, SIGUSR1);
+		sigprocmask(SIG_SETMASK, &held, NULL);
 		free(m->slots);
 		free(m->retiring);
 		status = worker_run(&m->conf, false, parent, board);

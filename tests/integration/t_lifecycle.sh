@@ -130,6 +130,44 @@ ok $? "drain: the master is gone once the queue is empty"
 RELAYCFG_PID=""
 rm -f "$RELAYCFG_SOCKET"
 
+# --- stop signals that arrive before the handlers --------------------------
+# FCGX_Init installs libfcgi's own SIGTERM handler, which only makes every
+# later accept fail. A SIGTERM right after a SIGHUP reached new workers
+# before their own handlers (and a master's before its sigtimedwait): the
+# worker then spun on a failing accept until shutdown_timeout killed it.
+# Eight rounds of HUP then TERM at once, with eight workers, and TERM
+# sent at once after a start, master and single-process alike: each stop
+# within 3 s (shutdown_timeout is 10) and without killing anyone.
+{ cat "$RELAYCFG_CONF"; echo "shutdown_timeout = 10"; } >"$T/sig.conf"
+slow_stops=0
+for round in 1 2 3 4 5 6 7 8; do
+	"$RELAYCFG_BIN" -c "$T/sig.conf" --listen "unix:$T/sig.sock" \
+	    --workers 8 </dev/null >>"$T/sig.log" 2>&1 &
+	pid=$!
+	harness_wait_socket "$T/sig.sock" "$pid"
+	kill -HUP "$pid"
+	kill -TERM "$pid"
+	harness_wait_gone "$pid" 30 || { slow_stops=$((slow_stops + 1)); kill -9 "$pid"; }
+	wait "$pid" 2>/dev/null
+	rm -f "$T/sig.sock"
+done
+bin=$(readlink -f "$RELAYCFG_BIN")
+for mode in 2 0; do
+	"$RELAYCFG_BIN" -c "$T/sig.conf" --listen "unix:$T/sig.sock" \
+	    --workers "$mode" </dev/null >>"$T/sig.log" 2>&1 &
+	pid=$!
+	# Not before the exec: until then the child is this shell, and
+	# SIGTERM would run its EXIT trap.
+	until [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$bin" ] ||
+	    ! kill -0 "$pid" 2>/dev/null; do :; done
+	kill -TERM "$pid"
+	harness_wait_gone "$pid" 30 || { slow_stops=$((slow_stops + 1)); kill -9 "$pid"; }
+	wait "$pid" 2>/dev/null
+	rm -f "$T/sig.sock"
+done
+is "$slow_stops" 0 "HUP then TERM, and TERM at start: every stop within 3 s"
+unlike "$(cat "$T/sig.log")" 'shutdown timeout|accept: ' "... with no worker killed and no failing accept"
+
 # --- a crash loop backs off instead of fork-bombing ---------------------
 harness_start_relaycfg --workers 1
 : >"$T/crash.codes"
