@@ -63,6 +63,14 @@ conf_advise(const struct conf *c, conf_advice_fn *say, void *arg)
 	 * REMOTE_ADDR (internal or not); libfcgi accepts only the listed
 	 * web servers when FCGI_WEB_SERVER_ADDRS is set.
 	 */
+	if (c->listen != NULL && c->listen[0] == '[' &&
+	    fcgi_addrs != NULL && *fcgi_addrs != '\0') {
+		say("listening on IPv6 with FCGI_WEB_SERVER_ADDRS: libfcgi "
+		    "checks it for IPv4 peers only, so relaycfg refuses to "
+		    "start; listen on an IPv4 address, or firewall the port "
+		    "and unset it", arg);
+		n++;
+	}
 	if (c->listen != NULL && strncmp(c->listen, "unix:", 5) != 0 &&
 	    (fcgi_addrs == NULL || *fcgi_addrs == '\0')) {
 		say("listening on TCP without FCGI_WEB_SERVER_ADDRS: any host "

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "listen.h"
+#include "log.h"
 
 static int
 lerr(char *err, size_t errlen, const char *what, const char *detail)
@@ -175,6 +176,49 @@ listen_tcp(const char *spec, char *err, size_t errlen)
 	return fd;
 }
 
+#define V6_UNGUARDED	"libfcgi checks it for IPv4 peers only, and the " \
+	"listening socket is IPv6: listen on an IPv4 address, or firewall " \
+	"the port and unset it"
+
+/* Is FCGI_WEB_SERVER_ADDRS set (libfcgi reads it at FCGX_Init)? */
+static bool
+peers_guard_wanted(void)
+{
+	const char *addrs = getenv("FCGI_WEB_SERVER_ADDRS");
+
+	return addrs != NULL && *addrs != '\0';
+}
+
+/*
+ * peers_guard - refuse what FCGI_WEB_SERVER_ADDRS cannot guard.  libfcgi
+ * checks the peer of each connection against it for IPv4 sockets only
+ * (os_unix.c: any other family is let in), so on an IPv6 socket, dual
+ * stack included, anyone who reaches the port would still choose
+ * REMOTE_ADDR.  A TCP socket inherited without the variable gets the
+ * warning conf_advise gives --listen.  Returns 0, or -1 with err.
+ */
+static int
+peers_guard(bool inherited, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	bool listed = peers_guard_wanted();
+
+	if (getsockname(0, (struct sockaddr *)&ss, &len) != 0)
+		return lerr(err, errlen, "getsockname", strerror(errno));
+	if (ss.ss_family == AF_INET6 && listed)
+		return lerr(err, errlen, "FCGI_WEB_SERVER_ADDRS",
+		    V6_UNGUARDED);
+	if (inherited && !listed &&
+	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
+		log_warn("the inherited listening socket is TCP and "
+		    "FCGI_WEB_SERVER_ADDRS is not set: any host that reaches "
+		    "the port can send FastCGI requests with a REMOTE_ADDR of "
+		    "its choosing; set it to the web servers' addresses, or "
+		    "firewall the port");
+	return 0;
+}
+
 int
 listen_acquire(const char *spec, unsigned mode, const char *owner,
     char *err, size_t errlen)
@@ -182,6 +226,9 @@ listen_acquire(const char *spec, unsigned mode, const char *owner,
 	const char *fds, *pid;
 	int fd;
 
+	/* Known from the text: refused before anything is bound. */
+	if (spec != NULL && spec[0] == '[' && peers_guard_wanted())
+		return lerr(err, errlen, "FCGI_WEB_SERVER_ADDRS", V6_UNGUARDED);
 	if (spec != NULL) {
 		if (strncmp(spec, "unix:", 5) == 0)
 			fd = listen_unix(spec + 5, mode, owner, err, errlen);
@@ -216,6 +263,8 @@ listen_acquire(const char *spec, unsigned mode, const char *owner,
 			return lerr(err, errlen, "dup2", strerror(errno));
 		close(fd);
 	}
+	if (peers_guard(spec == NULL, err, errlen) != 0)
+		return -1;
 	/*
 	 * Non-blocking, so a worker woken by poll() whose connection another
 	 * worker took gets -EAGAIN from FCGX_Accept_r instead of blocking in

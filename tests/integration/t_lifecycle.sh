@@ -447,4 +447,25 @@ fcgi_send "$T/live.req" >"$T/live3.out"
 like "$(tr -d '\0' <"$T/live3.out")" 'Status: 200' "no length: the worker serves the next request"
 harness_stop_relaycfg
 
+# libfcgi checks FCGI_WEB_SERVER_ADDRS for IPv4 peers only: an IPv6
+# socket with it set would let anyone in, so relaycfg refuses to start
+# (before binding: this host needs no IPv6).
+out=$(FCGI_WEB_SERVER_ADDRS=127.0.0.1 timeout 10 "$RELAYCFG_BIN" \
+    -c "$RELAYCFG_CONF" --listen "[::1]:$(free_port)" --workers 1 </dev/null 2>&1)
+rc=$?
+is "$rc" 1 "FCGI_WEB_SERVER_ADDRS with an IPv6 --listen: refused at start"
+like "$out" 'FCGI_WEB_SERVER_ADDRS: libfcgi checks it for IPv4 peers only' "... saying why"
+# A TCP socket inherited (socket activation) without the variable: warned
+# about, as --listen on TCP is.
+port=$(free_port)
+"$top_builddir/tests/listenfds" "127.0.0.1:$port" -- "$RELAYCFG_BIN" \
+    -c "$RELAYCFG_CONF" --workers 1 </dev/null >"$T/inherited.log" 2>&1 &
+pid=$!
+harness_wait_port "$port" "$pid"
+sleep 0.2
+kill -TERM "$pid"
+harness_wait_gone "$pid" 30
+like "$(cat "$T/inherited.log")" 'inherited listening socket is TCP and FCGI_WEB_SERVER_ADDRS is not set' \
+    "an inherited TCP socket without FCGI_WEB_SERVER_ADDRS: warned"
+
 done_testing

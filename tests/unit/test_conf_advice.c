@@ -97,6 +97,12 @@ test_tcp(void **state)
 	assert_int_equal(advise(BASE "listen = unix:/run/relaycfg.sock\n",
 	    NULL).n, 0);
 	assert_int_equal(advise(BASE, NULL).n, 0);
+	/* IPv6 with the variable: libfcgi would not check the peers. */
+	s = advise(BASE "listen = [::1]:9000\n", "127.0.0.1");
+	assert_int_equal(s.n, 1);
+	assert_non_null(strstr(s.text, "refuses to start"));
+	assert_int_equal(advise(BASE "listen = 10.0.0.1:9000\n",
+	    "127.0.0.1").n, 0);
 	/* Both at once: two warnings. */
 	assert_int_equal(advise(BASE SECRET "listen = [::1]:9000\n", NULL).n,
 	    2);
