@@ -52,12 +52,26 @@ struct slot {
 	struct scoreboard_slot *board;	/* in m->sb */
 };
 
+/*
+ * A worker of a generation that a reload replaced, finishing its requests.
+ * The watchdog must go on watching it, so its generation's scoreboard and
+ * request_timeout outlive the reload: the scoreboard is unmapped when the
+ * last retiree holding it is reaped (retiree_drop).
+ */
+struct retiree {
+	pid_t		pid;
+	bool		wd_killed;	/* SIGKILLed by the master's watchdog */
+	unsigned	request_timeout;	/* its generation's, in s */
+	struct scoreboard *sb;		/* its generation's, shared */
+	struct scoreboard_slot *board;	/* in sb */
+};
+
 struct master {
 	struct conf	*conf;
 	struct slot	*slots;
 	int		 nslots;
 	struct scoreboard *sb;		/* one slot per element of slots */
-	pid_t		*retiring;	/* old generation, finishing requests */
+	struct retiree	*retiring;	/* old generations, finishing requests */
 	int		 nretiring;
 	bool		 stopping;
 	bool		 killed_all;	/* stopping: stragglers SIGKILLed */
@@ -78,6 +92,22 @@ metrics_slot_free(const struct master *m)
 		if (m->mpid[i] == 0)
 			return i;
 	return -1;
+}
+
+/*
+ * Forget retiree i, and unmap its generation's scoreboard once no other
+ * retiree reads it (the slots of one generation share a mapping).
+ */
+static void
+retiree_drop(struct master *m, int i)
+{
+	struct scoreboard *sb = m->retiring[i].sb;
+
+	m->retiring[i] = m->retiring[--m->nretiring];
+	for (int j = 0; j < m->nretiring; j++)
+		if (m->retiring[j].sb == sb)
+			return;
+	scoreboard_destroy(sb);
 }
 
 /*
@@ -194,6 +224,9 @@ master_spawn(struct master *m, struct slot *s)
 		sigaddset(&held, SIGUSR1);
 		sigprocmask(SIG_SETMASK, &held, NULL);
 		free(m->slots);
+		/* the old generations' slots are none of this worker's */
+		while (m->nretiring > 0)
+			retiree_drop(m, 0);
 		free(m->retiring);
 		status = worker_run(&m->conf, false, parent, board);
 		conf_free(m->conf);
@@ -214,7 +247,7 @@ master_signal_all(struct master *m, int sig)
 		if (m->slots[i].pid > 0)
 			kill(m->slots[i].pid, sig);
 	for (int i = 0; i < m->nretiring; i++)
-		kill(m->retiring[i], sig);
+		kill(m->retiring[i].pid, sig);
 }
 
 static int
@@ -228,16 +261,50 @@ master_children(const struct master *m)
 	return n;
 }
 
+/*
+ * Log why worker pid, which did not exit 0, died: the watchdog (its own,
+ * status 3, or the master's SIGKILL, wd_killed) with the request its board
+ * still holds, a signal, or an exit status.  request_timeout: the one the
+ * worker ran under, in s.
+ */
+static void
+master_log_death(pid_t pid, int status, bool wd_killed,
+    const struct scoreboard_slot *board, unsigned request_timeout)
+{
+	if (wd_killed ||
+	    (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_WATCHDOG))
+		log_err("worker %ld stopped by the watchdog: \"%s\" ran "
+		    "longer than request_timeout (%u s)", (long)pid,
+		    board->label, request_timeout);
+	else if (WIFSIGNALED(status))
+		log_err("worker %ld killed by signal %d", (long)pid,
+		    WTERMSIG(status));
+	else
+		log_err("worker %ld exited with status %d", (long)pid,
+		    WEXITSTATUS(status));
+}
+
 /* Note the death of pid; schedule its respawn unless we are stopping. */
 static void
 master_reaped(struct master *m, pid_t pid, int status)
 {
 	for (int i = 0; i < m->nretiring; i++) {
-		if (m->retiring[i] == pid) {
-			m->retiring[i] = m->retiring[--m->nretiring];
-			metrics_reaped(m, pid, status, false, true);
-			return;
-		}
+		struct retiree *r = &m->retiring[i];
+
+		if (r->pid != pid)
+			continue;
+		metrics_reaped(m, pid, status, r->wd_killed, true);
+		/*
+		 * Exit 0 is a graceful retirement: its requests answered, the
+		 * queue drained.  Anything else is told as for a current
+		 * worker, before retiree_drop may unmap the board.
+		 */
+		if (!m->stopping &&
+		    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+			master_log_death(pid, status, r->wd_killed, r->board,
+			    r->request_timeout);
+		retiree_drop(m, i);
+		return;
 	}
 	for (int i = 0; i < m->nslots; i++) {
 		struct slot *s = &m->slots[i];
@@ -258,18 +325,8 @@ master_reaped(struct master *m, pid_t pid, int status)
 			return;
 		}
 		served = atomic_load(&s->board->served);
-		if (s->wd_killed ||
-		    (WIFEXITED(status) &&
-		    WEXITSTATUS(status) == WORKER_EXIT_WATCHDOG))
-			log_err("worker %ld stopped by the watchdog: \"%s\" ran "
-			    "longer than request_timeout (%u s)", (long)pid,
-			    s->board->label, m->conf->request_timeout);
-		else if (WIFSIGNALED(status))
-			log_err("worker %ld killed by signal %d", (long)pid,
-			    WTERMSIG(status));
-		else
-			log_err("worker %ld exited with status %d", (long)pid,
-			    WEXITSTATUS(status));
+		master_log_death(pid, status, s->wd_killed, s->board,
+		    m->conf->request_timeout);
 		/*
 		 * A worker that answered requests, or lived long, was not
 		 * crash-looping (SIGKILL from outside, OOM killer, watchdog):
@@ -298,34 +355,54 @@ master_reaped(struct master *m, pid_t pid, int status)
 }
 
 /*
+ * SIGKILL worker pid if the request its board shows has run longer than
+ * request_timeout (s) + MASTER_WD_GRACE_MS at now, and note it in
+ * *wd_killed (once: it stays busy until it is reaped).
+ */
+static void
+master_watch(pid_t pid, const struct scoreboard_slot *board,
+    unsigned request_timeout, bool *wd_killed, long long now)
+{
+	long long limit = (long long)request_timeout * 1000 +
+	    MASTER_WD_GRACE_MS;
+	long long since = atomic_load(&board->busy_since_ms);
+
+	if (since == 0 || *wd_killed || now - since <= limit)
+		return;
+	log_err("worker %ld still busy %lld ms after request_timeout, "
+	    "killing it", (long)pid, now - since - limit + MASTER_WD_GRACE_MS);
+	*wd_killed = true;
+	kill(pid, SIGKILL);
+}
+
+/*
  * The watchdog's second line: a worker's own guard ends a request over
  * request_timeout, unless the worker blocked even that signal or hangs in
  * a way no handler can reach.  A worker still busy MASTER_WD_GRACE_MS
- * later is SIGKILLed.  Returns whether any worker is running (so the
- * caller looks again within a second).
+ * later is SIGKILLed, a retiring one too (by its own generation's
+ * request_timeout, the one its guard enforces): finishing its requests
+ * must not mean having no deadline.  Returns whether any worker is
+ * running (so the caller looks again within a second).
  */
 static bool
 master_watchdog(struct master *m, long long now)
 {
-	long long limit = (long long)m->conf->request_timeout * 1000 +
-	    MASTER_WD_GRACE_MS;
-	bool running = false;
+	bool running = m->nretiring > 0;
 
 	for (int i = 0; i < m->nslots; i++) {
 		struct slot *s = &m->slots[i];
-		long long since;
 
 		if (s->pid <= 0)
 			continue;
 		running = true;
-		since = atomic_load(&s->board->busy_since_ms);
-		if (since == 0 || s->wd_killed || now - since <= limit)
-			continue;
-		log_err("worker %ld still busy %lld ms after request_timeout, "
-		    "killing it", (long)s->pid, now - since - limit +
-		    MASTER_WD_GRACE_MS);
-		s->wd_killed = true;
-		kill(s->pid, SIGKILL);
+		master_watch(s->pid, s->board, m->conf->request_timeout,
+		    &s->wd_killed, now);
+	}
+	for (int i = 0; i < m->nretiring; i++) {
+		struct retiree *r = &m->retiring[i];
+
+		master_watch(r->pid, r->board, r->request_timeout,
+		    &r->wd_killed, now);
 	}
 	return running;
 }
@@ -342,7 +419,8 @@ master_reload(struct master *m)
 	struct conf *fresh;
 	struct scoreboard *sb;
 	struct slot *slots;
-	pid_t *retiring;
+	struct retiree *retiring;
+	bool kept = false;
 	int n;
 
 	if ((fresh = conf_load(m->conf->path, err, sizeof(err))) == NULL) {
@@ -358,8 +436,9 @@ master_reload(struct master *m)
 		free(slots);
 		goto oom;
 	}
+	/* + 1: never a request for 0 bytes, whose NULL is no failure */
 	retiring = realloc(m->retiring,
-	    (size_t)(m->nretiring + m->nslots) * sizeof(pid_t) + 1);
+	    (size_t)(m->nretiring + m->nslots + 1) * sizeof(*retiring));
 	if (retiring == NULL) {
 		scoreboard_destroy(sb);
 		free(slots);
@@ -368,14 +447,26 @@ master_reload(struct master *m)
 	for (int i = 0; i < n; i++)
 		slots[i].board = scoreboard_slot(sb, i);
 	m->retiring = retiring;
-	for (int i = 0; i < m->nslots; i++)
-		if (m->slots[i].pid > 0)
-			m->retiring[m->nretiring++] = m->slots[i].pid;
+	for (int i = 0; i < m->nslots; i++) {
+		struct slot *s = &m->slots[i];
+
+		if (s->pid <= 0)
+			continue;
+		m->retiring[m->nretiring++] = (struct retiree){
+			.pid = s->pid,
+			.wd_killed = s->wd_killed,
+			.request_timeout = m->conf->request_timeout,
+			.sb = m->sb,
+			.board = s->board,
+		};
+		kept = true;
+	}
 	free(m->slots);
 	m->slots = slots;
 	m->nslots = n;
-	/* The old generation keeps its own mapping until it exits. */
-	scoreboard_destroy(m->sb);
+	/* The retirees now own the old scoreboard, if there are any. */
+	if (!kept)
+		scoreboard_destroy(m->sb);
 	m->sb = sb;
 	conf_free(m->conf);
 	m->conf = fresh;
@@ -383,7 +474,7 @@ master_reload(struct master *m)
 	for (int i = 0; i < m->nslots; i++)
 		master_spawn(m, &m->slots[i]);
 	for (int i = 0; i < m->nretiring; i++)
-		kill(m->retiring[i], SIGTERM);
+		kill(m->retiring[i].pid, SIGTERM);
 	metrics_inc(MF_RELOADS, 0, 0, 0);
 	log_info("configuration reloaded from %s, %d workers", fresh->path,
 	    n);
