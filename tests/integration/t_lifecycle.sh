@@ -2,9 +2,10 @@
 # Master/worker life cycle through nginx: respawn after SIGKILL under load,
 # graceful SIGTERM with a request in flight and with connections queued,
 # SIGHUP reload without a failed request, crash-loop backoff, workers killed
-# from outside after serving, the watchdog, --max-requests recycling,
-# single-process mode; then on TCP with no web server in front: stalled
-# FastCGI peers (io_timeout) and bodies without CONTENT_LENGTH.
+# from outside after serving, the watchdog (also over workers a reload
+# retired), --max-requests recycling, single-process mode; then on TCP with
+# no web server in front: stalled FastCGI peers (io_timeout) and bodies
+# without CONTENT_LENGTH.
 . "$top_srcdir/tests/lib/harness.sh"
 harness_init
 harness_start_mariadb
@@ -299,6 +300,56 @@ grep -Eq 'worker [0-9]+ still busy [0-9]+ ms after request_timeout, killing it' 
 ok $? "watchdog: the master's kill is logged"
 http GET /api/0/relays/live/
 is "$HTTP_STATUS" 200 "watchdog: live after the master's kill"
+harness_stop_relaycfg
+rm -f "$RELAYCFG_SOCKET"
+
+# --- the watchdog holds for workers retired by a reload ----------------------
+# A reload retires the old generation, which finishes its requests: the
+# master must keep watching it.  Three workers take a spin that blocks the
+# stop signals, one that blocks every signal, and a 3 s sleep; SIGHUP comes
+# 1 s in.  The first retiree's own guard ends it (status 3); the master
+# SIGKILLs the second 2 s after request_timeout; both deaths are logged as
+# for current workers.  The sleep, within request_timeout, is answered and
+# its worker leaves without a word.
+harness_start_relaycfg --workers 3
+old=$(worker_pids)
+log_from=$(($(stat -c %s "$T/relaycfg.log") + 1))
+curl -s -o /dev/null -w '%{http_code}' --max-time 12 \
+    "$BASE_URL/api/0/relays/_test/crash/?how=spin" >"$T/retire.spin" &
+r1=$!
+sleep 0.2
+t0=$(date +%s%N)
+curl -s -o /dev/null -w '%{http_code}' --max-time 12 \
+    "$BASE_URL/api/0/relays/_test/crash/?how=spin&mask=all" >"$T/retire.all" &
+r2=$!
+sleep 0.2
+curl -s -o "$T/retire.sleep.body" -w '%{http_code}' --max-time 12 \
+    "$BASE_URL/api/0/relays/_test/sleep/?ms=3000" >"$T/retire.sleep" &
+r3=$!
+sleep 0.6
+kill -HUP "$RELAYCFG_PID"
+wait "$r2"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+wait "$r1" "$r3"
+is "$(cat "$T/retire.sleep")" 200 "retired: the request within request_timeout is answered"
+is "$(cat "$T/retire.sleep.body")" '{"slept":true}' "retired: ... in full"
+is "$(cat "$T/retire.spin")" 502 "retired: the worker's own watchdog ends a spin"
+is "$(cat "$T/retire.all")" 502 "retired: the master ends a spin with every signal blocked"
+ok $((ms < 5500 || ms > 10000)) "retired: ... 2 s after request_timeout ($ms ms)"
+alive=0
+for p in $old; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+is "$alive" 0 "retired: no worker of the old generation is left"
+tail -c +"$log_from" "$T/relaycfg.log" >"$T/retire.log"
+killed=$(sed -n 's/.*worker \([0-9]*\) still busy [0-9]* ms after request_timeout, killing it.*/\1/p' "$T/retire.log")
+is "$(echo $killed | wc -w)" 1 "retired: the master's kill is logged"
+case " $(echo $old) " in *" $killed "*) ok 0 "retired: ... for a retired worker";; *) ok 1 "retired: ... for a retired worker ($killed)";; esac
+is "$(grep -Ec 'worker [0-9]+ stopped by the watchdog: "GET /api/0/relays/_test/crash/" ran longer than request_timeout \(4 s\)' "$T/retire.log")" 2 \
+    "retired: both deaths are reported, with the request"
+is "$(grep -Ec 'worker [0-9]+ (killed by signal|exited with status)' "$T/retire.log")" 0 \
+    "retired: no other death is reported (the sleep's worker left gracefully)"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "retired: the new generation serves live"
+is "$(worker_pids | wc -w)" 3 "retired: three workers of the new generation"
 harness_stop_relaycfg
 rm -f "$RELAYCFG_SOCKET"
 cp "$T/before-watchdog.conf" "$RELAYCFG_CONF"
