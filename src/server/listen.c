@@ -78,9 +78,10 @@ listen_unix(const char *path, unsigned mode, const char *owner, char *err,
 {
 	struct sockaddr_un sun;
 	struct stat st;
+	mode_t old_mask;
 	uid_t uid;
 	gid_t gid;
-	int fd = -1;
+	int fd = -1, rc, saved;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -110,15 +111,24 @@ listen_unix(const char *path, unsigned mode, const char *owner, char *err,
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
 		return lerr(err, errlen, "socket", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		lerr(err, errlen, path, strerror(errno));
+	/*
+	 * The mode comes from the umask at bind, not from a chmod by path:
+	 * the directory may belong to the unprivileged user, who could swap
+	 * the name for a symlink between bind and chmod and have root
+	 * change the mode of any file.  For the same reason the owner is
+	 * set without following a symlink: one planted there gets the
+	 * owner, never its target.
+	 */
+	old_mask = umask(~mode & 0777);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	saved = errno;
+	(void)umask(old_mask);
+	if (rc != 0) {
+		lerr(err, errlen, path, strerror(saved));
 		goto fail;
 	}
-	if (chmod(path, mode) != 0) {
-		lerr(err, errlen, path, strerror(errno));
-		goto fail;
-	}
-	if (owner != NULL && chown(path, uid, gid) != 0) {
+	if (owner != NULL &&
+	    fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
 		lerr(err, errlen, path, strerror(errno));
 		goto fail;
 	}
