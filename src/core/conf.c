@@ -59,6 +59,7 @@ static const struct conf_key conf_keys[] = {
 	{ "listen",			CT_STRING,	OFF(listen), 0 },
 	{ "socket_mode",		CT_OCTAL,	OFF(socket_mode), 0777 },
 	{ "socket_owner",		CT_STRING,	OFF(socket_owner), 0 },
+	{ "user",			CT_STRING,	OFF(user), 0 },
 	{ "workers",			CT_WORKERS,	OFF(workers), 1024 },
 	{ "max_requests",		CT_UINT,	OFF(max_requests), 0 },
 	{ "shutdown_timeout",		CT_UINT,	OFF(shutdown_timeout), 3600 },
@@ -209,6 +210,7 @@ conf_free(struct conf *c)
 	free(c->path);
 	free(c->listen);
 	free(c->socket_owner);
+	free(c->user);
 	db_free(&c->db);
 	db_free(&c->db_replica);
 	for (size_t i = 0; i < c->n_db_replicas; i++)
@@ -326,7 +328,7 @@ conf_default_internal_networks(size_t *n)
 	return nets;
 }
 
-static struct conf_overrides overrides = { NULL, NULL, -1, -1, -1 };
+static struct conf_overrides overrides = { NULL, NULL, NULL, -1, -1, -1 };
 
 void
 conf_set_overrides(const struct conf_overrides *o)
@@ -352,7 +354,8 @@ int
 conf_apply_overrides(struct conf *c)
 {
 	if (override_string(&c->listen, overrides.listen) != 0 ||
-	    override_string(&c->socket_owner, overrides.socket_owner) != 0)
+	    override_string(&c->socket_owner, overrides.socket_owner) != 0 ||
+	    override_string(&c->user, overrides.user) != 0)
 		return -1;
 	if (overrides.socket_mode >= 0)
 		c->socket_mode = (unsigned)overrides.socket_mode;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "sentryopts.h"
 
@@ -70,6 +71,11 @@ struct conf {
 	char		*listen;		/* NULL: inherited fd 0 / LISTEN_FDS */
 	unsigned	 socket_mode;		/* for unix: sockets, e.g. 0660 */
 	char		*socket_owner;		/* "user[:group]" or NULL */
+	char		*user;			/* workers run as "name[:group]" */
+	/* Not parsed: filled in from user by priv_prepare (server/priv.c). */
+	bool		 user_drop;		/* root: workers become user_uid */
+	uid_t		 user_uid;
+	gid_t		 user_gid;
 	int		 workers;		/* -1: number of CPUs; 0: single process */
 	unsigned long	 max_requests;		/* 0: unlimited */
 	unsigned	 shutdown_timeout;	/* s before stragglers are killed */
@@ -210,6 +216,7 @@ bool		 conf_cidr_contains(const struct conf_cidr *nets, size_t n,
 struct conf_overrides {
 	const char	*listen;
 	const char	*socket_owner;
+	const char	*user;
 	long		 socket_mode;
 	long		 workers;
 	long		 max_requests;

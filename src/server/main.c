@@ -19,6 +19,7 @@
 #include "log.h"
 #include "master.h"
 #include "metrics.h"
+#include "priv.h"
 #include "worker.h"
 
 #ifndef SYSCONFDIR
@@ -32,7 +33,8 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: relaycfg [-c FILE] [--check-config] [--listen SPEC]\n"
 	    "                [--socket-mode MODE] [--socket-owner USER[:GROUP]]\n"
-	    "                [--workers N] [--max-requests N]\n"
+	    "                [--user USER[:GROUP]] [--workers N]\n"
+	    "                [--max-requests N]\n"
 	    "\n"
 	    "  -c, --config FILE      configuration file (default %s)\n"
 	    "      --check-config     validate the configuration and exit\n"
@@ -40,6 +42,7 @@ usage(FILE *fp)
 	    "                         default: inherited fd 0 or LISTEN_FDS\n"
 	    "      --socket-mode MODE octal mode of a unix socket (default 0660)\n"
 	    "      --socket-owner U:G owner of a unix socket\n"
+	    "      --user U[:G]       started as root, serve requests as U\n"
 	    "      --workers N        worker processes; 0 serves from this\n"
 	    "                         process (mod_fcgid); default: CPUs\n"
 	    "      --max-requests N   recycle a worker after N requests\n"
@@ -86,13 +89,14 @@ main(int argc, char *argv[])
 		{ "listen",		required_argument, NULL, 'l' },
 		{ "socket-mode",	required_argument, NULL, 'm' },
 		{ "socket-owner",	required_argument, NULL, 'o' },
+		{ "user",		required_argument, NULL, 'u' },
 		{ "workers",		required_argument, NULL, 'w' },
 		{ "max-requests",	required_argument, NULL, 'r' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct conf_overrides ov = { NULL, NULL, -1, -1, -1 };
+	struct conf_overrides ov = { NULL, NULL, NULL, -1, -1, -1 };
 	const char *path = DEFAULT_CONFIG;
 	bool check_only = false;
 	sigset_t held;
@@ -107,6 +111,7 @@ main(int argc, char *argv[])
 		case 'l': ov.listen = optarg; break;
 		case 'm': ov.socket_mode = number_arg("--socket-mode", optarg, 8, 0777); break;
 		case 'o': ov.socket_owner = optarg; break;
+		case 'u': ov.user = optarg; break;
 		case 'w': ov.workers = number_arg("--workers", optarg, 10, 1024); break;
 		case 'r': ov.max_requests = number_arg("--max-requests", optarg, 10, 2147483647L); break;
 		case 'V': printf("relaycfg %s\n", PACKAGE_VERSION); return 0;
@@ -127,10 +132,22 @@ main(int argc, char *argv[])
 	if (conf_apply_overrides(conf) != 0)
 		fatal("out of memory");
 	if (check_only) {
+		/* names only: the check may run as another user than the
+		 * service */
+		if (priv_lookup(conf, err, sizeof(err)) != 0) {
+			fprintf(stderr, "relaycfg: %s: %s\n", path, err);
+			conf_free(conf);
+			return 1;
+		}
 		(void)conf_advise(conf, warn_check, (void *)path);
 		printf("%s: OK\n", path);
 		conf_free(conf);
 		return 0;
+	}
+	if (priv_prepare(conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "relaycfg: %s\n", err);
+		conf_free(conf);
+		return 1;
 	}
 	log_setup(conf->log_level, conf->log_json);
 	(void)conf_advise(conf, warn_log, NULL);
@@ -151,6 +168,12 @@ main(int argc, char *argv[])
 
 	if (listen_acquire(conf->listen, conf->socket_mode, conf->socket_owner,
 	    err, sizeof(err)) != 0)
+		fatal("%s", err);
+	/*
+	 * One process serves everything: it gives root up as soon as the
+	 * socket is set up, so a reload re-reads the config as that user.
+	 */
+	if (conf->workers == 0 && priv_drop(conf, err, sizeof(err)) != 0)
 		fatal("%s", err);
 	if (FCGX_Init() != 0)
 		fatal("FCGX_Init failed");

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "master.h"
 #include "metrics.h"
+#include "priv.h"
 #include "scoreboard.h"
 #include "worker.h"
 
@@ -209,6 +210,7 @@ master_spawn(struct master *m, struct slot *s)
 		return;
 	}
 	if (pid == 0) {
+		char err[256];
 		int status;
 
 		metrics_attach(mi, (long)getpid());
@@ -228,6 +230,14 @@ master_spawn(struct master *m, struct slot *s)
 		while (m->nretiring > 0)
 			retiree_drop(m, 0);
 		free(m->retiring);
+		/*
+		 * Before any request is read: an error here is a crashed
+		 * start, which the respawn backoff paces.
+		 */
+		if (priv_drop(m->conf, err, sizeof(err)) != 0) {
+			log_err("worker %ld: %s", (long)getpid(), err);
+			_exit(1);
+		}
 		status = worker_run(&m->conf, false, parent, board);
 		conf_free(m->conf);
 		_exit(status);
@@ -429,6 +439,11 @@ master_reload(struct master *m)
 	}
 	if (conf_apply_overrides(fresh) != 0)
 		goto oom;
+	if (priv_prepare(fresh, err, sizeof(err)) != 0) {
+		log_err("reload refused, keeping the running config: %s", err);
+		conf_free(fresh);
+		return;
+	}
 	n = workers_wanted(fresh);
 	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL)
 		goto oom;
