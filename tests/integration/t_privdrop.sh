@@ -1,0 +1,153 @@
+#!/bin/bash
+# `user` / --user: started as root, the master stays root and every worker
+# (also after a reload, and a single-process server) runs as the user with
+# no supplementary groups; unknown names fail at start and in
+# --check-config; a non-root start as another user fails.  And the unix
+# socket's mode and owner are never set through a symlink swapped in at
+# its path after bind.
+. "$top_srcdir/tests/lib/harness.sh"
+harness_init
+if [ "$(id -u)" -ne 0 ] || ! getent passwd nobody >/dev/null ||
+    ! getent group nogroup >/dev/null; then
+	echo "1..0 # SKIP needs root and the nobody user, nogroup group"
+	exit 0
+fi
+harness_start_mariadb
+harness_start_memcached
+harness_write_conf
+RELAYCFG_BIN=$RELAYCFG_TEST_BIN
+NOBODY=$(id -u nobody)
+NOGROUP=$(getent group nogroup | cut -d: -f3)
+
+# status_of PID FIELD: the values of Uid:, Gid: or Groups: in /proc.
+status_of() {
+	sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s ' \t' ' ' |
+	    sed 's/ *$//'
+}
+
+# check_workers WHAT: every worker runs as nobody:nogroup, no groups.
+check_workers() {
+	local pid n=0
+	for pid in $(worker_pids); do
+		n=$((n + 1))
+		is "$(status_of "$pid" Uid)" "$NOBODY $NOBODY $NOBODY $NOBODY" \
+		    "$1: worker $pid: real, effective, saved, fs uid nobody"
+		is "$(status_of "$pid" Gid)" "$NOGROUP $NOGROUP $NOGROUP $NOGROUP" \
+		    "$1: worker $pid: every gid nogroup"
+		is "$(status_of "$pid" Groups)" "$NOGROUP" \
+		    "$1: worker $pid: no supplementary group but nogroup"
+	done
+	is "$n" 2 "$1: two workers"
+}
+
+# --- the master keeps root, the workers are nobody --------------------
+harness_start_relaycfg --user nobody:nogroup
+is "$(status_of "$RELAYCFG_PID" Uid)" "0 0 0 0" "the master is root"
+check_workers "start"
+harness_start_nginx
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "a worker running as nobody answers"
+
+# --- a reload: the new workers are dropped too ------------------------
+old=$(worker_pids)
+kill -HUP "$RELAYCFG_PID"
+i=0
+while [ "$i" -lt 100 ]; do
+	new=$(worker_pids)
+	stale=0
+	for p in $old; do case " $new " in *" $p "*) stale=1;; esac; done
+	[ "$stale" -eq 0 ] && [ "$(echo $new | wc -w)" -eq 2 ] && break
+	i=$((i + 1)); sleep 0.1
+done
+like "$(cat "$T/relaycfg.log")" "configuration reloaded" "SIGHUP reloads"
+check_workers "after SIGHUP"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "answered after the reload"
+harness_stop_relaycfg
+
+# --- the key in the file, user's primary group; the option wins ---------
+harness_write_conf "user = nosuchuser"
+harness_start_relaycfg --user nobody
+check_workers "--user over user ="
+harness_stop_relaycfg
+
+# --- unknown names --------------------------------------------------------
+out=$("$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$T/x.sock" \
+    --workers 1 </dev/null 2>&1)
+is "$?" 1 "user = nosuchuser: refused at start"
+like "$out" "user: nosuchuser: unknown user" "the start-up error says why"
+out=$("$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --check-config 2>&1)
+is "$?" 1 "--check-config fails on an unknown user"
+like "$out" "unknown user" "--check-config says so"
+harness_write_conf
+out=$("$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$T/x.sock" \
+    --workers 1 --user nobody:nosuchgroup </dev/null 2>&1)
+is "$?" 1 "an unknown group: refused at start"
+like "$out" "user: nosuchgroup: unknown group" "the error names the group"
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$T/x.sock" \
+    --workers 1 --user root </dev/null 2>&1)
+is "$?" 1 "not root and --user names someone else: refused at start"
+like "$out" "not running as root" "the error says why"
+
+# --- single-process mode drops after the socket --------------------------
+harness_start_relaycfg --workers 0 --user nobody
+is "$(status_of "$RELAYCFG_PID" Uid)" "$NOBODY $NOBODY $NOBODY $NOBODY" \
+    "single mode runs as nobody"
+is "$(status_of "$RELAYCFG_PID" Groups)" "$NOGROUP" "single mode: no groups"
+ls -ln "$RELAYCFG_SOCKET" | awk '{print $3}' >"$T/sockuid"
+is "$(cat "$T/sockuid")" 0 "the socket was made as root, before the drop"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "single mode as nobody answers"
+harness_stop_relaycfg
+
+# --- the socket: a symlink swapped in after bind is not followed ----------
+# A preloaded bind() replaces the fresh socket with a symlink to a root file,
+# as its directory's owner could; mode and owner must not reach the file.
+cat >"$T/swap.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+int
+bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int (*real)(int, const struct sockaddr *, socklen_t) =
+	    (int (*)(int, const struct sockaddr *, socklen_t))
+	    dlsym(RTLD_NEXT, "bind");
+	const char *path = getenv("SWAP_PATH"), *to = getenv("SWAP_TO");
+	int rc = real(fd, sa, len);
+	if (rc == 0 && path != NULL && to != NULL && sa->sa_family == AF_UNIX &&
+	    strcmp(((const struct sockaddr_un *)sa)->sun_path, path) == 0) {
+		unlink(path);
+		if (symlink(to, path) != 0)
+			abort();
+	}
+	return rc;
+}
+C
+if ! ${CC:-cc} -shared -fPIC -o "$T/swap.so" "$T/swap.c" -ldl; then
+	ok 1 "cc builds the bind() shim"
+else
+	echo secret >"$T/victim"
+	chmod 0600 "$T/victim"
+	SWAP_PATH=$T/swap.sock SWAP_TO=$T/victim LD_PRELOAD=$T/swap.so \
+	    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	    "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$T/swap.sock" \
+	    --workers 1 --socket-mode 0666 --socket-owner nobody:nogroup \
+	    </dev/null >>"$T/swap.log" 2>&1 &
+	swap_pid=$!
+	i=0
+	until [ -L "$T/swap.sock" ] || [ "$i" -gt 100 ]; do
+		i=$((i + 1)); sleep 0.05
+	done
+	sleep 0.5
+	is "$(stat -c '%u:%g %a' "$T/victim")" "0:0 600" \
+	    "the symlink's target keeps its owner and mode"
+	kill "$swap_pid" 2>/dev/null
+	wait "$swap_pid" 2>/dev/null
+fi
+done_testing
