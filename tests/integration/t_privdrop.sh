@@ -1,7 +1,7 @@
 #!/bin/bash
 # `user` / --user: started as root, the master stays root and every worker
-# (also after a reload, and a single-process server) runs as the user with
-# no supplementary groups; unknown names fail at start and in
+# (also after a reload, and a single-process server) runs as the user, with
+# its group as the only supplementary one; unknown names fail at start and in
 # --check-config; a non-root start as another user fails.  And the unix
 # socket's mode and owner are never set through a symlink swapped in at
 # its path after bind.
@@ -25,7 +25,7 @@ status_of() {
 	    sed 's/ *$//'
 }
 
-# check_workers WHAT: every worker runs as nobody:nogroup, no groups.
+# check_workers WHAT: every worker runs as nobody:nogroup, groups nogroup only.
 check_workers() {
 	local pid n=0
 	for pid in $(worker_pids); do
