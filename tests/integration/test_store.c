@@ -38,6 +38,7 @@
 #include "cache_int.h"	/* the cache's memcached_st and its sockets */
 #include "conf.h"
 #include "db.h"
+#include "iserv.h"
 #include "itest.h"
 #include "log.h"
 #include "store.h"
@@ -50,8 +51,6 @@
 
 static struct conf *conf;
 static struct store *st;
-static MYSQL *my;
-static memcached_st *mc;
 
 /* --- TAP (itest.h) --------------------------------------------------- */
 
@@ -74,56 +73,6 @@ now_us(void)
 
 /* --- direct access to the servers ------------------------------------ */
 
-static void
-sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-sql(const char *fmt, ...)
-{
-	char *q;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&q, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();
-	if (mysql_real_query(my, q, (unsigned long)n) != 0) {
-		fprintf(stderr, "test_store: %s: %s\n", q, mysql_error(my));
-		exit(1);
-	}
-	free(q);
-}
-
-/* A fresh client: libmemcached rests a server that failed. */
-static void
-mc_connect(void)
-{
-	memcached_server_st *servers;
-
-	if (mc != NULL)
-		memcached_free(mc);
-	mc = memcached_create(NULL);
-	servers = memcached_server_list_append(NULL, "127.0.0.1",
-	    (in_port_t)atoi(getenv("MC_PORT")), NULL);
-	memcached_server_push(mc, servers);
-	memcached_server_list_free(servers);
-}
-
-static void
-my_connect(void)
-{
-	if (my != NULL)
-		mysql_close(my);
-	my = mysql_init(NULL);
-	if (mysql_real_connect(my, NULL, "root", NULL, "relaycfg", 0,
-	    getenv("MARIADB_SOCKET"), 0) == NULL) {
-		fprintf(stderr, "test_store: mariadb: %s\n", mysql_error(my));
-		exit(1);
-	}
-}
-
 static long
 com_select(void)
 {
@@ -137,30 +86,6 @@ com_select(void)
 		v = atol(row[1]);
 	mysql_free_result(r);
 	return v;
-}
-
-static char *
-mc_get(const char *key, size_t *len)
-{
-	uint32_t flags;
-	memcached_return_t rc;
-	char *v = memcached_get(mc, key, strlen(key), len, &flags, &rc);
-
-	if (v == NULL && rc != MEMCACHED_NOTFOUND)
-		diag("memcached_get %s: %s", key, memcached_strerror(mc, rc));
-	return v;
-}
-
-static void
-mc_set(const char *key, const char *val)
-{
-	memcached_set(mc, key, strlen(key), val, strlen(val), 60, 0);
-}
-
-static void
-mc_del(const char *key)
-{
-	memcached_delete(mc, key, strlen(key), 0);
 }
 
 /*

@@ -33,6 +33,7 @@
 #include "app.h"
 #include "cache.h"
 #include "conf.h"
+#include "iserv.h"
 #include "itest.h"
 #include "log.h"
 #include "store.h"
@@ -132,50 +133,8 @@ fi_end(void)
 }
 
 static struct conf *conf;
-static MYSQL *my;
-static memcached_st *mc;
 
 /* --- direct access to the servers ------------------------------------ */
-
-static void
-sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-sql(const char *fmt, ...)
-{
-	char q[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	if (mysql_query(my, q) != 0) {
-		fprintf(stderr, "test_store_fault: %s: %s\n", q,
-		    mysql_error(my));
-		exit(1);
-	}
-}
-
-static char *
-mc_get(const char *key, size_t *len)
-{
-	uint32_t flags;
-	memcached_return_t rc;
-
-	return memcached_get(mc, key, strlen(key), len, &flags, &rc);
-}
-
-static void
-mc_set(const char *key, const char *val)
-{
-	memcached_set(mc, key, strlen(key), val, strlen(val), 60, 0);
-}
-
-static void
-mc_del(const char *key)
-{
-	memcached_delete(mc, key, strlen(key), 0);
-}
 
 /* Does key hold a negative ("null") entry? */
 static bool
@@ -549,15 +508,8 @@ main(void)
 	}
 	if (app_global_init() != 0)
 		return 1;
-	my = mysql_init(NULL);
-	if (mysql_real_connect(my, NULL, "root", NULL, "relaycfg", 0,
-	    getenv("MARIADB_SOCKET"), 0) == NULL) {
-		fprintf(stderr, "test_store_fault: %s\n", mysql_error(my));
-		return 1;
-	}
-	mc = memcached_create(NULL);
-	memcached_server_add(mc, "127.0.0.1",
-	    (in_port_t)atoi(getenv("MC_PORT")));
+	my_connect();
+	mc_connect();
 	seed();
 
 	test_oom();
