@@ -158,11 +158,7 @@ main(int argc, char *argv[])
 	 * or reload sent before the master's sigtimedwait() or a worker's
 	 * handlers stays pending for them instead (master.c, worker.c).
 	 */
-	sigemptyset(&held);
-	sigaddset(&held, SIGTERM);
-	sigaddset(&held, SIGINT);
-	sigaddset(&held, SIGHUP);
-	sigaddset(&held, SIGUSR1);
+	worker_stop_signals(&held);
 	if (sigprocmask(SIG_BLOCK, &held, NULL) != 0)
 		fatal("sigprocmask: %s", strerror(errno));
 

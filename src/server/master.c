@@ -219,11 +219,7 @@ master_spawn(struct master *m, struct slot *s)
 		 * handlers inherited are libfcgi's (main.c) until worker_run
 		 * installs its own, and a signal meanwhile must wait for them.
 		 */
-		sigemptyset(&held);
-		sigaddset(&held, SIGTERM);
-		sigaddset(&held, SIGINT);
-		sigaddset(&held, SIGHUP);
-		sigaddset(&held, SIGUSR1);
+		worker_stop_signals(&held);
 		sigprocmask(SIG_SETMASK, &held, NULL);
 		free(m->slots);
 		/* the old generations' slots are none of this worker's */
@@ -508,12 +504,8 @@ master_run(struct conf *conf)
 	int sig, status;
 	pid_t pid;
 
-	sigemptyset(&set);
+	worker_stop_signals(&set);
 	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		fatal("sigprocmask: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);

@@ -189,6 +189,16 @@ worker_handle(FCGX_Request *fcgx, struct app *app,
 	app_request_end(app);
 }
 
+void
+worker_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
 static int
 signals_setup(bool single, sigset_t *waitmask)
 {
@@ -213,11 +223,7 @@ signals_setup(bool single, sigset_t *waitmask)
 	if (sigaction(SIGPIPE, &sa, NULL) != 0)
 		return -1;
 
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGUSR1);
-	sigaddset(&block, SIGHUP);
+	worker_stop_signals(&block);
 	if (sigprocmask(SIG_BLOCK, &block, waitmask) != 0)
 		return -1;
 	sigdelset(waitmask, SIGTERM);

@@ -4,6 +4,7 @@
 #ifndef RELAYCFG_WORKER_H
 #define RELAYCFG_WORKER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -25,6 +26,13 @@ struct scoreboard_slot;
  * already queued are answered first.  Returns the process exit status; a
  * request over request_timeout ends the process with WORKER_EXIT_WATCHDOG.
  */
+/*
+ * worker_stop_signals - set becomes the signals that stop or reload a
+ * relaycfg process (TERM, INT, HUP, USR1): held from start-up until the
+ * master's sigtimedwait() or a worker's own handlers take them.
+ */
+void	worker_stop_signals(sigset_t *set);
+
 int	worker_run(struct conf **confp, bool single, pid_t master,
 	    struct scoreboard_slot *slot);
 
