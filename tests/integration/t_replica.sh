@@ -280,6 +280,19 @@ ok $((DELTA > 2 * DP ? 0 : 1)) "... the primary only its position ($DP SELECTs)"
 repl_kill rep2
 cold_reads prim 6 "both replicas down"
 
+# all_back WHAT: every server test_reader had killed started again, both
+# replicas applying and caught up (even if test_reader stopped early).
+all_back() {
+	local r
+	[ -n "$(repl_pid prim)" ] || repl_restart_mariadbd prim
+	for r in rep1 rep2; do
+		[ -n "$(repl_pid "$r")" ] || repl_restart_mariadbd "$r"
+		repl_sql "$r" "START SLAVE SQL_THREAD"
+	done
+	repl_wait_caught_up rep1 prim 30 && repl_wait_caught_up rep2 prim 30
+	ok $? "$1"
+}
+
 # --- (g) the primary down when a request must choose its reader again -----
 # tests/integration/test_reader primary-down (see its header): the request
 # chose replica B because A lagged; a write tombstones the options and B
@@ -296,13 +309,7 @@ harness_drive reader_order "$T/test_reader2.log" env \
     RELAYCFG_CONF="$T/reader2.conf" PROJ="$PROJ" NEW_ORIGINS="$NEW_ORIGINS" \
     "$top_builddir/tests/integration/test_reader" primary-down
 ok $? "test_reader primary-down finished cleanly"
-# The primary back and both replicas applying, even if test_reader stopped
-# before it asked.
-[ -n "$(repl_pid prim)" ] || repl_restart_mariadbd prim
-repl_sql rep1 "START SLAVE SQL_THREAD"
-repl_sql rep2 "START SLAVE SQL_THREAD"
-repl_wait_caught_up rep1 prim 30 && repl_wait_caught_up rep2 prim 30
-ok $? "the primary back, both replicas caught up"
+all_back "the primary back, both replicas caught up"
 
 # --- (h) the checked replica and the primary down together ------------------
 # test_reader checked-down (see its header): the request chose B because
@@ -313,11 +320,5 @@ harness_drive reader_order "$T/test_reader3.log" env \
     RELAYCFG_CONF="$T/reader2.conf" PROJ="$PROJ" NEW_ORIGINS="$NEW_ORIGINS" \
     "$top_builddir/tests/integration/test_reader" checked-down
 ok $? "test_reader checked-down finished cleanly"
-[ -n "$(repl_pid prim)" ] || repl_restart_mariadbd prim
-for r in rep1 rep2; do
-	[ -n "$(repl_pid "$r")" ] || repl_restart_mariadbd "$r"
-	repl_sql "$r" "START SLAVE SQL_THREAD"
-done
-repl_wait_caught_up rep1 prim 30 && repl_wait_caught_up rep2 prim 30
-ok $? "all three back, both replicas caught up"
+all_back "all three back, both replicas caught up"
 done_testing

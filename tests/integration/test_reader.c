@@ -124,28 +124,49 @@ chosen_before_write(struct store *st, int64_t proj, const char *want)
 	harness("start-sql");
 }
 
+/* Ask the script for order with a replica's label as its argument. */
+static void
+harness_on(const char *order, struct db *db)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "%s %s", order, db_label(db));
+	harness(line);
+}
+
+/*
+ * What "primary-down" and "checked-down" start with: with two replicas,
+ * the first this process tries (*lag) lags, so the request's first read
+ * (of the absent project absent) chooses the other (*other), which then
+ * applies a write to the options.  False when there are not two.
+ */
+static bool
+chose_the_other(struct store *st, int64_t absent, struct db **lag,
+    struct db **other)
+{
+	if (st->n_replicas != 2)
+		return ok(0, "two replicas configured (%zu)", st->n_replicas);
+	*lag = st->replicas[st->first];
+	*other = st->replicas[(st->first + 1) % st->n_replicas];
+	harness_on("lag", *lag);
+	first_read(st, absent);
+	ok(st->reader == *other, "the first read chose %s (%s lags): %s",
+	    db_label(*other), db_label(*lag),
+	    st->reader != NULL ? db_label(st->reader) : "none");
+	harness_on("write", *other);
+	return true;
+}
+
 /* The second choice with the primary down (see above). */
 static void
 primary_down(struct store *st, const struct conf *conf, int64_t proj,
     const char *want)
 {
 	struct db *lag, *other;
-	char order[64];
 	const char *got;
 
-	if (st->n_replicas != 2) {
-		ok(0, "two replicas configured (%zu)", st->n_replicas);
+	if (!chose_the_other(st, 987654322, &lag, &other))
 		return;
-	}
-	lag = st->replicas[st->first];
-	other = st->replicas[(st->first + 1) % st->n_replicas];
-	snprintf(order, sizeof(order), "lag %s", db_label(lag));
-	harness(order);
-	first_read(st, 987654322);
-	ok(st->reader == other, "the first read chose %s (%s lags)",
-	    db_label(other), db_label(lag));
-	snprintf(order, sizeof(order), "write %s", db_label(other));
-	harness(order);
 	/* The lagging replica's rest ends: it is eligible again. */
 	usleep((conf->db_replica_rest_ms + 300) * 1000);
 	harness("kill-primary");
@@ -163,26 +184,12 @@ static void
 checked_down(struct store *st, int64_t proj)
 {
 	struct db *lag, *other;
-	char order[64];
 	const char *got;
 
-	if (st->n_replicas != 2) {
-		ok(0, "two replicas configured (%zu)", st->n_replicas);
+	if (!chose_the_other(st, 987654323, &lag, &other))
 		return;
-	}
-	lag = st->replicas[st->first];
-	other = st->replicas[(st->first + 1) % st->n_replicas];
-	snprintf(order, sizeof(order), "lag %s", db_label(lag));
-	harness(order);
-	first_read(st, 987654323);
-	ok(st->reader == other, "the first read chose %s (%s lags): %s",
-	    db_label(other), db_label(lag),
-	    st->reader != NULL ? db_label(st->reader) : "none");
-	snprintf(order, sizeof(order), "write %s", db_label(other));
-	harness(order);
 	harness("kill-primary");
-	snprintf(order, sizeof(order), "kill %s", db_label(other));
-	harness(order);
+	harness_on("kill", other);
 	got = origins(st, proj);
 	ok(strcmp(got, "") == 0 && st->reader != lag, "%s and the primary "
 	    "down: the read fails rather than read %s, which lags (read: "
