@@ -196,17 +196,13 @@ post_by_project(struct request *req, struct app *app, json_object *body,
 		int64_t id;
 
 		if (json_object_is_type(v, json_type_int)) {
-			id = json_object_get_int64(v);
 			/*
-			 * json-c saturates what a 64-bit integer cannot hold:
-			 * the answer would be keyed by an id never sent.  Above
-			 * INT64_MAX its uint64 tells; below INT64_MIN nothing
-			 * does, so that bound (no project's id) is refused too,
-			 * as strtoll refuses both for a string.
+			 * Not one json-c clamped: the answer would be keyed by
+			 * an id never sent.  INT64_MIN (no project's id) may be
+			 * one clamped from below, so it is refused too, as
+			 * strtoll refuses both for a string.
 			 */
-			if ((id == INT64_MAX &&
-			    json_object_get_uint64(v) != (uint64_t)INT64_MAX) ||
-			    id == INT64_MIN)
+			if (!valid_json_int64(v, &id) || id == INT64_MIN)
 				goto bad_type;
 			snprintf(name, sizeof(name), "%" PRId64, id);
 		} else if (json_object_is_type(v, json_type_string)) {

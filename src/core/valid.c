@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "valid.h"
 
 static bool
@@ -64,6 +66,20 @@ valid_int64(const char *s, int64_t *out)
 	if (errno != 0 || *end != '\0')
 		return false;
 	*out = v;
+	return true;
+}
+
+bool
+valid_json_int64(struct json_object *v, int64_t *out)
+{
+	int64_t i;
+
+	if (!json_object_is_type(v, json_type_int))
+		return false;
+	i = json_object_get_int64(v);
+	if (i == INT64_MAX && json_object_get_uint64(v) != (uint64_t)INT64_MAX)
+		return false;
+	*out = i;
 	return true;
 }
 

@@ -24,6 +24,17 @@ bool	valid_uuid(const char *s);
  */
 bool	valid_int64(const char *s, int64_t *out);
 
+struct json_object;
+
+/*
+ * valid_json_int64 - v as a JSON integer that json-c holds exactly, into
+ * *out.  json-c saturates what int64_t cannot hold; above INT64_MAX its
+ * uint64 tells, below INT64_MIN nothing does (a caller for whom INT64_MIN
+ * cannot be meant refuses that too).  false (and *out untouched) for
+ * anything else.
+ */
+bool	valid_json_int64(struct json_object *v, int64_t *out);
+
 /* valid_option_key - an option key: [A-Za-z0-9_.:-], 1 to 64 characters
  * (Sentry's keys are VARCHAR(64)). */
 bool	valid_option_key(const char *s);

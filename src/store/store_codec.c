@@ -18,6 +18,7 @@
 #include "jsonstrict.h"
 #include "model.h"
 #include "store_int.h"
+#include "valid.h"
 
 /* The most columns a model has. */
 #define CODEC_COLS_MAX	12
@@ -265,18 +266,12 @@ codec_from_row(const struct codec_model *m, struct db_res *r, bool *oom)
 	return row;
 }
 
-/* Element i as int64; false for anything else, an integer past
- * INT64_MAX included (json-c holds it as a uint64 and would clamp it). */
+/* Element i as int64; false for anything else, an integer json-c
+ * clamped included (valid_json_int64). */
 static bool
 ja_int(json_object *a, size_t i, int64_t *out)
 {
-	json_object *v = json_object_array_get_idx(a, i);
-
-	if (!json_object_is_type(v, json_type_int))
-		return false;
-	*out = json_object_get_int64(v);
-	return *out != INT64_MAX ||
-	    json_object_get_uint64(v) == (uint64_t)INT64_MAX;
+	return valid_json_int64(json_object_array_get_idx(a, i), out);
 }
 
 /* Element i as a string (or NULL when nullable and null). */

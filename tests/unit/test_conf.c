@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "conf.h"
 #include "conf_testlib.h"
@@ -375,6 +376,37 @@ test_valid_ids(void **state)
 	assert_false(valid_uuid("88888888_4444-4444-8444-cccccccccccc"));
 }
 
+/* What json-c holds exactly, and not what it clamped. */
+static void
+test_valid_json_int64(void **state)
+{
+	static const struct {
+		const char	*text;
+		bool		 ok;
+		int64_t		 value;
+	} cases[] = {
+		{ "12", true, 12 },
+		{ "-5", true, -5 },
+		{ "9223372036854775807", true, INT64_MAX },
+		{ "-9223372036854775808", true, INT64_MIN },
+		{ "9223372036854775808", false, 0 },
+		{ "99999999999999999999999", false, 0 },
+		{ "12.0", false, 0 },
+		{ "\"12\"", false, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_object *o = json_tokener_parse(cases[i].text);
+		int64_t v = 77;
+
+		assert_non_null(o);
+		assert_int_equal(valid_json_int64(o, &v), cases[i].ok);
+		assert_true(v == (cases[i].ok ? cases[i].value : 77));
+		json_object_put(o);
+	}
+}
+
 int
 main(void)
 {
@@ -387,6 +419,7 @@ main(void)
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_valid_ids),
+		cmocka_unit_test(test_valid_json_int64),
 	};
 	log_setup(LOG_LEVEL_ERROR, false);
 	return cmocka_run_group_tests(tests, NULL, NULL);
