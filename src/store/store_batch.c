@@ -147,7 +147,7 @@ batch_cache_read(struct store *st, const char *const *keys, size_t n,
     void *ctx)
 {
 	struct cache_value *vals;
-	int rc = STORE_OK;
+	int rc = STORE_OK, got;
 
 	if (n == 0 || st->mode == READ_DB_ONLY || !cache_enabled(st->cache))
 		return STORE_OK;
@@ -155,11 +155,11 @@ batch_cache_read(struct store *st, const char *const *keys, size_t n,
 		store_seterr(st, "out of memory");
 		return STORE_ERROR;
 	}
-	/* A failure leaves every answer a miss. */
+	/* A failure leaves every answer not given a miss. */
 	if (other != NULL)
-		(void)cache_get_many_hints(st->cache, keys, n, vals);
+		got = cache_get_many_hints(st->cache, keys, n, vals);
 	else
-		(void)cache_get_many(st->cache, keys, n, vals);
+		got = cache_get_many(st->cache, keys, n, vals);
 	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
 		const struct cache_value *v = &vals[i];
 		const void *obj = NULL;
@@ -188,6 +188,10 @@ batch_cache_read(struct store *st, const char *const *keys, size_t n,
 	free(vals);
 	if (rc != STORE_OK)
 		store_seterr(st, "out of memory");
+	else if (got != 0 && st->mode == READ_CACHE_ONLY) {
+		store_seterr(st, "memcached did not answer in full");
+		rc = STORE_ERROR;
+	}
 	return rc;
 }
 

@@ -332,11 +332,13 @@ field_from_json(const struct codec_field *fd, json_object *a, size_t col,
 
 /* codec_from_json - see store_int.h. */
 void *
-codec_from_json(const struct codec_model *m, json_object *a)
+codec_from_json(const struct codec_model *m, json_object *a, bool *oom)
 {
 	struct codec_val v[CODEC_COLS_MAX];
 	size_t col = 0;
+	void *row;
 
+	*oom = false;
 	if (!json_object_is_type(a, json_type_array) ||
 	    json_object_array_length(a) != codec_ncols(m))
 		return NULL;
@@ -345,7 +347,9 @@ codec_from_json(const struct codec_model *m, json_object *a)
 			return NULL;
 		col += m->fields[f].type == CODEC_LIMIT ? 2 : 1;
 	}
-	return codec_build(m, v);
+	if ((row = codec_build(m, v)) == NULL)
+		*oom = true;
+	return row;
 }
 
 /* json_object_array_add that keeps track of failures (v is taken). */

@@ -201,7 +201,9 @@ extern const struct codec_model codec_org, codec_project, codec_key,
  * in *oom, as a row skipped for OOM must not read as absent. */
 void	*codec_from_row(const struct codec_model *m, struct db_res *r,
 	    bool *oom);
-void	*codec_from_json(const struct codec_model *m, json_object *a);
+/* Likewise from a cached entry's array a, *oom saying which. */
+void	*codec_from_json(const struct codec_model *m, json_object *a,
+	    bool *oom);
 /* A new array, NULL on OOM; a list of n rows likewise. */
 json_object *codec_to_json(const struct codec_model *m, const void *obj);
 json_object *codec_list_to_json(const struct codec_model *m,
@@ -268,7 +270,8 @@ typedef void (*batch_other_fn)(void *ctx, size_t i, const char *payload,
  * batch_cache_read - one multi-get of keys[0..n) (none in READ_DB_ONLY or
  * without memcached): hits into the local cache.  Failures are misses;
  * a miss of another generation goes to other, when not NULL.  STORE_OK
- * or STORE_ERROR (OOM, with st->err).
+ * or STORE_ERROR (OOM, with st->err; in READ_CACHE_ONLY also a multi-get
+ * that failed, as no MariaDB read stands in for what it did not say).
  */
 int	batch_cache_read(struct store *st, const char *const *keys, size_t n,
 	    batch_decode_fn decode, batch_negative_fn negative,
@@ -377,7 +380,8 @@ struct inval_set {
 struct inval {
 	struct inval_set rows;
 	struct inval_set configs;
-	bool		 oom;
+	bool		 oom;		/* a key could not be kept: stop */
+	bool		 incomplete;	/* a cached read failed: go on */
 };
 
 void	inv_id(struct store *st, struct inval *iv, const char *kind,

@@ -119,6 +119,7 @@ inv_free(struct inval *iv)
 	set_free(&iv->rows);
 	set_free(&iv->configs);
 	iv->oom = false;
+	iv->incomplete = false;
 }
 
 /* qsort order for owned strings. */
@@ -176,7 +177,7 @@ inv_flush(struct store *st, struct inval *iv)
 	store_lc_forget_all(st);
 	rows = set_delete(st, &iv->rows);
 	configs = set_delete(st, &iv->configs);
-	if (iv->oom || rows != 0 || configs != 0)
+	if (iv->oom || iv->incomplete || rows != 0 || configs != 0)
 		st->cache_stale = true;
 	inv_free(iv);
 }
@@ -226,7 +227,12 @@ inv_keys_of_projects(struct store *st, struct inval *iv, const char *column,
 	    "ON k.project_id = p.id", &SQL_INT(col, id), projects);
 }
 
-/* What the cache itself says about keys: rows deleted behind our back. */
+/*
+ * What the cache itself says about keys: rows deleted behind our back.
+ * A list that cannot be read (memcached failing, out of memory) leaves
+ * the invalidation incomplete, and the store reports the cache stale:
+ * such a key's config may still be cached.
+ */
 static void
 inv_cached_keylists(struct store *st, struct inval *iv, const int64_t *pids,
     size_t n)
@@ -234,10 +240,15 @@ inv_cached_keylists(struct store *st, struct inval *iv, const int64_t *pids,
 	enum read_mode saved = st->mode;
 	struct store_keylist *lists;
 
-	if (n == 0 || (lists = calloc(n, sizeof(*lists))) == NULL)
+	if (n == 0)
 		return;
+	if ((lists = calloc(n, sizeof(*lists))) == NULL) {
+		iv->oom = true;
+		return;
+	}
 	st->mode = READ_CACHE_ONLY;
-	(void)store_projectkeys_by_project_ids(st, pids, n, lists);
+	if (store_projectkeys_by_project_ids(st, pids, n, lists) != STORE_OK)
+		iv->incomplete = true;
 	st->mode = saved;
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < lists[i].n; j++)
@@ -262,7 +273,8 @@ inv_keys_where(struct store *st, struct inval *iv, const char *col,
 /*
  * The scope resolvers: collect the keys of everything at and below the
  * scope, from the cache (what it holds, even of deleted rows) and from
- * MariaDB.  A STORE_* code; what was collected is valid either way.
+ * MariaDB.  A STORE_* code; what was collected is valid either way.  A
+ * cached read that fails leaves iv incomplete (the cache reported stale).
  */
 static int
 invalidate_key(struct store *st, struct inval *iv, const char *pub)
@@ -272,7 +284,9 @@ invalidate_key(struct store *st, struct inval *iv, const char *pub)
 
 	inv_key(st, iv, 0, pub, 0);
 	st->mode = READ_CACHE_ONLY;
-	(void)store_projectkeys_by_public_keys(st, &pub, 1, &cached);
+	if (store_projectkeys_by_public_keys(st, &pub, 1, &cached) !=
+	    STORE_OK)
+		iv->incomplete = true;
 	st->mode = saved;
 	if (cached != NULL)
 		inv_key(st, iv, cached->id, cached->public_key,
@@ -363,7 +377,8 @@ invalidate_relay(struct store *st, struct inval *iv, const char *relay_id)
 
 	inv_str(st, iv, "rr", relay_id);
 	st->mode = READ_CACHE_ONLY;
-	(void)store_relays_by_relay_ids(st, &relay_id, 1, &cached);
+	if (store_relays_by_relay_ids(st, &relay_id, 1, &cached) != STORE_OK)
+		iv->incomplete = true;
 	st->mode = saved;
 	if (cached != NULL)
 		inv_id(st, iv, "r", cached->id);

@@ -20,15 +20,22 @@
 
 /* --- rows ------------------------------------------------------------ */
 
-/* A cached row of model arg: it must be the row asked for, else a miss. */
+/*
+ * A cached row of model arg: it must be the row asked for, else a miss.
+ * STORE_ERROR on OOM: a row not decoded for want of memory is no miss
+ * (the invalidation, reading the cache only, would lose it).
+ */
 static int
 row_decode(struct store *st, const void *arg, int64_t id, json_object *a,
     const void **obj)
 {
 	const struct codec_model *m = arg;
-	void *row = codec_from_json(m, a);
+	bool oom;
+	void *row = codec_from_json(m, a, &oom);
 
 	*obj = NULL;
+	if (oom)
+		return STORE_ERROR;
 	/* Unreadable, or another row under this key: a miss. */
 	if (row == NULL || codec_id(m, row) != id) {
 		free(row);
@@ -586,9 +593,14 @@ keylist_decode(struct store *st, const void *arg, int64_t pid,
 	if ((kl = keylist_new(len)) == NULL)
 		return STORE_ERROR;
 	for (size_t j = 0; j < len && ok; j++) {
+		bool oom;
 		struct model_projectkey *k = codec_from_json(&codec_key,
-		    json_object_array_get_idx(a, j));
+		    json_object_array_get_idx(a, j), &oom);
 
+		if (oom) {
+			free(kl);
+			return STORE_ERROR;
+		}
 		/*
 		 * Every row must belong here, in the order keylist_load
 		 * writes (by id, each once), or the entry is damaged: a miss.

@@ -365,6 +365,71 @@ test_oom(void)
 		oom_each(&cases[i]);
 }
 
+/*
+ * An invalidation under allocation failures.  Key 9 of project 1 is
+ * deleted behind the store's back: only project 1's cached key list still
+ * names it, so only that list leads a project invalidation to its
+ * config.  Whichever allocation fails, that config is dropped or the
+ * store reports the cache stale; it is never left cached silently.
+ */
+#define PK9	"00000000000000000000000000000009"
+#define CFG9	"a config built before key 9 was deleted"
+
+static void
+test_invalidate_oom(void)
+{
+	struct store *st = open_store();
+	int64_t pid = 1;
+	struct store_keylist kl = { 0 };
+	char cfg[CACHE_KEY_MAX], *list;
+	size_t len;
+	long k, runs = 0, failed = 0, silent = 0;
+
+	diag("an invalidation under allocation failures");
+	sql("INSERT INTO sentry_projectkey (id, project_id, public_key, "
+	    "secret_key) VALUES (9, 1, '" PK9 "', '%032x')", 0x109);
+	mc_del("relaycfg:1:kl:1");
+	(void)store_projectkeys_by_project_ids(st, &pid, 1, &kl);
+	settle(st);
+	store_request_end(st);
+	sql("DELETE FROM sentry_projectkey WHERE id = 9");
+	list = mc_get("relaycfg:1:kl:1", &len);
+	ok(kl.n == 3 && list != NULL && strstr(list, PK9) != NULL,
+	    "project 1's cached key list names key 9");
+	cache_key_config(store_cache(st), cfg, sizeof(cfg), PK9);
+	for (k = 0; list != NULL; k++) {
+		char *v;
+		bool hit, dropped;
+
+		mc_set("relaycfg:1:kl:1", list);
+		mc_set(cfg, CFG9);
+		fi_begin(k);
+		(void)store_invalidate(st, STORE_SCOPE_PROJECT, 1, NULL);
+		hit = fi_end();
+		settle(st);
+		v = mc_get(cfg, &len);
+		dropped = v == NULL || strcmp(v, CFG9) != 0;
+		free(v);
+		runs++;
+		if (hit)
+			failed++;
+		if (!dropped && !store_cache_stale(st)) {
+			silent++;
+			diag("failing allocation %ld: key 9's config kept, "
+			    "the cache not reported stale", k);
+		}
+		store_request_end(st);
+		if (!hit)
+			break;		/* this run failed nothing */
+	}
+	ok(failed > 0 && silent == 0, "a deleted key's config is dropped "
+	    "or the cache reported stale, whichever allocation fails "
+	    "(%ld runs)", runs);
+	free(list);
+	mc_del("relaycfg:1:kl:1");
+	store_close(st);
+}
+
 /* --- values with trailing data ----------------------------------------- */
 
 static void
@@ -513,6 +578,7 @@ main(void)
 	seed();
 
 	test_oom();
+	test_invalidate_oom();
 	test_trailing();
 	test_damaged();
 
