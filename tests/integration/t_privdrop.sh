@@ -1,6 +1,7 @@
 #!/bin/bash
 # `user` / --user: started as root, the master stays root and every worker
-# (also after a reload, and a single-process server) runs as the user, with
+# (also after a reload, and a single-process server, whose reloads read the
+# file as that user) runs as the user, with
 # its group as the only supplementary one; unknown names fail at start and in
 # --check-config; a non-root start as another user fails.  And the unix
 # socket's mode and owner are never set through a symlink swapped in at
@@ -99,6 +100,45 @@ ls -ln "$RELAYCFG_SOCKET" | awk '{print $3}' >"$T/sockuid"
 is "$(cat "$T/sockuid")" 0 "the socket was made as root, before the drop"
 http GET /api/0/relays/live/
 is "$HTTP_STATUS" 200 "single mode as nobody answers"
+
+# A reload reads the file as nobody: a readable one applies (a smaller
+# max_body_size, a user line that cannot take root back), a root-only one
+# is refused and the running config stays.
+head -c 4096 /dev/zero | tr '\0' x >"$T/big.body"
+post_big() {
+	http POST /api/0/relays/projectconfigs/ \
+	    -H 'Content-Type: application/json' --data-binary "@$T/big.body"
+}
+post_big
+is "$HTTP_STATUS" 401 "single mode: a 4 KiB body is under the limit (unsigned: 401)"
+harness_write_conf "max_body_size = 2048" "user = root"
+chmod 0644 "$RELAYCFG_CONF"
+kill -HUP "$RELAYCFG_PID"
+i=0
+until [ "$(grep -c "configuration reloaded" "$T/relaycfg.log")" -ge 1 ] ||
+    [ "$i" -gt 100 ]; do
+	i=$((i + 1)); sleep 0.05
+done
+post_big
+is "$HTTP_STATUS" 413 "single mode: a reload readable by nobody applies"
+is "$(status_of "$RELAYCFG_PID" Uid)" "$NOBODY $NOBODY $NOBODY $NOBODY" \
+    "single mode: a reloaded user = root does not take root back"
+harness_write_conf
+chmod 0600 "$RELAYCFG_CONF"
+kill -HUP "$RELAYCFG_PID"
+i=0
+until grep -q "reload refused" "$T/relaycfg.log" || [ "$i" -gt 100 ]; do
+	i=$((i + 1)); sleep 0.05
+done
+like "$(grep "reload refused" "$T/relaycfg.log")" "Permission denied" \
+    "single mode: a root-only file is refused, and the log says why"
+post_big
+is "$HTTP_STATUS" 413 "single mode: the running config stays"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "single mode: still answering after the refusal"
+is "$(status_of "$RELAYCFG_PID" Uid)" "$NOBODY $NOBODY $NOBODY $NOBODY" \
+    "single mode: still nobody"
+chmod 0644 "$RELAYCFG_CONF"
 harness_stop_relaycfg
 
 # --- the socket: a symlink swapped in after bind is not followed ----------
