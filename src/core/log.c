@@ -81,6 +81,29 @@ log_sanitize(char *dst, size_t dstlen, const char *src)
 }
 
 /*
+ * msg as the contents of a JSON string, into dst (dstlen > 0): '"' and
+ * '\\' escaped, bytes outside printable ASCII '?' as in text lines (they
+ * may not be UTF-8).  Cut short rather than split an escape.
+ */
+static void
+log_json_contents(char *dst, size_t dstlen, const char *msg)
+{
+	size_t o = 0;
+
+	for (; *msg != '\0'; msg++) {
+		unsigned char ch = (unsigned char)*msg;
+		int esc = ch == '"' || ch == '\\';
+
+		if (o + 1 + (size_t)esc >= dstlen)
+			break;
+		if (esc)
+			dst[o++] = '\\';
+		dst[o++] = (ch < 0x20 || ch > 0x7e) ? '?' : (char)ch;
+	}
+	dst[o] = '\0';
+}
+
+/*
  * The time of a line, to the millisecond, in UTC.  The date and time up to
  * the second are formatted once per second per thread (a worker logs many
  * lines a second; the guard's thread may log too, hence thread-local).
@@ -135,7 +158,8 @@ log_emit(int level, const char *fmt, va_list ap)
 	format_time(now, sizeof(now));
 	if (log_as_json) {
 		char clean[sizeof(msg)];
-		log_sanitize(clean, sizeof(clean), msg);
+
+		log_json_contents(clean, sizeof(clean), msg);
 		n = snprintf(line, sizeof(line),
 		    "{\"time\":\"%s\",\"level\":\"%s\",\"pid\":%ld,\"msg\":\"%s\"}\n",
 		    now, level_names[level], log_getpid(), clean);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "log.h"
 
@@ -138,6 +139,53 @@ test_access_json(void **state)
 	assert_string_equal(rest, want);
 }
 
+/*
+ * A JSON message line is valid JSON: the message's own quotes and
+ * backslashes escaped, not lost; control and non-ASCII bytes '?' as in text
+ * lines; and a message cut short at the buffer's end never ends inside an
+ * escape.
+ */
+static void
+test_json_message(void **state)
+{
+	char out[8192], want[256], *big;
+	const char *rest, *end;
+	json_object *o;
+
+	(void)state;
+	log_setup(LOG_LEVEL_INFO, true);
+	capture_begin();
+	log_err("unknown key \"%s\" in C:\\relaycfg.conf\n\xc3\xa9", "bogus_key");
+	capture_end(out, sizeof(out));
+	log_setup(LOG_LEVEL_INFO, false);
+	rest = strstr(out, "\"msg\":");
+	assert_non_null(rest);
+	snprintf(want, sizeof(want), "\"msg\":\"unknown key \\\"bogus_key\\\" "
+	    "in C:\\\\relaycfg.conf???\"}\n");
+	assert_string_equal(rest, want);
+	o = json_tokener_parse(out);
+	assert_non_null(o);
+	json_object_put(o);
+
+	/* 3000 quotes: cut, each kept whole, the line still JSON. */
+	big = malloc(3001);
+	assert_non_null(big);
+	memset(big, '"', 3000);
+	big[3000] = '\0';
+	log_setup(LOG_LEVEL_INFO, true);
+	capture_begin();
+	log_err("%s", big);
+	capture_end(out, sizeof(out));
+	log_setup(LOG_LEVEL_INFO, false);
+	free(big);
+	o = json_tokener_parse(out);
+	assert_non_null(o);
+	json_object_put(o);
+	end = strstr(out, "\"}\n");
+	assert_non_null(end);
+	assert_true(end[-1] == '"' && end[-2] == '\\');
+}
+
 /* Lines a second apart carry their own seconds (the cached date moves). */
 static void
 test_time_moves(void **state)
@@ -197,6 +245,7 @@ main(void)
 		cmocka_unit_test(test_access_text),
 		cmocka_unit_test(test_text_message_clean),
 		cmocka_unit_test(test_access_json),
+		cmocka_unit_test(test_json_message),
 		cmocka_unit_test(test_time_moves),
 		cmocka_unit_test(test_child_pid),
 	};
