@@ -359,9 +359,11 @@ http_query_param(const char *query, const char *name, char *buf,
 {
 	size_t nlen = strlen(name);
 	const char *p = query, *last = NULL, *last_end = NULL;
-	char key[64];
+	/* Names of up to 63 characters: the decoded key gets nlen + 2
+	 * bytes, one more character (a longer key is no match) and the NUL. */
+	char key[63 + 2];
 
-	if (nlen >= sizeof(key))
+	if (nlen + 2 > sizeof(key))
 		return -1;
 	/* Django's QueryDict.get: names decoded as values are, last one wins. */
 	while (p != NULL && *p != '\0') {

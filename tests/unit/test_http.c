@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -53,6 +54,28 @@ test_query_param(void **state)
 	assert_int_equal(http_query_param("version=%3", "version", buf, sizeof(buf)), -2);
 	assert_int_equal(http_query_param("version=%zz", "version", buf, sizeof(buf)), -2);
 	assert_int_equal(http_query_param("version=0123456789abcdefXYZ", "version", buf, sizeof(buf)), -2);
+}
+
+/*
+ * The longest name asked for (63 characters) against names in the query
+ * one and two characters longer: no match, and no write past the decoded
+ * name's buffer (ASan: scripts/test's sanitizer build).
+ */
+static void
+test_query_param_long_name(void **state)
+{
+	char name[64], q[256], buf[16];
+
+	(void)state;
+	memset(name, 'n', 63);
+	name[63] = '\0';
+	snprintf(q, sizeof(q), "%s=1", name);
+	assert_int_equal(http_query_param(q, name, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "1");
+	snprintf(q, sizeof(q), "%sx=2", name);
+	assert_int_equal(http_query_param(q, name, buf, sizeof(buf)), -1);
+	snprintf(q, sizeof(q), "%sxy=3&%s%%78=4", name, name);
+	assert_int_equal(http_query_param(q, name, buf, sizeof(buf)), -1);
 }
 
 static void
@@ -293,6 +316,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_query_param),
+		cmocka_unit_test(test_query_param_long_name),
 		cmocka_unit_test(test_router_find),
 		cmocka_unit_test(test_status_text),
 		cmocka_unit_test(test_accepts_gzip),
