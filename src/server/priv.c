@@ -66,8 +66,9 @@ priv_prepare(struct conf *c, char *err, size_t errlen)
 		return -1;
 	if (c->user == NULL)
 		return 0;
+	/* root too: "root:group" still takes group as the only group */
 	if (geteuid() == 0) {
-		c->user_drop = c->user_uid != 0;
+		c->user_drop = true;
 		return 0;
 	}
 	/* Only root can become someone else: say so instead of running as
@@ -96,8 +97,9 @@ priv_drop(const struct conf *c, char *err, size_t errlen)
 		return perr(err, errlen, "setresgid", strerror(errno));
 	if (setresuid(c->user_uid, c->user_uid, c->user_uid) != 0)
 		return perr(err, errlen, "setresuid", strerror(errno));
-	/* saved ids included: a way back to root would void all of this */
-	if (setuid(0) == 0 || seteuid(0) == 0)
+	/* saved ids included: a way back to root would void all of this
+	 * (unless root is the user asked for) */
+	if (c->user_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
 		return perr(err, errlen, what, "root could be regained");
 	return 0;
 }

@@ -18,7 +18,8 @@ int	priv_lookup(struct conf *c, char *err, size_t errlen);
 
 /*
  * priv_prepare - priv_lookup, then decide whether the process must drop:
- * c->user_drop is set when running as root with a user other than root.
+ * c->user_drop is set when running as root (root as the user still takes
+ * the group as its only group).
  * Not root: an error unless the setting names the current user (and group),
  * since only root can become someone else.  Returns 0 or -1 with err.
  */

@@ -72,6 +72,15 @@ harness_start_relaycfg --user nobody
 check_workers "--user over user ="
 harness_stop_relaycfg
 
+# --- root:group: the group still applies, as documented ------------------
+harness_start_relaycfg --user root:nogroup
+for pid in $(worker_pids); do
+	is "$(status_of "$pid" Uid) / $(status_of "$pid" Gid) / $(status_of "$pid" Groups)" \
+	    "0 0 0 0 / $NOGROUP $NOGROUP $NOGROUP $NOGROUP / $NOGROUP" \
+	    "--user root:nogroup: worker $pid root, its only group nogroup"
+done
+harness_stop_relaycfg
+
 # --- unknown names --------------------------------------------------------
 out=$("$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$T/x.sock" \
     --workers 1 </dev/null 2>&1)
