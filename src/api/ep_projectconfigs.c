@@ -199,8 +199,10 @@ post_by_project(struct request *req, struct app *app, json_object *body,
 			/*
 			 * Not one json-c clamped: the answer would be keyed by
 			 * an id never sent.  INT64_MIN (no project's id) may be
-			 * one clamped from below, so it is refused too, as
-			 * strtoll refuses both for a string.
+			 * one clamped from below, so it is refused too.  A
+			 * string is exact: strtoll says ERANGE beyond the
+			 * range, and INT64_MIN written out is just an id no
+			 * project has.
 			 */
 			if (!valid_json_int64(v, &id) || id == INT64_MIN)
 				goto bad_type;
