@@ -19,8 +19,9 @@
  * Sentry is only read: the session is read only, and nothing here
  * issues a write to it.
  *
- * Exit status: 0 done (changes or not), 1 failed, 2 usage, 3 the
- * deletion guard stopped the sync (nothing written).
+ * Exit status: 0 done (changes or not), 1 failed (a configuration
+ * error included), 2 usage, 3 the deletion guard stopped the sync
+ * (nothing written).
  */
 #include "config.h"
 
@@ -216,14 +217,22 @@ print_plan(const struct sync *s, const struct mirror_plan *plan,
 	return arr;
 }
 
+/* What the deletion guard refused: the table, its deletes and rows. */
+struct guarded {
+	const char	*table;
+	size_t		 deleted, had;
+	unsigned	 max_percent;
+};
+
 /*
  * The summary: one line, or one JSON object, with "changes" (taken; a
- * dry run's, from print_plan) when not NULL.
+ * dry run's, from print_plan) when not NULL and "deletion_guard" when
+ * the guard stopped the sync (guard not NULL).
  */
 static void
 print_summary(const struct sync *s, const struct mirror_plan *plan,
-    json_object *changes, unsigned long writes, unsigned long deletes,
-    double secs)
+    json_object *changes, const struct guarded *guard, unsigned long writes,
+    unsigned long deletes, double secs)
 {
 	char line[2048];
 
@@ -257,6 +266,19 @@ print_summary(const struct sync *s, const struct mirror_plan *plan,
 		    json_object_new_int64((int64_t)deletes));
 		json_object_object_add(o, "seconds",
 		    json_object_new_double(secs));
+		if (guard != NULL) {
+			json_object *gj = json_object_new_object();
+
+			json_object_object_add(gj, "table",
+			    json_object_new_string(guard->table));
+			json_object_object_add(gj, "deletes",
+			    json_object_new_int64((int64_t)guard->deleted));
+			json_object_object_add(gj, "rows",
+			    json_object_new_int64((int64_t)guard->had));
+			json_object_object_add(gj, "max_delete_percent",
+			    json_object_new_int64((int64_t)guard->max_percent));
+			json_object_object_add(o, "deletion_guard", gj);
+		}
 		if (changes != NULL)
 			json_object_object_add(o, "changes", changes);
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -264,8 +286,9 @@ print_summary(const struct sync *s, const struct mirror_plan *plan,
 	} else {
 		mirror_plan_summary(plan, line, sizeof(line));
 		printf("%s%s: %s; %lu SQL writes, %lu cache deletes, %lu rows "
-		    "skipped, %.3f s\n", cmd, s->dry_run ? " (dry run)" : "",
-		    line, writes, deletes, s->refused, secs);
+		    "skipped, %.3f s%s\n", cmd, s->dry_run ? " (dry run)" : "",
+		    line, writes, deletes, s->refused, secs, guard != NULL ?
+		    "; stopped by the deletion guard" : "");
 	}
 	fflush(stdout);
 }
@@ -293,6 +316,7 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 	struct mirror_rows have[MT_COUNT];
 	struct mirror_plan plan;
 	struct store_stats before, after;
+	struct guarded guard;
 	json_object *changes;
 	unsigned long writes = 0;
 	enum round_rc rc = ROUND_FAILED;
@@ -333,17 +357,23 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 		    cmd, deleted, had, mirror_table(g)->what,
 		    s->conf->sentry_sync_max_delete);
 		rc = ROUND_GUARDED;
-		/* The changes refused, as a dry run shows them (with
-		 * --json its one object: stdout stays one document). */
-		if (s->dry_run && (changes = print_plan(s, &plan, want)) !=
-		    NULL)
-			print_summary(s, &plan, changes, 0, 0,
+		/* A dry run shows the changes refused and the summary; --json
+		 * prints its one object either way (stdout stays one
+		 * document), with the refusal in it. */
+		guard.table = mirror_table(g)->name;
+		guard.deleted = deleted;
+		guard.had = had;
+		guard.max_percent = s->conf->sentry_sync_max_delete;
+		changes = s->dry_run ? print_plan(s, &plan, want) : NULL;
+		if (s->dry_run || s->json)
+			print_summary(s, &plan, changes, &guard, 0, 0,
 			    now_seconds() - t0);
 		goto out;
 	}
 	if (s->dry_run) {
 		changes = print_plan(s, &plan, want);
-		print_summary(s, &plan, changes, 0, 0, now_seconds() - t0);
+		print_summary(s, &plan, changes, NULL, 0, 0,
+		    now_seconds() - t0);
 		rc = ROUND_DONE;
 		goto out;
 	}
@@ -360,7 +390,7 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 	if (store_cache_stale(s->st))
 		fprintf(stderr, "relaycfgctl: %s: warning: memcached could not "
 		    "be reached: old entries live until their TTL\n", cmd);
-	print_summary(s, &plan, NULL, writes, after.cache_deletes -
+	print_summary(s, &plan, NULL, NULL, writes, after.cache_deletes -
 	    before.cache_deletes, now_seconds() - t0);
 	rc = ROUND_DONE;
 out:
@@ -513,10 +543,11 @@ ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o)
 	}
 	s.conninfo = pg_arg != NULL ? pg_arg : s.conf->sentry_pg;
 	if (s.conninfo == NULL) {
+		/* A value missing from the config file: a failure (1),
+		 * as a config file that does not load, not a usage error. */
 		ctl_warn(cmd, "no Sentry database: give --pg CONNINFO or set "
 		    "sentry_pg in %s", o->config_path);
-		conf_free(s.conf);
-		return 2;
+		goto out;
 	}
 	if (app_global_init() != 0) {
 		ctl_warn(cmd, "%s", "library initialisation failed");

@@ -1,6 +1,8 @@
 #!/bin/bash
 # relaycfgctl sentry-sync --json: stdout is exactly one JSON document,
-# --dry-run's changes included (t_sentry_sync.sh tests the sync itself).
+# --dry-run's changes included, and also when the deletion guard stops the
+# sync; a dry run so stopped still prints its summary; no sentry_pg is a
+# configuration error (t_sentry_sync.sh tests the sync itself).
 # Real PostgreSQL (Sentry's tables), MariaDB and memcached.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/postgres.sh"
@@ -80,5 +82,32 @@ one_json
 ok $? "--dry-run --json stopped by the guard: one JSON document"
 is "$(printf '%s' "$OUT" | jq -c '[.changes[] | .op + " " + .table]')" \
     '["delete sentry_organization","delete sentry_project"]' "with the deletes it refused"
+is "$(printf '%s' "$OUT" | jq -c '[.dry_run, .deletion_guard]')" \
+    '[true,{"table":"sentry_organization","deletes":1,"rows":1,"max_delete_percent":50}]' \
+    "and the refusal"
+# Without --dry-run, --json still prints its one object, the refusal in it.
+sync --pg "host=$PG_SOCKDIR port=$PG_PORT dbname=empty user=postgres" --json
+is "$RC" 3 "--json stopped by the guard: exit 3"
+one_json
+ok $? "--json stopped by the guard: one JSON document"
+is "$(printf '%s' "$OUT" | jq -c '[.dry_run, .sql_writes, .deletion_guard.table, has("changes")]')" \
+    '[false,0,"sentry_organization",false]' "with the refusal in it, nothing written"
+is "$(sql "SELECT COUNT(*) FROM sentry_project")" 1 "(and nothing was deleted)"
+# A text dry run stopped by the guard: the changes, then the summary.
+sync --pg "host=$PG_SOCKDIR port=$PG_PORT dbname=empty user=postgres" --dry-run
+is "$RC" 3 "--dry-run stopped by the guard: exit 3"
+is "$(printf '%s\n' "$OUT" | sed -n '1,2p')" "delete sentry_organization 1
+delete sentry_project 1" "the changes it refused"
+like "$(printf '%s\n' "$OUT" | sed -n 3p)" \
+    '^sentry-sync \(dry run\): .*projects \+0 ~0 -1.*; stopped by the deletion guard$' \
+    "then the summary, which says the guard stopped it"
+
+# No Sentry database configured: a configuration error, exit 1 (not 2).
+grep -v '^sentry_pg' "$RELAYCFG_CONF" >"$T/nopg.conf"
+OUT=$("$RELAYCFGCTL" -c "$T/nopg.conf" sentry-sync 2>"$T/err")
+RC=$?
+is "$RC" 1 "no sentry_pg and no --pg: exit 1, a configuration error"
+like "$(cat "$T/err")" 'no Sentry database: give --pg CONNINFO or set sentry_pg' \
+    "it says what to set"
 
 done_testing
