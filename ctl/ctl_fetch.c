@@ -72,20 +72,33 @@ struct reqopts {
 	enum fetch_output output;	/* --pretty, --compact, --summary */
 };
 
-/* register's and fetch's own options (a ctl_own_opt). */
+/* register's and fetch's own options (a ctl_own_opt); at most one of
+ * --pretty, --compact, --summary. */
 static int
 req_opt(void *ctx, const char *cmd, int ch, const char *arg)
 {
 	struct reqopts *ro = ctx;
+	enum fetch_output out;
+
 	switch (ch) {
 	case OPT_VERSION: ro->version = arg; return 0;
 	case OPT_GLOBAL: ro->global = true; return 0;
 	case OPT_NO_CACHE: ro->no_cache = true; return 0;
 	case OPT_FULL_CONFIG: ro->full = true; return 0;
 	case OPT_BODY_FILE: ro->body_file = arg; return 0;
-	case OPT_PRETTY: ro->output = FETCH_OUTPUT_PRETTY; return 0;
-	case OPT_COMPACT: ro->output = FETCH_OUTPUT_COMPACT; return 0;
-	case OPT_SUMMARY: ro->output = FETCH_OUTPUT_SUMMARY; return 0;
+	case OPT_PRETTY:
+	case OPT_COMPACT:
+	case OPT_SUMMARY:
+		out = ch == OPT_PRETTY ? FETCH_OUTPUT_PRETTY :
+		    ch == OPT_COMPACT ? FETCH_OUTPUT_COMPACT :
+		    FETCH_OUTPUT_SUMMARY;
+		if (ro->output != FETCH_OUTPUT_AUTO && ro->output != out) {
+			ctl_warn(cmd, "--pretty, --compact and --summary do "
+			    "not mix: give one");
+			return 2;
+		}
+		ro->output = out;
+		return 0;
 	case OPT_REVISION:
 		if (strchr(arg, '=') == NULL) {
 			ctl_warn(cmd, "--revision: expected KEY=REV");
@@ -217,8 +230,12 @@ static const char fetch_usage[] =
     "  --body-file F         send F's bytes (\"-\": stdin) instead, signed\n"
     "  --pretty              print the answer indented, also into a pipe\n"
     "  --compact             print the answer as it came, also on a terminal\n"
-    "  --summary             a line per key: KEY STATUS PROJECT/SLUG REV\n"
-    "                        FEATURES (what Relay gets for it)\n"
+    "  --summary             a line per key answered or asked for: KEY\n"
+    "                        STATUS PROJECT/SLUG REV FEATURES (what Relay\n"
+    "                        gets for it); with --global, a last line says\n"
+    "                        whether the global config came; with --json\n"
+    "                        (before fetch), one JSON object instead\n"
+    "                        (one of --pretty, --compact, --summary)\n"
     NET_USAGE;
 
 /* Is s a plain non-negative decimal that fits an int64? */
@@ -343,6 +360,7 @@ cmd_fetch(int argc, char **argv, const struct ctl_opts *o)
 	struct response r = { 0, NULL, 0 };
 	struct reqopts ro = { DEFAULT_CONFIG_VERSION, false, false, false,
 	    NULL, NULL, 0, FETCH_OUTPUT_AUTO };
+	struct fetch_asked asked;
 	json_object *jb = NULL;
 	const char *body;
 	char *raw = NULL, *path = NULL, *qv = NULL;
@@ -350,7 +368,6 @@ cmd_fetch(int argc, char **argv, const struct ctl_opts *o)
 	size_t len;
 	int rc;
 
-	(void)o;
 	if ((rc = ctl_getopt(argc, argv, longopts, fetch_usage, req_opt, &ro,
 	    &no)) >= 0)
 		goto out;
@@ -388,7 +405,12 @@ cmd_fetch(int argc, char **argv, const struct ctl_opts *o)
 	}
 	if (ctl_http_post(argv[0], &no, &c, path, body, len, &r) != 0)
 		goto out;
-	rc = ctl_fetch_print(&no, &r, ro.output);
+	asked.keys = ro.body_file == NULL ? argv + optind : NULL;
+	asked.n_keys = ro.body_file == NULL ? (size_t)(argc - optind) : 0;
+	asked.by_id = strcmp(ro.version, "1") == 0;
+	asked.global = ro.global;
+	asked.json = o->json;
+	rc = ctl_fetch_print(&no, &r, ro.output, &asked);
 out:
 	if (loaded)
 		sodium_memzero(&c, sizeof(c));

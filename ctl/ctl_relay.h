@@ -160,13 +160,23 @@ enum fetch_output {
 	FETCH_OUTPUT_SUMMARY	/* a line per key: status, project, rev, features */
 };
 
+/* What a fetch asked for, for its summary. */
+struct fetch_asked {
+	char		**keys;		/* the KEY arguments (none: body file) */
+	size_t		 n_keys;
+	bool		 by_id;		/* --version 1: project ids */
+	bool		 global;	/* --global */
+	bool		 json;		/* --json: the summary as one object */
+};
+
 /*
  * ctl_fetch_print - report a projectconfigs answer in mode, as ctl_finish
  * does (same exit status, --status line, errors on stderr in their usual
  * form); an answer that is not one JSON document is printed as it came.
+ * q is what was asked (the summary has a row for each key of it).
  */
 int	ctl_fetch_print(const struct netopts *no, const struct response *r,
-	    enum fetch_output mode);
+	    enum fetch_output mode, const struct fetch_asked *q);
 
 /* --- the commands ---------------------------------------------------- */
 

@@ -4,7 +4,10 @@
 # by script(1)) and with --pretty, compact again with --compact on a
 # terminal, and --summary: a line per key saying what Relay gets for it
 # (enabled with project, rev and features; disabled; pending), and the
-# global config.  An answer is never altered, only laid out.
+# global config when asked for; a line also for a key asked for and not
+# answered (invalid: no public key); one output option at a time; with
+# --json the summary as one object.  An answer is never altered, only
+# laid out.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 need_binary script
@@ -58,6 +61,44 @@ is "$(grep -c . "$T/summary")" 4 "--summary: a line per key"
 fetch --summary --global "$K1" >"$T/summary-global"
 like "$(tail -n 1 "$T/summary-global")" '^global config: [0-9]+ sections$' \
     "--summary --global: says the global config came"
+
+is "$(tail -n 1 "$T/summary" | tr -s ' ')" "$K0 disabled - - -" \
+    "--summary without --global: no global config line (it was not asked for)"
+# Every key asked for gets a line, also one the upstream ignores.
+fetch --summary "$K1" AAAA "$K1" >"$T/summary-bad"
+ok $? "--summary with a key that is no public key: exit 0"
+is "$(grep "^AAAA " "$T/summary-bad" | tr -s ' ')" "AAAA invalid - - -" \
+    "--summary: a key that is not 32 hex digits is said invalid"
+is "$(grep -c . "$T/summary-bad")" 3 "--summary: one line per key asked (a repeated one once)"
+
+# One output option at a time.
+fetch --summary --pretty "$K1" >"$T/out" 2>"$T/err"
+is "$?" 2 "--summary --pretty: a usage error"
+like "$(cat "$T/err")" 'do not mix' "... saying the options do not mix"
+is "$(cat "$T/out")" "" "... with nothing on stdout"
+fetch --compact --summary "$K1" >/dev/null 2>&1
+is "$?" 2 "--compact --summary: a usage error"
+fetch --pretty --compact "$K1" >/dev/null 2>&1
+is "$?" 2 "--pretty --compact: a usage error"
+fetch --summary --summary "$K1" >/dev/null 2>&1
+is "$?" 0 "--summary twice: fine"
+
+# --json --summary: the summary as one JSON object.
+"$RELAYCFGCTL" --json fetch --upstream "$BASE_URL" --credentials "$T/S.json" \
+    --summary --global "$K1" "$K2" AAAA >"$T/summary.json"
+ok $? "--json fetch --summary: exit 0"
+is "$(jq -c '[.keys[] | [.key, .status]]' "$T/summary.json")" \
+    "[[\"$K1\",\"enabled\"],[\"$K2\",\"disabled\"],[\"AAAA\",\"invalid\"]]" \
+    "--json --summary: one object, a row per key"
+is "$(jq -c --arg k "$K1" '.keys[] | select(.key == $k) | [.project_id, .slug, .rev, (.features | type)]' "$T/summary.json")" \
+    "[$PROJ,\"web\",\"$rev\",\"array\"]" "--json --summary: project, slug, rev, features"
+jq -e '.global_sections > 0' "$T/summary.json" >/dev/null
+ok $? "--json --summary --global: global_sections"
+is "$(wc -l <"$T/summary.json")" 1 "--json --summary: on one line"
+"$RELAYCFGCTL" --json fetch --upstream "$BASE_URL" --credentials "$T/S.json" \
+    --summary "$K1" >"$T/summary.json"
+is "$(jq -c 'has("global_sections")' "$T/summary.json")" false \
+    "--json --summary without --global: no global_sections"
 
 # Errors keep their form: HTTP status and body on stderr, exit 1.
 "$RELAYCFGCTL" fetch --summary --upstream "$BASE_URL" --credentials "$T/S.json" \
