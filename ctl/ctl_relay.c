@@ -106,7 +106,10 @@ static const struct relay_cmd {
 	{ "register", cmd_register, true,
 	    "register --upstream URL --credentials FILE [--version V]" },
 	{ "fetch", cmd_fetch, true,
-	    "fetch --upstream URL --credentials FILE [--global] KEY..." },
+	    "fetch --upstream URL --credentials FILE [--version N] [--global]\n"
+	    "        [--no-cache] [--full-config] [--revision KEY=REV]...\n"
+	    "        [--body-file F] [--pretty | --compact | --summary] "
+	    "[KEY...]" },
 	{ "publickeys", cmd_publickeys, true,
 	    "publickeys --upstream URL --credentials FILE RELAY_ID..." },
 	{ NULL, NULL, false, NULL }
@@ -144,11 +147,14 @@ ctl_relay_main(int argc, char **argv, const struct ctl_opts *o)
 	return status;
 }
 
-/* ctl_relay_usage - one synopsis line per command. */
+/* ctl_relay_usage - each command's synopsis, then the options the
+ * upstream commands share. */
 void
 ctl_relay_usage(FILE *fp)
 {
 	fprintf(fp, "relay commands (each takes --help):\n");
 	for (const struct relay_cmd *rc = relay_cmds; rc->name != NULL; rc++)
 		fprintf(fp, "  %s\n", rc->synopsis);
+	fprintf(fp, "register, fetch and publickeys also take:\n"
+	    "  [--header 'N: V']... [--time UNIXSECS] [--status]\n");
 }

@@ -472,12 +472,32 @@ watch_wait(struct sync *s)
 	}
 }
 
-/* usage - the command's synopsis. */
+/* usage - the command's synopsis and options, as relaycfgctl(1). */
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: relaycfgctl [-c FILE] [--json] sentry-sync "
-	    "[--pg CONNINFO] [--dry-run] [--force] [--watch SECONDS]\n");
+	fputs("usage: relaycfgctl [-c FILE] [--json] sentry-sync "
+	    "[--pg CONNINFO] [--dry-run]\n"
+	    "           [--force] [--watch SECONDS] [--json]\n"
+	    "\n"
+	    "Make relaycfg's MariaDB equal to a Sentry's PostgreSQL (only read):\n"
+	    "organizations, templates, projects, keys, options, thresholds,\n"
+	    "relays; then delete exactly the changed rows' cache entries.\n"
+	    "\n"
+	    "  --pg CONNINFO         Sentry's database, a libpq connection string\n"
+	    "                        (default: sentry_pg of the config file); no\n"
+	    "                        password in it: sentry_pg_password or\n"
+	    "                        ~/.pgpass\n"
+	    "  --dry-run             print each change and the summary; write\n"
+	    "                        nothing\n"
+	    "  --force               apply deletions past the deletion guard\n"
+	    "                        (sentry_sync_max_delete)\n"
+	    "  --watch SECONDS       repeat every SECONDS until SIGTERM or SIGINT\n"
+	    "  --json                the summary as one JSON object (also before\n"
+	    "                        the command)\n"
+	    "\n"
+	    "Exit status: 0 done, 1 failed, 2 usage, 3 stopped by the deletion\n"
+	    "guard (nothing written).\n", fp);
 }
 
 /* ctl_sentry_main - see ctl.h. */

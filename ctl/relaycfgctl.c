@@ -50,18 +50,24 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: relaycfgctl [-c FILE] [--json] COMMAND [ARGS...]\n"
+	    "       relaycfgctl -V | --version\n"
 	    "\n"
 	    "  -c, --config FILE   configuration file (default %s/relaycfg.conf)\n"
 	    "      --json          machine-readable output\n"
+	    "  -V, --version       print the version\n"
 	    "\n", SYSCONFDIR);
 	ctl_admin_usage(fp);
 	ctl_relay_usage(fp);
-	fprintf(fp, "server view:\n"
-	    "  status [--url URL] [--interval S] [--json] [--watch [S]]\n"
+	fprintf(fp, "\n"
+	    "server view (takes --help):\n"
+	    "  status [--url URL] [--interval SECONDS] [--json]\n"
+	    "         [--watch [SECONDS]] [--previous FILE]\n"
 	    "\n"
-	    "Sentry mirror (Sentry's PostgreSQL into relaycfg's MariaDB):\n"
+	    "Sentry mirror (Sentry's PostgreSQL into relaycfg's MariaDB; takes "
+	    "--help):\n"
 	    "  sentry-sync [--pg CONNINFO] [--dry-run] [--force] "
-	    "[--watch SECONDS]\n");
+	    "[--watch SECONDS]\n"
+	    "              [--json]\n");
 }
 
 int

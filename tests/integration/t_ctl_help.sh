@@ -1,7 +1,9 @@
 #!/bin/bash
 # relaycfgctl(1) says each command takes --help: every command and
 # subcommand the man page lists prints its usage on stdout and exits 0,
-# with no config file to read and no server to reach.  No server.
+# with no config file to read and no server to reach; and the options the
+# man page gives each command are in its --help and in relaycfgctl --help.
+# No server.
 . "$top_srcdir/tests/lib/tap.sh"
 MAN=$top_srcdir/man/relaycfgctl.1
 RELAYCFGCTL=$top_builddir/ctl/relaycfgctl
@@ -89,5 +91,34 @@ while read -r -a cmd; do
 	esac
 done <"$T/cmds"
 is "${bad#|}" "" "every command of relaycfgctl(1) takes --help"
+
+# --- and lists the options the man page gives it ---------------------------
+# Each ".It Cm CMD ..." line's options (\-name) must be in CMD's lines of
+# "relaycfgctl --help" (a line "  CMD ..." and the more indented lines
+# after it) and in "relaycfgctl CMD --help".
+"$RELAYCFGCTL" --help >"$T/top"
+# top_of CMD: CMD's lines of the top-level help.
+top_of() {
+	awk -v c="$1" '
+	    /^  [a-z]/ { on = ($1 == c) }
+	    /^[^ ]/ || /^$/ { on = 0 }
+	    on' "$T/top"
+}
+missing=""
+while read -r line; do
+	cmd=${line%% *}
+	opts=$(printf '%s\n' "$line" | sed 's/\\-/-/g' |
+	    grep -oE '(^| )-[a-z][a-z-]*' | sed 's/^ *-/--/' | sort -u)
+	[ -n "$opts" ] || continue
+	"$RELAYCFGCTL" -c "$T/none.conf" "$cmd" --help >"$T/own" 2>/dev/null
+	for o in $opts; do
+		top_of "$cmd" | grep -q -e "$o\b" || missing="$missing|relaycfgctl --help: $cmd $o"
+		grep -q -e "$o\b" "$T/own" || missing="$missing|$cmd --help: $o"
+	done
+done < <(sed -n 's/^\.It Cm //p' "$MAN")
+is "${missing#|}" "" "every option relaycfgctl(1) gives a command is in both helps"
+like "$(cat "$T/top")" '-V \| --version' "relaycfgctl --help: --version"
+ctl sentry-sync --help
+like "$OUT" '--dry-run  +print each change' "sentry-sync --help: its options, explained"
 
 done_testing
