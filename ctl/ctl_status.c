@@ -606,11 +606,34 @@ put_human(FILE *fp, const char *url, const struct view *v)
 		fprintf(fp, "memcached  errors %.0f\n", v->mc_errors_total);
 }
 
-/* jnum - a number, or null when not known. */
+/* Doubles hold every integer up to this exactly. */
+#define JNUM_EXACT	9007199254740992.0	/* 2^53 */
+
+/*
+ * jnum - a number, or null when not known: an integral value within
+ * +-2^53 (a counter, a gauge, a zero rate) as a JSON integer, anything
+ * else (a rate, a duration, a ratio) with its fraction, in the fewest
+ * digits that read back as the same double (0.9, not 0.90000000000000002).
+ */
 static json_object *
 jnum(double d)
 {
-	return isnan(d) || isinf(d) ? NULL : json_object_new_double(d);
+	char buf[40];
+	size_t n;
+
+	if (isnan(d) || isinf(d))
+		return NULL;
+	if (d == trunc(d) && fabs(d) <= JNUM_EXACT)
+		return json_object_new_int64((int64_t)d);
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	/* %g drops ".0": past 2^53 say it is no exact integer. */
+	if (strpbrk(buf, ".e") == NULL && (n = strlen(buf)) + 3 <= sizeof(buf))
+		memcpy(buf + n, ".0", 3);
+	return json_object_new_double_s(d, buf);
 }
 
 /*

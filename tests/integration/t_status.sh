@@ -4,7 +4,8 @@
 # hit ratio, workers, backends), then the live view of a real server
 # through the shipped nginx vhost with 2 workers: exact request, key and
 # auth-failure rates, --watch until SIGINT, a killed worker, a SIGHUP and
-# a MariaDB outage as the operator sees them.
+# a MariaDB outage as the operator sees them; --json prints whole values
+# as integers, fractions as such.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 harness_init
@@ -101,6 +102,14 @@ is "$(j '[.workers, .worker_starts_total, .worker_exits_total, .worker_exits_by_
     "2,3,1,1,1,1" "workers by their gauges' lines, starts, exits, reloads"
 is "$(j '.memcached | map("\(.server)=\(.up_workers)/\(.workers)") | join(" ")')" \
     '127.0.0.1:11211=1/2 b:1 "x"=1/1' "memcached servers (label escapes undone)"
+# As printed (jq would hide it): integral values are JSON integers, real
+# fractions keep theirs.
+raw() { printf '%s' "$OUT" | grep -o "\"$1\": *[^,}]*" | head -n 1 | sed 's/^[^:]*: *//'; }
+is "$(raw requests_total) $(raw in_flight) $(raw interval_seconds) $(raw requests_per_second) $(raw workers) $(raw builds_total)" \
+    "121 1 2 10 2 42" "counters, gauges and whole rates print as integers"
+is "$(raw cache_hit_ratio) $(raw cache_hit_ratio_since_start)" "0.9 0.65" \
+    "a ratio keeps its fraction, in the fewest digits that read back"
+like "$(raw latency_p99_seconds)" '^0\.0098[0-9]*$' "a duration keeps its fraction"
 
 status --previous "$T/a.prom" --url "file://$T/b.prom" --interval 2
 is "$RC" 0 "the human view"
@@ -115,6 +124,12 @@ like "$OUT" '^mariadb    partly down  \(up in 1 of 2 workers\)' "MariaDB down in
 status --json --previous "$T/b.prom" --url "file://$T/a.prom" --interval 2
 is "$(j '[.requests_per_second, .builds_per_second] | @csv')" "50.5,20" \
     "a counter reset counts from zero"
+# Beyond 2^53 a double is no exact integer: printed as one with a fraction
+# part, not as an integer it may not be.
+printf 'relaycfg_requests_total{endpoint="projectconfigs",version="3",status="200"} 2e16\n' >"$T/big.prom"
+status --json --previous "$T/big.prom" --url "file://$T/big.prom" --interval 1
+unlike "$(raw requests_total)" '^[0-9]+$' "a counter past 2^53 is printed as a double ($(raw requests_total))"
+is "$(j '.requests_total == 2e16')" true "... of the same value"
 # An empty scrape: nothing known, nothing made up.
 : >"$T/empty.prom"
 status --json --previous "$T/empty.prom" --url "file://$T/empty.prom"
