@@ -166,17 +166,50 @@ changed_columns(const struct mirror_table *t, const struct mirror_rows *want,
 }
 
 /*
- * --dry-run: each change, one line on stdout, or (json) one object of
- * the array returned (NULL otherwise, or on OOM): stdout then holds only
- * the summary's object, with the array in it, for scripts.
+ * One change as a JSON object: op, table, key and the changed columns
+ * (cols, comma-separated; consumed).  NULL on OOM, nothing left over.
  */
 static json_object *
+change_json(const char *op, const char *table, const char *key, char *cols)
+{
+	json_object *one = json_object_new_object();
+	json_object *jcols = json_object_new_array();
+	char *col, *save;
+	bool ok = one != NULL && jcols != NULL;
+
+	for (col = strtok_r(cols, ",", &save); ok && col != NULL;
+	    col = strtok_r(NULL, ",", &save))
+		ok = json_object_array_add(jcols,
+		    json_object_new_string(col)) == 0;
+	ok = ok && json_object_object_add(one, "op",
+	    json_object_new_string(op)) == 0 &&
+	    json_object_object_add(one, "table",
+	    json_object_new_string(table)) == 0 &&
+	    json_object_object_add(one, "key",
+	    json_object_new_string(key)) == 0;
+	if (ok && json_object_object_add(one, "columns", jcols) == 0)
+		return one;
+	json_object_put(jcols);
+	json_object_put(one);
+	return NULL;
+}
+
+/*
+ * --dry-run: each change, one line on stdout, or (json) one object of
+ * the array put in *changes (NULL without json): stdout then holds only
+ * the summary's object, with the array in it, for scripts.  0, or -1 on
+ * OOM with *changes NULL.
+ */
+static int
 print_plan(const struct sync *s, const struct mirror_plan *plan,
-    const struct mirror_rows *want)
+    const struct mirror_rows *want, json_object **changes)
 {
 	static const char *const verbs[] = { "create", "update", "delete" };
-	json_object *arr = s->json ? json_object_new_array() : NULL;
+	json_object *arr = NULL;
 
+	*changes = NULL;
+	if (s->json && (arr = json_object_new_array()) == NULL)
+		return -1;
 	for (int t = 0; t < MT_COUNT; t++) {
 		const struct mirror_table *mt = mirror_table(t);
 
@@ -184,8 +217,8 @@ print_plan(const struct sync *s, const struct mirror_plan *plan,
 			const struct mirror_change *ch = &plan->t[t].ch[i];
 			const struct mirror_row *row = ch->want != NULL ?
 			    ch->want : ch->have;
-			char key[200], cols[512] = "", *col, *save;
-			json_object *one, *jcols;
+			char key[200], cols[512] = "";
+			json_object *one;
 
 			mirror_key_text(mt, (const char *const *)row->v, key,
 			    sizeof(key));
@@ -198,23 +231,17 @@ print_plan(const struct sync *s, const struct mirror_plan *plan,
 				    cols);
 				continue;
 			}
-			one = json_object_new_object();
-			jcols = json_object_new_array();
-			for (col = strtok_r(cols, ",", &save); col != NULL;
-			    col = strtok_r(NULL, ",", &save))
-				json_object_array_add(jcols,
-				    json_object_new_string(col));
-			json_object_object_add(one, "op",
-			    json_object_new_string(verbs[ch->op]));
-			json_object_object_add(one, "table",
-			    json_object_new_string(mt->name));
-			json_object_object_add(one, "key",
-			    json_object_new_string(key));
-			json_object_object_add(one, "columns", jcols);
-			json_object_array_add(arr, one);
+			if ((one = change_json(verbs[ch->op], mt->name, key,
+			    cols)) == NULL ||
+			    json_object_array_add(arr, one) != 0) {
+				json_object_put(one);
+				json_object_put(arr);
+				return -1;
+			}
 		}
 	}
-	return arr;
+	*changes = arr;
+	return 0;
 }
 
 /* What the deletion guard refused: the table, its deletes and rows. */
@@ -317,7 +344,7 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 	struct mirror_plan plan;
 	struct store_stats before, after;
 	struct guarded guard;
-	json_object *changes;
+	json_object *changes = NULL;
 	unsigned long writes = 0;
 	enum round_rc rc = ROUND_FAILED;
 	size_t deleted, had;
@@ -364,14 +391,21 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 		guard.deleted = deleted;
 		guard.had = had;
 		guard.max_percent = s->conf->sentry_sync_max_delete;
-		changes = s->dry_run ? print_plan(s, &plan, want) : NULL;
+		if (s->dry_run && print_plan(s, &plan, want, &changes) != 0) {
+			ctl_warn(cmd, "%s", "out of memory");
+			rc = ROUND_FAILED;
+			goto out;
+		}
 		if (s->dry_run || s->json)
 			print_summary(s, &plan, changes, &guard, 0, 0,
 			    now_seconds() - t0);
 		goto out;
 	}
 	if (s->dry_run) {
-		changes = print_plan(s, &plan, want);
+		if (print_plan(s, &plan, want, &changes) != 0) {
+			ctl_warn(cmd, "%s", "out of memory");
+			goto out;
+		}
 		print_summary(s, &plan, changes, NULL, 0, 0,
 		    now_seconds() - t0);
 		rc = ROUND_DONE;
