@@ -233,6 +233,14 @@ const struct conf_cidr *conf_default_internal_networks(size_t *n);
 
 /* --- conf_advice.c --- */
 
+/*
+ * conf_cidr_overlap - do networks a and b share an address (one holds the
+ * other)?  An IPv4 network and an IPv6 one overlap only when the IPv6
+ * one holds IPv4-mapped addresses (::/0, ::ffff:0:0/96).
+ */
+bool		 conf_cidr_overlap(const struct conf_cidr *a,
+		    const struct conf_cidr *b);
+
 /* One warning, a sentence without a trailing period. */
 typedef void	 conf_advice_fn(const char *msg, void *arg);
 

@@ -11,26 +11,54 @@
 #include "conf.h"
 
 /*
- * An address of each private range a load balancer or proxy in front of
- * relaycfg typically has (RFC 1918, RFC 6598 shared space, IPv6 ULA).
+ * The private ranges a load balancer or proxy in front of relaycfg
+ * typically has its address in: RFC 1918, RFC 6598 shared space, IPv4
+ * link-local, IPv6 ULA and link-local.  Keep in step with relaycfg.conf(5)
+ * internal_networks.
  */
-static const char *const private_samples[] = {
-	"10.0.0.1", "172.16.0.1", "192.168.0.1", "100.64.0.1", "fd00::1",
+static const char *const private_ranges[] = {
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+	"169.254.0.0/16", "fc00::/7", "fe80::/10",
 };
+#define N_PRIVATE_RANGES \
+	(sizeof(private_ranges) / sizeof(private_ranges[0]))
 
-/* private_internal - does a private range count as internal under c? */
+/* conf_cidr_overlap - see conf.h. */
+bool
+conf_cidr_overlap(const struct conf_cidr *a, const struct conf_cidr *b)
+{
+	int bits = a->prefix < b->prefix ? a->prefix : b->prefix;
+	int full = bits / 8, rest = bits % 8;
+	uint8_t mask;
+
+	/* Two networks share an address when one holds the other: they
+	 * agree on the shorter prefix. */
+	if (memcmp(a->addr, b->addr, (size_t)full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	mask = (uint8_t)(0xff << (8 - rest));
+	return (a->addr[full] & mask) == (b->addr[full] & mask);
+}
+
+/* private_internal - does any address of a private range count as
+ * internal under c? */
 static bool
 private_internal(const struct conf *c)
 {
 	const struct conf_cidr *nets = c->internal_networks;
 	size_t n = c->n_internal_networks;
+	struct conf_cidr priv;
 
 	if (!c->internal_networks_set)
 		nets = conf_default_internal_networks(&n);
-	for (size_t i = 0; i < sizeof(private_samples) /
-	    sizeof(private_samples[0]); i++)
-		if (conf_cidr_contains(nets, n, private_samples[i]))
-			return true;
+	for (size_t i = 0; i < N_PRIVATE_RANGES; i++) {
+		if (conf_parse_cidr(private_ranges[i], &priv) != 0)
+			continue;	/* cannot happen: the table is fixed */
+		for (size_t j = 0; j < n; j++)
+			if (conf_cidr_overlap(&nets[j], &priv))
+				return true;
+	}
 	return false;
 }
 

@@ -1,7 +1,8 @@
 /*
  * test_conf_advice.c - the warnings --check-config gives about valid but
- * dangerous settings: registration with private networks internal
- * and no trusted proxy, TCP without FCGI_WEB_SERVER_ADDRS.
+ * dangerous settings: registration with any part of a private range
+ * internal and no trusted proxy (conf_cidr_overlap), TCP without
+ * FCGI_WEB_SERVER_ADDRS.
  */
 #include "config.h"
 
@@ -80,6 +81,74 @@ test_registration(void **state)
 	    NULL).n, 1);
 	assert_int_equal(advise(BASE SECRET
 	    "internal_networks = 100.64.0.0/10\n", NULL).n, 1);
+	/* Part of a private range is enough: docker's networks, a /24 of a
+	 * home router, one balancer's /32, link-local. */
+	assert_int_equal(advise(BASE SECRET
+	    "internal_networks = 172.31.0.0/16\n", NULL).n, 1);
+	assert_int_equal(advise(BASE SECRET
+	    "internal_networks = 192.168.1.0/24\n", NULL).n, 1);
+	assert_int_equal(advise(BASE SECRET
+	    "internal_networks = 203.0.113.0/24 10.9.8.7/32\n", NULL).n, 1);
+	assert_int_equal(advise(BASE SECRET
+	    "internal_networks = 169.254.0.0/16\n", NULL).n, 1);
+	assert_int_equal(advise(BASE SECRET
+	    "internal_networks = fe80::/64\n", NULL).n, 1);
+	assert_int_equal(advise(BASE SECRET
+	    "internal_networks = 0.0.0.0/0\n", NULL).n, 1);
+	/* Next to a private range, not in it. */
+	assert_int_equal(advise(BASE SECRET
+	    "internal_networks = 172.15.255.0/24 172.32.0.0/11\n", NULL).n, 0);
+	assert_int_equal(advise(BASE SECRET
+	    "internal_networks = 2001:db8::/32\n", NULL).n, 0);
+}
+
+/* overlap - conf_cidr_overlap of two networks given as text. */
+static bool
+overlap(const char *a, const char *b)
+{
+	struct conf_cidr x, y;
+
+	assert_int_equal(conf_parse_cidr(a, &x), 0);
+	assert_int_equal(conf_parse_cidr(b, &y), 0);
+	/* symmetric, whichever is given first */
+	assert_int_equal(conf_cidr_overlap(&x, &y), conf_cidr_overlap(&y, &x));
+	return conf_cidr_overlap(&x, &y);
+}
+
+static void
+test_overlap(void **state)
+{
+	(void)state;
+	/* 172.16.0.0/12 is 172.16.0.0 - 172.31.255.255 */
+	assert_true(overlap("172.31.0.0/16", "172.16.0.0/12"));
+	assert_true(overlap("172.31.255.255/32", "172.16.0.0/12"));
+	assert_true(overlap("172.16.0.0/32", "172.16.0.0/12"));
+	assert_false(overlap("172.15.255.0/24", "172.16.0.0/12"));
+	assert_false(overlap("172.15.255.255/32", "172.16.0.0/12"));
+	assert_false(overlap("172.32.0.0/16", "172.16.0.0/12"));
+	/* a wider network holds the range */
+	assert_true(overlap("172.0.0.0/8", "172.16.0.0/12"));
+	assert_true(overlap("0.0.0.0/0", "192.168.0.0/16"));
+	assert_true(overlap("0.0.0.0/0", "10.0.0.0/8"));
+	/* a /32 inside, a /32 outside */
+	assert_true(overlap("192.168.7.9", "192.168.0.0/16"));
+	assert_false(overlap("192.169.0.0", "192.168.0.0/16"));
+	/* 100.64.0.0/10: 100.64 - 100.127 */
+	assert_true(overlap("100.127.255.0/24", "100.64.0.0/10"));
+	assert_false(overlap("100.128.0.0/9", "100.64.0.0/10"));
+	/* IPv6: fc00::/7 holds fd00::/8; ::/0 holds everything, IPv4-mapped
+	 * addresses too, as conf_cidr_contains sees them */
+	assert_true(overlap("fd12:3456::/32", "fc00::/7"));
+	assert_true(overlap("::/0", "fc00::/7"));
+	assert_true(overlap("::/0", "10.0.0.0/8"));
+	assert_true(overlap("::ffff:0:0/96", "192.168.0.0/16"));
+	assert_false(overlap("fe00::/8", "fc00::/7"));
+	assert_false(overlap("2001:db8::/32", "fc00::/7"));
+	assert_false(overlap("::1", "10.0.0.0/8"));
+	/* IPv4 0.0.0.0/0 is ::ffff:0:0/96, no IPv6 network */
+	assert_false(overlap("0.0.0.0/0", "fc00::/7"));
+	assert_true(overlap("fe80::1/128", "fe80::/10"));
+	assert_false(overlap("fec0::/10", "fe80::/10"));
 }
 
 static void
@@ -113,6 +182,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registration),
+		cmocka_unit_test(test_overlap),
 		cmocka_unit_test(test_tcp),
 	};
 
