@@ -76,7 +76,7 @@ struct conf {
 	bool		 user_drop;		/* root: workers become user_uid */
 	uid_t		 user_uid;
 	gid_t		 user_gid;
-	int		 workers;		/* -1: number of CPUs; 0: single process */
+	int		 workers;		/* -1: auto, two per CPU; 0: single process */
 	unsigned long	 max_requests;		/* 0: unlimited */
 	unsigned	 shutdown_timeout;	/* s before stragglers are killed */
 	unsigned	 io_timeout;		/* s a worker waits on its peer */

@@ -44,7 +44,7 @@ usage(FILE *fp)
 	    "      --socket-owner U:G owner of a unix socket\n"
 	    "      --user U[:G]       started as root, serve requests as U\n"
 	    "      --workers N        worker processes; 0 serves from this\n"
-	    "                         process (mod_fcgid); default: CPUs\n"
+	    "                         process (mod_fcgid); default: two per CPU\n"
 	    "      --max-requests N   recycle a worker after N requests\n"
 	    "  -V, --version          print the version and exit\n",
 	    DEFAULT_CONFIG);

@@ -52,6 +52,13 @@ for o in $opts; do
 done
 ok $(( $(echo "$opts" | wc -w) < 5 )) "relaycfg options found in src/server/main.c"
 is "$missing" "" "every relaycfg option is in relaycfg(8)"
+# --help gives the default of --workers as relaycfg(8) and the README do
+# (t_lifecycle counts the workers auto starts).
+like "$("$RELAYCFG" --help)" "default: two per CPU" "--help: --workers is two per CPU"
+grep -q '^is two per CPU\.$' "$top_srcdir/man/relaycfg.8"
+ok $? "relaycfg(8): --workers is two per CPU"
+grep -q 'default: two per CPU' "$top_srcdir/README.md"
+ok $? "README.md: --workers is two per CPU"
 
 # Every relaycfgctl command in relaycfgctl(1).
 cmds=$(sed -n '/_commands\[\] = {/,/};/p' "$top_srcdir/ctl/relaycfgctl.c" |
