@@ -328,44 +328,6 @@ conf_default_internal_networks(size_t *n)
 	return nets;
 }
 
-static struct conf_overrides overrides = { NULL, NULL, NULL, -1, -1, -1 };
-
-void
-conf_set_overrides(const struct conf_overrides *o)
-{
-	overrides = *o;
-}
-
-static int
-override_string(char **dst, const char *val)
-{
-	char *dup;
-
-	if (val == NULL)
-		return 0;
-	if ((dup = strdup(val)) == NULL)
-		return -1;
-	free(*dst);
-	*dst = dup;
-	return 0;
-}
-
-int
-conf_apply_overrides(struct conf *c)
-{
-	if (override_string(&c->listen, overrides.listen) != 0 ||
-	    override_string(&c->socket_owner, overrides.socket_owner) != 0 ||
-	    override_string(&c->user, overrides.user) != 0)
-		return -1;
-	if (overrides.socket_mode >= 0)
-		c->socket_mode = (unsigned)overrides.socket_mode;
-	if (overrides.workers >= 0)
-		c->workers = (int)overrides.workers;
-	if (overrides.max_requests >= 0)
-		c->max_requests = (unsigned long)overrides.max_requests;
-	return 0;
-}
-
 /* ---- parsing ----------------------------------------------------------- */
 
 struct parse_ctx {
@@ -936,6 +898,7 @@ conf_load(const char *path, char *err, size_t errlen)
 		}
 		if (apply_value(&p, c, k, val) != 0)
 			goto fail;
+		conf_note_line(c, key, p.line);
 	}
 	if (ferror(fp)) {
 		perr(&p, "read error: %s", strerror(errno));

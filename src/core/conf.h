@@ -58,8 +58,19 @@ struct conf_db {
 /* Read replicas at most: db_replica_host/socket and db_replica entries. */
 #define CONF_DB_REPLICAS_MAX	4
 
+/* The settings whose errors are found after parsing: see conf_origin. */
+enum conf_setting {
+	CONF_LISTEN,
+	CONF_SOCKET_MODE,
+	CONF_SOCKET_OWNER,
+	CONF_USER,
+	CONF_N_SETTINGS
+};
+
 struct conf {
 	char		*path;			/* file this was read from */
+	/* the line of path that set each conf_setting; 0: not the file */
+	unsigned	 setting_line[CONF_N_SETTINGS];
 	/*
 	 * Distinct for every conf this process made (conf_defaults): what
 	 * is derived from a conf and kept across requests is keyed by it,
@@ -227,6 +238,21 @@ void		 conf_set_overrides(const struct conf_overrides *o);
 
 /* conf_apply_overrides - apply the remembered overrides; -1 on OOM. */
 int		 conf_apply_overrides(struct conf *c);
+
+/*
+ * conf_note_line - remember that line of c's file set key, when key is
+ * one of the conf_settings (conf_load calls it for every key).
+ */
+void		 conf_note_line(struct conf *c, const char *key, unsigned line);
+
+/*
+ * conf_origin - where setting s of c came from, for a message that blames
+ * it: the option ("--user") when the command line gave it, else the file's
+ * line and the key ("FILE:LINE: user"), else the key alone ("user").
+ * Returns whether it was given at all (false: the default).
+ */
+bool		 conf_origin(const struct conf *c, enum conf_setting s,
+		    char *buf, size_t len);
 
 /* conf_default_internal_networks - Sentry's INTERNAL_SYSTEM_IPS, parsed. */
 const struct conf_cidr *conf_default_internal_networks(size_t *n);

@@ -135,7 +135,7 @@ main(int argc, char *argv[])
 		/* names only: the check may run as another user than the
 		 * service */
 		if (priv_lookup(conf, err, sizeof(err)) != 0) {
-			fprintf(stderr, "relaycfg: %s: %s\n", path, err);
+			fprintf(stderr, "relaycfg: %s\n", err);
 			conf_free(conf);
 			return 1;
 		}

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "priv.h"
 
+/* perr - "user: what: detail" in err; -1. */
 static int
 perr(char *err, size_t errlen, const char *what, const char *detail)
 {
@@ -25,6 +26,22 @@ perr(char *err, size_t errlen, const char *what, const char *detail)
 	return -1;
 }
 
+/*
+ * cerr - "ORIGIN: what: detail" in err, the origin naming --user or the
+ * file's line (conf_origin); -1.
+ */
+static int
+cerr(const struct conf *c, char *err, size_t errlen, const char *what,
+    const char *detail)
+{
+	char origin[512];
+
+	(void)conf_origin(c, CONF_USER, origin, sizeof(origin));
+	snprintf(err, errlen, "%s: %s: %s", origin, what, detail);
+	return -1;
+}
+
+/* priv_lookup - see priv.h. */
 int
 priv_lookup(struct conf *c, char *err, size_t errlen)
 {
@@ -36,29 +53,30 @@ priv_lookup(struct conf *c, char *err, size_t errlen)
 	if (c->user == NULL)
 		return 0;
 	if (strlen(c->user) >= sizeof(buf))
-		return perr(err, errlen, c->user, "too long");
+		return cerr(c, err, errlen, c->user, "too long");
 	strcpy(buf, c->user);
 	if ((group = strchr(buf, ':')) != NULL)
 		*group++ = '\0';
 	if (buf[0] == '\0')
-		return perr(err, errlen, c->user, "no user name");
+		return cerr(c, err, errlen, c->user, "no user name");
 	/* errno is how getpwnam tells "no such user" from a failed lookup */
 	errno = 0;
 	if ((pw = getpwnam(buf)) == NULL)
-		return perr(err, errlen, buf, errno != 0 ? strerror(errno) :
+		return cerr(c, err, errlen, buf, errno != 0 ? strerror(errno) :
 		    "unknown user");
 	c->user_uid = pw->pw_uid;
 	c->user_gid = pw->pw_gid;
 	if (group != NULL && *group != '\0') {
 		errno = 0;
 		if ((gr = getgrnam(group)) == NULL)
-			return perr(err, errlen, group, errno != 0 ?
+			return cerr(c, err, errlen, group, errno != 0 ?
 			    strerror(errno) : "unknown group");
 		c->user_gid = gr->gr_gid;
 	}
 	return 0;
 }
 
+/* priv_prepare - see priv.h. */
 int
 priv_prepare(struct conf *c, char *err, size_t errlen)
 {
@@ -74,12 +92,13 @@ priv_prepare(struct conf *c, char *err, size_t errlen)
 	/* Only root can become someone else: say so instead of running as
 	 * a user the administrator did not ask for. */
 	if (c->user_uid != geteuid() || c->user_gid != getegid())
-		return perr(err, errlen, c->user,
+		return cerr(c, err, errlen, c->user,
 		    "not running as root, so cannot become this user; "
 		    "start as root or as this user");
 	return 0;
 }
 
+/* priv_drop - see priv.h. */
 int
 priv_drop(const struct conf *c, char *err, size_t errlen)
 {

@@ -12,7 +12,8 @@ struct conf;
  * priv_lookup - resolve c->user ("name[:group]") into c->user_uid and
  * c->user_gid (the user's primary group when none is named).  Nothing set:
  * nothing to do.  Returns 0, or -1 with a reason in err (unknown user or
- * group).  Changes no credentials.
+ * group) that names where the setting came from: "--user: ..." or
+ * "FILE:LINE: user: ...".  Changes no credentials.
  */
 int	priv_lookup(struct conf *c, char *err, size_t errlen);
 

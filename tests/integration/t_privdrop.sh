@@ -66,6 +66,24 @@ http GET /api/0/relays/live/
 is "$HTTP_STATUS" 200 "answered after the reload"
 harness_stop_relaycfg
 
+# --- a reload with an unknown user is refused, naming the file's line ----
+harness_write_conf "user = nobody:nogroup"
+harness_start_relaycfg
+check_workers "user = in the file"
+old=$(worker_pids)
+harness_write_conf "log_level = info" "user = nosuchuser"
+line=$(grep -n '^user = nosuchuser$' "$RELAYCFG_CONF" | cut -d: -f1)
+kill -HUP "$RELAYCFG_PID"
+i=0
+until grep -q "reload refused" "$T/relaycfg.log" || [ "$i" -gt 100 ]; do
+	i=$((i + 1)); sleep 0.05
+done
+like "$(grep "reload refused" "$T/relaycfg.log")" \
+    "keeping the running config: $RELAYCFG_CONF:$line: user: nosuchuser: unknown user" \
+    "SIGHUP: an unknown user is refused with file:line"
+is "$(worker_pids)" "$old" "SIGHUP: the workers stay"
+harness_stop_relaycfg
+
 # --- the key in the file, user's primary group; the option wins ---------
 harness_write_conf "user = nosuchuser"
 harness_start_relaycfg --user nobody
@@ -82,18 +100,28 @@ done
 harness_stop_relaycfg
 
 # --- unknown names --------------------------------------------------------
+# From the file: FILE:LINE, as any other key; from --user: the option.
+harness_write_conf "user = nosuchuser"
+line=$(grep -n '^user = nosuchuser$' "$RELAYCFG_CONF" | cut -d: -f1)
 out=$("$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$T/x.sock" \
     --workers 1 </dev/null 2>&1)
 is "$?" 1 "user = nosuchuser: refused at start"
-like "$out" "user: nosuchuser: unknown user" "the start-up error says why"
+is "$out" "relaycfg: $RELAYCFG_CONF:$line: user: nosuchuser: unknown user" \
+    "the start-up error says why, with file:line"
 out=$("$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --check-config 2>&1)
 is "$?" 1 "--check-config fails on an unknown user"
-like "$out" "unknown user" "--check-config says so"
+is "$out" "relaycfg: $RELAYCFG_CONF:$line: user: nosuchuser: unknown user" \
+    "--check-config says so, with file:line"
 harness_write_conf
 out=$("$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$T/x.sock" \
     --workers 1 --user nobody:nosuchgroup </dev/null 2>&1)
 is "$?" 1 "an unknown group: refused at start"
-like "$out" "user: nosuchgroup: unknown group" "the error names the group"
+is "$out" "relaycfg: --user: nosuchgroup: unknown group" \
+    "the error names the group and --user, not the file"
+out=$("$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --check-config --user nosuchuser 2>&1)
+is "$?" 1 "--check-config --user nosuchuser fails"
+is "$out" "relaycfg: --user: nosuchuser: unknown user" \
+    "--check-config blames --user"
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
     "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$T/x.sock" \
     --workers 1 --user root </dev/null 2>&1)

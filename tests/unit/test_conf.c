@@ -407,6 +407,49 @@ test_valid_json_int64(void **state)
 	}
 }
 
+/*
+ * conf_origin: the settings checked after parsing (user, the socket) name
+ * the file's line, or the option that overrides it.
+ */
+static void
+test_origin(void **state)
+{
+	struct conf_overrides none = { NULL, NULL, NULL, -1, -1, -1 };
+	struct conf_overrides ov = none;
+	char buf[512], want[600];
+	struct conf *c;
+
+	(void)state;
+	c = conf_from_text("db_socket = /run/mysqld/mysqld.sock\n"
+	    "db_name = sentry\n"
+	    "user = nobody\n"
+	    "socket_owner = www-data\n");
+	assert_true(conf_origin(c, CONF_USER, buf, sizeof(buf)));
+	snprintf(want, sizeof(want), "%s:3: user", c->path);
+	assert_string_equal(buf, want);
+	assert_true(conf_origin(c, CONF_SOCKET_OWNER, buf, sizeof(buf)));
+	snprintf(want, sizeof(want), "%s:4: socket_owner", c->path);
+	assert_string_equal(buf, want);
+	/* not given: the default, named by its key */
+	assert_false(conf_origin(c, CONF_SOCKET_MODE, buf, sizeof(buf)));
+	assert_string_equal(buf, "socket_mode");
+	assert_false(conf_origin(c, CONF_LISTEN, buf, sizeof(buf)));
+	/* the command line wins, and is blamed */
+	ov.user = "daemon";
+	ov.socket_mode = 0600;
+	conf_set_overrides(&ov);
+	assert_int_equal(conf_apply_overrides(c), 0);
+	assert_true(conf_origin(c, CONF_USER, buf, sizeof(buf)));
+	assert_string_equal(buf, "--user");
+	assert_true(conf_origin(c, CONF_SOCKET_MODE, buf, sizeof(buf)));
+	assert_string_equal(buf, "--socket-mode");
+	assert_true(conf_origin(c, CONF_SOCKET_OWNER, buf, sizeof(buf)));
+	snprintf(want, sizeof(want), "%s:4: socket_owner", c->path);
+	assert_string_equal(buf, want);
+	conf_set_overrides(&none);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -418,6 +461,7 @@ main(void)
 		cmocka_unit_test(test_settings_digest),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_origin),
 		cmocka_unit_test(test_valid_ids),
 		cmocka_unit_test(test_valid_json_int64),
 	};
