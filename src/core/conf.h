@@ -273,7 +273,9 @@ typedef void	 conf_advice_fn(const char *msg, void *arg);
 /*
  * conf_advise - call say(msg, arg) for each setting of c that is valid but
  * dangerous in a common topology (registration behind a proxy, TCP
- * without FCGI_WEB_SERVER_ADDRS).  Returns how many; c is not changed.
+ * without FCGI_WEB_SERVER_ADDRS) or has no effect (socket_mode or
+ * socket_owner given for a TCP or inherited socket).  Returns how many; c
+ * is not changed.
  */
 size_t		 conf_advise(const struct conf *c, conf_advice_fn *say,
 		    void *arg);

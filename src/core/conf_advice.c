@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,31 @@ private_internal(const struct conf *c)
 	return false;
 }
 
+/*
+ * socket_ignored - say so when socket_mode or socket_owner is given for a
+ * socket relaycfg does not make (TCP, or inherited): only listen_unix uses
+ * them.  Returns whether it said anything.
+ */
+static bool
+socket_ignored(const struct conf *c, conf_advice_fn *say, void *arg)
+{
+	char mode[512], owner[512], msg[1280];
+	bool m, o;
+
+	if (c->listen != NULL && strncmp(c->listen, "unix:", 5) == 0)
+		return false;
+	m = conf_origin(c, CONF_SOCKET_MODE, mode, sizeof(mode));
+	o = conf_origin(c, CONF_SOCKET_OWNER, owner, sizeof(owner));
+	if (!m && !o)
+		return false;
+	snprintf(msg, sizeof(msg), "%s%s%s ignored: only a unix socket that "
+	    "relaycfg makes itself (listen = unix:PATH) gets a mode and an "
+	    "owner, and this one is %s", m ? mode : "", m && o ? " and " : "",
+	    o ? owner : "", c->listen != NULL ? "TCP" : "inherited");
+	say(msg, arg);
+	return true;
+}
+
 /* conf_advise - see conf.h. */
 size_t
 conf_advise(const struct conf *c, conf_advice_fn *say, void *arg)
@@ -91,14 +117,7 @@ conf_advise(const struct conf *c, conf_advice_fn *say, void *arg)
 	 * REMOTE_ADDR (internal or not); libfcgi accepts only the listed
 	 * web servers when FCGI_WEB_SERVER_ADDRS is set.
 	 */
-	if (c->listen != NULL && c->listen[0] == '[' &&
-	    fcgi_addrs != NULL && *fcgi_addrs != '\0') {
-		say("listening on IPv6 with FCGI_WEB_SERVER_ADDRS: libfcgi "
-		    "checks it for IPv4 peers only, so relaycfg refuses to "
-		    "start; listen on an IPv4 address, or firewall the port "
-		    "and unset it", arg);
-		n++;
-	}
+	/* (IPv6 with the variable set is an error: listen_check.) */
 	if (c->listen != NULL && strncmp(c->listen, "unix:", 5) != 0 &&
 	    (fcgi_addrs == NULL || *fcgi_addrs == '\0')) {
 		say("listening on TCP without FCGI_WEB_SERVER_ADDRS: any host "
@@ -107,5 +126,7 @@ conf_advise(const struct conf *c, conf_advice_fn *say, void *arg)
 		    "the web servers' addresses, or firewall the port", arg);
 		n++;
 	}
+	if (socket_ignored(c, say, arg))
+		n++;
 	return n;
 }

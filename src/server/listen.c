@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "listen.h"
 #include "log.h"
 
@@ -43,37 +44,89 @@ is_listening_socket(int fd)
 	return val != 0;
 }
 
+/*
+ * owner_lookup - the ids of c->socket_owner ("user", "user:group" or
+ * ":group"; -1 for what it leaves alone, a user alone also sets the
+ * group to the user's primary one).  Returns 0, or -1 with err naming
+ * --socket-owner or FILE:LINE.
+ */
 static int
-owner_lookup(const char *spec, uid_t *uid, gid_t *gid, char *err,
+owner_lookup(const struct conf *c, uid_t *uid, gid_t *gid, char *err,
     size_t errlen)
 {
-	char buf[256], *colon;
+	char origin[512], buf[256], *colon;
+	const char *why = NULL, *what = c->socket_owner;
 	struct passwd *pw;
 	struct group *gr;
 
-	if (strlen(spec) >= sizeof(buf))
-		return lerr(err, errlen, "socket_owner", "too long");
-	strcpy(buf, spec);
-	if ((colon = strchr(buf, ':')) != NULL)
-		*colon++ = '\0';
+	(void)conf_origin(c, CONF_SOCKET_OWNER, origin, sizeof(origin));
 	*uid = (uid_t)-1;
 	*gid = (gid_t)-1;
+	if (strlen(c->socket_owner) >= sizeof(buf)) {
+		why = "too long";
+		goto fail;
+	}
+	strcpy(buf, c->socket_owner);
+	if ((colon = strchr(buf, ':')) != NULL)
+		*colon++ = '\0';
+	if (buf[0] == '\0' && (colon == NULL || *colon == '\0')) {
+		snprintf(err, errlen, "%s: \"%s\": expected USER, USER:GROUP "
+		    "or :GROUP", origin, c->socket_owner);
+		return -1;
+	}
 	if (buf[0] != '\0') {
-		if ((pw = getpwnam(buf)) == NULL)
-			return lerr(err, errlen, "unknown user", buf);
+		errno = 0;
+		if ((pw = getpwnam(buf)) == NULL) {
+			what = buf;
+			why = errno != 0 ? strerror(errno) : "unknown user";
+			goto fail;
+		}
 		*uid = pw->pw_uid;
 		*gid = pw->pw_gid;
 	}
 	if (colon != NULL && *colon != '\0') {
-		if ((gr = getgrnam(colon)) == NULL)
-			return lerr(err, errlen, "unknown group", colon);
+		errno = 0;
+		if ((gr = getgrnam(colon)) == NULL) {
+			what = colon;
+			why = errno != 0 ? strerror(errno) : "unknown group";
+			goto fail;
+		}
 		*gid = gr->gr_gid;
 	}
 	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s: %s", origin, what, why);
+	return -1;
 }
 
+/* in_group - is gid this process's effective or a supplementary group? */
+static bool
+in_group(gid_t gid)
+{
+	gid_t groups[256];
+	int n;
+
+	if (gid == getegid())
+		return true;
+	if ((n = getgroups(sizeof(groups) / sizeof(groups[0]), groups)) < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+#define OWNER_NEEDS_ROOT	"only root (CAP_CHOWN) may give the socket " \
+	"to another user, or to a group it is not in: start as root, or " \
+	"leave socket_owner unset"
+
+/*
+ * listen_unix - bind and listen on the unix socket at path, with c's mode
+ * and owner.  Returns the fd, or -1 with err; a socket file this call
+ * made is removed again on failure.
+ */
 static int
-listen_unix(const char *path, unsigned mode, const char *owner, char *err,
+listen_unix(const struct conf *c, const char *path, char *err,
     size_t errlen)
 {
 	struct sockaddr_un sun;
@@ -81,6 +134,8 @@ listen_unix(const char *path, unsigned mode, const char *owner, char *err,
 	mode_t old_mask;
 	uid_t uid;
 	gid_t gid;
+	bool bound = false;
+	char origin[512];
 	int fd = -1, rc, saved;
 
 	memset(&sun, 0, sizeof(sun));
@@ -88,7 +143,8 @@ listen_unix(const char *path, unsigned mode, const char *owner, char *err,
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return lerr(err, errlen, path, "socket path too long");
 	strcpy(sun.sun_path, path);
-	if (owner != NULL && owner_lookup(owner, &uid, &gid, err, errlen) != 0)
+	if (c->socket_owner != NULL &&
+	    owner_lookup(c, &uid, &gid, err, errlen) != 0)
 		return -1;
 
 	/*
@@ -119,7 +175,7 @@ listen_unix(const char *path, unsigned mode, const char *owner, char *err,
 	 * set without following a symlink: one planted there gets the
 	 * owner, never its target.
 	 */
-	old_mask = umask(~mode & 0777);
+	old_mask = umask(~c->socket_mode & 0777);
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	saved = errno;
 	(void)umask(old_mask);
@@ -127,9 +183,14 @@ listen_unix(const char *path, unsigned mode, const char *owner, char *err,
 		lerr(err, errlen, path, strerror(saved));
 		goto fail;
 	}
-	if (owner != NULL &&
+	bound = true;
+	if (c->socket_owner != NULL &&
 	    fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
-		lerr(err, errlen, path, strerror(errno));
+		saved = errno;
+		(void)conf_origin(c, CONF_SOCKET_OWNER, origin, sizeof(origin));
+		snprintf(err, errlen, "%s: %s: chown of %s: %s%s", origin,
+		    c->socket_owner, path, strerror(saved), saved == EPERM ?
+		    "; " OWNER_NEEDS_ROOT : "");
 		goto fail;
 	}
 	if (listen(fd, 1024) != 0) {
@@ -139,38 +200,77 @@ listen_unix(const char *path, unsigned mode, const char *owner, char *err,
 	return fd;
 fail:
 	close(fd);
+	/* our socket, not a path left to the next start to stumble on */
+	if (bound)
+		(void)unlink(path);
 	return -1;
 }
 
+/*
+ * tcp_split - "HOST:PORT" or "[V6]:PORT" into buf (at least 256 bytes),
+ * *host and *port pointing into it.  Returns 0, or -1 with err.
+ */
 static int
-listen_tcp(const char *spec, char *err, size_t errlen)
+tcp_split(const char *spec, char *buf, size_t buflen, char **host,
+    char **port, char *err, size_t errlen)
 {
-	char host[256], *colon;
-	struct addrinfo hints, *res = NULL, *ai;
-	int fd = -1, one = 1, rc;
+	char *colon, *h;
+	size_t hl;
 
-	if (strlen(spec) >= sizeof(host))
+	if (strlen(spec) >= buflen)
 		return lerr(err, errlen, spec, "address too long");
-	strcpy(host, spec);
-	if ((colon = strrchr(host, ':')) == NULL || colon == host)
-		return lerr(err, errlen, spec,
+	strcpy(buf, spec);
+	if ((colon = strrchr(buf, ':')) == NULL || colon == buf)
+		return lerr(err, errlen, *spec != '\0' ? spec : "\"\"",
 		    "expected unix:/path, HOST:PORT or [V6ADDR]:PORT");
 	*colon++ = '\0';
+	h = buf;
 	/* "[::1]:9000" */
-	char *h = host;
 	if (h[0] == '[') {
-		size_t hl = strlen(h);
+		hl = strlen(h);
 		if (hl < 2 || h[hl - 1] != ']')
 			return lerr(err, errlen, spec, "bad IPv6 address");
 		h[hl - 1] = '\0';
 		h++;
 	}
+	*host = h;
+	*port = colon;
+	return 0;
+}
+
+/*
+ * tcp_resolve - the addresses spec may be bound to, as listen_tcp asks
+ * for them.  Returns 0 with *res (freeaddrinfo), or -1 with err.
+ */
+static int
+tcp_resolve(const char *spec, struct addrinfo **res, char *err,
+    size_t errlen)
+{
+	char buf[256], *host, *port;
+	struct addrinfo hints;
+	int rc;
+
+	if (tcp_split(spec, buf, sizeof(buf), &host, &port, err, errlen) != 0)
+		return -1;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(h, colon, &hints, &res)) != 0)
+	if ((rc = getaddrinfo(host, port, &hints, res)) != 0)
 		return lerr(err, errlen, spec, gai_strerror(rc));
+	return 0;
+}
+
+/* listen_tcp - bind and listen on spec's first address that takes it:
+ * the fd, or -1 with err. */
+static int
+listen_tcp(const char *spec, char *err, size_t errlen)
+{
+	struct addrinfo *res = NULL, *ai;
+	int fd = -1, one = 1;
+
+	if (tcp_resolve(spec, &res, err, errlen) != 0)
+		return -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if ((fd = socket(ai->ai_family, ai->ai_socktype, 0)) < 0)
 			continue;
@@ -229,19 +329,67 @@ peers_guard(bool inherited, char *err, size_t errlen)
 	return 0;
 }
 
+/* listen_check - see listen.h. */
 int
-listen_acquire(const char *spec, unsigned mode, const char *owner,
-    char *err, size_t errlen)
+listen_check(const struct conf *c, char *err, size_t errlen)
 {
-	const char *fds, *pid;
+	char origin[512], why[512];
+	struct addrinfo *res = NULL;
+	const char *path;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	int rc = -1;
+
+	/* a value, even one this socket ignores, is a user that exists */
+	if (c->socket_owner != NULL &&
+	    owner_lookup(c, &uid, &gid, err, errlen) != 0)
+		return -1;
+	if (c->listen == NULL)
+		return 0;
+	(void)conf_origin(c, CONF_LISTEN, origin, sizeof(origin));
+	if (strncmp(c->listen, "unix:", 5) == 0) {
+		path = c->listen + 5;
+		if (*path == '\0')
+			snprintf(err, errlen, "%s: %s: expected a path after "
+			    "unix:", origin, c->listen);
+		else if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			snprintf(err, errlen, "%s: %s: socket path too long",
+			    origin, path);
+		else if (c->socket_owner != NULL && geteuid() != 0 &&
+		    ((uid != (uid_t)-1 && uid != geteuid()) ||
+		    (gid != (gid_t)-1 && !in_group(gid)))) {
+			(void)conf_origin(c, CONF_SOCKET_OWNER, origin,
+			    sizeof(origin));
+			snprintf(err, errlen, "%s: %s: " OWNER_NEEDS_ROOT,
+			    origin, c->socket_owner);
+		} else
+			rc = 0;
+		return rc;
+	}
+	if (tcp_resolve(c->listen, &res, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s: %s", origin, why);
+		return -1;
+	}
+	/* listen_tcp binds the first address that takes it */
+	if (res->ai_family == AF_INET6 && peers_guard_wanted())
+		snprintf(err, errlen, "%s: %s: FCGI_WEB_SERVER_ADDRS: "
+		    V6_UNGUARDED, origin, c->listen);
+	else
+		rc = 0;
+	freeaddrinfo(res);
+	return rc;
+}
+
+/* listen_acquire - see listen.h. */
+int
+listen_acquire(const struct conf *c, char *err, size_t errlen)
+{
+	const char *spec = c->listen, *fds, *pid;
 	int fd;
 
-	/* Known from the text: refused before anything is bound. */
-	if (spec != NULL && spec[0] == '[' && peers_guard_wanted())
-		return lerr(err, errlen, "FCGI_WEB_SERVER_ADDRS", V6_UNGUARDED);
 	if (spec != NULL) {
 		if (strncmp(spec, "unix:", 5) == 0)
-			fd = listen_unix(spec + 5, mode, owner, err, errlen);
+			fd = listen_unix(c, spec + 5, err, errlen);
 		else
 			fd = listen_tcp(spec, err, errlen);
 		if (fd < 0)

@@ -7,15 +7,30 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct conf;
+
+/*
+ * listen_check - what listen_acquire would refuse in c's socket settings,
+ * found without binding anything (--check-config runs it, and start-up
+ * before listen_acquire): a listen that is no unix:/path, HOST:PORT or
+ * [V6]:PORT or does not resolve; one whose first address is IPv6 while
+ * FCGI_WEB_SERVER_ADDRS is set; a socket_owner that is not USER, USER:GROUP
+ * or :GROUP or names an unknown one (whatever the socket); on a unix
+ * socket, a socket_owner that only root could give it when not root.
+ * Returns 0, or -1 with err naming the option or FILE:LINE (conf_origin).
+ */
+int	listen_check(const struct conf *c, char *err, size_t errlen);
+
 /*
  * listen_acquire - make fd 0 the listening socket, non-blocking.
  *
- * spec is "unix:/path", "HOST:PORT", "[V6]:PORT", or NULL to use systemd's
- * LISTEN_FDS or an inherited fd 0.  mode and owner apply to unix sockets.
- * Returns 0, or -1 with a reason in err.
+ * c->listen is "unix:/path", "HOST:PORT", "[V6]:PORT", or NULL to use
+ * systemd's LISTEN_FDS or an inherited fd 0; c->socket_mode and
+ * c->socket_owner apply to a unix socket, which is removed again when
+ * setting them up fails.  Call listen_check first.  Returns 0, or -1 with
+ * a reason in err.
  */
-int	listen_acquire(const char *spec, unsigned mode, const char *owner,
-	    char *err, size_t errlen);
+int	listen_acquire(const struct conf *c, char *err, size_t errlen);
 
 /*
  * listen_release - drop this process's reference to the listening socket

@@ -72,6 +72,21 @@ warn_check(const char *msg, void *arg)
 	fprintf(stderr, "relaycfg: %s: warning: %s\n", (const char *)arg, msg);
 }
 
+/*
+ * startup_check - everything start-up refuses in conf before it binds a
+ * socket: the user (priv_prepare: known, and one this process can become)
+ * and the socket settings (listen_check).  --check-config runs exactly
+ * this, so a file it passes does not fail there.  Returns 0, or -1 with
+ * err.
+ */
+static int
+startup_check(struct conf *conf, char *err, size_t errlen)
+{
+	if (priv_prepare(conf, err, errlen) != 0)
+		return -1;
+	return listen_check(conf, err, errlen);
+}
+
 /* warn_log - a conf_advise warning at start-up, in the log. */
 static void
 warn_log(const char *msg, void *arg)
@@ -131,23 +146,17 @@ main(int argc, char *argv[])
 	}
 	if (conf_apply_overrides(conf) != 0)
 		fatal("out of memory");
+	/* As the service runs it (the same user, environment, options). */
+	if (startup_check(conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "relaycfg: %s\n", err);
+		conf_free(conf);
+		return 1;
+	}
 	if (check_only) {
-		/* names only: the check may run as another user than the
-		 * service */
-		if (priv_lookup(conf, err, sizeof(err)) != 0) {
-			fprintf(stderr, "relaycfg: %s\n", err);
-			conf_free(conf);
-			return 1;
-		}
 		(void)conf_advise(conf, warn_check, (void *)path);
 		printf("%s: OK\n", path);
 		conf_free(conf);
 		return 0;
-	}
-	if (priv_prepare(conf, err, sizeof(err)) != 0) {
-		fprintf(stderr, "relaycfg: %s\n", err);
-		conf_free(conf);
-		return 1;
 	}
 	log_setup(conf->log_level, conf->log_json);
 	(void)conf_advise(conf, warn_log, NULL);
@@ -162,8 +171,7 @@ main(int argc, char *argv[])
 	if (sigprocmask(SIG_BLOCK, &held, NULL) != 0)
 		fatal("sigprocmask: %s", strerror(errno));
 
-	if (listen_acquire(conf->listen, conf->socket_mode, conf->socket_owner,
-	    err, sizeof(err)) != 0)
+	if (listen_acquire(conf, err, sizeof(err)) != 0)
 		fatal("%s", err);
 	/*
 	 * One process serves everything: it gives root up as soon as the

@@ -506,6 +506,39 @@ out=$(FCGI_WEB_SERVER_ADDRS=127.0.0.1 timeout 10 "$RELAYCFG_BIN" \
 rc=$?
 is "$rc" 1 "FCGI_WEB_SERVER_ADDRS with an IPv6 --listen: refused at start"
 like "$out" 'FCGI_WEB_SERVER_ADDRS: libfcgi checks it for IPv4 peers only' "... saying why"
+is "$(printf '%s\n' "$out" | grep -c 'IPv4 peers only')" 1 "... once, not as a warning too"
+start_out=$out
+
+# --check-config runs start-up's checks: what start-up refuses, it refuses,
+# with the same message (the option, or FILE:LINE of the key).
+# check_refuses WHAT ARGS...: --check-config and a start both exit 1 and
+# print the same line.
+check_refuses() {
+	local what=$1 check start
+	shift
+	check=$(timeout 10 "$RELAYCFG_BIN" "$@" --check-config 2>&1)
+	is "$?" 1 "$what: --check-config fails"
+	start=$(timeout 10 "$RELAYCFG_BIN" "$@" --workers 1 </dev/null 2>&1)
+	is "$?" 1 "$what: start-up fails"
+	is "$check" "$start" "$what: with the same message"
+	CHECK_OUT=$check
+}
+out=$(FCGI_WEB_SERVER_ADDRS=127.0.0.1 "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" \
+    --check-config --listen "[::1]:39001" 2>&1)
+is "$?" 1 "FCGI_WEB_SERVER_ADDRS with an IPv6 --listen: --check-config fails"
+is "$out" "relaycfg: --listen: [::1]:39001: ${start_out#*--listen: \[::1\]:*: }" \
+    "... with start-up's message"
+cp "$RELAYCFG_CONF" "$T/garbage.conf"
+echo "listen = garbage" >>"$T/garbage.conf"
+line=$(wc -l <"$T/garbage.conf")
+check_refuses "listen = garbage" -c "$T/garbage.conf"
+is "$CHECK_OUT" "relaycfg: $T/garbage.conf:$line: listen: garbage: expected unix:/path, HOST:PORT or [V6ADDR]:PORT" \
+    "listen = garbage: FILE:LINE"
+check_refuses "--listen ''" -c "$RELAYCFG_CONF" --listen ''
+like "$CHECK_OUT" '^relaycfg: --listen: "": expected' "--listen '': names the option"
+check_refuses "--listen unix:" -c "$RELAYCFG_CONF" --listen unix:
+like "$CHECK_OUT" 'expected a path after unix:' "--listen unix:: no path"
+check_refuses "a port that is no number" -c "$RELAYCFG_CONF" --listen 127.0.0.1:http
 # A TCP socket inherited (socket activation) without the variable: warned
 # about, as --listen on TCP is.
 port=$(free_port)

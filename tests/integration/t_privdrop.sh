@@ -127,6 +127,70 @@ out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
     --workers 1 --user root </dev/null 2>&1)
 is "$?" 1 "not root and --user names someone else: refused at start"
 like "$out" "not running as root" "the error says why"
+check=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --check-config --user root 2>&1)
+is "$?" 1 "not root and --user names someone else: --check-config fails too"
+is "$check" "$out" "... with start-up's message"
+like "$check" "^relaycfg: --user: root: not running as root" "... naming --user"
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --check-config --user nobody:nogroup 2>&1)
+is "$?" 0 "not root, --user names the current user: --check-config passes"
+
+# --- the socket's owner -----------------------------------------------------
+# check_refuses WHAT [setpriv ARGS --] ARGS...: --check-config and a start
+# both exit 1 with the same message (in CHECK_OUT).
+check_refuses() {
+	local what=$1 check start
+	shift
+	check=$("$@" --check-config 2>&1)
+	is "$?" 1 "$what: --check-config fails"
+	start=$(timeout 10 "$@" --workers 1 </dev/null 2>&1)
+	is "$?" 1 "$what: start-up fails"
+	is "$check" "$start" "$what: with the same message"
+	CHECK_OUT=$check
+}
+# An unknown owner is refused on TCP too; a known one is ignored there,
+# with a warning.
+check_refuses "TCP, --socket-owner nosuchuser" "$RELAYCFG_BIN" \
+    -c "$RELAYCFG_CONF" --listen "127.0.0.1:$(free_port)" \
+    --socket-owner nosuchuser --socket-mode 0600
+is "$CHECK_OUT" "relaycfg: --socket-owner: nosuchuser: unknown user" \
+    "... naming the option"
+out=$(FCGI_WEB_SERVER_ADDRS=127.0.0.1 "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" \
+    --check-config --listen 127.0.0.1:9 --socket-owner nobody \
+    --socket-mode 0600 2>&1)
+is "$?" 0 "TCP, --socket-owner nobody: valid"
+like "$out" "warning: --socket-mode and --socket-owner ignored: only a unix socket" \
+    "... with a warning that they are ignored"
+harness_write_conf "socket_owner = :"
+line=$(grep -n '^socket_owner = :$' "$RELAYCFG_CONF" | cut -d: -f1)
+check_refuses "socket_owner = :" "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" \
+    --listen "unix:$T/colon.sock"
+is "$CHECK_OUT" "relaycfg: $RELAYCFG_CONF:$line: socket_owner: \":\": expected USER, USER:GROUP or :GROUP" \
+    "socket_owner = :: refused with FILE:LINE"
+harness_write_conf
+# Not root: only root may give the socket to someone else; refused before
+# any socket file is made.
+mkdir -m 0777 "$T/nr"
+check_refuses "not root, --socket-owner root:root" setpriv --reuid=nobody \
+    --regid=nogroup --clear-groups "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" \
+    --listen "unix:$T/nr/s.sock" --socket-owner root:root
+is "$CHECK_OUT" "relaycfg: --socket-owner: root:root: only root (CAP_CHOWN) may give the socket to another user, or to a group it is not in: start as root, or leave socket_owner unset" \
+    "... saying that the owner needs root"
+ok "$([ ! -e "$T/nr/s.sock" ]; echo $?)" "... and no socket file is left"
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$RELAYCFG_BIN" \
+    -c "$RELAYCFG_CONF" --check-config --listen "unix:$T/nr/s.sock" \
+    --socket-owner nobody:nogroup 2>&1)
+is "$?" 0 "not root, --socket-owner of its own user and group: valid"
+# Root without CAP_CHOWN: the chown itself fails; the error says it was
+# the chown to that owner, and the socket is removed again.
+out=$(setpriv --bounding-set -chown --inh-caps -chown "$RELAYCFG_BIN" \
+    -c "$RELAYCFG_CONF" --listen "unix:$T/nr/c.sock" --workers 1 \
+    --socket-owner nobody:nogroup </dev/null 2>&1)
+is "$?" 1 "no CAP_CHOWN: refused at start"
+like "$out" "error: --socket-owner: nobody:nogroup: chown of $T/nr/c.sock: Operation not permitted; only root \\(CAP_CHOWN\\)" \
+    "... saying it was the chown to that owner"
+ok "$([ ! -e "$T/nr/c.sock" ]; echo $?)" "... and the socket file is removed"
 
 # --- single-process mode drops after the socket --------------------------
 harness_start_relaycfg --workers 0 --user nobody

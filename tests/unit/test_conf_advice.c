@@ -166,15 +166,54 @@ test_tcp(void **state)
 	assert_int_equal(advise(BASE "listen = unix:/run/relaycfg.sock\n",
 	    NULL).n, 0);
 	assert_int_equal(advise(BASE, NULL).n, 0);
-	/* IPv6 with the variable: libfcgi would not check the peers. */
-	s = advise(BASE "listen = [::1]:9000\n", "127.0.0.1");
-	assert_int_equal(s.n, 1);
-	assert_non_null(strstr(s.text, "refuses to start"));
+	/* IPv6 with the variable: an error (listen_check, t_lifecycle), not
+	 * a warning as well. */
+	assert_int_equal(advise(BASE "listen = [::1]:9000\n", "127.0.0.1").n,
+	    0);
 	assert_int_equal(advise(BASE "listen = 10.0.0.1:9000\n",
 	    "127.0.0.1").n, 0);
 	/* Both at once: two warnings. */
 	assert_int_equal(advise(BASE SECRET "listen = [::1]:9000\n", NULL).n,
 	    2);
+}
+
+/* socket_mode and socket_owner on a socket relaycfg does not make. */
+static void
+test_socket_ignored(void **state)
+{
+	struct conf *c;
+	struct said s;
+
+	(void)state;
+	s = advise(BASE "listen = 127.0.0.1:9000\nsocket_mode = 0600\n",
+	    "127.0.0.1");
+	assert_int_equal(s.n, 1);
+	assert_non_null(strstr(s.text, ":4: socket_mode ignored: only a unix "
+	    "socket that relaycfg makes itself"));
+	assert_non_null(strstr(s.text, "this one is TCP"));
+	s = advise(BASE "socket_owner = root\nsocket_mode = 0600\n", NULL);
+	assert_int_equal(s.n, 1);
+	assert_non_null(strstr(s.text, "socket_mode and "));
+	assert_non_null(strstr(s.text, "this one is inherited"));
+	/* the default mode is no setting; a unix socket takes both */
+	assert_int_equal(advise(BASE "listen = 127.0.0.1:9000\n",
+	    "127.0.0.1").n, 0);
+	assert_int_equal(advise(BASE "listen = unix:/run/r.sock\n"
+	    "socket_mode = 0600\nsocket_owner = root\n", NULL).n, 0);
+	/* options are named as options */
+	c = conf_from_text(BASE "listen = 127.0.0.1:9000\n");
+	conf_set_overrides(&(struct conf_overrides){ NULL, "nobody", NULL,
+	    0600, -1, -1 });
+	assert_int_equal(conf_apply_overrides(c), 0);
+	s.text[0] = '\0';
+	s.n = 0;
+	setenv("FCGI_WEB_SERVER_ADDRS", "127.0.0.1", 1);
+	assert_int_equal(conf_advise(c, collect, &s), 1);
+	assert_non_null(strstr(s.text, "--socket-mode and --socket-owner "
+	    "ignored"));
+	conf_set_overrides(&(struct conf_overrides){ NULL, NULL, NULL,
+	    -1, -1, -1 });
+	conf_free(c);
 }
 
 int
@@ -184,6 +223,7 @@ main(void)
 		cmocka_unit_test(test_registration),
 		cmocka_unit_test(test_overlap),
 		cmocka_unit_test(test_tcp),
+		cmocka_unit_test(test_socket_ignored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
