@@ -60,6 +60,20 @@ ok $? "relaycfg(8): --workers is two per CPU"
 grep -q 'default: two per CPU' "$top_srcdir/README.md"
 ok $? "README.md: --workers is two per CPU"
 
+# relaycfg.conf(5) names each command-line option that overrides a key
+# (struct conf_overrides) where it says which options win.
+ovs=$(sed -n '/^struct conf_overrides {/,/^};/p' "$top_srcdir/src/core/conf.h" |
+    sed -n 's/.*[[:space:]*]\([a-z_]*\);$/\1/p')
+wins=$(sed -n '/^are used only at start;$/,/also after a reload\.$/p' \
+    "$top_srcdir/man/relaycfg.conf.5")
+ok $(( $(echo "$ovs" | wc -w) < 6 )) "overrides found in src/core/conf.h"
+missing=""
+for o in $ovs; do
+	printf '%s\n' "$wins" | grep -qF -- "\\-$(printf '%s' "$o" | sed 's/_/\\-/g')" ||
+	    missing="$missing $o"
+done
+is "$missing" "" "relaycfg.conf(5) says which options win: all of them"
+
 # Every relaycfgctl command in relaycfgctl(1).
 cmds=$(sed -n '/_commands\[\] = {/,/};/p' "$top_srcdir/ctl/relaycfgctl.c" |
     grep -o '"[a-z]*"' | tr -d '"')
