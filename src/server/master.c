@@ -426,7 +426,7 @@ master_reload(struct master *m)
 	struct scoreboard *sb;
 	struct slot *slots;
 	struct retiree *retiring;
-	bool kept = false;
+	bool kept = false, to_root;
 	int n;
 
 	if ((fresh = conf_load(m->conf->path, err, sizeof(err))) == NULL) {
@@ -440,6 +440,8 @@ master_reload(struct master *m)
 		conf_free(fresh);
 		return;
 	}
+	/* the workers dropped root, and the new ones will not */
+	to_root = m->conf->user_drop && !fresh->user_drop;
 	n = workers_wanted(fresh);
 	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL)
 		goto oom;
@@ -489,6 +491,10 @@ master_reload(struct master *m)
 	metrics_inc(MF_RELOADS, 0, 0, 0);
 	log_info("configuration reloaded from %s, %d workers", fresh->path,
 	    n);
+	if (to_root)
+		log_warn("%s: user %s: the new workers run as root, as the "
+		    "master does", fresh->path, fresh->user == NULL ?
+		    "removed" : "names root now");
 	return;
 oom:
 	log_err("reload refused: out of memory");

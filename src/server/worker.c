@@ -235,8 +235,29 @@ signals_setup(bool single, sigset_t *waitmask)
 }
 
 /*
+ * user_unchanged - warn when a reload of a single process changes `user`:
+ * the process took its user once, at start (main.c), and neither becomes
+ * another nor takes root back; a restart applies it.  Returns nothing.
+ */
+static void
+user_unchanged(const struct conf *old, const struct conf *fresh)
+{
+	const char *was = old->user, *now = fresh->user;
+
+	if (was == NULL ? now == NULL : now != NULL && strcmp(was, now) == 0)
+		return;
+	log_warn("%s: user changed from %s%s%s to %s%s%s, not applied: a "
+	    "single process (workers = 0) takes its user at start only; it "
+	    "keeps running as uid %lu until restarted", fresh->path,
+	    was ? "\"" : "", was ? was : "unset", was ? "\"" : "",
+	    now ? "\"" : "", now ? now : "unset", now ? "\"" : "",
+	    (unsigned long)geteuid());
+}
+
+/*
  * Single-process mode only: swap in a re-read config between requests.  A
- * bad file is logged and the old config stays.
+ * bad file is logged and the old config stays.  A changed user is not
+ * applied (user_unchanged).
  */
 static void
 worker_reload_conf(struct conf **confp, struct app *app)
@@ -254,6 +275,7 @@ worker_reload_conf(struct conf **confp, struct app *app)
 		conf_free(fresh);
 		return;
 	}
+	user_unchanged(*confp, fresh);
 	app_worker_fini(app);
 	conf_free(*confp);
 	*confp = fresh;

@@ -82,6 +82,22 @@ like "$(grep "reload refused" "$T/relaycfg.log")" \
     "keeping the running config: $RELAYCFG_CONF:$line: user: nosuchuser: unknown user" \
     "SIGHUP: an unknown user is refused with file:line"
 is "$(worker_pids)" "$old" "SIGHUP: the workers stay"
+# A reload that removes user: the new workers stay root, and the log says
+# so.
+harness_write_conf
+kill -HUP "$RELAYCFG_PID"
+i=0
+until grep -q "the new workers run as root" "$T/relaycfg.log" ||
+    [ "$i" -gt 100 ]; do
+	i=$((i + 1)); sleep 0.05
+done
+like "$(grep "the new workers run as root" "$T/relaycfg.log")" \
+    "warn: $RELAYCFG_CONF: user removed: the new workers run as root, as the master does" \
+    "SIGHUP without user: warned that the workers run as root"
+sleep 0.5
+for pid in $(worker_pids); do
+	is "$(status_of "$pid" Uid)" "0 0 0 0" "SIGHUP without user: worker $pid is root"
+done
 harness_stop_relaycfg
 
 # --- the key in the file, user's primary group; the option wins ---------
@@ -191,6 +207,24 @@ is "$?" 1 "no CAP_CHOWN: refused at start"
 like "$out" "error: --socket-owner: nobody:nogroup: chown of $T/nr/c.sock: Operation not permitted; only root \\(CAP_CHOWN\\)" \
     "... saying it was the chown to that owner"
 ok "$([ ! -e "$T/nr/c.sock" ]; echo $?)" "... and the socket file is removed"
+
+# --- single-process mode: user is taken at start only ---------------------
+# Started as root without user, then user added and SIGHUP: the reload
+# applies the rest, warns that user takes a restart, and stays root.
+harness_start_relaycfg --workers 0
+harness_write_conf "user = nobody"
+kill -HUP "$RELAYCFG_PID"
+i=0
+until grep -q "configuration reloaded" "$T/relaycfg.log" || [ "$i" -gt 100 ]; do
+	i=$((i + 1)); sleep 0.05
+done
+like "$(grep "user changed" "$T/relaycfg.log")" \
+    "warn: $RELAYCFG_CONF: user changed from unset to \"nobody\", not applied: a single process \\(workers = 0\\) takes its user at start only; it keeps running as uid 0 until restarted" \
+    "single mode: a user added by SIGHUP is warned about"
+is "$(status_of "$RELAYCFG_PID" Uid)" "0 0 0 0" "single mode: ... and not applied"
+harness_stop_relaycfg
+harness_write_conf
+: >"$T/relaycfg.log"
 
 # --- single-process mode drops after the socket --------------------------
 harness_start_relaycfg --workers 0 --user nobody
