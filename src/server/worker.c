@@ -37,6 +37,7 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "priv.h"
 #include "router.h"
 #include "scoreboard.h"
 #include "statsd.h"
@@ -256,8 +257,8 @@ user_unchanged(const struct conf *old, const struct conf *fresh)
 
 /*
  * Single-process mode only: swap in a re-read config between requests.  A
- * bad file is logged and the old config stays.  A changed user is not
- * applied (user_unchanged).
+ * bad file, or an unknown user (as the master refuses it), is logged and
+ * the old config stays.  A changed user is not applied (user_unchanged).
  */
 static void
 worker_reload_conf(struct conf **confp, struct app *app)
@@ -272,6 +273,12 @@ worker_reload_conf(struct conf **confp, struct app *app)
 	}
 	if (conf_apply_overrides(fresh) != 0) {
 		log_err("reload refused: out of memory");
+		conf_free(fresh);
+		return;
+	}
+	/* names only: this process has dropped root, or never had it */
+	if (priv_lookup(fresh, err, sizeof(err)) != 0) {
+		log_err("reload refused, keeping the running config: %s", err);
 		conf_free(fresh);
 		return;
 	}

@@ -211,6 +211,7 @@ ok "$([ ! -e "$T/nr/c.sock" ]; echo $?)" "... and the socket file is removed"
 # --- single-process mode: user is taken at start only ---------------------
 # Started as root without user, then user added and SIGHUP: the reload
 # applies the rest, warns that user takes a restart, and stays root.
+: >"$T/relaycfg.log"
 harness_start_relaycfg --workers 0
 harness_write_conf "user = nobody"
 kill -HUP "$RELAYCFG_PID"
@@ -222,6 +223,17 @@ like "$(grep "user changed" "$T/relaycfg.log")" \
     "warn: $RELAYCFG_CONF: user changed from unset to \"nobody\", not applied: a single process \\(workers = 0\\) takes its user at start only; it keeps running as uid 0 until restarted" \
     "single mode: a user added by SIGHUP is warned about"
 is "$(status_of "$RELAYCFG_PID" Uid)" "0 0 0 0" "single mode: ... and not applied"
+# An unknown user is refused as a master refuses it, with file:line.
+harness_write_conf "user = nosuchuser"
+line=$(grep -n '^user = nosuchuser$' "$RELAYCFG_CONF" | cut -d: -f1)
+kill -HUP "$RELAYCFG_PID"
+i=0
+until grep -q "reload refused" "$T/relaycfg.log" || [ "$i" -gt 100 ]; do
+	i=$((i + 1)); sleep 0.05
+done
+like "$(grep "reload refused" "$T/relaycfg.log")" \
+    "keeping the running config: $RELAYCFG_CONF:$line: user: nosuchuser: unknown user" \
+    "single mode: SIGHUP with an unknown user is refused with file:line"
 harness_stop_relaycfg
 harness_write_conf
 : >"$T/relaycfg.log"
