@@ -1,7 +1,8 @@
 /*
  * conf_advice.c - warnings about configurations that are valid but
- * dangerous in a common topology: said by --check-config and logged at
- * start-up, never a reason to refuse the file.
+ * dangerous in a common topology, or settings that do nothing: said by
+ * --check-config and logged at start-up, never a reason to refuse the
+ * file.
  */
 #include "config.h"
 

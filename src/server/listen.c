@@ -99,21 +99,24 @@ fail:
 	return -1;
 }
 
-/* in_group - is gid this process's effective or a supplementary group? */
+/* in_group - is gid this process's effective or a supplementary group?
+ * (false when the groups cannot be read) */
 static bool
 in_group(gid_t gid)
 {
-	gid_t groups[256];
+	gid_t *groups = NULL;
+	bool found = gid == getegid();
 	int n;
 
-	if (gid == getegid())
-		return true;
-	if ((n = getgroups(sizeof(groups) / sizeof(groups[0]), groups)) < 0)
-		return false;
-	for (int i = 0; i < n; i++)
-		if (groups[i] == gid)
-			return true;
-	return false;
+	if (found || (n = getgroups(0, NULL)) <= 0 ||
+	    (groups = calloc((size_t)n, sizeof(*groups))) == NULL)
+		goto done;
+	n = getgroups(n, groups);
+	for (int i = 0; i < n && !found; i++)
+		found = groups[i] == gid;
+done:
+	free(groups);
+	return found;
 }
 
 #define OWNER_NEEDS_ROOT	"only root (CAP_CHOWN) may give the socket " \

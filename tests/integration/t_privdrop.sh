@@ -198,6 +198,12 @@ out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$RELAYCFG_BIN" \
     -c "$RELAYCFG_CONF" --check-config --listen "unix:$T/nr/s.sock" \
     --socket-owner nobody:nogroup 2>&1)
 is "$?" 0 "not root, --socket-owner of its own user and group: valid"
+# ... or a supplementary group of it, also past the 256th.
+out=$(setpriv --reuid=nobody --regid=daemon \
+    --groups "$(seq -s, 20000 20299),$NOGROUP" "$RELAYCFG_BIN" \
+    -c "$RELAYCFG_CONF" --check-config --listen "unix:$T/nr/s.sock" \
+    --socket-owner nobody:nogroup 2>&1)
+is "$?" 0 "not root, --socket-owner to its 301st group: valid"
 # Root without CAP_CHOWN: the chown itself fails; the error says it was
 # the chown to that owner, and the socket is removed again.
 out=$(setpriv --bounding-set -chown --inh-caps -chown "$RELAYCFG_BIN" \

@@ -2,7 +2,7 @@
  * test_conf_advice.c - the warnings --check-config gives about valid but
  * dangerous settings: registration with any part of a private range
  * internal and no trusted proxy (conf_cidr_overlap), TCP without
- * FCGI_WEB_SERVER_ADDRS.
+ * FCGI_WEB_SERVER_ADDRS, socket_mode or socket_owner where they do nothing.
  */
 #include "config.h"
 
