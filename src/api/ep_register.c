@@ -385,8 +385,17 @@ ep_register_response(struct request *req, struct app *app)
 		http_reply_error(req, 400, unpack_error(st), NULL);
 		goto out;
 	}
-	/* The body must be signed by the key the challenge was issued to. */
+	/*
+	 * The body must be signed by the key the challenge was issued to.
+	 * A signature header too old is SignatureExpired in relay-auth, as
+	 * for the token, and Sentry answers both 401.
+	 */
 	st = auth_verify(req, state.public_key, conf->register_max_age, NULL);
+	if (st == RELAYAUTH_EXPIRED) {
+		http_reply_error(req, 401, "Challenge expired",
+		    AUTH_WWW_AUTHENTICATE);
+		goto out;
+	}
 	if (st != RELAYAUTH_OK) {
 		http_reply_error(req, 400, unpack_error(st), NULL);
 		goto out;

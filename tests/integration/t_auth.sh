@@ -131,6 +131,18 @@ http POST /api/0/relays/register/challenge/ --data-binary @"$T/chal.json" \
     -H "X-Sentry-Relay-Id: $(relay_id X)" -H "X-Sentry-Relay-Signature: $(cat "$T/oldsig")"
 is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"signature is too old"}' "challenge signed 61 s ago: too old"
 
+# --- a response whose signature header is older than register_max_age ---
+# relay-auth's RegisterResponse::unpack says SignatureExpired for the header
+# as for the token, and Sentry answers both 401 Challenge expired.
+signed_http X /api/0/relays/register/challenge/ "$T/chal.json"
+is "$HTTP_STATUS" 200 "challenge issued (for an old signature)"
+token=$(printf '%s' "$HTTP_BODY" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+printf '{"relay_id":"%s","token":"%s","version":"25.1.0"}' "$(relay_id X)" "$token" >"$T/resp.json"
+"$RELAYCFGCTL" sign --credentials "$T/X.json" --time $(( $(date +%s) - 61 )) <"$T/resp.json" >"$T/oldsig"
+http POST /api/0/relays/register/response/ --data-binary @"$T/resp.json" \
+    -H "X-Sentry-Relay-Id: $(relay_id X)" -H "X-Sentry-Relay-Signature: $(cat "$T/oldsig")"
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Challenge expired"}' "a response signed 61 s ago: 401 Challenge expired, as Sentry"
+
 # A tampered or foreign token in the response.
 printf '{"relay_id":"%s","token":"abc:def","version":"25.1.0"}' "$(relay_id X)" >"$T/resp.json"
 signed_http X /api/0/relays/register/response/ "$T/resp.json"
