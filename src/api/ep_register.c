@@ -44,57 +44,82 @@ is_uuid4_lower(const char *s)
 	return true;
 }
 
-/* A DRF field error: {"<field>":["<message>"]}, status 400. */
-static void
-reply_field_error(struct request *req, const char *field, const char *msg)
-{
-	json_object *o = json_object_new_object(), *a = json_object_new_array();
-
-	if (o != NULL && a != NULL) {
-		json_object_array_add(a, json_object_new_string(msg));
-		json_object_object_add(o, field, a);
-		a = NULL;
-	}
-	http_reply_object(req, 400, a == NULL ? o : NULL, NULL);
-	json_object_put(a);
-	json_object_put(o);
-}
-
 /*
- * A required string field no longer than max (0: any length).  Returns the
- * value, or NULL after answering with DRF's message for the field.
+ * A string field of Sentry's register serializers: its name, its limit
+ * (0: none), whether it is the relay_id (Sentry's lowercase UUID v4
+ * pattern), and the value found.
  */
+struct reg_field {
+	const char	*name;
+	size_t		 max;
+	bool		 relay_id;
+	const char	*value;		/* set by reg_fields_valid */
+};
+
+/* DRF's message for field f of body, or NULL when it is valid. */
 static const char *
-required_string(struct request *req, json_object *body, const char *field,
-    size_t max)
+reg_field_error(json_object *body, struct reg_field *f)
 {
 	json_object *v = NULL;
 	const char *s;
 
-	if (!json_object_object_get_ex(body, field, &v)) {
-		reply_field_error(req, field, "This field is required.");
-		return NULL;
-	}
-	if (v == NULL) {
-		reply_field_error(req, field, "This field may not be null.");
-		return NULL;
-	}
-	if (!json_object_is_type(v, json_type_string)) {
-		reply_field_error(req, field, "Not a valid string.");
-		return NULL;
-	}
+	if (!json_object_object_get_ex(body, f->name, &v))
+		return "This field is required.";
+	if (v == NULL)
+		return "This field may not be null.";
+	if (!json_object_is_type(v, json_type_string))
+		return "Not a valid string.";
 	s = json_object_get_string(v);
-	if (s[0] == '\0') {
-		reply_field_error(req, field, "This field may not be blank.");
-		return NULL;
-	}
-	if (max > 0 && strlen(s) > max) {
-		reply_field_error(req, field, max == 64 ?
+	if (s[0] == '\0')
+		return "This field may not be blank.";
+	if (f->max > 0 && strlen(s) > f->max)
+		return f->max == 64 ?
 		    "Ensure this field has no more than 64 characters." :
-		    "Ensure this field is not too long.");
-		return NULL;
+		    "Ensure this field is not too long.";
+	if (f->relay_id && !is_uuid4_lower(s))
+		return "This value does not match the required pattern.";
+	f->value = s;
+	return NULL;
+}
+
+/*
+ * Check the fields of body as Sentry's serializer does: every field, and
+ * a 400 that lists each invalid one ({"<field>":["<message>"]}, in field
+ * order) when any is.  Returns true when all are valid (each ->value
+ * set); false after answering.
+ */
+static bool
+reg_fields_valid(struct request *req, json_object *body, struct reg_field *f,
+    size_t n)
+{
+	json_object *errors = json_object_new_object();
+	bool valid = true, oom = errors == NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *msg = reg_field_error(body, &f[i]);
+		json_object *a;
+
+		if (msg == NULL)
+			continue;
+		valid = false;
+		if (oom || (a = json_object_new_array()) == NULL) {
+			oom = true;
+			continue;
+		}
+		if (json_object_array_add(a, json_object_new_string(msg)) != 0 ||
+		    json_object_object_add(errors, f[i].name, a) != 0) {
+			json_object_put(a);
+			oom = true;
+		}
 	}
-	return s;
+	if (!valid) {
+		if (oom)
+			http_reply_error(req, 503, "Out of memory", NULL);
+		else
+			http_reply_object(req, 400, errors, NULL);
+	}
+	json_object_put(errors);
+	return valid;
 }
 
 /*
@@ -257,6 +282,10 @@ ep_register_challenge(struct request *req, struct app *app)
 	const struct conf *conf = app->conf;
 	char hdr_id[MODEL_RELAY_ID_LEN + 1];
 	char known[MODEL_RELAY_PK_MAX + 1];
+	struct reg_field fields[] = {
+		{ "relay_id", 0, true, NULL },
+		{ "public_key", 64, false, NULL },
+	};
 	const char *relay_id, *public_key, *version;
 	json_object *body, *out = NULL;
 	enum relayauth_status st;
@@ -268,14 +297,10 @@ ep_register_challenge(struct request *req, struct app *app)
 		http_reply_error(req, 400, "No valid json body", NULL);
 		return;
 	}
-	if ((relay_id = required_string(req, body, "relay_id", 0)) == NULL ||
-	    (public_key = required_string(req, body, "public_key", 64)) == NULL)
+	if (!reg_fields_valid(req, body, fields, 2))
 		goto out;
-	if (!is_uuid4_lower(relay_id)) {
-		reply_field_error(req, "relay_id",
-		    "This value does not match the required pattern.");
-		goto out;
-	}
+	relay_id = fields[0].value;
+	public_key = fields[1].value;
 	if ((rc = may_register(req, app, relay_id, public_key)) < 0)
 		goto out;
 	if (rc == 0) {
@@ -346,6 +371,10 @@ ep_register_response(struct request *req, struct app *app)
 	const struct conf *conf = app->conf;
 	char hdr_id[MODEL_RELAY_ID_LEN + 1], reply[128];
 	struct relayauth_register_state state;
+	struct reg_field fields[] = {
+		{ "relay_id", 0, true, NULL },
+		{ "token", 0, false, NULL },
+	};
 	const char *relay_id, *token, *version;
 	enum relayauth_status st;
 	json_object *body;
@@ -356,14 +385,10 @@ ep_register_response(struct request *req, struct app *app)
 		http_reply_error(req, 400, "No valid json body", NULL);
 		return;
 	}
-	if ((relay_id = required_string(req, body, "relay_id", 0)) == NULL ||
-	    (token = required_string(req, body, "token", 0)) == NULL)
+	if (!reg_fields_valid(req, body, fields, 2))
 		goto out;
-	if (!is_uuid4_lower(relay_id)) {
-		reply_field_error(req, "relay_id",
-		    "This value does not match the required pattern.");
-		goto out;
-	}
+	relay_id = fields[0].value;
+	token = fields[1].value;
 	if (req->relay_signature[0] == '\0') {
 		http_reply_error(req, 400, "Missing relay signature", NULL);
 		goto out;
