@@ -3,8 +3,16 @@
 # builds it from a clean copy of the sources, lintian finds nothing, dpkg -i
 # installs it without starting anything, the installed relaycfg (as the
 # relaycfg user, socket-activated the way the installed units say) answers
-# a signed fetch from the test's MariaDB and memcached, and dpkg --purge
-# takes every file, the user and the override away again.
+# a signed fetch from the test's MariaDB and memcached, an upgrade to a
+# higher version leaves it running and answering on its old code (the
+# runbook's "restart after db migrate"), dpkg --remove stops it, and dpkg
+# --purge takes every file, the user and the override away again.
+#
+# No systemd runs here, so a stand-in answers the maintainer scripts:
+# /run/systemd/system (what they test for), deb-systemd-invoke and
+# systemctl first in dpkg's PATH.  They log each call, and "stop" of
+# relaycfg.service does what systemd would: SIGTERM to the relaycfg this
+# test started.
 #
 # It installs into the real system (/usr, /etc, /lib/systemd): tests run as
 # root on machines rebuilt for every CI run.  A relaycfg package found
@@ -26,11 +34,41 @@ arch=$(dpkg --print-architecture)
 DEB=$T/relaycfg_${version}_$arch.deb
 SRC=$T/relaycfg-$version
 purged=no
+made_run_systemd=""
+probe=""
 deb_cleanup() {
+	[ -z "$probe" ] || kill "$probe" 2>/dev/null
 	[ "$purged" = yes ] || dpkg --purge relaycfg >/dev/null 2>&1
+	case $made_run_systemd in
+	/run/systemd) rm -rf /run/systemd ;;
+	/run/systemd/system) rmdir /run/systemd/system ;;
+	esac
 	harness_cleanup
 }
 trap deb_cleanup EXIT
+
+# ---- the systemd stand-in -----------------------------------------------------
+if [ ! -e /run/systemd ]; then
+	made_run_systemd=/run/systemd
+elif [ ! -e /run/systemd/system ]; then
+	made_run_systemd=/run/systemd/system
+fi
+mkdir -p /run/systemd/system "$T/fakesd"
+cat >"$T/fakesd/deb-systemd-invoke" <<FAKE
+#!/bin/sh
+echo "deb-systemd-invoke \$*" >>"$T/systemd.log"
+[ "\$1" = stop ] || exit 0
+for u; do
+	[ "\$u" = relaycfg.service ] && [ -s "$T/relaycfg.main" ] &&
+	    kill -TERM "\$(cat "$T/relaycfg.main")"
+done
+exit 0
+FAKE
+printf '#!/bin/sh\necho "systemctl $*" >>"%s/systemd.log"\n' "$T" \
+    >"$T/fakesd/systemctl"
+chmod 755 "$T/fakesd/deb-systemd-invoke" "$T/fakesd/systemctl"
+: >"$T/systemd.log"
+sd_dpkg() { PATH=$T/fakesd:$PATH dpkg "$@"; }
 
 # ---- build ------------------------------------------------------------------
 installed_copy_sources "$SRC"
@@ -65,8 +103,10 @@ is "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles)" \
     /etc/relaycfg.conf "the config is a conffile"
 
 # ---- install: nothing starts -------------------------------------------------
-dpkg -i "$DEB" >"$T/dpkg-i.log" 2>&1
+sd_dpkg -i "$DEB" >"$T/dpkg-i.log" 2>&1
 ok $? "dpkg -i"
+is "$(grep -c '^deb-systemd-invoke' "$T/systemd.log")" 0 \
+    "the maintainer scripts asked systemd to start or stop nothing"
 is "$(getent passwd relaycfg | cut -d: -f6,7)" "/nonexistent:/usr/sbin/nologin" \
     "postinst made the relaycfg system user (no home, no shell)"
 is "$(stat -c '%a %U %G' /etc/relaycfg.conf)" "640 root relaycfg" \
@@ -96,6 +136,7 @@ user=$(sed -n 's/^User=//p' /lib/systemd/system/relaycfg.service)
 group=$(sed -n 's/^Group=//p' /lib/systemd/system/relaycfg.service)
 installed_activate /lib/systemd/system "" \
     setpriv --reuid="$user" --regid="$group" --init-groups
+echo "$RELAYCFG_PID" >"$T/relaycfg.main"
 harness_start_nginx
 is "$(stat -c %U "/proc/$RELAYCFG_PID")" relaycfg "relaycfg runs as the unit's user"
 is "$(readlink "/proc/$RELAYCFG_PID/exe")" /usr/sbin/relaycfg "... from the package"
@@ -105,14 +146,70 @@ ctl_fetch S "$PK"
 is "$HTTP_STATUS" 200 "signed v3 fetch (installed relaycfgctl and config)"
 like "$HTTP_BODY" "\"$PK\":\\{\"disabled\":false,\"slug\":\"backend\"" \
     "the project's config, from MariaDB"
-kill -TERM "$RELAYCFG_PID"
-wait "$RELAYCFG_PID"
-is "$?" 0 "SIGTERM: graceful stop"
-RELAYCFG_PID=""
+files=$(dpkg -L relaycfg | while read -r f; do [ -d "$f" ] || echo "$f"; done)
+
+# ---- upgrade: the running relaycfg is left alone -----------------------------
+# The same package at a higher version: dpkg replaces every file and runs
+# the new preinst with "upgrade", the old prerm and postrm, the new postinst.
+newver=$version+t1
+dpkg-deb -R "$DEB" "$T/repack" &&
+    sed -i "s/^Version: .*/Version: $newver/" "$T/repack/DEBIAN/control" &&
+    dpkg-deb -b "$T/repack" "$T/new.deb" >"$T/repack.log" 2>&1
+ok $? "the package repacked as version $newver"
+: >"$T/systemd.log"
+: >"$T/probe.out"
+(while [ ! -e "$T/probe.stop" ]; do
+	curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 \
+	    "$BASE_URL/api/0/relays/live/" >>"$T/probe.out"
+	sleep 0.05
+done) &
+probe=$!
+sd_dpkg -i "$T/new.deb" >"$T/upgrade.log" 2>&1
+ok $? "dpkg -i of $newver: an upgrade"
+touch "$T/probe.stop"
+wait "$probe"
+probe=""
+is "$(dpkg-query -W -f='${Version}' relaycfg)" "$newver" "... installed"
+ok $(( $(wc -l <"$T/probe.out") < 1 )) "live was asked during the upgrade"
+is "$(sort -u "$T/probe.out" | paste -sd' ')" 200 \
+    "... and answered 200 each time ($(wc -l <"$T/probe.out") requests)"
+is "$(grep '^deb-systemd-invoke' "$T/systemd.log")" "" \
+    "the upgrade asked systemd to stop or start nothing"
+like "$(cat "$T/systemd.log")" '^systemctl --system daemon-reload' \
+    "... but to read the new unit files"
+kill -0 "$RELAYCFG_PID" 2>/dev/null
+ok $? "the same relaycfg still runs"
+is "$(readlink "/proc/$RELAYCFG_PID/exe")" "/usr/sbin/relaycfg (deleted)" \
+    "... on its old code, until the operator restarts it"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "live through nginx after the upgrade"
+ctl_fetch S "$PK"
+is "$HTTP_STATUS" 200 "a signed fetch after the upgrade"
+
+# ---- remove: stopped ---------------------------------------------------------
+: >"$T/systemd.log"
+sd_dpkg --remove relaycfg >"$T/remove.log" 2>&1
+ok $? "dpkg --remove"
+like "$(cat "$T/systemd.log")" \
+    '^deb-systemd-invoke stop relaycfg-sentry-sync\.service relaycfg\.service relaycfg\.socket$' \
+    "prerm asked systemd to stop the service, the socket and sentry-sync"
+# Gone, or a zombie bash has not reaped yet: wait then returns at once.
+state=""
+for i in $(seq 1 100); do
+	state=$(awk '{print $3}' "/proc/$RELAYCFG_PID/stat" 2>/dev/null)
+	[ "$state" = Z ] || [ -z "$state" ] && break
+	sleep 0.1
+done
+if [ "$state" = Z ] || [ -z "$state" ]; then
+	wait "$RELAYCFG_PID"
+	is "$?" 0 "... and relaycfg stopped gracefully (SIGTERM, exit 0)"
+	RELAYCFG_PID=""
+else
+	ok 1 "... and relaycfg stopped (still running 10 s later)"
+fi
 
 # ---- purge: nothing left -----------------------------------------------------
-files=$(dpkg -L relaycfg | while read -r f; do [ -d "$f" ] || echo "$f"; done)
-dpkg --purge relaycfg >"$T/purge.log" 2>&1
+sd_dpkg --purge relaycfg >"$T/purge.log" 2>&1
 ok $? "dpkg --purge"
 purged=yes
 left=$(for f in $files; do [ -e "$f" ] && echo "$f"; done)
