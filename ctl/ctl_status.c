@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -151,6 +152,10 @@ parse(struct scrape *sc)
 	return 0;
 }
 
+/* The --header lines fetch sends. */
+static const char **hdrs;
+static size_t n_hdrs;
+
 /*
  * fetch - GET url into *sc (replaced only on success) and parse it.  A
  * non-200 answer is an error that shows its body: a 403 from a host that
@@ -164,9 +169,9 @@ fetch(const char *url, struct scrape *sc)
 	int rc = -1;
 
 	tmp.t = now();
-	if (ctl_http_get(cmd, url, &r) != 0)
+	if (ctl_http_get(cmd, url, hdrs, n_hdrs, &r) != 0)
 		goto out;
-	if (strncmp(url, "file:", 5) != 0 && r.status != 200) {
+	if (strncasecmp(url, "file:", 5) != 0 && r.status != 200) {
 		ctl_warn(cmd, "%s: HTTP %ld", url, r.status);
 		if (r.len > 0)
 			ctl_put_body(stderr, &r);
@@ -744,14 +749,19 @@ out:
 /* ---- the command ---- */
 
 static const char status_usage[] =
-    "usage: relaycfgctl status [--url URL] [--interval SECONDS] [--json]\n"
-    "           [--watch [SECONDS]] [--previous FILE]\n"
+    "usage: relaycfgctl status [--url URL] [--header 'N: V']...\n"
+    "           [--interval SECONDS] [--json] [--watch [SECONDS]]\n"
+    "           [--previous FILE]\n"
     "\n"
     "Read the server's /metrics twice, an interval apart, and show rates,\n"
     "latency percentiles, the cache hit ratio, builds, auth failures, the\n"
     "workers and the backends' state.\n"
     "\n"
-    "  --url URL             the metrics URL (default " DEFAULT_URL ")\n"
+    "  --url URL             the metrics URL (default " DEFAULT_URL "),\n"
+    "                        or file:PATH for a saved scrape\n"
+    "  --header 'N: V'       send header N (repeatable), e.g.\n"
+    "                        'Host: sentry.example.org' to reach a\n"
+    "                        name-based vhost through 127.0.0.1\n"
     "  --interval SECONDS    time between the two scrapes (default 1)\n"
     "  --json                one JSON object per view\n"
     "  --watch [SECONDS]     refresh every SECONDS (default 2) like top,\n"
@@ -811,6 +821,7 @@ ctl_status_main(int argc, char **argv, const struct ctl_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "url",	required_argument, NULL, 'u' },
+		{ "header",	required_argument, NULL, 'H' },
 		{ "interval",	required_argument, NULL, 'i' },
 		{ "json",	no_argument,	   NULL, 'j' },
 		{ "watch",	optional_argument, NULL, 'w' },
@@ -822,19 +833,29 @@ ctl_status_main(int argc, char **argv, const struct ctl_opts *o)
 	struct sigaction sa;
 	const char *url = DEFAULT_URL, *previous = NULL;
 	double interval = DEFAULT_INTERVAL, every = 0;
-	bool json = o->json, watch = false;
+	bool json = o->json, watch = false, curl_up = false;
 	int ch, rc = 2;
 
 	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'u': url = optarg; break;
+		case 'H':
+			if (strchr(optarg, ':') == NULL &&
+			    strchr(optarg, ';') == NULL) {
+				ctl_warn(cmd, "--header: expected \"Name: "
+				    "value\"");
+				goto out;
+			}
+			if (!ctl_push(cmd, &hdrs, &n_hdrs, optarg))
+				goto out;
+			break;
 		case 'j': json = true; break;
 		case 'p': previous = optarg; break;
 		case 'i':
 			if (!secs(optarg, &interval)) {
 				ctl_warn(cmd, "--interval: not a number of "
 				    "seconds: %s", optarg);
-				return 2;
+				goto out;
 			}
 			break;
 		case 'w':
@@ -847,22 +868,28 @@ ctl_status_main(int argc, char **argv, const struct ctl_opts *o)
 			else if (optarg != NULL && !secs(optarg, &every)) {
 				ctl_warn(cmd, "--watch: not a number of "
 				    "seconds: %s", optarg);
-				return 2;
+				goto out;
 			}
 			break;
-		case 'h': fputs(status_usage, stdout); return 0;
-		default: fputs(status_usage, stderr); return 2;
+		case 'h':
+			fputs(status_usage, stdout);
+			rc = 0;
+			goto out;
+		default:
+			fputs(status_usage, stderr);
+			goto out;
 		}
 	}
 	if (optind != argc) {
 		fputs(status_usage, stderr);
-		return 2;
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		ctl_warn(cmd, "libcurl cannot start");
-		return 1;
+		goto out;
 	}
 	rc = 1;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		ctl_warn(cmd, "libcurl cannot start");
+		goto out;
+	}
+	curl_up = true;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
 	sigemptyset(&sa.sa_mask);
@@ -905,6 +932,10 @@ ctl_status_main(int argc, char **argv, const struct ctl_opts *o)
 out:
 	scrape_free(&a);
 	scrape_free(&b);
-	curl_global_cleanup();
+	if (curl_up)
+		curl_global_cleanup();
+	free(hdrs);
+	hdrs = NULL;
+	n_hdrs = 0;
 	return rc;
 }

@@ -145,24 +145,37 @@ perform(const char *cmd, CURL *h, const char *url, const char *errbuf,
 
 /*
  * ctl_http_get - GET url (http, https, or file: for a saved copy, whose
- * status is 0) with the same limits as ctl_http_post.  Returns 0 with the
- * answer in *r, whatever its status (caller frees r->body), or -1 with
- * the reason on stderr when no answer arrived.
+ * status is 0) with the same limits as ctl_http_post, with the n_headers
+ * lines of headers ("N: V"; "N:" alone drops a header curl sends).
+ * Returns 0 with the answer in *r, whatever its status (caller frees
+ * r->body), or -1 with the reason on stderr when no answer arrived.
  */
 int
-ctl_http_get(const char *cmd, const char *url, struct response *r)
+ctl_http_get(const char *cmd, const char *url, const char **headers,
+    size_t n_headers, struct response *r)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hdrs = NULL, *nl;
 	struct response tmp = { 0, NULL, 0 };
-	CURL *h;
+	CURL *h = NULL;
 	int rc = -1;
 
 	if ((h = easy_new(cmd, url, "http,https,file", errbuf, &tmp)) == NULL)
 		goto out;
+	for (size_t i = 0; i < n_headers; i++) {
+		if ((nl = curl_slist_append(hdrs, headers[i])) == NULL) {
+			ctl_warn(cmd, "out of memory");
+			goto out;
+		}
+		hdrs = nl;
+	}
+	if (hdrs != NULL)
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	rc = perform(cmd, h, url, errbuf, &tmp, r);
 out:
 	if (h != NULL)
 		curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
 	free(tmp.body);
 	return rc;
 }

@@ -60,8 +60,8 @@ usage(FILE *fp)
 	ctl_relay_usage(fp);
 	fprintf(fp, "\n"
 	    "server view (takes --help):\n"
-	    "  status [--url URL] [--interval SECONDS] [--json]\n"
-	    "         [--watch [SECONDS]] [--previous FILE]\n"
+	    "  status [--url URL] [--header 'N: V']... [--interval SECONDS]\n"
+	    "         [--json] [--watch [SECONDS]] [--previous FILE]\n"
 	    "\n"
 	    "Sentry mirror (Sentry's PostgreSQL into relaycfg's MariaDB; takes "
 	    "--help):\n"

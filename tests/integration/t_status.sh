@@ -5,7 +5,9 @@
 # through the shipped nginx vhost with 2 workers: exact request, key and
 # auth-failure rates, --watch until SIGINT, a killed worker, a SIGHUP and
 # a MariaDB outage as the operator sees them; --json prints whole values
-# as integers, fractions as such.
+# as integers, fractions as such.  --header 'Host: ...' through a default
+# server that answers 404 (Debian's "default" site) to the name-based
+# vhost.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 harness_init
@@ -140,6 +142,8 @@ status --interval 0
 is "$RC" 2 "--interval 0 is a usage error"
 status extra
 is "$RC" 2 "operands are a usage error"
+status --header nocolon --url "file://$T/b.prom"
+is "$RC" 2 "--header without a colon is a usage error"
 status --url "http://127.0.0.1:$(free_port)/metrics" --interval 0.1
 is "$RC" 1 "nothing listening: exit 1"
 like "$ERR" '^relaycfgctl: status: http://127\.0\.0\.1:[0-9]+/metrics: ' "... saying where"
@@ -228,5 +232,29 @@ done
 status --interval 0.2 --url "$URL"
 like "$OUT" '^mariadb    (DOWN|partly down)  \(up in [01] of 2 workers\)  errors [1-9]' \
     "MariaDB outage: down in the workers that tried it, errors counted"
+
+# --- the vhost behind a default server ----------------------------------
+# As on a stock Debian web server: the enabled "default" site (listen 80
+# default_server) takes every Host no server_name claims, 127.0.0.1
+# included, and has no /metrics.  --header 'Host: NAME' reaches the vhost.
+vhost=$(sed -n 's/^ *server_name \([^ ;]*\);.*/\1/p' "$top_srcdir/nginx/relaycfg.conf")
+is "$vhost" sentry.example.org "the shipped vhost's server_name"
+sed -i "s|^\( *\)include $T/nginx/vhost.conf;|\1server { listen 127.0.0.1:$NGINX_PORT default_server; server_name _; return 404; }\n&|" \
+    "$T/nginx/nginx.conf"
+nginx -e "$T/nginx.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" -s reload \
+    >>"$T/nginx.log" 2>&1
+ok $? "nginx reloaded with a default server"
+for i in $(seq 1 50); do
+	http GET /metrics
+	[ "$HTTP_STATUS" = 404 ] && break
+	sleep 0.1
+done
+is "$HTTP_STATUS" 404 "Host 127.0.0.1 now reaches the default server"
+status --interval 0.1 --url "$URL"
+is "$RC" 1 "status without a Host header: exit 1"
+like "$ERR" 'HTTP 404' "... the default server's 404"
+status --json --interval 0.1 --url "$URL" --header "Host: $vhost"
+is "$RC" 0 "status --header 'Host: $vhost': the vhost's /metrics"
+is "$(j '.workers')" 2 "... the server's view"
 
 done_testing
