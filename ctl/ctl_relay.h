@@ -141,9 +141,10 @@ int	ctl_net_check(const char *cmd, const struct netopts *no);
 int	ctl_http_post(const char *cmd, const struct netopts *no,
 	    const struct creds *c, const char *path, const char *body,
 	    size_t len, struct response *r);
-/* GET url (http, https, file:) with the "N: V" lines of headers, no
- * signature; 0 with the answer in *r whatever its status (caller frees
- * r->body; file: has status 0), or -1 (reason on stderr). */
+/* GET url (http, https, file:, file:RELATIVE against the working
+ * directory) with the "N: V" lines of headers, no signature; 0 with the
+ * answer in *r whatever its status (caller frees r->body; file: has
+ * status 0), or -1 (reason on stderr). */
 int	ctl_http_get(const char *cmd, const char *url, const char **headers,
 	    size_t n_headers, struct response *r);
 bool	ctl_is_2xx(const struct response *r);

@@ -5,10 +5,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -144,23 +147,73 @@ perform(const char *cmd, CURL *h, const char *url, const char *errbuf,
 }
 
 /*
+ * file_url - for "file:PATH" with a relative PATH (no '/' after the
+ * colon), "file://CWD/PATH" with the working directory percent-encoded
+ * (PATH is URL text already); NULL for any other url.  *fail is set
+ * after a message on stderr when it could not be made.
+ */
+static char *
+file_url(const char *cmd, const char *url, bool *fail)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char cwd[PATH_MAX], *u, *q;
+	const char *rel;
+
+	*fail = false;
+	if (strncasecmp(url, "file:", 5) != 0 || url[5] == '/')
+		return NULL;
+	rel = url + 5;
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		ctl_warn(cmd, "%s: cannot resolve against the working "
+		    "directory: %s", url, strerror(errno));
+		*fail = true;
+		return NULL;
+	}
+	if ((u = malloc(7 + 3 * strlen(cwd) + 1 + strlen(rel) + 1)) == NULL) {
+		ctl_warn(cmd, "out of memory");
+		*fail = true;
+		return NULL;
+	}
+	q = stpcpy(u, "file://");
+	for (const unsigned char *c = (const unsigned char *)cwd; *c; c++) {
+		if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+		    (*c >= '0' && *c <= '9') || strchr("/-._~", *c) != NULL)
+			*q++ = (char)*c;
+		else {
+			*q++ = '%';
+			*q++ = hex[*c >> 4];
+			*q++ = hex[*c & 15];
+		}
+	}
+	if (q[-1] != '/')
+		*q++ = '/';
+	strcpy(q, rel);
+	return u;
+}
+
+/*
  * ctl_http_get - GET url (http, https, or file: for a saved copy, whose
- * status is 0) with the same limits as ctl_http_post, with the n_headers
- * lines of headers ("N: V"; "N:" alone drops a header curl sends).
- * Returns 0 with the answer in *r, whatever its status (caller frees
- * r->body), or -1 with the reason on stderr when no answer arrived.
+ * status is 0; file:PATH relative to the working directory) with the same
+ * limits as ctl_http_post, with the n_headers lines of headers ("N: V";
+ * "N:" alone drops a header curl sends).  Returns 0 with the answer in
+ * *r, whatever its status (caller frees r->body), or -1 with the reason
+ * on stderr when no answer arrived.
  */
 int
 ctl_http_get(const char *cmd, const char *url, const char **headers,
     size_t n_headers, struct response *r)
 {
-	char errbuf[CURL_ERROR_SIZE] = "";
+	char errbuf[CURL_ERROR_SIZE] = "", *furl;
 	struct curl_slist *hdrs = NULL, *nl;
 	struct response tmp = { 0, NULL, 0 };
 	CURL *h = NULL;
+	bool fail;
 	int rc = -1;
 
-	if ((h = easy_new(cmd, url, "http,https,file", errbuf, &tmp)) == NULL)
+	if ((furl = file_url(cmd, url, &fail)) == NULL && fail)
+		goto out;
+	if ((h = easy_new(cmd, furl != NULL ? furl : url, "http,https,file",
+	    errbuf, &tmp)) == NULL)
 		goto out;
 	for (size_t i = 0; i < n_headers; i++) {
 		if ((nl = curl_slist_append(hdrs, headers[i])) == NULL) {
@@ -176,6 +229,7 @@ out:
 	if (h != NULL)
 		curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
+	free(furl);
 	free(tmp.body);
 	return rc;
 }

@@ -5,9 +5,9 @@
 # through the shipped nginx vhost with 2 workers: exact request, key and
 # auth-failure rates, --watch until SIGINT, a killed worker, a SIGHUP and
 # a MariaDB outage as the operator sees them; --json prints whole values
-# as integers, fractions as such.  --header 'Host: ...' through a default
-# server that answers 404 (Debian's "default" site) to the name-based
-# vhost.
+# as integers, fractions as such.  file:PATH relative to the working
+# directory; --header 'Host: ...' through a default server that answers
+# 404 (Debian's "default" site) to the name-based vhost.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 harness_init
@@ -121,6 +121,20 @@ like "$OUT" '^cache      hit ratio 90\.0%  \(since start 65\.0%\)' "cache line"
 like "$OUT" '^auth       failures 3\.0/s  total 9 \(unknown_relay 1, bad_signature 8\)' "auth line"
 like "$OUT" '^workers    2 running  started 3  exited 1 \(crashed 1\)  reloads 1' "workers line"
 like "$OUT" '^mariadb    partly down  \(up in 1 of 2 workers\)' "MariaDB down in one worker"
+
+# file:RELATIVE, against the working directory (whose name is
+# percent-encoded in the URL made of it).
+mkdir "$T/saved 100%#"
+cp "$T/b.prom" "$T/saved 100%#/s2.prom"
+cd "$T/saved 100%#" || exit 1
+status --json --previous ../a.prom --url file:s2.prom --interval 2
+cd - >/dev/null || exit 1
+is "$RC" 0 "--url file:RELATIVE"
+is "$(j '[.url, .requests_total] | @csv')" '"file:s2.prom",121' \
+    "... read from the working directory, shown as given"
+status --json --previous "$T/a.prom" --url file:nothere.prom
+is "$RC" 1 "a missing relative file: exit 1"
+like "$ERR" '^relaycfgctl: status: file:nothere\.prom: ' "... saying which"
 
 # A master restarted between the scrapes: smaller counters are all new.
 status --json --previous "$T/b.prom" --url "file://$T/a.prom" --interval 2
