@@ -4,7 +4,8 @@
 # including the systemd units (configure's default follows the prefix);
 # "make uninstall" then takes it all away again.  Run as that user for
 # real (runuser), so that any write outside the prefix fails the test
-# the way it failed the operator who reported it.
+# the way it failed the operator who reported it.  Then --prefix=/usr,
+# configured only: the units where pkg-config says.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/installed.sh"
 harness_init
@@ -51,5 +52,19 @@ as_user make -s -C "$B" uninstall >"$T/uninstall.log" 2>&1
 ok $? "make uninstall as $U"
 left=$(find "$P" ! -type d | sed "s|^$P/||")
 is "$left" "" "make uninstall leaves no file in the prefix"
+
+# Only --prefix=/usr asks pkg-config where the units go (Debian 12:
+# /lib/systemd/system), as README step 1 says.
+pkgunits=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
+if [ -n "$pkgunits" ]; then
+	mkdir -p "$T/build-usr" && chown "$U" "$T/build-usr"
+	as_user sh -c "cd '$T/build-usr' && '$SRC/configure' -q --prefix=/usr" \
+	    >"$T/configure-usr.log" 2>&1
+	ok $? "configure --prefix=/usr as $U"
+	is "$(sed -n 's/^systemdsystemunitdir = //p' "$T/build-usr/Makefile")" \
+	    "$pkgunits" "--prefix=/usr: the units go where pkg-config says"
+else
+	diag "pkg-config knows no systemd.pc: --prefix=/usr not checked"
+fi
 
 done_testing
