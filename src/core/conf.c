@@ -800,9 +800,33 @@ trim(char *s)
 	return s;
 }
 
+/*
+ * check_at - point p at the line of the first setting of the list (ended
+ * by CONF_N_SETTINGS) that c's file gave, for the refusal that follows;
+ * none given: no line.
+ */
+static void
+check_at(struct parse_ctx *p, const struct conf *c,
+    const enum conf_setting *s)
+{
+	for (p->line = 0; *s != CONF_N_SETTINGS && p->line == 0; s++)
+		p->line = conf_setting_line(c, *s);
+}
+
+#define AT(p, c, ...) \
+	check_at((p), (c), (const enum conf_setting[]){ __VA_ARGS__, \
+	    CONF_N_SETTINGS })
+
+/*
+ * conf_check - the checks of c that take more than one line's value, or
+ * a value's absence.  A refusal carries the line of the setting at fault
+ * (the first named when several are), or no line when none was given.
+ * Returns 0, or -1 with the message in p.
+ */
 static int
 conf_check(struct parse_ctx *p, const struct conf *c)
 {
+	enum conf_setting which;
 	const char *why;
 
 	p->line = 0;
@@ -811,15 +835,22 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 	if (c->db.database == NULL)
 		return perr(p, "db_name must be set");
 	if ((c->db_replica.host != NULL || c->db_replica.socket != NULL) &&
-	    c->n_db_replicas == CONF_DB_REPLICAS_MAX)
+	    c->n_db_replicas == CONF_DB_REPLICAS_MAX) {
+		AT(p, c, CONF_DB_REPLICA, CONF_DB_REPLICA_HOST,
+		    CONF_DB_REPLICA_SOCKET);
 		return perr(p, "at most %d replicas (db_replica_host or "
 		    "db_replica_socket counts as one)", CONF_DB_REPLICAS_MAX);
+	}
 	/* MASTER_GTID_WAIT must answer before the client gives up on it. */
-	if (c->db_replica_wait_ms >= c->db_read_timeout * 1000U)
+	if (c->db_replica_wait_ms >= c->db_read_timeout * 1000U) {
+		AT(p, c, CONF_DB_REPLICA_WAIT_MS, CONF_DB_READ_TIMEOUT);
 		return perr(p, "db_replica_wait_ms must be less than "
 		    "db_read_timeout");
+	}
 	if (c->cache_namespace != NULL) {
 		size_t len = strlen(c->cache_namespace);
+
+		AT(p, c, CONF_CACHE_NAMESPACE);
 		if (len == 0 || len > 32)
 			return perr(p, "cache_namespace must be 1 to 32 "
 			    "characters");
@@ -829,22 +860,32 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 				return perr(p, "cache_namespace may hold only "
 				    "letters, digits, '_', '-' and '.'");
 	}
-	if (c->max_body_size < 1024)
+	if (c->max_body_size < 1024) {
+		AT(p, c, CONF_MAX_BODY_SIZE);
 		return perr(p, "max_body_size must be at least 1024");
-	if ((why = statsd_conf_check(c)) != NULL)
+	}
+	if ((why = statsd_conf_check(c, &which)) != NULL) {
+		AT(p, c, which);
 		return perr(p, "%s", why);
-	if (c->io_timeout == 0)
+	}
+	if (c->io_timeout == 0) {
+		AT(p, c, CONF_IO_TIMEOUT);
 		return perr(p, "io_timeout must be at least 1");
+	}
 	/*
 	 * The watchdog must never fire on a request that is merely waiting
 	 * out the peer or one MariaDB query's timeouts.
 	 */
 	if (c->request_timeout <= c->io_timeout ||
 	    c->request_timeout <= c->db_connect_timeout +
-	    c->db_read_timeout + c->db_write_timeout)
+	    c->db_read_timeout + c->db_write_timeout) {
+		AT(p, c, CONF_REQUEST_TIMEOUT, CONF_IO_TIMEOUT,
+		    CONF_DB_CONNECT_TIMEOUT, CONF_DB_READ_TIMEOUT,
+		    CONF_DB_WRITE_TIMEOUT);
 		return perr(p, "request_timeout must be greater than "
 		    "io_timeout and than db_connect_timeout + "
 		    "db_read_timeout + db_write_timeout");
+	}
 	return 0;
 }
 

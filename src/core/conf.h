@@ -58,12 +58,30 @@ struct conf_db {
 /* Read replicas at most: db_replica_host/socket and db_replica entries. */
 #define CONF_DB_REPLICAS_MAX	4
 
-/* The settings whose errors are found after parsing: see conf_origin. */
+/*
+ * The settings whose errors are found after parsing (a user name, the
+ * socket, a value checked against another's): see conf_origin.
+ */
 enum conf_setting {
 	CONF_LISTEN,
 	CONF_SOCKET_MODE,
 	CONF_SOCKET_OWNER,
 	CONF_USER,
+	CONF_IO_TIMEOUT,
+	CONF_REQUEST_TIMEOUT,
+	CONF_MAX_BODY_SIZE,
+	CONF_DB_REPLICA_HOST,
+	CONF_DB_REPLICA_SOCKET,
+	CONF_DB_REPLICA,
+	CONF_DB_REPLICA_WAIT_MS,
+	CONF_DB_CONNECT_TIMEOUT,
+	CONF_DB_READ_TIMEOUT,
+	CONF_DB_WRITE_TIMEOUT,
+	CONF_MEMCACHED_POLL_TIMEOUT_MS,
+	CONF_CACHE_NAMESPACE,
+	CONF_STATSD_SERVER,
+	CONF_STATSD_PREFIX,
+	CONF_STATSD_TAGS,
 	CONF_N_SETTINGS
 };
 
@@ -244,6 +262,12 @@ int		 conf_apply_overrides(struct conf *c);
  * one of the conf_settings (conf_load calls it for every key).
  */
 void		 conf_note_line(struct conf *c, const char *key, unsigned line);
+
+/*
+ * conf_setting_line - the line of c's file that last set s; 0 when the
+ * file did not (the default, or the command line's).
+ */
+unsigned	 conf_setting_line(const struct conf *c, enum conf_setting s);
 
 /*
  * conf_origin - where setting s of c came from, for a message that blames

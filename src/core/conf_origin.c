@@ -12,7 +12,7 @@
 
 #include "conf.h"
 
-/* Each conf_setting's key and option, in enum order. */
+/* Each conf_setting's key and option (NULL: none), in enum order. */
 static const struct {
 	const char	*key;
 	const char	*option;
@@ -21,6 +21,21 @@ static const struct {
 	[CONF_SOCKET_MODE] =	{ "socket_mode", "--socket-mode" },
 	[CONF_SOCKET_OWNER] =	{ "socket_owner", "--socket-owner" },
 	[CONF_USER] =		{ "user", "--user" },
+	[CONF_IO_TIMEOUT] =	{ "io_timeout", NULL },
+	[CONF_REQUEST_TIMEOUT] = { "request_timeout", NULL },
+	[CONF_MAX_BODY_SIZE] =	{ "max_body_size", NULL },
+	[CONF_DB_REPLICA_HOST] = { "db_replica_host", NULL },
+	[CONF_DB_REPLICA_SOCKET] = { "db_replica_socket", NULL },
+	[CONF_DB_REPLICA] =	{ "db_replica", NULL },
+	[CONF_DB_REPLICA_WAIT_MS] = { "db_replica_wait_ms", NULL },
+	[CONF_DB_CONNECT_TIMEOUT] = { "db_connect_timeout", NULL },
+	[CONF_DB_READ_TIMEOUT] = { "db_read_timeout", NULL },
+	[CONF_DB_WRITE_TIMEOUT] = { "db_write_timeout", NULL },
+	[CONF_MEMCACHED_POLL_TIMEOUT_MS] = { "memcached_poll_timeout_ms", NULL },
+	[CONF_CACHE_NAMESPACE] = { "cache_namespace", NULL },
+	[CONF_STATSD_SERVER] =	{ "statsd_server", NULL },
+	[CONF_STATSD_PREFIX] =	{ "statsd_prefix", NULL },
+	[CONF_STATSD_TAGS] =	{ "statsd_tags", NULL },
 };
 
 static struct conf_overrides overrides = { NULL, NULL, NULL, -1, -1, -1 };
@@ -74,6 +89,13 @@ conf_note_line(struct conf *c, const char *key, unsigned line)
 			c->setting_line[s] = line;
 }
 
+/* conf_setting_line - see conf.h. */
+unsigned
+conf_setting_line(const struct conf *c, enum conf_setting s)
+{
+	return c->path != NULL ? c->setting_line[s] : 0;
+}
+
 /* overridden - did the command line give setting s? */
 static bool
 overridden(enum conf_setting s)
@@ -96,7 +118,7 @@ conf_origin(const struct conf *c, enum conf_setting s, char *buf,
 		snprintf(buf, len, "%s", settings[s].option);
 		return true;
 	}
-	if (c->setting_line[s] > 0 && c->path != NULL) {
+	if (conf_setting_line(c, s) > 0) {
 		snprintf(buf, len, "%s:%u: %s", c->path, c->setting_line[s],
 		    settings[s].key);
 		return true;

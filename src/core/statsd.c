@@ -161,16 +161,24 @@ tags_parse(const char *text, char *out, size_t outlen)
 	return 0;
 }
 
+/* statsd_conf_check - see statsd.h. */
 const char *
-statsd_conf_check(const struct conf *c)
+statsd_conf_check(const struct conf *c, enum conf_setting *which)
 {
 	char host[HOST_MAX], port[8], tags[TAGS_MAX + 1];
+	enum conf_setting dummy;
+	const char *why = NULL;
 
+	if (which == NULL)
+		which = &dummy;
 	if (c->statsd_server != NULL && statsd_split_server(c->statsd_server,
-	    host, sizeof(host), port, sizeof(port)) != 0)
+	    host, sizeof(host), port, sizeof(port)) != 0) {
+		*which = CONF_STATSD_SERVER;
 		return "statsd_server must be host, host:port or [ipv6]:port "
 		    "(port 1 to 65535)";
+	}
 	if (c->statsd_prefix != NULL && strcmp(c->statsd_prefix, "none") != 0) {
+		*which = CONF_STATSD_PREFIX;
 		if (strlen(c->statsd_prefix) > PREFIX_MAX)
 			return "statsd_prefix must be at most 64 characters";
 		for (const char *q = c->statsd_prefix; *q != '\0'; q++)
@@ -179,11 +187,13 @@ statsd_conf_check(const struct conf *c)
 				    "':', '|', '#', '@' or ','";
 	}
 	if (c->statsd_tags != NULL &&
-	    tags_parse(c->statsd_tags, tags, sizeof(tags)) != 0)
-		return "statsd_tags must be key:value pairs separated by "
+	    tags_parse(c->statsd_tags, tags, sizeof(tags)) != 0) {
+		*which = CONF_STATSD_TAGS;
+		why = "statsd_tags must be key:value pairs separated by "
 		    "commas (at most 512 characters; no blanks, '|', '#' or "
 		    "'@' inside a tag)";
-	return NULL;
+	}
+	return why;
 }
 
 int
@@ -412,7 +422,7 @@ statsd_open(const struct conf *c)
 	sd.dropped = 0;
 	if (c->statsd_server == NULL)
 		return 0;
-	if (statsd_conf_check(c) != NULL ||
+	if (statsd_conf_check(c, NULL) != NULL ||
 	    statsd_split_server(c->statsd_server, host, sizeof(host), port,
 	    sizeof(port)) != 0 || (c->statsd_tags != NULL &&
 	    tags_parse(c->statsd_tags, tags, sizeof(tags)) != 0)) {

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct conf;
+#include "conf.h"
 
 /* Sentry's default SENTRY_METRICS_PREFIX (src/sentry/conf/server.py). */
 #define STATSD_DEFAULT_PREFIX	"sentry."
@@ -27,9 +27,11 @@ struct conf;
 
 /*
  * statsd_conf_check - is the statsd_* part of c valid?  Returns NULL, or a
- * static message naming the key at fault.  conf_load calls it.
+ * static message naming the key at fault, which is then in *which (for
+ * the line to blame; which may be NULL).  conf_load calls it.
  */
-const char	*statsd_conf_check(const struct conf *c);
+const char	*statsd_conf_check(const struct conf *c,
+		    enum conf_setting *which);
 
 /*
  * statsd_split_server - "host", "host:port", "[v6]" or "[v6]:port" into

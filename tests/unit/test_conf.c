@@ -308,6 +308,47 @@ test_replicas(void **state)
 	free(d.socket);
 }
 
+/*
+ * The refusals checked once the whole file is read name the line of the
+ * setting at fault, as a parse error does (relaycfg(8): FILE:LINE:
+ * reason); a value refused for another's sake names its own line, or
+ * the other's when only that one was given.
+ */
+static void
+test_check_lines(void **state)
+{
+	(void)state;
+	expect_error("db_host = h\ndb_name = x\ndb_replica_wait_ms = 5000\n",
+	    ":3: db_replica_wait_ms must be less than db_read_timeout");
+	expect_error("db_host = h\ndb_name = x\ndb_read_timeout = 0\n",
+	    ":3: db_replica_wait_ms must be less than db_read_timeout");
+	expect_error("db_host = h\ndb_name = x\nstatsd_prefix = a b\n",
+	    ":3: statsd_prefix may not hold blanks");
+	expect_error("db_host = h\ndb_name = x\nstatsd_prefix = "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	    ":3: statsd_prefix must be at most 64 characters");
+	expect_error("db_host = h\ndb_name = x\nstatsd_server = h:0\n",
+	    ":3: statsd_server must be");
+	expect_error("db_host = h\ndb_name = x\nstatsd_tags = a b\n",
+	    ":3: statsd_tags must be");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "cache_namespace = 0123456789012345678901234567890123\n",
+	    ":3: cache_namespace must be 1 to 32 characters");
+	expect_error("db_host = h\ndb_name = x\ncache_namespace = a:b\n",
+	    ":3: cache_namespace may hold only");
+	expect_error("db_host = h\ndb_name = x\nmax_body_size = 1023\n",
+	    ":3: max_body_size must be at least 1024");
+	expect_error("db_host = h\ndb_name = x\nio_timeout = 0\n",
+	    ":3: io_timeout must be at least 1");
+	expect_error("db_host = h\ndb_name = x\nrequest_timeout = 30\n",
+	    ":3: request_timeout must be greater");
+	expect_error("db_host = h\ndb_name = x\nio_timeout = 200\n",
+	    ":3: request_timeout must be greater");
+	expect_error("db_host = h\ndb_name = x\ndb_replica_socket = /s\n"
+	    "db_replica = a b\ndb_replica = c d\n",
+	    ":5: at most 4 replicas");
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -457,6 +498,7 @@ main(void)
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_errors_name_line),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_check_lines),
 		cmocka_unit_test(test_replicas),
 		cmocka_unit_test(test_settings_digest),
 		cmocka_unit_test(test_timeouts),
