@@ -868,6 +868,11 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 		AT(p, c, which);
 		return perr(p, "%s", why);
 	}
+	/* 0 would make every memcached call time out: a cache never used. */
+	if (c->memcached_poll_timeout_ms == 0) {
+		AT(p, c, CONF_MEMCACHED_POLL_TIMEOUT_MS);
+		return perr(p, "memcached_poll_timeout_ms must be at least 1");
+	}
 	if (c->io_timeout == 0) {
 		AT(p, c, CONF_IO_TIMEOUT);
 		return perr(p, "io_timeout must be at least 1");

@@ -320,6 +320,12 @@ test_check_lines(void **state)
 	(void)state;
 	expect_error("db_host = h\ndb_name = x\ndb_replica_wait_ms = 5000\n",
 	    ":3: db_replica_wait_ms must be less than db_read_timeout");
+	/* relaycfg.conf(5): 4999 with the default db_read_timeout, 5000
+	 * with 6 s */
+	conf_free(conf_from_text("db_host = h\ndb_name = x\n"
+	    "db_replica_wait_ms = 4999\n"));
+	conf_free(conf_from_text("db_host = h\ndb_name = x\n"
+	    "db_read_timeout = 6\ndb_replica_wait_ms = 5000\n"));
 	expect_error("db_host = h\ndb_name = x\ndb_read_timeout = 0\n",
 	    ":3: db_replica_wait_ms must be less than db_read_timeout");
 	expect_error("db_host = h\ndb_name = x\nstatsd_prefix = a b\n",
@@ -340,6 +346,9 @@ test_check_lines(void **state)
 	    ":3: max_body_size must be at least 1024");
 	expect_error("db_host = h\ndb_name = x\nio_timeout = 0\n",
 	    ":3: io_timeout must be at least 1");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "memcached_poll_timeout_ms = 0\n",
+	    ":3: memcached_poll_timeout_ms must be at least 1");
 	expect_error("db_host = h\ndb_name = x\nrequest_timeout = 30\n",
 	    ":3: request_timeout must be greater");
 	expect_error("db_host = h\ndb_name = x\nio_timeout = 200\n",
