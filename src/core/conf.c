@@ -335,6 +335,7 @@ struct parse_ctx {
 	unsigned	 line;
 	char		*err;
 	size_t		 errlen;
+	bool		 mc_none;	/* memcached_server = none seen */
 };
 
 static int
@@ -592,6 +593,18 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 				size_t *n;
 				struct conf_mc_server ms;
 				if (k->offset == OFF(memcached_servers)) {
+					bool none = strcmp(tok, "none") == 0;
+
+					/* no cache, as without the key */
+					p->mc_none |= none;
+					if (p->mc_none && (!none ||
+					    c->n_memcached_servers > 0))
+						return perr(p, "%s: \"none\" "
+						    "(no cache) may not be "
+						    "listed with servers",
+						    k->name);
+					if (none)
+						continue;
 					if (conf_parse_mc_server(tok, &ms) != 0)
 						return perr(p, "%s: cannot parse "
 						    "\"%s\" (host:port[:weight], "
@@ -897,7 +910,7 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 struct conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
-	struct parse_ctx p = { path, 0, err, errlen };
+	struct parse_ctx p = { path, 0, err, errlen, false };
 	struct conf *c = NULL;
 	FILE *fp = NULL;
 	char *line = NULL;

@@ -132,7 +132,8 @@ struct conf {
 	unsigned	 db_write_timeout;	/* s */
 
 	/* memcached */
-	char		**memcached_servers;	/* (list) conf_parse_mc_server */
+	char		**memcached_servers;	/* (list) conf_parse_mc_server;
+						   none: no cache, 0 entries */
 	size_t		 n_memcached_servers;
 	unsigned	 memcached_connect_timeout_ms;
 	unsigned	 memcached_poll_timeout_ms;

@@ -335,4 +335,26 @@ sleep 0.5
 http GET /metrics -H 'X-Forwarded-For: 203.0.113.7'
 is "$HTTP_STATUS" 200 "no trusted proxy: the peer (loopback) decides, not the header"
 
+# --- memcached_server = none: no cache, and no look-up counted ----------
+# (relaycfg.conf(5); METRICS.md: the hit ratio then has no data)
+# cache_total: every relaycfg_cache_requests_total series of the last scrape
+cache_total() {
+	awk '/^relaycfg_cache_requests_total\{/ { n += $2 } END { print n + 0 }' \
+	    "${1:-$T/metrics.last}"
+}
+MC_PORT= write_conf "memcached_server = none"
+out=$("$RELAYCFG_BIN" --check-config -c "$RELAYCFG_CONF" 2>&1)
+is "$out" "$RELAYCFG_CONF: OK" "memcached_server = none passes --check-config"
+kill -HUP "$RELAYCFG_PID"
+sleep 0.5
+mark
+ctl_fetch S "$K1" "$K3"
+is "$HTTP_STATUS" 200 "no cache: configs answered"
+expect_delta "$BUILT" 2 "no cache: both configs built"
+is "$(grep -c '^relaycfg_memcached_up{' "$T/metrics.last")" 0 \
+    "no cache: no memcached_up series (no server named \"none\")"
+is "$(( $(cache_total) - $(cache_total "$T/metrics.mark") ))" 0 \
+    "no cache: no cache look-up counted"
+expect_delta "${MCOPS}\"get\"}" 0 "no cache: memcached never asked"
+
 done_testing

@@ -358,6 +358,28 @@ test_check_lines(void **state)
 	    ":5: at most 4 replicas");
 }
 
+/* memcached_server = none: no cache, as without the key; not with servers. */
+static void
+test_memcached_none(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = conf_from_text("db_host = h\ndb_name = x\nmemcached_server = none\n");
+	assert_int_equal(c->n_memcached_servers, 0);
+	conf_free(c);
+	expect_error("db_host = h\ndb_name = x\n"
+	    "memcached_server = none 127.0.0.1\n",
+	    ":3: memcached_server: \"none\" (no cache) may not be listed "
+	    "with servers");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "memcached_server = 127.0.0.1\nmemcached_server = none\n",
+	    ":4: memcached_server: \"none\"");
+	expect_error("db_host = h\ndb_name = x\nmemcached_server = none\n"
+	    "memcached_server = /run/memcached.sock\n",
+	    ":4: memcached_server: \"none\"");
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -508,6 +530,7 @@ main(void)
 		cmocka_unit_test(test_errors_name_line),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_check_lines),
+		cmocka_unit_test(test_memcached_none),
 		cmocka_unit_test(test_replicas),
 		cmocka_unit_test(test_settings_digest),
 		cmocka_unit_test(test_timeouts),
