@@ -93,9 +93,12 @@ ep_metrics(struct request *req, struct app *app)
 		http_reply_error(req, 503, "Out of memory", NULL);
 		goto out;
 	}
-	/* A scrape is a moment: no proxy may answer the next from a copy. */
-	http_reply(req, 200, METRICS_CONTENT_TYPE, "Cache-Control: no-store\r\n",
-	    text, len);
+	/*
+	 * A scrape is a moment: no proxy may answer the next from a copy
+	 * (Cache-Control: no-store, which http_reply_head gives every
+	 * answer).
+	 */
+	http_reply(req, 200, METRICS_CONTENT_TYPE, NULL, text, len);
 out:
 	free(text);
 	metrics_snapshot_free(snap);

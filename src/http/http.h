@@ -93,8 +93,10 @@ int	http_write(struct request *req, const void *buf, size_t len);
 
 /*
  * http_reply - write status line, headers and body in one go.
- * extra_headers is NULL or CRLF-terminated lines.  Returns 0, or -1 when
- * the web server went away (nothing more can be done for this request).
+ * extra_headers is NULL or CRLF-terminated lines; every answer carries
+ * Cache-Control: no-store already, which they must not repeat.  Returns
+ * 0, or -1 when the web server went away (nothing more can be done for
+ * this request).
  */
 int	http_reply(struct request *req, int status, const char *content_type,
 	    const char *extra_headers, const char *body, size_t len);

@@ -78,6 +78,8 @@ is "$HTTP_STATUS" 200 "GET /metrics through the shipped vhost"
 like "$HTTP_HEADERS" '^Content-Type: text/plain; version=0.0.4; charset=utf-8$' \
     "Prometheus' text exposition format"
 like "$HTTP_HEADERS" '^Cache-Control: no-store$' "not to be cached"
+is "$(printf '%s\n' "$HTTP_HEADERS" | grep -ci '^Cache-Control:')" 1 \
+    "... said once"
 for f in relaycfg_requests_total relaycfg_request_duration_seconds \
     relaycfg_auth_total relaycfg_project_keys_total \
     relaycfg_relay_project_configs_fetching_keys_duration_seconds \
