@@ -9,7 +9,9 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "auth.h"
 #include "endpoints.h"
@@ -61,10 +63,28 @@ ep_metrics_allowed(const struct conf *conf, const struct request *req,
 	return conf_cidr_contains(nets, n, addr);
 }
 
+/* A server label: a host (255 bytes at most), brackets, ':' and a port. */
+#define MC_NAME_MAX	(sizeof(((struct conf_mc_server *)0)->host) + 8)
+
+/* ep_metrics_server_name - see endpoints.h. */
+void
+ep_metrics_server_name(const char *spec, char *buf, size_t len)
+{
+	struct conf_mc_server ms;
+
+	if (conf_parse_mc_server(spec, &ms) != 0)
+		snprintf(buf, len, "%s", spec);
+	else if (ms.port == 0)
+		snprintf(buf, len, "%s", ms.host);
+	else
+		snprintf(buf, len, strchr(ms.host, ':') != NULL ?
+		    "[%s]:%u" : "%s:%u", ms.host, ms.port);
+}
+
 /*
  * ep_metrics - the sum of every slot (workers alive and gone, and the
  * master's) rendered now; the per-process gauges name the memcached
- * servers of this worker's configuration.  403 (JSON) to a client that is
+ * servers of this worker's configuration (ep_metrics_server_name).  403 (JSON) to a client that is
  * not internal, 503 when the counters are off or memory is short.
  */
 void
@@ -73,7 +93,9 @@ ep_metrics(struct request *req, struct app *app)
 	const struct conf *conf = app->conf;
 	struct metrics_snapshot *snap = NULL;
 	char addr[64], *text = NULL;
-	size_t len = 0;
+	char names[METRICS_MAX_MC_SERVERS][MC_NAME_MAX];
+	const char *mc[METRICS_MAX_MC_SERVERS];
+	size_t len = 0, n_mc;
 
 	if (!ep_metrics_allowed(conf, req, addr, sizeof(addr))) {
 		log_info("metrics refused to %s: not internal", addr);
@@ -86,10 +108,15 @@ ep_metrics(struct request *req, struct app *app)
 		http_reply_error(req, 503, "Metrics are not collected", NULL);
 		goto out;
 	}
+	n_mc = conf->n_memcached_servers < METRICS_MAX_MC_SERVERS ?
+	    conf->n_memcached_servers : METRICS_MAX_MC_SERVERS;
+	for (size_t i = 0; i < n_mc; i++) {
+		ep_metrics_server_name(conf->memcached_servers[i], names[i],
+		    sizeof(names[i]));
+		mc[i] = names[i];
+	}
 	if ((snap = metrics_snapshot_new()) == NULL ||
-	    (text = metrics_render_prometheus(snap,
-	    (const char *const *)conf->memcached_servers,
-	    conf->n_memcached_servers, &len)) == NULL) {
+	    (text = metrics_render_prometheus(snap, mc, n_mc, &len)) == NULL) {
 		http_reply_error(req, 503, "Out of memory", NULL);
 		goto out;
 	}

@@ -337,6 +337,19 @@ sleep 0.5
 http GET /metrics -H 'X-Forwarded-For: 203.0.113.7'
 is "$HTTP_STATUS" 200 "no trusted proxy: the peer (loopback) decides, not the header"
 
+# --- the server label names the server, not its weight ------------------
+# (a weight changed must not start a new series)
+MC_PORT_WAS=$MC_PORT
+MC_PORT= write_conf "memcached_server = 127.0.0.1:$MC_PORT_WAS:3"
+kill -HUP "$RELAYCFG_PID"
+sleep 0.5
+ctl_fetch S "$K1"
+scrape
+grep -q "^relaycfg_memcached_up{worker=\"[0-9]*\",server=\"127.0.0.1:$MC_PORT_WAS\"} 1\$" \
+    "$T/metrics.last"
+ok $? "weight 3: memcached_up's server label is host:port"
+is "$(grep -c ":$MC_PORT_WAS:3\"" "$T/metrics.last")" 0 "... never with the weight"
+
 # --- memcached_server = none: no cache, and no look-up counted ----------
 # (relaycfg.conf(5); METRICS.md: the hit ratio then has no data)
 # cache_total: every relaycfg_cache_requests_total series of the last scrape

@@ -1,5 +1,7 @@
 /*
- * test_ep_metrics.c - who may read GET /metrics: loopback and internal_networks, client address as for relays.
+ * test_ep_metrics.c - who may read GET /metrics (loopback and
+ * internal_networks, client address as for relays), and the names it
+ * gives memcached servers.
  */
 #include "config.h"
 
@@ -113,6 +115,30 @@ test_trusted_proxy(void **state)
 	CHECK(BASE "trusted_proxies = 127.0.0.1, 10.0.0.1\n", cl);
 }
 
+/* memcached_up's server label: the server without its weight. */
+static void
+test_server_name(void **state)
+{
+	static const struct {
+		const char	*spec, *name;
+	} cases[] = {
+		{ "127.0.0.1:21212:2", "127.0.0.1:21212" },
+		{ "127.0.0.1:21212", "127.0.0.1:21212" },
+		{ "mc1", "mc1:11211" },
+		{ "[::1]:11211:7", "[::1]:11211" },
+		{ "[fd00::5]", "[fd00::5]:11211" },
+		{ "/run/memcached/memcached.sock", "/run/memcached/memcached.sock" },
+		{ "bad:port:x", "bad:port:x" },
+	};
+	char buf[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ep_metrics_server_name(cases[i].spec, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].name);
+	}
+}
+
 int
 main(void)
 {
@@ -120,6 +146,7 @@ main(void)
 		cmocka_unit_test(test_direct),
 		cmocka_unit_test(test_internal_networks),
 		cmocka_unit_test(test_trusted_proxy),
+		cmocka_unit_test(test_server_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
