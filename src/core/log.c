@@ -1,8 +1,12 @@
 /*
- * log.c - warn/err-style logging to stderr, text or JSON lines.
+ * log.c - warn/err-style logging to stderr, text or JSON lines; each line
+ * starts with its syslog priority ("<4>") when stderr is the journal.
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +22,11 @@ static int	log_threshold = LOG_LEVEL_INFO;
 static bool	log_as_json;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+/* syslog's err, warning, info and debug, as journald reads them */
+static const char *const level_prefixes[] = { "<3>", "<4>", "<6>", "<7>" };
+
+/* Is stderr the journal's stream?  -1: not decided yet. */
+static int log_journal = -1;
 
 /*
  * The pid every line carries, kept rather than asked for per line (getpid
@@ -38,11 +47,42 @@ log_getpid(void)
 	return (long)(log_pid != 0 ? log_pid : getpid());
 }
 
+/*
+ * journal_stream - is stderr the stream systemd connected to the journal:
+ * does JOURNAL_STREAM's "DEV:INODE" (systemd.exec(5)) name it?  Not when
+ * a wrapper sent stderr elsewhere (a file): the variable is inherited.
+ */
+static bool
+journal_stream(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	uintmax_t dev, ino;
+	struct stat st;
+	int end = 0;
+
+	if (v == NULL || sscanf(v, "%ju:%ju%n", &dev, &ino, &end) != 2 ||
+	    v[end] != '\0' || fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	return (uintmax_t)st.st_dev == dev && (uintmax_t)st.st_ino == ino;
+}
+
+/* log_prefix - see log.h. */
+const char *
+log_prefix(int level)
+{
+	if (log_journal < 0)
+		log_journal = journal_stream();
+	if (!log_journal || level < LOG_LEVEL_ERROR || level > LOG_LEVEL_DEBUG)
+		return "";
+	return level_prefixes[level];
+}
+
 void
 log_setup(int level, bool json)
 {
 	log_threshold = level;
 	log_as_json = json;
+	log_journal = journal_stream();
 	if (log_pid == 0) {
 		log_pid_refresh();
 		/* Not fatal: without the handler every line asks getpid. */
@@ -161,8 +201,9 @@ log_emit(int level, const char *fmt, va_list ap)
 
 		log_json_contents(clean, sizeof(clean), msg);
 		n = snprintf(line, sizeof(line),
-		    "{\"time\":\"%s\",\"level\":\"%s\",\"pid\":%ld,\"msg\":\"%s\"}\n",
-		    now, level_names[level], log_getpid(), clean);
+		    "%s{\"time\":\"%s\",\"level\":\"%s\",\"pid\":%ld,\"msg\":\"%s\"}\n",
+		    log_prefix(level), now, level_names[level], log_getpid(),
+		    clean);
 	} else {
 		/*
 		 * Messages carry what clients sent (an X-Forwarded-For hop, a
@@ -173,8 +214,9 @@ log_emit(int level, const char *fmt, va_list ap)
 			if ((unsigned char)*c < 0x20 ||
 			    (unsigned char)*c >= 0x7f)
 				*c = '?';
-		n = snprintf(line, sizeof(line), "%s relaycfg[%ld] %s: %s\n",
-		    now, log_getpid(), level_names[level], msg);
+		n = snprintf(line, sizeof(line), "%s%s relaycfg[%ld] %s: %s\n",
+		    log_prefix(level), now, log_getpid(), level_names[level],
+		    msg);
 	}
 	if (n < 0)
 		return;
@@ -229,10 +271,11 @@ log_access(int status, const char *method, const char *path,
 
 		format_time(now, sizeof(now));
 		n = snprintf(line, sizeof(line),
-		    "{\"time\":\"%s\",\"level\":\"info\",\"pid\":%ld,"
+		    "%s{\"time\":\"%s\",\"level\":\"info\",\"pid\":%ld,"
 		    "\"status\":%d,\"method\":\"%s\",\"path\":\"%s\","
 		    "\"duration_us\":%lld,\"bytes\":%zu}\n",
-		    now, log_getpid(), status, m, p, duration_us, bytes_out);
+		    log_prefix(LOG_LEVEL_INFO), now, log_getpid(), status, m, p,
+		    duration_us, bytes_out);
 		if (n > 0 && (size_t)n < sizeof(line) &&
 		    write(STDERR_FILENO, line, (size_t)n) < 0)
 			return;

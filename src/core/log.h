@@ -20,6 +20,14 @@ enum {
 /* log_setup - set the threshold and output format (text or one JSON object). */
 void	log_setup(int level, bool json);
 
+/*
+ * log_prefix - what a line of level starts with: its syslog priority
+ * ("<3>" error, "<4>" warn, "<6>" info, "<7>" debug), which journald reads
+ * and strips, when stderr is the journal's stream (JOURNAL_STREAM names
+ * it; decided by log_setup, or at the first call before it); else "".
+ */
+const char *log_prefix(int level);
+
 /* log_level_parse - "error|warn|info|debug" to LOG_LEVEL_*, -1 if unknown. */
 int	log_level_parse(const char *name);
 

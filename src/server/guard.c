@@ -21,6 +21,7 @@
 
 #include "clock.h"
 #include "guard.h"
+#include "log.h"
 #include "worker.h"
 
 #define GUARD_SIG_IO		SIGALRM
@@ -158,15 +159,16 @@ guard_configure(const struct conf *conf, bool json)
 
 	if (json)
 		n = snprintf(wd_line, sizeof(wd_line),
-		    "{\"level\":\"error\",\"pid\":%ld,\"msg\":\"watchdog: "
+		    "%s{\"level\":\"error\",\"pid\":%ld,\"msg\":\"watchdog: "
 		    "a request ran longer than request_timeout (%u s), the "
-		    "worker exits\"}\n", (long)getpid(),
-		    conf->request_timeout);
+		    "worker exits\"}\n", log_prefix(LOG_LEVEL_ERROR),
+		    (long)getpid(), conf->request_timeout);
 	else
 		n = snprintf(wd_line, sizeof(wd_line),
-		    "relaycfg[%ld] error: watchdog: a request ran longer "
+		    "%srelaycfg[%ld] error: watchdog: a request ran longer "
 		    "than request_timeout (%u s), the worker exits\n",
-		    (long)getpid(), conf->request_timeout);
+		    log_prefix(LOG_LEVEL_ERROR), (long)getpid(),
+		    conf->request_timeout);
 	wd_len = n > 0 && (size_t)n < sizeof(wd_line) ? (size_t)n : 0;
 }
 

@@ -59,7 +59,8 @@ number_arg(const char *opt, const char *v, int base, long max)
 	errno = 0;
 	x = strtol(v, &end, base);
 	if (errno != 0 || *v == '\0' || *end != '\0' || x < 0 || x > max) {
-		fprintf(stderr, "relaycfg: %s: invalid value \"%s\"\n", opt, v);
+		fprintf(stderr, "%srelaycfg: %s: invalid value \"%s\"\n",
+		    log_prefix(LOG_LEVEL_ERROR), opt, v);
 		exit(2);
 	}
 	return x;
@@ -69,7 +70,8 @@ number_arg(const char *opt, const char *v, int base, long max)
 static void
 warn_check(const char *msg, void *arg)
 {
-	fprintf(stderr, "relaycfg: %s: warning: %s\n", (const char *)arg, msg);
+	fprintf(stderr, "%srelaycfg: %s: warning: %s\n",
+	    log_prefix(LOG_LEVEL_WARN), (const char *)arg, msg);
 }
 
 /*
@@ -141,14 +143,16 @@ main(int argc, char *argv[])
 
 	conf_set_overrides(&ov);
 	if ((conf = conf_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "relaycfg: %s\n", err);
+		fprintf(stderr, "%srelaycfg: %s\n", log_prefix(LOG_LEVEL_ERROR),
+		    err);
 		return 1;
 	}
 	if (conf_apply_overrides(conf) != 0)
 		fatal("out of memory");
 	/* As the service runs it (the same user, environment, options). */
 	if (startup_check(conf, err, sizeof(err)) != 0) {
-		fprintf(stderr, "relaycfg: %s\n", err);
+		fprintf(stderr, "%srelaycfg: %s\n", log_prefix(LOG_LEVEL_ERROR),
+		    err);
 		conf_free(conf);
 		return 1;
 	}

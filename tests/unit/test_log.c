@@ -1,16 +1,19 @@
 /*
  * test_log.c - the lines log.c writes to stderr (captured through a pipe):
  * the access line in text and JSON, its time (UTC, to the millisecond, the
- * clock's own second), and the pid a line carries, which must be the
+ * clock's own second), the pid a line carries, which must be the
  * writer's own also in a child forked after log_setup (log.c keeps it
- * rather than asking per line).
+ * rather than asking per line), and the syslog priority each line starts
+ * with when JOURNAL_STREAM names stderr (only then).
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +241,123 @@ test_child_pid(void **state)
 	assert_non_null(strstr(out, want));
 }
 
+/* journal_env - JOURNAL_STREAM naming stderr as it is now, its inode + off. */
+static void
+journal_env(unsigned off)
+{
+	struct stat st;
+	char v[64];
+
+	assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+	snprintf(v, sizeof(v), "%ju:%ju", (uintmax_t)st.st_dev,
+	    (uintmax_t)st.st_ino + off);
+	assert_int_equal(setenv("JOURNAL_STREAM", v, 1), 0);
+}
+
+/* next_line - the line at *p (its '\n' made a NUL); *p moves past it. */
+static char *
+next_line(char **p)
+{
+	char *line = *p, *nl = strchr(line, '\n');
+
+	assert_non_null(nl);
+	*nl = '\0';
+	*p = nl + 1;
+	return line;
+}
+
+/* expect_text - line is prefix, a time, then " relaycfg[pid] rest". */
+static void
+expect_text(const char *line, const char *prefix, const char *rest)
+{
+	char want[256];
+	size_t plen = strlen(prefix);
+	int ms;
+
+	assert_memory_equal(line, prefix, plen);
+	(void)line_time(line + plen, &ms);
+	snprintf(want, sizeof(want), " relaycfg[%ld] %s", (long)getpid(),
+	    rest);
+	assert_string_equal(line + plen + strlen("2026-01-01T00:00:00.000Z"),
+	    want);
+}
+
+/* expect_json - line is prefix, then a JSON object of that level. */
+static void
+expect_json(const char *line, const char *prefix, const char *level)
+{
+	json_object *o, *l;
+
+	assert_memory_equal(line, prefix, strlen(prefix));
+	o = json_tokener_parse(line + strlen(prefix));
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "level", &l));
+	assert_string_equal(json_object_get_string(l), level);
+	json_object_put(o);
+}
+
+/*
+ * stderr the journal's stream (JOURNAL_STREAM is its dev:ino): every line,
+ * text or JSON, starts with its syslog priority for journald, the rest
+ * as ever.
+ */
+static void
+test_journal_priority(void **state)
+{
+	char out[8192], *p = out;
+
+	(void)state;
+	capture_begin();
+	journal_env(0);
+	log_setup(LOG_LEVEL_DEBUG, false);
+	log_err("e");
+	log_warn("w");
+	log_info("i");
+	log_debug("d");
+	log_access(200, "GET", "/x", 1, 2);
+	assert_string_equal(log_prefix(LOG_LEVEL_WARN), "<4>");
+	log_setup(LOG_LEVEL_DEBUG, true);
+	log_warn("jw");
+	log_access(200, "GET", "/x", 1, 2);
+	capture_end(out, sizeof(out));
+	assert_int_equal(unsetenv("JOURNAL_STREAM"), 0);
+	log_setup(LOG_LEVEL_INFO, false);
+
+	expect_text(next_line(&p), "<3>", "error: e");
+	expect_text(next_line(&p), "<4>", "warn: w");
+	expect_text(next_line(&p), "<6>", "info: i");
+	expect_text(next_line(&p), "<7>", "debug: d");
+	expect_text(next_line(&p), "<6>", "info: access 200 GET /x 1us 2B");
+	expect_json(next_line(&p), "<4>", "warn");
+	expect_json(next_line(&p), "<6>", "info");
+	assert_string_equal(p, "");
+}
+
+/*
+ * JOURNAL_STREAM inherited, but stderr is something else (a wrapper sent
+ * it to a file), or the value is not DEV:INODE: no prefix.
+ */
+static void
+test_journal_other_stream(void **state)
+{
+	static const char *const bad[] = { "", "12", "1:2:3", "a:b", "1:2x" };
+	char out[4096];
+
+	(void)state;
+	capture_begin();
+	journal_env(1);
+	log_setup(LOG_LEVEL_INFO, false);
+	log_warn("w");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(setenv("JOURNAL_STREAM", bad[i], 1), 0);
+		log_setup(LOG_LEVEL_INFO, false);
+		assert_string_equal(log_prefix(LOG_LEVEL_WARN), "");
+	}
+	capture_end(out, sizeof(out));
+	assert_int_equal(unsetenv("JOURNAL_STREAM"), 0);
+	expect_text(out, "", "warn: w\n");
+}
+
 int
 main(void)
 {
@@ -248,6 +368,8 @@ main(void)
 		cmocka_unit_test(test_json_message),
 		cmocka_unit_test(test_time_moves),
 		cmocka_unit_test(test_child_pid),
+		cmocka_unit_test(test_journal_priority),
+		cmocka_unit_test(test_journal_other_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
