@@ -376,6 +376,19 @@ done:
 	return 0;
 }
 
+/* Is ms's server (whatever its weight) in c's memcached_server list? */
+static bool
+mc_server_listed(const struct conf *c, const struct conf_mc_server *ms)
+{
+	struct conf_mc_server o;
+
+	for (size_t i = 0; i < c->n_memcached_servers; i++)
+		if (conf_parse_mc_server(c->memcached_servers[i], &o) == 0 &&
+		    o.port == ms->port && strcmp(o.host, ms->host) == 0)
+			return true;
+	return false;
+}
+
 /* Grow a list stored at base (element size sz) by one; returns the slot. */
 static void *
 list_push(void **base, size_t *n, size_t sz)
@@ -513,6 +526,10 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 						    "\"%s\" (host:port[:weight], "
 						    "[v6]:port[:weight] or /path)",
 						    k->name, tok);
+					if (mc_server_listed(c, &ms))
+						return perr(p, "%s: \"%s\" is "
+						    "listed already", k->name,
+						    tok);
 					list = &c->memcached_servers;
 					n = &c->n_memcached_servers;
 				} else {
@@ -785,6 +802,10 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 		return perr(p, "%s", why);
 	}
 	/* 0 would make every memcached call time out: a cache never used. */
+	if (c->memcached_connect_timeout_ms == 0) {
+		AT(p, c, CONF_MEMCACHED_CONNECT_TIMEOUT_MS);
+		return perr(p, "memcached_connect_timeout_ms must be at least 1");
+	}
 	if (c->memcached_poll_timeout_ms == 0) {
 		AT(p, c, CONF_MEMCACHED_POLL_TIMEOUT_MS);
 		return perr(p, "memcached_poll_timeout_ms must be at least 1");

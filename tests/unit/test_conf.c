@@ -349,6 +349,9 @@ test_check_lines(void **state)
 	expect_error("db_host = h\ndb_name = x\n"
 	    "memcached_poll_timeout_ms = 0\n",
 	    ":3: memcached_poll_timeout_ms must be at least 1");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "memcached_connect_timeout_ms = 0\n",
+	    ":3: memcached_connect_timeout_ms must be at least 1");
 	expect_error("db_host = h\ndb_name = x\nrequest_timeout = 30\n",
 	    ":3: request_timeout must be greater");
 	expect_error("db_host = h\ndb_name = x\nio_timeout = 200\n",
@@ -378,6 +381,21 @@ test_memcached_none(void **state)
 	expect_error("db_host = h\ndb_name = x\nmemcached_server = none\n"
 	    "memcached_server = /run/memcached.sock\n",
 	    ":4: memcached_server: \"none\"");
+	/* One server twice (whatever the weight): refused where repeated. */
+	expect_error("db_host = h\ndb_name = x\n"
+	    "memcached_server = 10.0.0.1:11211 10.0.0.2\n"
+	    "memcached_server = 10.0.0.1:11211:2\n",
+	    ":4: memcached_server: \"10.0.0.1:11211:2\" is listed already");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "memcached_server = 10.0.0.2 10.0.0.2:11211\n",
+	    ":3: memcached_server: \"10.0.0.2:11211\" is listed already");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "memcached_server = /run/mc.sock /run/mc.sock\n",
+	    ":3: memcached_server: \"/run/mc.sock\" is listed already");
+	c = conf_from_text("db_host = h\ndb_name = x\n"
+	    "memcached_server = 10.0.0.1:11211 10.0.0.1:11212 [::1]:11211\n");
+	assert_int_equal(c->n_memcached_servers, 3);
+	conf_free(c);
 }
 
 static void
