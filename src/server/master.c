@@ -440,8 +440,13 @@ master_reload(struct master *m)
 		conf_free(fresh);
 		return;
 	}
-	/* the workers dropped root, and the new ones will not */
-	to_root = m->conf->user_drop && !fresh->user_drop;
+	/*
+	 * The workers dropped root, and the new ones will not: no user, or
+	 * user names root (priv_prepare sets user_drop for root too, which
+	 * then only takes the group as the only one).
+	 */
+	to_root = m->conf->user_drop && m->conf->user_uid != 0 &&
+	    (!fresh->user_drop || fresh->user_uid == 0);
 	n = workers_wanted(fresh);
 	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL)
 		goto oom;

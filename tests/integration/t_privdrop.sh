@@ -99,6 +99,27 @@ for pid in $(worker_pids); do
 	is "$(status_of "$pid" Uid)" "0 0 0 0" "SIGHUP without user: worker $pid is root"
 done
 harness_stop_relaycfg
+# A reload whose user names root: the new workers are root too, and the
+# log says so, as relaycfg(8) SIGNALS does.
+harness_write_conf "user = nobody:nogroup"
+harness_start_relaycfg
+check_workers "before user = root"
+harness_write_conf "user = root"
+reloads=$(grep -c "configuration reloaded" "$T/relaycfg.log")
+kill -HUP "$RELAYCFG_PID"
+i=0
+until [ "$(grep -c "configuration reloaded" "$T/relaycfg.log")" -gt "$reloads" ] ||
+    [ "$i" -gt 100 ]; do
+	i=$((i + 1)); sleep 0.05
+done
+sleep 0.5
+for pid in $(worker_pids); do
+	is "$(status_of "$pid" Uid)" "0 0 0 0" "SIGHUP with user = root: worker $pid is root"
+done
+like "$(grep "names root now" "$T/relaycfg.log")" \
+    "warn: $RELAYCFG_CONF: user names root now: the new workers run as root, as the master does" \
+    "SIGHUP with user = root: warned that the workers run as root"
+harness_stop_relaycfg
 
 # --- the key in the file, user's primary group; the option wins ---------
 harness_write_conf "user = nosuchuser"
