@@ -252,11 +252,64 @@ struct guarded {
 };
 
 /*
- * The summary: one line, or one JSON object, with "changes" (taken; a
- * dry run's, from print_plan) when not NULL and "deletion_guard" when
- * the guard stopped the sync (guard not NULL).
+ * Add v to o under key (v is taken either way); on any failure, now or
+ * before (o NULL, *ok false), *ok turns false and v is dropped.
  */
 static void
+jadd(json_object *o, const char *key, json_object *v, bool *ok)
+{
+	if (!*ok || o == NULL || v == NULL ||
+	    json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		*ok = false;
+	}
+}
+
+/* The counts of one table's changes, or NULL on OOM. */
+static json_object *
+table_counts(const struct mirror_tplan *tp)
+{
+	json_object *one = json_object_new_object();
+	bool ok = true;
+
+	jadd(one, "created",
+	    json_object_new_int64((int64_t)tp->count[MO_INSERT]), &ok);
+	jadd(one, "updated",
+	    json_object_new_int64((int64_t)tp->count[MO_UPDATE]), &ok);
+	jadd(one, "deleted",
+	    json_object_new_int64((int64_t)tp->count[MO_DELETE]), &ok);
+	if (ok)
+		return one;
+	json_object_put(one);
+	return NULL;
+}
+
+/* What the deletion guard refused, as JSON, or NULL on OOM. */
+static json_object *
+guard_json(const struct guarded *guard)
+{
+	json_object *gj = json_object_new_object();
+	bool ok = true;
+
+	jadd(gj, "table", json_object_new_string(guard->table), &ok);
+	jadd(gj, "deletes", json_object_new_int64((int64_t)guard->deleted),
+	    &ok);
+	jadd(gj, "rows", json_object_new_int64((int64_t)guard->had), &ok);
+	jadd(gj, "max_delete_percent",
+	    json_object_new_int64((int64_t)guard->max_percent), &ok);
+	if (ok)
+		return gj;
+	json_object_put(gj);
+	return NULL;
+}
+
+/*
+ * The summary: one line, or one JSON object, with "changes" (taken; a
+ * dry run's, from print_plan) when not NULL and "deletion_guard" when
+ * the guard stopped the sync (guard not NULL).  0, or -1 after saying
+ * "out of memory" (JSON: nothing printed).
+ */
+static int
 print_summary(const struct sync *s, const struct mirror_plan *plan,
     json_object *changes, const struct guarded *guard, unsigned long writes,
     unsigned long deletes, double secs)
@@ -266,50 +319,39 @@ print_summary(const struct sync *s, const struct mirror_plan *plan,
 	if (s->json) {
 		json_object *o = json_object_new_object();
 		json_object *tables = json_object_new_object();
+		bool ok = tables != NULL;
 
-		for (int t = 0; t < MT_COUNT; t++) {
-			const struct mirror_tplan *tp = &plan->t[t];
-			json_object *one = json_object_new_object();
-
-			json_object_object_add(one, "created",
-			    json_object_new_int64((int64_t)tp->count[MO_INSERT]));
-			json_object_object_add(one, "updated",
-			    json_object_new_int64((int64_t)tp->count[MO_UPDATE]));
-			json_object_object_add(one, "deleted",
-			    json_object_new_int64((int64_t)tp->count[MO_DELETE]));
-			json_object_object_add(tables, mirror_table(t)->name,
-			    one);
-		}
-		json_object_object_add(o, "dry_run",
-		    json_object_new_boolean(s->dry_run));
-		json_object_object_add(o, "changed",
-		    json_object_new_boolean(!mirror_plan_empty(plan)));
-		json_object_object_add(o, "tables", tables);
-		json_object_object_add(o, "skipped",
-		    json_object_new_int64((int64_t)s->refused));
-		json_object_object_add(o, "sql_writes",
-		    json_object_new_int64((int64_t)writes));
-		json_object_object_add(o, "cache_deletes",
-		    json_object_new_int64((int64_t)deletes));
-		json_object_object_add(o, "seconds",
-		    json_object_new_double(secs));
-		if (guard != NULL) {
-			json_object *gj = json_object_new_object();
-
-			json_object_object_add(gj, "table",
-			    json_object_new_string(guard->table));
-			json_object_object_add(gj, "deletes",
-			    json_object_new_int64((int64_t)guard->deleted));
-			json_object_object_add(gj, "rows",
-			    json_object_new_int64((int64_t)guard->had));
-			json_object_object_add(gj, "max_delete_percent",
-			    json_object_new_int64((int64_t)guard->max_percent));
-			json_object_object_add(o, "deletion_guard", gj);
-		}
+		for (int t = 0; t < MT_COUNT && ok; t++)
+			jadd(tables, mirror_table(t)->name,
+			    table_counts(&plan->t[t]), &ok);
+		jadd(o, "dry_run", json_object_new_boolean(s->dry_run), &ok);
+		jadd(o, "changed",
+		    json_object_new_boolean(!mirror_plan_empty(plan)), &ok);
+		if (ok && o != NULL &&
+		    json_object_object_add(o, "tables", tables) == 0)
+			tables = NULL;
+		else
+			ok = false;
+		jadd(o, "skipped", json_object_new_int64((int64_t)s->refused),
+		    &ok);
+		jadd(o, "sql_writes", json_object_new_int64((int64_t)writes),
+		    &ok);
+		jadd(o, "cache_deletes",
+		    json_object_new_int64((int64_t)deletes), &ok);
+		jadd(o, "seconds", json_object_new_double(secs), &ok);
+		if (guard != NULL)
+			jadd(o, "deletion_guard", guard_json(guard), &ok);
 		if (changes != NULL)
-			json_object_object_add(o, "changes", changes);
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+			jadd(o, "changes", changes, &ok);
+		if (ok)
+			puts(json_object_to_json_string_ext(o,
+			    JSON_C_TO_STRING_PLAIN));
+		json_object_put(tables);
 		json_object_put(o);
+		if (!ok) {
+			ctl_warn(cmd, "%s", "out of memory");
+			return -1;
+		}
 	} else {
 		mirror_plan_summary(plan, line, sizeof(line));
 		printf("%s%s: %s; %lu SQL writes, %lu cache deletes, %lu rows "
@@ -318,6 +360,7 @@ print_summary(const struct sync *s, const struct mirror_plan *plan,
 		    "; stopped by the deletion guard" : "");
 	}
 	fflush(stdout);
+	return 0;
 }
 
 /* Step 1: have the digests moved?  false also when they cannot be read
@@ -396,9 +439,9 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 			rc = ROUND_FAILED;
 			goto out;
 		}
-		if (s->dry_run || s->json)
-			print_summary(s, &plan, changes, &guard, 0, 0,
-			    now_seconds() - t0);
+		if ((s->dry_run || s->json) && print_summary(s, &plan,
+		    changes, &guard, 0, 0, now_seconds() - t0) != 0)
+			rc = ROUND_FAILED;
 		goto out;
 	}
 	if (s->dry_run) {
@@ -406,9 +449,9 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 			ctl_warn(cmd, "%s", "out of memory");
 			goto out;
 		}
-		print_summary(s, &plan, changes, NULL, 0, 0,
-		    now_seconds() - t0);
-		rc = ROUND_DONE;
+		if (print_summary(s, &plan, changes, NULL, 0, 0,
+		    now_seconds() - t0) == 0)
+			rc = ROUND_DONE;
 		goto out;
 	}
 	store_get_stats(s->st, &before);
@@ -424,9 +467,13 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 	if (store_cache_stale(s->st))
 		fprintf(stderr, "relaycfgctl: %s: warning: memcached could not "
 		    "be reached: old entries live until their TTL\n", cmd);
-	print_summary(s, &plan, NULL, NULL, writes, after.cache_deletes -
-	    before.cache_deletes, now_seconds() - t0);
-	rc = ROUND_DONE;
+	/* Applied: a summary that could not be printed fails the round
+	 * (a script reading --json gets no object), said as such. */
+	if (print_summary(s, &plan, NULL, NULL, writes, after.cache_deletes -
+	    before.cache_deletes, now_seconds() - t0) == 0)
+		rc = ROUND_DONE;
+	else
+		ctl_warn(cmd, "%s", "the changes were applied");
 out:
 	if (got)
 		store_mirror_unlock(s->st);

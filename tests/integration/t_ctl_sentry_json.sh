@@ -102,6 +102,91 @@ like "$(printf '%s\n' "$OUT" | sed -n 3p)" \
     '^sentry-sync \(dry run\): .*projects \+0 ~0 -1.*; stopped by the deletion guard$' \
     "then the summary, which says the guard stopped it"
 
+# json-c running out of memory while the JSON is built: a preloaded shim
+# fails the k-th json_object_new_* call, for each k in turn.  Never an
+# abort (json-c asserts on a NULL object); stdout is one JSON document, or
+# empty with a failure said and exit 1.
+cat >"$T/jfail.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+static long calls;
+static int
+fail_now(void)
+{
+	const char *at = getenv("JFAIL_AT"), *mark = getenv("JFAIL_MARK");
+	if (at == NULL || ++calls != atol(at))
+		return 0;
+	if (mark != NULL) {
+		FILE *f = fopen(mark, "w");
+		if (f != NULL)
+			fclose(f);
+	}
+	return 1;
+}
+#define WRAP(name, type)						\
+void *name(type v)							\
+{									\
+	void *(*real)(type) = (void *(*)(type))dlsym(RTLD_NEXT, #name);	\
+	return fail_now() ? NULL : real(v);				\
+}
+WRAP(json_object_new_int64, int64_t)
+WRAP(json_object_new_string, const char *)
+WRAP(json_object_new_boolean, int)
+WRAP(json_object_new_double, double)
+void *
+json_object_new_object(void)
+{
+	void *(*real)(void) = (void *(*)(void))dlsym(RTLD_NEXT,
+	    "json_object_new_object");
+	return fail_now() ? NULL : real();
+}
+void *
+json_object_new_array(void)
+{
+	void *(*real)(void) = (void *(*)(void))dlsym(RTLD_NEXT,
+	    "json_object_new_array");
+	return fail_now() ? NULL : real();
+}
+C
+if ! ${CC:-cc} -shared -fPIC -o "$T/jfail.so" "$T/jfail.c" -ldl; then
+	ok 1 "cc builds the json-c shim"
+else
+	# jfail_each WHAT ARGS...: run sentry-sync ARGS failing each call.
+	jfail_each() {
+		local what=$1 k=1 runs=0 bad=0
+		shift
+		while [ "$k" -lt 400 ]; do
+			rm -f "$T/jfail.mark"
+			OUT=$(JFAIL_AT=$k JFAIL_MARK=$T/jfail.mark \
+			    LD_PRELOAD=$T/jfail.so \
+			    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+			    "$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync "$@" \
+			    2>"$T/err")
+			RC=$?
+			runs=$((runs + 1))
+			[ -e "$T/jfail.mark" ] || break	# nothing failed: done
+			if [ "$RC" -ge 128 ]; then
+				bad=$((bad + 1)); diag "$what: call $k: exit $RC"
+			elif [ -n "$OUT" ] && ! one_json; then
+				bad=$((bad + 1))
+				diag "$what: call $k: not one JSON document"
+			elif [ -z "$OUT" ] && [ "$RC" -eq 0 ]; then
+				bad=$((bad + 1))
+				diag "$what: call $k: nothing printed, exit 0"
+			fi
+			k=$((k + 1))
+		done
+		ok $(( bad != 0 || runs < 3 || k >= 400 )) "$what: json-c failing each call in turn ($runs runs): no abort, one document or a failure said"
+	}
+	jfail_each "--dry-run --json" --dry-run --json
+	jfail_each "--dry-run --json stopped by the guard" --pg \
+	    "host=$PG_SOCKDIR port=$PG_PORT dbname=empty user=postgres" \
+	    --dry-run --json
+fi
+
 # No Sentry database configured: a configuration error, exit 1 (not 2).
 grep -v '^sentry_pg' "$RELAYCFG_CONF" >"$T/nopg.conf"
 OUT=$("$RELAYCFGCTL" -c "$T/nopg.conf" sentry-sync 2>"$T/err")
