@@ -11,7 +11,9 @@
 #include <json-c/json.h>
 
 #include "ctl_admin.h"
+#include "jsonstrict.h"
 #include "model.h"
+#include "valid.h"
 
 /*
  * owner_exists - does the org or template id exist?  (Their options
@@ -32,6 +34,29 @@ owner_exists(struct admin *a, enum store_owner owner, int64_t id)
 	if (store_templates_by_ids(a->st, &id, 1, &tmpl) != STORE_OK)
 		return admin_store_fail(a);
 	return tmpl != NULL ? 0 : admin_fail(a, "no such template");
+}
+
+/*
+ * check_write - may KEY be set to JSON (NULL: unset) by hand?  The key's
+ * form, and the value strict RFC 8259 JSON as request bodies are
+ * (json-c alone takes NaN, Infinity, 1. and single quotes, which
+ * Sentry's and Relay's parsers refuse).  0, or 2 after a message.
+ */
+static int
+check_write(const struct admin *a, const char *key, const char *json)
+{
+	const char *why = NULL;
+	char msg[128];
+
+	if (!valid_option_key(key))
+		return admin_usage_error(a, "an option key is 1-64 of "
+		    "[A-Za-z0-9_.:-]");
+	if (json != NULL && jsonstrict_check(json, strlen(json),
+	    JSON_TOKENER_DEFAULT_DEPTH, &why) != 0) {
+		snprintf(msg, sizeof(msg), "the value is not JSON (%s)", why);
+		return admin_usage_error(a, msg);
+	}
+	return 0;
 }
 
 /*
@@ -72,6 +97,9 @@ cmd_option(struct admin *a, int argc, char **argv)
 	if (!get) {
 		char what[128];
 
+		if ((rc = check_write(a, ar.pos[2], set ? ar.pos[3] :
+		    NULL)) != 0)
+			return rc;
 		if ((rc = store_option_set(a->st, owner, id, ar.pos[2],
 		    set ? ar.pos[3] : NULL)) != STORE_OK)
 			return admin_store_fail(a);

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "db.h"
+#include "jsonstrict.h"
 #include "store.h"
 #include "store_int.h"
 #include "valid.h"
@@ -674,7 +675,8 @@ store_key_delete(struct store *st, const char *public_key)
 /* Options. */
 
 /*
- * parse_value - json (NULL: an unset) parsed strictly into *val and its
+ * parse_value - json (NULL: an unset), strict RFC 8259 JSON
+ * (jsonstrict_check), parsed into *val and its
  * compact text *text (owned by *val; "null" for JSON null).  STORE_OK,
  * STORE_INVALID (not JSON) or STORE_ERROR (OOM), with st->err.
  */
@@ -694,6 +696,13 @@ parse_value(struct store *st, const char *json, json_object **val,
 		return STORE_ERROR;
 	}
 	len = strlen(json);
+	/* json-c alone takes NaN, Infinity, 1. and single quotes. */
+	if (jsonstrict_check(json, len, JSON_TOKENER_DEFAULT_DEPTH,
+	    NULL) != 0) {
+		json_tokener_free(tok);
+		store_seterr(st, "the value is not JSON");
+		return STORE_INVALID;
+	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
 	if (len < INT32_MAX)

@@ -208,9 +208,29 @@ is "$OUT" '{"sentry:relay_pii_config":"{\"rules\":{}}"}' "org option: a JSON str
 # (mariadb -B shows a backslash as two)
 is "$(sql "SELECT value FROM sentry_organizationoptions")" '"{\\"rules\\":{}}"' "stored as JSON text"
 run option set org "$ORG" x '{bad'
-is "$RC" 1 "a value that is not JSON is refused"
+is "$RC" 2 "a value that is not JSON is refused (a usage error)"
 run option set org "$ORG" 'bad key' 1
-is "$RC" 1 "an option key with a space is refused"
+is "$RC" 2 "an option key with a space is refused (a usage error)"
+# Strict RFC 8259, as request bodies: json-c alone takes NaN, Infinity,
+# 1. and single quotes, and a NaN origins list served allowedDomains ["*"].
+for scope in "project $PROJ" "org $ORG" "template $TMPL"; do
+	for v in NaN Infinity -Infinity 1. "{'a':1}" nan '[1,2,]' 01 '"a\u0000"'; do
+		# shellcheck disable=SC2086
+		run option set $scope sentry:origins "$v"
+		like "$RC:$OUT:$ERR" "^2::relaycfgctl: option set: the value is not JSON" \
+		    "option set $scope: $v is refused"
+	done
+	# shellcheck disable=SC2086
+	run option get $scope sentry:origins
+	is "$RC:$OUT" "1:" "option set $scope: none of them stored"
+done
+is "$(sql "SELECT COUNT(*) FROM sentry_projectoptions WHERE \`key\` = 'sentry:origins'")" 0 \
+    "not a row in MariaDB either"
+run option set project "$PROJ" sentry:origins ' [ "ok.com" , 1e3, -0.5, "\u00e9" ] '
+is "$RC" 0 "strict JSON with whitespace, exponents and escapes is taken"
+run --json option get project "$PROJ" sentry:origins
+is "$OUT" '["ok.com",1e3,-0.5,"é"]' "and stored compact"
+run option unset project "$PROJ" sentry:origins
 run option unset org "$ORG" nope
 is "$RC:$ERR" "1:relaycfgctl: option unset: the option is not set" "unset of an unset option"
 run option get project 999

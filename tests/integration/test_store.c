@@ -1029,6 +1029,13 @@ test_writes(void)
 	ok(rc == STORE_NOT_FOUND, "unset of an unset option: not found");
 	rc = store_option_set(st, STORE_OWNER_ORG, 3, "bad", "{x");
 	ok(rc == STORE_INVALID, "a value that is not JSON is refused");
+	/* json-c alone takes these; Sentry's and Relay's parsers do not. */
+	rc = store_option_set(st, STORE_OWNER_ORG, 3, "bad", "NaN");
+	ok(rc == STORE_INVALID, "NaN is not JSON");
+	rc = store_option_set(st, STORE_OWNER_ORG, 3, "bad", "{'a':1}");
+	ok(rc == STORE_INVALID, "a single-quoted string is not JSON");
+	rc = store_option_set(st, STORE_OWNER_ORG, 3, "bad", "1.");
+	ok(rc == STORE_INVALID, "1. is not JSON");
 	rc = store_option_set(st, STORE_OWNER_ORG, 3, "bad key", "1");
 	ok(rc == STORE_INVALID, "a key with a space is refused");
 	rc = store_option_set(st, STORE_OWNER_ORG, 424242, "x", "1");
