@@ -13,6 +13,7 @@
 #include "ctl_admin.h"
 #include "jsonstrict.h"
 #include "model.h"
+#include "store_rev.h"
 #include "valid.h"
 
 /*
@@ -38,9 +39,11 @@ owner_exists(struct admin *a, enum store_owner owner, int64_t id)
 
 /*
  * check_write - may KEY be set to JSON (NULL: unset) by hand?  The key's
- * form, and the value strict RFC 8259 JSON as request bodies are
- * (json-c alone takes NaN, Infinity, 1. and single quotes, which
- * Sentry's and Relay's parsers refuse).  0, or 2 after a message.
+ * form; not one of the pair the server keeps lastChange in (written by
+ * hand, lastChange would move or jump while rev stands still); and the
+ * value strict RFC 8259 JSON as request bodies are (json-c alone takes
+ * NaN, Infinity, 1. and single quotes, which Sentry's and Relay's
+ * parsers refuse).  0, or 2 after a message.
  */
 static int
 check_write(const struct admin *a, const char *key, const char *json)
@@ -51,6 +54,12 @@ check_write(const struct admin *a, const char *key, const char *json)
 	if (!valid_option_key(key))
 		return admin_usage_error(a, "an option key is 1-64 of "
 		    "[A-Za-z0-9_.:-]");
+	if (strcmp(key, STORE_REV_KEY) == 0 ||
+	    strcmp(key, STORE_REV_TIME_KEY) == 0) {
+		snprintf(msg, sizeof(msg), "%s is relaycfg's own bookkeeping "
+		    "of lastChange, not set by hand", key);
+		return admin_usage_error(a, msg);
+	}
 	if (json != NULL && jsonstrict_check(json, strlen(json),
 	    JSON_TOKENER_DEFAULT_DEPTH, &why) != 0) {
 		snprintf(msg, sizeof(msg), "the value is not JSON (%s)", why);

@@ -231,6 +231,18 @@ is "$RC" 0 "strict JSON with whitespace, exponents and escapes is taken"
 run --json option get project "$PROJ" sentry:origins
 is "$OUT" '["ok.com",1e3,-0.5,"é"]' "and stored compact"
 run option unset project "$PROJ" sentry:origins
+# relaycfg's own lastChange bookkeeping: set by hand, lastChange would
+# move (or jump) while rev stands still.
+for k in sentry:relay-rev sentry:relay-rev-lastchange; do
+	run option set project "$PROJ" "$k" '"0123456789abcdef0123456789abcdef"'
+	like "$RC:$ERR" "^2:relaycfgctl: option set: $k is relaycfg's own" "option set of $k is refused"
+	run option unset project "$PROJ" "$k"
+	like "$RC:$ERR" "^2:relaycfgctl: option unset: $k is relaycfg's own" "option unset of $k is refused"
+	run option set template "$TMPL" "$k" '"x"'
+	is "$RC" 2 "also for a template"
+done
+is "$(sql "SELECT COUNT(*) FROM sentry_projectoptions WHERE \`key\` LIKE 'sentry:relay-rev%'")" 0 \
+    "nothing written"
 run option unset org "$ORG" nope
 is "$RC:$ERR" "1:relaycfgctl: option unset: the option is not set" "unset of an unset option"
 run option get project 999
