@@ -7,8 +7,8 @@
  * ctl_options.c, ctl_invalidate.c; ctl_db.c for the schema).
  *
  * Output: "key: value" lines (or one line per row) by default; with
- * --json, one JSON object on one line.  Exit status: 0 done, 1 failed
- * (reason on stderr), 2 usage.
+ * --json, one JSON object on one line (option get of one key: its bare
+ * value).  Exit status: 0 done, 1 failed (reason on stderr), 2 usage.
  */
 #include "config.h"
 

@@ -69,6 +69,129 @@ check_write(const struct admin *a, const char *key, const char *json)
 }
 
 /*
+ * inherited_from - the template whose value of key a project shows
+ * (it has none of its own), else 0.  Reads as the store is set (MariaDB
+ * or through memcached); 0 as well when a read fails.
+ */
+static int64_t
+inherited_from(struct admin *a, int64_t project_id, const char *key)
+{
+	const struct model_project *p = NULL;
+	json_object *own = NULL, *tmpl = NULL;
+
+	if (store_projects_by_ids(a->st, &project_id, 1, &p) != STORE_OK ||
+	    p == NULL || p->template_id == 0 ||
+	    store_project_own_options(a->st, &project_id, 1, &own) !=
+	    STORE_OK || own == NULL ||
+	    json_object_object_get_ex(own, key, NULL) ||
+	    store_template_options(a->st, &p->template_id, 1, &tmpl) !=
+	    STORE_OK || tmpl == NULL ||
+	    !json_object_object_get_ex(tmpl, key, NULL))
+		return 0;
+	return p->template_id;
+}
+
+/*
+ * option_write - set (json) or unset (NULL) key of owner id.  An unset
+ * of a project option it only inherits says where the value comes from.
+ */
+static int
+option_write(struct admin *a, enum store_owner owner, const char *noun,
+    int64_t id, const char *key, const char *json)
+{
+	char what[160], err[256];
+	int64_t tmpl;
+	int rc;
+
+	if ((rc = check_write(a, key, json)) != 0)
+		return rc;
+	rc = store_option_set(a->st, owner, id, key, json);
+	if (rc == STORE_NOT_FOUND && json == NULL &&
+	    owner == STORE_OWNER_PROJECT) {
+		/* Kept: the reads below may leave an error of their own. */
+		snprintf(err, sizeof(err), "%s", store_last_error(a->st));
+		store_bypass_cache(a->st, true);
+		if ((tmpl = inherited_from(a, id, key)) != 0)
+			return admin_fail(a, "project %" PRId64 " has no %s of "
+			    "its own; its value comes from template %" PRId64
+			    " (option set|unset template %" PRId64 " %s)", id,
+			    key, tmpl, tmpl, key);
+		return admin_fail(a, "%s", err);
+	}
+	if (rc != STORE_OK)
+		return admin_store_fail(a);
+	snprintf(what, sizeof(what), "%s %" PRId64 " %s", noun, id, key);
+	return admin_done(a, "option", what, json != NULL ? "set" : "unset");
+}
+
+/* print_value - v as compact JSON, then " (template N)" when tmpl. */
+static void
+print_value(json_object *v, int64_t tmpl)
+{
+	fputs(v == NULL ? "null" : json_object_to_json_string_ext(v,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+	if (tmpl != 0)
+		printf(" (template %" PRId64 ")", tmpl);
+	putchar('\n');
+}
+
+/*
+ * option_get - print the options of owner id, or the one named key (its
+ * bare JSON value, also with --json).  A project's include its
+ * template's, as the server sees them; the text output marks those
+ * "(template N)".
+ */
+static int
+option_get(struct admin *a, enum store_owner owner, int64_t id,
+    const char *key)
+{
+	json_object *dict = NULL, *v;
+	bool marks = owner == STORE_OWNER_PROJECT && !a->json;
+	int rc;
+
+	store_bypass_cache(a->st, !a->cached);
+	switch (owner) {
+	case STORE_OWNER_PROJECT:
+		rc = store_project_options(a->st, &id, 1, &dict);
+		break;
+	case STORE_OWNER_ORG:
+		if ((rc = owner_exists(a, owner, id)) != 0)
+			return rc;
+		rc = store_org_options(a->st, &id, 1, &dict);
+		break;
+	default:
+		if ((rc = owner_exists(a, owner, id)) != 0)
+			return rc;
+		rc = store_template_options(a->st, &id, 1, &dict);
+		break;
+	}
+	if (rc != STORE_OK)
+		return admin_store_fail(a);
+	if (dict == NULL)
+		return admin_fail(a, "no such project");
+	/* Held: the reads of inherited_from may replace the store's copy. */
+	json_object_get(dict);
+	if (key != NULL) {
+		if (!json_object_object_get_ex(dict, key, &v))
+			rc = admin_fail(a, "the option is not set");
+		else
+			print_value(v, marks ? inherited_from(a, id, key) : 0);
+	} else if (a->json)
+		puts(json_object_to_json_string_ext(dict,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else {
+		/* Keys escaped: a mirrored key is Sentry's text. */
+		json_object_object_foreach(dict, k, val) {
+			ctl_put_safe(stdout, k);
+			fputs(": ", stdout);
+			print_value(val, marks ? inherited_from(a, id, k) : 0);
+		}
+	}
+	json_object_put(dict);
+	return rc;
+}
+
+/*
  * cmd_option - set or unset one option (through the store, which drops
  * the cache entries it affects), or print one or all of an owner's.
  */
@@ -80,10 +203,8 @@ cmd_option(struct admin *a, int argc, char **argv)
 	static const char *const owners[] = { "project", "org", "template",
 	    NULL };
 	const char *sub = argv[0];
-	enum store_owner owner;
 	struct args ar;
 	int64_t id = 0;
-	json_object *dict = NULL;
 	bool get = strcmp(sub, "get") == 0;
 	bool set = strcmp(sub, "set") == 0;
 	int rc, i;
@@ -100,63 +221,11 @@ cmd_option(struct admin *a, int argc, char **argv)
 	if (owners[i] == NULL)
 		return admin_usage_error(a, "options belong to a project, an "
 		    "org or a template");
-	owner = (enum store_owner)i;
 	if ((rc = admin_want_id(a, ar.pos[1], &id)) != 0)
 		return rc;
-	if (!get) {
-		char what[128];
-
-		if ((rc = check_write(a, ar.pos[2], set ? ar.pos[3] :
-		    NULL)) != 0)
-			return rc;
-		if ((rc = store_option_set(a->st, owner, id, ar.pos[2],
-		    set ? ar.pos[3] : NULL)) != STORE_OK)
-			return admin_store_fail(a);
-		snprintf(what, sizeof(what), "%s %" PRId64 " %s", owners[i], id,
-		    ar.pos[2]);
-		return admin_done(a, "option", what, set ? "set" : "unset");
-	}
-	/* As the server sees them: a project's include its template's. */
-	store_bypass_cache(a->st, !a->cached);
-	switch (owner) {
-	case STORE_OWNER_PROJECT:
-		rc = store_project_options(a->st, &id, 1, &dict);
-		break;
-	case STORE_OWNER_ORG:
-		if ((rc = owner_exists(a, owner, id)) != 0)
-			return rc;
-		rc = store_org_options(a->st, &id, 1, &dict);
-		break;
-	case STORE_OWNER_TEMPLATE:
-		if ((rc = owner_exists(a, owner, id)) != 0)
-			return rc;
-		rc = store_template_options(a->st, &id, 1, &dict);
-		break;
-	}
-	if (rc != STORE_OK)
-		return admin_store_fail(a);
-	if (dict == NULL)
-		return admin_fail(a, "no such project");
-	if (ar.npos == 3) {
-		json_object *v;
-
-		if (!json_object_object_get_ex(dict, ar.pos[2], &v))
-			return admin_fail(a, "the option is not set");
-		puts(v == NULL ? "null" : json_object_to_json_string_ext(v,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-		return 0;
-	}
-	if (a->json) {
-		puts(json_object_to_json_string_ext(dict,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-		return 0;
-	}
-	/* Keys escaped: a mirrored key is Sentry's text (values are JSON). */
-	json_object_object_foreach(dict, k, v) {
-		ctl_put_safe(stdout, k);
-		printf(": %s\n", v == NULL ? "null" :
-		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
-	}
-	return 0;
+	if (get)
+		return option_get(a, (enum store_owner)i, id,
+		    ar.npos == 3 ? ar.pos[2] : NULL);
+	return option_write(a, (enum store_owner)i, owners[i], id, ar.pos[2],
+	    set ? ar.pos[3] : NULL);
 }

@@ -172,11 +172,15 @@ int	store_relays_by_relay_ids(struct store *st,
  *
  * store_project_options: the project's options over its template's
  * (Project.get_option's fallback); NULL for a project that does not
- * exist.  store_org_options / store_template_options: a (possibly empty)
- * object for any id.
+ * exist.  store_project_own_options: the project's own alone, without
+ * its template's (what relaycfgctl marks inherited by).
+ * store_org_options / store_template_options / store_project_own_options:
+ * a (possibly empty) object for any id.
  */
 int	store_project_options(struct store *st, const int64_t *project_ids,
 	    size_t n, json_object **out);
+int	store_project_own_options(struct store *st,
+	    const int64_t *project_ids, size_t n, json_object **out);
 int	store_org_options(struct store *st, const int64_t *org_ids, size_t n,
 	    json_object **out);
 int	store_template_options(struct store *st, const int64_t *template_ids,

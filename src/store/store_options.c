@@ -155,6 +155,14 @@ store_org_options(struct store *st, const int64_t *org_ids, size_t n,
 	return get_plain_dicts(st, &oo_desc, org_ids, n, out);
 }
 
+/* store_project_own_options - see store.h. */
+int
+store_project_own_options(struct store *st, const int64_t *project_ids,
+    size_t n, json_object **out)
+{
+	return get_plain_dicts(st, &po_desc, project_ids, n, out);
+}
+
 /* store_template_options - see store.h. */
 int
 store_template_options(struct store *st, const int64_t *template_ids,

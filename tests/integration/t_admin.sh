@@ -191,16 +191,31 @@ run option set template "$TMPL" sentry:scrub_data true
 is "$RC:$OUT" "0:option template $TMPL sentry:scrub_data set" "option set template"
 run option set project "$PROJ" filters:localhost '"1"'
 run option get project "$PROJ" --cached
-is "$OUT" 'sentry:scrub_data: true
-filters:localhost: "1"' "project options include the template's"
+is "$OUT" "sentry:scrub_data: true (template $TMPL)
+filters:localhost: \"1\"" "project options include the template's, marked"
+run option get project "$PROJ"
+is "$OUT" "sentry:scrub_data: true (template $TMPL)
+filters:localhost: \"1\"" "also read from MariaDB"
+run --json option get project "$PROJ"
+is "$OUT" '{"sentry:scrub_data":true,"filters:localhost":"1"}' "--json: the values as the server sees them, unmarked"
+run option get project "$PROJ" sentry:scrub_data
+is "$OUT" "true (template $TMPL)" "one inherited option, marked"
+run --json option get project "$PROJ" sentry:scrub_data
+is "$OUT" true "--json: the bare value"
+run option unset project "$PROJ" sentry:scrub_data
+is "$RC:$ERR" "1:relaycfgctl: option unset: project $PROJ has no sentry:scrub_data of its own; its value comes from template $TMPL (option set|unset template $TMPL sentry:scrub_data)" \
+    "unset of an inherited option says where it comes from"
 run option set project "$PROJ" sentry:scrub_data false
 run option get project "$PROJ" sentry:scrub_data --cached
 is "$OUT" false "the project's own option wins, fresh in cache"
+run option get project "$PROJ" --cached
+is "$OUT" 'sentry:scrub_data: false
+filters:localhost: "1"' "and is not marked"
 run option unset project "$PROJ" sentry:scrub_data
 run option get project "$PROJ" sentry:scrub_data --cached
-is "$OUT" true "unset: the template's shows again"
+is "$OUT" "true (template $TMPL)" "unset: the template's shows again"
 run option set template "$TMPL" sentry:scrub_data '{"a": [1, 2]}'
-run option get project "$PROJ" sentry:scrub_data --cached
+run --json option get project "$PROJ" sentry:scrub_data --cached
 is "$OUT" '{"a":[1,2]}' "template option change: the project's cached options are fresh"
 run option set org "$ORG" sentry:relay_pii_config '"{\"rules\":{}}"'
 run --json option get org "$ORG" --cached
@@ -245,6 +260,10 @@ is "$(sql "SELECT COUNT(*) FROM sentry_projectoptions WHERE \`key\` LIKE 'sentry
     "nothing written"
 run option unset org "$ORG" nope
 is "$RC:$ERR" "1:relaycfgctl: option unset: the option is not set" "unset of an unset option"
+run option unset project 999 x
+is "$RC:$ERR" "1:relaycfgctl: option unset: no such project" "unset of an option of a missing project"
+run option unset project "$PROJ" nope
+is "$RC:$ERR" "1:relaycfgctl: option unset: the option is not set" "unset of an option neither the project nor its template has"
 run option get project 999
 is "$RC:$OUT:$ERR" "1::relaycfgctl: option get: no such project" "options of a missing project"
 run option get org 999
