@@ -59,6 +59,13 @@ int	admin_fail(const struct admin *a, const char *fmt, ...)
 int	admin_usage_error(const struct admin *a, const char *what);
 /* A failed store call: its reason, exit status 1. */
 int	admin_store_fail(const struct admin *a);
+/*
+ * admin_write_fail - the exit status of a store write that returned rc:
+ * 0 for STORE_OK; a value the store refused (STORE_INVALID: a form, a
+ * range, nothing to change) is a usage error, 2; else 1.  After the
+ * store's reason on stderr.
+ */
+int	admin_write_fail(const struct admin *a, int rc);
 /* Print a JSON object (NULL: {}) on one line, then drop it. */
 void	admin_print_json(json_object *o);
 /* json-c shorthands: add v (may be NULL) to o; a string or NULL. */
@@ -103,8 +110,12 @@ bool	admin_parse_id_or_none(const char *s, int64_t *out);
 /* A status by name or number (its index in names). */
 bool	admin_parse_status(const char *const *names, const char *s,
 	    int *out);
-/* "COUNT/SECONDS" or "none" into p. */
-bool	admin_parse_rate_limit(const char *s, struct store_key_patch *p);
+/*
+ * admin_want_rate_limit - "COUNT/SECONDS" (each at most INT32_MAX, as
+ * Sentry's columns) or "none" into p; else 2 after a message.
+ */
+int	admin_want_rate_limit(const struct admin *a, const char *s,
+	    struct store_key_patch *p);
 
 /* --- the commands ---------------------------------------------------- */
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,28 +223,40 @@ admin_parse_status(const char *const *names, const char *s, int *out)
 }
 
 /* Sets p->set_rate_limit even when s is refused (the caller stops). */
-bool
-admin_parse_rate_limit(const char *s, struct store_key_patch *p)
+int
+admin_want_rate_limit(const struct admin *a, const char *s,
+    struct store_key_patch *p)
 {
 	char *end;
 	long long c, w;
+	bool big;
 
 	p->set_rate_limit = true;
 	if (strcmp(s, "none") == 0) {
 		p->has_rate_limit = false;
-		return true;
+		return 0;
 	}
 	if (*s < '0' || *s > '9')
-		return false;
+		goto usage;
 	errno = 0;
 	c = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '/' || end[1] < '0' || end[1] > '9')
-		return false;
+	big = errno != 0;
+	if (*end != '/' || end[1] < '0' || end[1] > '9')
+		goto usage;
+	errno = 0;
 	w = strtoll(end + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || c < 0 || w <= 0)
-		return false;
+	big = big || errno != 0;
+	if (*end != '\0')
+		goto usage;
+	if (big || c > INT32_MAX || w > INT32_MAX)
+		return admin_usage_error(a, "--rate-limit: COUNT and SECONDS "
+		    "are at most 2147483647");
+	if (w <= 0)
+		goto usage;
 	p->has_rate_limit = true;
 	p->rate_limit_count = c;
 	p->rate_limit_window = w;
-	return true;
+	return 0;
+usage:
+	return admin_usage_error(a, "--rate-limit is COUNT/SECONDS or none");
 }

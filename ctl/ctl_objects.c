@@ -210,9 +210,8 @@ LOOKUP(relay_rows_by_name, store_relays_by_relay_ids, names,
 static int
 org_create(struct admin *a, const struct args *ar, struct target *t)
 {
-	if (store_org_create(a->st, ar->pos[0], ar->name, &t->id) != STORE_OK)
-		return admin_store_fail(a);
-	return 0;
+	return admin_write_fail(a, store_org_create(a->st, ar->pos[0],
+	    ar->name, &t->id));
 }
 
 /* Disabling an organization is Sentry's PENDING_DELETION: its projects'
@@ -223,9 +222,7 @@ org_update(struct admin *a, const struct args *ar, const struct target *t,
 {
 	struct store_org_patch p = { ar->slug, ar->name, status };
 
-	if (store_org_update(a->st, t->id, &p) != STORE_OK)
-		return admin_store_fail(a);
-	return 0;
+	return admin_write_fail(a, store_org_update(a->st, t->id, &p));
 }
 
 static int
@@ -237,10 +234,8 @@ project_create(struct admin *a, const struct args *ar, struct target *t)
 		return admin_usage_error(a, "--org ID is required");
 	if (ar->template != NULL && !admin_parse_id(ar->template, &tmpl))
 		return admin_usage_error(a, "--template takes an id");
-	if (store_project_create(a->st, org, ar->pos[0], ar->name,
-	    ar->platform, tmpl, &t->id) != STORE_OK)
-		return admin_store_fail(a);
-	return 0;
+	return admin_write_fail(a, store_project_create(a->st, org,
+	    ar->pos[0], ar->name, ar->platform, tmpl, &t->id));
 }
 
 static int
@@ -264,9 +259,7 @@ project_update(struct admin *a, const struct args *ar,
 			return admin_usage_error(a, "--template takes an id "
 			    "or none");
 	}
-	if (store_project_update(a->st, t->id, &p) != STORE_OK)
-		return admin_store_fail(a);
-	return 0;
+	return admin_write_fail(a, store_project_update(a->st, t->id, &p));
 }
 
 static int
@@ -276,9 +269,8 @@ template_create(struct admin *a, const struct args *ar, struct target *t)
 
 	if (ar->org == NULL || !admin_parse_id(ar->org, &org))
 		return admin_usage_error(a, "--org ID is required");
-	if (store_template_create(a->st, org, ar->pos[0], &t->id) != STORE_OK)
-		return admin_store_fail(a);
-	return 0;
+	return admin_write_fail(a, store_template_create(a->st, org,
+	    ar->pos[0], &t->id));
 }
 
 static int
@@ -287,17 +279,18 @@ key_create(struct admin *a, const struct args *ar, struct target *t)
 	struct store_key_patch p;
 	struct model_projectkey k;
 	int64_t pid = 0;
+	int rc;
 
 	memset(&p, 0, sizeof(p));
 	p.status = -1;
 	if (ar->project == NULL || !admin_parse_id(ar->project, &pid))
 		return admin_usage_error(a, "--project ID is required");
-	if (ar->rate_limit != NULL && !admin_parse_rate_limit(ar->rate_limit,
-	    &p))
-		return admin_usage_error(a, "--rate-limit is COUNT/SECONDS "
-		    "or none");
-	if (store_key_create(a->st, pid, ar->label, &p, &k) != STORE_OK)
-		return admin_store_fail(a);
+	if (ar->rate_limit != NULL &&
+	    (rc = admin_want_rate_limit(a, ar->rate_limit, &p)) != 0)
+		return rc;
+	if ((rc = admin_write_fail(a, store_key_create(a->st, pid, ar->label,
+	    &p, &k))) != 0)
+		return rc;
 	memcpy(t->key, k.public_key, sizeof(t->key));
 	t->name = t->key;
 	return 0;
@@ -327,6 +320,7 @@ key_update(struct admin *a, const struct args *ar, const struct target *t,
     int status)
 {
 	struct store_key_patch p;
+	int rc;
 
 	memset(&p, 0, sizeof(p));
 	p.status = status;
@@ -334,23 +328,18 @@ key_update(struct admin *a, const struct args *ar, const struct target *t,
 		p.set_label = true;
 		p.label = strcmp(ar->label, "none") == 0 ? NULL : ar->label;
 	}
-	if (ar->rate_limit != NULL && !admin_parse_rate_limit(ar->rate_limit,
-	    &p))
-		return admin_usage_error(a, "--rate-limit is COUNT/SECONDS "
-		    "or none");
-	if (store_key_update(a->st, t->name, &p) != STORE_OK)
-		return admin_store_fail(a);
-	return 0;
+	if (ar->rate_limit != NULL &&
+	    (rc = admin_want_rate_limit(a, ar->rate_limit, &p)) != 0)
+		return rc;
+	return admin_write_fail(a, store_key_update(a->st, t->name, &p));
 }
 
 static int
 relay_create(struct admin *a, const struct args *ar, struct target *t)
 {
-	if (store_relay_create(a->st, ar->pos[0], ar->pos[1], ar->internal,
-	    &t->id) != STORE_OK)
-		return admin_store_fail(a);
 	t->name = ar->pos[0];
-	return 0;
+	return admin_write_fail(a, store_relay_create(a->st, ar->pos[0],
+	    ar->pos[1], ar->internal, &t->id));
 }
 
 static int
@@ -365,9 +354,7 @@ relay_update(struct admin *a, const struct args *ar, const struct target *t,
 		    "both");
 	p.public_key = ar->public_key;
 	p.is_internal = ar->internal ? 1 : ar->external ? 0 : -1;
-	if (store_relay_update(a->st, t->name, &p) != STORE_OK)
-		return admin_store_fail(a);
-	return 0;
+	return admin_write_fail(a, store_relay_update(a->st, t->name, &p));
 }
 
 /* Every row of k's table (--org: of one organization), from MariaDB. */

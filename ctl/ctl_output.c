@@ -43,6 +43,16 @@ admin_store_fail(const struct admin *a)
 	    store_last_error(a->st) : "failed");
 }
 
+int
+admin_write_fail(const struct admin *a, int rc)
+{
+	if (rc == STORE_OK)
+		return 0;
+	if (rc == STORE_INVALID)
+		return admin_usage_error(a, store_last_error(a->st));
+	return admin_store_fail(a);
+}
+
 void
 admin_print_json(json_object *o)
 {

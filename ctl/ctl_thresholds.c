@@ -45,7 +45,8 @@ want_metric(const struct admin *a, const char *s, int *out)
 
 /*
  * --threshold: a decimal integer (the store checks Sentry's bounds and
- * says why); else 2 after a message.
+ * says why: a usage error too, admin_write_fail); else 2 after a
+ * message.
  */
 static int
 want_threshold(const struct admin *a, const char *s, int64_t *out)
@@ -150,8 +151,9 @@ set(struct admin *a, int64_t id, const struct args *ar)
 		if (t->has_project && ar->threshold == NULL)
 			threshold = t->project.threshold;
 	}
-	if (store_txthreshold_set(a->st, id, metric, threshold) != STORE_OK)
-		return admin_store_fail(a);
+	if ((rc = admin_write_fail(a, store_txthreshold_set(a->st, id, metric,
+	    threshold))) != 0)
+		return rc;
 	snprintf(what, sizeof(what), "%" PRId64, id);
 	return admin_done(a, "threshold", what, "set");
 }
@@ -191,8 +193,8 @@ override(struct admin *a, int argc, char **argv)
 		    metric, threshold);
 	} else
 		rc = store_txthreshold_override_remove(a->st, id, ar.pos[1]);
-	if (rc != STORE_OK)
-		return admin_store_fail(a);
+	if ((rc = admin_write_fail(a, rc)) != 0)
+		return rc;
 	snprintf(what, sizeof(what), "%" PRId64, id);
 	return admin_done(a, "override", what, is_set ? "set" : "removed");
 }

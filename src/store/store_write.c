@@ -566,7 +566,8 @@ store_template_delete(struct store *st, int64_t id)
 
 /* Project keys. */
 
-/* Labels, statuses and rate limits a key may take. */
+/* Labels, statuses and rate limits a key may take (Sentry's count and
+ * window columns are PositiveIntegerFields: at most 2^31-1). */
 static bool
 valid_key_patch(const struct store_key_patch *p)
 {
@@ -577,8 +578,8 @@ valid_key_patch(const struct store_key_patch *p)
 	if (p->status != -1 && p->status != 0 && p->status != 1)
 		return false;
 	if (p->set_rate_limit && p->has_rate_limit &&
-	    (p->rate_limit_count < 0 || p->rate_limit_count > UINT32_MAX ||
-	    p->rate_limit_window <= 0 || p->rate_limit_window > UINT32_MAX))
+	    (p->rate_limit_count < 0 || p->rate_limit_count > INT32_MAX ||
+	    p->rate_limit_window <= 0 || p->rate_limit_window > INT32_MAX))
 		return false;
 	return true;
 }
@@ -610,7 +611,8 @@ store_key_create(struct store *st, int64_t project_id, const char *label,
 	if ((label != NULL && !store_valid_text(label, 64)) ||
 	    !valid_key_patch(limits)) {
 		return refuse(st, "a label is 1-64 characters; a rate limit is "
-		    "COUNT >= 0 per WINDOW > 0 seconds");
+		    "COUNT >= 0 per WINDOW > 0 seconds, each at most "
+		    "2147483647");
 	}
 	random_hex32(out->public_key);
 	random_hex32(out->secret_key);
@@ -643,7 +645,8 @@ store_key_update(struct store *st, const char *public_key,
 
 	if (!valid_key_patch(p)) {
 		return refuse(st, "a label is 1-64 characters, a status 0 or 1, "
-		    "a rate limit COUNT >= 0 per WINDOW > 0 seconds");
+		    "a rate limit COUNT >= 0 per WINDOW > 0 seconds, each at "
+		    "most 2147483647");
 	}
 	if (p->set_label)
 		cols[op.ncols++] = SQL_STR("label", p->label);

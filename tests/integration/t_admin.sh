@@ -82,9 +82,11 @@ run org create acme
 is "$RC" 1 "a taken slug is refused"
 like "$ERR" "slug is taken" "and says so"
 run org create "Bad Slug"
-is "$RC" 1 "a bad slug is refused"
+like "$RC:$ERR" "^2:relaycfgctl: org create: an organization slug is 1-50" "a bad slug is a usage error, and says why"
 run org create 1234
-is "$RC" 1 "an all-digit slug is refused"
+is "$RC" 2 "an all-digit slug is a usage error"
+run org create ok-slug --name "$(printf '%065d' 0)"
+is "$RC" 2 "a name too long is a usage error"
 run org list
 is "$OUT" "$ORG	acme	active	Acme Inc
 $BETA	beta	active	beta" "org list, one line per row"
@@ -107,7 +109,9 @@ run org enable "$ORG"
 run org show "$ORG" --cached
 is "$(field status_name)" active "org enable"
 run org update "$ORG"
-is "$RC" 1 "org update with nothing to change"
+like "$RC:$ERR" "^2:relaycfgctl: org update: nothing to change" "org update with nothing to change is a usage error"
+run org update "$ORG" --slug "Bad Slug"
+is "$RC" 2 "org update with a bad slug is a usage error"
 run org update "$ORG" --status nonsense
 is "$RC" 2 "org update with a bad status"
 
@@ -122,7 +126,9 @@ is "$RC" 2 "project create without --org is a usage error"
 run project create --org 999 web
 is "$RC:$ERR" "1:relaycfgctl: project create: no such organization" "project create in a missing org"
 run project create --org "$BETA" web --template "$TMPL"
-is "$RC" 1 "a template of another organization is refused"
+like "$RC:$ERR" "^2:.*the template belongs to another organization" "a template of another organization is a refused value (usage)"
+run project create --org "$ORG" "Bad Slug"
+is "$RC" 2 "project create with a bad slug is a usage error"
 run project create --org "$ORG" web --name "Web" --platform javascript --template "$TMPL"
 is "$RC" 0 "project create"
 PROJ=$(field id)
@@ -161,6 +167,15 @@ run key create --project 999
 is "$RC:$ERR" "1:relaycfgctl: key create: no such project" "key create in a missing project"
 run key create --project "$PROJ" --rate-limit lots
 is "$RC" 2 "a bad rate limit is a usage error"
+# Sentry's rate_limit_count and rate_limit_window hold at most 2^31-1.
+for rl in 99999999999/60 4294967295/60 2147483648/60 60/2147483648 99999999999999999999/1; do
+	run key create --project "$PROJ" --rate-limit "$rl"
+	is "$RC:$ERR" "2:relaycfgctl: key create: --rate-limit: COUNT and SECONDS are at most 2147483647 (see relaycfgctl --help)" \
+	    "--rate-limit $rl: out of range, a usage error that says so"
+done
+run key create --project "$PROJ" --rate-limit 2147483647/2147483647 --label max
+is "$RC:$(field rate_limit)" '0:{"count":2147483647,"window":2147483647}' "--rate-limit 2147483647/2147483647 is taken"
+run key delete "$(field public_key)"
 run key list --project "$PROJ"
 is "$(printf '%s\n' "$OUT" | cut -f3 | tr '\n' ' ')" "$PK $PK2 " "key list --project"
 run key list --project "$PROJ" --cached
@@ -179,6 +194,12 @@ run key show "$PK" --cached
 is "$(field status_name)" inactive "key disable"
 run key update nothex
 is "$RC" 2 "key update of a malformed public key is a usage error"
+run key update "$PK" --rate-limit 4294967295/60
+is "$RC" 2 "key update: a rate limit out of range is a usage error"
+run key update "$PK" --label "$(printf '%065d' 0)"
+is "$RC" 2 "key update: a label too long is a usage error"
+run key update "$PK"
+is "$RC" 2 "key update with nothing to change is a usage error"
 run key delete "$PK2"
 is "$RC:$OUT" "0:key $PK2 deleted" "key delete"
 run key show "$PK2" --cached
@@ -285,7 +306,7 @@ is "$RC:$(field relay_id):$(field is_internal)" "0:$RID:false" "relay create"
 run relay create "$RID" "$RPK"
 is "$RC" 1 "relay create twice is refused"
 run relay create NOT-A-UUID "$RPK"
-is "$RC" 1 "a relay id that is not a lowercase UUID is refused"
+is "$RC" 2 "a relay id that is not a lowercase UUID is a usage error"
 run relay list
 is "$OUT" "1	$RID	false	$RPK" "relay list"
 # base64url has '-': a key may begin with it and is still positional

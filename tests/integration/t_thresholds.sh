@@ -115,10 +115,10 @@ is "$(sql "SELECT threshold FROM sentry_projecttransactionthresholdoverride WHER
 
 # --- bad input --------------------------------------------------------------
 run threshold set "$PROJ" --threshold 250
-is "$RC" 1 "a threshold that is not a multiple of 100 is refused"
+is "$RC" 2 "a threshold that is not a multiple of 100 is refused (usage)"
 like "$ERR" "multiple of 100" "and says why"
 run threshold set "$PROJ" --threshold 2147483700
-is "$RC" 1 "a threshold above Sentry's MAX_VALUE is refused"
+is "$RC" 2 "a threshold above Sentry's MAX_VALUE is refused (usage)"
 run threshold set "$PROJ" --threshold 12ms
 is "$RC" 2 "a threshold that is not an integer: usage"
 like "$ERR" "integer" "and says so"

@@ -1107,6 +1107,17 @@ test_writes(void)
 	    "key update: the project's key list sees it");
 	ok(config_gone(pk8), "key update: its config dropped");
 	req_end();
+	/* Sentry's columns hold at most 2^31-1. */
+	rc = store_key_update(st, pk8, &(struct store_key_patch){
+	    .status = -1, .set_rate_limit = true, .has_rate_limit = true,
+	    .rate_limit_count = (int64_t)INT32_MAX + 1,
+	    .rate_limit_window = 60 });
+	ok(rc == STORE_INVALID, "key update: a count past 2^31-1 is refused");
+	rc = store_key_update(st, pk8, &(struct store_key_patch){
+	    .status = -1, .set_rate_limit = true, .has_rate_limit = true,
+	    .rate_limit_count = 1, .rate_limit_window = (int64_t)INT32_MAX + 1 });
+	ok(rc == STORE_INVALID, "key update: a window past 2^31-1 is refused");
+	req_end();
 	rc = store_key_delete(st, pk8);
 	k = key_by_pk(pk8, NULL);
 	store_projectkeys_by_project_ids(st, &id8, 1, &kl);
