@@ -104,6 +104,10 @@ int	admin_want_pos(const struct admin *a, const struct args *ar, int n,
 int	admin_want_id(const struct admin *a, const char *s, int64_t *id);
 /* A public key argument: only ever 32 lowercase hex; else 2. */
 int	admin_want_public_key(const struct admin *a, const char *s);
+/* A relay id argument: a canonical lowercase UUID; else 2. */
+int	admin_want_relay_id(const struct admin *a, const char *s);
+/* A relay's public key as Relay reads one (an Ed25519 point); else 2. */
+int	admin_want_relay_key(const struct admin *a, const char *s);
 /* A positive decimal id; "ID" or "none" (0). */
 bool	admin_parse_id(const char *s, int64_t *out);
 bool	admin_parse_id_or_none(const char *s, int64_t *out);

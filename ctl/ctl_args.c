@@ -1,7 +1,7 @@
 /*
  * ctl_args.c - the admin commands' arguments: the options each subcommand
  * allows, its positional arguments, and the forms of ids, public keys,
- * statuses and rate limits.  A bad one is a usage error (exit 2).
+ * relay ids and keys, statuses and rate limits.  A bad one is a usage error (exit 2).
  */
 #include "config.h"
 
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ctl_admin.h"
+#include "relayauth.h"
 
 /* Where each option lands: a string of struct args, or a flag. */
 static const struct admin_opt {
@@ -178,6 +179,24 @@ admin_want_public_key(const struct admin *a, const char *s)
 	if (!store_valid_hex32(s))
 		return admin_usage_error(a, "a public key is 32 lowercase hex "
 		    "digits");
+	return 0;
+}
+
+int
+admin_want_relay_id(const struct admin *a, const char *s)
+{
+	if (!store_valid_uuid(s))
+		return admin_usage_error(a, "a relay id is a lowercase UUID");
+	return 0;
+}
+
+int
+admin_want_relay_key(const struct admin *a, const char *s)
+{
+	if (!relayauth_public_key_valid(s))
+		return admin_usage_error(a, "not a relay public key (43 "
+		    "base64url characters of an Ed25519 key, as relaycfgctl "
+		    "keygen makes)");
 	return 0;
 }
 

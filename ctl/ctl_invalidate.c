@@ -12,9 +12,11 @@
 #include "log.h"
 
 /*
- * cmd_invalidate - exactly one of --org, --project, --key, --relay, --all.
- * Fails (1) when memcached did not take it, or took only the entries
- * named directly.
+ * cmd_invalidate - exactly one of --org, --project, --key, --relay, --all;
+ * a key of 32 lowercase hex, a relay id a UUID (usage errors else).  One
+ * that names nothing is no error: its negative entries go too.  Fails
+ * (1) when memcached did not take it, or took only the entries named
+ * directly.
  */
 int
 cmd_invalidate(struct admin *a, int argc, char **argv)
@@ -42,11 +44,15 @@ cmd_invalidate(struct admin *a, int argc, char **argv)
 		scope = ar.org != NULL ? STORE_SCOPE_ORG : STORE_SCOPE_PROJECT;
 		what = ar.org != NULL ? "organization" : "project";
 	} else if (ar.key != NULL) {
-		/* Any string: the one a direct writer stored, odd or not. */
+		/* The server looks up no other key, so caches no other. */
+		if ((rc = admin_want_public_key(a, ar.key)) != 0)
+			return rc;
 		scope = STORE_SCOPE_KEY;
 		what = "key";
 		text = str = ar.key;
 	} else if (ar.relay != NULL) {
+		if ((rc = admin_want_relay_id(a, ar.relay)) != 0)
+			return rc;
 		scope = STORE_SCOPE_RELAY;
 		what = "relay";
 		text = str = ar.relay;

@@ -334,9 +334,15 @@ key_update(struct admin *a, const struct args *ar, const struct target *t,
 	return admin_write_fail(a, store_key_update(a->st, t->name, &p));
 }
 
+/* A relay id and a key Relay can sign with (else it gets 401 for ever). */
 static int
 relay_create(struct admin *a, const struct args *ar, struct target *t)
 {
+	int rc;
+
+	if ((rc = admin_want_relay_id(a, ar->pos[0])) != 0 ||
+	    (rc = admin_want_relay_key(a, ar->pos[1])) != 0)
+		return rc;
 	t->name = ar->pos[0];
 	return admin_write_fail(a, store_relay_create(a->st, ar->pos[0],
 	    ar->pos[1], ar->internal, &t->id));
@@ -352,6 +358,9 @@ relay_update(struct admin *a, const struct args *ar, const struct target *t,
 	if (ar->internal && ar->external)
 		return admin_usage_error(a, "--internal or --external, not "
 		    "both");
+	if (ar->public_key != NULL && admin_want_relay_key(a,
+	    ar->public_key) != 0)
+		return 2;
 	p.public_key = ar->public_key;
 	p.is_internal = ar->internal ? 1 : ar->external ? 0 : -1;
 	return admin_write_fail(a, store_relay_update(a->st, t->name, &p));
@@ -467,8 +476,8 @@ static const struct kind kind_key = {
 
 static const struct kind kind_relay = {
 	.noun = "relay", .plural = "relays", .missing = "no such relay",
-	.show = true, .fields = relay_fields,
-	.create_opts = relay_create_opts, .create_pos = 2,
+	.show = true, .check_name = admin_want_relay_id,
+	.fields = relay_fields, .create_opts = relay_create_opts, .create_pos = 2,
 	.list_opts = none, .update_opts = relay_update_opts,
 	.find = relay_rows_by_name, .list = list_table, .table = "relay",
 	.rows = relay_rows, .create = relay_create, .update = relay_update,

@@ -300,7 +300,15 @@ is "$RC" 2 "options of an unknown owner kind"
 
 # --- relays -------------------------------------------------------------
 RID=6f1b2e3c-1234-4abc-8def-0123456789ab
-RPK=ABCDEFabcdef_-0123456789ABCDEFabcdef_-01234
+# Real Ed25519 public keys (base64url, 43 characters): Relay signs with
+# the secret half, and a key that is no key would get 401 for ever.
+RPK=m1SqCyG35qZS4y5xuPUDGtevNkC1omaW4_1KGC8QxY0
+run relay create "$RID" QvY7DaAeR-Ir0S3gtiMVJLhqE-33Dme1xxTJdX7ckQw
+like "$RC:$ERR" "^2:relaycfgctl: relay create: .*not a relay public key" "relay create: a public key that is no Ed25519 point is a usage error"
+run relay create "$RID" notakey
+is "$RC" 2 "relay create: notakey is a usage error"
+run relay show "$RID"
+is "$RC" 1 "and nothing was created"
 run relay create "$RID" "$RPK"
 is "$RC:$(field relay_id):$(field is_internal)" "0:$RID:false" "relay create"
 run relay create "$RID" "$RPK"
@@ -311,12 +319,13 @@ run relay list
 is "$OUT" "1	$RID	false	$RPK" "relay list"
 # base64url has '-': a key may begin with it and is still positional
 RID2=7a2c3d4e-5678-4abc-8def-0123456789ab
-RPK2=-BCDEFabcdef_-0123456789ABCDEFabcdef_-01234
+RPK2=-W72G5Se2aQ-HrkwtEWXM3GwcljlfpyUyD2lt0QU64A
 run relay create "$RID2" "$RPK2"
 is "$RC:$(field relay_id):$(field public_key)" "0:$RID2:$RPK2" \
     "relay create with a public key that begins with '-'"
-run relay create --internal -- 8b3d4e5f-6789-4abc-8def-0123456789ab "--$RPK"
-is "$RC:$(field is_internal):$(field public_key)" "0:true:--$RPK" \
+RPK3=--hyMFGy9kHDJb-IfOjpUUq5eHBdaC1ket7wgCSIxRo
+run relay create --internal -- 8b3d4e5f-6789-4abc-8def-0123456789ab "$RPK3"
+is "$RC:$(field is_internal):$(field public_key)" "0:true:$RPK3" \
     "after --, an argument that begins with -- is positional"
 run relay delete "$RID2"
 is "$RC" 0 "relay delete of it"
@@ -339,6 +348,15 @@ run relay show "$RID" --cached
 is "$RC:$(field is_internal)" "0:false" "relay update --external clears it"
 run relay update "$RID" --internal --external
 is "$RC" 2 "--internal and --external together: usage error"
+run relay update "$RID" --public-key notakey
+like "$RC:$ERR" "^2:relaycfgctl: relay update: .*not a relay public key" "relay update --public-key notakey is a usage error"
+run relay show "$RID"
+is "$(field public_key)" "$RPK" "and the key is kept"
+run relay update "$RID" --public-key "$RPK2"
+is "$RC" 0 "relay update --public-key with a real key"
+run relay update "$RID" --public-key "$RPK"
+run relay update not-a-uuid --internal
+is "$RC" 2 "relay update of a relay id that is no UUID is a usage error"
 # What the marks do for access is tested through the server in t_auth.sh.
 # Migration 002 clears the column (registration used to store its own
 # per-request decision there) and db migrate drops the cache with it, so
@@ -403,7 +421,18 @@ is "$RC" 2 "invalidate needs a scope"
 run invalidate --org 1 --all
 is "$RC" 2 "invalidate takes one scope"
 run invalidate --key $'a b\001c'
-is "$RC" 0 "invalidate --key of an odd string works"
+is "$RC" 2 "invalidate --key of an odd string is a usage error"
+run invalidate --key zzz
+like "$RC:$OUT:$ERR" "^2::relaycfgctl: invalidate: a public key is 32 lowercase hex digits" "invalidate --key zzz is a usage error"
+run invalidate --key "$(printf %s "$PK" | tr a-f A-F)"
+is "$RC" 2 "an uppercase public key too (the server never looks one up)"
+run invalidate --relay nonexist
+like "$RC:$ERR" "^2:.*a relay id is a lowercase UUID" "invalidate --relay of a non-UUID is a usage error"
+run invalidate --relay 00000000-0000-4000-8000-000000000000
+is "$RC:$OUT" "0:invalidated relay 00000000-0000-4000-8000-000000000000" \
+    "invalidate --relay of a relay that does not exist: its negative entries go, exit 0"
+run invalidate --org 999
+is "$RC" 0 "invalidate --org of a missing organization: exit 0"
 run key show $'a b\001c' --cached
 is "$RC" 1 "and such a key is simply not found"
 sleep 0.3
