@@ -109,3 +109,67 @@ valid_timestamp(const char *s)
 			return false;
 	return s[VALID_TIMESTAMP_LEN] == '\0';
 }
+
+/* valid_utf8_len - see valid.h. */
+size_t
+valid_utf8_len(const unsigned char *p)
+{
+	unsigned c = p[0];
+	size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
+	    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+
+	if (len == 0 || (len == 2 && c < 0xc2))
+		return 0;
+	/* A NUL ends the string and is no continuation byte. */
+	for (size_t i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if (len == 3 && ((c == 0xe0 && p[1] < 0xa0) ||
+	    (c == 0xed && p[1] >= 0xa0)))
+		return 0;
+	if (len == 4 && ((c == 0xf0 && p[1] < 0x90) || c > 0xf4 ||
+	    (c == 0xf4 && p[1] >= 0x90)))
+		return 0;
+	return len;
+}
+
+/* valid_text - see valid.h. */
+bool
+valid_text(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t chars = 0, len;
+
+	while (*p != '\0') {
+		if ((len = valid_utf8_len(p)) == 0 ||
+		    (len == 1 && (*p < 0x20 || *p == 0x7f)))
+			return false;
+		p += len;
+		chars++;
+	}
+	return chars >= 1 && chars <= max;
+}
+
+/* valid_txmetric - see valid.h. */
+bool
+valid_txmetric(int64_t metric)
+{
+	return metric == VALID_TXMETRIC_DURATION ||
+	    metric == VALID_TXMETRIC_LCP;
+}
+
+/* valid_txthreshold - see valid.h. */
+bool
+valid_txthreshold(int64_t threshold)
+{
+	return threshold >= INT32_MIN && threshold <= INT32_MAX &&
+	    threshold % 100 == 0;
+}
+
+/* valid_txname - see valid.h. */
+bool
+valid_txname(const char *s)
+{
+	return s != NULL && *s != '\0' &&
+	    strlen(s) <= 4 * VALID_TXNAME_MAX && valid_text(s, VALID_TXNAME_MAX);
+}

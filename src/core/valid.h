@@ -6,6 +6,7 @@
 #define RELAYCFG_VALID_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* valid_hex_digit - the value of one hex digit (either case), or -1. */
@@ -38,6 +39,36 @@ bool	valid_json_int64(struct json_object *v, int64_t *out);
 /* valid_option_key - an option key: [A-Za-z0-9_.:-], 1 to 64 characters
  * (Sentry's keys are VARCHAR(64)). */
 bool	valid_option_key(const char *s);
+
+/*
+ * valid_utf8_len - the length (1-4) of the well-formed UTF-8 sequence
+ * that starts at p (NUL-terminated), or 0 when none does.
+ */
+size_t	valid_utf8_len(const unsigned char *p);
+
+/*
+ * valid_text - well-formed UTF-8 without C0 controls or DEL, 1 to max
+ * characters: the rule for names and labels (VARCHAR(max) in utf8mb4).
+ */
+bool	valid_text(const char *s, size_t max);
+
+/* A transaction threshold's metric, Sentry's TransactionMetric. */
+#define VALID_TXMETRIC_DURATION	1
+#define VALID_TXMETRIC_LCP	2
+#define VALID_TXNAME_MAX	200	/* transaction VARCHAR(200) */
+
+/* valid_txmetric - 1 (duration) or 2 (lcp). */
+bool	valid_txmetric(int64_t metric);
+
+/*
+ * valid_txthreshold - what Sentry's threshold serializer accepts
+ * (IntegerField(max_value=2147483647), a multiple of 100) that the INT
+ * column can hold.
+ */
+bool	valid_txthreshold(int64_t threshold);
+
+/* valid_txname - a transaction name: 1-200 characters of text. */
+bool	valid_txname(const char *s);
 
 /* The length of a timestamp as Sentry's endpoint writes them. */
 #define VALID_TIMESTAMP_LEN	27	/* YYYY-MM-DDTHH:MM:SS.ffffffZ */

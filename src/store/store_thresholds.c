@@ -21,38 +21,35 @@
 #include "log.h"
 #include "store.h"
 #include "store_int.h"
+#include "valid.h"
 
 #define TT_KIND		"tt"
 #define TT_PROJECT	"sentry_projecttransactionthreshold"
 #define TT_OVERRIDE	"sentry_projecttransactionthresholdoverride"
 
-/* store_valid_txmetric - Sentry's TransactionMetric values. */
+_Static_assert(MODEL_TXMETRIC_DURATION == VALID_TXMETRIC_DURATION &&
+    MODEL_TXMETRIC_LCP == VALID_TXMETRIC_LCP &&
+    MODEL_TXNAME_MAX == VALID_TXNAME_MAX, "model.h and valid.h agree");
+
+/* store_valid_txmetric - Sentry's TransactionMetric values (valid.h). */
 bool
 store_valid_txmetric(int64_t metric)
 {
-	return metric == MODEL_TXMETRIC_DURATION ||
-	    metric == MODEL_TXMETRIC_LCP;
+	return valid_txmetric(metric);
 }
 
-/*
- * store_valid_txthreshold - what Sentry's threshold serializer accepts
- * (IntegerField(max_value=2147483647), a multiple of 100) that the INT
- * column can hold.
- */
+/* store_valid_txthreshold - see valid.h's valid_txthreshold. */
 bool
 store_valid_txthreshold(int64_t threshold)
 {
-	return threshold >= INT32_MIN && threshold <= INT32_MAX &&
-	    threshold % 100 == 0;
+	return valid_txthreshold(threshold);
 }
 
 /* store_valid_txname - a transaction name: 1-200 characters of text. */
 bool
 store_valid_txname(const char *s)
 {
-	return s != NULL && *s != '\0' &&
-	    strlen(s) <= 4 * MODEL_TXNAME_MAX &&
-	    store_valid_text(s, MODEL_TXNAME_MAX);
+	return valid_txname(s);
 }
 
 /* --- the cached form ------------------------------------------------- */

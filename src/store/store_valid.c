@@ -61,31 +61,7 @@ store_valid_slug(const char *s, size_t max)
 bool
 store_valid_text(const char *s, size_t max)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t chars = 0;
-
-	while (*p != '\0') {
-		unsigned c = *p;
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
-		    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-
-		if (len == 0 || (len == 1 && (c < 0x20 || c == 0x7f)))
-			return false;
-		if (len == 2 && c < 0xc2)
-			return false;
-		for (size_t i = 1; i < len; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-		if (len == 3 && ((c == 0xe0 && p[1] < 0xa0) ||
-		    (c == 0xed && p[1] >= 0xa0)))
-			return false;
-		if (len == 4 && ((c == 0xf0 && p[1] < 0x90) || c > 0xf4 ||
-		    (c == 0xf4 && p[1] >= 0x90)))
-			return false;
-		p += len;
-		chars++;
-	}
-	return chars >= 1 && chars <= max;
+	return valid_text(s, max);
 }
 
 /* A string that could be a value of a column of at most max characters. */
