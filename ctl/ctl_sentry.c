@@ -9,7 +9,8 @@
  *      is read from MariaDB and nothing is written.
  *   2. Sentry's rows from one REPEATABLE READ snapshot (ctl_sentry_pg.c);
  *      rows relaycfg cannot take (a pickled option value, a DSN key that
- *      is not 32 hex, a row whose parent is missing) are reported and
+ *      is not 32 hex, a threshold relaycfgctl threshold would refuse, a
+ *      row whose parent is missing) are reported and
  *      their relaycfg copies left as they are.
  *   3. The sync lock of relaycfg's database (GET_LOCK): two syncs never
  *      interleave, on one host or several.

@@ -41,7 +41,12 @@ enum mirror_check {
 	MV_HEX32,	/* a DSN key: 32 lowercase hex (uuid4().hex) */
 	MV_UUID,	/* a relay id: canonical lowercase UUID */
 	MV_OPTKEY,	/* an option key, as relaycfgctl takes them */
-	MV_ID		/* a positive integer */
+	MV_ID,		/* a positive integer */
+	/* Transaction thresholds, as relaycfgctl threshold takes them
+	 * (valid.h's valid_tx*): the server ignores any other row. */
+	MV_TXMETRIC,	/* 1 (duration) or 2 (lcp) */
+	MV_TXTHRESHOLD,	/* a multiple of 100 that an INT holds */
+	MV_TXNAME	/* a transaction name: 1-200 characters of text */
 };
 
 struct mirror_col {

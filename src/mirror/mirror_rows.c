@@ -107,6 +107,15 @@ check_value(const struct mirror_col *c, const char *s)
 		    "is not 1-64 of [A-Za-z0-9_.:-]";
 	case MV_ID:
 		return n > 0 ? NULL : "is not a positive id";
+	case MV_TXMETRIC:
+		return valid_txmetric(n) ? NULL :
+		    "is not 1 (duration) or 2 (lcp)";
+	case MV_TXTHRESHOLD:
+		return valid_txthreshold(n) ? NULL :
+		    "is not a multiple of 100 that relaycfg takes";
+	case MV_TXNAME:
+		return valid_txname(s) ? NULL :
+		    "is not 1-200 characters of text";
 	case MV_NONE:
 		break;
 	}

@@ -106,8 +106,8 @@ static const char *const own_project_options[] = {
 static const struct mirror_col threshold_cols[] = {
 	{ "project_id",		MC_INT,  MV_ID,     false },
 	{ "organization_id",	MC_INT,  MV_ID,     false },
-	{ "threshold",		MC_INT,  MV_NONE,   false },
-	{ "metric",		MC_INT,  MV_NONE,   false },
+	{ "threshold",		MC_INT,  MV_TXTHRESHOLD, false },
+	{ "metric",		MC_INT,  MV_TXMETRIC, false },
 	{ "edited_by_id",	MC_INT,  MV_NONE,   true },
 	{ "date_added",		MC_TIME, MV_NONE,   true },
 	{ "date_updated",	MC_TIME, MV_NONE,   false },
@@ -115,10 +115,10 @@ static const struct mirror_col threshold_cols[] = {
 
 static const struct mirror_col threshold_override_cols[] = {
 	{ "project_id",		MC_INT,  MV_ID,     false },
-	{ "transaction",	MC_TEXT, MV_NONE,   false },
+	{ "transaction",	MC_TEXT, MV_TXNAME, false },
 	{ "organization_id",	MC_INT,  MV_ID,     false },
-	{ "threshold",		MC_INT,  MV_NONE,   false },
-	{ "metric",		MC_INT,  MV_NONE,   false },
+	{ "threshold",		MC_INT,  MV_TXTHRESHOLD, false },
+	{ "metric",		MC_INT,  MV_TXMETRIC, false },
 	{ "edited_by_id",	MC_INT,  MV_NONE,   true },
 	{ "date_added",		MC_TIME, MV_NONE,   true },
 	{ "date_updated",	MC_TIME, MV_NONE,   false },

@@ -10,6 +10,7 @@
 #   * Sentry's sentry_relay.is_internal never marks a relay internal, and a
 #     relaycfgctl mark survives syncs;
 #   * a pickled option value is reported and left alone, the rest applies;
+#   * so are threshold rows relaycfgctl threshold would refuse;
 #   * the deletion guard, --dry-run, --force, the lock, the password kept
 #     out of argv, a read-only Sentry role;
 #   * --watch by polling, and woken by LISTEN/NOTIFY within a second;
@@ -344,6 +345,38 @@ pgsql "UPDATE sentry_projectoptions SET value = '[\"Timeout\"]'
 sync
 is "$(sql "SELECT value FROM sentry_projectoptions WHERE project_id = 2 AND \`key\` = 'sentry:error_messages'")" \
     '["Timeout"]' "rewritten as JSON in Sentry, it is mirrored"
+
+# --- thresholds relaycfg would not take: reported, relaycfg's rows left -------
+# relaycfgctl threshold takes metric 1 (duration) or 2 (lcp) and a multiple
+# of 100; the server ignores any other row, so the sync must not make one.
+ctl threshold set 1 --metric lcp --threshold 400 >/dev/null
+pgsql "INSERT INTO sentry_projecttransactionthresholdoverride (date_updated,
+        date_added, transaction, threshold, metric, edited_by_id,
+        organization_id, project_id)
+        VALUES (now(), now(), '/bad', 250, 7, NULL, 1, 2),
+               (now(), now(), '/odd', 250, 1, NULL, 1, 2);
+    INSERT INTO sentry_projecttransactionthreshold (date_updated, date_added,
+        threshold, metric, edited_by_id, organization_id, project_id)
+        VALUES (now(), now(), 300, 7, NULL, 1, 1)" >/dev/null
+sync
+is "$RC" 0 "bad threshold rows do not fail the sync"
+like "$ERR" "skipped sentry_projecttransactionthresholdoverride \\(2 /bad\\): threshold is not a multiple of 100" \
+    "an override with threshold 250 is reported by table and key"
+like "$ERR" "skipped sentry_projecttransactionthresholdoverride \\(2 /odd\\): threshold" \
+    "... with a good metric too"
+like "$ERR" "skipped sentry_projecttransactionthreshold \\(1\\): metric is not 1 \\(duration\\) or 2 \\(lcp\\)" \
+    "a threshold with metric 7 is reported"
+like "$OUT" ' 3 rows skipped' "and counted as skipped"
+is "$(sql "SELECT COUNT(*) FROM sentry_projecttransactionthresholdoverride WHERE \`transaction\` IN ('/bad', '/odd')")" 0 \
+    "the refused overrides are not created in relaycfg"
+is "$(sql "SELECT CONCAT(metric, ' ', threshold) FROM sentry_projecttransactionthreshold WHERE project_id = 1")" \
+    "2 400" "relaycfg's own threshold for the refused row is left as it was"
+pgsql "DELETE FROM sentry_projecttransactionthresholdoverride
+        WHERE transaction IN ('/bad', '/odd');
+    DELETE FROM sentry_projecttransactionthreshold WHERE project_id = 1" >/dev/null
+sync
+is "$RC:$(sql "SELECT COUNT(*) FROM sentry_projecttransactionthreshold WHERE project_id = 1")" 0:0 \
+    "gone from Sentry, relaycfg's threshold goes"
 
 # --- changes whose order matters ------------------------------------------------
 # In one sync: project 2's threshold goes (the project stays); project 5

@@ -70,6 +70,15 @@ dflt(enum mirror_table_id id)
 		case MV_ID:
 			r.v[c] = "1";
 			continue;
+		case MV_TXMETRIC:
+			r.v[c] = "1";
+			continue;
+		case MV_TXTHRESHOLD:
+			r.v[c] = "300";
+			continue;
+		case MV_TXNAME:
+			r.v[c] = "/checkout";
+			continue;
 		case MV_NONE:
 			break;
 		}
