@@ -218,27 +218,33 @@ print_plan(const struct sync *s, const struct mirror_plan *plan,
 			const struct mirror_change *ch = &plan->t[t].ch[i];
 			const struct mirror_row *row = ch->want != NULL ?
 			    ch->want : ch->have;
-			char key[200], cols[512] = "";
-			json_object *one;
+			char key[MIRROR_KEY_TEXT_LEN], cols[512] = "", *jkey;
+			json_object *one = NULL;
 
-			mirror_key_text(mt, (const char *const *)row->v, key,
-			    sizeof(key));
 			if (ch->op == MO_UPDATE)
 				changed_columns(mt, &want[t], ch, cols,
 				    sizeof(cols));
 			if (!s->json) {
+				/* Escaped for the terminal, uncut. */
+				mirror_key_text(mt, (const char *const *)row->v,
+				    key, sizeof(key));
 				printf("%s %s %s%s%s\n", verbs[ch->op],
 				    mt->name, key, cols[0] != '\0' ? ": " : "",
 				    cols);
 				continue;
 			}
-			if ((one = change_json(verbs[ch->op], mt->name, key,
-			    cols)) == NULL ||
+			/* The key as it is: json-c escapes what it must. */
+			jkey = mirror_key_string(mt,
+			    (const char *const *)row->v);
+			if (jkey == NULL || (one = change_json(verbs[ch->op],
+			    mt->name, jkey, cols)) == NULL ||
 			    json_object_array_add(arr, one) != 0) {
+				free(jkey);
 				json_object_put(one);
 				json_object_put(arr);
 				return -1;
 			}
+			free(jkey);
 		}
 	}
 	*changes = arr;
@@ -346,7 +352,8 @@ print_summary(const struct sync *s, const struct mirror_plan *plan,
 			jadd(o, "changes", changes, &ok);
 		if (ok)
 			puts(json_object_to_json_string_ext(o,
-			    JSON_C_TO_STRING_PLAIN));
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(tables);
 		json_object_put(o);
 		if (!ok) {

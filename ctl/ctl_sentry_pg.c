@@ -303,7 +303,7 @@ read_table(struct sentry_pg *pg, struct mirror_rows *want,
 {
 	const struct mirror_table *t = want->t;
 	const char **vals = NULL;
-	char sql[PG_SQL_MAX], why[512];
+	char sql[PG_SQL_MAX], why[MIRROR_WHY_LEN];
 	size_t len = 0;
 	PGresult *res;
 	int rc = -1;

@@ -256,11 +256,31 @@ void	mirror_plan_summary(const struct mirror_plan *plan, char *buf,
 char	*mirror_key_exact(const struct mirror_table *t, const char *const *v);
 
 /*
+ * A key as text (mirror_key_text) fits in this many bytes, escaped, when
+ * its columns are as long as relaycfg's (a 200-character transaction);
+ * a message that shows one fits in MIRROR_WHY_LEN.
+ */
+#define MIRROR_KEY_TEXT_LEN	4096
+#define MIRROR_WHY_LEN		(MIRROR_KEY_TEXT_LEN + 512)
+
+/*
  * mirror_key_text - the key of a row given as values (the id; "7 sentry:
- * scrub-data" for two columns) into buf, for messages and kept keys;
- * untrusted bytes are shown as '?'.  Returns buf.
+ * scrub-data" for two columns) into buf, for lines a person reads: valid
+ * UTF-8 as it is, each other byte, control character (C0, DEL, C1) and
+ * backslash as \xhh, so that two keys that differ look different.  A
+ * key longer than len allows is cut at a character and ends in "\u2026"
+ * (an ellipsis; len of 4 or more).  Returns buf.
  */
 char	*mirror_key_text(const struct mirror_table *t, const char *const *v,
 	    char *buf, size_t len);
+
+/*
+ * mirror_key_string - the key of a row given as values, columns joined
+ * by ' ' and SQL NULL as "NULL", uncut and unescaped, for --json (json-c
+ * escapes what JSON needs): a byte that is not valid UTF-8 (never from
+ * PostgreSQL) becomes U+FFFD.  A new string, NULL on OOM.
+ */
+char	*mirror_key_string(const struct mirror_table *t,
+	    const char *const *v);
 
 #endif

@@ -122,26 +122,115 @@ check_value(const struct mirror_col *c, const char *s)
 	return NULL;
 }
 
+/* One output: the bytes the whole text needs, those written so far. */
+struct text_out {
+	char	*buf;
+	size_t	 len, max, o, need;
+	bool	 full;
+};
+
+/* out_put - n bytes of one character (or escape), whole or not at all. */
+static void
+out_put(struct text_out *out, const char *unit, size_t n)
+{
+	out->need += n;
+	if (!out->full && out->o + n <= out->max && out->o + n < out->len) {
+		memcpy(out->buf + out->o, unit, n);
+		out->o += n;
+	} else
+		out->full = true;
+}
+
+/*
+ * key_text_put - the key as mirror_key_text shows it into buf, at most
+ * max bytes and whole characters (escapes) of it, NUL-terminated when len
+ * > 0.  Returns the bytes the whole key needs, as snprintf does.
+ */
+static size_t
+key_text_put(const struct mirror_table *t, const char *const *v, char *buf,
+    size_t len, size_t max)
+{
+	struct text_out out = { buf, len, max, 0, 0, false };
+
+	for (size_t c = 0; c < t->nkey; c++) {
+		const unsigned char *s = (const unsigned char *)
+		    (v[c] != NULL ? v[c] : "NULL");
+
+		if (c > 0)
+			out_put(&out, " ", 1);
+		while (*s != '\0') {
+			size_t n = valid_utf8_len(s);
+			char esc[5];
+
+			/* C1 controls are 0xc2 0x80-0x9f. */
+			if (n > 0 && s[0] >= 0x20 && s[0] != 0x7f &&
+			    s[0] != '\\' && !(s[0] == 0xc2 && s[1] < 0xa0)) {
+				out_put(&out, (const char *)s, n);
+				s += n;
+				continue;
+			}
+			for (size_t k = 0; k < (n > 0 ? n : 1); k++) {
+				snprintf(esc, sizeof(esc), "\\x%02x", *s++);
+				out_put(&out, esc, 4);
+			}
+		}
+	}
+	if (len > 0)
+		buf[out.o] = '\0';
+	return out.need;
+}
+
 /* mirror_key_text - see mirror.h. */
 char *
 mirror_key_text(const struct mirror_table *t, const char *const *v,
     char *buf, size_t len)
 {
-	size_t o = 0;
+	static const char ellipsis[] = "\xe2\x80\xa6";
+	size_t o;
 
-	if (len == 0)
+	if (key_text_put(t, v, buf, len, SIZE_MAX) < len || len < 4)
 		return buf;
-	for (size_t c = 0; c < t->nkey; c++) {
-		const char *s = v[c] != NULL ? v[c] : "NULL";
-
-		if (c > 0 && o + 1 < len)
-			buf[o++] = ' ';
-		/* At most 80 characters of each: enough to find the row. */
-		for (size_t i = 0; s[i] != '\0' && i < 80 && o + 1 < len; i++)
-			buf[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	}
-	buf[o] = '\0';
+	/* Cut: room for the ellipsis and the NUL. */
+	key_text_put(t, v, buf, len, len - sizeof(ellipsis));
+	o = strlen(buf);
+	memcpy(buf + o, ellipsis, sizeof(ellipsis));
 	return buf;
+}
+
+/* mirror_key_string - see mirror.h. */
+char *
+mirror_key_string(const struct mirror_table *t, const char *const *v)
+{
+	size_t len = 1, o = 0;
+	char *k;
+
+	/* Each byte at most 3 (U+FFFD), a separator each column. */
+	for (size_t c = 0; c < t->nkey; c++)
+		len += 3 * strlen(v[c] != NULL ? v[c] : "NULL") + 1;
+	if ((k = malloc(len)) == NULL)
+		return NULL;
+	for (size_t c = 0; c < t->nkey; c++) {
+		const unsigned char *s = (const unsigned char *)
+		    (v[c] != NULL ? v[c] : "NULL");
+
+		if (c > 0)
+			k[o++] = ' ';
+		while (*s != '\0') {
+			size_t n = valid_utf8_len(s);
+
+			if (n == 0) {
+				memcpy(k + o, "\xef\xbf\xbd", 3);
+				o += 3;
+				s++;
+				continue;
+			}
+			memcpy(k + o, s, n);
+			o += n;
+			s += n;
+		}
+	}
+	k[o] = '\0';
+	return k;
 }
 
 /* mirror_key_exact - see mirror.h. */
@@ -207,7 +296,7 @@ mirror_rows_add(struct mirror_rows *r, const char *const *vals, bool sentry,
 {
 	const struct mirror_table *t = r->t;
 	struct mirror_row row = { NULL, { 0, 0 } };
-	char shown[200];
+	char shown[MIRROR_KEY_TEXT_LEN];
 	bool oom = false;
 
 	if (why != NULL && whylen > 0)
@@ -318,7 +407,7 @@ mirror_drop_orphans(struct mirror_rows want[MT_COUNT],
 		for (size_t i = 0; i < child->n; i++) {
 			struct mirror_row *row = &child->rows[i];
 			const char *v = row->v[col];
-			char shown[200], why[512];
+			char shown[MIRROR_KEY_TEXT_LEN], why[MIRROR_WHY_LEN];
 
 			if (v == NULL || child->absent[col] ||
 			    has_id(parent, strtoll(v, NULL, 10))) {

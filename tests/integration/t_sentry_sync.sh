@@ -11,6 +11,7 @@
 #     relaycfgctl mark survives syncs;
 #   * a pickled option value is reported and left alone, the rest applies;
 #   * so are threshold rows relaycfgctl threshold would refuse;
+#   * --dry-run shows keys whole, UTF-8 as it is, controls escaped;
 #   * the deletion guard, --dry-run, --force, the lock, the password kept
 #     out of argv, a read-only Sentry role;
 #   * --watch by polling, and woken by LISTEN/NOTIFY within a second;
@@ -377,6 +378,36 @@ pgsql "DELETE FROM sentry_projecttransactionthresholdoverride
 sync
 is "$RC:$(sql "SELECT COUNT(*) FROM sentry_projecttransactionthreshold WHERE project_id = 1")" 0:0 \
     "gone from Sentry, relaycfg's threshold goes"
+
+# --- keys in --dry-run: text as it is, escaped only where it must be --------
+# Transactions are text: an emoji, 200 characters past any cut, a
+# backslash (shown escaped, so that no name looks like an escape), a tab
+# (refused, and reported escaped).
+LONG=$(printf 'é%.0s' $(seq 200))
+pgsql "INSERT INTO sentry_projecttransactionthresholdoverride (date_updated,
+        date_added, transaction, threshold, metric, edited_by_id,
+        organization_id, project_id)
+        VALUES (now(), now(), '/😀', 800, 1, NULL, 1, 2),
+               (now(), now(), '$LONG', 800, 1, NULL, 1, 2),
+               (now(), now(), '${LONG%é}è', 800, 1, NULL, 1, 2),
+               (now(), now(), E'/a\\\\b', 800, 1, NULL, 1, 2),
+               (now(), now(), E'/tab\\there', 800, 1, NULL, 1, 2)" >/dev/null
+sync --dry-run
+is "$RC" 0 "--dry-run with non-ASCII keys: exit 0"
+PLAN=$(printf '%s\n' "$OUT" | grep '^create sentry_projecttransactionthresholdoverride' | sort)
+is "$PLAN" "$(printf '%s\n' "create sentry_projecttransactionthresholdoverride 2 /a\\x5cb" \
+    "create sentry_projecttransactionthresholdoverride 2 /😀" \
+    "create sentry_projecttransactionthresholdoverride 2 ${LONG%é}è" \
+    "create sentry_projecttransactionthresholdoverride 2 $LONG" | sort)" \
+    "--dry-run: UTF-8 keys as they are, whole; a backslash as \\x5c"
+like "$ERR" 'skipped sentry_projecttransactionthresholdoverride \(2 /tab\\x09here\): transaction is not 1-200 characters of text' \
+    "a refused key's control character is shown as \\x09"
+OUT=$(ctl --json sentry-sync --dry-run 2>/dev/null)
+is "$(printf '%s' "$OUT" | jq -c '[.changes[] | select(.table == "sentry_projecttransactionthresholdoverride") | .key] | sort')" \
+    "$(jq -cn --arg l "2 $LONG" --arg m "2 ${LONG%é}è" '["2 /a\\b", "2 /😀", $l, $m] | sort')" \
+    "--dry-run --json: each key exactly as Sentry has it"
+pgsql "DELETE FROM sentry_projecttransactionthresholdoverride
+        WHERE transaction <> '/checkout'" >/dev/null
 
 # --- changes whose order matters ------------------------------------------------
 # In one sync: project 2's threshold goes (the project stays); project 5

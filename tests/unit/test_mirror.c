@@ -329,7 +329,8 @@ test_key_text(void **state)
 	const struct mirror_table *org = mirror_table(MT_ORG);
 	const struct mirror_table *opt = mirror_table(MT_PROJECT_OPTION);
 	const struct mirror_table *rel = mirror_table(MT_RELAY);
-	char buf[200], small[4], longv[120];
+	const struct mirror_table *thr = mirror_table(MT_THRESHOLD_OVERRIDE);
+	char buf[200], small[4], longv[401], big[MIRROR_KEY_TEXT_LEN], *key;
 
 	(void)state;
 	assert_string_equal(mirror_key_text(org, (const char *const[]){ "42" },
@@ -341,29 +342,56 @@ test_key_text(void **state)
 	    "7 sentry:scrub-data");
 	assert_string_equal(mirror_key_text(rel, (const char *const[]){ UUID1,
 	    "pk", NULL }, buf, sizeof(buf)), UUID1);
-	/* Untrusted bytes: controls, DEL and non-ASCII become '?', one each. */
+	/* Controls, DEL, C1, backslash and bytes that are not UTF-8 are
+	 * escaped; valid UTF-8 stays as it is. */
 	assert_string_equal(mirror_key_text(opt, (const char *const[]){ "7",
-	    "k\x01\x7f\xc3\xa9\n!", NULL }, buf, sizeof(buf)), "7 k????\?!");
+	    "k\x01\x7f\xc3\xa9\n!", NULL }, buf, sizeof(buf)),
+	    "7 k\\x01\\x7f\xc3\xa9\\x0a!");
 	assert_string_equal(mirror_key_text(org, (const char *const[]){
-	    "\x1b[31m" }, buf, sizeof(buf)), "?[31m");
+	    "\x1b[31m" }, buf, sizeof(buf)), "\\x1b[31m");
+	assert_string_equal(mirror_key_text(thr, (const char *const[]){ "100",
+	    "/\xf0\x9f\x98\x80 \xc2\x9b\xc2\xa0\\\xff\xc3" }, buf,
+	    sizeof(buf)), "100 /\xf0\x9f\x98\x80 \\xc2\\x9b\xc2\xa0\\x5c"
+	    "\\xff\\xc3");
 	/* SQL NULL in a key */
 	assert_string_equal(mirror_key_text(opt, (const char *const[]){ NULL,
 	    NULL }, buf, sizeof(buf)), "NULL NULL");
-	/* At most 80 characters of each column. */
-	memset(longv, 'x', sizeof(longv) - 1);
-	longv[sizeof(longv) - 1] = '\0';
-	mirror_key_text(opt, (const char *const[]){ "3", longv }, buf,
-	    sizeof(buf));
-	assert_int_equal(strlen(buf), 2 + 80);
-	assert_memory_equal(buf, "3 xxxx", 6);
+	/* Whole when it fits: 200 two-byte characters. */
+	for (size_t i = 0; i < 200; i++)
+		memcpy(longv + 2 * i, "\xc3\xa9", 2);
+	longv[400] = '\0';
+	mirror_key_text(thr, (const char *const[]){ "3", longv }, big,
+	    sizeof(big));
+	assert_int_equal(strlen(big), 2 + 400);
+	assert_string_equal(big + 2, longv);
+	/* Cut at a character, and said with an ellipsis. */
+	mirror_key_text(thr, (const char *const[]){ "3", longv }, buf, 12);
+	assert_string_equal(buf, "3 \xc3\xa9\xc3\xa9\xc3\xa9\xe2\x80\xa6");
+	mirror_key_text(thr, (const char *const[]){ "3", longv }, buf, 13);
+	assert_string_equal(buf, "3 \xc3\xa9\xc3\xa9\xc3\xa9\xe2\x80\xa6");
+	mirror_key_text(thr, (const char *const[]){ "3", longv }, buf, 14);
+	assert_string_equal(buf, "3 \xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xe2\x80"
+	    "\xa6");
+	/* For --json: as it is, but never bytes that are not UTF-8. */
+	key = mirror_key_string(thr, (const char *const[]){ "100",
+	    "/\x01\xf0\x9f\x98\x80\xff" });
+	assert_non_null(key);
+	assert_string_equal(key, "100 /\x01\xf0\x9f\x98\x80\xef\xbf\xbd");
+	free(key);
+	key = mirror_key_string(opt, (const char *const[]){ NULL, "k" });
+	assert_non_null(key);
+	assert_string_equal(key, "NULL k");
+	free(key);
 	/* A small buffer is filled and terminated, never overrun. */
 	memset(small, '#', sizeof(small));
 	mirror_key_text(org, (const char *const[]){ "123456" }, small,
 	    sizeof(small));
-	assert_string_equal(small, "123");
-	mirror_key_text(opt, (const char *const[]){ "12", "abc" }, small,
+	assert_string_equal(small, "\xe2\x80\xa6");
+	mirror_key_text(org, (const char *const[]){ "123" }, small,
 	    sizeof(small));
-	assert_string_equal(small, "12 ");
+	assert_string_equal(small, "123");
+	mirror_key_text(org, (const char *const[]){ "123456" }, small, 3);
+	assert_string_equal(small, "12");
 	mirror_key_text(org, (const char *const[]){ "1" }, small, 1);
 	assert_string_equal(small, "");
 	small[0] = '#';
@@ -511,8 +539,8 @@ test_add_refused(void **state)
 	refuse(MT_PROJECT_OPTION, &row, "sentry_projectoptions (5 ): "
 	    "key is not 1-64 of [A-Za-z0-9_.:-]", "5 ");
 	row = keyed(MT_ORG_OPTION, "5", "k\x01");
-	refuse(MT_ORG_OPTION, &row, "sentry_organizationoptions (5 k?): "
-	    "key is not 1-64 of [A-Za-z0-9_.:-]", "5 k?");
+	refuse(MT_ORG_OPTION, &row, "sentry_organizationoptions (5 k\\x01): "
+	    "key is not 1-64 of [A-Za-z0-9_.:-]", "5 k\\x01");
 
 	/* ids: integers, positive */
 	row = keyed(MT_ORG, "abc", NULL);
@@ -1543,7 +1571,8 @@ test_key_exact(void **state)
 	char sa[64], sb[64], *ka, *kb, *kn;
 
 	(void)state;
-	assert_string_equal(mirror_key_text(t, a, sa, sizeof(sa)),
+	/* Shown as they are, they look different too. */
+	assert_string_not_equal(mirror_key_text(t, a, sa, sizeof(sa)),
 	    mirror_key_text(t, b, sb, sizeof(sb)));
 	ka = mirror_key_exact(t, a);
 	kb = mirror_key_exact(t, b);
