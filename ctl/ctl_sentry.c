@@ -635,6 +635,12 @@ ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o)
 		usage(stderr);
 		return 2;
 	}
+	/* libpq would take any other text as a database name. */
+	if (pg_arg != NULL &&
+	    sentry_pg_check_conninfo(pg_arg, err, sizeof(err)) != 0) {
+		ctl_warn(cmd, "--pg is not a libpq connection string: %s", err);
+		return 2;
+	}
 	if (pg_arg != NULL && sentry_pg_has_password(pg_arg)) {
 		ctl_warn(cmd, "%s", "--pg must not carry a password (every user "
 		    "sees argv): put it in sentry_pg_password in the config "
@@ -656,6 +662,16 @@ ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o)
 		 * as a config file that does not load, not a usage error. */
 		ctl_warn(cmd, "no Sentry database: give --pg CONNINFO or set "
 		    "sentry_pg in %s", o->config_path);
+		goto out;
+	}
+	if (pg_arg == NULL &&
+	    sentry_pg_check_conninfo(s.conninfo, err, sizeof(err)) != 0) {
+		char where[1024];
+
+		/* A configuration error (1), where the file says it. */
+		conf_origin(s.conf, CONF_SENTRY_PG, where, sizeof(where));
+		fprintf(stderr, "relaycfgctl: %s: is not a libpq connection "
+		    "string: %s\n", where, err);
 		goto out;
 	}
 	if (app_global_init() != 0) {

@@ -29,6 +29,15 @@ struct sentry_pg *sentry_pg_connect(const char *conninfo,
 	    const char *password, char *err, size_t errlen);
 void	sentry_pg_close(struct sentry_pg *pg);
 
+/*
+ * sentry_pg_check_conninfo - is conninfo what libpq reads as a connection
+ * string (key=value pairs, or a postgresql:// or postgres:// URI)?  Any
+ * other text libpq would take as a database name, and an empty one as
+ * all defaults.  0, or -1 with libpq's reason (or ours) in err.
+ */
+int	sentry_pg_check_conninfo(const char *conninfo, char *err,
+	    size_t errlen);
+
 /* sentry_pg_has_password - does conninfo itself carry a password? */
 bool	sentry_pg_has_password(const char *conninfo);
 

@@ -55,6 +55,41 @@ pg_command(struct sentry_pg *pg, const char *sql, char *err, size_t errlen)
 	return rc;
 }
 
+/* sentry_pg_check_conninfo - see ctl_sentry.h. */
+int
+sentry_pg_check_conninfo(const char *conninfo, char *err, size_t errlen)
+{
+	PQconninfoOption *opts;
+	char *msg = NULL;
+	size_t n;
+
+	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
+		if (msg == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		/* libpq's message ends in a newline. */
+		n = strlen(msg);
+		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+			msg[--n] = '\0';
+		snprintf(err, errlen, "%s", msg);
+		PQfreemem(msg);
+		return -1;
+	}
+	PQconninfoFree(opts);
+	/* Parsed: text without '=' that is no URI is blank (all defaults);
+	 * the connect would use it as dbname, not as conninfo. */
+	if (strchr(conninfo, '=') == NULL &&
+	    strncmp(conninfo, "postgresql://", 13) != 0 &&
+	    strncmp(conninfo, "postgres://", 11) != 0) {
+		snprintf(err, errlen, "names no database: give key=value "
+		    "pairs (host=... dbname=... user=...) or a postgresql:// "
+		    "URI");
+		return -1;
+	}
+	return 0;
+}
+
 /* sentry_pg_has_password - see ctl_sentry.h. */
 bool
 sentry_pg_has_password(const char *conninfo)

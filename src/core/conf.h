@@ -83,6 +83,7 @@ enum conf_setting {
 	CONF_STATSD_SERVER,
 	CONF_STATSD_PREFIX,
 	CONF_STATSD_TAGS,
+	CONF_SENTRY_PG,		/* checked by relaycfgctl sentry-sync (libpq) */
 	CONF_N_SETTINGS
 };
 

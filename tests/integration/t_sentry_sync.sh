@@ -480,6 +480,24 @@ like "$OUT" $'^update sentry_project 1: name\nsentry-sync \\(dry run\\): project
     "--dry-run prints each change and the summary"
 is "$(sql "SELECT name FROM sentry_project WHERE id = 1")" Web "--dry-run writes nothing"
 
+# libpq takes text that is no connection string as a database name (and
+# tries its default socket): refused, with libpq's reason.
+sync --pg "this is not conninfo"
+is "$RC:$OUT" "2:" "--pg that is not a connection string: a usage error"
+like "$ERR" '--pg is not a libpq connection string: missing "=" after "this" in connection info string' \
+    "with libpq's reason"
+sync --pg "   "
+is "$RC" 2 "a blank --pg: refused"
+like "$ERR" 'names no database' "... saying why"
+sync --dry-run --pg "postgresql:///$PG_DB?host=$PG_SOCKDIR&port=$PG_PORT&user=$PG_RO_USER"
+is "$RC" 0 "a postgresql:// URI is a connection string"
+grep -v '^sentry_pg = ' "$RELAYCFG_CONF" >"$T/badpg.conf"
+echo "sentry_pg = sentry on localhost" >>"$T/badpg.conf"
+OUT=$("$RELAYCFGCTL" -c "$T/badpg.conf" sentry-sync 2>&1)
+is "$?" 1 "sentry_pg that is not a connection string: a configuration error"
+is "$OUT" "relaycfgctl: $T/badpg.conf:$(wc -l <"$T/badpg.conf"): sentry_pg: is not a libpq connection string: missing \"=\" after \"sentry\" in connection info string" \
+    "... by file and line, with libpq's reason"
+
 sync --pg "$(pg_conninfo) password=$PG_RO_PASSWORD"
 is "$RC" 2 "--pg with a password: refused (argv is public)"
 like "$ERR" 'sentry_pg_password' "and told where the password goes"
