@@ -615,7 +615,8 @@ db_sql_token(struct db_sql *s, const char *str)
 
 /* --- schema ---------------------------------------------------------- */
 
-/* The bookkeeping table itself: it must exist before any migration. */
+/* The bookkeeping table itself: it must exist before any migration.  Each
+ * sql/NNN_*.sql creates it the same way (t_admin compares them). */
 static const char db_version_table[] =
     "CREATE TABLE IF NOT EXISTS relaycfg_schema_version ("
     " version INT NOT NULL PRIMARY KEY,"
@@ -758,7 +759,10 @@ db_schema_migrate(struct db *db, int *from, int *to)
 		db_sql_int(&ins, mg->version);
 		db_sql_raw(&ins, ", ");
 		db_sql_str(&ins, mg->name);
-		db_sql_raw(&ins, ", UTC_TIMESTAMP(6))");
+		/* The file records itself (for DBAs who apply it by hand):
+		 * this row is then there already, and stays as it is. */
+		db_sql_raw(&ins, ", UTC_TIMESTAMP(6)) "
+		    "ON DUPLICATE KEY UPDATE version = version");
 		if (!db_sql_ok(&ins)) {
 			rc = DB_ERROR;
 			goto out;

@@ -1,5 +1,6 @@
 #!/bin/bash
-# relaycfgctl's admin commands against real servers: schema, every write,
+# relaycfgctl's admin commands against real servers: schema (and the SQL
+# files applied by hand, as a DBA does), every write,
 # the cache it invalidates (read back with --cached, i.e. through
 # memcached as the server reads), invalidate after direct SQL, human and
 # --json output, exit statuses.
@@ -58,6 +59,55 @@ run db init
 is "$RC:$OUT" "0:schema created from version 0 to 4" "a half-applied migration re-runs"
 is "$(sql "SELECT slug FROM sentry_organization")" kept "and keeps the data"
 sql "DELETE FROM sentry_organization"
+# The SQL files, applied by hand, leave what db init and migrate leave:
+# each records its version, so db status and db migrate go on from there.
+rootsql() { mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot -N -B "$@"; }
+# schema DB: every table's definition, AUTO_INCREMENT counters left out.
+schema() {
+	local t
+	for t in $(rootsql "$1" -e "SHOW TABLES"); do
+		rootsql "$1" -e "SHOW CREATE TABLE $t" | sed 's/ AUTO_INCREMENT=[0-9]*//'
+	done
+}
+# hand DB FILE...: apply the files as a DBA does, with the mariadb client.
+hand() {
+	local db=$1 f
+	shift
+	for f in "$@"; do
+		rootsql "$db" <"$top_srcdir/sql/$f" || return 1
+	done
+}
+rootsql -e "CREATE DATABASE hand1; CREATE DATABASE hand4"
+sed 's/^db_name = .*/db_name = hand1/' "$RELAYCFG_CONF" >"$T/hand1.conf"
+sed 's/^db_name = .*/db_name = hand4/' "$RELAYCFG_CONF" >"$T/hand4.conf"
+hand hand1 001_initial.sql
+ok $? "001_initial.sql applies by hand"
+OUT=$("$RELAYCFGCTL" -c "$T/hand1.conf" db status 2>&1)
+is "$OUT" "schema version 1 (latest 4): 3 migration(s) pending; run relaycfgctl db migrate" \
+    "db status after 001 by hand: version 1"
+OUT=$("$RELAYCFGCTL" -c "$T/hand1.conf" db init 2>&1)
+is "$?:$OUT" "1:relaycfgctl: db init: the schema is at version 1: run relaycfgctl db migrate" \
+    "db init refuses the older schema"
+OUT=$("$RELAYCFGCTL" -c "$T/hand1.conf" db migrate 2>&1)
+is "$?:$OUT" "0:schema migrated from version 1 to 4" "db migrate goes on from there"
+# shellcheck disable=SC2046
+hand hand4 $(cd "$top_srcdir/sql" && ls [0-9]*.sql)
+ok $? "every file applies by hand"
+OUT=$("$RELAYCFGCTL" -c "$T/hand4.conf" db status 2>&1)
+is "$OUT" "schema version 4 (latest 4): up to date" "db status after all of them: up to date"
+OUT=$("$RELAYCFGCTL" -c "$T/hand4.conf" db migrate 2>&1)
+is "$?:$OUT" "0:schema already at version 4" "db migrate has nothing to do"
+OUT=$("$RELAYCFGCTL" -c "$T/hand4.conf" db init 2>&1)
+is "$?:$OUT" "0:schema already at version 4" "nor has db init"
+hand hand4 003_transaction_thresholds.sql
+ok $? "a file applied again by hand is harmless"
+VERSIONS="SELECT GROUP_CONCAT(version, ' ', name ORDER BY version) FROM relaycfg_schema_version"
+is "$(rootsql hand4 -e "$VERSIONS")" "$(sql "$VERSIONS")" \
+    "the versions recorded are the tool's"
+is "$(schema hand4)" "$(schema relaycfg)" "by hand: the same tables as db init's"
+is "$(schema hand1)" "$(schema relaycfg)" "001 by hand, then db migrate: the same"
+rootsql -e "DROP DATABASE hand1; DROP DATABASE hand4"
+
 # Every lookup the store makes has an index.
 explain() { sql "EXPLAIN $1" | awk -F'\t' '{print $4 ":" $6}' | head -1; }
 like "$(explain "SELECT id FROM sentry_projectkey WHERE public_key IN ('0123456789abcdef0123456789abcdef', _utf8mb4 X'41')")" \
