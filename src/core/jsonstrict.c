@@ -6,7 +6,9 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonstrict.h"
@@ -167,10 +169,58 @@ digits(struct scan *sc)
 	return sc->i - start;
 }
 
-/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+/*
+ * Does the number s[0..n) (valid JSON) exceed a double?  Relay's parser
+ * (serde_json) refuses such a number ("number out of range"), and with it
+ * the whole answer that carries it.  strtod decides for any number of a
+ * sane length; a longer one, by the power of ten of its first digit.
+ */
+static bool
+number_too_large(const unsigned char *s, size_t n)
+{
+	char buf[1024];
+	long pow10 = -1, exp = 0;
+	size_t i = 0;
+	bool lead = false;
+
+	if (n < sizeof(buf)) {
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		return isinf(strtod(buf, NULL));
+	}
+	if (s[i] == '-')
+		i++;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		if ((lead = lead || s[i] != '0'))
+			pow10++;
+	if (i < n && s[i] == '.') {
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (lead)
+				continue;
+			if (s[i] != '0')
+				lead = true;
+			else
+				pow10--;
+		}
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		bool neg = s[++i] == '-';
+
+		if (s[i] == '+' || s[i] == '-')
+			i++;
+		for (; i < n && exp < 100000; i++)
+			exp = exp * 10 + (s[i] - '0');
+		exp = neg ? -exp : exp;
+	}
+	return lead && pow10 + exp > 308;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, within a double. */
 static bool
 scan_number(struct scan *sc)
 {
+	size_t start = sc->i;
+
 	if (sc->s[sc->i] == '-')
 		sc->i++;
 	if (sc->i < sc->len && sc->s[sc->i] == '0')
@@ -195,6 +245,8 @@ scan_number(struct scan *sc)
 	    sc->s[sc->i] == '.' || sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E' ||
 	    sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
 		return fail(sc, "invalid number");
+	if (number_too_large(sc->s + start, sc->i - start))
+		return fail(sc, "number out of range");
 	return true;
 }
 

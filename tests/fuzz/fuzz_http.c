@@ -191,7 +191,7 @@ check_body(const char *body, size_t len)
 	 * jsonstrict against the independent checker: what it takes is
 	 * RFC 8259; what the RFC takes it takes too, except for its own
 	 * documented refusals (\u escapes of NUL or unpaired surrogates,
-	 * deeper nesting).
+	 * deeper nesting, numbers beyond a double, which Relay refuses).
 	 */
 	why = NULL;
 	js = jsonstrict_check(body, len, 16, &why);
@@ -199,7 +199,8 @@ check_body(const char *body, size_t len)
 		FUZZ_CHECK(valid && depth <= 16, "jsonstrict takes a text "
 		    "that is not RFC 8259 (or too deep): %.*s",
 		    (int)(len < 200 ? len : 200), body);
-	else if (valid && depth <= 16 && memmem(body, len, "\\u", 2) == NULL)
+	else if (valid && depth <= 16 && memmem(body, len, "\\u", 2) == NULL &&
+	    (why == NULL || strcmp(why, "number out of range") != 0))
 		FUZZ_CHECK(js == 0, "jsonstrict refuses RFC 8259 text (%s): "
 		    "%.*s", why != NULL ? why : "-",
 		    (int)(len < 200 ? len : 200), body);

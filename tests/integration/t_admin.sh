@@ -298,9 +298,11 @@ is "$RC" 2 "a value that is not JSON is refused (a usage error)"
 run option set org "$ORG" 'bad key' 1
 is "$RC" 2 "an option key with a space is refused (a usage error)"
 # Strict RFC 8259, as request bodies: json-c alone takes NaN, Infinity,
-# 1. and single quotes, and a NaN origins list served allowedDomains ["*"].
+# 1. and single quotes, and a NaN origins list served allowedDomains ["*"];
+# a number beyond a double (1e999) would fail Relay's parse of the answer.
 for scope in "project $PROJ" "org $ORG" "template $TMPL"; do
-	for v in NaN Infinity -Infinity 1. "{'a':1}" nan '[1,2,]' 01 '"a\u0000"'; do
+	for v in NaN Infinity -Infinity 1. "{'a':1}" nan '[1,2,]' 01 '"a\u0000"' \
+	    1e999 '[1.8e308]'; do
 		# shellcheck disable=SC2086
 		run option set $scope sentry:origins "$v"
 		like "$RC:$OUT:$ERR" "^2::relaycfgctl: option set: the value is not JSON" \

@@ -39,6 +39,8 @@ static const struct row valid[] = {
 	T("\"\xf4\x8f\xbf\xbf\""),	/* U+10FFFF, the largest */
 	T("\"\x7f\""),			/* DEL is no control for JSON */
 	T("[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]"),	/* 16 deep */
+	T("1.7976931348623157e308"), T("-1e308"),	/* the largest doubles */
+	T("1e-999"), T("0.0e999"), T("0e999999"),	/* 0, or 0 at worst */
 };
 
 static const struct row invalid[] = {
@@ -71,6 +73,8 @@ static const struct row invalid[] = {
 	T("[1 2]"), T("/* c */ {}"), T("{}//"), T("\f{}"),
 	T("\"abc"), T("[\"a\""),
 	T("[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]"),	/* 17 deep */
+	T("1e999"), T("-1e309"), T("1.8e308"), T("{\"a\":[1e400]}"),
+	T("17976931348623159e292"),		/* beyond a double */
 };
 
 static size_t
@@ -105,6 +109,33 @@ test_invalid(void **state)
 		if (why == NULL || why[0] == '\0')
 			fail_msg("invalid[%zu] has no reason", i);
 	}
+}
+
+/*
+ * Numbers too long for strtod's buffer are judged by the power of ten of
+ * their first digit: 1 and 1100 zeros is too large, 0.(1100 zeros)1 and
+ * 1100 zeros then e-800 are fine, 0.(1100 zeros)1e1500 is too large.
+ */
+static void
+test_long_numbers(void **state)
+{
+	char buf[2400];
+	size_t n;
+
+	(void)state;
+	buf[0] = '1';
+	memset(buf + 1, '0', 1100);
+	assert_int_equal(jsonstrict_check(buf, 1101, 16, NULL), -1);
+	memcpy(buf + 1101, "e-800", 5);
+	assert_int_equal(jsonstrict_check(buf, 1106, 16, NULL), 0);
+	memcpy(buf, "0.", 2);
+	memset(buf + 2, '0', 1100);
+	buf[1102] = '1';
+	assert_int_equal(jsonstrict_check(buf, 1103, 16, NULL), 0);
+	n = 1103 + (size_t)snprintf(buf + 1103, 16, "e1500");
+	assert_int_equal(jsonstrict_check(buf, n, 16, NULL), -1);
+	n = 1103 + (size_t)snprintf(buf + 1103, 16, "e1400");
+	assert_int_equal(jsonstrict_check(buf, n, 16, NULL), 0);
 }
 
 /* Every prefix of a valid text is refused except where one is whole. */
@@ -190,6 +221,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_long_numbers),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_parse_object),
