@@ -801,19 +801,26 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 		AT(p, c, which);
 		return perr(p, "%s", why);
 	}
-	/* 0 would make every memcached call time out: a cache never used. */
-	if (c->memcached_connect_timeout_ms == 0) {
-		AT(p, c, CONF_MEMCACHED_CONNECT_TIMEOUT_MS);
-		return perr(p, "memcached_connect_timeout_ms must be at least 1");
-	}
-	if (c->memcached_poll_timeout_ms == 0) {
-		AT(p, c, CONF_MEMCACHED_POLL_TIMEOUT_MS);
-		return perr(p, "memcached_poll_timeout_ms must be at least 1");
-	}
-	if (c->io_timeout == 0) {
-		AT(p, c, CONF_IO_TIMEOUT);
-		return perr(p, "io_timeout must be at least 1");
-	}
+	/*
+	 * 0 would time every memcached call out (a cache never used), every
+	 * peer out, or every signature (every relay locked out).
+	 */
+	const struct { unsigned v; enum conf_setting s; const char *name; }
+	    nonzero[] = {
+		{ c->memcached_connect_timeout_ms,
+		    CONF_MEMCACHED_CONNECT_TIMEOUT_MS,
+		    "memcached_connect_timeout_ms" },
+		{ c->memcached_poll_timeout_ms, CONF_MEMCACHED_POLL_TIMEOUT_MS,
+		    "memcached_poll_timeout_ms" },
+		{ c->io_timeout, CONF_IO_TIMEOUT, "io_timeout" },
+		{ c->signature_max_age, CONF_SIGNATURE_MAX_AGE,
+		    "signature_max_age" },
+	};
+	for (size_t i = 0; i < sizeof(nonzero) / sizeof(nonzero[0]); i++)
+		if (nonzero[i].v == 0) {
+			AT(p, c, nonzero[i].s);
+			return perr(p, "%s must be at least 1", nonzero[i].name);
+		}
 	/*
 	 * The watchdog must never fire on a request that is merely waiting
 	 * out the peer or one MariaDB query's timeouts.

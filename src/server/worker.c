@@ -283,6 +283,14 @@ worker_reload_conf(struct conf **confp, struct app *app)
 		return;
 	}
 	user_unchanged(*confp, fresh);
+	if (fresh->workers > 0)
+		log_warn("%s: workers = %d, not applied: a single process "
+		    "takes a restart to become a master with workers",
+		    fresh->path, fresh->workers);
+	else if (fresh->workers < 0)
+		log_warn("%s: workers = auto, not applied: a single process "
+		    "takes a restart to become a master with workers",
+		    fresh->path);
 	app_worker_fini(app);
 	conf_free(*confp);
 	*confp = fresh;

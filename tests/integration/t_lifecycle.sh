@@ -383,6 +383,32 @@ harness_wait_gone "$pid" 20
 ok $? "single mode stops on SIGTERM"
 RELAYCFG_PID=""
 
+# workers = 0 from the file (no --workers): a reload that asks for workers
+# cannot fork a master out of the single process; it says so.
+rm -f "$RELAYCFG_SOCKET"
+sed -i '/^workers = /d' "$RELAYCFG_CONF"
+echo "workers = 0" >>"$RELAYCFG_CONF"
+"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$RELAYCFG_SOCKET" \
+    </dev/null >>"$T/single.log" 2>&1 &
+RELAYCFG_PID=$!
+harness_wait_socket "$RELAYCFG_SOCKET" "$RELAYCFG_PID"
+sed -i 's/^workers = 0$/workers = 2/' "$RELAYCFG_CONF"
+kill -HUP "$RELAYCFG_PID"
+i=0
+until grep -q "not applied" "$T/single.log" || [ "$i" -gt 100 ]; do
+	i=$((i + 1)); sleep 0.05
+done
+like "$(grep "not applied" "$T/single.log")" \
+    "workers = 2, not applied: a single process takes a restart" \
+    "single mode: a reload asking for workers says it takes a restart"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS:$(worker_pids | wc -w)" "200:0" \
+    "single mode: still one process, answering"
+sed -i '/^workers = /d' "$RELAYCFG_CONF"
+kill -TERM "$RELAYCFG_PID"
+harness_wait_gone "$RELAYCFG_PID" 20
+RELAYCFG_PID=""
+
 # --- TCP, no web server in front: stalled peers and bodies without length --
 # FastCGI records written by hand: nothing protects relaycfg here.
 # fcgi_bytes N...: the bytes N.
