@@ -155,10 +155,11 @@ CREATE TABLE IF NOT EXISTS sentry_relayusage (
 	KEY sentry_relayusage_public_key (public_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
--- The version this file brings, recorded as "relaycfgctl db init" and
--- "db migrate" record it, last: a DBA who applies the file by hand leaves
--- the state the tool leaves ("db status" and "db migrate" see it), and
--- applying it again records nothing new.
+-- The version this file brings, recorded last, here and in every later
+-- file: "relaycfgctl db init" and "db migrate" run the files and find the
+-- version they record, so a DBA who applies them by hand leaves the state
+-- the tool leaves, and applying one again records nothing new.  The table
+-- is made here, with the first version.
 CREATE TABLE IF NOT EXISTS relaycfg_schema_version (
 	version		INT NOT NULL PRIMARY KEY,
 	name		VARCHAR(200) NOT NULL,

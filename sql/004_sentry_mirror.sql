@@ -19,15 +19,7 @@ ALTER TABLE sentry_projecttemplate
 ALTER TABLE sentry_project
 	MODIFY external_id VARCHAR(256) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin NULL;
 
--- The version this file brings, recorded as "relaycfgctl db init" and
--- "db migrate" record it, last: a DBA who applies the file by hand leaves
--- the state the tool leaves ("db status" and "db migrate" see it), and
--- applying it again records nothing new.
-CREATE TABLE IF NOT EXISTS relaycfg_schema_version (
-	version		INT NOT NULL PRIMARY KEY,
-	name		VARCHAR(200) NOT NULL,
-	applied_at	DATETIME(6) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+-- The version this file brings, recorded last (see 001_initial.sql).
 INSERT INTO relaycfg_schema_version (version, name, applied_at)
 	VALUES (4, '004_sentry_mirror', UTC_TIMESTAMP(6))
 	ON DUPLICATE KEY UPDATE version = version;

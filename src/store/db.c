@@ -615,15 +615,6 @@ db_sql_token(struct db_sql *s, const char *str)
 
 /* --- schema ---------------------------------------------------------- */
 
-/* The bookkeeping table itself: it must exist before any migration.  Each
- * sql/NNN_*.sql creates it the same way (t_admin compares them). */
-static const char db_version_table[] =
-    "CREATE TABLE IF NOT EXISTS relaycfg_schema_version ("
-    " version INT NOT NULL PRIMARY KEY,"
-    " name VARCHAR(200) NOT NULL,"
-    " applied_at DATETIME(6) NOT NULL"
-    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci";
-
 int
 db_schema_latest(void)
 {
@@ -723,13 +714,11 @@ db_schema_migrate(struct db *db, int *from, int *to)
 	    "SELECT GET_LOCK(" DB_LOCK_NAME ", " DB_LOCK_WAIT_S ")";
 	static const char unlock[] = "SELECT RELEASE_LOCK(" DB_LOCK_NAME ")";
 	struct db_res *r = NULL;
-	struct db_sql ins;
 	int64_t got = 0;
-	int version = 0, start = 0;
+	int version = 0, start = 0, got_version;
 	bool locked = false;
 	enum db_rc rc;
 
-	db_sql_init(&ins);
 	/* Serialise concurrent db init/migrate runs. */
 	if ((rc = db_query(db, lock, sizeof(lock) - 1, &r)) != DB_OK)
 		goto out;
@@ -739,9 +728,6 @@ db_schema_migrate(struct db *db, int *from, int *to)
 		goto out;
 	}
 	locked = true;
-	if ((rc = db_exec(db, db_version_table, sizeof(db_version_table) - 1,
-	    NULL, NULL)) != DB_OK)
-		goto out;
 	if ((rc = db_schema_version(db, &version)) != DB_OK)
 		goto out;
 	start = version;
@@ -753,22 +739,18 @@ db_schema_migrate(struct db *db, int *from, int *to)
 		log_info("applying migration %s", mg->name);
 		if ((rc = db_run_script(db, mg)) != DB_OK)
 			goto out;
-		db_sql_reset(&ins);
-		db_sql_raw(&ins, "INSERT INTO relaycfg_schema_version "
-		    "(version, name, applied_at) VALUES (");
-		db_sql_int(&ins, mg->version);
-		db_sql_raw(&ins, ", ");
-		db_sql_str(&ins, mg->name);
-		/* The file records itself (for DBAs who apply it by hand):
-		 * this row is then there already, and stays as it is. */
-		db_sql_raw(&ins, ", UTC_TIMESTAMP(6)) "
-		    "ON DUPLICATE KEY UPDATE version = version");
-		if (!db_sql_ok(&ins)) {
+		/* Each file records its version last (sql/001_initial.sql):
+		 * read it back, so that one that does not is caught here. */
+		if ((rc = db_schema_version(db, &got_version)) != DB_OK)
+			goto out;
+		if (got_version < mg->version) {
+			db_set_error(db, 0, "migration did not record its "
+			    "version");
+			log_err("migration %s did not record version %d in "
+			    "relaycfg_schema_version", mg->name, mg->version);
 			rc = DB_ERROR;
 			goto out;
 		}
-		if ((rc = db_exec(db, ins.buf, ins.len, NULL, NULL)) != DB_OK)
-			goto out;
 		version = mg->version;
 	}
 out:
@@ -780,7 +762,6 @@ out:
 			db_res_free(u);
 	}
 	db_res_free(r);
-	db_sql_free(&ins);
 	if (from != NULL)
 		*from = start;
 	if (to != NULL)
