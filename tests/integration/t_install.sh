@@ -164,11 +164,7 @@ while IFS= read -r cmdline; do
 	"${argv[@]}" >>"$T/reload.log" 2>&1 || reload_ok=1
 done < <(sed -n 's/^ExecReload=//p' "$UNITS/relaycfg.service")
 ok "$reload_ok" "ExecReload: config checked, SIGHUP sent"
-i=0
-until grep -q 'configuration reloaded' "$T/relaycfg.log" || [ "$i" -gt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+harness_wait_log "configuration reloaded"
 like "$(cat "$T/relaycfg.log")" 'configuration reloaded' "the server reloaded"
 http GET /api/0/relays/live/
 is "$HTTP_STATUS" 200 "still serving after the reload"

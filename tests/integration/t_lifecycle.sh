@@ -394,10 +394,7 @@ RELAYCFG_PID=$!
 harness_wait_socket "$RELAYCFG_SOCKET" "$RELAYCFG_PID"
 sed -i 's/^workers = 0$/workers = 2/' "$RELAYCFG_CONF"
 kill -HUP "$RELAYCFG_PID"
-i=0
-until grep -q "not applied" "$T/single.log" || [ "$i" -gt 100 ]; do
-	i=$((i + 1)); sleep 0.05
-done
+harness_wait_log "not applied" "$T/single.log"
 like "$(grep "not applied" "$T/single.log")" \
     "workers = 2, not applied: a single process takes a restart" \
     "single mode: a reload asking for workers says it takes a restart"

@@ -41,6 +41,19 @@ check_workers() {
 	is "$n" 2 "$1: two workers"
 }
 
+# refuses_unknown_user WHAT: a SIGHUP whose file names an unknown user is
+# refused, the log naming the file's line.
+refuses_unknown_user() {
+	local line
+	harness_write_conf "user = nosuchuser"
+	line=$(grep -n '^user = nosuchuser$' "$RELAYCFG_CONF" | cut -d: -f1)
+	kill -HUP "$RELAYCFG_PID"
+	harness_wait_log "reload refused"
+	like "$(grep "reload refused" "$T/relaycfg.log")" \
+	    "keeping the running config: $RELAYCFG_CONF:$line: user: nosuchuser: unknown user" \
+	    "$1: an unknown user is refused with file:line"
+}
+
 # --- the master keeps root, the workers are nobody --------------------
 harness_start_relaycfg --user nobody:nogroup
 is "$(status_of "$RELAYCFG_PID" Uid)" "0 0 0 0" "the master is root"
@@ -71,26 +84,13 @@ harness_write_conf "user = nobody:nogroup"
 harness_start_relaycfg
 check_workers "user = in the file"
 old=$(worker_pids)
-harness_write_conf "log_level = info" "user = nosuchuser"
-line=$(grep -n '^user = nosuchuser$' "$RELAYCFG_CONF" | cut -d: -f1)
-kill -HUP "$RELAYCFG_PID"
-i=0
-until grep -q "reload refused" "$T/relaycfg.log" || [ "$i" -gt 100 ]; do
-	i=$((i + 1)); sleep 0.05
-done
-like "$(grep "reload refused" "$T/relaycfg.log")" \
-    "keeping the running config: $RELAYCFG_CONF:$line: user: nosuchuser: unknown user" \
-    "SIGHUP: an unknown user is refused with file:line"
+refuses_unknown_user "SIGHUP"
 is "$(worker_pids)" "$old" "SIGHUP: the workers stay"
 # A reload that removes user: the new workers stay root, and the log says
 # so.
 harness_write_conf
 kill -HUP "$RELAYCFG_PID"
-i=0
-until grep -q "the new workers run as root" "$T/relaycfg.log" ||
-    [ "$i" -gt 100 ]; do
-	i=$((i + 1)); sleep 0.05
-done
+harness_wait_log "the new workers run as root"
 like "$(grep "the new workers run as root" "$T/relaycfg.log")" \
     "warn: $RELAYCFG_CONF: user removed: the new workers run as root, as the master does" \
     "SIGHUP without user: warned that the workers run as root"
@@ -242,25 +242,13 @@ ok "$([ ! -e "$T/nr/c.sock" ]; echo $?)" "... and the socket file is removed"
 harness_start_relaycfg --workers 0
 harness_write_conf "user = nobody"
 kill -HUP "$RELAYCFG_PID"
-i=0
-until grep -q "configuration reloaded" "$T/relaycfg.log" || [ "$i" -gt 100 ]; do
-	i=$((i + 1)); sleep 0.05
-done
+harness_wait_log "configuration reloaded"
 like "$(grep "user changed" "$T/relaycfg.log")" \
     "warn: $RELAYCFG_CONF: user changed from unset to \"nobody\", not applied: a single process \\(workers = 0\\) takes its user at start only; it keeps running as uid 0 until restarted" \
     "single mode: a user added by SIGHUP is warned about"
 is "$(status_of "$RELAYCFG_PID" Uid)" "0 0 0 0" "single mode: ... and not applied"
 # An unknown user is refused as a master refuses it, with file:line.
-harness_write_conf "user = nosuchuser"
-line=$(grep -n '^user = nosuchuser$' "$RELAYCFG_CONF" | cut -d: -f1)
-kill -HUP "$RELAYCFG_PID"
-i=0
-until grep -q "reload refused" "$T/relaycfg.log" || [ "$i" -gt 100 ]; do
-	i=$((i + 1)); sleep 0.05
-done
-like "$(grep "reload refused" "$T/relaycfg.log")" \
-    "keeping the running config: $RELAYCFG_CONF:$line: user: nosuchuser: unknown user" \
-    "single mode: SIGHUP with an unknown user is refused with file:line"
+refuses_unknown_user "single mode: SIGHUP"
 harness_stop_relaycfg
 harness_write_conf
 : >"$T/relaycfg.log"
@@ -300,10 +288,7 @@ is "$(status_of "$RELAYCFG_PID" Uid)" "$NOBODY $NOBODY $NOBODY $NOBODY" \
 harness_write_conf
 chmod 0600 "$RELAYCFG_CONF"
 kill -HUP "$RELAYCFG_PID"
-i=0
-until grep -q "reload refused" "$T/relaycfg.log" || [ "$i" -gt 100 ]; do
-	i=$((i + 1)); sleep 0.05
-done
+harness_wait_log "reload refused"
 like "$(grep "reload refused" "$T/relaycfg.log")" "Permission denied" \
     "single mode: a root-only file is refused, and the log says why"
 post_big

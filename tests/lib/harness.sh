@@ -247,6 +247,17 @@ harness_start_relaycfg() {
 	harness_wait_socket "$RELAYCFG_SOCKET" "$RELAYCFG_PID"
 }
 
+# harness_wait_log PATTERN [FILE]: wait up to 5 s until FILE (relaycfg's log
+# by default) has a line matching PATTERN (grep); 1 if none came.
+harness_wait_log() {
+	local i=0
+	until grep -q -- "$1" "${2:-$T/relaycfg.log}"; do
+		i=$((i + 1))
+		[ "$i" -gt 100 ] && return 1
+		sleep 0.05
+	done
+}
+
 # harness_wait_socket PATH [PID]: wait until a unix socket exists.
 harness_wait_socket() {
 	local i=0
