@@ -183,6 +183,10 @@ number_too_large(const unsigned char *s, size_t n)
 	size_t i = 0;
 	bool lead = false;
 
+	/* The common case, cheaply: an integer of 308 characters or fewer. */
+	if (n <= 308 && memchr(s, '.', n) == NULL && memchr(s, 'e', n) == NULL &&
+	    memchr(s, 'E', n) == NULL)
+		return false;
 	if (n < sizeof(buf)) {
 		memcpy(buf, s, n);
 		buf[n] = '\0';

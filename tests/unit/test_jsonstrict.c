@@ -123,6 +123,13 @@ test_long_numbers(void **state)
 	size_t n;
 
 	(void)state;
+	/* Integers around the largest double: 308 nines fit, 2 and 308
+	 * zeros does not. */
+	memset(buf, '9', 308);
+	assert_int_equal(jsonstrict_check(buf, 308, 16, NULL), 0);
+	buf[0] = '2';
+	memset(buf + 1, '0', 308);
+	assert_int_equal(jsonstrict_check(buf, 309, 16, NULL), -1);
 	buf[0] = '1';
 	memset(buf + 1, '0', 1100);
 	assert_int_equal(jsonstrict_check(buf, 1101, 16, NULL), -1);
