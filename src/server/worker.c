@@ -71,13 +71,19 @@ on_reload(int sig)
 	worker_reload = 1;
 }
 
-/* Log (once per drop) what io_timeout ended, then forget it. */
-static void
+/*
+ * Log (once per drop) what io_timeout ended, then forget it.  Returns the
+ * number of connections dropped.
+ */
+static unsigned
 io_report(const char *when)
 {
-	for (unsigned n = guard_io_dropped(); n > 0; n--)
+	unsigned dropped = guard_io_dropped();
+
+	for (unsigned n = dropped; n > 0; n--)
 		log_warn("io_timeout: dropped a connection whose peer sent or "
 		    "took nothing for %u s %s", guard_io_seconds(), when);
+	return dropped;
 }
 
 /* libfcgi's stream procs, each wait bounded by io_timeout. */
@@ -119,20 +125,36 @@ io_wrap(FCGX_Request *fcgx)
 /*
  * Accept one request without waiting for a connection (fd 0 is
  * non-blocking), its params bounded by io_timeout.  Returns as
- * FCGX_Accept_r.
+ * FCGX_Accept_r, and -ECONNABORTED (the connection closed, logged) for a
+ * request whose params did not arrive whole.
+ *
+ * Why the check: libfcgi's params reader stops at a read error as it stops
+ * at the params' end, so a peer that sent BEGIN_REQUEST and went quiet
+ * (shut down by io_timeout) or closed between two params is "accepted"
+ * with what it sent; answered, it would be a phantom 404 in the access log
+ * and the metrics.  The error stays on the input stream.
  */
 static int
 worker_accept(FCGX_Request *fcgx)
 {
+	unsigned timed_out;
 	int rc;
 
 	guard_io_begin();
 	rc = FCGX_Accept_r(fcgx);
 	guard_io_end();
-	io_report("before its params were complete");
-	if (rc == 0)
-		io_wrap(fcgx);
-	return rc;
+	timed_out = io_report("before its params were complete");
+	if (rc != 0)
+		return rc;
+	if (FCGX_GetError(fcgx->in) != 0) {
+		if (timed_out == 0)
+			log_warn("dropped a connection whose peer closed the "
+			    "connection before its params were complete");
+		FCGX_Free(fcgx, 1);
+		return -ECONNABORTED;
+	}
+	io_wrap(fcgx);
+	return 0;
 }
 
 static long long

@@ -503,6 +503,37 @@ is "$(grep -c 'io_timeout: dropped a connection whose peer sent or took nothing 
 exec 5>&- 6>&- 7>&-
 unlike "$(cat "$T/stall.log")" 'watchdog|killed by signal' "stall: no worker died for it"
 
+# A peer that sends BEGIN_REQUEST and then nothing, and one that closes in
+# the middle of its params: libfcgi's reader stops at a read error as at
+# the params' end and accepts the request, params missing.  Neither is a
+# request: no answer, no access line, nothing counted; each is one line.
+mark=$(wc -l <"$T/relaycfg-tcp.log")
+fcgi_bytes 1 1 0 1 0 8 0 0 0 1 0 0 0 0 0 0 >"$T/begin.req"
+exec 5<>"/dev/tcp/127.0.0.1/$TCP_PORT"
+cat "$T/begin.req" >&5
+# BEGIN_REQUEST (16 bytes), a params header (8) and its first pair whole
+# (REQUEST_METHOD=POST, 20): cut inside a pair, libfcgi drops it itself.
+head -c 44 "$T/stall.req" >"$T/half.req"
+timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+	cat "$2" >&3; exec 3>&-' _ "$TCP_PORT" "$T/half.req"
+for i in $(seq 60); do	# io_timeout is 2 s
+	[ "$(tail -n +"$((mark + 1))" "$T/relaycfg-tcp.log" |
+	    grep -c 'before its params were complete')" -ge 2 ] && break
+	sleep 0.1
+done
+exec 5>&-
+fcgi_send "$T/live.req" >"$T/live4.out"
+like "$(tr -d '\0' <"$T/live4.out")" 'Status: 200' "begin only: the worker serves the next request"
+sleep 0.3
+tail -n +"$((mark + 1))" "$T/relaycfg-tcp.log" >"$T/begin.log"
+is "$(grep -c 'before its params were complete' "$T/begin.log")" 2 \
+    "begin only, half params: each dropped with one line"
+like "$(cat "$T/begin.log")" 'closed the connection before its params were complete' \
+    "half params: the line says the peer closed"
+is "$(grep -c ' access ' "$T/begin.log")" 1 \
+    "begin only, half params: no access line (only live's)"
+unlike "$(cat "$T/begin.log")" 'access 404' "begin only, half params: no phantom 404"
+
 # No CONTENT_LENGTH (Apache mod_proxy_fcgi with a chunked body): the body
 # is read to the end of FastCGI stdin, and beyond max_body_size is 413.
 head -c 3000 /dev/zero | tr '\0' 'x' >"$T/3000"
