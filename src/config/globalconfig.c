@@ -3,10 +3,11 @@
  *
  * Keys in Sentry's order (@0260dc5d83362c): measurements, aiModelCosts
  * (2026: aiModelMetadata), metricExtraction, spanOpDefaults, filters,
- * options.  The AI model prices come from a cache that a periodic task
- * fills from the network; an offline install has none, Sentry then sends
- * null, and relaycfg leaves the key out, which Relay reads the same way.
- * filters goes out only when there are global generic filters: none.
+ * options.  The AI model metadata comes from a cache that a periodic task
+ * fills from the network (ai_model_metadata_config()); on an offline
+ * install it is None, and Sentry still sets the key, so the answer
+ * carries "aiModelMetadata": null, as relaycfg's does.  filters goes out
+ * only when there are global generic filters: none.
  */
 #include "config.h"
 
@@ -117,6 +118,9 @@ globalconfig_build(const struct conf *conf)
 	if ((gc = json_object_new_object()) == NULL)
 		return NULL;
 	if (pc_obj_add(gc, "measurements", measurements()) != 0 ||
+	    /* JSON null: json-c's NULL, added as is */
+	    json_object_object_add_ex(gc, "aiModelMetadata", NULL,
+	    JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT) != 0 ||
 	    pc_obj_add(gc, "metricExtraction", gc_metric_extraction()) != 0 ||
 	    pc_obj_add(gc, "spanOpDefaults",
 	    json_tokener_parse(pc_span_op_defaults)) != 0 ||

@@ -52,6 +52,9 @@ is "$(cfg .metricConditionalTagging)" \
     "[{\"condition\":{\"op\":\"and\",\"inner\":[{\"op\":\"gt\",\"name\":\"event.duration\",\"value\":1200}]},\"targetMetrics\":$TARGETS,\"targetTag\":\"satisfaction\",\"tagValue\":\"frustrated\"},{\"condition\":{\"op\":\"and\",\"inner\":[{\"op\":\"gt\",\"name\":\"event.duration\",\"value\":300}]},\"targetMetrics\":$TARGETS,\"targetTag\":\"satisfaction\",\"tagValue\":\"tolerated\"},{\"condition\":{\"op\":\"and\",\"inner\":[]},\"targetMetrics\":$TARGETS,\"targetTag\":\"satisfaction\",\"tagValue\":\"satisfied\"}]" \
     "metricConditionalTagging: the default 300 ms satisfaction rules"
 is "$(cfg .eventRetention)" 90 "eventRetention: 90 days, as self-hosted"
+is "$(printf '%s' "$HTTP_BODY" | jq -c '.global | [keys_unsorted, .aiModelMetadata]')" \
+    '[["measurements","aiModelMetadata","metricExtraction","spanOpDefaults","options"],null]' \
+    "global config keys in get_global_config's order, aiModelMetadata null as offline"
 is "$(printf '%s' "$HTTP_BODY" | jq -c '.global.options | keys_unsorted')" \
     '["profiling.profile_metrics.unsampled_profiles.platforms","profiling.profile_metrics.unsampled_profiles.sample_rate","profiling.profile_metrics.unsampled_profiles.enabled","relay.span-usage-metric","relay.cardinality-limiter.mode","relay.cardinality-limiter.error-sample-rate","relay.metric-bucket-set-encodings","relay.metric-bucket-distribution-encodings","relay.span-normalization.allowed_hosts","relay.drop-transaction-attachments","replay.relay-snuba-publishing-disabled.sample-rate","relay.sessions-eap.rollout-rate","relay.endpoint-fetch-config.enabled"]' \
     "global options: every RELAY_OPTIONS entry, in its order"

@@ -112,8 +112,10 @@ test_options(void **state)
 	json_object *gc = globalconfig_build(c), *opts;
 
 	(void)state;
-	assert_string_equal(keys(gc),
-	    "measurements,metricExtraction,spanOpDefaults,options");
+	assert_string_equal(keys(gc), "measurements,aiModelMetadata,"
+	    "metricExtraction,spanOpDefaults,options");
+	/* offline, ai_model_metadata_config() is None: the key, null */
+	assert_null(member(gc, "aiModelMetadata"));
 	opts = member(gc, "options");
 	/* RELAY_OPTIONS order, whatever the file's; then the extra keys */
 	assert_string_equal(keys(opts),
