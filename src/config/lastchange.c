@@ -85,8 +85,8 @@ without_key_quotas(json_object *list)
 /*
  * config_pair - cfg's digest (out1) and its project digest (out2): with
  * "quotas" (an array) without key quotas, and left out when only key
- * quotas were there (a key without a rate limit has no "quotas", and both
- * keys of a project must agree).  0, or -1 on OOM.
+ * quotas were there (a config with no quota but a key's has no "quotas",
+ * and both keys of a project must agree).  0, or -1 on OOM.
  */
 static int
 config_pair(json_object *cfg, unsigned char out1[REV_DIGEST_BYTES],

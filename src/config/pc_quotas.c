@@ -1,6 +1,7 @@
 /*
  * pc_quotas.c - quotas: QuotaConfig.to_json of src/sentry/quotas/base.py, for
- * project/org quota options and per-key rate limits.
+ * project/org quota options, the project's monitor check-in quota and
+ * per-key rate limits.
  */
 #include "config.h"
 
@@ -216,6 +217,38 @@ add_option_quota(const struct build *b, enum scope scope, json_object *arr,
 }
 
 /*
+ * get_monitor_quota of RedisQuota (self-hosted's SENTRY_QUOTAS), which
+ * adds it for every project: get_project_monitor_quota of
+ * src/sentry/monitors/rate_limit.py gives ALLOWED_MINIMUM check-ins plus
+ * crons.per_monitor_rate_limit per monitor environment of the project, per
+ * QUOTA_WINDOW seconds.  relaycfg has no monitors (Sentry's crons), so the
+ * limit is the minimum, as in a project without monitors.
+ */
+#define MONITOR_QUOTA_MINIMUM	50	/* ALLOWED_MINIMUM */
+#define MONITOR_QUOTA_WINDOW	60	/* QUOTA_WINDOW */
+
+static int
+add_monitor_quota(const struct build *b, json_object *arr)
+{
+	static const char *const categories[] = { "monitor" };
+	struct quota q;
+
+	memset(&q, 0, sizeof(q));
+	q.id = "mrl";
+	q.scope = "project";
+	snprintf(q.scope_id, sizeof(q.scope_id), "%lld",
+	    (long long)b->project->id);
+	q.fixed_categories = categories;
+	q.n_fixed = 1;
+	q.has_limit = true;
+	q.limit = MONITOR_QUOTA_MINIMUM;
+	q.has_window = true;
+	q.window = MONITOR_QUOTA_WINDOW;
+	q.reason_code = "monitor_rate_limit";
+	return pc_arr_add(arr, quota_json(&q));
+}
+
+/*
  * RedisQuota's key quota: error events only (DataCategory.error_categories),
  * and only for projects with projects:rate-limits (get_key_quota).
  */
@@ -267,6 +300,9 @@ pc_add_quotas(const struct build *b, const struct model_projectkey *const *keys,
 			    json_object_array_get_idx(list, i), i) != 0)
 				goto fail;
 	}
+	/* RedisQuota.get_quotas: (abuse quotas,) the monitor quota, keys */
+	if (add_monitor_quota(b, arr) != 0)
+		goto fail;
 	for (size_t i = 0; i < n_keys; i++)
 		if (add_key_quota(b, arr, keys[i]) != 0)
 			goto fail;

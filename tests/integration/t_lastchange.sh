@@ -101,12 +101,13 @@ is "$(pair)" "$PAIR1" "... and the pair is unchanged"
 is "$(writes)" "$W" "... and nothing was written"
 
 # A key with a rate limit, in a project without quotas of its own: its
-# config alone has "quotas" (its key quota), and that is no project change.
+# config alone has a key quota (after the project's monitor quota, which
+# every key has), and that is no project change.
 K3=$(ctl key create --project "$PROJ" --rate-limit 1000/60 | jq -r .public_key)
 W=$(writes)
 ctl_fetch S "$K3"
-is "$(j ".configs[\"$K3\"].config.quotas | map(.scope)")" '["key"]' \
-    "a rate-limited key: its key quota, no other"
+is "$(j ".configs[\"$K3\"].config.quotas | map(.scope)")" '["project","key"]' \
+    "a rate-limited key: the monitor quota, then its key quota"
 is "$(jr ".configs[\"$K3\"].lastChange")" "$LC1" "... the project's lastChange"
 is "$(fetch "$K1" --no-cache)" "$REV1 $LC1" "... and the other key's, rebuilt after it"
 is "$(fetch "$K3" --no-cache | cut -d' ' -f2)" "$LC1" "... and its own, rebuilt again"

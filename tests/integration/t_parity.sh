@@ -31,8 +31,11 @@ ctl_fetch S --global "$K1"
 is "$HTTP_STATUS" 200 "v3 with global answers 200"
 parses "fresh project"
 is "$(cfg '| keys_unsorted')" \
-    '["allowedDomains","trustedRelays","piiConfig","datascrubbingSettings","features","sampling","breakdownsV2","metrics","transactionMetrics","metricConditionalTagging","sessionMetrics","performanceScore","filterSettings","groupingConfig","eventRetention"]' \
+    '["allowedDomains","trustedRelays","piiConfig","datascrubbingSettings","features","sampling","breakdownsV2","metrics","transactionMetrics","metricConditionalTagging","sessionMetrics","performanceScore","filterSettings","groupingConfig","eventRetention","quotas"]' \
     "config keys in _get_project_config's order"
+is "$(cfg .quotas)" \
+    "[{\"id\":\"mrl\",\"scope\":\"project\",\"scopeId\":\"$PROJ\",\"categories\":[\"monitor\"],\"limit\":50,\"window\":60,\"reasonCode\":\"monitor_rate_limit\"}]" \
+    "quotas: RedisQuota's monitor check-in quota (50 per minute, no monitors)"
 is "$(cfg .features)" \
     '["organizations:continuous-profiling","organizations:session-replay","projects:span-metrics-extraction","projects:span-metrics-extraction-addons","organizations:indexed-spans-extraction","organizations:ourlogs-ingestion","organizations:tracemetrics-ingestion"]' \
     "features: the self-hosted flags on EXPOSABLE_FEATURES, in its order"

@@ -38,9 +38,11 @@ ctl_fetch S "$K1"
 is "$(jr ".configs[\"$K1\"].lastFetch")" "$FETCH1" "v3 hit is served as cached (same lastFetch)"
 is "$(jr ".configs[\"$K1\"].rev")" "$REV1" "same rev on a hit"
 
-# A fresh project through nginx matches the builder's golden file.
+# A fresh project through nginx matches the builder's golden file (whose
+# monitor quota names the builder's project id).
 is "$(jr ".configs[\"$K1\"].config" | jq -S -c .)" \
-    "$(jq -S -c .config "$top_srcdir/tests/golden/fresh_project.json")" \
+    "$(jq -S -c --arg p "$PROJ" '.config | .quotas |= map(.scopeId = $p)' \
+    "$top_srcdir/tests/golden/fresh_project.json")" \
     "a fresh project's config is the golden one, byte for byte after sorting"
 is "$(j ".configs[\"$K1\"] | keys_unsorted")" \
     '["disabled","slug","lastFetch","lastChange","rev","publicKeys","config","organizationId","projectId"]' \
@@ -53,7 +55,7 @@ is "$(jr ".configs[\"$K3\"].slug")" api "the miss is the other project's config"
 
 # Rate-limited key: a key-scope quota with a string scopeId.
 ctl_fetch S "$K2"
-is "$(j ".configs[\"$K2\"].config.quotas[0] | [.scope, (.scopeId|type), .limit, .window, .reasonCode]")" \
+is "$(j ".configs[\"$K2\"].config.quotas[1] | [.scope, (.scopeId|type), .limit, .window, .reasonCode]")" \
     '["key","string",100,60,"key_quota"]' "key rate limit becomes a key quota"
 
 # --- v2, noCache, v1 -----------------------------------------------------

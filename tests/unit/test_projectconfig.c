@@ -279,19 +279,49 @@ test_key_quota(void **state)
 	free(text);
 	json_object_put(c);
 
-	/* get_key_quota: no key quota without projects:rate-limits */
+	/*
+	 * get_key_quota: no key quota without projects:rate-limits (the
+	 * monitor quota stays, the only entry left)
+	 */
 	c = build_keys("{\"relaycfg:features\":[\"-projects:rate-limits\"]}",
 	    NULL, keys, 2);
-	assert_null(get(c, "config", "quotas", NULL));
+	assert_int_equal(json_object_array_length(get(c, "config", "quotas",
+	    NULL)), 1);
 	json_object_put(c);
 	/* the organization's switch, and the project's over it */
 	c = build_keys(NULL, "{\"relaycfg:features\":[\"-projects:rate-limits\"]}",
 	    keys, 2);
-	assert_null(get(c, "config", "quotas", NULL));
+	assert_int_equal(json_object_array_length(get(c, "config", "quotas",
+	    NULL)), 1);
 	json_object_put(c);
 	c = build_keys("{\"relaycfg:features\":[\"projects:rate-limits\"]}",
 	    "{\"relaycfg:features\":[\"-projects:rate-limits\"]}", keys, 2);
-	assert_non_null(get(c, "config", "quotas", NULL));
+	assert_int_equal(json_object_array_length(get(c, "config", "quotas",
+	    NULL)), 2);
+	json_object_put(c);
+}
+
+/*
+ * RedisQuota.get_quotas (self-hosted's SENTRY_QUOTAS) always adds the
+ * project's monitor check-in quota, get_project_monitor_quota of
+ * src/sentry/monitors/rate_limit.py: ALLOWED_MINIMUM (50) plus
+ * crons.per_monitor_rate_limit per monitor environment (relaycfg has no
+ * monitors: 0), per QUOTA_WINDOW (60 s).  So a fresh project has quotas.
+ * Stored copies: quotas/redis.py ids 1675265832 and 70205037867,
+ * monitors/rate_limit.py @07338b5b (id 70095776362).
+ */
+static void
+test_monitor_quota(void **state)
+{
+	json_object *c;
+
+	(void)state;
+	c = build(NULL, NULL);
+	assert_string_equal(json_object_to_json_string_ext(get(c, "config",
+	    "quotas", NULL), JSON_C_TO_STRING_PLAIN),
+	    "[{\"id\":\"mrl\",\"scope\":\"project\",\"scopeId\":\"42\","
+	    "\"categories\":[\"monitor\"],\"limit\":50,\"window\":60,"
+	    "\"reasonCode\":\"monitor_rate_limit\"}]");
 	json_object_put(c);
 }
 
@@ -912,6 +942,7 @@ main(void)
 		cmocka_unit_test(test_filters_generic),
 		cmocka_unit_test(test_filters_all_off),
 		cmocka_unit_test(test_key_quota),
+		cmocka_unit_test(test_monitor_quota),
 		cmocka_unit_test(test_option_quotas),
 		cmocka_unit_test(test_features),
 		cmocka_unit_test(test_trusted_relay_settings),
