@@ -177,6 +177,15 @@ int	pc_add_features(const struct build *b, json_object *config);
  */
 int	pc_add_sampling(const struct build *b, json_object *config);
 
+/* pc_txnames.c */
+/*
+ * txNameRules and txNameReady: the transaction-name clusterer's rules
+ * (project option sentry:transaction_name_cluster_rules, with the org flag
+ * organizations:transaction-name-normalize) and whether it has run often
+ * enough (sentry:transaction_name_cluster_meta); each absent when not.
+ */
+int	pc_add_tx_names(const struct build *b, json_object *config);
+
 /* pc_origins.c */
 /*
  * Sentry returns a frozenset, so its order is arbitrary; here the first

@@ -132,6 +132,7 @@ projectconfig_content(const struct model_project *project,
 	    pc_add_trusted_relay_settings(&b, config) != 0 ||
 	    pc_add_features(&b, config) != 0 ||
 	    pc_add_sampling(&b, config) != 0 ||
+	    pc_add_tx_names(&b, config) != 0 ||
 	    pc_add_breakdowns(&b, config) != 0 ||
 	    pc_add_metrics(&b, config) != 0 ||
 	    pc_add_transaction_metrics(&b, config) != 0 ||

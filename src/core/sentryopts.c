@@ -58,6 +58,8 @@ const struct sentryfeature sentryfeatures[] = {
 	{ SF_MOBILE_PERF_SCORE, false, false },
 	{ "organizations:on-demand-metrics-extraction", false, true },
 	{ "organizations:profiling", false, true },
+	/* registered with default=True (features/temporary.py) */
+	{ "organizations:transaction-name-normalize", false, true },
 };
 const size_t sentryfeatures_n = N(sentryfeatures);
 _Static_assert(N(sentryfeatures) <= SENTRYFEATURES_MAX,

@@ -111,6 +111,16 @@ ctl_fetch S "$K1"
 is "$(cfg .transactionMetrics.extractCustomTags)" '["browser","os"]' \
     "extractCustomTags from sentry:transaction_metrics_custom_tags"
 
+# --- the transaction-name clusterer's project options ---------------------
+# (Sentry's clusterer writes them; sentry-sync mirrors them; here by hand)
+ctl option set project "$PROJ" sentry:transaction_name_cluster_rules '[["/users/*/**", 1700000000]]' >/dev/null
+ctl option set project "$PROJ" sentry:transaction_name_cluster_meta '{"runs": 10, "first_run": 1700000000, "last_run": 1700003600}' >/dev/null
+ctl_fetch S "$K1"
+parses "clusterer rules"
+is "$(cfg '| [.txNameRules, .txNameReady, (keys_unsorted | index("txNameRules") - index("sampling"))]')" \
+    '[[{"pattern":"/users/*/**","expiry":"2024-02-12T22:13:20Z","redaction":{"method":"replace","substitution":"*"}}],true,1]' \
+    "txNameRules (last seen + 90 days) and txNameReady (10 runs), right after sampling"
+
 # --- the settings an operator sees ---------------------------------------
 is "$(ctl settings | jq -c '[(.features[] | select(.name == "organizations:dynamic-sampling") | .on), (.options[] | select(.name == "system.event-retention-days") | .value)]')" \
     '[true,90]' "relaycfgctl settings shows the flags and options in effect"
