@@ -265,10 +265,19 @@ void
 sentry_settings_digest(const struct sentry_settings *s,
     char out[SENTRY_SETTINGS_DIGEST_LEN + 1])
 {
+	sentry_settings_digest_for(s, PACKAGE_VERSION, out);
+}
+
+void
+sentry_settings_digest_for(const struct sentry_settings *s,
+    const char *version, char out[SENTRY_SETTINGS_DIGEST_LEN + 1])
+{
 	crypto_generichash_state st;
 	unsigned char h[SENTRY_SETTINGS_DIGEST_LEN / 2];
 
 	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)version,
+	    strlen(version) + 1);
 	for (size_t i = 0; i < sentryopts_n; i++) {
 		/* name, then the value's text (or nothing for None), NUL-ended */
 		const char *v = s->option[i] == NULL ? "" :

@@ -104,13 +104,18 @@ json_object	*sentry_settings_option(const struct sentry_settings *s,
 
 /*
  * sentry_settings_digest - SENTRY_SETTINGS_DIGEST_LEN hex characters that
- * change whenever a flag or an option value of s does: the computed
- * configs are cached under it, so that an edited relaycfg.conf is never
- * answered with configs built under the old settings.
+ * change whenever relaycfg's version, a flag or an option value of s
+ * does: the computed configs are cached under it, so that an edited
+ * relaycfg.conf is never answered with configs built under the old
+ * settings, nor a new release with configs an older one built (a release
+ * may change what a config holds without a migration to drop the cache).
+ * sentry_settings_digest_for is the same for a given version string.
  */
 #define SENTRY_SETTINGS_DIGEST_LEN	12
 void	sentry_settings_digest(const struct sentry_settings *s,
 	    char out[SENTRY_SETTINGS_DIGEST_LEN + 1]);
+void	sentry_settings_digest_for(const struct sentry_settings *s,
+	    const char *version, char out[SENTRY_SETTINGS_DIGEST_LEN + 1]);
 
 /* sentry_settings_feature - is flag name on in s?  Unknown flags are off. */
 bool	sentry_settings_feature(const struct sentry_settings *s,

@@ -143,9 +143,9 @@ int		 cache_key_str(const struct cache *c, char *buf, size_t len,
 /*
  * cache_key_config - the key of the computed project config of a public
  * key: <namespace>:<version>:cfgz:<settings digest>.<public_key or its
- * hash>, the digest being that of relaycfg.conf's Sentry flags and options
- * (sentry_settings_digest), so that configs built under other settings
- * are never answered.  The config builder and store_invalidate() both
+ * hash>, the digest being that of relaycfg's version and relaycfg.conf's
+ * Sentry flags and options (sentry_settings_digest), so that configs
+ * built under other settings or by another release are never answered.  The config builder and store_invalidate() both
  * use this.
  */
 int		 cache_key_config(const struct cache *c, char *buf, size_t len,

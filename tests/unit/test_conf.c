@@ -175,6 +175,10 @@ test_settings_digest(void **state)
 	assert_int_equal(strlen(d0), SENTRY_SETTINGS_DIGEST_LEN);
 	sentry_settings_digest(&s, d1);
 	assert_string_equal(d0, d1);		/* stable */
+	sentry_settings_digest_for(&s, PACKAGE_VERSION, d1);
+	assert_string_equal(d0, d1);		/* this release's */
+	sentry_settings_digest_for(&s, "0.0.0-older", d1);
+	assert_string_not_equal(d0, d1);	/* another release's */
 	s.feature[sentryfeature_index("organizations:session-replay")] = false;
 	sentry_settings_digest(&s, d1);
 	assert_string_not_equal(d0, d1);
