@@ -61,7 +61,9 @@ static const struct mirror_col key_cols[] = {
 	{ "project_id",		MC_INT,  MV_ID,     false },
 	{ "label",		MC_TEXT, MV_NONE,   true },
 	{ "public_key",		MC_TEXT, MV_HEX32,  false },
-	{ "secret_key",		MC_TEXT, MV_HEX32,  false },
+	/* NULL in Sentry too (null=True): no answer shows it, and Sentry
+	 * serves such a key, so relaycfg must have it. */
+	{ "secret_key",		MC_TEXT, MV_HEX32,  true },
 	{ "roles",		MC_INT,  MV_NONE,   false },
 	{ "status",		MC_INT,  MV_NONE,   false },
 	{ "date_added",		MC_TIME, MV_NONE,   true },

@@ -416,6 +416,7 @@ test_add_valid(void **state)
 	row.v[2] = NULL;		/* label takes NULL */
 	row.v[10] = "{\"dynamicSdkLoaderOptions\": {\"hasDebug\": true}}";
 	strcpy(why, "stale");
+	row.v[KEY_SECRET] = NULL;	/* Sentry's secret_key is null=True */
 	assert_int_equal(add_why(&r, true, &row, why, sizeof(why)), 0);
 	assert_string_equal(why, "");
 	assert_int_equal(r.n, 1);
@@ -424,6 +425,7 @@ test_add_valid(void **state)
 	assert_string_equal(r.rows[0].v[0], "7");
 	assert_string_equal(r.rows[0].v[MIRROR_KEY_PROJECT], "3");
 	assert_null(r.rows[0].v[2]);
+	assert_null(r.rows[0].v[KEY_SECRET]);
 	assert_string_equal(r.rows[0].v[MIRROR_KEY_PUBLIC], HEX32);
 	assert_string_equal(r.rows[0].v[10],
 	    "{\"dynamicSdkLoaderOptions\":{\"hasDebug\":true}}");

@@ -1,0 +1,64 @@
+#!/bin/bash
+# relaycfgctl sentry-sync against values Sentry's schema allows and a
+# realistic data set seldom shows (tests/data/sentry-pg-schema.sql, real
+# PostgreSQL, MariaDB, memcached, relaycfg and nginx):
+#   * a DSN key whose secret_key is NULL (Sentry's column is null=True)
+#     is mirrored and served, as Sentry serves it;
+. "$top_srcdir/tests/lib/harness.sh"
+. "$top_srcdir/tests/lib/relay.sh"
+. "$top_srcdir/tests/lib/postgres.sh"
+
+harness_init
+need_binary jq
+harness_start_mariadb
+harness_start_memcached
+pg_start
+relay_new S
+harness_write_conf \
+    "static_relay = $(relay_id S) $(relay_pk S) internal" \
+    "sentry_pg = $(pg_conninfo)" \
+    "sentry_pg_password = $PG_RO_PASSWORD"
+ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" "$@"; }
+# sync ARGS...: relaycfgctl sentry-sync; $OUT, $ERR, $RC
+sync() {
+	OUT=$(ctl sentry-sync "$@" 2>"$T/sync.err")
+	RC=$?
+	ERR=$(cat "$T/sync.err")
+}
+ctl db init >/dev/null || { diag "db init failed"; exit 1; }
+harness_start_relaycfg
+harness_start_nginx
+pgsql_file "$top_srcdir/tests/data/sentry-pg-schema.sql" >/dev/null
+ok $? "Sentry's schema loads into PostgreSQL"
+
+K1=0123456789abcdef0123456789abcdef
+K2=1123456789abcdef0123456789abcdef
+pgsql "
+INSERT INTO sentry_organization (id, name, slug, status, date_added,
+    default_role, is_test, flags) VALUES
+ (1, 'Acme', 'acme', 0, now(), 'member', false, 1);
+INSERT INTO sentry_project (id, slug, name, public, date_added, status,
+    flags, organization_id) VALUES (1, 'web', 'Web', false, now(), 0, 10, 1);
+INSERT INTO sentry_projectkey (id, label, public_key, secret_key, roles,
+    status, date_added, data, project_id) VALUES
+ (1, 'Default', '$K1', 'a123456789abcdef0123456789abcdef', 1, 0, now(), '{}', 1),
+ (2, 'no secret', '$K2', NULL, 1, 0, now(), '{}', 1);
+" >/dev/null
+ok $? "a Sentry data set"
+
+# --- a key without a secret key -------------------------------------------
+sync
+is "$RC" 0 "sentry-sync: exit 0"
+[ "$RC" = 0 ] || diag "$ERR"
+like "$OUT" '^sentry-sync: organizations \+1 ~0 -0, projects \+1 ~0 -0, keys \+2 ~0 -0; .* 0 rows skipped' \
+    "both keys are created, none skipped"
+is "$ERR" "" "nothing reported"
+is "$(sql "SELECT COALESCE(secret_key, 'NULL') FROM sentry_projectkey WHERE id = 2")" NULL \
+    "the key's secret_key is NULL in relaycfg too"
+ctl_fetch S "$K2"
+is "$HTTP_STATUS:$(printf '%s' "$HTTP_BODY" | jq -c ".configs[\"$K2\"] | [.disabled, .publicKeys[0].publicKey]")" \
+    "200:[false,\"$K2\"]" "the key without a secret key is served, as Sentry serves it"
+sync
+like "$OUT" '^sentry-sync: no changes; 0 SQL writes' "a re-sync finds nothing to change"
+
+done_testing
