@@ -193,9 +193,17 @@ int	mirror_row_cmp(const struct mirror_table *t, const struct mirror_row *a,
 /*
  * mirror_json_canonical - json (len bytes, NUL-terminated) parsed
  * strictly and re-serialised compactly, in a new string; NULL when it is
- * not JSON (or on OOM: *oom is set).
+ * not JSON, or holds an integer json-c would change (mirror_json_wide),
+ * or on OOM (*oom is set).
  */
 char	*mirror_json_canonical(const char *json, size_t len, bool *oom);
+
+/*
+ * mirror_json_wide - json is JSON with an integer below INT64_MIN or
+ * above UINT64_MAX (no fraction, no exponent), which json-c would turn
+ * into the nearest of the two without a word.
+ */
+bool	 mirror_json_wide(const char *json, size_t len);
 
 /* One change: a row to insert (want), update (have -> want), delete (have). */
 enum mirror_op { MO_INSERT, MO_UPDATE, MO_DELETE };

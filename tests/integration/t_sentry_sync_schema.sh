@@ -4,6 +4,9 @@
 # PostgreSQL, MariaDB, memcached, relaycfg and nginx):
 #   * a DSN key whose secret_key is NULL (Sentry's column is null=True)
 #     is mirrored and served, as Sentry serves it;
+#   * an option value with an integer beyond 64 bits (Python's json writes
+#     any integer) is reported and skipped, never stored as json-c's
+#     nearest bound; the bounds themselves are mirrored exactly.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 . "$top_srcdir/tests/lib/postgres.sh"
@@ -58,6 +61,31 @@ is "$(sql "SELECT COALESCE(secret_key, 'NULL') FROM sentry_projectkey WHERE id =
 ctl_fetch S "$K2"
 is "$HTTP_STATUS:$(printf '%s' "$HTTP_BODY" | jq -c ".configs[\"$K2\"] | [.disabled, .publicKeys[0].publicKey]")" \
     "200:[false,\"$K2\"]" "the key without a secret key is served, as Sentry serves it"
+sync
+like "$OUT" '^sentry-sync: no changes; 0 SQL writes' "a re-sync finds nothing to change"
+
+# --- integers beyond 64 bits ----------------------------------------------
+pgsql "INSERT INTO sentry_projectoptions (project_id, key, value) VALUES
+ (1, 'test:wide', '100000000000000000000'),
+ (1, 'test:wide-neg', '[-9223372036854775809]'),
+ (1, 'test:max', '18446744073709551615'),
+ (1, 'test:min', '[-9223372036854775808]');
+INSERT INTO sentry_organizationoptions (organization_id, key, value) VALUES
+ (1, 'test:wide', '{\"n\": 123456789012345678901234567890}'::jsonb)" >/dev/null
+sync
+is "$RC" 0 "wide integers do not fail the sync"
+like "$OUT" '^sentry-sync: project options \+2 ~0 -0; .* 3 rows skipped' \
+    "the two bounds are created, the three wide values skipped"
+like "$ERR" "skipped sentry_projectoptions \\(1 test:wide\\): value has an integer beyond 64 bits" \
+    "a wide integer is reported by table, owner and key"
+like "$ERR" "skipped sentry_projectoptions \\(1 test:wide-neg\\): value has an integer beyond 64 bits" \
+    "... and one below INT64_MIN"
+like "$ERR" "skipped sentry_organizationoptions \\(1 test:wide\\): value has an integer beyond 64 bits" \
+    "... and one in a jsonb organization option"
+is "$(sql "SELECT GROUP_CONCAT(CONCAT(\`key\`, '=', value) ORDER BY \`key\` SEPARATOR ' ')
+    FROM sentry_projectoptions WHERE \`key\` LIKE 'test:%'")" \
+    "test:max=18446744073709551615 test:min=[-9223372036854775808]" \
+    "relaycfg holds the bounds exactly and no clamped copy of the others"
 sync
 like "$OUT" '^sentry-sync: no changes; 0 SQL writes' "a re-sync finds nothing to change"
 

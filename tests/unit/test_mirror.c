@@ -317,6 +317,22 @@ test_json_canonical(void **state)
 	assert_not_json("True");
 	assert_not_json("{\"a\"}");
 
+	/* Integers json-c would turn into INT64_MIN or UINT64_MAX are not
+	 * taken; the bounds themselves, doubles and strings are. */
+	assert_canon("18446744073709551615", "18446744073709551615");
+	assert_canon("[-9223372036854775808]", "[-9223372036854775808]");
+	assert_canon("100000000000000000000.0", "100000000000000000000.0");
+	assert_canon("1e20", "1e20");
+	assert_canon("\"100000000000000000000\"", "\"100000000000000000000\"");
+	assert_canon("{\"a\\\"1\": 100000000000000000000.5}",
+	    "{\"a\\\"1\":100000000000000000000.5}");
+	assert_null(canon("18446744073709551616"));
+	assert_null(canon("[-9223372036854775809]"));
+	assert_null(canon("{\"a\": [1, 100000000000000000000]}"));
+	assert_true(mirror_json_wide("{\"a\": 100000000000000000000}", 28));
+	assert_false(mirror_json_wide("[18446744073709551615, -1]", 26));
+	assert_false(mirror_json_wide("gAKILg==", 8));
+
 	/* Only len bytes are read: an embedded NUL ends nothing early. */
 	out = mirror_json_canonical("[1]\0[2]", 7, &oom);
 	assert_false(oom);
@@ -515,6 +531,9 @@ test_add_refused(void **state)
 	row.v[10] = "gAJ9cQAu";
 	refuse(MT_KEY, &row, "sentry_projectkey (9): data is not JSON (a "
 	    "pickled value?)", "9");
+	row.v[10] = "{\"n\": 100000000000000000000}";
+	refuse(MT_KEY, &row, "sentry_projectkey (9): data has an integer "
+	    "beyond 64 bits, which relaycfg would store changed", "9");
 
 	row = keyed(MT_PROJECT_OPTION, "5", "sentry:foo");
 	row.v[OPTION_VALUE] = "gAJdcQBYAQAAACpxAWEu";
