@@ -28,16 +28,61 @@ struct sentry_pg {
 /* A statement longer than any built here (ten tables of a dozen columns). */
 #define PG_SQL_MAX	16384
 
-/* libpq's message without its trailing newline, into err. */
+/*
+ * A libpq message as one line, into out: its lines ("...failed: No such
+ * file or directory\n\tIs the server running...?", "ERROR: ...\nDETAIL:
+ * ...") joined by "; ", the trailing newline dropped.  Under the service
+ * each line of stderr is a journal entry of its own, and a second line
+ * would lose the "relaycfgctl: sentry-sync:" that says whose it is.
+ */
+static void
+one_line(const char *m, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (outlen == 0)
+		return;
+	while (*m != '\0' && o + 1 < outlen) {
+		if (*m != '\n' && *m != '\r') {
+			out[o++] = *m++;
+			continue;
+		}
+		while (*m == '\n' || *m == '\r' || *m == '\t' || *m == ' ')
+			m++;
+		if (*m != '\0' && o + 3 < outlen) {
+			memcpy(out + o, "; ", 2);
+			o += 2;
+		}
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+}
+
+/* libpq's message as one line, into err. */
 static void
 pg_error(PGconn *conn, const char *what, char *err, size_t errlen)
 {
-	const char *m = conn != NULL ? PQerrorMessage(conn) : "out of memory";
-	size_t n = strlen(m);
+	char m[1024];
 
-	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
-		n--;
-	snprintf(err, errlen, "PostgreSQL: %s: %.*s", what, (int)n, m);
+	one_line(conn != NULL ? PQerrorMessage(conn) : "out of memory", m,
+	    sizeof(m));
+	snprintf(err, errlen, "PostgreSQL: %s: %s", what, m);
+}
+
+/*
+ * libpq's notices, and an error the server sends between statements (a
+ * shutdown's "FATAL: terminating connection"): one line on stderr like
+ * relaycfgctl's own, not libpq's bare lines.
+ */
+static void
+pg_notice(void *arg, const char *message)
+{
+	char m[1024];
+
+	(void)arg;
+	one_line(message, m, sizeof(m));
+	fprintf(stderr, "relaycfgctl: sentry-sync: PostgreSQL: %s\n", m);
 }
 
 /* Run a statement that returns no rows; 0 or -1 with err. */
@@ -132,6 +177,7 @@ sentry_pg_connect(const char *conninfo, const char *password, char *err,
 		pg_error(pg->conn, "connect", err, errlen);
 		goto fail;
 	}
+	(void)PQsetNoticeProcessor(pg->conn, pg_notice, NULL);
 	if (PQsetClientEncoding(pg->conn, "UTF8") != 0) {
 		pg_error(pg->conn, "client_encoding UTF8", err, errlen);
 		goto fail;

@@ -6,7 +6,11 @@
 #     is mirrored and served, as Sentry serves it;
 #   * an option value with an integer beyond 64 bits (Python's json writes
 #     any integer) is reported and skipped, never stored as json-c's
-#     nearest bound; the bounds themselves are mirrored exactly.
+#     nearest bound; the bounds themselves are mirrored exactly;
+#   * PostgreSQL's messages are one line each, prefixed like relaycfgctl's
+#     own (under the service each line is a journal entry): libpq's
+#     two-line connect error, and the FATAL a server sends to a --watch
+#     it ends.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 . "$top_srcdir/tests/lib/postgres.sh"
@@ -88,5 +92,31 @@ is "$(sql "SELECT GROUP_CONCAT(CONCAT(\`key\`, '=', value) ORDER BY \`key\` SEPA
     "relaycfg holds the bounds exactly and no clamped copy of the others"
 sync
 like "$OUT" '^sentry-sync: no changes; 0 SQL writes' "a re-sync finds nothing to change"
+
+# --- PostgreSQL's messages: one line each, said as relaycfgctl's --------------
+mkdir -p "$T/nopg"
+sync --pg "host=$T/nopg port=$PG_PORT dbname=$PG_DB user=$PG_RO_USER"
+is "$RC" 1 "no PostgreSQL there: exit 1"
+is "$(printf '%s\n' "$ERR" | wc -l)" 1 "libpq's two-line connect error is one line"
+like "$ERR" '^relaycfgctl: sentry-sync: PostgreSQL: connect: .*No such file or directory; Is the server running' \
+    "... its lines joined by '; ', after relaycfgctl's prefix"
+"$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync --watch 2 \
+    >"$T/watch.out" 2>"$T/watch.err" &
+WATCH=$!
+for _ in $(seq 50); do
+	[ "$(pgsql "SELECT COUNT(*) FROM pg_stat_activity
+	    WHERE application_name = 'relaycfg-sentry-sync'")" = 1 ] && break
+	sleep 0.1
+done
+pgsql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE application_name = 'relaycfg-sentry-sync'" >/dev/null
+harness_wait_log 'terminating connection' "$T/watch.err"
+ok $? "--watch: the server's FATAL is reported"
+kill -TERM "$WATCH"
+wait "$WATCH"
+is "$?" 0 "--watch stops cleanly"
+is "$(grep -vc '^relaycfgctl: sentry-sync: ' "$T/watch.err")" 0 \
+    "every line --watch wrote to stderr is relaycfgctl's, none libpq's bare"
+[ -s "$T/watch.err" ] && diag "$(cat "$T/watch.err")"
 
 done_testing
