@@ -91,6 +91,7 @@ for f in ./usr/sbin/relaycfg ./usr/bin/relaycfgctl ./etc/relaycfg.conf \
     ./usr/lib/tmpfiles.d/relaycfg.conf \
     ./usr/share/man/man8/relaycfg.8.gz ./usr/share/man/man5/relaycfg.conf.5.gz \
     ./usr/share/man/man1/relaycfgctl.1.gz \
+    ./usr/share/doc/relaycfg/RUNBOOK.md \
     ./usr/share/doc/relaycfg/examples/nginx/relaycfg.conf \
     ./usr/share/doc/relaycfg/examples/apache/relaycfg-proxy-fcgi.conf \
     ./usr/share/doc/relaycfg/examples/apache/fcgid/relaycfg.fcgi \
