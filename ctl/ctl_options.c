@@ -65,6 +65,9 @@ check_write(const struct admin *a, const char *key, const char *json)
 		snprintf(msg, sizeof(msg), "the value is not JSON (%s)", why);
 		return admin_usage_error(a, msg);
 	}
+	if (json != NULL && jsonstrict_wide_integer(json, strlen(json)))
+		return admin_usage_error(a, "the value has an integer below "
+		    "-2^63 or above 2^64-1, which relaycfg would store changed");
 	return 0;
 }
 

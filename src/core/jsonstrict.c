@@ -369,3 +369,46 @@ in_object:
 		*why = sc.why;
 	return ok ? 0 : -1;
 }
+
+/* jsonstrict_wide_integer - see jsonstrict.h. */
+bool
+jsonstrict_wide_integer(const char *json, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		const char *lim;
+		size_t start, j, n;
+
+		if (in_string) {
+			if (json[i] == '\\')
+				i++;
+			else if (json[i] == '"')
+				in_string = false;
+			continue;
+		}
+		if (json[i] == '"') {
+			in_string = true;
+			continue;
+		}
+		if (json[i] != '-' && (json[i] < '0' || json[i] > '9'))
+			continue;
+		start = json[i] == '-' ? i + 1 : i;
+		for (j = start; j < len && json[j] >= '0' && json[j] <= '9'; j++)
+			;
+		n = j - start;
+		lim = json[i] == '-' ? "9223372036854775808" :
+		    "18446744073709551615";
+		/* A fraction or an exponent makes a double, which json-c
+		 * keeps as it is spelt. */
+		if ((j >= len || (json[j] != '.' && json[j] != 'e' &&
+		    json[j] != 'E')) && (n > strlen(lim) ||
+		    (n == strlen(lim) && memcmp(json + start, lim, n) > 0)))
+			return true;
+		while (j < len && json[j] != '\0' &&
+		    strchr("0123456789.eE+-", json[j]) != NULL)
+			j++;
+		i = j - 1;
+	}
+	return false;
+}

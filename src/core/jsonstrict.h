@@ -11,6 +11,7 @@
 #ifndef RELAYCFG_JSONSTRICT_H
 #define RELAYCFG_JSONSTRICT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Deepest nesting jsonstrict_check can be asked to allow. */
@@ -34,5 +35,16 @@
  */
 int	jsonstrict_check(const char *s, size_t len, unsigned max_depth,
 	    const char **why);
+
+/*
+ * jsonstrict_wide_integer - does json (len bytes that jsonstrict_check
+ * accepts) hold an integer json-c cannot keep: below INT64_MIN or above
+ * UINT64_MAX, with no fraction or exponent?  json-c parses such a number
+ * as the nearest of the two without a word (100000000000000000000 would
+ * be stored as 18446744073709551615), where Python, which writes Sentry's
+ * option values, keeps any integer.  Values relaycfg stores are refused
+ * when it says yes.
+ */
+bool	jsonstrict_wide_integer(const char *json, size_t len);
 
 #endif

@@ -49,60 +49,12 @@ mirror_rows_free(struct mirror_rows *r)
 	mirror_rows_init(r, r->t);
 }
 
-/*
- * wide_integer - does json (valid JSON of len bytes) hold an integer
- * json-c cannot keep: below INT64_MIN or above UINT64_MAX?  json-c
- * parses such a number as the nearest of the two, without a word
- * (100000000000000000000 would be stored as 18446744073709551615).
- */
-static bool
-wide_integer(const char *json, size_t len)
-{
-	bool in_string = false;
-
-	for (size_t i = 0; i < len; i++) {
-		const char *lim;
-		size_t start, j, n;
-
-		if (in_string) {
-			if (json[i] == '\\')
-				i++;
-			else if (json[i] == '"')
-				in_string = false;
-			continue;
-		}
-		if (json[i] == '"') {
-			in_string = true;
-			continue;
-		}
-		if (json[i] != '-' && (json[i] < '0' || json[i] > '9'))
-			continue;
-		start = json[i] == '-' ? i + 1 : i;
-		for (j = start; j < len && json[j] >= '0' && json[j] <= '9'; j++)
-			;
-		n = j - start;
-		lim = json[i] == '-' ? "9223372036854775808" :
-		    "18446744073709551615";
-		/* A fraction or an exponent makes a double, which json-c
-		 * keeps as it is spelt. */
-		if ((j >= len || (json[j] != '.' && json[j] != 'e' &&
-		    json[j] != 'E')) && (n > strlen(lim) ||
-		    (n == strlen(lim) && memcmp(json + start, lim, n) > 0)))
-			return true;
-		while (j < len && json[j] != '\0' &&
-		    strchr("0123456789.eE+-", json[j]) != NULL)
-			j++;
-		i = j - 1;
-	}
-	return false;
-}
-
 /* mirror_json_wide - see mirror.h. */
 bool
 mirror_json_wide(const char *json, size_t len)
 {
 	return len < INT32_MAX && jsonstrict_check(json, len,
-	    JSONSTRICT_DEPTH_MAX, NULL) == 0 && wide_integer(json, len);
+	    JSONSTRICT_DEPTH_MAX, NULL) == 0 && jsonstrict_wide_integer(json, len);
 }
 
 /* mirror_json_canonical - see mirror.h. */
@@ -117,7 +69,7 @@ mirror_json_canonical(const char *json, size_t len, bool *oom)
 	*oom = false;
 	/* json-c alone takes single quotes and raw control bytes. */
 	if (len >= INT32_MAX || jsonstrict_check(json, len,
-	    JSONSTRICT_DEPTH_MAX, NULL) != 0 || wide_integer(json, len))
+	    JSONSTRICT_DEPTH_MAX, NULL) != 0 || jsonstrict_wide_integer(json, len))
 		return NULL;
 	if ((tok = json_tokener_new()) == NULL) {
 		*oom = true;

@@ -679,7 +679,8 @@ store_key_delete(struct store *st, const char *public_key)
 
 /*
  * parse_value - json (NULL: an unset), strict RFC 8259 JSON
- * (jsonstrict_check), parsed into *val and its
+ * (jsonstrict_check) with no integer json-c would change
+ * (jsonstrict_wide_integer), parsed into *val and its
  * compact text *text (owned by *val; "null" for JSON null).  STORE_OK,
  * STORE_INVALID (not JSON) or STORE_ERROR (OOM), with st->err.
  */
@@ -704,6 +705,12 @@ parse_value(struct store *st, const char *json, json_object **val,
 	    NULL) != 0) {
 		json_tokener_free(tok);
 		store_seterr(st, "the value is not JSON");
+		return STORE_INVALID;
+	}
+	if (jsonstrict_wide_integer(json, len)) {
+		json_tokener_free(tok);
+		store_seterr(st, "the value has an integer beyond 64 bits, "
+		    "which would be stored changed");
 		return STORE_INVALID;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |

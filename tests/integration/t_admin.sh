@@ -314,6 +314,21 @@ for scope in "project $PROJ" "org $ORG" "template $TMPL"; do
 done
 is "$(sql "SELECT COUNT(*) FROM sentry_projectoptions WHERE \`key\` = 'sentry:origins'")" 0 \
     "not a row in MariaDB either"
+# Integers json-c would store changed (it saturates at -2^63 and 2^64-1;
+# Python, which writes Sentry's values, keeps any integer), as sentry-sync
+# refuses them; the bounds themselves and doubles are taken.
+for v in 100000000000000000000 '[-9223372036854775809]' '{"a":18446744073709551616}'; do
+	run option set project "$PROJ" sentry:wide "$v"
+	like "$RC:$OUT:$ERR" "^2::relaycfgctl: option set: the value has an integer below -2\^63 or above 2\^64-1" \
+	    "option set: $v is refused"
+done
+run option get project "$PROJ" sentry:wide
+is "$RC:$OUT" "1:" "option set: none of the wide integers stored"
+run option set project "$PROJ" sentry:wide '[-9223372036854775808,18446744073709551615,1e20]'
+is "$RC" 0 "the 64-bit bounds and a double are taken"
+run --json option get project "$PROJ" sentry:wide
+is "$OUT" '[-9223372036854775808,18446744073709551615,1e20]' "... and stored as written"
+run option unset project "$PROJ" sentry:wide
 run option set project "$PROJ" sentry:origins ' [ "ok.com" , 1e3, -0.5, "\u00e9" ] '
 is "$RC" 0 "strict JSON with whitespace, exponents and escapes is taken"
 run --json option get project "$PROJ" sentry:origins

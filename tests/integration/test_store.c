@@ -1036,6 +1036,10 @@ test_writes(void)
 	ok(rc == STORE_INVALID, "a single-quoted string is not JSON");
 	rc = store_option_set(st, STORE_OWNER_ORG, 3, "bad", "1.");
 	ok(rc == STORE_INVALID, "1. is not JSON");
+	/* json-c would store 18446744073709551615 for this one */
+	rc = store_option_set(st, STORE_OWNER_ORG, 3, "bad",
+	    "[100000000000000000000]");
+	ok(rc == STORE_INVALID, "an integer beyond 64 bits is refused");
 	rc = store_option_set(st, STORE_OWNER_ORG, 3, "bad key", "1");
 	ok(rc == STORE_INVALID, "a key with a space is refused");
 	rc = store_option_set(st, STORE_OWNER_ORG, 424242, "x", "1");

@@ -146,6 +146,27 @@ test_long_numbers(void **state)
 }
 
 /* Every prefix of a valid text is refused except where one is whole. */
+/* Integers json-c would saturate; the bounds, doubles and strings not. */
+static void
+test_wide_integer(void **state)
+{
+	static const char *wide[] = {
+		"18446744073709551616", "-9223372036854775809",
+		"[1,100000000000000000000]", "{\"a\":{\"b\":-99999999999999999999}}",
+	};
+	static const char *kept[] = {
+		"18446744073709551615", "-9223372036854775808", "1e20",
+		"100000000000000000000.0", "1E+30", "\"100000000000000000000\"",
+		"{\"100000000000000000000\":1}", "[\"\\\"\",1]", "-0",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
+		assert_true(jsonstrict_wide_integer(wide[i], strlen(wide[i])));
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		assert_false(jsonstrict_wide_integer(kept[i], strlen(kept[i])));
+}
+
 static void
 test_prefixes(void **state)
 {
@@ -229,6 +250,7 @@ main(void)
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_long_numbers),
+		cmocka_unit_test(test_wide_integer),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_parse_object),
