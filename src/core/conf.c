@@ -688,6 +688,10 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 		if (jsonstrict_check(json, strlen(json), 16, &why) != 0)
 			return perr(p, "global_option %s: value is not JSON "
 			    "(%s)", key, why);
+		if (jsonstrict_wide_integer(json, strlen(json)))
+			return perr(p, "global_option %s: value has an integer "
+			    "below -2^63 or above 2^64-1, which would be sent "
+			    "changed", key);
 		if ((tok = json_tokener_new_ex(16)) == NULL)
 			return perr(p, "out of memory");
 		json_tokener_set_flags(tok, JSON_TOKENER_STRICT |

@@ -170,6 +170,11 @@ parse_value(enum sentryopt_type t, const char *json, json_object **out,
 		snprintf(why, whylen, "value is not JSON (%s)", reason);
 		return -1;
 	}
+	if (jsonstrict_wide_integer(json, strlen(json))) {
+		snprintf(why, whylen, "value has an integer below -2^63 or "
+		    "above 2^64-1, which would be sent changed");
+		return -1;
+	}
 	if ((v = json_tokener_parse(json)) == NULL) {
 		if (strcmp(json, "null") == 0)
 			return 0;

@@ -133,6 +133,15 @@ test_errors_name_line(void **state)
 	    ":3: internal_networks: \"10.0.0.0/33\"");
 	expect_error("db_host = h\ndb_name = x\nglobal_option = a {nope\n",
 	    ":3: global_option a: value is not JSON");
+	/* json-c would send 18446744073709551615 */
+	expect_error("db_host = h\ndb_name = x\n"
+	    "global_option = a [100000000000000000000]\n",
+	    ":3: global_option a: value has an integer below -2^63");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "sentry_option = system.event-retention-days "
+	    "100000000000000000000\n",
+	    ":3: sentry_option system.event-retention-days: value has an "
+	    "integer below -2^63");
 	expect_error("db_host = h\ndb_name = x\n"
 	    "sentry_option = relay.span-usage-metric 1\n",
 	    ":3: sentry_option relay.span-usage-metric: value must be a "
