@@ -306,6 +306,33 @@ out:
 }
 
 /*
+ * A replica that could not be reached is left alone for REPLICA_DOWN_FACTOR
+ * times what the failed attempt cost, at most REPLICA_DOWN_REST_MAX_MS.  A
+ * refused connection costs a few ms, so a replica that was only restarted
+ * is tried again after DB_RETRY_MS (db.c) as before; a host that drops
+ * packets, or a frozen server, costs db_connect_timeout (and the
+ * db_read_timeout of a query already sent), and was otherwise tried again
+ * by the next request after DB_RETRY_MS: most requests that missed the
+ * cache waited for it.  Now a worker spends at most about 1/21 of its time
+ * on a replica that does not answer; the primary serves meanwhile.
+ */
+#define REPLICA_DOWN_FACTOR		20
+#define REPLICA_DOWN_REST_MAX_MS	60000LL
+
+static void
+replica_unreachable(struct store *st, const struct db *db, long long began)
+{
+	long long now = clock_mono_ms();
+	long long rest = (now - began) * REPLICA_DOWN_FACTOR;
+
+	if (rest > REPLICA_DOWN_REST_MAX_MS)
+		rest = REPLICA_DOWN_REST_MAX_MS;
+	for (size_t i = 0; i < st->n_replicas; i++)
+		if (st->replicas[i] == db && st->rest_until[i] < now + rest)
+			st->rest_until[i] = now + rest;
+}
+
+/*
  * Choose this request's reader (see store_int.h).  The primary's position
  * is read after every write that returned before this request, so a
  * replica that has applied it holds all of them.  Without a position to
@@ -335,13 +362,17 @@ pick_reader(struct store *st, bool *unchecked)
 	for (size_t k = 0; k < st->n_replicas; k++) {
 		size_t i = (st->first + k) % st->n_replicas;
 		struct db *db = st->replicas[i];
+		long long began;
 		int has;
 
 		if (db_resting(db) || now < st->rest_until[i])
 			continue;
 		if (prc == DB_UNAVAILABLE)
 			return db;
-		if ((has = replica_has(st, db, pos)) == 1) {
+		began = clock_mono_ms();
+		if ((has = replica_has(st, db, pos)) == -1)
+			replica_unreachable(st, db, began);
+		if (has == 1) {
 			if (st->lagging[i])
 				log_info("%s has caught up with the primary",
 				    db_label(db));
@@ -396,6 +427,7 @@ int
 store_sql_query(struct store *st, struct db *db, const struct db_sql *q,
     struct db_res **res)
 {
+	long long began = clock_mono_ms();
 	enum db_rc rc;
 
 	*res = NULL;
@@ -406,6 +438,7 @@ store_sql_query(struct store *st, struct db *db, const struct db_sql *q,
 	rc = db_query(db, q->buf, q->len, res);
 	if (rc != DB_UNAVAILABLE || db == st->primary)
 		return store_rc_from_db(st, db, rc);
+	replica_unreachable(st, db, began);
 	/*
 	 * The replica went away under the request: the primary has the
 	 * truth; with the primary down too, another replica unchecked, but
@@ -420,7 +453,10 @@ store_sql_query(struct store *st, struct db *db, const struct db_sql *q,
 		    clock_mono_ms() < st->rest_until[k - 1])))
 			continue;
 		db = alt;
-		rc = db_query(db, q->buf, q->len, res);
+		began = clock_mono_ms();
+		if ((rc = db_query(db, q->buf, q->len, res)) == DB_UNAVAILABLE &&
+		    k > 0)
+			replica_unreachable(st, db, began);
 	}
 	if (rc == DB_OK) {
 		st->reader = db;

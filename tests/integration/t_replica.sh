@@ -321,4 +321,31 @@ harness_drive reader_order "$T/test_reader3.log" env \
     "$top_builddir/tests/integration/test_reader" checked-down
 ok $? "test_reader checked-down finished cleanly"
 all_back "all three back, both replicas caught up"
+
+# --- (i) a replica that does not answer (frozen, as a host that drops packets)
+# Each worker waits for it once (its query's db_read_timeout, then
+# db_connect_timeout), not on every cold request after DB_RETRY_MS: a
+# replica whose failed attempt took long is left alone twenty times as
+# long, at most a minute (store.c, replica_unreachable); the primary serves.
+harness_stop_relaycfg
+write_conf "db_connect_timeout = 1" "db_read_timeout = 2"
+harness_start_relaycfg --workers 2
+WANT=$(domains)
+like "$WANT" '^https://' "a config before the replica freezes ($WANT)"
+kill -STOP "$(repl_pid rep1)"
+n0=$(grep -c ' access 200 POST /api/0/relays/projectconfigs/' "$T/relaycfg.log")
+bad=""
+for i in $(seq 24); do
+	mc_flush
+	got=$(domains)
+	[ "$got" = "$WANT" ] || bad="$bad [$i: $got]"
+	sleep 0.2
+done
+kill -CONT "$(repl_pid rep1)"
+is "${bad:-ok}" ok "replica frozen: 24 full answers on a cold cache"
+# relaycfg's own time, from its access log (not relaycfgctl's)
+slow=$(grep ' access 200 POST /api/0/relays/projectconfigs/' "$T/relaycfg.log" |
+    tail -n +$((n0 + 1)) | sed -n 's/.* \([0-9]*\)us .*/\1/p' |
+    awk '$1 > 900000 { n++ } END { print n + 0 }')
+ok $((slow <= 2 ? 0 : 1)) "replica frozen: one slow answer per worker at most ($slow took over 0.9 s)"
 done_testing
