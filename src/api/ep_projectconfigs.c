@@ -27,6 +27,7 @@
 #include "globalconfig.h"
 #include "log.h"
 #include "metrics.h"
+#include "statsd.h"
 #include "store.h"
 #include "valid.h"
 #include "zfrag.h"
@@ -587,6 +588,8 @@ post_by_key(struct request *req, struct app *app, json_object *body,
 		goto oom;
 	reply_by_key(req, app->conf, &a);
 	count_keys(&a);
+	if (cached_path)	/* Sentry's _post_or_schedule_by_key */
+		statsd_post_v3();
 	log_debug("projectconfigs v%d: %ld keys", version, n);
 	goto out;
 oom:

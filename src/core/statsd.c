@@ -55,7 +55,7 @@ static struct {
 	/* this request's batch */
 	char		 buf[STATSD_MAX_DGRAM];
 	size_t		 len;
-	bool		 keys_seen;
+	bool		 post_v3;	/* statsd_post_v3() called */
 	uint64_t	 keys_pending;
 	uint64_t	 keys_fetched;
 	uint64_t	 dropped;
@@ -330,7 +330,8 @@ incr(const char *name, uint64_t amount)
 /*
  * sink - every count and observation; only those Sentry sends itself are
  * kept.  Keys are summed over the request: Sentry sends one incr of the
- * pending and one of the fetched keys per request.
+ * pending and one of the fetched keys per request, and only for the
+ * requests statsd_post_v3() names.
  */
 static void
 sink(enum metric_family f, const char *sentry_name, unsigned a, double value,
@@ -339,7 +340,6 @@ sink(enum metric_family f, const char *sentry_name, unsigned a, double value,
 	if (sd.fd < 0)
 		return;
 	if (f == MF_KEYS && !is_histogram) {
-		sd.keys_seen = true;
 		if (a == MK_PENDING)
 			sd.keys_pending += (uint64_t)value;
 		else	/* a config, disabled or unchanged: found, answered */
@@ -351,16 +351,23 @@ sink(enum metric_family f, const char *sentry_name, unsigned a, double value,
 }
 
 void
+statsd_post_v3(void)
+{
+	if (sd.fd >= 0)
+		sd.post_v3 = true;
+}
+
+void
 statsd_flush(void)
 {
 	if (sd.fd < 0)
 		return;
-	if (sd.keys_seen) {
+	if (sd.post_v3) {
 		incr(SENTRY_PENDING, sd.keys_pending);
 		incr(SENTRY_FETCHED, sd.keys_fetched);
 	}
 	send_batch();
-	sd.keys_seen = false;
+	sd.post_v3 = false;
 	sd.keys_pending = sd.keys_fetched = 0;
 }
 
@@ -372,7 +379,7 @@ statsd_close(void)
 		close(sd.fd);
 	sd.fd = -1;
 	sd.len = 0;
-	sd.keys_seen = false;
+	sd.post_v3 = false;
 	sd.keys_pending = sd.keys_fetched = 0;
 }
 

@@ -57,6 +57,15 @@ int	statsd_open(const struct conf *c);
  */
 void	statsd_flush(void);
 
+/*
+ * statsd_post_v3 - this request is one Sentry answers in its
+ * _post_or_schedule_by_key (version 3 without noCache): its flush sends
+ * relay.project_configs.post_v3.pending and .fetched with the keys it
+ * counted.  Sentry sends them for those requests only, never for v1, v2
+ * or noCache ones, which it answers in _post_by_project / _post_by_key.
+ */
+void	statsd_post_v3(void);
+
 /* statsd_close - unregister the sink and close the socket. */
 void	statsd_close(void);
 

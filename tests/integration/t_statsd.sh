@@ -90,6 +90,24 @@ D=$(datagram 2)
 like "$D" 'sentry\.relay\.project_configs\.post_v3\.fetched:3\|c' \
     "post_v3.fetched counts the three keys answered (one unknown: disabled)"
 
+# Sentry counts post_v3 keys in _post_or_schedule_by_key only: version 3
+# without noCache.  v2, noCache and v1 go through _post_by_key or
+# _post_by_project, which time the fetches and send no key counts.
+# (project_configs.py, getsentry/sentry, find_string id 1815088642)
+K4=$(ctl key create --project "$PROJ" | jq -r .public_key)
+for how in "--version 2 $K4" "--no-cache $K1" "--version 1 $PROJ"; do
+	N=$(datagrams)
+	# shellcheck disable=SC2086 # the options are words
+	ctl_fetch S $how
+	is "$HTTP_STATUS" 200 "fetch $how answers 200"
+	wait_datagrams $((N + 1))
+	sleep 0.2
+	D=$(datagram $((N + 1)))
+	like "$D" 'sentry\.relay_project_configs\.fetching_projects\.duration:' \
+	    "fetch $how: Sentry's fetching timers"
+	unlike "$D" 'post_v3' "fetch $how: no post_v3 counts, as Sentry"
+done
+
 # --- SIGHUP: DogStatsD with tags and another prefix --------------------
 write_conf "$STATSD" "statsd_dogstatsd = yes" "statsd_prefix = relaycfg." \
     "statsd_tags = env:test, region:eu"

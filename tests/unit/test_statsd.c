@@ -95,6 +95,7 @@ one_request(void)
 	metrics_inc(MF_KEYS, MK_DISABLED, 0, 0);
 	metrics_inc(MF_KEYS, MK_PENDING, 0, 0);
 	metrics_observe(MF_REQUEST_SECONDS, ME_PROJECTCONFIGS, 0.02);
+	statsd_post_v3();	/* a v3 request, as Sentry's post_or_schedule */
 }
 
 static void
@@ -170,10 +171,43 @@ test_dogstatsd(void **state)
 	conf_free(c);
 	c = statsd_conf(port, "none", NULL, true);
 	metrics_inc(MF_KEYS, MK_UNCHANGED, 0, 0);
+	statsd_post_v3();
 	statsd_flush();
 	assert_true(receive(fd, buf, sizeof(buf), 1000) > 0);
 	assert_string_equal(buf, "relay.project_configs.post_v3.pending:0|c\n"
 	    "relay.project_configs.post_v3.fetched:1|c");
+	statsd_close();
+	conf_free(c);
+	close(fd);
+}
+
+/*
+ * Keys of a request Sentry does not answer in _post_or_schedule_by_key
+ * (v1, v2, noCache: statsd_post_v3 not called) send no post_v3 counts,
+ * and do not carry over into the next request's.
+ */
+static void
+test_post_v3_only(void **state)
+{
+	char buf[2048];
+	unsigned port;
+	int fd = listener(&port);
+	struct conf *c = statsd_conf(port, NULL, NULL, false);
+
+	(void)state;
+	metrics_observe(MF_SENTRY_FETCHING_ORGS, 0, 0.5);
+	metrics_add(MF_KEYS, MK_CONFIG, 0, 0, 2);
+	statsd_flush();
+	assert_true(receive(fd, buf, sizeof(buf), 1000) > 0);
+	assert_string_equal(buf,
+	    "sentry.relay_project_configs.fetching_orgs.duration:0.500000|ms");
+	metrics_inc(MF_KEYS, MK_PENDING, 0, 0);
+	statsd_post_v3();
+	statsd_flush();
+	assert_true(receive(fd, buf, sizeof(buf), 1000) > 0);
+	assert_string_equal(buf,
+	    "sentry.relay.project_configs.post_v3.pending:1|c\n"
+	    "sentry.relay.project_configs.post_v3.fetched:0|c");
 	statsd_close();
 	conf_free(c);
 	close(fd);
@@ -339,6 +373,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_statsd),
 		cmocka_unit_test(test_dogstatsd),
+		cmocka_unit_test(test_post_v3_only),
 		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_dropped),
 		cmocka_unit_test(test_server_forms),
