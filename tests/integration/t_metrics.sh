@@ -98,6 +98,14 @@ like "$(grep '^# HELP relaycfg_memcached_operations_total ' "$T/metrics.last")" 
     'libmemcached operations' "memcached operations say what they count"
 is "$(val relaycfg_requests_in_flight)" 1 "in flight during a scrape: the scrape itself"
 is "$(val relaycfg_worker_starts_total)" 2 "two workers started"
+# Prometheus asks for gzip; the vhost's gzip must take the content type
+# relaycfg sends (nginx matches gzip_types against the type up to the
+# last ';' before charset=: "text/plain; version=0.0.4", not "text/plain").
+enc=$(curl -s -o /dev/null -D - -H 'Accept-Encoding: gzip' "$BASE_URL/metrics" |
+    tr -d '\r' | sed -n 's/^Content-Encoding: //Ip')
+is "$enc" gzip "a scrape that accepts gzip gets it gzipped"
+like "$(curl -s --compressed "$BASE_URL/metrics")" '# TYPE relaycfg_requests_total counter' \
+    "... and it unzips to the exposition format"
 http HEAD /metrics -I
 is "$HTTP_STATUS" 200 "HEAD /metrics"
 http POST /metrics --data x
