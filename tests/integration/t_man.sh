@@ -28,6 +28,10 @@ if command -v groff >/dev/null 2>&1; then
 	for f in $MAN; do
 		out=$(groff -ww -mandoc -z -Tutf8 "$f" 2>&1)
 		is "$out" "" "groff -ww: $(basename "$f") clean"
+		# .Dq inside .Dq nests (it takes the rest of the line):
+		# groff then prints runs of closing quotes.
+		out=$(groff -mandoc -Tutf8 -P-c "$f" 2>/dev/null | grep -n '””')
+		is "$out" "" "groff: $(basename "$f") has no nested quotes"
 	done
 fi
 
