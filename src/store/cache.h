@@ -122,6 +122,14 @@ struct cache	*cache_new(const struct conf *conf, char *err, size_t errlen);
 void		 cache_free(struct cache *c);
 
 bool		 cache_enabled(const struct cache *c);
+/*
+ * cache_probe - read this process's generation from each server once (a
+ * worker's start), so that relaycfg_memcached_up says what this process
+ * saw rather than that it has not tried yet, and a server that does not
+ * answer rests before the first request, which would otherwise pay for
+ * finding out.
+ */
+void		 cache_probe(struct cache *c);
 
 /*
  * cache_request_end - forget the per-request state: the generation read

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libmemcached/memcached.h>
@@ -70,6 +71,31 @@ cache_worked(struct cache *c, uint32_t i)
 		log_info("memcached %s answers again", c->srv[i].name);
 	c->srv[i].open = false;
 	metrics_set(MF_MEMCACHED_UP, i, 1);
+}
+
+/* cache_probe - see cache.h. */
+void
+cache_probe(struct cache *c)
+{
+	for (uint32_t i = 0; c->mc != NULL && i < c->nsrv; i++) {
+		struct cache_server *sv = &c->srv[i];
+		memcached_return_t rc;
+		uint32_t flags;
+		size_t len;
+		char *v;
+
+		if (sv->route_len == 0)
+			continue;	/* no key reaches it alone */
+		c->st.gets++;
+		metrics_inc(MF_MEMCACHED_OPS, MMO_OTHER, 0, 0);
+		v = memcached_get_by_key(c->mc, sv->route, sv->route_len,
+		    c->gen_key, c->gen_key_len, &len, &flags, &rc);
+		free(v);
+		if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND)
+			cache_worked(c, i);
+		else
+			cache_failed(c, i, rc, "probe");
+	}
 }
 
 bool

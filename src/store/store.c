@@ -157,6 +157,7 @@ store_connect(struct store *st)
 	(void)db_open(st->primary);
 	for (size_t i = 0; i < st->n_replicas; i++)
 		(void)db_open(st->replicas[i]);
+	cache_probe(st->cache);
 }
 
 /* store_bypass_cache - reads go to the primary only (relaycfgctl). */

@@ -97,9 +97,11 @@ struct store	*store_open(const struct conf *conf, char *err, size_t errlen);
 /*
  * store_connect - try to connect to the primary and each replica now (a
  * worker as it starts), so that relaycfg_mariadb_up is true from the
- * start.  A server that is down is logged and tried again lazily, as
- * always; this never fails.  Costs at most db_connect_timeout per
- * unreachable server.
+ * start, and ask each memcached server once (cache_probe), so that
+ * relaycfg_memcached_up is too.  A server that is down is logged and
+ * tried again lazily, as always; this never fails.  Costs at most
+ * db_connect_timeout per unreachable database server, and memcached's
+ * connect or poll timeout per memcached server that does not answer.
  */
 void		 store_connect(struct store *st);
 

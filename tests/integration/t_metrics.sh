@@ -266,6 +266,20 @@ grep -q "^relaycfg_memcached_up{worker=\"[0-9]*\",server=\"127.0.0.1:$MC_PORT\"}
     "$T/metrics.last"
 ok $? "memcached up, named by its server"
 
+# A worker tries each memcached server as it starts, as it does MariaDB:
+# new workers must not say a dead server is up before a request has met it.
+harness_stop_memcached
+old=$(worker_pids)
+kill -HUP "$RELAYCFG_PID"
+i=0
+while [ "$(worker_pids)" = "$old" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+wait_workers 2
+sleep 0.3
+scrape
+is "$(grep -c "^relaycfg_memcached_up{worker=\"[0-9]*\",server=\"127.0.0.1:$MC_PORT\"} 0\$" \
+    "$T/metrics.last")" 2 "memcached stopped, then a reload: both new workers say it is down"
+harness_start_memcached "$MC_PORT"
+
 # --- refused to clients that are not internal ----------------------------
 write_conf
 kill -HUP "$RELAYCFG_PID"
