@@ -389,6 +389,22 @@ mc_server_listed(const struct conf *c, const struct conf_mc_server *ms)
 	return false;
 }
 
+/* Is r (just parsed, not yet counted) among c's db_replica servers? */
+static bool
+db_replica_listed(const struct conf *c, const struct conf_db *r)
+{
+	for (size_t i = 0; i < c->n_db_replicas; i++) {
+		const struct conf_db *o = &c->db_replicas[i];
+
+		if (r->socket != NULL ? o->socket != NULL &&
+		    strcmp(o->socket, r->socket) == 0 :
+		    o->host != NULL && r->host != NULL &&
+		    strcmp(o->host, r->host) == 0 && o->port == r->port)
+			return true;
+	}
+	return false;
+}
+
 /* Grow a list stored at base (element size sz) by one; returns the slot. */
 static void *
 list_push(void **base, size_t *n, size_t sz)
@@ -597,11 +613,20 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 			if (c->n_db_replicas == CONF_DB_REPLICAS_MAX)
 				return perr(p, "%s: at most %d replicas",
 				    k->name, CONF_DB_REPLICAS_MAX);
-			if (conf_parse_db_server(tok,
-			    &c->db_replicas[c->n_db_replicas]) != 0)
+			struct conf_db *r = &c->db_replicas[c->n_db_replicas];
+
+			if (conf_parse_db_server(tok, r) != 0)
 				return perr(p, "%s: cannot parse \"%s\" "
 				    "(host[:port], [v6][:port] or unix:/path)",
 				    k->name, tok);
+			/* Twice would be two metrics series of one server. */
+			if (db_replica_listed(c, r)) {
+				free(r->host);
+				free(r->socket);
+				r->host = r->socket = NULL;
+				return perr(p, "%s: \"%s\" is listed already",
+				    k->name, tok);
+			}
 			c->n_db_replicas++;
 		}
 		return 0;

@@ -286,6 +286,13 @@ test_replicas(void **state)
 	assert_null(c->db_replicas[0].host);
 	assert_string_equal(c->db_replicas[1].host, "r2");
 	conf_free(c);
+	/* the same host on other ports is other servers */
+	c = conf_try_text("db_host = h\ndb_name = x\n"
+	    "db_replica = r1 r1:3307\n", err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->n_db_replicas, 2);
+	conf_free(c);
 
 	/* one over the maximum, counting db_replica_host */
 	expect_error("db_host = h\ndb_name = x\ndb_replica = a b c d e\n",
@@ -294,6 +301,13 @@ test_replicas(void **state)
 	    "db_replica = a b c d\n", "at most 4 replicas");
 	expect_error("db_host = h\ndb_name = x\ndb_replica = h:0\n",
 	    ":3: db_replica: cannot parse \"h:0\"");
+	/* one server twice: two metrics series, tried twice in turn */
+	expect_error("db_host = h\ndb_name = x\ndb_replica = r1 r2\n"
+	    "db_replica = r1:3306\n",
+	    ":4: db_replica: \"r1:3306\" is listed already");
+	expect_error("db_host = h\ndb_name = x\n"
+	    "db_replica = unix:/s unix:/s\n",
+	    ":3: db_replica: \"unix:/s\" is listed already");
 	expect_error("db_host = h\ndb_name = x\ndb_replica = h:65536\n",
 	    "cannot parse \"h:65536\"");
 	expect_error("db_host = h\ndb_name = x\ndb_replica = unix:rel\n",
