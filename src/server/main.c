@@ -137,6 +137,10 @@ main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc) {
+		/* relaycfg /etc/relaycfg.conf: say what was not understood */
+		fprintf(stderr, "%srelaycfg: unexpected argument \"%s\"%s\n",
+		    log_prefix(LOG_LEVEL_ERROR), argv[optind],
+		    argv[optind][0] == '-' ? "" : " (a config file is given with -c)");
 		usage(stderr);
 		return 2;
 	}
