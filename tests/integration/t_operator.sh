@@ -14,4 +14,25 @@ like "$out" "relaycfg: unexpected argument \"$RELAYCFG_CONF\" \\(a config file i
     "stray argument: the message names it"
 like "$out" '^usage: relaycfg' "stray argument: usage follows"
 
+# --- SIGUSR1 stops gracefully, as SIGTERM --------------------------------
+harness_start_relaycfg --workers 2
+pid=$RELAYCFG_PID
+is "$(worker_pids | wc -w)" 2 "USR1: two workers before"
+kill -USR1 "$pid"
+wait "$pid"
+is "$?" 0 "USR1: the master exits 0"
+RELAYCFG_PID=""
+like "$(cat "$T/relaycfg.log")" 'stopping: 2 workers finish their requests' \
+    "USR1: logged as a graceful stop"
+rm -f "$RELAYCFG_SOCKET"
+
+"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$RELAYCFG_SOCKET" \
+    --workers 0 </dev/null >>"$T/relaycfg.log" 2>&1 &
+pid=$!
+harness_wait_socket "$RELAYCFG_SOCKET" "$pid"
+kill -USR1 "$pid"
+wait "$pid"
+is "$?" 0 "USR1: a single process exits 0 too"
+rm -f "$RELAYCFG_SOCKET"
+
 done_testing
