@@ -447,6 +447,13 @@ master_reload(struct master *m)
 	 */
 	to_root = m->conf->user_drop && m->conf->user_uid != 0 &&
 	    (!fresh->user_drop || fresh->user_uid == 0);
+	/* The mirror of worker.c's reload: a master stays a master. */
+	if (fresh->workers == 0) {
+		log_warn("%s: workers = 0, not applied: a master takes a "
+		    "restart to become a single process; keeping %d workers",
+		    fresh->path, m->nslots);
+		fresh->workers = m->conf->workers;
+	}
 	n = workers_wanted(fresh);
 	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL)
 		goto oom;

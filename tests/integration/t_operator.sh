@@ -35,4 +35,26 @@ wait "$pid"
 is "$?" 0 "USR1: a single process exits 0 too"
 rm -f "$RELAYCFG_SOCKET"
 
+# --- a master reloaded with workers = 0 stays a master ----------------------
+cp "$RELAYCFG_CONF" "$T/before.conf"
+echo "workers = 2" >>"$RELAYCFG_CONF"
+log_from=$(($(wc -c <"$T/relaycfg.log") + 1))
+"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$RELAYCFG_SOCKET" \
+    </dev/null >>"$T/relaycfg.log" 2>&1 &
+RELAYCFG_PID=$!
+harness_wait_socket "$RELAYCFG_SOCKET" "$RELAYCFG_PID"
+is "$(worker_pids | wc -w)" 2 "reload to 0: two workers before"
+sed -i 's/^workers = 2$/workers = 0/' "$RELAYCFG_CONF"
+kill -HUP "$RELAYCFG_PID"
+harness_wait_log "configuration reloaded from $RELAYCFG_CONF"
+sleep 0.5
+is "$(worker_pids | wc -w)" 2 "reload to 0: still two workers"
+like "$(tail -c +"$log_from" "$T/relaycfg.log")" \
+    "$RELAYCFG_CONF: workers = 0, not applied: a master takes a restart to become a single process; keeping 2 workers" \
+    "reload to 0: the log says it takes a restart"
+like "$(tail -c +"$log_from" "$T/relaycfg.log")" "configuration reloaded from $RELAYCFG_CONF, 2 workers" \
+    "reload to 0: the rest of the file is applied"
+harness_stop_relaycfg
+cp "$T/before.conf" "$RELAYCFG_CONF"
+
 done_testing
