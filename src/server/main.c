@@ -46,7 +46,8 @@ usage(FILE *fp)
 	    "      --workers N        worker processes; 0 serves from this\n"
 	    "                         process (mod_fcgid); default: two per CPU\n"
 	    "      --max-requests N   recycle a worker after N requests\n"
-	    "  -V, --version          print the version and exit\n",
+	    "  -V, --version          print the version and exit\n"
+	    "  -h, --help             print this help and exit\n",
 	    DEFAULT_CONFIG);
 }
 

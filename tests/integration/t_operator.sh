@@ -1,6 +1,6 @@
 #!/bin/bash
 # What an operator does to relaycfg from a shell, as relaycfg(8) documents
-# it: a stray argument on the command line, SIGUSR1, and a reload whose
+# it: a stray argument on the command line, --help, SIGUSR1, and a reload whose
 # file asks a master for workers = 0.  No database is needed: the workers
 # connect on their first request.
 . "$top_srcdir/tests/lib/harness.sh"
@@ -13,6 +13,14 @@ is "$?" 2 "stray argument: exit status 2"
 like "$out" "relaycfg: unexpected argument \"$RELAYCFG_CONF\" \\(a config file is given with -c\\)" \
     "stray argument: the message names it"
 like "$out" '^usage: relaycfg' "stray argument: usage follows"
+
+# --- --help: on stdout, exit 0, and it lists every option it takes -------
+out=$("$RELAYCFG_BIN" --help 2>/dev/null)
+is "$?" 0 "--help: exit status 0"
+for opt in -c --config --check-config --listen --socket-mode --socket-owner \
+    --user --workers --max-requests -V --version -h --help; do
+	like "$out" "(^|[ ,])$opt([ ,]|$)" "--help lists $opt"
+done
 
 # --- SIGUSR1 stops gracefully, as SIGTERM --------------------------------
 harness_start_relaycfg --workers 2
