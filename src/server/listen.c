@@ -33,6 +33,14 @@ lerr(char *err, size_t errlen, const char *what, const char *detail)
 	return -1;
 }
 
+/* The unix socket --listen made, so that a stop removes it (listen_remove). */
+static struct {
+	bool	made;
+	char	path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t	dev;
+	ino_t	ino;
+} made_socket;
+
 static bool
 is_listening_socket(int fd)
 {
@@ -199,6 +207,12 @@ listen_unix(const struct conf *c, const char *path, char *err,
 	if (listen(fd, 1024) != 0) {
 		lerr(err, errlen, path, strerror(errno));
 		goto fail;
+	}
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		made_socket.made = true;
+		strcpy(made_socket.path, path);
+		made_socket.dev = st.st_dev;
+		made_socket.ino = st.st_ino;
 	}
 	return fd;
 fail:
@@ -450,4 +464,17 @@ listen_release(void)
 		dup2(fd, 0);
 		close(fd);
 	}
+}
+
+void
+listen_remove(void)
+{
+	struct stat st;
+
+	/* Only our own: a successor's socket at the same path is its. */
+	if (made_socket.made && lstat(made_socket.path, &st) == 0 &&
+	    S_ISSOCK(st.st_mode) && st.st_dev == made_socket.dev &&
+	    st.st_ino == made_socket.ino)
+		(void)unlink(made_socket.path);
+	made_socket.made = false;
 }

@@ -41,4 +41,13 @@ int	listen_acquire(const struct conf *c, char *err, size_t errlen);
  */
 void	listen_release(void);
 
+/*
+ * listen_remove - after a graceful stop, remove the unix socket that
+ * listen_acquire made for --listen unix:PATH, if PATH is still that socket
+ * (not one a later instance made).  Inherited and systemd sockets, and
+ * TCP, are left alone.  Errors are ignored: a socket left behind is
+ * replaced at the next start.
+ */
+void	listen_remove(void);
+
 #endif

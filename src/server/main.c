@@ -204,11 +204,13 @@ main(int argc, char *argv[])
 		/* a worker slot, so that its per-process gauges are shown */
 		metrics_attach(0, (long)getpid());
 		int status = worker_run(&conf, true, 0, NULL);
+		listen_remove();
 		conf_free(conf);
 		app_global_fini();
 		return status;
 	}
 	int status = master_run(conf);
+	listen_remove();
 	app_global_fini();
 	return status;
 }

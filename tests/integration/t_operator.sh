@@ -32,6 +32,7 @@ is "$?" 0 "USR1: the master exits 0"
 RELAYCFG_PID=""
 like "$(cat "$T/relaycfg.log")" 'stopping: 2 workers finish their requests' \
     "USR1: logged as a graceful stop"
+ok "$([ ! -e "$RELAYCFG_SOCKET" ]; echo $?)" "a graceful stop removes the socket it made"
 rm -f "$RELAYCFG_SOCKET"
 
 "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$RELAYCFG_SOCKET" \
@@ -41,7 +42,24 @@ harness_wait_socket "$RELAYCFG_SOCKET" "$pid"
 kill -USR1 "$pid"
 wait "$pid"
 is "$?" 0 "USR1: a single process exits 0 too"
+ok "$([ ! -e "$RELAYCFG_SOCKET" ]; echo $?)" "... and removes its socket"
 rm -f "$RELAYCFG_SOCKET"
+
+# A socket at the path that is not the one it made (the operator moved its
+# own away and started another instance there) is left alone.
+harness_start_relaycfg --workers 1
+first=$RELAYCFG_PID
+mv "$RELAYCFG_SOCKET" "$T/first.sock"
+harness_start_relaycfg --workers 1
+second=$RELAYCFG_PID
+kill -TERM "$first"
+wait "$first"
+ok "$([ -S "$RELAYCFG_SOCKET" ]; echo $?)" "a stop leaves another instance's socket at its path"
+kill -TERM "$second"
+wait "$second"
+RELAYCFG_PID=""
+ok "$([ ! -e "$RELAYCFG_SOCKET" ]; echo $?)" "... which that instance removes when it stops"
+rm -f "$T/first.sock" "$RELAYCFG_SOCKET"
 
 # --- a master reloaded with workers = 0 stays a master ----------------------
 cp "$RELAYCFG_CONF" "$T/before.conf"
