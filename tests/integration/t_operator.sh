@@ -1,8 +1,9 @@
 #!/bin/bash
 # What an operator does to relaycfg from a shell, as relaycfg(8) documents
-# it: a stray argument on the command line, --help, SIGUSR1, and a reload whose
-# file asks a master for workers = 0.  No database is needed: the workers
-# connect on their first request.
+# it: a stray argument on the command line, --help, SIGUSR1, --max-requests
+# in a single process, and a reload whose file asks a master for
+# workers = 0.  No database is needed: the workers connect on their first
+# request.
 . "$top_srcdir/tests/lib/harness.sh"
 harness_init
 harness_write_conf
@@ -60,6 +61,24 @@ wait "$second"
 RELAYCFG_PID=""
 ok "$([ ! -e "$RELAYCFG_SOCKET" ]; echo $?)" "... which that instance removes when it stops"
 rm -f "$T/first.sock" "$RELAYCFG_SOCKET"
+
+# --- --max-requests with --workers 0: the process itself exits ------------
+# (relaycfg(8): there is no master to start another.)
+RELAYCFG_SOCKET=$T/relaycfg.sock
+harness_start_nginx
+"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "unix:$RELAYCFG_SOCKET" \
+    --workers 0 --max-requests 2 </dev/null >>"$T/relaycfg.log" 2>&1 &
+pid=$!
+harness_wait_socket "$RELAYCFG_SOCKET" "$pid"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "single, --max-requests 2: first request"
+http GET /api/0/relays/live/
+is "$HTTP_STATUS" 200 "single, --max-requests 2: second request"
+harness_wait_gone "$pid" 30
+ok $? "single, --max-requests 2: the process exits after them"
+wait "$pid"
+is "$?" 0 "... with status 0"
+rm -f "$RELAYCFG_SOCKET"
 
 # --- a master reloaded with workers = 0 stays a master ----------------------
 cp "$RELAYCFG_CONF" "$T/before.conf"
