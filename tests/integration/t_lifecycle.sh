@@ -7,6 +7,7 @@
 # no web server in front: stalled FastCGI peers (io_timeout) and bodies
 # without CONTENT_LENGTH.
 . "$top_srcdir/tests/lib/harness.sh"
+. "$top_srcdir/tests/lib/fcgi.sh"
 harness_init
 harness_start_mariadb
 harness_start_memcached
@@ -407,54 +408,8 @@ harness_wait_gone "$RELAYCFG_PID" 20
 RELAYCFG_PID=""
 
 # --- TCP, no web server in front: stalled peers and bodies without length --
-# FastCGI records written by hand: nothing protects relaycfg here.
-# fcgi_bytes N...: the bytes N.
-fcgi_bytes() {
-	local b
-	for b in "$@"; do
-		# shellcheck disable=SC2059
-		printf "\\$(printf '%03o' "$b")"
-	done
-}
-# fcgi_record TYPE FILE: one record of request 1 holding FILE (< 64 KiB).
-fcgi_record() {
-	local len
-	len=$(stat -c %s "$2")
-	fcgi_bytes 1 "$1" 0 1 $((len >> 8)) $((len & 255)) 0 0
-	cat "$2"
-}
-# fcgi_head OUT NAME=VALUE...: BEGIN_REQUEST (responder) and the params.
-fcgi_head() {
-	local out=$1 kv n v
-	shift
-	: >"$T/fcgi.params"
-	for kv in "$@"; do
-		n=${kv%%=*}
-		v=${kv#*=}
-		{ fcgi_bytes ${#n} ${#v}; printf '%s' "$n$v"; } >>"$T/fcgi.params"
-	done
-	{
-		fcgi_bytes 1 1 0 1 0 8 0 0 0 1 0 0 0 0 0 0
-		fcgi_record 4 "$T/fcgi.params"
-		fcgi_bytes 1 4 0 1 0 0 0 0
-	} >"$out"
-}
-# fcgi_stdin OUT FILE: FILE as STDIN records, then the empty one.
-fcgi_stdin() {
-	local dir=$T/fcgi.split f
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	split -b 60000 "$2" "$dir/part."
-	for f in "$dir"/part.*; do
-		[ -f "$f" ] && fcgi_record 5 "$f"
-	done >>"$1"
-	fcgi_bytes 1 5 0 1 0 0 0 0 >>"$1"
-}
-# fcgi_send FILE: send FILE to the TCP instance; the answer's bytes on stdout.
-fcgi_send() {
-	timeout 10 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-		cat "$2" >&3; cat <&3' _ "$TCP_PORT" "$1"
-}
+# FastCGI records written by hand (tests/lib/fcgi.sh): nothing protects
+# relaycfg here.
 
 {
 	echo "io_timeout = 2"

@@ -25,6 +25,8 @@
 #                                connection, in ms, to $T/stall.$STALL_PID
 # shellcheck shell=bash
 
+. "$top_srcdir/tests/lib/fcgi.sh"
+
 LOADGEN=$top_builddir/bench/loadgen
 LOAD_CONNS=${LOAD_CONNS:-4}
 
@@ -111,19 +113,6 @@ wait_workers() {
 		[ "$i" -le "$max" ] || return 1
 		sleep 0.1
 	done
-}
-
-# fcgi_nv NAME VALUE: one FastCGI name-value pair (both under 128 bytes).
-fcgi_nv() {
-	printf "\\x$(printf %02x ${#1})\\x$(printf %02x ${#2})%s%s" "$1" "$2"
-}
-
-# fcgi_record TYPE CONTENT-FILE: a FastCGI record of request 1.
-fcgi_record() {
-	local len
-	len=$(stat -c %s "$2")
-	printf "\\x01\\x$(printf %02x "$1")\\x00\\x01\\x$(printf %02x $((len >> 8)))\\x$(printf %02x $((len & 255)))\\x00\\x00"
-	cat "$2"
 }
 
 fcgi_stall() {
