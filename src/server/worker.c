@@ -433,7 +433,19 @@ worker_run(struct conf **confp, bool single, pid_t master,
 		served++;
 		if ((*confp)->max_requests != 0 &&
 		    served >= (*confp)->max_requests) {
-			log_debug("served %lu requests, recycling", served);
+			/* a worker's end is the master's business; a single
+			 * process's end is the whole server's: say so */
+			if (single) {
+				log_info("served %lu requests (max_requests), "
+				    "exiting: a single process (workers = 0) "
+				    "ends here, for its supervisor to start "
+				    "another", served);
+				/* its socket goes with it: answer what the
+				 * web server queued there first, as a stop */
+				worker_stop = 1;
+			} else
+				log_debug("served %lu requests, recycling",
+				    served);
 			break;
 		}
 	}

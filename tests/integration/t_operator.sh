@@ -5,6 +5,7 @@
 # workers = 0.  No database is needed: the workers connect on their first
 # request.
 . "$top_srcdir/tests/lib/harness.sh"
+. "$top_srcdir/tests/lib/fcgi.sh"
 harness_init
 harness_write_conf
 
@@ -78,7 +79,44 @@ harness_wait_gone "$pid" 30
 ok $? "single, --max-requests 2: the process exits after them"
 wait "$pid"
 is "$?" 0 "... with status 0"
+grep -q 'served 2 requests (max_requests), exiting: a single process' "$T/relaycfg.log"
+ok $? "... and says so at the default log level"
 rm -f "$RELAYCFG_SOCKET"
+
+# Its socket goes with it, so it first answers what the web server queued
+# there: raw FastCGI over TCP (tests/lib/fcgi.sh), --max-requests 1.  A
+# request whose body is held back keeps it busy while two more queue.
+for attempt in 1 2 3 4 5; do
+	TCP_PORT=$(free_port)
+	"$RELAYCFG_TEST_BIN" -c "$RELAYCFG_CONF" --listen "127.0.0.1:$TCP_PORT" \
+	    --workers 0 --max-requests 1 </dev/null >>"$T/relaycfg.log" 2>&1 &
+	pid=$!
+	harness_wait_port "$TCP_PORT" "$pid" && break
+done
+printf 'abc' >"$T/abc"
+fcgi_head "$T/held.req" REQUEST_METHOD=POST \
+    REQUEST_URI=/api/0/relays/_test/echo/ CONTENT_LENGTH=3
+fcgi_stdin "$T/held.body" "$T/abc"
+fcgi_head "$T/live.req" REQUEST_METHOD=GET REQUEST_URI=/api/0/relays/live/
+fcgi_stdin "$T/live.req" /dev/null
+exec 5<>"/dev/tcp/127.0.0.1/$TCP_PORT"
+cat "$T/held.req" >&5
+sleep 0.3
+fcgi_send "$T/live.req" >"$T/queued1.out" &
+q1=$!
+fcgi_send "$T/live.req" >"$T/queued2.out" &
+q2=$!
+sleep 0.3
+cat "$T/held.body" >&5
+held=$(timeout 10 cat <&5 | tr -d '\0')
+exec 5>&-
+like "$held" '\{"length":3\}' "single, --max-requests 1: the held request is answered"
+wait "$q1" "$q2"
+like "$(tr -d '\0' <"$T/queued1.out")" 'Status: 200' "... and a request queued meanwhile"
+like "$(tr -d '\0' <"$T/queued2.out")" 'Status: 200' "... and another"
+harness_wait_gone "$pid" 30
+ok $? "... before the process exits"
+wait "$pid"
 
 # --- a master reloaded with workers = 0 stays a master ----------------------
 cp "$RELAYCFG_CONF" "$T/before.conf"
