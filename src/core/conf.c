@@ -429,10 +429,6 @@ apply_value(struct parse_ctx *p, struct conf *c, const struct conf_key *k,
 	switch (k->type) {
 	case CT_STRING: {
 		char **dst = (char **)(void *)field, *dup;
-		/* Here, where the line is known (and the value not echoed). */
-		if (k->offset == OFF(registration_secret) && strlen(v) < 16)
-			return perr(p, "registration_secret must be at least "
-			    "16 characters");
 		if ((dup = strdup(v)) == NULL)
 			return perr(p, "out of memory");
 		free(*dst);

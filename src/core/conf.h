@@ -85,6 +85,7 @@ enum conf_setting {
 	CONF_STATSD_PREFIX,
 	CONF_STATSD_TAGS,
 	CONF_SENTRY_PG,		/* checked by relaycfgctl sentry-sync (libpq) */
+	CONF_REGISTRATION_SECRET,	/* a short one is warned of */
 	CONF_N_SETTINGS
 };
 
@@ -301,7 +302,8 @@ typedef void	 conf_advice_fn(const char *msg, void *arg);
 /*
  * conf_advise - call say(msg, arg) for each setting of c that is valid but
  * dangerous in a common topology (registration behind a proxy, TCP
- * without FCGI_WEB_SERVER_ADDRS) or has no effect (socket_mode or
+ * without FCGI_WEB_SERVER_ADDRS), weak (a registration_secret under 16
+ * characters) or has no effect (socket_mode or
  * socket_owner given for a TCP or inherited socket).  Returns how many; c
  * is not changed.
  */

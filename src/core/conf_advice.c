@@ -89,6 +89,29 @@ socket_ignored(const struct conf *c, conf_advice_fn *say, void *arg)
 	return true;
 }
 
+/*
+ * secret_short - say so when registration_secret is shorter than 16
+ * characters (never echoing it): any length works, as Sentry's tooling
+ * takes any (relay-auth's test vectors use "secret"), but a short secret
+ * can be guessed, and whoever knows it can mint registration tokens.
+ * Returns whether it said anything.
+ */
+static bool
+secret_short(const struct conf *c, conf_advice_fn *say, void *arg)
+{
+	char where[512], msg[768];
+
+	if (c->registration_secret == NULL ||
+	    strlen(c->registration_secret) >= 16)
+		return false;
+	(void)conf_origin(c, CONF_REGISTRATION_SECRET, where, sizeof(where));
+	snprintf(msg, sizeof(msg), "%s is shorter than 16 characters: whoever "
+	    "guesses it can mint registration tokens; use a long random one "
+	    "(openssl rand -hex 32)", where);
+	say(msg, arg);
+	return true;
+}
+
 /* conf_advise - see conf.h. */
 size_t
 conf_advise(const struct conf *c, conf_advice_fn *say, void *arg)
@@ -128,6 +151,8 @@ conf_advise(const struct conf *c, conf_advice_fn *say, void *arg)
 		n++;
 	}
 	if (socket_ignored(c, say, arg))
+		n++;
+	if (secret_short(c, say, arg))
 		n++;
 	return n;
 }

@@ -216,6 +216,23 @@ test_socket_ignored(void **state)
 	conf_free(c);
 }
 
+/* A short registration_secret works and is warned of, never shown. */
+static void
+test_secret_short(void **state)
+{
+	struct said s;
+
+	(void)state;
+	s = advise(BASE "registration_secret = secret\n"
+	    "internal_networks = 127.0.0.0/8\n", NULL);
+	assert_int_equal(s.n, 1);
+	assert_non_null(strstr(s.text, ":3: registration_secret is shorter "
+	    "than 16 characters"));
+	assert_null(strstr(s.text, "= secret"));
+	assert_int_equal(advise(BASE "registration_secret = 0123456789abcdef\n"
+	    "internal_networks = 127.0.0.0/8\n", NULL).n, 0);
+}
+
 int
 main(void)
 {
@@ -224,6 +241,7 @@ main(void)
 		cmocka_unit_test(test_overlap),
 		cmocka_unit_test(test_tcp),
 		cmocka_unit_test(test_socket_ignored),
+		cmocka_unit_test(test_secret_short),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
