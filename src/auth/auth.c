@@ -21,6 +21,9 @@
 /* Relay bodies are flat; anything deeper than this is not from a Relay. */
 #define AUTH_JSON_DEPTH	16
 
+/* auth_parse_object's why for valid JSON of another type. */
+const char auth_not_object[] = "not a JSON object";
+
 static int
 reply_401(struct request *req, const char *detail)
 {
@@ -46,7 +49,7 @@ auth_parse_object(const char *body, size_t len, const char **why)
 		return NULL;
 	/* Valid JSON, so the first byte that is not whitespace says it. */
 	if (body[strspn(body, " \t\r\n")] != '{') {
-		*why = "not a JSON object";
+		*why = auth_not_object;
 		return NULL;
 	}
 	if ((tok = json_tokener_new_ex(AUTH_JSON_DEPTH)) == NULL) {
@@ -257,12 +260,20 @@ auth_relay_request(struct request *req, struct app *app,
 		return reply_401(req, "Invalid relay signature");
 	}
 	/*
-	 * Sentry answers a signed body it cannot read with the same 401;
-	 * here it is 400 with the reason, because the signature was good
-	 * and re-authenticating (what Relay does on 401) cannot help.
+	 * A body that is not a JSON object (JSON of another type, or empty
+	 * or blank) fails authentication as in Sentry, whose unpack refuses
+	 * it: 401.  A malformed JSON text is 400 with the reason (strict
+	 * RFC 8259, issue 11), because re-authenticating cannot help.
 	 */
 	if ((out->body = auth_parse_object(req->body, req->body_len,
-	    &why)) == NULL) {
+	    &why)) == NULL && (why == auth_not_object ||
+	    strspn(req->body, " \t\r\n") == req->body_len)) {
+		log_info("relay %s: body refused: %s", out->relay_id,
+		    req->body_len == 0 ? "empty" : why);
+		metrics_inc(MF_AUTH, MA_BAD_SIGNATURE, 0, 0);
+		return reply_401(req, "Invalid relay signature");
+	}
+	if (out->body == NULL) {
 		log_info("relay %s: body refused: %s", out->relay_id, why);
 		snprintf(detail, sizeof(detail), "Invalid JSON body: %s", why);
 		http_reply_error(req, 400, detail, NULL);

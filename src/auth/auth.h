@@ -35,8 +35,10 @@ struct auth_relay {
  * operator, relaycfgctl relay update --internal) or auth_is_internal.
  *
  * Returns 0 with *out filled (release with auth_relay_clear), or -1 after
- * answering: 401 with one of Sentry's four messages, 400 when the signed
- * body is not a strict JSON object (auth_parse_object), or 503 when the
+ * answering: 401 with one of Sentry's four messages ("Invalid relay
+ * signature" also when the signed body is valid JSON but no object, or
+ * empty or blank, as in Sentry), 400 when it is not strict JSON
+ * (auth_parse_object), or 503 when the
  * relay table cannot be read and the relay is not cached.
  */
 int	auth_relay_request(struct request *req, struct app *app,
@@ -91,8 +93,10 @@ const struct conf_static_relay *auth_static_relay(const struct conf *conf,
  * auth_parse_object - parse body[0..len) as one JSON object: strict
  * RFC 8259 with valid UTF-8 (jsonstrict_check), nesting at most 16.
  * Returns the object (caller puts it), or NULL with *why (when why is not
- * NULL) set to a short static phrase saying what is wrong.
+ * NULL) set to a short static phrase saying what is wrong: auth_not_object
+ * (the pointer itself) when the text is valid JSON of another type.
  */
+extern const char auth_not_object[];
 json_object *auth_parse_object(const char *body, size_t len,
 	    const char **why);
 

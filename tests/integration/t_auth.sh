@@ -194,11 +194,18 @@ printf '{"publicKeys":["00000000000000000000000000000000"]}' >"$T/other.json"
 fetch S1 --header "X-Sentry-Relay-Signature: $("$RELAYCFGCTL" sign --credentials "$T/S1.json" <"$T/body.json")" --body-file "$T/other.json"
 is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "a body changed after signing is refused"
 
-# A well-signed body that cannot be read: 400 with the reason (Sentry's
-# 401 would only make Relay re-authenticate, which cannot help).
-printf '[1,2,3]' >"$T/array.json"
-fetch S1 --body-file "$T/array.json"
-is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"Invalid JSON body: not a JSON object"}' "a signed body that is not a JSON object"
+# A well-signed body that is not a JSON object (JSON of another type, or
+# no JSON text at all: empty or blank) is refused during authentication,
+# as Sentry refuses it: 401 "Invalid relay signature" (issues 4 and 5).
+for b in '[1,2,3]' '[]' '"x"' 'null' '1' 'true' '' ' ' '\n'; do
+	printf "$b" >"$T/nonobj.json"
+	signed_http S1 "$PC3" "$T/nonobj.json"
+	is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "a signed body '$b' is not a JSON object: 401"
+	like "$HTTP_HEADERS" 'WWW-Authenticate: Basic realm="api"' "... with WWW-Authenticate"
+	signed_http S1 /api/0/relays/publickeys/ "$T/nonobj.json"
+	is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "publickeys: a signed body '$b': 401"
+done
+# The JSON text itself is malformed: 400 with the reason (issue 11, 6).
 
 printf '{"publicKeys":[' >"$T/trunc.json"
 fetch S1 --body-file "$T/trunc.json"
