@@ -305,12 +305,14 @@ ep_register_challenge(struct request *req, struct app *app)
 		goto out;
 	if (rc == 0) {
 		/*
-		 * Sentry's body.  No "relay":"stop": with it Relay would give
-		 * up until restarted, where against Sentry it retries and
-		 * registers once the operator lets it in.
+		 * Sentry's detail, and "relay":"stop" (issue 4), with which
+		 * Relay stops authenticating (AuthState::Denied) instead of
+		 * retrying a registration that cannot succeed; once the
+		 * operator lets it in, it registers on its next start.
 		 */
-		http_reply_error(req, 403, "Relay is not allowed to register",
-		    NULL);
+		static const char denied[] = "{\"detail\":\"Relay is not "
+		    "allowed to register\",\"relay\":\"stop\"}";
+		http_reply_json(req, 403, denied, sizeof(denied) - 1);
 		goto out;
 	}
 	if (req->relay_signature[0] == '\0') {

@@ -339,7 +339,7 @@ kill -HUP "$RELAYCFG_PID"
 sleep 0.5
 ctl_register X
 is "$HTTP_STATUS" 403 "closed registration refuses an external relay"
-is "$HTTP_BODY" '{"detail":"Relay is not allowed to register"}' "Sentry's body, without relay:stop: Relay retries"
+is "$HTTP_BODY" '{"detail":"Relay is not allowed to register","relay":"stop"}' "with relay:stop, so that Relay stops retrying (issue 4)"
 ctl_register S2
 is "$HTTP_STATUS" 200 "a static relay may still register"
 "$RELAYCFGCTL" -c "$RELAYCFG_CONF" relay update "$(relay_id R)" --internal >"$T/upd.out" 2>&1
