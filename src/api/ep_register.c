@@ -174,9 +174,13 @@ request_version(struct request *req, json_object *body, const char **version)
 	return 0;
 }
 
-/* Relay's UnpackError texts, which Sentry passes on as the detail. */
+/*
+ * Relay's UnpackError texts, which Sentry passes on as the detail.  Of a
+ * request signature, every flaw is BadSignature (verify_meta says only
+ * None); of a register token, text that is not base64url is BadEncoding.
+ */
 static const char *
-unpack_error(enum relayauth_status st)
+unpack_error(enum relayauth_status st, bool token)
 {
 	switch (st) {
 	case RELAYAUTH_EXPIRED:
@@ -184,6 +188,8 @@ unpack_error(enum relayauth_status st)
 	case RELAYAUTH_BAD_HEADER:
 	case RELAYAUTH_BAD_PAYLOAD:
 		return "could not deserialize payload";
+	case RELAYAUTH_BAD_ENCODING:
+		return token ? "bad key encoding" : "invalid signature on data";
 	default:
 		return "invalid signature on data";
 	}
@@ -319,13 +325,21 @@ ep_register_challenge(struct request *req, struct app *app)
 		http_reply_error(req, 400, "Missing relay signature", NULL);
 		goto out;
 	}
-	/* bootstrap_unpack parses the whole request before the signature. */
+	/*
+	 * bootstrap_unpack parses the whole request before the signature:
+	 * a version or a public_key that Relay's types refuse is BadPayload.
+	 */
 	if (request_version(req, body, &version) != 0)
 		goto out;
+	if (!relayauth_public_key_valid(public_key)) {
+		http_reply_error(req, 400, "could not deserialize payload",
+		    NULL);
+		goto out;
+	}
 	/* Self-signed bootstrap: verify with the key the body carries. */
 	st = auth_verify(req, public_key, conf->register_max_age, NULL);
 	if (st != RELAYAUTH_OK) {
-		http_reply_error(req, 400, unpack_error(st), NULL);
+		http_reply_error(req, 400, unpack_error(st, false), NULL);
 		goto out;
 	}
 	header_relay_id(req, hdr_id);
@@ -409,7 +423,7 @@ ep_register_response(struct request *req, struct app *app)
 		goto out;
 	}
 	if (st != RELAYAUTH_OK) {
-		http_reply_error(req, 400, unpack_error(st), NULL);
+		http_reply_error(req, 400, unpack_error(st, true), NULL);
 		goto out;
 	}
 	/*
@@ -424,7 +438,7 @@ ep_register_response(struct request *req, struct app *app)
 		goto out;
 	}
 	if (st != RELAYAUTH_OK) {
-		http_reply_error(req, 400, unpack_error(st), NULL);
+		http_reply_error(req, 400, unpack_error(st, false), NULL);
 		goto out;
 	}
 	header_relay_id(req, hdr_id);

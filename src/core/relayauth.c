@@ -830,9 +830,11 @@ relayauth_token_verify(const char *token, const void *secret,
 	if (secret == NULL || secret_len == 0)
 		return RELAYAUTH_BAD_KEY;
 	if (token == NULL ||
-	    (len = strnlen(token, TOKEN_TEXT_MAX + 1)) > TOKEN_TEXT_MAX ||
-	    (colon = memchr(token, ':', len)) == NULL)
+	    (len = strnlen(token, TOKEN_TEXT_MAX + 1)) > TOKEN_TEXT_MAX)
 		return RELAYAUTH_BAD_ENCODING;
+	/* split(): no ':' leaves an empty MAC, which cannot match. */
+	if ((colon = memchr(token, ':', len)) == NULL)
+		return RELAYAUTH_BAD_SIGNATURE;
 	slen = (size_t)(colon - token);
 	mtext = colon + 1;
 	mlen = len - slen - 1;

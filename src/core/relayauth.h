@@ -254,8 +254,9 @@ enum relayauth_status relayauth_token_create_rand(const void *secret,
 
 /*
  * relayauth_token_verify - Relay's SignedRegisterState::unpack: split at
- * the first ':', check the MAC over the first part's text in constant
- * time, then decode and parse the state, then the age: expired when
+ * the first ':' (none: an empty MAC, RELAYAUTH_BAD_SIGNATURE), decode the
+ * MAC (RELAYAUTH_BAD_ENCODING), check it over the first part's text in
+ * constant time, then decode and parse the state, then the age: expired when
  * timestamp + max_age < now (RELAYAUTH_NO_MAX_AGE skips it).  Returns
  * RELAYAUTH_OK, RELAYAUTH_BAD_KEY (empty secret), RELAYAUTH_BAD_ENCODING,
  * RELAYAUTH_BAD_SIGNATURE, RELAYAUTH_BAD_PAYLOAD (state not

@@ -155,6 +155,36 @@ is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Challenge expired"}' "a response si
 printf '{"relay_id":"%s","token":"abc:def","version":"25.1.0"}' "$(relay_id X)" >"$T/resp.json"
 signed_http X /api/0/relays/register/response/ "$T/resp.json"
 is "$HTTP_STATUS" 400 "response with a forged token: 400"
+# The detail is relay-auth's UnpackError text, as Sentry passes it on:
+# a MAC or state that is not base64url is BadEncoding, a MAC that does
+# not match (or is missing) BadSignature.
+is "$HTTP_BODY" '{"detail":"bad key encoding"}' "... a MAC that is not base64url: bad key encoding"
+resp_token() {
+	printf '{"relay_id":"%s","token":"%s","version":"25.1.0"}' "$(relay_id X)" "$1" >"$T/resp.json"
+	signed_http X /api/0/relays/register/response/ "$T/resp.json"
+}
+resp_token "abc"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"invalid signature on data"}' "a token without ':': invalid signature on data"
+resp_token "abc:$(printf 'A%.0s' $(seq 86))"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"invalid signature on data"}' "a token with a wrong MAC: invalid signature on data"
+if command -v openssl >/dev/null 2>&1; then
+	mac=$(printf 'abc=' | openssl dgst -sha512 -binary \
+	    -hmac test-secret-0123456789abcdef | base64 -w0 | tr '+/' '-_' | tr -d '=')
+	resp_token "abc=:$mac"
+	is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"bad key encoding"}' "a good MAC over a state that is not base64url: bad key encoding"
+else
+	ok 0 "a good MAC over a state that is not base64url # SKIP no openssl"
+fi
+# bootstrap_unpack parses the body, public_key as a PublicKey, before it
+# checks the signature: a key Relay cannot parse is BadPayload.
+for pk in abc "$(printf 'A%.0s' $(seq 42))B" "$(relay_pk X)x"; do
+	printf '{"relay_id":"%s","public_key":"%s","version":"25.1.0"}' "$(relay_id X)" "$pk" >"$T/chalpk.json"
+	signed_http X /api/0/relays/register/challenge/ "$T/chalpk.json"
+	is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"could not deserialize payload"}' "challenge public_key '$pk': could not deserialize payload"
+done
+printf '{"relay_id":"%s","public_key":"%s","version":"25.1.0"}' "$(relay_id X)" "$(relay_pk R)" >"$T/chalpk.json"
+signed_http X /api/0/relays/register/challenge/ "$T/chalpk.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"invalid signature on data"}' "challenge with another relay's key: invalid signature on data"
 
 # --- the 401 paths -------------------------------------------------------
 printf '{"publicKeys":[]}' >"$T/body.json"
