@@ -53,33 +53,70 @@ struct reg_field {
 	const char	*name;
 	size_t		 max;
 	bool		 relay_id;
-	const char	*value;		/* set by reg_fields_valid */
+	const char	*value;		/* set by reg_fields_valid: the text
+					   as sent, NULL for a number */
 };
+
+/* Python's str.strip() whitespace, in ASCII. */
+static bool
+py_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
 
 /* DRF's message for field f of body, or NULL when it is valid. */
 static const char *
 reg_field_error(json_object *body, struct reg_field *f)
 {
+	char trimmed[128];
 	json_object *v = NULL;
 	const char *s;
+	size_t len, start = 0, chars = 0;
 
 	if (!json_object_object_get_ex(body, f->name, &v))
 		return "This field is required.";
 	if (v == NULL)
 		return "This field may not be null.";
-	if (!json_object_is_type(v, json_type_string))
+	/* CharField takes a number as its text, and no other type. */
+	if (json_object_is_type(v, json_type_int) ||
+	    json_object_is_type(v, json_type_double))
+		f->value = NULL;
+	else if (json_object_is_type(v, json_type_string))
+		f->value = json_object_get_string(v);
+	else
 		return "Not a valid string.";
 	s = json_object_get_string(v);
-	if (s[0] == '\0')
+	/* ... and validates it stripped of whitespace (trim_whitespace). */
+	len = strlen(s);
+	while (start < len && py_space((unsigned char)s[start]))
+		start++;
+	while (len > start && py_space((unsigned char)s[len - 1]))
+		len--;
+	if (len == start)
 		return "This field may not be blank.";
-	if (f->max > 0 && strlen(s) > f->max)
+	/* max_length counts characters; the body is valid UTF-8. */
+	for (size_t i = start; i < len; i++)
+		chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+	if (f->max > 0 && chars > f->max)
 		return f->max == 64 ?
 		    "Ensure this field has no more than 64 characters." :
 		    "Ensure this field is not too long.";
-	if (f->relay_id && !is_uuid4_lower(s))
+	if (f->relay_id && (len - start >= sizeof(trimmed) ||
+	    (memcpy(trimmed, s + start, len - start),
+	    trimmed[len - start] = '\0', !is_uuid4_lower(trimmed))))
 		return "This value does not match the required pattern.";
-	f->value = s;
 	return NULL;
+}
+
+/*
+ * Whether Relay's serde would read field f as the serializer passed it:
+ * a string, and for the relay_id a UUID (the serializer checked the text
+ * stripped of whitespace; serde takes no whitespace).
+ */
+static bool
+reg_field_parses(const struct reg_field *f)
+{
+	return f->value != NULL && (!f->relay_id || is_uuid4_lower(f->value));
 }
 
 /*
@@ -211,6 +248,9 @@ known_public_key(struct request *req, struct app *app, const char *relay_id,
 		snprintf(pk, pklen, "%s", sr->public_key);
 		return 0;
 	}
+	/* Only a relay_id as registration writes it can have a row. */
+	if (!is_uuid4_lower(relay_id))
+		return 0;
 	if (app->store == NULL) {
 		http_reply_error(req, 503, "Backend unavailable", NULL);
 		return -1;
@@ -249,6 +289,9 @@ may_register(struct request *req, struct app *app, const char *relay_id,
 	    auth_is_internal(conf, public_key,
 	    auth_client_addr(conf, req, addr, sizeof(addr))))
 		return 1;
+	/* Only a relay_id as registration writes it can have a row. */
+	if (!is_uuid4_lower(relay_id))
+		return 0;
 	if (app->store == NULL) {
 		http_reply_error(req, 503, "Backend unavailable", NULL);
 		return -1;
@@ -305,8 +348,9 @@ ep_register_challenge(struct request *req, struct app *app)
 	}
 	if (!reg_fields_valid(req, body, fields, 2))
 		goto out;
+	/* A number passed the serializer, but no lookup can match it. */
 	relay_id = fields[0].value;
-	public_key = fields[1].value;
+	public_key = fields[1].value != NULL ? fields[1].value : "";
 	if ((rc = may_register(req, app, relay_id, public_key)) < 0)
 		goto out;
 	if (rc == 0) {
@@ -331,7 +375,8 @@ ep_register_challenge(struct request *req, struct app *app)
 	 */
 	if (request_version(req, body, &version) != 0)
 		goto out;
-	if (!relayauth_public_key_valid(public_key)) {
+	if (!reg_field_parses(&fields[0]) ||
+	    !relayauth_public_key_valid(public_key)) {
 		http_reply_error(req, 400, "could not deserialize payload",
 		    NULL);
 		goto out;
@@ -414,6 +459,11 @@ ep_register_response(struct request *req, struct app *app)
 	/* RegisterResponse::unpack parses the body before the token. */
 	if (request_version(req, body, &version) != 0)
 		goto out;
+	if (!reg_field_parses(&fields[0]) || !reg_field_parses(&fields[1])) {
+		http_reply_error(req, 400, "could not deserialize payload",
+		    NULL);
+		goto out;
+	}
 	st = relayauth_token_verify(token, conf->registration_secret,
 	    strlen(conf->registration_secret), (int64_t)time(NULL),
 	    (int64_t)conf->register_max_age, &state);
