@@ -160,6 +160,45 @@ reg_fields_valid(struct request *req, json_object *body, struct reg_field *f,
 }
 
 /*
+ * The body as Sentry's register endpoints read it: json.loads, else 400
+ * "No valid json body"; JSON of another type than an object is what the
+ * serializer refuses as a whole, as DRF words it.  Returns the object, or
+ * NULL after answering.
+ */
+static json_object *
+reg_parse_body(struct request *req)
+{
+	static const char fmt[] = "{\"non_field_errors\":[\"%s\"]}";
+	char reply[96];
+	const char *why = NULL, *p, *what;
+	json_object *body;
+	int n;
+
+	if ((body = auth_parse_object(req->body, req->body_len, &why)) != NULL)
+		return body;
+	if (why != auth_not_object) {
+		http_reply_error(req, 400, "No valid json body", NULL);
+		return NULL;
+	}
+	p = req->body + strspn(req->body, " \t\r\n");
+	if (*p == 'n')
+		what = "No data provided";
+	else if (*p == '[')
+		what = "Invalid data. Expected a dictionary, but got list.";
+	else if (*p == '"')
+		what = "Invalid data. Expected a dictionary, but got str.";
+	else if (*p == 't' || *p == 'f')
+		what = "Invalid data. Expected a dictionary, but got bool.";
+	else if (strpbrk(p, ".eE") != NULL)
+		what = "Invalid data. Expected a dictionary, but got float.";
+	else
+		what = "Invalid data. Expected a dictionary, but got int.";
+	n = snprintf(reply, sizeof(reply), fmt, what);
+	http_reply_json(req, 400, reply, (size_t)n);
+	return NULL;
+}
+
+/*
  * Relay's RelayVersion::from_str: split at '.' and '-', the first three
  * parts are numbers 0..255 (u8), whatever follows a separator after the
  * third is ignored.  Stricter than Rust's u8 parser in one point: no '+'
@@ -341,11 +380,8 @@ ep_register_challenge(struct request *req, struct app *app)
 	char *token = NULL;
 	int rc;
 
-	if ((body = auth_parse_object(req->body, req->body_len,
-	    NULL)) == NULL) {
-		http_reply_error(req, 400, "No valid json body", NULL);
+	if ((body = reg_parse_body(req)) == NULL)
 		return;
-	}
 	if (!reg_fields_valid(req, body, fields, 2))
 		goto out;
 	/* A number passed the serializer, but no lookup can match it. */
@@ -441,11 +477,8 @@ ep_register_response(struct request *req, struct app *app)
 	json_object *body;
 	int n, rc;
 
-	if ((body = auth_parse_object(req->body, req->body_len,
-	    NULL)) == NULL) {
-		http_reply_error(req, 400, "No valid json body", NULL);
+	if ((body = reg_parse_body(req)) == NULL)
 		return;
-	}
 	if (!reg_fields_valid(req, body, fields, 2))
 		goto out;
 	relay_id = fields[0].value;

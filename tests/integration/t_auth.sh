@@ -182,6 +182,20 @@ for pk in abc "$(printf 'A%.0s' $(seq 42))B" "$(relay_pk X)x"; do
 	signed_http X /api/0/relays/register/challenge/ "$T/chalpk.json"
 	is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"could not deserialize payload"}' "challenge public_key '$pk': could not deserialize payload"
 done
+# A JSON body of another type than an object: the serializer's own error.
+for b in '[]:list' '"x":str' '1:int' '1.5:float' '-2e3:float' 'true:bool' ' [1]:list'; do
+	printf '%s' "${b%:*}" >"$T/regtype.json"
+	for ep in challenge response; do
+		signed_http X /api/0/relays/register/$ep/ "$T/regtype.json"
+		is "$HTTP_STATUS $HTTP_BODY" "400 {\"non_field_errors\":[\"Invalid data. Expected a dictionary, but got ${b##*:}.\"]}" "$ep body '${b%:*}': DRF's non_field_errors"
+	done
+done
+printf 'null' >"$T/regtype.json"
+signed_http X /api/0/relays/register/challenge/ "$T/regtype.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"non_field_errors":["No data provided"]}' "challenge body null: No data provided"
+printf '' >"$T/regtype.json"
+signed_http X /api/0/relays/register/challenge/ "$T/regtype.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"No valid json body"}' "challenge with an empty body: No valid json body"
 # DRF's CharField takes numbers as text and validates the text stripped
 # of whitespace; what it passes, Relay's serde must still read.
 chal_fields() {
