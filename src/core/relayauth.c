@@ -602,6 +602,51 @@ fail:
 	return NULL;
 }
 
+/*
+ * Whether the JSON object text h[0..len), valid JSON already, has the
+ * top-level key "t" more than once: serde's derived Deserialize refuses a
+ * known field given twice, where json-c keeps the last.
+ */
+static bool
+header_t_twice(const char *h, size_t len)
+{
+	int depth = 0, seen = 0;
+	bool key = false;
+
+	for (size_t i = 0; i < len; i++) {
+		size_t start;
+
+		switch (h[i]) {
+		case '"':
+			for (start = ++i; i < len && h[i] != '"'; )
+				i += h[i] == '\\' ? 2 : 1;
+			if (depth == 1 && key && ((i - start == 1 &&
+			    h[start] == 't') || (i - start == 6 &&
+			    memcmp(h + start, "\\u0074", 6) == 0)) &&
+			    ++seen > 1)
+				return true;
+			key = false;
+			break;
+		case '{':
+			key = ++depth == 1;
+			break;
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			break;
+		case ',':
+			key = depth == 1;
+			break;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
 /* The signature header: a JSON object, "t" absent, null or RFC 3339. */
 static enum relayauth_status
 header_parse(const char *h, size_t len, struct relayauth_sig_time *tm)
@@ -617,7 +662,8 @@ header_parse(const char *h, size_t len, struct relayauth_sig_time *tm)
 	 * one, so an object is required.  Unknown fields are ignored, as
 	 * SignatureHeader does not deny them.
 	 */
-	if (!json_object_is_type(obj, json_type_object)) {
+	if (!json_object_is_type(obj, json_type_object) ||
+	    header_t_twice(h, len)) {
 		st = RELAYAUTH_BAD_HEADER;
 		goto out;
 	}

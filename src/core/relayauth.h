@@ -202,7 +202,7 @@ enum relayauth_status relayauth_sign(const unsigned char sk[RELAYAUTH_SECRET_KEY
  * Ed25519 message is the decoded header bytes verbatim || 0x00 || body.
  * Only after a good signature is the header parsed: strict JSON
  * (jsonstrict_check), an object whose "t", when present and not null, is
- * an RFC 3339 string.  Expired when t < now - max_age, where now is whole
+ * an RFC 3339 string, and given once (serde refuses a field given twice).  Expired when t < now - max_age, where now is whole
  * seconds here (relayauth_verify_ns takes the nanoseconds too); no "t"
  * never expires; a future "t" is fine; max_age RELAYAUTH_NO_MAX_AGE skips
  * the check.

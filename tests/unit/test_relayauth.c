@@ -773,6 +773,18 @@ test_verify_malformed(void **state)
 		{ "{}\0", 3, RELAYAUTH_BAD_HEADER, false },
 		{ "{\"x\":\"\xff\"}", 0, RELAYAUTH_BAD_HEADER, false },
 		{ "not json", 0, RELAYAUTH_BAD_HEADER, false },
+		/* serde refuses a known field twice; json-c keeps the last */
+		{ "{\"t\":\"2020-01-02T03:04:05Z\",\"t\":\"2025-01-02T03:04:05Z\"}",
+		    0, RELAYAUTH_BAD_HEADER, false },
+		{ "{\"t\":null,\"\\u0074\":\"2025-01-02T03:04:05Z\"}", 0,
+		    RELAYAUTH_BAD_HEADER, false },
+		/* ... but not unknown ones, nor "t" below the top or as a value */
+		{ "{\"x\":1,\"x\":2,\"t\":\"2025-01-02T03:04:05Z\"}", 0,
+		    RELAYAUTH_OK, true },
+		{ "{\"y\":{\"t\":1,\"t\":[\"t\"]},\"t\":\"2025-01-02T03:04:05Z\"}", 0,
+		    RELAYAUTH_OK, true },
+		{ "{\"x\":\"t\",\"y\":[\"t\",\"t\"],\"z\":\"\\\"t\",\"t\":\"2025-01-02T03:04:05Z\"}",
+		    0, RELAYAUTH_OK, true },
 	};
 	unsigned char sk[64];
 	struct relayauth_sig_time tm;
