@@ -287,9 +287,6 @@ known_public_key(struct request *req, struct app *app, const char *relay_id,
 		snprintf(pk, pklen, "%s", sr->public_key);
 		return 0;
 	}
-	/* Only a relay_id as registration writes it can have a row. */
-	if (!is_uuid4_lower(relay_id))
-		return 0;
 	if (app->store == NULL) {
 		http_reply_error(req, 503, "Backend unavailable", NULL);
 		return -1;
