@@ -309,5 +309,11 @@ typedef void	 conf_advice_fn(const char *msg, void *arg);
  */
 size_t		 conf_advise(const struct conf *c, conf_advice_fn *say,
 		    void *arg);
+/*
+ * conf_advise_log - conf_advise with each warning logged (log_warn): at
+ * start and after every reload, so a reload that makes a setting
+ * dangerous says so as a start would.
+ */
+size_t		 conf_advise_log(const struct conf *c);
 
 #endif

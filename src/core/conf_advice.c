@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "log.h"
 
 /*
  * The private ranges a load balancer or proxy in front of relaycfg
@@ -155,4 +156,19 @@ conf_advise(const struct conf *c, conf_advice_fn *say, void *arg)
 	if (secret_short(c, say, arg))
 		n++;
 	return n;
+}
+
+/* A conf_advise warning, to the log. */
+static void
+advice_log(const char *msg, void *arg)
+{
+	(void)arg;
+	log_warn("%s", msg);
+}
+
+/* conf_advise_log - see conf.h. */
+size_t
+conf_advise_log(const struct conf *c)
+{
+	return conf_advise(c, advice_log, NULL);
 }

@@ -90,14 +90,6 @@ startup_check(struct conf *conf, char *err, size_t errlen)
 	return listen_check(conf, err, errlen);
 }
 
-/* warn_log - a conf_advise warning at start-up, in the log. */
-static void
-warn_log(const char *msg, void *arg)
-{
-	(void)arg;
-	log_warn("%s", msg);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -168,7 +160,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_setup(conf->log_level, conf->log_json);
-	(void)conf_advise(conf, warn_log, NULL);
+	(void)conf_advise_log(conf);
 
 	/*
 	 * Held from here on: FCGX_Init installs libfcgi's own SIGTERM and

@@ -503,6 +503,7 @@ master_reload(struct master *m)
 	metrics_inc(MF_RELOADS, 0, 0, 0);
 	log_info("configuration reloaded from %s, %d workers", fresh->path,
 	    n);
+	(void)conf_advise_log(fresh);
 	if (to_root)
 		log_warn("%s: user %s: the new workers run as root, as the "
 		    "master does", fresh->path, fresh->user == NULL ?

@@ -322,6 +322,7 @@ worker_reload_conf(struct conf **confp, struct app *app)
 		fatal("out of memory after reload");
 	(void)statsd_open(fresh);	/* failure logged; the push stays off */
 	log_info("configuration reloaded from %s", fresh->path);
+	(void)conf_advise_log(fresh);
 }
 
 /*

@@ -427,4 +427,18 @@ printf '{"relay_id":"%s","token":"%s","version":"25.1.0"}' "$(relay_id X)" "$tok
 signed_http X /api/0/relays/register/response/ "$T/resp.json"
 is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Challenge expired"}' "a response after the challenge's max age: 401 Challenge expired"
 
+# --- a short registration secret (issue 4: any length) --------------------
+# relay-auth's own vectors use "secret"; relaycfg starts with it, warns,
+# and registers with it.
+write_conf "registration_secret = secret"
+log_from=$(($(wc -c <"$T/relaycfg.log") + 1))
+kill -HUP "$RELAYCFG_PID"
+harness_wait_log "configuration reloaded"
+relay_new R2
+ctl_register R2
+is "$HTTP_STATUS" 200 "registration_secret = secret: a relay registers"
+like "$(tail -c +"$log_from" "$T/relaycfg.log")" \
+    "registration_secret is shorter than 16 characters" "... and the reload warned of it"
+unlike "$(tail -c +"$log_from" "$T/relaycfg.log")" "= secret" "... without the secret"
+
 done_testing
