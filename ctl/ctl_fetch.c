@@ -226,7 +226,8 @@ static const char fetch_usage[] =
     "  --global              ask for the global config too\n"
     "  --no-cache            \"noCache\":true\n"
     "  --full-config         \"fullConfig\":true\n"
-    "  --revision KEY=REV    the cached revision of KEY (else null)\n"
+    "  --revision KEY=REV    the cached revision of KEY, one of the keys\n"
+    "                        (else null)\n"
     "  --body-file F         send F's bytes (\"-\": stdin) instead, signed\n"
     "  --pretty              print the answer indented, also into a pipe\n"
     "  --compact             print the answer as it came, also on a terminal\n"
@@ -266,6 +267,39 @@ revision_of(const char *const *revs, size_t n, const char *key)
 		if (strncmp(revs[i], key, klen) == 0 && revs[i][klen] == '=')
 			found = revs[i] + klen + 1;
 	return found;
+}
+
+/*
+ * revisions_unasked - does a --revision go nowhere: with --body-file or
+ * --version 1 (no revisions are sent), or naming a key not among keys?
+ * Says which (cmd's warning) and returns true; false when all are used.
+ */
+static bool
+revisions_unasked(const char *cmd, const struct reqopts *ro, char **keys,
+    size_t n_keys)
+{
+	for (size_t i = 0; i < ro->n_revs; i++) {
+		size_t klen = strcspn(ro->revs[i], "=");
+		bool asked = false;
+
+		if (ro->body_file != NULL || strcmp(ro->version, "1") == 0) {
+			ctl_warn(cmd, ro->body_file != NULL ? "--revision "
+			    "does not mix with --body-file (the body is sent "
+			    "as it is)" : "--revision: version 1 sends no "
+			    "revisions");
+			return true;
+		}
+		for (size_t k = 0; k < n_keys && !asked; k++)
+			asked = strlen(keys[k]) == klen &&
+			    strncmp(keys[k], ro->revs[i], klen) == 0;
+		if (!asked) {
+			ctl_warn(cmd, "--revision %.*s=...: %.*s is not "
+			    "among the keys asked for", (int)klen, ro->revs[i],
+			    (int)klen, ro->revs[i]);
+			return true;
+		}
+	}
+	return false;
 }
 
 /*
@@ -376,6 +410,11 @@ cmd_fetch(int argc, char **argv, const struct ctl_opts *o)
 	    (ro.body_file == NULL && !ro.global && optind == argc)) {
 		if (ro.body_file == NULL && !ro.global && optind == argc)
 			ctl_warn(argv[0], "no KEY given");
+		fputs(fetch_usage, stderr);
+		goto out;
+	}
+	if (revisions_unasked(argv[0], &ro, argv + optind,
+	    (size_t)(argc - optind))) {
 		fputs(fetch_usage, stderr);
 		goto out;
 	}

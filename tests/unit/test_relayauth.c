@@ -2074,6 +2074,18 @@ test_cli_fetch(void **state)
 	    "--credentials %s/creds.json", tmpdir), 2);
 	assert_int_equal(run_ctl("fetch --upstream http://x/ --credentials "
 	    "%s/creds.json --revision nokey k1", tmpdir), 2);
+	/* a revision that would go nowhere is a usage error, said */
+	assert_int_equal(run_ctl("fetch --upstream http://x/ --credentials "
+	    "%s/creds.json --revision k9=r k1 k2", tmpdir), 2);
+	out = ctl_out("err");
+	assert_non_null(strstr(out, "--revision k9=...: k9 is not among the "
+	    "keys asked for"));
+	free(out);
+	assert_int_equal(run_ctl("fetch --upstream http://x/ --credentials "
+	    "%s/creds.json --version 1 --revision k1=r k1", tmpdir), 2);
+	assert_int_equal(run_ctl("fetch --upstream http://x/ --credentials "
+	    "%s/creds.json --body-file %s/creds.json --revision k1=r",
+	    tmpdir, tmpdir), 2);
 	assert_int_equal(run_ctl("fetch --help"), 0);
 }
 
