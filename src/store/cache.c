@@ -10,7 +10,9 @@
  * answers (stopped, swapping, overloaded) is reconnected at once after a
  * poll timeout, so every request paid the whole timeout again.  While a
  * server rests, reads of its keys are misses and write-backs to it are
- * skipped (both only cost a later miss).  Deletes are not: they are
+ * skipped (both only cost a later miss); after a failure, so are the
+ * request's other reads and write-backs, on every server, so that a
+ * request waits for one timeout however many servers are frozen.  Deletes are not: they are
  * invalidations, and skipping one on this process's word would let other
  * processes, for which the server may answer, serve what was deleted; a
  * delete is tried (at most one timeout), and when it fails the caller
@@ -204,6 +206,7 @@ cache_request_end(struct cache *c)
 {
 	c->req_gen_ok = false;
 	c->req_epoch_ok = false;
+	c->req_failed = false;
 	cache_tokens_reset(c);
 	for (uint32_t i = 0; i < c->nsrv; i++) {
 		c->srv[i].asked = false;
@@ -565,7 +568,7 @@ get_many(struct cache *c, const char *const *keys, size_t n,
 	 */
 	for (uint32_t s = 0; s < c->nsrv; s++) {
 		long long now = clock_mono_us();
-		bool usable = cache_server_usable(c, s, now);
+		bool usable = cache_request_usable(c, s, now);
 		int rc;
 
 		m = 0;
@@ -759,7 +762,7 @@ cache_set_many(struct cache *c, const char *const *keys,
 		if (strncmp(key, c->prefix, c->prefix_len) != 0 || klen == 0)
 			goto out;
 		/* A resting server's values wait for a later miss. */
-		if (!cache_server_usable(c, sv, t0)) {
+		if (!cache_request_usable(c, sv, t0)) {
 			c->st.skipped++;
 			skipped = true;
 			continue;

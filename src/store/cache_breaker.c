@@ -37,6 +37,20 @@ cache_server_usable(const struct cache *c, uint32_t i, long long now)
 }
 
 /*
+ * May this request's reads and write-backs use server i now?  Not once
+ * a server has failed in this request: with several servers frozen, a
+ * request asking each in turn would wait one poll timeout per server;
+ * so the rest of the request is served from MariaDB, and it waits for
+ * one failure at most.  Invalidations (deletes, a generation bump) are
+ * not held back by this: they use cache_server_usable or nothing.
+ */
+bool
+cache_request_usable(const struct cache *c, uint32_t i, long long now)
+{
+	return !c->req_failed && cache_server_usable(c, i, now);
+}
+
+/*
  * Server i failed (rc, in operation op): it rests for the retry timeout.
  * The first failure is a warning; a failed probe is only information,
  * once per retry timeout, so that a long outage does not flood the log.
@@ -49,6 +63,7 @@ cache_failed(struct cache *c, uint32_t i, memcached_return_t rc,
 	unsigned rest = c->conf->memcached_retry_timeout;
 
 	c->st.failures++;
+	c->req_failed = true;
 	metrics_inc(MF_MEMCACHED_ERRORS, 0, 0, 0);
 	metrics_set(MF_MEMCACHED_UP, i, 0);
 	if (!sv->open)
@@ -96,6 +111,8 @@ cache_probe(struct cache *c)
 		else
 			cache_failed(c, i, rc, "probe");
 	}
+	/* Each server was probed on its own; no request has begun. */
+	c->req_failed = false;
 }
 
 bool

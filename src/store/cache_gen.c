@@ -323,7 +323,7 @@ cache_epoch_renew(struct cache *c)
 			continue;
 		sv->epoch_renew = false;
 		if (sv->route_len == 0 ||
-		    !cache_server_usable(c, i, clock_mono_us())) {
+		    !cache_request_usable(c, i, clock_mono_us())) {
 			c->st.skipped++;
 			ret = -1;
 			continue;

@@ -99,6 +99,9 @@ struct cache {
 	/* This request's epoch: every server's, combined (cache_gen.c) */
 	char			 req_epoch[CACHE_GEN_LEN + 1];
 	bool			 req_epoch_ok;
+	/* A server failed in this request: its other reads and write-backs
+	 * skip memcached (cache_request_usable) */
+	bool			 req_failed;
 	struct cache_tokens	 tok;		/* this request's leases */
 	/* Tombstones this process's reads have found (cache_tombstones) */
 	unsigned long long	 tombstones;
@@ -110,6 +113,8 @@ struct cache {
 uint32_t	 cache_server_of(const struct cache *c, const char *key,
 		    size_t len);
 bool		 cache_server_usable(const struct cache *c, uint32_t i,
+		    long long now);
+bool		 cache_request_usable(const struct cache *c, uint32_t i,
 		    long long now);
 void		 cache_failed(struct cache *c, uint32_t i, memcached_return_t rc,
 		    const char *op);

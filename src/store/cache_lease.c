@@ -187,7 +187,7 @@ cache_lease(struct cache *c, const char *const *keys, size_t n)
 		if (m == 0)
 			continue;
 		/* A resting server's write-backs are skipped anyway. */
-		if (!cache_server_usable(c, s, clock_mono_us())) {
+		if (!cache_request_usable(c, s, clock_mono_us())) {
 			c->st.skipped++;
 			ret = -1;
 			continue;

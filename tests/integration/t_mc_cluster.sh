@@ -7,7 +7,8 @@
 # frozen, then SIGCONT: no old value comes back from it; invalidation
 # deletes each key on the node that holds it; an option changed with
 # relaycfgctl is seen on the next request with both nodes up and with
-# either one down, also by workers that remember revisions.
+# either one down, also by workers that remember revisions; every node
+# frozen: a request waits for one poll timeout, not one per node.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 harness_init
@@ -296,5 +297,25 @@ for n in 1 2; do
 	sleep $((RETRY + 1))
 	for i in 1 2 3 4 5 6; do ctl_fetch S --revision "$K2=$rev" "$K2"; done
 done
+
+# --- every node frozen: a request waits for one of them, not each -----
+# The servers are asked in turn; once one has failed, the rest of the
+# request leaves memcached alone (no longer one poll timeout per node).
+# relaycfg_memcached_errors_total counts the failures, each a timeout.
+mc_errors() {
+	http GET /metrics
+	printf '%s\n' "$HTTP_BODY" | awk '$1 == "relaycfg_memcached_errors_total" { v = $2 } END { print v + 0 }'
+}
+fetch_all web3
+fetch_all web3
+e0=$(mc_errors)
+n0=$(grep -c ' access 200 POST /api/0/relays/projectconfigs/' "$T/relaycfg.log")
+kill -STOP "${MC_PIDS[1]}" "${MC_PIDS[2]}"
+fetch_all web3
+kill -CONT "${MC_PIDS[1]}" "${MC_PIDS[2]}"
+took=$(grep ' access 200 POST /api/0/relays/projectconfigs/' "$T/relaycfg.log" |
+    tail -n +$((n0 + 1)) | sed -n 's/.* \([0-9]*\)us .*/\1/p' | tail -n 1)
+is "$FETCH_BAD" 0 "every node frozen: every answer right"
+is "$(( $(mc_errors) - e0 ))" 1 "every node frozen: the request waited for one node only ($(( ${took:-0} / 1000 )) ms in relaycfg, poll 200 ms)"
 
 done_testing
