@@ -430,18 +430,23 @@ store_org_update(struct store *st, int64_t id, const struct store_org_patch *p)
 int
 store_org_delete(struct store *st, int64_t id)
 {
+	/*
+	 * Joins, not "WHERE project_id IN (SELECT ...)": MariaDB runs a
+	 * single-table DELETE's subquery for every row of a full scan,
+	 * which also locks every row of the table until the commit.
+	 */
 	static const struct step steps[] = {
-		{ "DELETE FROM sentry_projectoptions WHERE project_id IN "
-		  "(SELECT id FROM sentry_project WHERE organization_id = ", ")",
+		{ "DELETE o FROM sentry_projectoptions o JOIN sentry_project p "
+		  "ON p.id = o.project_id WHERE p.organization_id = ", NULL,
 		  false },
-		{ "DELETE FROM sentry_projectkey WHERE project_id IN "
-		  "(SELECT id FROM sentry_project WHERE organization_id = ", ")",
+		{ "DELETE k FROM sentry_projectkey k JOIN sentry_project p "
+		  "ON p.id = k.project_id WHERE p.organization_id = ", NULL,
 		  false },
 		{ "DELETE FROM sentry_project WHERE organization_id = ", NULL,
 		  false },
-		{ "DELETE FROM sentry_projecttemplateoption WHERE "
-		  "project_template_id IN (SELECT id FROM sentry_projecttemplate "
-		  "WHERE organization_id = ", ")", false },
+		{ "DELETE o FROM sentry_projecttemplateoption o JOIN "
+		  "sentry_projecttemplate t ON t.id = o.project_template_id "
+		  "WHERE t.organization_id = ", NULL, false },
 		{ "DELETE FROM sentry_projecttemplate WHERE organization_id = ",
 		  NULL, false },
 		{ "DELETE FROM sentry_organizationoptions WHERE "

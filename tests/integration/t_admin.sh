@@ -3,7 +3,8 @@
 # files applied by hand, as a DBA does), every write,
 # the cache it invalidates (read back with --cached, i.e. through
 # memcached as the server reads), invalidate after direct SQL, human and
-# --json output, exit statuses.
+# --json output, exit statuses; org delete's statements find their rows
+# by an index (EXPLAIN of MariaDB's general log).
 . "$top_srcdir/tests/lib/harness.sh"
 harness_init
 harness_start_mariadb
@@ -536,6 +537,47 @@ is "$(sql "SELECT COUNT(*) FROM sentry_project WHERE organization_id = $BETA"):$
     "org delete takes its projects and keys"
 run org show "$BETA" --cached
 is "$RC" 1 "org delete: gone from the cache"
+
+# org delete over tables that hold other organizations' rows: each of
+# its statements (from MariaDB's general log) finds its rows by an index;
+# a DELETE ... WHERE project_id IN (SELECT ...) read whole tables, and
+# locked every row of them until the commit.
+run --json org create gamma
+GAMMA=$(printf '%s' "$OUT" | jq -r .id)
+run --json org create delta
+DELTA=$(printf '%s' "$OUT" | jq -r .id)
+run --json project template create --org "$GAMMA" gt
+run --json project template create --org "$DELTA" dt
+DT=$(printf '%s' "$OUT" | jq -r .id)
+run option set template "$DT" k 1
+run --json project create --org "$GAMMA" gp
+run key create --project "$(printf '%s' "$OUT" | jq -r .id)"
+sql "INSERT INTO sentry_project (slug, name, organization_id, status)
+    SELECT CONCAT('p', seq), 'p', $DELTA, 0 FROM seq_1_to_300;
+INSERT INTO sentry_projectkey (project_id, public_key, secret_key, roles, status)
+    SELECT id, MD5(id), MD5(-id), 1, 0 FROM sentry_project WHERE organization_id = $DELTA;
+INSERT INTO sentry_projectoptions (project_id, \`key\`, value)
+    SELECT id, 'k', '1' FROM sentry_project WHERE organization_id = $DELTA;
+INSERT INTO sentry_projecttemplate (name, organization_id)
+    SELECT CONCAT('t', seq), $DELTA FROM seq_1_to_300;
+INSERT INTO sentry_projecttemplateoption (project_template_id, \`key\`, value)
+    SELECT id, 'k2', '1' FROM sentry_projecttemplate WHERE organization_id = $DELTA;
+ANALYZE TABLE sentry_project, sentry_projectkey, sentry_projectoptions,
+    sentry_projecttemplate, sentry_projecttemplateoption" >/dev/null
+sql "SET GLOBAL log_output = 'TABLE'; TRUNCATE TABLE mysql.general_log;
+    SET GLOBAL general_log = 1"
+run org delete "$GAMMA"
+is "$RC" 0 "org delete of an organization beside 300 projects of another"
+sql "SET GLOBAL general_log = 0"
+scans=""
+while IFS= read -r stmt; do
+	plan=$(sql "EXPLAIN $stmt" | cut -f 4 | tr '\n' ' ')
+	case " $plan" in *" ALL "*) scans="$scans[$stmt: $plan] " ;; esac
+done < <(sql "SELECT CONVERT(argument USING utf8mb4) FROM mysql.general_log
+    WHERE command_type = 'Query' AND argument LIKE 'DELETE %' ORDER BY event_time")
+is "$scans" "" "org delete: no statement reads a whole table"
+is "$(sql "SELECT COUNT(*) FROM sentry_project WHERE organization_id = $DELTA"):$(sql "SELECT COUNT(*) FROM sentry_projecttemplateoption")" \
+    "300:302" "and the other organization's rows are all there"
 
 # --- names as Sentry may hold them -----------------------------------------
 # sentry-sync copies names as they are: a tab, a newline or ESC in one
