@@ -22,7 +22,10 @@
  *   cost a MariaDB query.  Every write (and relaycfgctl invalidate)
  *   deletes the negative entries it affects, so a row created through
  *   relaycfgctl is seen at once; a row inserted into MariaDB directly is
- *   seen after ttl_negative, or at once after relaycfgctl invalidate.
+ *   read after ttl_negative, or at once after relaycfgctl invalidate (a
+ *   project config computed while it was absent, {"disabled":true}, is
+ *   cached for ttl_config like any other: only the invalidation reaches
+ *   that).
  *   The number of SQL queries and multi-gets of a call never depends on
  *   n.  store_get_stats() counts them.
  *
