@@ -10,10 +10,10 @@
  * answers (stopped, swapping, overloaded) is reconnected at once after a
  * poll timeout, so every request paid the whole timeout again.  While a
  * server rests, reads of its keys are misses and write-backs to it are
- * skipped (both only cost a later miss); after a failure, so are the
+ * skipped (both only cost a later miss); after a timeout, so are the
  * request's other reads and write-backs, on every server, so that a
- * request waits for one timeout however many servers are frozen.  Deletes are not: they are
- * invalidations, and skipping one on this process's word would let other
+ * request waits for one timeout however many servers are frozen.
+ * Deletes are not: they are invalidations, and skipping one on this process's word would let other
  * processes, for which the server may answer, serve what was deleted; a
  * delete is tried (at most one timeout), and when it fails the caller
  * learns it (store_cache_stale).  With several servers the multi-get

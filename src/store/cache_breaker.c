@@ -38,7 +38,7 @@ cache_server_usable(const struct cache *c, uint32_t i, long long now)
 
 /*
  * May this request's reads and write-backs use server i now?  Not once
- * a server has failed in this request: with several servers frozen, a
+ * a server has timed out in this request: with several servers frozen, a
  * request asking each in turn would wait one poll timeout per server;
  * so the rest of the request is served from MariaDB, and it waits for
  * one failure at most.  Invalidations (deletes, a generation bump) are
@@ -63,7 +63,13 @@ cache_failed(struct cache *c, uint32_t i, memcached_return_t rc,
 	unsigned rest = c->conf->memcached_retry_timeout;
 
 	c->st.failures++;
-	c->req_failed = true;
+	/*
+	 * A timeout cost this request a poll timeout, which the rest of it
+	 * must not pay again at the next frozen server; a refused connection
+	 * (a dead server) cost nothing, and the others' hits are kept.
+	 */
+	if (rc == MEMCACHED_TIMEOUT)
+		c->req_failed = true;
 	metrics_inc(MF_MEMCACHED_ERRORS, 0, 0, 0);
 	metrics_set(MF_MEMCACHED_UP, i, 0);
 	if (!sv->open)

@@ -99,8 +99,8 @@ struct cache {
 	/* This request's epoch: every server's, combined (cache_gen.c) */
 	char			 req_epoch[CACHE_GEN_LEN + 1];
 	bool			 req_epoch_ok;
-	/* A server failed in this request: its other reads and write-backs
-	 * skip memcached (cache_request_usable) */
+	/* A server timed out in this request: its other reads and
+	 * write-backs skip memcached (cache_request_usable) */
 	bool			 req_failed;
 	struct cache_tokens	 tok;		/* this request's leases */
 	/* Tombstones this process's reads have found (cache_tombstones) */
