@@ -13,8 +13,9 @@
  * skipped (both only cost a later miss); after a timeout, so are the
  * request's other reads and write-backs, on every server, so that a
  * request waits for one timeout however many servers are frozen.
- * Deletes are not: they are invalidations, and skipping one on this process's word would let other
- * processes, for which the server may answer, serve what was deleted; a
+ * Deletes are not: they are invalidations, and skipping one on this
+ * process's word would let other processes, for which the server may
+ * answer, serve what was deleted; a
  * delete is tried (at most one timeout), and when it fails the caller
  * learns it (store_cache_stale).  With several servers the multi-get
  * asks each in turn, so that a failure is known to be that server's
