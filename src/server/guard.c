@@ -253,6 +253,12 @@ guard_io_begin(void)
 }
 
 void
+guard_io_begin_since(long long since_ms)
+{
+	atomic_store_explicit(&io_since, since_ms, memory_order_relaxed);
+}
+
+void
 guard_io_end(void)
 {
 	atomic_store_explicit(&io_since, 0, memory_order_relaxed);

@@ -2,7 +2,8 @@
  * guard.h - a worker's two deadlines, without a system call per request.
  *
  * - io_timeout bounds every wait on the FastCGI peer: the params (inside
- *   FCGX_Accept_r), each read of the body, each write of the answer.
+ *   FCGX_Accept_r) and the body, each as a whole, and each write of the
+ *   answer.
  *   libfcgi has no timeout of its own and blocks in read(2)/write(2); on
  *   expiry the connection is shut down (shutdown(2)), so the blocked call
  *   returns at once and a call not yet made fails at once.
@@ -47,6 +48,13 @@ void	guard_stop(void);
 /* guard_io_begin / guard_io_end - a wait on the peer starts / is over. */
 void	guard_io_begin(void);
 void	guard_io_end(void);
+
+/*
+ * guard_io_begin_since - a wait on the peer starts, its io_timeout counted
+ * from since_ms (clock_mono_ms), not from now: a phase of several waits
+ * (the body) bounded as a whole.
+ */
+void	guard_io_begin_since(long long since_ms);
 
 /* guard_request_begin / guard_request_end - the watchdog's span. */
 void	guard_request_begin(void);

@@ -11,8 +11,9 @@
  * (the web server made them and waits for an answer), answers them, and
  * leaves when the queue is empty.
  *
- * Two deadlines guard a worker, io_timeout on each wait for the FastCGI
- * peer and request_timeout on each request (the watchdog): guard.c keeps
+ * Two deadlines guard a worker, io_timeout on the FastCGI peer (its params
+ * and its body each as a whole, each write of the answer) and
+ * request_timeout on each request (the watchdog): guard.c keeps
  * them without a system call per request.  The worker logs each
  * connection io_timeout dropped and serves the next; the master reports a
  * worker the watchdog ended, and respawns it.
@@ -32,6 +33,7 @@
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "clock.h"
 #include "guard.h"
 #include "http.h"
 #include "listen.h"
@@ -52,6 +54,9 @@ static volatile sig_atomic_t worker_reload;
 /* libfcgi's stream procs, wrapped so that each wait is guarded. */
 static void (*io_fill_orig)(FCGX_Stream *);
 static void (*io_empty_orig)(FCGX_Stream *, int);
+
+/* When the first read of the current request's body began (0: none yet). */
+static long long body_since;
 
 /*
  * Not FCGX_ShutdownPending(): libfcgi would then refuse to accept, and the
@@ -86,11 +91,18 @@ io_report(const char *when)
 	return dropped;
 }
 
-/* libfcgi's stream procs, each wait bounded by io_timeout. */
+/*
+ * libfcgi's stream procs, bounded by io_timeout: the body as a whole (each
+ * read counted from the body's first, so a peer trickling a byte just
+ * inside io_timeout cannot hold the worker until request_timeout), each
+ * write of the answer on its own.
+ */
 static void
 io_fill(FCGX_Stream *stream)
 {
-	guard_io_begin();
+	if (body_since == 0)
+		body_since = clock_mono_ms();
+	guard_io_begin_since(body_since);
 	io_fill_orig(stream);
 	guard_io_end();
 	io_report("while its body was read");
@@ -153,6 +165,7 @@ worker_accept(FCGX_Request *fcgx)
 		FCGX_Free(fcgx, 1);
 		return -ECONNABORTED;
 	}
+	body_since = 0;
 	io_wrap(fcgx);
 	return 0;
 }

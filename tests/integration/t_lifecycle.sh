@@ -458,6 +458,34 @@ is "$(grep -c 'io_timeout: dropped a connection whose peer sent or took nothing 
 exec 5>&- 6>&- 7>&-
 unlike "$(cat "$T/stall.log")" 'watchdog|killed by signal' "stall: no worker died for it"
 
+# A peer that trickles its body, one byte a second: each read comes well
+# within io_timeout, but the body as a whole must not take longer, or a
+# handful of such peers (through Apache mod_proxy_fcgi, which streams a
+# client's body) pins every worker until request_timeout ends it.
+mark=$(wc -l <"$T/relaycfg-tcp.log")
+printf x >"$T/one"
+(
+	exec 5<>"/dev/tcp/127.0.0.1/$TCP_PORT" || exit 1
+	cat "$T/stall.req" >&5
+	for i in $(seq 8); do
+		sleep 1
+		fcgi_record 5 "$T/one" >&5 || break
+	done
+) 2>/dev/null &
+trickle=$!
+for i in $(seq 70); do
+	tail -n +"$((mark + 1))" "$T/relaycfg-tcp.log" |
+	    grep -Eq 'while its body was read|watchdog' && break
+	sleep 0.1
+done
+sleep 0.3
+tail -n +"$((mark + 1))" "$T/relaycfg-tcp.log" >"$T/trickle.log"
+is "$(grep -c 'io_timeout: dropped a connection whose peer sent or took nothing for 2 s while its body was read' "$T/trickle.log")" 1 \
+    "trickle: a body that takes longer than io_timeout is dropped and logged"
+unlike "$(cat "$T/trickle.log")" 'watchdog|killed by signal' \
+    "trickle: dropped by io_timeout, not by the watchdog"
+wait "$trickle" 2>/dev/null
+
 # A peer that sends BEGIN_REQUEST and then nothing, and one that closes in
 # the middle of its params: libfcgi's reader stops at a read error as at
 # the params' end and accepts the request, params missing.  Neither is a
