@@ -58,6 +58,9 @@ static void (*io_empty_orig)(FCGX_Stream *, int);
 /* When the first read of the current request's body began (0: none yet). */
 static long long body_since;
 
+/* The request is being finished and closed: one io_timeout for it all. */
+static bool closing;
+
 /*
  * Not FCGX_ShutdownPending(): libfcgi would then refuse to accept, and the
  * connections already queued could not be drained.
@@ -111,6 +114,10 @@ io_fill(FCGX_Stream *stream)
 static void
 io_empty(FCGX_Stream *stream, int doClose)
 {
+	if (closing) {	/* inside worker_finish's span */
+		io_empty_orig(stream, doClose);
+		return;
+	}
 	guard_io_begin();
 	io_empty_orig(stream, doClose);
 	guard_io_end();
@@ -339,6 +346,39 @@ worker_reload_conf(struct conf **confp, struct app *app)
 }
 
 /*
+ * Finish a request: flush the answer's rest with its END_REQUEST and close
+ * the connection, all within one io_timeout.  libfcgi's close shuts the
+ * connection down and reads until the peer closes it, giving up only after
+ * 2 s of silence: a peer that kept sending after its answer held the
+ * worker until request_timeout.
+ */
+static void
+worker_finish(FCGX_Request *fcgx)
+{
+	closing = true;
+	guard_io_begin();
+	FCGX_Finish_r(fcgx);
+	/*
+	 * One request per connection, even when the web server sets
+	 * FCGI_KEEP_CONN (nginx fastcgi_keep_conn, Apache enablereuse) and
+	 * FCGX_Finish_r therefore left it open: a kept connection would pin
+	 * this worker, whose next FCGX_Accept_r reads it instead of
+	 * accepting.  Closing costs nothing the web server relies on; what
+	 * nginx gains from keep_conn is that it waits for END_REQUEST, so an
+	 * answer cut short by a dying worker reaches the client as a reset
+	 * connection, not as a response that never completes.  A no-op when
+	 * FCGX_Finish_r closed it already.
+	 */
+	FCGX_Free(fcgx, 1);
+	guard_io_end();
+	closing = false;
+	for (unsigned n = guard_io_dropped(); n > 0; n--)
+		log_warn("io_timeout: dropped a connection whose peer kept "
+		    "sending for %u s after its answer, or did not take "
+		    "its end", guard_io_seconds());
+}
+
+/*
  * Serve one accepted request under the watchdog, then finish it (the
  * answer is flushed with its END_REQUEST, the connection closed).
  */
@@ -353,19 +393,7 @@ worker_serve(FCGX_Request *fcgx, struct app *app,
 	metrics_set(MF_IN_FLIGHT, 0, 1);
 	guard_request_begin();
 	worker_handle(fcgx, app, slot, &done);
-	FCGX_Finish_r(fcgx);
-	/*
-	 * One request per connection, even when the web server sets
-	 * FCGI_KEEP_CONN (nginx fastcgi_keep_conn, Apache enablereuse) and
-	 * FCGX_Finish_r therefore left it open: a kept connection would pin
-	 * this worker, whose next FCGX_Accept_r reads it instead of
-	 * accepting.  Closing costs nothing the web server relies on; what
-	 * nginx gains from keep_conn is that it waits for END_REQUEST, so an
-	 * answer cut short by a dying worker reaches the client as a reset
-	 * connection, not as a response that never completes.  A no-op when
-	 * FCGX_Finish_r closed it already.
-	 */
-	FCGX_Free(fcgx, 1);
+	worker_finish(fcgx);
 	guard_request_end();
 	scoreboard_end(slot);
 	/* after FCGX_Finish_r: the time includes the answer's last byte */

@@ -486,6 +486,33 @@ unlike "$(cat "$T/trickle.log")" 'watchdog|killed by signal' \
     "trickle: dropped by io_timeout, not by the watchdog"
 wait "$trickle" 2>/dev/null
 
+# A peer that gets its answer and keeps sending: libfcgi's close shuts
+# the connection down and reads until the peer closes, giving up only
+# after 2 s of silence, so bytes every half second held the worker until
+# request_timeout.  The close is bounded by io_timeout too.
+mark=$(wc -l <"$T/relaycfg-tcp.log")
+(
+	exec 5<>"/dev/tcp/127.0.0.1/$TCP_PORT" || exit 1
+	cat "$T/live.req" >&5
+	for i in $(seq 16); do
+		sleep 0.5
+		printf xxxxxxxx >&5 || break
+	done
+) 2>/dev/null &
+after=$!
+for i in $(seq 70); do
+	tail -n +"$((mark + 1))" "$T/relaycfg-tcp.log" |
+	    grep -Eq 'after its answer|watchdog' && break
+	sleep 0.1
+done
+sleep 0.3
+tail -n +"$((mark + 1))" "$T/relaycfg-tcp.log" >"$T/after.log"
+is "$(grep -c 'io_timeout: dropped a connection whose peer kept sending for 2 s after its answer' "$T/after.log")" 1 \
+    "after the answer: a peer that keeps sending is dropped and logged"
+unlike "$(cat "$T/after.log")" 'watchdog|killed by signal' \
+    "after the answer: dropped by io_timeout, not by the watchdog"
+wait "$after" 2>/dev/null
+
 # A peer that sends BEGIN_REQUEST and then nothing, and one that closes in
 # the middle of its params: libfcgi's reader stops at a read error as at
 # the params' end and accepts the request, params missing.  Neither is a
