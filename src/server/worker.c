@@ -23,6 +23,7 @@
 #include <sys/prctl.h>
 #include <errno.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,10 @@ static long long body_since;
 /* The request is being finished and closed: one io_timeout for it all. */
 static bool closing;
 
+/* Where SIGABRT leaves FCGX_Accept_r for (worker_accept, on_abort). */
+static sigjmp_buf params_jmp;
+static volatile sig_atomic_t in_params;
+
 /*
  * Not FCGX_ShutdownPending(): libfcgi would then refuse to accept, and the
  * connections already queued could not be drained.
@@ -77,6 +82,24 @@ on_reload(int sig)
 {
 	(void)sig;
 	worker_reload = 1;
+}
+
+/*
+ * SIGABRT inside FCGX_Accept_r: libfcgi's Malloc asserts when it cannot
+ * allocate a param, and a peer chooses the lengths (up to 2^31 each,
+ * summed in an int).  Back to worker_accept, which drops that connection;
+ * anywhere else, returning lets abort() go on with the default action.
+ * glibc frees the assertion's message on the next one, as it expects
+ * SIGABRT to be caught.
+ */
+static void
+on_abort(int sig)
+{
+	(void)sig;
+	if (in_params) {
+		in_params = 0;
+		siglongjmp(params_jmp, 1);
+	}
 }
 
 /*
@@ -160,7 +183,20 @@ worker_accept(FCGX_Request *fcgx)
 	int rc;
 
 	guard_io_begin();
+	if (sigsetjmp(params_jmp, 1) != 0) {
+		/* libfcgi asserted in its params reader (on_abort): its
+		 * request holds the connection and the params read so far. */
+		guard_io_begin();
+		FCGX_Free(fcgx, 1);
+		guard_io_end();
+		(void)guard_io_dropped();
+		log_warn("dropped a connection whose params libfcgi could not "
+		    "hold (a name or value length beyond memory)");
+		return -ECONNABORTED;
+	}
+	in_params = 1;
 	rc = FCGX_Accept_r(fcgx);
+	in_params = 0;
 	guard_io_end();
 	timed_out = io_report("before its params were complete");
 	if (rc != 0)
@@ -258,6 +294,9 @@ signals_setup(bool single, sigset_t *waitmask)
 	/* Under a master, HUP means "you are being replaced": stop. */
 	sa.sa_handler = single ? on_reload : on_stop;
 	if (sigaction(SIGHUP, &sa, NULL) != 0)
+		return -1;
+	sa.sa_handler = on_abort;
+	if (sigaction(SIGABRT, &sa, NULL) != 0)
 		return -1;
 	sa.sa_handler = SIG_DFL;
 	if (sigaction(SIGCHLD, &sa, NULL) != 0)

@@ -513,6 +513,29 @@ unlike "$(cat "$T/after.log")" 'watchdog|killed by signal' \
     "after the answer: dropped by io_timeout, not by the watchdog"
 wait "$after" 2>/dev/null
 
+# A params record whose first pair announces a name and a value of 1 GiB
+# each (20 bytes in all): libfcgi adds the lengths in an int, its malloc
+# of the negative sum fails and its Malloc asserts: the worker aborted.
+# Three in a row emptied the pool as a crash loop (a fresh worker that
+# dies before answering backs off).  Each is dropped with one line now.
+mark=$(wc -l <"$T/relaycfg-tcp.log")
+{
+	fcgi_bytes 1 1 0 1 0 8 0 0 0 1 0 0 0 0 0 0
+	fcgi_bytes 1 4 0 1 0 11 0 0 192 0 0 0 192 0 0 0
+	printf abc
+} >"$T/huge-nv.req"
+for i in 1 2 3; do
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		cat "$2" >&3; cat <&3 >/dev/null' _ "$TCP_PORT" "$T/huge-nv.req"
+done
+fcgi_send "$T/live.req" >"$T/live-nv.out"
+like "$(tr -d '\0' <"$T/live-nv.out")" 'Status: 200' "huge param lengths: live answered after three"
+sleep 0.3
+tail -n +"$((mark + 1))" "$T/relaycfg-tcp.log" >"$T/huge-nv.log"
+unlike "$(cat "$T/huge-nv.log")" 'killed by signal|crashed' "huge param lengths: no worker died"
+is "$(grep -c 'params libfcgi could not hold' "$T/huge-nv.log")" 3 \
+    "huge param lengths: each connection dropped with one line"
+
 # A peer that sends BEGIN_REQUEST and then nothing, and one that closes in
 # the middle of its params: libfcgi's reader stops at a read error as at
 # the params' end and accepts the request, params missing.  Neither is a
