@@ -20,6 +20,15 @@
 /* Longest param we copy; anything longer is truncated to "" (invalid). */
 #define HTTP_PARAM_MAX	8192
 
+/*
+ * The most params, and bytes of them, a request may have: above what nginx
+ * (large_client_header_buffers, 4 x 8 KB) or Apache (LimitRequestFields
+ * 100 x LimitRequestFieldSize 8190) can forward with their defaults, plus
+ * their own params.  Only a raw FastCGI peer gets past them.
+ */
+#define HTTP_PARAMS_MAX		10000
+#define HTTP_PARAMS_BYTES_MAX	(1024 * 1024)
+
 /* The params a request keeps, found in one pass over the environment. */
 enum param {
 	P_METHOD,
@@ -66,17 +75,23 @@ static const struct {
  * The value of the first param of each name in val[] (NULL when absent,
  * as FCGX_GetParam would find it), and in *nxff how many X-Forwarded-For
  * params came.  One pass, where a FCGX_GetParam per name read every param
- * ten times over.
+ * ten times over.  Returns whether the params stay within HTTP_PARAMS_MAX
+ * and HTTP_PARAMS_BYTES_MAX (the scan stops at the first beyond).
  */
-static void
+static bool
 params_scan(char **envp, const char *val[P_COUNT], unsigned *nxff)
 {
+	size_t count = 0, bytes = 0;
+
 	memset(val, 0, P_COUNT * sizeof(*val));
 	*nxff = 0;
 	for (char **e = envp; e != NULL && *e != NULL; e++) {
 		const char *eq = strchr(*e, '=');
 		size_t n;
 
+		if (++count > HTTP_PARAMS_MAX ||
+		    (bytes += strlen(*e)) > HTTP_PARAMS_BYTES_MAX)
+			return false;
 		if (eq == NULL)
 			continue;
 		n = (size_t)(eq - *e);
@@ -91,6 +106,7 @@ params_scan(char **envp, const char *val[P_COUNT], unsigned *nxff)
 			break;
 		}
 	}
+	return true;
 }
 
 /* A copy of v, "" for NULL or longer than HTTP_PARAM_MAX; NULL on OOM. */
@@ -162,7 +178,7 @@ http_request_open(struct request *req, FCGX_Request *fcgx)
 
 	memset(req, 0, sizeof(*req));
 	req->fcgx = fcgx;
-	params_scan(fcgx->envp, val, &nxff);
+	req->params_too_large = !params_scan(fcgx->envp, val, &nxff);
 	req->forwarded_for = forwarded_for_join(fcgx, val[P_FORWARDED_FOR],
 	    nxff);
 	req->method = param_copy(val[P_METHOD]);
@@ -396,6 +412,7 @@ http_status_text(int status)
 	case 405: return "Method Not Allowed";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
+	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
 	default:  return "Unknown";

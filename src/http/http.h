@@ -37,6 +37,12 @@ struct request {
 	char		*body;
 	size_t		 body_len;
 
+	/*
+	 * More params than HTTP_PARAMS_MAX, or more than HTTP_PARAMS_BYTES_MAX
+	 * of them: answered 431 (libfcgi has read and kept them all by then).
+	 */
+	bool		 params_too_large;
+
 	/* answer bookkeeping */
 	int		 status;	/* 0 until something is written */
 	size_t		 bytes_out;

@@ -22,6 +22,7 @@
 
 #include <sys/prctl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -229,6 +230,7 @@ struct served {
 	unsigned	version;	/* enum metric_version */
 	int		status;
 	size_t		bytes;
+	bool		trim;		/* libfcgi held too many params */
 };
 
 /*
@@ -247,7 +249,7 @@ worker_handle(FCGX_Request *fcgx, struct app *app,
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	*done = (struct served){ ME_OTHER, MV_NONE, 503, 0 };
+	*done = (struct served){ ME_OTHER, MV_NONE, 503, 0, false };
 	if (http_request_open(&req, fcgx) != 0) {
 		FCGX_PutStr(oom, sizeof(oom) - 1, fcgx->out);
 		return;
@@ -255,7 +257,12 @@ worker_handle(FCGX_Request *fcgx, struct app *app,
 	router_metric_labels(req.path, req.query, &done->endpoint,
 	    &done->version);
 	scoreboard_begin(slot, req.method, req.path);
-	router_dispatch(&req, app);
+	if (req.params_too_large) {
+		http_reply_error(&req, 431, "Request header fields too large",
+		    NULL);
+		done->trim = true;
+	} else
+		router_dispatch(&req, app);
 	if (req.status == 0)
 		http_reply_error(&req, 503, "No answer was produced", NULL);
 	scoreboard_answered(slot);
@@ -433,6 +440,9 @@ worker_serve(FCGX_Request *fcgx, struct app *app,
 	guard_request_begin();
 	worker_handle(fcgx, app, slot, &done);
 	worker_finish(fcgx);
+	/* glibc keeps what libfcgi freed: hand a params flood's back. */
+	if (done.trim)
+		(void)malloc_trim(0);
 	guard_request_end();
 	scoreboard_end(slot);
 	/* after FCGX_Finish_r: the time includes the answer's last byte */
