@@ -418,9 +418,12 @@ RELAYCFG_PID=""
 	echo "db_read_timeout = 1"
 	echo "db_write_timeout = 1"
 } >>"$RELAYCFG_CONF"
+# Under AddressSanitizer a malloc that cannot be served returns NULL, as
+# glibc's does, instead of ending the process (the huge param lengths).
 for attempt in 1 2 3 4 5; do
 	TCP_PORT=$(free_port)
-	"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "127.0.0.1:$TCP_PORT" \
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1 \
+	    "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "127.0.0.1:$TCP_PORT" \
 	    --workers 2 </dev/null >>"$T/relaycfg-tcp.log" 2>&1 &
 	RELAYCFG_PID=$!
 	harness_wait_port "$TCP_PORT" "$RELAYCFG_PID" && break
@@ -560,7 +563,12 @@ for w in $(cat "/proc/$RELAYCFG_PID/task/$RELAYCFG_PID/children"); do
 	r=$(awk '/^VmRSS/ { print $2 }' "/proc/$w/status")
 	[ "${r:-0}" -gt "$rss" ] && rss=$r
 done
-ok $((rss >= 40000)) "two million params: the memory is handed back (largest worker ${rss} kB)"
+if ldd "$RELAYCFG_BIN" 2>/dev/null | grep -q libasan; then
+	# AddressSanitizer's allocator keeps freed memory in quarantine.
+	ok 0 "# SKIP two million params: the memory (AddressSanitizer build)"
+else
+	ok $((rss >= 40000)) "two million params: the memory is handed back (largest worker ${rss} kB)"
+fi
 
 # A peer that sends BEGIN_REQUEST and then nothing, and one that closes in
 # the middle of its params: libfcgi's reader stops at a read error as at
