@@ -184,9 +184,16 @@ worker_accept(FCGX_Request *fcgx)
 	int rc;
 
 	guard_io_begin();
-	if (sigsetjmp(params_jmp, 1) != 0) {
+	/* No mask saved: that would be a system call per request. */
+	if (sigsetjmp(params_jmp, 0) != 0) {
+		sigset_t abrt;
+
 		/* libfcgi asserted in its params reader (on_abort): its
-		 * request holds the connection and the params read so far. */
+		 * request holds the connection and the params read so far.
+		 * The handler's mask stays but for SIGABRT itself. */
+		sigemptyset(&abrt);
+		sigaddset(&abrt, SIGABRT);
+		sigprocmask(SIG_UNBLOCK, &abrt, NULL);
 		guard_io_begin();
 		FCGX_Free(fcgx, 1);
 		guard_io_end();
