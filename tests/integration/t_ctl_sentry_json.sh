@@ -30,12 +30,6 @@ INSERT INTO sentry_project (id, slug, name, forced_color, public,
  (1, 'web', 'Web', NULL, false, now(), 0, NULL, NULL, 0, 'javascript', 1, NULL);
 " >/dev/null
 
-# sync ARGS...: $OUT, $ERR, $RC of relaycfgctl sentry-sync ARGS.
-sync() {
-	OUT=$("$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync "$@" 2>"$T/err")
-	RC=$?
-	ERR=$(cat "$T/err")
-}
 # one_json: does $OUT parse as one JSON document, and nothing else?
 one_json() {
 	printf '%s' "$OUT" | python3 -c 'import json,sys; json.load(sys.stdin)'

@@ -37,12 +37,6 @@ harness_write_conf \
     "sentry_pg = $(pg_conninfo)" \
     "sentry_pg_password = $PG_RO_PASSWORD"
 ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" "$@"; }
-# sync ARGS...: relaycfgctl sentry-sync; $OUT, $ERR, $RC
-sync() {
-	OUT=$(ctl sentry-sync "$@" 2>"$T/sync.err")
-	RC=$?
-	ERR=$(cat "$T/sync.err")
-}
 ctl db init >/dev/null || { diag "db init failed"; exit 1; }
 harness_start_relaycfg
 harness_start_nginx

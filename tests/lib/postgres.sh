@@ -19,6 +19,8 @@
 #                        without a password (ROLE defaults to sentry_ro)
 #   pg_stop              fast shutdown and wait, keeping the data
 #   pg_cleanup           the same, when it runs (harness_cleanup calls it)
+#   sync ARGS...         relaycfgctl -c $RELAYCFG_CONF sentry-sync ARGS: its
+#                        stdout in $OUT, stderr in $ERR, exit status in $RC
 #
 # pg_hba.conf lets postgres in without a password (trust) and makes every
 # other role, sentry_ro included, give its password (scram-sha-256), so a
@@ -206,4 +208,10 @@ pg_stop() {
 
 pg_cleanup() {
 	pg_stop
+}
+
+sync() {
+	OUT=$("$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync "$@" 2>"$T/sync.err")
+	RC=$?
+	ERR=$(cat "$T/sync.err")
 }
