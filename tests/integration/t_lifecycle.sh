@@ -461,6 +461,19 @@ is "$(grep -c 'io_timeout: dropped a connection whose peer sent or took nothing 
 exec 5>&- 6>&- 7>&-
 unlike "$(cat "$T/stall.log")" 'watchdog|killed by signal' "stall: no worker died for it"
 
+# tcp_log_since MARK PATTERN OUT: wait (7 s at most) until the TCP
+# instance's log after line MARK matches PATTERN (grep -E), then write
+# that part of the log to OUT.
+tcp_log_since() {
+	local i
+	for i in $(seq 70); do
+		tail -n +"$(($1 + 1))" "$T/relaycfg-tcp.log" | grep -Eq "$2" && break
+		sleep 0.1
+	done
+	sleep 0.3
+	tail -n +"$(($1 + 1))" "$T/relaycfg-tcp.log" >"$3"
+}
+
 # A peer that trickles its body, one byte a second: each read comes well
 # within io_timeout, but the body as a whole must not take longer, or a
 # handful of such peers (through Apache mod_proxy_fcgi, which streams a
@@ -476,13 +489,7 @@ printf x >"$T/one"
 	done
 ) 2>/dev/null &
 trickle=$!
-for i in $(seq 70); do
-	tail -n +"$((mark + 1))" "$T/relaycfg-tcp.log" |
-	    grep -Eq 'while its body was read|watchdog' && break
-	sleep 0.1
-done
-sleep 0.3
-tail -n +"$((mark + 1))" "$T/relaycfg-tcp.log" >"$T/trickle.log"
+tcp_log_since "$mark" 'while its body was read|watchdog' "$T/trickle.log"
 is "$(grep -c 'io_timeout: dropped a connection whose peer sent or took nothing for 2 s while its body was read' "$T/trickle.log")" 1 \
     "trickle: a body that takes longer than io_timeout is dropped and logged"
 unlike "$(cat "$T/trickle.log")" 'watchdog|killed by signal' \
@@ -503,13 +510,7 @@ mark=$(wc -l <"$T/relaycfg-tcp.log")
 	done
 ) 2>/dev/null &
 after=$!
-for i in $(seq 70); do
-	tail -n +"$((mark + 1))" "$T/relaycfg-tcp.log" |
-	    grep -Eq 'after its answer|watchdog' && break
-	sleep 0.1
-done
-sleep 0.3
-tail -n +"$((mark + 1))" "$T/relaycfg-tcp.log" >"$T/after.log"
+tcp_log_since "$mark" 'after its answer|watchdog' "$T/after.log"
 is "$(grep -c 'io_timeout: dropped a connection whose peer kept sending for 2 s after its answer' "$T/after.log")" 1 \
     "after the answer: a peer that keeps sending is dropped and logged"
 unlike "$(cat "$T/after.log")" 'watchdog|killed by signal' \
