@@ -101,11 +101,16 @@ reg_field_error(json_object *body, struct reg_field *f)
 		return f->max == 64 ?
 		    "Ensure this field has no more than 64 characters." :
 		    "Ensure this field is not too long.";
-	if (f->relay_id && (len - start >= sizeof(trimmed) ||
-	    (memcpy(trimmed, s + start, len - start),
-	    trimmed[len - start] = '\0', !is_uuid4_lower(trimmed))))
-		return "This value does not match the required pattern.";
-	return NULL;
+	if (!f->relay_id)
+		return NULL;
+	/* the pattern is matched on the stripped text too */
+	if (len - start < sizeof(trimmed)) {
+		memcpy(trimmed, s + start, len - start);
+		trimmed[len - start] = '\0';
+		if (is_uuid4_lower(trimmed))
+			return NULL;
+	}
+	return "This value does not match the required pattern.";
 }
 
 /*
