@@ -104,18 +104,25 @@ on_abort(int sig)
 }
 
 /*
- * Log (once per drop) what io_timeout ended, then forget it.  Returns the
- * number of connections dropped.
+ * Log (once per drop) what io_timeout ended, then forget it: "... whose
+ * peer <did> for N s <when>".  Returns the number of connections dropped.
  */
 static unsigned
-io_report(const char *when)
+io_report_as(const char *did, const char *when)
 {
 	unsigned dropped = guard_io_dropped();
 
 	for (unsigned n = dropped; n > 0; n--)
-		log_warn("io_timeout: dropped a connection whose peer sent or "
-		    "took nothing for %u s %s", guard_io_seconds(), when);
+		log_warn("io_timeout: dropped a connection whose peer %s for "
+		    "%u s %s", did, guard_io_seconds(), when);
 	return dropped;
+}
+
+/* io_report_as for a peer that kept us waiting. */
+static unsigned
+io_report(const char *when)
+{
+	return io_report_as("sent or took nothing", when);
 }
 
 /*
@@ -425,10 +432,8 @@ worker_finish(FCGX_Request *fcgx)
 	FCGX_Free(fcgx, 1);
 	guard_io_end();
 	closing = false;
-	for (unsigned n = guard_io_dropped(); n > 0; n--)
-		log_warn("io_timeout: dropped a connection whose peer kept "
-		    "sending for %u s after its answer, or did not take "
-		    "its end", guard_io_seconds());
+	(void)io_report_as("kept sending", "after its answer, or did not "
+	    "take its end");
 }
 
 /*
