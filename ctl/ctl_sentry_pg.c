@@ -106,18 +106,9 @@ sentry_pg_check_conninfo(const char *conninfo, char *err, size_t errlen)
 {
 	PQconninfoOption *opts;
 	char *msg = NULL;
-	size_t n;
 
 	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
-		if (msg == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		/* libpq's message ends in a newline. */
-		n = strlen(msg);
-		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-			msg[--n] = '\0';
-		snprintf(err, errlen, "%s", msg);
+		one_line(msg != NULL ? msg : "out of memory", err, errlen);
 		PQfreemem(msg);
 		return -1;
 	}
