@@ -45,16 +45,8 @@ harness_start_relaycfg $OWNER_ARGS
 # sets TCP_PORT and TCP_PID.  The first is the -D RELAYCFG_TCP backend and
 # the balancer's hot standby; with a second, the two are -D RELAYCFG_POOL.
 start_tcp_relaycfg() {
-	local log=$1 attempt
-	for attempt in 1 2 3 4 5; do
-		TCP_PORT=$(free_port)
-		"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "127.0.0.1:$TCP_PORT" \
-		    --workers 2 </dev/null >>"$T/$log.log" 2>&1 &
-		TCP_PID=$!
-		harness_wait_port "$TCP_PORT" "$TCP_PID" && return 0
-	done
-	diag "relaycfg on TCP did not start"
-	exit 1
+	harness_start_relaycfg_tcp "$T/$1.log" "$RELAYCFG_BIN" \
+	    -c "$RELAYCFG_CONF" --workers 2
 }
 start_tcp_relaycfg relaycfg-tcp
 

@@ -27,16 +27,9 @@ ok $? "relaycfg accepts io_timeout = $IO_TIMEOUT"
     sed -i '/^io_timeout = /d' "$RELAYCFG_CONF"	# test the rest anyway
 
 # relaycfg on TCP, nginx's upstream pointed at it.
-for attempt in 1 2 3 4 5; do
-	FCGI_PORT=$(free_port)
-	"$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "127.0.0.1:$FCGI_PORT" \
-	    --workers 2 </dev/null >>"$T/relaycfg.log" 2>&1 &
-	RELAYCFG_PID=$!
-	harness_wait_port "$FCGI_PORT" "$RELAYCFG_PID" && break
-	kill "$RELAYCFG_PID" 2>/dev/null
-	RELAYCFG_PID=""
-done
-[ -n "$RELAYCFG_PID" ] || { diag "relaycfg did not start on TCP"; exit 1; }
+harness_start_relaycfg_tcp "$T/relaycfg.log" "$RELAYCFG_BIN" \
+    -c "$RELAYCFG_CONF" --workers 2
+FCGI_PORT=$TCP_PORT RELAYCFG_PID=$TCP_PID
 harness_start_nginx
 sed -i "s|server unix:[^ ;]*|server 127.0.0.1:$FCGI_PORT|" "$T/nginx/vhost.conf"
 kill -HUP "$NGINX_PID"

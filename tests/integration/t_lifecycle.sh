@@ -420,14 +420,10 @@ RELAYCFG_PID=""
 } >>"$RELAYCFG_CONF"
 # Under AddressSanitizer a malloc that cannot be served returns NULL, as
 # glibc's does, instead of ending the process (the huge param lengths).
-for attempt in 1 2 3 4 5; do
-	TCP_PORT=$(free_port)
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1 \
-	    "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --listen "127.0.0.1:$TCP_PORT" \
-	    --workers 2 </dev/null >>"$T/relaycfg-tcp.log" 2>&1 &
-	RELAYCFG_PID=$!
-	harness_wait_port "$TCP_PORT" "$RELAYCFG_PID" && break
-done
+harness_start_relaycfg_tcp "$T/relaycfg-tcp.log" env \
+    "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1" \
+    "$RELAYCFG_BIN" -c "$RELAYCFG_CONF" --workers 2
+RELAYCFG_PID=$TCP_PID
 sleep 0.2
 mark=$(wc -l <"$T/relaycfg-tcp.log")
 

@@ -86,13 +86,9 @@ rm -f "$RELAYCFG_SOCKET"
 # Its socket goes with it, so it first answers what the web server queued
 # there: raw FastCGI over TCP (tests/lib/fcgi.sh), --max-requests 1.  A
 # request whose body is held back keeps it busy while two more queue.
-for attempt in 1 2 3 4 5; do
-	TCP_PORT=$(free_port)
-	"$RELAYCFG_TEST_BIN" -c "$RELAYCFG_CONF" --listen "127.0.0.1:$TCP_PORT" \
-	    --workers 0 --max-requests 1 </dev/null >>"$T/relaycfg.log" 2>&1 &
-	pid=$!
-	harness_wait_port "$TCP_PORT" "$pid" && break
-done
+harness_start_relaycfg_tcp "$T/relaycfg.log" "$RELAYCFG_TEST_BIN" \
+    -c "$RELAYCFG_CONF" --workers 0 --max-requests 1
+pid=$TCP_PID
 printf 'abc' >"$T/abc"
 fcgi_head "$T/held.req" REQUEST_METHOD=POST \
     REQUEST_URI=/api/0/relays/_test/echo/ CONTENT_LENGTH=3

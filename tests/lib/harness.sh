@@ -133,6 +133,28 @@ harness_wait_port() {
 	kill -0 "$2" 2>/dev/null
 }
 
+# harness_start_relaycfg_tcp LOG COMMAND...: start COMMAND (relaycfg with
+# its options, or env ... relaycfg ...) in the background with --listen on a
+# free loopback port appended, output appended to LOG; sets TCP_PORT and
+# TCP_PID once the port is the new process's.  Another test may take the
+# port between free_port and the bind: five ports are tried, each loser
+# stopped; when none is won the test ends (exit 1).
+harness_start_relaycfg_tcp() {
+	local log=$1 attempt
+	shift
+	for attempt in 1 2 3 4 5; do
+		TCP_PORT=$(free_port)
+		"$@" --listen "127.0.0.1:$TCP_PORT" </dev/null >>"$log" 2>&1 &
+		TCP_PID=$!
+		harness_wait_port "$TCP_PORT" "$TCP_PID" && return 0
+		kill "$TCP_PID" 2>/dev/null
+		wait "$TCP_PID" 2>/dev/null
+	done
+	TCP_PID=
+	diag "relaycfg did not start on TCP after $attempt ports (log: $log)"
+	exit 1
+}
+
 need_binary() {
 	command -v "$1" >/dev/null 2>&1 || skip_all "$1 not found"
 }
