@@ -21,6 +21,17 @@
 /* Relay bodies are flat; anything deeper than this is not from a Relay. */
 #define AUTH_JSON_DEPTH	16
 
+/*
+ * The most values a body may hold: a projectconfigs body at its caps
+ * (10,000 publicKeys and as many revisions) has 20,003 or so, and gets
+ * its own 400 for too many keys.  Relay sends three arrays and objects at
+ * most; json-c spends some 780 bytes on each empty object, so a 1 MiB body
+ * of them (register takes it before any signature) made a worker 260 MB,
+ * which glibc kept.
+ */
+#define AUTH_JSON_VALUES	25000
+#define AUTH_JSON_CONTAINERS	1000
+
 /* auth_parse_object's why for valid JSON of another type. */
 const char auth_not_object[] = "not a JSON object";
 
@@ -34,6 +45,9 @@ reply_401(struct request *req, const char *detail)
 json_object *
 auth_parse_object(const char *body, size_t len, const char **why)
 {
+	static const struct jsonstrict_limits lim = {
+		AUTH_JSON_DEPTH, AUTH_JSON_VALUES, AUTH_JSON_CONTAINERS
+	};
 	json_tokener *tok;
 	json_object *obj;
 	const char *dummy;
@@ -45,7 +59,7 @@ auth_parse_object(const char *body, size_t len, const char **why)
 		return NULL;
 	}
 	/* json-c alone takes single quotes, C0 80, raw control bytes... */
-	if (jsonstrict_check(body, len, AUTH_JSON_DEPTH, why) != 0)
+	if (jsonstrict_check_limits(body, len, &lim, why) != 0)
 		return NULL;
 	/* Valid JSON, so the first byte that is not whitespace says it. */
 	if (body[strspn(body, " \t\r\n")] != '{') {

@@ -91,7 +91,8 @@ const struct conf_static_relay *auth_static_relay(const struct conf *conf,
 
 /*
  * auth_parse_object - parse body[0..len) as one JSON object: strict
- * RFC 8259 with valid UTF-8 (jsonstrict_check), nesting at most 16.
+ * RFC 8259 with valid UTF-8 (jsonstrict_check), nesting at most 16, at
+ * most 25,000 values of which at most 1,000 arrays and objects.
  * Returns the object (caller puts it), or NULL with *why (when why is not
  * NULL) set to a short static phrase saying what is wrong: auth_not_object
  * (the pointer itself) when the text is valid JSON of another type.

@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,9 +270,19 @@ int
 jsonstrict_check(const char *text, size_t len, unsigned max_depth,
     const char **why)
 {
+	const struct jsonstrict_limits lim = { max_depth, SIZE_MAX, SIZE_MAX };
+
+	return jsonstrict_check_limits(text, len, &lim, why);
+}
+
+int
+jsonstrict_check_limits(const char *text, size_t len,
+    const struct jsonstrict_limits *lim, const char **why)
+{
 	struct scan sc = { (const unsigned char *)text, len, 0, NULL };
 	unsigned char open[JSONSTRICT_DEPTH_MAX];	/* '{' or '[' */
-	unsigned depth = 0;
+	unsigned depth = 0, max_depth = lim->depth;
+	size_t values = 0, containers = 0;
 	bool ok = true;
 
 	if (max_depth > JSONSTRICT_DEPTH_MAX)
@@ -283,11 +294,19 @@ jsonstrict_check(const char *text, size_t len, unsigned max_depth,
 			ok = fail(&sc, "truncated JSON");
 			break;
 		}
+		if (++values > lim->values) {
+			ok = fail(&sc, "too many values");
+			break;
+		}
 		switch (sc.s[sc.i]) {
 		case '{':
 		case '[':
 			if (depth == max_depth) {
 				ok = fail(&sc, "nesting too deep");
+				break;
+			}
+			if (++containers > lim->containers) {
+				ok = fail(&sc, "too many arrays and objects");
 				break;
 			}
 			open[depth++] = sc.s[sc.i++];

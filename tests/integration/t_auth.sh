@@ -300,6 +300,34 @@ printf '{"relay_id":"%s","token":"a:b","version":"25.1.0"}\n\x01' "$(relay_id X)
 signed_http X /api/0/relays/register/response/ "$T/respctl.json"
 is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"No valid json body"}' "response: a control byte after the JSON: 400"
 
+# --- values json-c would build: bounded before it builds them -------------
+# json-c spends some 780 bytes on an empty object: 1 MB of {} sent to
+# register/challenge, which parses before any signature, made a worker
+# 260 MB (glibc kept it).  At most 25,000 values, 1,000 arrays and objects.
+# many N ITEM: {"a":[ITEM,ITEM,...]} with N items, into $T/many.json.
+many() { { printf '{"a":['; yes "$2" | head -n "$1" | paste -sd, - | tr -d '\n'; printf ']}'; } >"$T/many.json"; }
+many 333000 '{}'
+http POST /api/0/relays/register/challenge/ --data-binary @"$T/many.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"No valid json body"}' "challenge: 333,000 {} (1 MB): 400 before json-c builds it"
+# AddressSanitizer keeps freed memory in its quarantine: no claim there.
+if ! ldd "$RELAYCFG_BIN" 2>/dev/null | grep -q libasan; then
+	rss=0
+	for w in $(cat "/proc/$RELAYCFG_PID/task/$RELAYCFG_PID/children"); do
+		r=$(awk '/^VmRSS/ { print $2 }' "/proc/$w/status" 2>/dev/null)
+		[ "${r:-0}" -gt "$rss" ] && rss=$r
+	done
+	ok $((rss >= 40000)) "... and the workers stay small (largest ${rss} kB)"
+fi
+many 998 '{}'
+http POST /api/0/relays/register/challenge/ --data-binary @"$T/many.json"
+like "$HTTP_STATUS $HTTP_BODY" '^400 \{"relay_id":\["This field is required' "challenge: 1,000 arrays and objects are parsed"
+many 999 '[]'
+signed_http S1 "$PC3" "$T/many.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"Invalid JSON body: too many arrays and objects"}' "projectconfigs: 1,001 arrays and objects: 400"
+many 24999 0
+signed_http S1 /api/0/relays/publickeys/ "$T/many.json"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"Invalid JSON body: too many values"}' "publickeys: 25,001 values: 400"
+
 # --- base64url: one text per signature (issue 11, 7) ----------------------
 # libsodium alone reads any byte >= 0x80 as '_'.
 for i in $(seq 50); do

@@ -243,6 +243,73 @@ test_parse_object(void **state)
 	assert_null(auth_parse_object("{\"a\":1}", 6, NULL));
 }
 
+/*
+ * {"a":[item,item,...]} with n items: two values and two arrays and
+ * objects of its own.  Caller frees.
+ */
+static char *
+body_of(const char *item, size_t n, size_t *len)
+{
+	size_t ilen = strlen(item), o = 0;
+	char *b = malloc(n * (ilen + 1) + 16);
+
+	assert_non_null(b);
+	memcpy(b, "{\"a\":[", 6);
+	o = 6;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			b[o++] = ',';
+		memcpy(b + o, item, ilen);
+		o += ilen;
+	}
+	memcpy(b + o, "]}", 2);
+	*len = o + 2;
+	return b;
+}
+
+/*
+ * auth_parse_object's limits: 25,000 values, 1,000 arrays and objects (a
+ * 1 MiB body of {} made json-c take 260 MB).  Each is taken at its limit
+ * and refused one beyond, with the reason.
+ */
+static void
+test_parse_object_limits(void **state)
+{
+	static const struct {
+		const char	*item;
+		size_t		 most;	/* items in a body at the limit */
+		const char	*why;
+	} rows[] = {
+		{ "0", 25000 - 2, "too many values" },
+		{ "\"k\"", 25000 - 2, "too many values" },
+		{ "{}", 1000 - 2, "too many arrays and objects" },
+		{ "[]", 1000 - 2, "too many arrays and objects" },
+		{ "{\"b\":[]}", (1000 - 2) / 2, "too many arrays and objects" },
+	};
+	const char *why;
+	json_object *o;
+	char *b;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		b = body_of(rows[i].item, rows[i].most, &len);
+		why = NULL;
+		o = auth_parse_object(b, len, &why);
+		if (o == NULL)
+			fail_msg("%zu x %s refused: %s", rows[i].most,
+			    rows[i].item, why);
+		json_object_put(o);
+		free(b);
+		b = body_of(rows[i].item, rows[i].most + 1, &len);
+		why = NULL;
+		assert_null(auth_parse_object(b, len, &why));
+		assert_non_null(why);
+		assert_string_equal(why, rows[i].why);
+		free(b);
+	}
+}
+
 int
 main(void)
 {
@@ -254,6 +321,7 @@ main(void)
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_parse_object),
+		cmocka_unit_test(test_parse_object_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
