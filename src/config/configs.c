@@ -10,8 +10,13 @@
  * answers can send it as it is (zfrag.h), plus what is needed to keep rev
  * and lastChange stable across rebuilds:
  *
- *	<built_at unix s> <rev or -> <lastChange or -> <crc32> <op> <length>\n
+ *	<tag><built_at unix s> <rev or -> <lastChange or -> <crc32> <op> <length>\n
  *	<raw deflate fragment of the JSON text>
+ *
+ * where <tag> is the settings digest it was built under and a space
+ * (cache_config_tag).  The key is the same under any settings, so that
+ * every invalidation reaches it; an entry with another tag is a miss
+ * (own_entry), rebuilt and written over.
  *
  * crc32 and op (its crc32_combine_gen operator) are 8 lowercase hex.
  * When no cached copy with the same rev is at hand (flushed, evicted,
@@ -23,7 +28,7 @@
  *
  * Next to it, written with it and deleted with it, a rev entry holds
  *
- *	<built_at unix s> <rev or ->
+ *	<tag><built_at unix s> <rev or ->
  *
  * Relay polls with the revisions it has, and most are current: those
  * keys are answered "unchanged" from the rev entries alone, in the same
@@ -306,6 +311,29 @@ cached_check(const char *public_key, const struct cache_value *v,
 		return;
 	}
 	checked_put(d);
+}
+
+/*
+ * own_entry - v as an entry of this process's settings: its tag
+ * (cache_config_tag) stripped, or a miss when it was built under other
+ * settings (another relaycfg.conf, another release), which is never
+ * answered nor kept as a stale copy.  v keeps its buffer either way.
+ */
+static void
+own_entry(const struct cache *c, struct cache_value *v)
+{
+	const char *tag = cache_config_tag(c);
+
+	if (v->data == NULL)
+		return;
+	if (v->len < CACHE_CONFIG_TAG_LEN ||
+	    memcmp(v->data, tag, CACHE_CONFIG_TAG_LEN) != 0) {
+		v->data = NULL;
+		v->len = 0;
+		return;
+	}
+	v->data += CACHE_CONFIG_TAG_LEN;
+	v->len -= CACHE_CONFIG_TAG_LEN;
 }
 
 /* Was something built at built_at still fresh at now? */
@@ -637,20 +665,24 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 		    render_entry(ent, &bt[j], lr, now_text) != 0)
 			goto out;
 
-		/* Write back: the header line, then the fragment. */
-		size_t cap = ent->frag.len + CACHED_HEAD_MAX + 1;
+		/* Write back: the tag and header line, then the fragment. */
+		size_t cap = ent->frag.len + CACHE_CONFIG_TAG_LEN +
+		    CACHED_HEAD_MAX + 1;
 		if ((payloads[nw] = malloc(cap)) == NULL)
 			goto out;
-		int hl = snprintf(payloads[nw], cap, "%lld %s %s %08" PRIx32
-		    " %08" PRIx32 " %zu\n", (long long)now->tv_sec,
+		int hl = snprintf(payloads[nw], cap, "%s%lld %s %s %08" PRIx32
+		    " %08" PRIx32 " %zu\n", cache_config_tag(c),
+		    (long long)now->tv_sec,
 		    ent->rev[0] != '\0' ? ent->rev : "-",
 		    ent->last_change[0] != '\0' ? ent->last_change : "-",
 		    ent->frag.crc, ent->frag.op, ent->frag.text_len);
 		memcpy(payloads[nw] + hl, ent->frag.data, ent->frag.len);
 		lens[nw] = (size_t)hl + ent->frag.len;
-		/* Made here: its header needs no check when read back. */
-		checked_put(checked_digest(ent->key, payloads[nw], (size_t)hl,
-		    ent->frag.len));
+		/* Made here: its header needs no check when read back (the
+		 * header as own_entry leaves it, without the tag). */
+		checked_put(checked_digest(ent->key,
+		    payloads[nw] + CACHE_CONFIG_TAG_LEN,
+		    (size_t)hl - CACHE_CONFIG_TAG_LEN, ent->frag.len));
 		wkeys[nw] = ckeys[todo[j]];
 		ttls[nw] = conf->ttl_config + conf->ttl_config_stale;
 		nw++;
@@ -658,8 +690,8 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 		/* And "<built_at> <rev>", which answers "unchanged". */
 		if ((payloads[nw] = malloc(CACHED_HEAD_MAX)) == NULL)
 			goto out;
-		hl = snprintf(payloads[nw], CACHED_HEAD_MAX, "%lld %s",
-		    (long long)now->tv_sec,
+		hl = snprintf(payloads[nw], CACHED_HEAD_MAX, "%s%lld %s",
+		    cache_config_tag(c), (long long)now->tv_sec,
 		    ent->rev[0] != '\0' ? ent->rev : "-");
 		lens[nw] = (size_t)hl;
 		wkeys[nw] = rkeys[j];
@@ -770,6 +802,7 @@ cache_lookup(struct cache *c, struct configs_entry *e, size_t n,
 		case BY_CONFIG:
 			vals[i] = *v;
 			memset(v, 0, sizeof(*v));
+			own_entry(c, &vals[i]);
 			break;
 		case BY_MEMO:
 			if (!memo_ok) {
@@ -780,6 +813,7 @@ cache_lookup(struct cache *c, struct configs_entry *e, size_t n,
 			memcpy(e[i].rev, e[i].revision, sizeof(e[i].rev));
 			break;
 		case BY_REV:
+			own_entry(c, v);
 			if (!rev_entry_current(v, e[i].revision, now, ttl,
 			    &built)) {
 				again[na++] = i;
@@ -800,6 +834,7 @@ cache_lookup(struct cache *c, struct configs_entry *e, size_t n,
 		for (size_t j = 0; j < na; j++) {
 			vals[again[j]] = gv[j];
 			memset(&gv[j], 0, sizeof(gv[j]));
+			own_entry(c, &vals[again[j]]);
 		}
 	}
 	rc = 0;

@@ -98,9 +98,7 @@ cache_new(const struct conf *conf, char *err, size_t errlen)
 	cache_key_epoch(c, c->epoch_key, sizeof(c->epoch_key));
 	c->epoch_key_len = strlen(c->epoch_key);
 	sentry_settings_digest(&conf->sentry, c->cfg_tag);
-	strcat(c->cfg_tag, ".");
-	snprintf(c->cfg_tag_hashed, sizeof(c->cfg_tag_hashed), "%sh",
-	    c->cfg_tag);
+	strcat(c->cfg_tag, " ");
 	if (conf->n_memcached_servers == 0)
 		return c;
 
@@ -290,8 +288,10 @@ cache_key_str(const struct cache *c, char *buf, size_t len, const char *kind,
 }
 
 /*
- * config_key - kind ":" <settings digest> "." id, where id is a public key
- * as it is when it has a key's form and hashed ("h" hex) otherwise.
+ * config_key - kind ":" id, where id is a public key as it is when it has
+ * a key's form and hashed ("h" hex) otherwise.  One key whatever the
+ * settings: an invalidation made under any settings reaches it
+ * (cache_config_tag tells whose it is).
  */
 static int
 config_key(const struct cache *c, char *buf, size_t len, const char *kind,
@@ -304,13 +304,13 @@ config_key(const struct cache *c, char *buf, size_t len, const char *kind,
 	if (len < CACHE_KEY_MAX || id == NULL)
 		return -1;
 	if (valid_hex32(id)) {
-		key_join(buf, c, kind, c->cfg_tag, id);
+		key_join(buf, c, kind, "", id);
 		return 0;
 	}
 	crypto_generichash(h, sizeof(h), (const unsigned char *)id,
 	    strlen(id), NULL, 0);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	key_join(buf, c, kind, c->cfg_tag_hashed, hex);
+	key_join(buf, c, kind, "h", hex);
 	return 0;
 }
 
@@ -327,6 +327,12 @@ cache_key_config_rev(const struct cache *c, char *buf, size_t len,
     const char *public_key)
 {
 	return config_key(c, buf, len, "cfgr", public_key);
+}
+
+const char *
+cache_config_tag(const struct cache *c)
+{
+	return c->cfg_tag;
 }
 
 

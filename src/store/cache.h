@@ -150,11 +150,12 @@ int		 cache_key_str(const struct cache *c, char *buf, size_t len,
 		    const char *kind, const char *id);
 /*
  * cache_key_config - the key of the computed project config of a public
- * key: <namespace>:<version>:cfgz:<settings digest>.<public_key or its
- * hash>, the digest being that of relaycfg's version and relaycfg.conf's
- * Sentry flags and options (sentry_settings_digest), so that configs
- * built under other settings or by another release are never answered.  The config builder and store_invalidate() both
- * use this.
+ * key: <namespace>:<version>:cfgz:<public_key or its hash>.  The key is
+ * the same under any settings, so that an invalidation made under one
+ * (relaycfgctl with the file as edited, a host of a pool whose file
+ * differs) reaches the entry read under any other; the entry itself
+ * begins with the settings it was built under (cache_config_tag).  The
+ * config builder and store_invalidate() both use this.
  */
 int		 cache_key_config(const struct cache *c, char *buf, size_t len,
 		    const char *public_key);
@@ -165,6 +166,18 @@ int		 cache_key_config(const struct cache *c, char *buf, size_t len,
  */
 int		 cache_key_config_rev(const struct cache *c, char *buf,
 		    size_t len, const char *public_key);
+
+/*
+ * cache_config_tag - "<settings digest> " (CACHE_CONFIG_TAG_LEN
+ * characters), the digest being that of relaycfg's version and
+ * relaycfg.conf's Sentry flags and options (sentry_settings_digest).
+ * Every config and rev entry begins with the tag of the settings it was
+ * built under; one with another tag is a miss, never answered nor kept
+ * as a stale copy, and the rebuild writes over it: configs built under
+ * other settings or by another release are never answered.
+ */
+#define CACHE_CONFIG_TAG_LEN	(SENTRY_SETTINGS_DIGEST_LEN + 1)
+const char	*cache_config_tag(const struct cache *c);
 
 /*
  * cache_key_epoch - the key of the invalidation epoch, CACHE_GEN_LEN

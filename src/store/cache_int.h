@@ -86,10 +86,9 @@ struct cache {
 	size_t			 gen_key_len;
 	char			 epoch_key[CACHE_KEY_MAX];
 	size_t			 epoch_key_len;
-	/* "<settings digest>.": computed configs live under the settings
-	 * (feature and sentry_option lines) they were built with */
-	char			 cfg_tag[SENTRY_SETTINGS_DIGEST_LEN + 2];
-	char			 cfg_tag_hashed[SENTRY_SETTINGS_DIGEST_LEN + 3];
+	/* "<settings digest> ": what begins every computed config and rev
+	 * entry this process writes or answers (cache_config_tag) */
+	char			 cfg_tag[CACHE_CONFIG_TAG_LEN + 1];
 
 	/* The generation: newest one seen by this process, and whether this
 	 * request has read (or confirmed) it. */

@@ -26,7 +26,9 @@
  *   @outfail N        writes fail after N bytes
  *   @mc KIND LEN      (fuzz_cache) the next LEN bytes answer every key
  *   @mcraw KIND LEN   of KIND, framed by the harness / as they are;
- *                     "@NOW" in them becomes the current unix time
+ *                     "@NOW" in them becomes the current unix time; @mc
+ *                     puts the settings tag (cache_config_tag) before a
+ *                     cfgz or cfgr value, as relaycfg writes them
  * Invariants: the answer is well-formed (fuzz_check_answer: status line,
  * Content-Length equal to the bytes written, "detail" on errors, never
  * 500; strict JSON bodies, except config text that fuzz_cache put in the
@@ -45,6 +47,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "cache.h"
 #include "conf.h"
 #include "fuzz.h"
 #include "http.h"
@@ -166,7 +169,14 @@ mc_option(struct fuzz_in *in, const char *arg, size_t alen, bool raw)
 	}
 	nlen = (size_t)snprintf(now, sizeof(now), "%lld",
 	    (long long)time(NULL));
-	FUZZ_CHECK((v = malloc(vlen * 4 + 1)) != NULL, "OOM");
+	FUZZ_CHECK((v = malloc(vlen * 4 + CACHE_CONFIG_TAG_LEN + 1)) != NULL,
+	    "OOM");
+	if (!raw && klen == 4 && (memcmp(arg, "cfgz", 4) == 0 ||
+	    memcmp(arg, "cfgr", 4) == 0)) {
+		sentry_settings_digest(&conf->sentry, v);
+		v[SENTRY_SETTINGS_DIGEST_LEN] = ' ';
+		o = CACHE_CONFIG_TAG_LEN;
+	}
 	for (size_t i = 0; i < vlen; i++) {
 		if (i + 4 <= vlen && memcmp(p + i, "@NOW", 4) == 0) {
 			memcpy(v + o, now, nlen);

@@ -271,6 +271,34 @@ write_conf
 kill -HUP "$RELAYCFG_PID"
 sleep 0.5
 
+# --- settings changed, then changed back: an invalidation reaches every copy ------
+# A config built under other Sentry settings (feature and sentry_option
+# lines) is never answered, and a change made while the file says A
+# reaches the config cached while it said B: once the file says B again,
+# a key disabled meanwhile is disabled, not B's old copy of it (which was
+# answered live for ttl_config).
+FB="feature = organizations:session-replay off"
+reload_with() { write_conf "$@"; kill -HUP "$RELAYCFG_PID"; sleep 0.5; }
+K5=$(ctl key create --project "$PROJ" | jq -r .public_key)
+reload_with "$FB"
+ctl_fetch S "$K5"
+REV5B=$(jr ".configs[\"$K5\"].rev")
+is "$HTTP_STATUS $(j ".configs[\"$K5\"].disabled")" "200 false" "settings B: the key is live"
+reload_with
+ctl_fetch S "$K5"
+REV5A=$(jr ".configs[\"$K5\"].rev")
+ok $([ "$REV5A" != "$REV5B" ]; echo $?) "settings A: another config, not B's copy ($REV5A, $REV5B)"
+ctl key disable "$K5" >/dev/null 2>"$T/disable.err"
+is "$?:$(cat "$T/disable.err")" "0:" "key disable under settings A: done, cache invalidated"
+reload_with "$FB"
+ctl_fetch S "$K5"
+is "$(j ".configs[\"$K5\"]")" '{"disabled":true}' \
+    "settings B again: the key disabled under A is disabled, not B's old copy"
+ctl_fetch S --revision "$K5=$REV5B" "$K5"
+is "$(j '.unchanged // []') $(j ".configs[\"$K5\"]")" '[] {"disabled":true}' \
+    "and B's old revision is not unchanged"
+reload_with
+
 # --- the rev memo: workers remember current revs until any invalidation ----------
 # Each worker learns K3's rev from its rev entry, then answers "unchanged"
 # from memory while the cache epoch stays; a change made behind
@@ -316,23 +344,23 @@ mc_set() {
 	exec 3<&-
 	[ "${line%$'\r'}" = STORED ]
 }
-# computed configs live under the digest of the Sentry settings
+# computed configs begin with the digest of the Sentry settings
 CFGTAG=$(ctl settings | jq -r .digest)
 ctl_fetch S "$K1"		# its entry, under the current generation
 GEN=$(mc_get relaycfg:1:gen)
 like "$GEN" '^[0-9a-f]{16}$' "the cache generation is readable"
-like "$(mc_get "relaycfg:1:cfgz:$CFGTAG.$K1")" "^rc1 $GEN cfgz [0-9]+ $REV2 [^ ]+ [0-9a-f]{8} [0-9a-f]{8} [0-9]+\$" \
+like "$(mc_get "relaycfg:1:cfgz:$K1")" "^rc1 $GEN cfgz $CFGTAG [0-9]+ $REV2 [^ ]+ [0-9a-f]{8} [0-9a-f]{8} [0-9]+\$" \
     "the entry to damage is where we write, with the header we expect"
 # After an invalidation the first rebuild caches both entries again: the
 # config entry over the tombstone its lookup read, and the rev entry
 # (which a request without revisions does not look up) over the tombstone
 # leased before the rows were read (cache_lease).
 ctl invalidate --key "$K1" >/dev/null
-is "$(mc_get "relaycfg:1:cfgr:$CFGTAG.$K1")" rc-invalidated "invalidate --key: the rev entry is a tombstone"
+is "$(mc_get "relaycfg:1:cfgr:$K1")" rc-invalidated "invalidate --key: the rev entry is a tombstone"
 ctl_fetch S "$K1"
-like "$(mc_get "relaycfg:1:cfgr:$CFGTAG.$K1")" "^rc1 $GEN cfgr [0-9]+ $REV2\$" \
+like "$(mc_get "relaycfg:1:cfgr:$K1")" "^rc1 $GEN cfgr $CFGTAG [0-9]+ $REV2\$" \
     "the first rebuild after it writes the rev entry again"
-like "$(mc_get "relaycfg:1:cfgz:$CFGTAG.$K1")" "^rc1 $GEN cfgz [0-9]+ $REV2 " \
+like "$(mc_get "relaycfg:1:cfgz:$K1")" "^rc1 $GEN cfgz $CFGTAG [0-9]+ $REV2 " \
     "... and the config entry"
 n=0
 for bad in "x" $'123 - - zzzzzzzz 00000000 10\nabcdefghij' \
@@ -342,7 +370,7 @@ for bad in "x" $'123 - - zzzzzzzz 00000000 10\nabcdefghij' \
     $'123 - - 00000000 00000000 10\n' $'123 - - 00000000 00000000\nabc' \
     $'123  - 00000000 00000000 10\nabcdefghij' \
     "$(date +%s) - - 00000000 00000000 10 no newline"; do
-	mc_set "relaycfg:1:cfgz:$CFGTAG.$K1" "rc1 $GEN cfgz $bad" || n=$((n + 100))
+	mc_set "relaycfg:1:cfgz:$K1" "rc1 $GEN cfgz $CFGTAG $bad" || n=$((n + 100))
 	ctl_fetch S "$K1"
 	[ "$HTTP_STATUS $(jr ".configs[\"$K1\"].rev")" = "200 $REV2" ] || n=$((n + 1))
 done
@@ -379,7 +407,7 @@ signed_http S "$PC1" "$T/bk1"		# cached, then read back as identity
 signed_http S "$PC1" "$T/bk1"
 pre="{\"configs\":{\"$K1\":" post='},"pending":[]}'
 tail -c +$((${#pre} + 1)) "$T/http.body" | head -c -${#post} >"$T/k1.txt"
-read -r _ _ _ HBUILT HREV HLC HCRC HOP HLEN <<<"$(mc_get "relaycfg:1:cfgz:$CFGTAG.$K1")"
+read -r _ _ _ _ HBUILT HREV HLC HCRC HOP HLEN <<<"$(mc_get "relaycfg:1:cfgz:$K1")"
 TCRC=$(gzip -c <"$T/k1.txt" | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n')
 is "$HLEN $HCRC" "$(wc -c <"$T/k1.txt") $TCRC" \
     "the cached text read back has the entry's length and CRC"
@@ -390,9 +418,9 @@ head -c -10 "$T/k1.txt" >"$T/k1.short"
 FRESH=$((HBUILT - 1))
 # plant NAME FINAL TEXTFILE LASTCHANGE CRC OP LEN
 plant() {
-	{ printf 'rc1 %s cfgz %s %s %s %s %s %s\n' "$GEN" "$FRESH" "$HREV" "$4" "$5" "$6" "$7"
+	{ printf 'rc1 %s cfgz %s %s %s %s %s %s %s\n' "$GEN" "$CFGTAG" "$FRESH" "$HREV" "$4" "$5" "$6" "$7"
 	    stored_frag "$2" "$3"; } >"$T/plant.$1"
-	mc_set_file "relaycfg:1:cfgz:$CFGTAG.$K1" "$T/plant.$1" || diag "could not plant $1"
+	mc_set_file "relaycfg:1:cfgz:$K1" "$T/plant.$1" || diag "could not plant $1"
 }
 # check_answer NAME ENCODING MARK: 200, the right config, exactly
 # Content-Length bytes, and the entry in memcached rebuilt (MARK, the
@@ -412,7 +440,7 @@ check_answer() {
 	[ "$cl" = "$(wc -c <"$T/http.body")" ] || bad="$bad length=$cl/$(wc -c <"$T/http.body")"
 	[ "$(jq -r ".configs[\"$K1\"].rev" "$T/ans.json" 2>/dev/null)" = "$REV2" ] || bad="$bad rev"
 	[[ "$(jq -r ".configs[\"$K1\"].lastChange" "$T/ans.json" 2>/dev/null)" =~ $TIME_RE ]] || bad="$bad lastChange"
-	[[ "$(mc_get "relaycfg:1:cfgz:$CFGTAG.$K1")" != *" $3 "* ]] || bad="$bad not-rebuilt"
+	[[ "$(mc_get "relaycfg:1:cfgz:$K1")" != *" $3 "* ]] || bad="$bad not-rebuilt"
 	is "${bad:-ok}" ok "damaged entry, $1, $2 client: a miss, rebuilt, whole"
 }
 BADCRC=$(printf '%08x' $((0x$HCRC ^ 1)))

@@ -935,16 +935,13 @@ test_revs_add(void)
 }
 
 /*
- * config_key - where a computed config of kind cfgz/cfgr lives: under the
- * digest of the conf's Sentry settings (cache.h), spelled out here.
+ * config_key - where a computed config of kind cfgz/cfgr lives: one key
+ * per public key whatever the settings (cache.h), spelled out here.
  */
 static void
 config_key(char *buf, size_t len, const char *kind, const char *pk)
 {
-	char d[SENTRY_SETTINGS_DIGEST_LEN + 1];
-
-	sentry_settings_digest(&conf->sentry, d);
-	snprintf(buf, len, "relaycfg:1:%s:%s.%s", kind, d, pk);
+	snprintf(buf, len, "relaycfg:1:%s:%s", kind, pk);
 }
 
 /* A fake computed config and its rev entry, to see who deletes them. */
