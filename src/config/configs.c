@@ -768,6 +768,8 @@ cache_lookup(struct cache *c, struct configs_entry *e, size_t n,
 	    (at = calloc(n, sizeof(*at))) == NULL ||
 	    (again = calloc(n, sizeof(*again))) == NULL)
 		goto out;
+	/* What is remembered holds under the settings it was learnt under. */
+	revmemo_settings(cache_config_tag(c));
 	/* The epoch goes first: it vouches only for what is read after it. */
 	cache_key_epoch(c, ekey, sizeof(ekey));
 	gk[0] = ekey;

@@ -23,11 +23,27 @@ struct slot {
 static struct slot	table[SLOTS];
 static char		epoch_now[REVMEMO_EPOCH_LEN + 1];
 static bool		epoch_known;
+static char		settings_now[REVMEMO_SETTINGS_MAX + 1];
 
 static void
 forget(void)
 {
 	memset(table, 0, sizeof(table));
+}
+
+void
+revmemo_settings(const char *tag)
+{
+	size_t len = strlen(tag);
+
+	if (len <= REVMEMO_SETTINGS_MAX && strcmp(tag, settings_now) == 0)
+		return;
+	forget();
+	epoch_known = false;
+	if (len <= REVMEMO_SETTINGS_MAX)
+		memcpy(settings_now, tag, len + 1);
+	else
+		settings_now[0] = '\0';
 }
 
 bool

@@ -23,6 +23,19 @@
 
 #define REVMEMO_EPOCH_LEN	16	/* hex digits */
 
+/* The longest settings tag revmemo_settings keeps. */
+#define REVMEMO_SETTINGS_MAX	64
+
+/*
+ * revmemo_settings - the settings configs are built under now (their
+ * cache tag, cache_config_tag).  Other settings than the last ones given
+ * forget everything, as another epoch does: a single process (workers =
+ * 0) keeps its memory across a reload, and a revision that was current
+ * under the old settings says nothing about the new ones.  A tag longer
+ * than REVMEMO_SETTINGS_MAX forgets every time.
+ */
+void	revmemo_settings(const char *tag);
+
 /*
  * revmemo_epoch - the epoch just read from memcached, or NULL when it
  * was missing or unreadable.  A different epoch (or none) forgets

@@ -324,6 +324,23 @@ ctl invalidate --all >/dev/null
 is "$(memo_slugs "$REV3")" "$(printf 'api %.0s' 1 2 3 4 5 6)" \
     "the same after invalidate --all (a new cache generation)"
 
+# --- a single process keeps its rev memo across a reload: not past new settings ---
+# With workers = 0 a reload swaps the config in the same process; the
+# revisions it remembers as current were current under the old settings.
+harness_stop_relaycfg
+harness_start_relaycfg --workers 0
+REV3B=$(ctl_fetch S "$K3"; jr ".configs[\"$K3\"].rev")
+memo_warm "$REV3B"
+is "$(j '.unchanged')" "[\"$K3\"]" "single process: a current revision, remembered"
+reload_with "$FB"
+ctl_fetch S --revision "$K3=$REV3B" "$K3"
+REV3F=$(jr ".configs[\"$K3\"].rev")
+is "$(j '.unchanged // []') $([ -n "$REV3F" ] && [ "$REV3F" != "$REV3B" ]; echo $?)" "[] 0" \
+    "... reloaded with other settings: the remembered revision is not unchanged"
+reload_with
+harness_stop_relaycfg
+harness_start_relaycfg
+
 # --- damaged computed-config entries are misses, never answers ---------------------
 # Written over /dev/tcp with the current generation, so only the payload
 # after relaycfg's framing is wrong.

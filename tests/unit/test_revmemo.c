@@ -1,7 +1,7 @@
 /*
  * test_revmemo.c - the per-process memory of current revisions: it
- * answers only under the epoch it was filled under, only for the exact
- * revision, only while fresh, and stays bounded.
+ * answers only under the epoch and the settings it was filled under, only
+ * for the exact revision, only while fresh, and stays bounded.
  */
 #include "config.h"
 
@@ -71,6 +71,49 @@ test_epoch(void **state)
 	assert_false(revmemo_current(k, r2, 130, 60));
 }
 
+/*
+ * Other settings forget everything, and the epoch with it: a single
+ * process keeps its memory across a reload that changes them.
+ */
+static void
+test_settings(void **state)
+{
+	char k[33], r[33], longtag[REVMEMO_SETTINGS_MAX + 2];
+
+	(void)state;
+	key_of(k, 3);
+	rev_of(r, 3, 1);
+	revmemo_settings("aaaa ");
+	(void)revmemo_epoch(E1);
+	assert_true(revmemo_epoch(E1));
+	revmemo_put(k, r, 100);
+	/* The same settings again: kept. */
+	revmemo_settings("aaaa ");
+	assert_true(revmemo_current(k, r, 100, 60));
+	/* Others: forgotten, and the epoch must be read again first. */
+	revmemo_settings("bbbb ");
+	assert_false(revmemo_current(k, r, 100, 60));
+	revmemo_put(k, r, 100);
+	assert_false(revmemo_current(k, r, 100, 60));
+	assert_false(revmemo_epoch(E1));
+	assert_true(revmemo_epoch(E1));
+	revmemo_put(k, r, 100);
+	assert_true(revmemo_current(k, r, 100, 60));
+	/* Back to the first: forgotten again. */
+	revmemo_settings("aaaa ");
+	assert_false(revmemo_current(k, r, 100, 60));
+	/* A tag too long to keep forgets every time. */
+	memset(longtag, 'c', sizeof(longtag) - 1);
+	longtag[sizeof(longtag) - 1] = '\0';
+	revmemo_settings(longtag);
+	(void)revmemo_epoch(E2);
+	assert_true(revmemo_epoch(E2));
+	revmemo_put(k, r, 100);
+	assert_true(revmemo_current(k, r, 100, 60));
+	revmemo_settings(longtag);
+	assert_false(revmemo_current(k, r, 100, 60));
+}
+
 /* Far more keys than slots: every answer is still right or absent. */
 static void
 test_bounded(void **state)
@@ -108,6 +151,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_epoch),
+		cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_bounded),
 	};
 
