@@ -12,16 +12,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
+#include "cache.h"
 #include "conf.h"
 #include "lastchange.h"
 #include "model.h"
 #include "projectconfig.h"
 #include "zfrag.h"
 
-/* A config entry of the cache, parsed (configs.c: cached_parse). */
+/* Longest header line: two times, rev, CRC, length, spaces. */
+#define CACHED_HEAD_MAX	160
+
+/* A config entry of the cache, parsed (configs_cached.c: cached_parse). */
 struct cached {
 	bool		 present;
 	size_t		 head_len;	/* header line with its newline */
@@ -30,6 +35,36 @@ struct cached {
 	char		 last_change[PROJECTCONFIG_TIME_LEN + 1];
 	struct zfrag	 frag;		/* into the cache value */
 };
+
+/* configs_cached.c: an entry read back from memcached. */
+/*
+ * cached_parse - parse one cache payload (its tag stripped, own_entry);
+ * anything malformed is absent (out->present false).
+ */
+void	cached_parse(const struct cache_value *v, struct cached *out);
+/*
+ * cached_check - c (parsed from v for public_key) stays present only when
+ * its fragment is what its header says (checked once per process).
+ */
+void	cached_check(const char *public_key, const struct cache_value *v,
+	    struct cached *c);
+/*
+ * checked_digest, checked_put - remember an entry the process wrote as
+ * checked, by its public key, header line and fragment length.
+ */
+uint64_t	checked_digest(const char *public_key, const char *head,
+		    size_t head_len, size_t frag_len);
+void	checked_put(uint64_t d);
+/*
+ * own_entry - v without its settings tag, or a miss (data NULL) when it
+ * was built under other settings.
+ */
+void	own_entry(const struct cache *c, struct cache_value *v);
+/* is_fresh - was something built at built_at still fresh at now? */
+bool	is_fresh(int64_t built_at, const struct timespec *now, unsigned ttl);
+/* rev_entry_current - does rev entry v say rev is current (and fresh)? */
+bool	rev_entry_current(const struct cache_value *v, const char *rev,
+	    const struct timespec *now, unsigned ttl, int64_t *built_at);
 
 /*
  * One config of a batch between its build and its rendering: its content
