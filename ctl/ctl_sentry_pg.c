@@ -249,9 +249,12 @@ struct pg_schema {
  * schema_read - which mirrored tables and columns exist (Sentry's schema
  * moves: project templates come and go), from pg_catalog, which lists
  * them whatever the role may read.  A table this Sentry lacks is not
- * mirrored (but see mirror_no_templates); a missing column is unknown.
- * A table that exists but that the role cannot read fails the sync: read
- * as empty, it would empty relaycfg's copy.  0 or -1 with err.
+ * mirrored (but see mirror_no_templates); a missing column is unknown,
+ * unless mirror_col_required says the rows mean nothing without it
+ * (a key's status: a key disabled in Sentry would be created live),
+ * which fails the sync.  So does a table that exists but that the role
+ * cannot read: read as empty, it would empty relaycfg's copy.  0 or -1
+ * with err.
  */
 static int
 schema_read(struct sentry_pg *pg, struct pg_schema *sc, char *err,
@@ -293,6 +296,16 @@ schema_read(struct sentry_pg *pg, struct pg_schema *sc, char *err,
 				    mt->cols[c].name) == 0)
 					sc->absent[t][c] = false;
 		}
+		/* Read without it, rows would mean something else. */
+		for (size_t c = 0; c < mt->ncols && sc->present[t]; c++)
+			if (sc->absent[t][c] && mirror_col_required(mt, c)) {
+				snprintf(err, errlen, "PostgreSQL: %s has no "
+				    "column %s, which relaycfg cannot do "
+				    "without: a Sentry schema it does not know; "
+				    "nothing was changed", mt->name,
+				    mt->cols[c].name);
+				goto out;
+			}
 	}
 	rc = 0;
 out:

@@ -102,6 +102,18 @@ struct mirror_table {
 /* mirror_table - the table with that id; never NULL for id < MT_COUNT. */
 const struct mirror_table *mirror_table(enum mirror_table_id id);
 
+/*
+ * mirror_col_required - may a Sentry lack column c of t?  false for the
+ * columns Sentry's schema has moved (a template reference, a project's
+ * external id, a key's use case: not compared, never written).  true for
+ * those without which a row means something else: its key, a parent it
+ * must have, and what an answer shows from it (the status of an
+ * organization, project or key, a key's public key and rate limit, an
+ * option's value, a threshold and its metric, a relay's public key).
+ * Read without them, a key disabled in Sentry would be created live.
+ */
+bool mirror_col_required(const struct mirror_table *t, size_t c);
+
 /* A reference from a child's column to its parent's id (relaycfg's
  * foreign keys), listed parents first. */
 struct mirror_link {

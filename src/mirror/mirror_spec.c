@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "mirror.h"
 
@@ -176,6 +177,43 @@ const struct mirror_table *
 mirror_table(enum mirror_table_id id)
 {
 	return (unsigned)id < MT_COUNT ? &tables[id] : NULL;
+}
+
+/* The columns besides keys and parents a Sentry may not lack (see
+ * mirror_col_required). */
+static const struct {
+	enum mirror_table_id	 table;
+	const char		*col;
+} required_cols[] = {
+	{ MT_ORG, "status" },
+	{ MT_PROJECT, "status" },
+	{ MT_KEY, "public_key" },
+	{ MT_KEY, "status" },
+	{ MT_KEY, "rate_limit_count" },
+	{ MT_KEY, "rate_limit_window" },
+	{ MT_PROJECT_OPTION, "value" },
+	{ MT_ORG_OPTION, "value" },
+	{ MT_TEMPLATE_OPTION, "value" },
+	{ MT_THRESHOLD, "threshold" },
+	{ MT_THRESHOLD, "metric" },
+	{ MT_THRESHOLD_OVERRIDE, "threshold" },
+	{ MT_THRESHOLD_OVERRIDE, "metric" },
+	{ MT_RELAY, "public_key" },
+};
+
+/* mirror_col_required - see mirror.h. */
+bool
+mirror_col_required(const struct mirror_table *t, size_t c)
+{
+	const struct mirror_col *col = &t->cols[c];
+
+	if (c < t->nkey || (col->check == MV_ID && !col->null_ok))
+		return true;
+	for (size_t i = 0; i < NELEMS(required_cols); i++)
+		if (required_cols[i].table == t->id &&
+		    strcmp(required_cols[i].col, col->name) == 0)
+			return true;
+	return false;
 }
 
 /* relaycfg's foreign keys, in table order (a dropped parent is known

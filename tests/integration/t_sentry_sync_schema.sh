@@ -7,6 +7,8 @@
 #   * an option value with an integer beyond 64 bits (Python's json writes
 #     any integer) is reported and skipped, never stored as json-c's
 #     nearest bound; the bounds themselves are mirrored exactly;
+#   * a Sentry lacking a column relaycfg cannot do without (a key's
+#     status) is refused with nothing written, not read as unknown;
 #   * PostgreSQL's messages are one line each, prefixed like relaycfgctl's
 #     own (under the service each line is a journal entry): libpq's
 #     two-line connect error, and the FATAL a server sends to a --watch
@@ -86,6 +88,41 @@ is "$(sql "SELECT GROUP_CONCAT(CONCAT(\`key\`, '=', value) ORDER BY \`key\` SEPA
     "relaycfg holds the bounds exactly and no clamped copy of the others"
 sync
 like "$OUT" '^sentry-sync: no changes; 0 SQL writes' "a re-sync finds nothing to change"
+
+# --- a column relaycfg cannot do without: refused, nothing written -----------
+# A Sentry whose sentry_projectkey.status is gone (renamed): read as
+# missing, a key disabled there would be created live in relaycfg.
+K3=2123456789abcdef0123456789abcdef
+pgsql "ALTER TABLE sentry_projectkey RENAME COLUMN status TO state;
+INSERT INTO sentry_projectkey (id, label, public_key, secret_key, roles,
+    state, date_added, data, project_id) VALUES
+ (3, 'disabled', '$K3', NULL, 1, 1, now(), '{}', 1);
+UPDATE sentry_projectkey SET state = 1 WHERE id = 2" >/dev/null
+sync
+is "$RC:$OUT" "1:" "a key table without status: the sync fails (exit 1)"
+is "$ERR" "relaycfgctl: sentry-sync: PostgreSQL: sentry_projectkey has no column status, which relaycfg cannot do without: a Sentry schema it does not know; nothing was changed" \
+    "... in one line naming the table and the column"
+is "$(sql "SELECT COUNT(*) FROM sentry_projectkey WHERE id = 3")" 0 \
+    "the key disabled in Sentry is not created in relaycfg"
+ctl_fetch S "$K3" "$K2"
+is "$(printf '%s' "$HTTP_BODY" | jq -c "[.configs[\"$K3\"].disabled, .configs[\"$K2\"].disabled]")" \
+    "[true,false]" "relaycfg answers as before: no new live key"
+pgsql "ALTER TABLE sentry_projectoptions RENAME COLUMN value TO v" >/dev/null
+sync
+like "$ERR" 'sentry_projectkey has no column status' "the first missing column is named"
+pgsql "ALTER TABLE sentry_projectkey RENAME COLUMN state TO status" >/dev/null
+sync
+is "$RC" 1 "an option table without value: refused too"
+like "$ERR" 'sentry_projectoptions has no column value' "... naming it"
+pgsql "ALTER TABLE sentry_projectoptions RENAME COLUMN v TO value" >/dev/null
+sync
+is "$RC" 0 "the columns back: the sync applies"
+[ "$RC" = 0 ] || diag "$ERR"
+ctl_fetch S "$K3" "$K2"
+is "$(printf '%s' "$HTTP_BODY" | jq -c "[.configs[\"$K3\"].disabled, .configs[\"$K2\"].disabled]")" \
+    "[true,true]" "both keys disabled, as in Sentry"
+is "$(sql "SELECT status FROM sentry_projectkey WHERE id = 3")" 1 \
+    "key 3 exists in relaycfg, disabled"
 
 # --- PostgreSQL's messages: one line each, said as relaycfgctl's --------------
 mkdir -p "$T/nopg"
