@@ -13,7 +13,9 @@
  *      row whose parent is missing) are reported and
  *      their relaycfg copies left as they are.
  *   3. The sync lock of relaycfg's database (GET_LOCK): two syncs never
- *      interleave, on one host or several.
+ *      interleave, on one host or several.  A sync that committed
+ *      before and did not delete all its cache entries left a row
+ *      saying so: every cache entry is dropped (store_mirror_recover).
  *   4. relaycfg's rows, the plan (mirror.h), the deletion guard.
  *   5. The plan in one transaction, then exactly the cache entries of
  *      the changed rows (store_mirror.h).  --dry-run prints it instead.
@@ -387,6 +389,31 @@ digests_unchanged(struct sync *s, char now[MT_COUNT][SENTRY_PG_DIGEST_LEN],
 	return memcmp(now, s->digests, sizeof(s->digests)) == 0;
 }
 
+/*
+ * Under the lock: a sync before this one committed and may not have
+ * deleted all its cache entries (killed in between, memcached away):
+ * its changes are in relaycfg's rows, so this plan cannot name them;
+ * every cache entry is dropped instead, said on stderr.  0, or -1 said.
+ */
+static int
+recover(struct sync *s)
+{
+	bool dropped;
+
+	if (store_mirror_recover(s->st, &dropped) != STORE_OK) {
+		ctl_warn(cmd, "MariaDB: %s", store_last_error(s->st));
+		return -1;
+	}
+	if (dropped)
+		fprintf(stderr, "relaycfgctl: %s: a sync before this one "
+		    "committed but did not delete all its cache entries "
+		    "(stopped, or memcached away): %s\n", cmd,
+		    store_cache_stale(s->st) ? "memcached could not be "
+		    "reached to drop them; the next sync tries again" :
+		    "every cache entry was dropped");
+	return 0;
+}
+
 /* Steps 3-5 with want read: lock, plan, guard, apply or print. */
 static enum round_rc
 round_apply(struct sync *s, struct mirror_rows *want, double t0)
@@ -415,6 +442,8 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 		rc = ROUND_BUSY;
 		goto out;
 	}
+	if (!s->dry_run && recover(s) != 0)
+		goto out;
 	for (t = 0; t < MT_COUNT; t++)
 		if (store_mirror_read(s->st, t, &have[t]) != STORE_OK) {
 			ctl_warn(cmd, "MariaDB: %s", store_last_error(s->st));
@@ -516,8 +545,11 @@ sync_round(struct sync *s)
 	rc = round_apply(s, want, t0);
 	for (int t = 0; t < MT_COUNT; t++)
 		mirror_rows_free(&want[t]);
-	/* Only a round that compared everything vouches for the digests. */
-	s->have_digests = rc == ROUND_DONE && digests_ok;
+	/* Only a round that compared everything vouches for the digests,
+	 * and only when its cache deletes went out: the next round must
+	 * reach store_mirror_recover otherwise. */
+	s->have_digests = rc == ROUND_DONE && digests_ok &&
+	    !store_cache_stale(s->st);
 	if (s->have_digests) {
 		memcpy(s->digests, digests, sizeof(s->digests));
 		s->last_full = now_seconds();

@@ -687,6 +687,69 @@ lock_still_ours(struct store *st)
 	return rc;
 }
 
+/* --- a sync committed, its cache deletes not yet done --------------- */
+
+/* pending_set - in the transaction: the row saying its cache deletes are
+ * still to come (sql/005_sentry_sync_pending.sql).  Not counted. */
+static int
+pending_set(struct store *st)
+{
+	struct db_sql q;
+	int rc;
+
+	db_sql_init(&q);
+	db_sql_raw(&q, "INSERT INTO relaycfg_sentry_sync_pending (id, since) "
+	    "VALUES (1, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE id = id");
+	rc = store_sql_exec(st, &q, NULL, NULL);
+	db_sql_free(&q);
+	return rc;
+}
+
+/* pending_clear - the cache deletes all went out: the row goes.  A
+ * failure leaves it, and the next sync drops the whole cache once. */
+static void
+pending_clear(struct store *st)
+{
+	struct db_sql q;
+
+	db_sql_init(&q);
+	db_sql_raw(&q, "DELETE FROM relaycfg_sentry_sync_pending");
+	(void)store_sql_exec(st, &q, NULL, NULL);
+	db_sql_free(&q);
+}
+
+/* store_mirror_recover - see store_mirror.h. */
+int
+store_mirror_recover(struct store *st, bool *dropped)
+{
+	struct db_sql q;
+	struct db_res *r = NULL;
+	int64_t n = 0;
+	int rc;
+
+	*dropped = false;
+	st->cache_stale = false;
+	db_sql_init(&q);
+	db_sql_raw(&q, "SELECT COUNT(*) FROM relaycfg_sentry_sync_pending");
+	if ((rc = store_sql_query(st, st->primary, &q, &r)) != STORE_OK)
+		goto out;
+	if (!db_res_next(r) || !db_res_int(r, 0, &n)) {
+		store_seterr(st, "relaycfg_sentry_sync_pending: unreadable");
+		rc = STORE_ERROR;
+		goto out;
+	}
+	if (n == 0)
+		goto out;
+	(void)store_invalidate(st, STORE_SCOPE_ALL, 0, NULL);
+	*dropped = true;
+	if (!st->cache_stale)
+		pending_clear(st);
+out:
+	db_res_free(r);
+	db_sql_free(&q);
+	return rc;
+}
+
 /* invalidate_relays - each changed relay's cached row and pointer. */
 static bool
 invalidate_relays(struct store *st, const struct mirror_tplan *relays)
@@ -734,6 +797,10 @@ store_mirror_apply(struct store *st, const struct mirror_plan *plan,
 		    want[t].absent, writes);
 	for (t = MT_COUNT - 1; t >= 0 && rc == STORE_OK; t--)
 		rc = apply_deletes(st, mirror_table(t), &plan->t[t], writes);
+	/* Committed with the changes: a sync stopped before its cache
+	 * deletes leaves it to the next (store_mirror_recover). */
+	if (rc == STORE_OK)
+		rc = pending_set(st);
 	if (rc == STORE_OK)
 		rc = lock_still_ours(st);
 	if ((rc = store_tx_finish(st, rc, &iv)) != STORE_OK)
@@ -741,5 +808,7 @@ store_mirror_apply(struct store *st, const struct mirror_plan *plan,
 	stale = stale || st->cache_stale;
 	stale = invalidate_relays(st, relays) || stale;
 	st->cache_stale = stale;
+	if (!stale)
+		pending_clear(st);
 	return STORE_OK;
 }

@@ -30,6 +30,19 @@ int	store_mirror_lock(struct store *st, bool *got);
 void	store_mirror_unlock(struct store *st);
 
 /*
+ * store_mirror_recover - under the sync lock, before a plan is read: when
+ * a sync committed before and may not have deleted all its cache entries
+ * (it was killed between its COMMIT and its cache deletes, or memcached
+ * failed them; relaycfg_sentry_sync_pending holds a row), every cache
+ * entry is dropped (a new generation), since which entries that sync
+ * changed is no longer known and relaycfg's rows already equal Sentry's.
+ * *dropped says whether it did; the row goes once memcached took the new
+ * generation (store_cache_stale() false), and stays for the next sync
+ * otherwise.  STORE_OK, or MariaDB's failure.
+ */
+int	store_mirror_recover(struct store *st, bool *dropped);
+
+/*
  * store_mirror_apply - apply plan (built from want and have, which it
  * points into) in one transaction on the primary, while the sync lock
  * is still this connection's: unique values given up first, then
@@ -39,6 +52,8 @@ void	store_mirror_unlock(struct store *st);
  * match its row fails the whole transaction.
  * After the commit, the cache entries of every changed row, before and
  * after, are deleted, computed from the rows themselves; nothing else.
+ * The transaction also leaves the row of store_mirror_recover(), deleted
+ * once those cache deletes all went out.
  * *writes counts the statements that changed data.  STORE_OK (check
  * store_cache_stale()), or the failure with nothing changed.
  */

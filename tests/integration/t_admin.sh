@@ -36,28 +36,28 @@ is "$RC:$ERR" "0:" "db --help: exit 0"
 like "$OUT" "db init \| migrate \| status" "and the db usage on stdout"
 is "$(tables)" 0 "none of them created the schema"
 run db status
-is "$RC:$OUT" "0:schema version 0 (latest 4): not initialised; run relaycfgctl db init" \
+is "$RC:$OUT" "0:schema version 0 (latest 5): not initialised; run relaycfgctl db init" \
     "db status on an empty database"
 run db migrate
 is "$RC" 1 "db migrate refuses an empty database"
 like "$ERR" "run relaycfgctl db init" "and says what to do"
 run db init
-is "$RC:$OUT" "0:schema created from version 0 to 4" "db init creates the schema"
+is "$RC:$OUT" "0:schema created from version 0 to 5" "db init creates the schema"
 run db init
-is "$RC:$OUT" "0:schema already at version 4" "db init twice is harmless"
+is "$RC:$OUT" "0:schema already at version 5" "db init twice is harmless"
 run db migrate
-is "$RC:$OUT" "0:schema already at version 4" "db migrate when up to date"
+is "$RC:$OUT" "0:schema already at version 5" "db migrate when up to date"
 run --json db status
-is "$OUT" '{"version":4,"latest":4,"pending":[]}' "db status --json"
-is "$(sql "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'relaycfg'")" 12 \
-    "eleven Sentry tables and the version table"
+is "$OUT" '{"version":5,"latest":5,"pending":[]}' "db status --json"
+is "$(sql "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'relaycfg'")" 13 \
+    "eleven Sentry tables, the version table and the sync's pending row"
 is "$(sql "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'relaycfg' AND (ENGINE <> 'InnoDB' OR TABLE_COLLATION NOT LIKE 'utf8mb4%')")" 0 \
     "all InnoDB, utf8mb4"
 # A migration interrupted after its DDL (its row missing) runs again.
 sql "INSERT INTO sentry_organization (name, slug) VALUES ('Kept', 'kept')"
 sql "DELETE FROM relaycfg_schema_version"
 run db init
-is "$RC:$OUT" "0:schema created from version 0 to 4" "a half-applied migration re-runs"
+is "$RC:$OUT" "0:schema created from version 0 to 5" "a half-applied migration re-runs"
 is "$(sql "SELECT slug FROM sentry_organization")" kept "and keeps the data"
 sql "DELETE FROM sentry_organization"
 # The SQL files, applied by hand, leave what db init and migrate leave:
@@ -84,22 +84,22 @@ sed 's/^db_name = .*/db_name = hand4/' "$RELAYCFG_CONF" >"$T/hand4.conf"
 hand hand1 001_initial.sql
 ok $? "001_initial.sql applies by hand"
 OUT=$("$RELAYCFGCTL" -c "$T/hand1.conf" db status 2>&1)
-is "$OUT" "schema version 1 (latest 4): 3 migration(s) pending; run relaycfgctl db migrate" \
+is "$OUT" "schema version 1 (latest 5): 4 migration(s) pending; run relaycfgctl db migrate" \
     "db status after 001 by hand: version 1"
 OUT=$("$RELAYCFGCTL" -c "$T/hand1.conf" db init 2>&1)
 is "$?:$OUT" "1:relaycfgctl: db init: the schema is at version 1: run relaycfgctl db migrate" \
     "db init refuses the older schema"
 OUT=$("$RELAYCFGCTL" -c "$T/hand1.conf" db migrate 2>&1)
-is "$?:$OUT" "0:schema migrated from version 1 to 4" "db migrate goes on from there"
+is "$?:$OUT" "0:schema migrated from version 1 to 5" "db migrate goes on from there"
 # shellcheck disable=SC2046
 hand hand4 $(cd "$top_srcdir/sql" && ls [0-9]*.sql)
 ok $? "every file applies by hand"
 OUT=$("$RELAYCFGCTL" -c "$T/hand4.conf" db status 2>&1)
-is "$OUT" "schema version 4 (latest 4): up to date" "db status after all of them: up to date"
+is "$OUT" "schema version 5 (latest 5): up to date" "db status after all of them: up to date"
 OUT=$("$RELAYCFGCTL" -c "$T/hand4.conf" db migrate 2>&1)
-is "$?:$OUT" "0:schema already at version 4" "db migrate has nothing to do"
+is "$?:$OUT" "0:schema already at version 5" "db migrate has nothing to do"
 OUT=$("$RELAYCFGCTL" -c "$T/hand4.conf" db init 2>&1)
-is "$?:$OUT" "0:schema already at version 4" "nor has db init"
+is "$?:$OUT" "0:schema already at version 5" "nor has db init"
 hand hand4 003_transaction_thresholds.sql
 ok $? "a file applied again by hand is harmless"
 VERSIONS="SELECT GROUP_CONCAT(version, ' ', name ORDER BY version) FROM relaycfg_schema_version"
@@ -434,7 +434,7 @@ run relay show "$RID" --cached
 is "$(field is_internal)" true "marked internal, cached"
 sql "DELETE FROM relaycfg_schema_version WHERE version >= 2"
 run db migrate
-is "$RC:$OUT" "0:schema migrated from version 1 to 4" "db migrate applies 002 (and 003 and 004 again: idempotent)"
+is "$RC:$OUT" "0:schema migrated from version 1 to 5" "db migrate applies 002 (and 003 to 005 again: idempotent)"
 is "$(sql "SELECT is_internal FROM sentry_relay WHERE relay_id = '$RID'")" 0 \
     "migration 002 clears is_internal"
 run relay show "$RID" --cached

@@ -7,6 +7,8 @@
 #   * a sync without changes writes nothing and deletes no cache entry;
 #   * one changed option, disabled key, deleted project: the next answer
 #     shows it, and only that project's configs are rebuilt;
+#   * a sync killed between its COMMIT and its cache deletes: the next
+#     one (no changes left) drops the cache, and the answer is right;
 #   * Sentry's sentry_relay.is_internal never marks a relay internal, and a
 #     relaycfgctl mark survives syncs;
 #   * a pickled option value is reported and left alone, the rest applies;
@@ -327,6 +329,46 @@ ctl_fetch S "$K5"
 is "$(printf '%s' "$HTTP_BODY" | jq -c ".configs[\"$K5\"].disabled")" true \
     "the deleted project's key is no longer served"
 is "$(sql "SELECT COUNT(*) FROM sentry_project WHERE id = 4")" 0 "the project row is gone"
+
+# --- a sync killed between its COMMIT and its cache deletes ------------------
+# memcached frozen: the sync commits, then waits on its first cache delete;
+# SIGKILL there.  The next sync finds relaycfg's rows equal to Sentry's
+# (nothing to change, so nothing it would invalidate), and must still drop
+# what the killed one did not: the key disabled in Sentry is disabled.
+is "$(sql "SELECT COUNT(*) FROM relaycfg_sentry_sync_pending")" 0 \
+    "a sync whose cache deletes went out leaves nothing pending"
+ctl_fetch S "$K6"
+is "$(printf '%s' "$HTTP_BODY" | jq -c ".configs[\"$K6\"].disabled")" false \
+    "key 6 is live and its config cached"
+grep -v '^memcached_poll_timeout_ms' "$RELAYCFG_CONF" >"$T/slowmc.conf"
+echo "memcached_poll_timeout_ms = 10000" >>"$T/slowmc.conf"
+pgsql "UPDATE sentry_projectkey SET status = 1 WHERE id = 6" >/dev/null
+kill -STOP "$MC_PID"
+"$RELAYCFGCTL" -c "$T/slowmc.conf" sentry-sync >/dev/null 2>&1 &
+KILLED=$!
+for _ in $(seq 100); do
+	[ "$(sql "SELECT status FROM sentry_projectkey WHERE id = 6")" = 1 ] && break
+	sleep 0.1
+done
+is "$(sql "SELECT status FROM sentry_projectkey WHERE id = 6"):$(kill -0 "$KILLED" 2>/dev/null && echo running)" \
+    1:running "the sync committed and waits on memcached"
+kill -KILL "$KILLED"
+wait "$KILLED" 2>/dev/null
+kill -CONT "$MC_PID"
+sync
+is "$RC" 0 "the next sync: exit 0"
+like "$OUT" '^sentry-sync: no changes' "... relaycfg's rows already equal Sentry's"
+like "$ERR" 'a sync before this one committed but did not delete all its cache entries \(stopped, or memcached away\): every cache entry was dropped' \
+    "... and it says it drops the cache the killed sync left"
+ctl_fetch S "$K6"
+is "$(printf '%s' "$HTTP_BODY" | jq -c ".configs[\"$K6\"].disabled")" true \
+    "the key disabled in Sentry is disabled in relaycfg's answer"
+is "$(sql "SELECT COUNT(*) FROM relaycfg_sentry_sync_pending")" 0 "nothing pending any more"
+sync
+is "$RC" 0 "the sync after: exit 0"
+unlike "$ERR" 'a sync before this one' "... nothing to recover, nothing said"
+pgsql "UPDATE sentry_projectkey SET status = 0 WHERE id = 6" >/dev/null
+sync
 
 # --- a pickled value: reported, relaycfg's row left as it was ----------------
 ctl option set project 2 sentry:error_messages '["timeout"]' >/dev/null
