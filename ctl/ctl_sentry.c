@@ -503,7 +503,8 @@ round_apply(struct sync *s, struct mirror_rows *want, double t0)
 	store_get_stats(s->st, &after);
 	if (store_cache_stale(s->st))
 		fprintf(stderr, "relaycfgctl: %s: warning: memcached could not "
-		    "be reached: old entries live until their TTL\n", cmd);
+		    "be reached: the next sync drops every cache entry\n",
+		    cmd);
 	/* Applied: a summary that could not be printed fails the round
 	 * (a script reading --json gets no object), said as such. */
 	if (print_summary(s, &plan, NULL, NULL, writes, after.cache_deletes -
