@@ -338,7 +338,12 @@ replica_unreachable(struct store *st, const struct db *db, long long began)
  * is read after every write that returned before this request, so a
  * replica that has applied it holds all of them.  Without a position to
  * check (the primary down) a replica is read unchecked: no write can
- * return then; *unchecked says so.
+ * return then; *unchecked says so.  Then only a replica found lagging
+ * waits out its rest (lag_until): one rested for not answering
+ * (replica_unreachable, up to a minute) is tried again, at most once per
+ * DB_RETRY_MS (db_resting), since the primary cannot serve instead; a
+ * replica frozen for a moment left every cold key pending for the whole
+ * of a primary restart that followed within that minute.
  */
 static struct db *
 pick_reader(struct store *st, bool *unchecked)
@@ -366,7 +371,8 @@ pick_reader(struct store *st, bool *unchecked)
 		long long began;
 		int has;
 
-		if (db_resting(db) || now < st->rest_until[i])
+		if (db_resting(db) || now < (prc == DB_UNAVAILABLE ?
+		    st->lag_until[i] : st->rest_until[i]))
 			continue;
 		if (prc == DB_UNAVAILABLE)
 			return db;
@@ -383,6 +389,7 @@ pick_reader(struct store *st, bool *unchecked)
 		if (has == 0) {
 			/* Lagging: the next one, and no check for a while. */
 			st->rest_until[i] = now + st->conf->db_replica_rest_ms;
+			st->lag_until[i] = st->rest_until[i];
 			if (!st->lagging[i])
 				log_info("%s has not applied the primary's "
 				    "%s: reading elsewhere", db_label(db), pos);

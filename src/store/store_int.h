@@ -69,6 +69,7 @@ struct store {
 	size_t			 n_replicas;
 	size_t			 first;
 	long long		 rest_until[CONF_DB_REPLICAS_MAX];	/* ms */
+	long long		 lag_until[CONF_DB_REPLICAS_MAX];	/* ms, lag only */
 	bool			 lagging[CONF_DB_REPLICAS_MAX];	/* logged */
 	struct db		*reader;
 	unsigned long long	 reader_tombs;	/* cache_tombstones() then */

@@ -11,8 +11,9 @@
 # costs nothing but load on the primary (no "pending"); a dead primary
 # leaves configs served by the replica and writes refused clearly; of two
 # replicas the live one serves; a request that must choose its reader
-# again with the primary down keeps the replica it checked; and
-# relaycfg_mariadb_up names each server and is true from the start.
+# again with the primary down keeps the replica it checked; a replica
+# rested for not answering serves again as soon as the primary is down;
+# and relaycfg_mariadb_up names each server and is true from the start.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 . "$top_srcdir/tests/lib/replication.sh"
@@ -348,4 +349,22 @@ slow=$(grep ' access 200 POST /api/0/relays/projectconfigs/' "$T/relaycfg.log" |
     tail -n +$((n0 + 1)) | sed -n 's/.* \([0-9]*\)us .*/\1/p' |
     awk '$1 > 900000 { n++ } END { print n + 0 }')
 ok $((slow <= 2 ? 0 : 1)) "replica frozen: one slow answer per worker at most ($slow took over 0.9 s)"
+
+# --- (j) the primary down while the workers still rest the thawed replica ----
+# Each worker rests the replica of (i) for twenty times what its failed
+# attempt cost, up to a minute.  It answers again; the primary goes
+# down: a cold key is built from the replica (unchecked, as in (d)), not
+# pending until the rest ends.
+kill -STOP "$(repl_pid rep1)"
+for i in 1 2 3 4; do mc_flush; domains >/dev/null; done	# both workers rest it
+kill -CONT "$(repl_pid rep1)"
+repl_wait_caught_up rep1 prim 30
+ok $? "replica thawed and caught up"
+repl_kill prim
+sleep 1.2	# DB_RETRY_MS: each worker tries a replica that failed after it
+is "$(burst 6 "$WANT" cold)" ok \
+    "primary down, the thawed replica still rested: 6 full answers on a cold cache, none pending"
+repl_restart_mariadbd prim
+repl_wait_caught_up rep1 prim 30
+ok $? "primary back, the replica reconnected"
 done_testing
