@@ -16,7 +16,8 @@
  * where <tag> is the settings digest it was built under and a space
  * (cache_config_tag).  The key is the same under any settings, so that
  * every invalidation reaches it; an entry with another tag is a miss
- * (own_entry), rebuilt and written over.
+ * (the cache answers none: cache.c, unframe), rebuilt and written over,
+ * and the cache answers ours without the tag.
  *
  * crc32 and op (its crc32_combine_gen operator) are 8 lowercase hex.
  * When no cached copy with the same rev is at hand (flushed, evicted,
@@ -371,7 +372,7 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 		memcpy(payloads[nw] + hl, ent->frag.data, ent->frag.len);
 		lens[nw] = (size_t)hl + ent->frag.len;
 		/* Made here: its header needs no check when read back (the
-		 * header as own_entry leaves it, without the tag). */
+		 * header as the cache answers it, without the tag). */
 		checked_put(checked_digest(ent->key,
 		    payloads[nw] + CACHE_CONFIG_TAG_LEN,
 		    (size_t)hl - CACHE_CONFIG_TAG_LEN, ent->frag.len));
@@ -496,7 +497,6 @@ cache_lookup(struct cache *c, struct configs_entry *e, size_t n,
 		case BY_CONFIG:
 			vals[i] = *v;
 			memset(v, 0, sizeof(*v));
-			own_entry(c, &vals[i]);
 			break;
 		case BY_MEMO:
 			if (!memo_ok) {
@@ -507,7 +507,6 @@ cache_lookup(struct cache *c, struct configs_entry *e, size_t n,
 			memcpy(e[i].rev, e[i].revision, sizeof(e[i].rev));
 			break;
 		case BY_REV:
-			own_entry(c, v);
 			if (!rev_entry_current(v, e[i].revision, now, ttl,
 			    &built)) {
 				again[na++] = i;
@@ -528,7 +527,6 @@ cache_lookup(struct cache *c, struct configs_entry *e, size_t n,
 		for (size_t j = 0; j < na; j++) {
 			vals[again[j]] = gv[j];
 			memset(&gv[j], 0, sizeof(gv[j]));
-			own_entry(c, &vals[again[j]]);
 		}
 	}
 	rc = 0;

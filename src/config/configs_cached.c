@@ -1,7 +1,9 @@
 /*
  * configs_cached.c - a computed-config entry read back from memcached:
- * parsed strictly, its settings tag stripped, its fragment checked once
- * per process.  The entry's format is at the head of configs.c.
+ * parsed strictly, its fragment checked once per process.  The cache
+ * answers only entries built under this process's settings, without
+ * their tag (cache.h, cache_config_tag).  The entry's format is at the
+ * head of configs.c.
  *
  * Whatever memcached returns is untrusted input (anyone who reaches it
  * can write there, and values can be damaged): every field is checked
@@ -269,29 +271,6 @@ cached_check(const char *public_key, const struct cache_value *v,
 		return;
 	}
 	checked_put(d);
-}
-
-/*
- * own_entry - v as an entry of this process's settings: its tag
- * (cache_config_tag) stripped, or a miss when it was built under other
- * settings (another relaycfg.conf, another release), which is never
- * answered nor kept as a stale copy.  v keeps its buffer either way.
- */
-void
-own_entry(const struct cache *c, struct cache_value *v)
-{
-	const char *tag = cache_config_tag(c);
-
-	if (v->data == NULL)
-		return;
-	if (v->len < CACHE_CONFIG_TAG_LEN ||
-	    memcmp(v->data, tag, CACHE_CONFIG_TAG_LEN) != 0) {
-		v->data = NULL;
-		v->len = 0;
-		return;
-	}
-	v->data += CACHE_CONFIG_TAG_LEN;
-	v->len -= CACHE_CONFIG_TAG_LEN;
 }
 
 /* Was something built at built_at still fresh at now? */

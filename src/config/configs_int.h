@@ -38,7 +38,7 @@ struct cached {
 
 /* configs_cached.c: an entry read back from memcached. */
 /*
- * cached_parse - parse one cache payload (its tag stripped, own_entry);
+ * cached_parse - parse one cache payload (the cache stripped its tag);
  * anything malformed is absent (out->present false).
  */
 void	cached_parse(const struct cache_value *v, struct cached *out);
@@ -55,11 +55,6 @@ void	cached_check(const char *public_key, const struct cache_value *v,
 uint64_t	checked_digest(const char *public_key, const char *head,
 		    size_t head_len, size_t frag_len);
 void	checked_put(uint64_t d);
-/*
- * own_entry - v without its settings tag, or a miss (data NULL) when it
- * was built under other settings.
- */
-void	own_entry(const struct cache *c, struct cache_value *v);
 /* is_fresh - was something built at built_at still fresh at now? */
 bool	is_fresh(int64_t built_at, const struct timespec *now, unsigned ttl);
 /* rev_entry_current - does rev entry v say rev is current (and fresh)? */

@@ -384,10 +384,21 @@ cache_slot_cmp(const void *a, const void *b)
 	return x->len < y->len ? -1 : x->len > y->len;
 }
 
+/* Is kind (klen bytes) that of a computed config or its rev entry? */
+static bool
+config_kind(const char *kind, size_t klen)
+{
+	return klen == 4 && (memcmp(kind, "cfgz", 4) == 0 ||
+	    memcmp(kind, "cfgr", 4) == 0);
+}
+
 /*
  * Check the framing of a raw value for key and return where the payload
  * starts, or NULL: "rc<version> <generation> <kind> <payload>", with this
  * request's generation, or when other_gen, with any other well-formed one.
+ * A computed config's or rev entry's payload begins with the settings it
+ * was built under (cache_config_tag): another's is not this process's
+ * (NULL, a miss, and no hint either), its own is returned without it.
  */
 static const char *
 unframe(const struct cache *c, const char *key, const char *v, size_t vlen,
@@ -412,7 +423,15 @@ unframe(const struct cache *c, const char *key, const char *v, size_t vlen,
 	v += CACHE_GEN_LEN + 1;
 	if (memcmp(v, kind, klen) != 0 || v[klen] != ' ')
 		return NULL;
-	return v + klen + 1;
+	v += klen + 1;
+	if (config_kind(kind, klen)) {
+		if (vlen - hlen - CACHE_GEN_LEN - 1 - klen - 1 <
+		    CACHE_CONFIG_TAG_LEN ||
+		    memcmp(v, c->cfg_tag, CACHE_CONFIG_TAG_LEN) != 0)
+			return NULL;
+		v += CACHE_CONFIG_TAG_LEN;
+	}
+	return v;
 }
 
 const char *

@@ -172,9 +172,10 @@ int		 cache_key_config_rev(const struct cache *c, char *buf,
  * characters), the digest being that of relaycfg's version and
  * relaycfg.conf's Sentry flags and options (sentry_settings_digest).
  * Every config and rev entry begins with the tag of the settings it was
- * built under; one with another tag is a miss, never answered nor kept
- * as a stale copy, and the rebuild writes over it: configs built under
- * other settings or by another release are never answered.
+ * built under (its writer puts it there); cache_get_many answers one
+ * with another tag as a miss (counted as one), never as a stale copy,
+ * and ours without the tag, and the rebuild writes over it: configs
+ * built under other settings or by another release are never answered.
  */
 #define CACHE_CONFIG_TAG_LEN	(SENTRY_SETTINGS_DIGEST_LEN + 1)
 const char	*cache_config_tag(const struct cache *c);

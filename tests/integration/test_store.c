@@ -1621,6 +1621,67 @@ test_write_back_long_ttl(void)
 	cache_free(a);
 }
 
+/* tag_put - write payload under key in a request of c of its own. */
+static void
+tag_put(struct cache *c, const char *key, const char *payload)
+{
+	mc_del(key);
+	free(lease_get(c, key));
+	lease_set(c, key, payload);
+	lease_end(c);
+}
+
+/*
+ * Computed configs and rev entries begin with the settings they were
+ * built under (cache_config_tag): the cache answers ours without the tag,
+ * and another's, or one without a tag, as a miss, counted as one; other
+ * kinds are answered as they are.
+ */
+static void
+test_config_tag(void)
+{
+	struct cache *a;
+	struct cache_stats s0, s1;
+	char err[256], key[CACHE_KEY_MAX], rkey[CACHE_KEY_MAX];
+	char okey[CACHE_KEY_MAX], mine[128], other[128];
+	char *got;
+
+	diag("computed configs carry their settings");
+	if ((a = cache_new(conf, err, sizeof(err))) == NULL) {
+		ok(0, "cache: %s", err);
+		return;
+	}
+	cache_key_config(a, key, sizeof(key), "0123456789abcdef0123456789abcdef");
+	cache_key_config_rev(a, rkey, sizeof(rkey),
+	    "0123456789abcdef0123456789abcdef");
+	cache_key_id(a, okey, sizeof(okey), "lease", 960);
+	snprintf(mine, sizeof(mine), "%sbody", cache_config_tag(a));
+	snprintf(other, sizeof(other), "%sbody", cache_config_tag(a));
+	other[0] = other[0] == '0' ? '1' : '0';
+	tag_put(a, key, mine);
+	ok(lease_reads(a, key, "body"), "our config: answered without the tag");
+	tag_put(a, rkey, mine);
+	ok(lease_reads(a, rkey, "body"), "our rev entry: the same");
+	tag_put(a, key, other);
+	cache_get_stats(a, &s0);
+	got = lease_get(a, key);
+	cache_get_stats(a, &s1);
+	lease_end(a);
+	ok(got == NULL && s1.misses == s0.misses + 1 && s1.hits == s0.hits,
+	    "another settings' config: a miss, counted as one");
+	free(got);
+	tag_put(a, rkey, other);
+	ok(lease_reads(a, rkey, NULL), "another settings' rev entry: a miss");
+	tag_put(a, key, "body");
+	ok(lease_reads(a, key, NULL), "a config without a tag: a miss");
+	tag_put(a, okey, other);
+	ok(lease_reads(a, okey, other), "another kind: answered as it is");
+	mc_del(key);
+	mc_del(rkey);
+	mc_del(okey);
+	cache_free(a);
+}
+
 /*
  * Two processes, a and b, on the same memcached: a reads a key, b (a
  * write's invalidation) replaces it, then a writes back what it read
@@ -2343,6 +2404,7 @@ main(void)
 	test_unsafe_keys();
 	test_write_back_leases();
 	test_write_back_long_ttl();
+	test_config_tag();
 	test_write_back_segments();
 	test_write_back_unix();
 	test_parse_after_failure();
