@@ -54,6 +54,9 @@ struct mirror_col {
 	enum mirror_kind	 kind;
 	enum mirror_check	 check;
 	bool			 null_ok;
+	/* what a Sentry without it is refused for (mirror_col_required),
+	 * besides keys and parents */
+	bool			 required;
 };
 
 /* How a changed row reaches the cache entries it feeds. */

@@ -11,67 +11,68 @@
  * sentry_relay.is_internal, which means something else on each side (see
  * relay_cols).
  *
- * The index macros in mirror.h name positions in these arrays.
+ * The index macros in mirror.h name positions in these arrays.  Each
+ * column: name, kind, check, NULL allowed, and whether a Sentry without
+ * it is refused (mirror_col_required; keys and parents always are).
  */
 #include "config.h"
 
 #include <stddef.h>
-#include <string.h>
 
 #include "mirror.h"
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct mirror_col org_cols[] = {
-	{ "id",			MC_INT,  MV_ID,     false },
-	{ "name",		MC_TEXT, MV_NONE,   false },
-	{ "slug",		MC_TEXT, MV_NONE,   false },
-	{ "status",		MC_INT,  MV_NONE,   false },
-	{ "date_added",		MC_TIME, MV_NONE,   false },
-	{ "default_role",	MC_TEXT, MV_NONE,   false },
-	{ "flags",		MC_INT,  MV_NONE,   false },
-	{ "is_test",		MC_BOOL, MV_NONE,   false },
+	{ "id",			MC_INT,  MV_ID,     false, false },
+	{ "name",		MC_TEXT, MV_NONE,   false, false },
+	{ "slug",		MC_TEXT, MV_NONE,   false, false },
+	{ "status",		MC_INT,  MV_NONE,   false, true },
+	{ "date_added",		MC_TIME, MV_NONE,   false, false },
+	{ "default_role",	MC_TEXT, MV_NONE,   false, false },
+	{ "flags",		MC_INT,  MV_NONE,   false, false },
+	{ "is_test",		MC_BOOL, MV_NONE,   false, false },
 };
 
 static const struct mirror_col template_cols[] = {
-	{ "id",			MC_INT,  MV_ID,     false },
-	{ "name",		MC_TEXT, MV_NONE,   false },
-	{ "organization_id",	MC_INT,  MV_ID,     false },
-	{ "date_added",		MC_TIME, MV_NONE,   true },
-	{ "date_updated",	MC_TIME, MV_NONE,   false },
+	{ "id",			MC_INT,  MV_ID,     false, false },
+	{ "name",		MC_TEXT, MV_NONE,   false, false },
+	{ "organization_id",	MC_INT,  MV_ID,     false, false },
+	{ "date_added",		MC_TIME, MV_NONE,   true, false },
+	{ "date_updated",	MC_TIME, MV_NONE,   false, false },
 };
 
 static const struct mirror_col project_cols[] = {
-	{ "id",			MC_INT,  MV_ID,     false },
-	{ "slug",		MC_TEXT, MV_NONE,   true },
-	{ "name",		MC_TEXT, MV_NONE,   false },
-	{ "forced_color",	MC_TEXT, MV_NONE,   true },
-	{ "organization_id",	MC_INT,  MV_ID,     false },
-	{ "public",		MC_BOOL, MV_NONE,   false },
-	{ "date_added",		MC_TIME, MV_NONE,   false },
-	{ "status",		MC_INT,  MV_NONE,   false },
-	{ "first_event",	MC_TIME, MV_NONE,   true },
-	{ "flags",		MC_INT,  MV_NONE,   false },
-	{ "platform",		MC_TEXT, MV_NONE,   true },
-	{ "template_id",	MC_INT,  MV_ID,     true },
-	{ "external_id",	MC_TEXT, MV_NONE,   true },
+	{ "id",			MC_INT,  MV_ID,     false, false },
+	{ "slug",		MC_TEXT, MV_NONE,   true, false },
+	{ "name",		MC_TEXT, MV_NONE,   false, false },
+	{ "forced_color",	MC_TEXT, MV_NONE,   true, false },
+	{ "organization_id",	MC_INT,  MV_ID,     false, false },
+	{ "public",		MC_BOOL, MV_NONE,   false, false },
+	{ "date_added",		MC_TIME, MV_NONE,   false, false },
+	{ "status",		MC_INT,  MV_NONE,   false, true },
+	{ "first_event",	MC_TIME, MV_NONE,   true, false },
+	{ "flags",		MC_INT,  MV_NONE,   false, false },
+	{ "platform",		MC_TEXT, MV_NONE,   true, false },
+	{ "template_id",	MC_INT,  MV_ID,     true, false },
+	{ "external_id",	MC_TEXT, MV_NONE,   true, false },
 };
 
 static const struct mirror_col key_cols[] = {
-	{ "id",			MC_INT,  MV_ID,     false },
-	{ "project_id",		MC_INT,  MV_ID,     false },
-	{ "label",		MC_TEXT, MV_NONE,   true },
-	{ "public_key",		MC_TEXT, MV_HEX32,  false },
+	{ "id",			MC_INT,  MV_ID,     false, false },
+	{ "project_id",		MC_INT,  MV_ID,     false, false },
+	{ "label",		MC_TEXT, MV_NONE,   true, false },
+	{ "public_key",		MC_TEXT, MV_HEX32,  false, true },
 	/* NULL in Sentry too (null=True): no answer shows it, and Sentry
 	 * serves such a key, so relaycfg must have it. */
-	{ "secret_key",		MC_TEXT, MV_HEX32,  true },
-	{ "roles",		MC_INT,  MV_NONE,   false },
-	{ "status",		MC_INT,  MV_NONE,   false },
-	{ "date_added",		MC_TIME, MV_NONE,   true },
-	{ "rate_limit_count",	MC_INT,  MV_NONE,   true },
-	{ "rate_limit_window",	MC_INT,  MV_NONE,   true },
-	{ "data",		MC_JSON, MV_NONE,   false },
-	{ "use_case",		MC_TEXT, MV_NONE,   false },
+	{ "secret_key",		MC_TEXT, MV_HEX32,  true, false },
+	{ "roles",		MC_INT,  MV_NONE,   false, false },
+	{ "status",		MC_INT,  MV_NONE,   false, true },
+	{ "date_added",		MC_TIME, MV_NONE,   true, false },
+	{ "rate_limit_count",	MC_INT,  MV_NONE,   true, true },
+	{ "rate_limit_window",	MC_INT,  MV_NONE,   true, true },
+	{ "data",		MC_JSON, MV_NONE,   false, false },
+	{ "use_case",		MC_TEXT, MV_NONE,   false, false },
 };
 
 /*
@@ -83,21 +84,21 @@ static const struct mirror_col key_cols[] = {
  * shows their ids.
  */
 static const struct mirror_col project_option_cols[] = {
-	{ "project_id",		MC_INT,  MV_ID,     false },
-	{ "key",		MC_TEXT, MV_OPTKEY, false },
-	{ "value",		MC_JSON, MV_NONE,   true },
+	{ "project_id",		MC_INT,  MV_ID,     false, false },
+	{ "key",		MC_TEXT, MV_OPTKEY, false, false },
+	{ "value",		MC_JSON, MV_NONE,   true, true },
 };
 
 static const struct mirror_col org_option_cols[] = {
-	{ "organization_id",	MC_INT,  MV_ID,     false },
-	{ "key",		MC_TEXT, MV_OPTKEY, false },
-	{ "value",		MC_JSON, MV_NONE,   false },
+	{ "organization_id",	MC_INT,  MV_ID,     false, false },
+	{ "key",		MC_TEXT, MV_OPTKEY, false, false },
+	{ "value",		MC_JSON, MV_NONE,   false, true },
 };
 
 static const struct mirror_col template_option_cols[] = {
-	{ "project_template_id", MC_INT, MV_ID,     false },
-	{ "key",		MC_TEXT, MV_OPTKEY, false },
-	{ "value",		MC_JSON, MV_NONE,   false },
+	{ "project_template_id", MC_INT, MV_ID,     false, false },
+	{ "key",		MC_TEXT, MV_OPTKEY, false, false },
+	{ "value",		MC_JSON, MV_NONE,   false, true },
 };
 
 /* relaycfg keeps its own config revisions in these (store_rev.h): both
@@ -107,24 +108,24 @@ static const char *const own_project_options[] = {
 };
 
 static const struct mirror_col threshold_cols[] = {
-	{ "project_id",		MC_INT,  MV_ID,     false },
-	{ "organization_id",	MC_INT,  MV_ID,     false },
-	{ "threshold",		MC_INT,  MV_TXTHRESHOLD, false },
-	{ "metric",		MC_INT,  MV_TXMETRIC, false },
-	{ "edited_by_id",	MC_INT,  MV_NONE,   true },
-	{ "date_added",		MC_TIME, MV_NONE,   true },
-	{ "date_updated",	MC_TIME, MV_NONE,   false },
+	{ "project_id",		MC_INT,  MV_ID,     false, false },
+	{ "organization_id",	MC_INT,  MV_ID,     false, false },
+	{ "threshold",		MC_INT,  MV_TXTHRESHOLD, false, true },
+	{ "metric",		MC_INT,  MV_TXMETRIC, false, true },
+	{ "edited_by_id",	MC_INT,  MV_NONE,   true, false },
+	{ "date_added",		MC_TIME, MV_NONE,   true, false },
+	{ "date_updated",	MC_TIME, MV_NONE,   false, false },
 };
 
 static const struct mirror_col threshold_override_cols[] = {
-	{ "project_id",		MC_INT,  MV_ID,     false },
-	{ "transaction",	MC_TEXT, MV_TXNAME, false },
-	{ "organization_id",	MC_INT,  MV_ID,     false },
-	{ "threshold",		MC_INT,  MV_TXTHRESHOLD, false },
-	{ "metric",		MC_INT,  MV_TXMETRIC, false },
-	{ "edited_by_id",	MC_INT,  MV_NONE,   true },
-	{ "date_added",		MC_TIME, MV_NONE,   true },
-	{ "date_updated",	MC_TIME, MV_NONE,   false },
+	{ "project_id",		MC_INT,  MV_ID,     false, false },
+	{ "transaction",	MC_TEXT, MV_TXNAME, false, false },
+	{ "organization_id",	MC_INT,  MV_ID,     false, false },
+	{ "threshold",		MC_INT,  MV_TXTHRESHOLD, false, true },
+	{ "metric",		MC_INT,  MV_TXMETRIC, false, true },
+	{ "edited_by_id",	MC_INT,  MV_NONE,   true, false },
+	{ "date_added",		MC_TIME, MV_NONE,   true, false },
+	{ "date_updated",	MC_TIME, MV_NONE,   false, false },
 };
 
 /*
@@ -138,8 +139,8 @@ static const struct mirror_col threshold_override_cols[] = {
  * left unmarked (the column's default); a mark stays the operator's.
  */
 static const struct mirror_col relay_cols[] = {
-	{ "relay_id",		MC_TEXT, MV_UUID,   false },
-	{ "public_key",		MC_TEXT, MV_NONE,   false },
+	{ "relay_id",		MC_TEXT, MV_UUID,   false, false },
+	{ "public_key",		MC_TEXT, MV_NONE,   false, true },
 };
 
 #define T(id, name, what, cols, nkey, scope, guarded, skip) \
@@ -179,41 +180,14 @@ mirror_table(enum mirror_table_id id)
 	return (unsigned)id < MT_COUNT ? &tables[id] : NULL;
 }
 
-/* The columns besides keys and parents a Sentry may not lack (see
- * mirror_col_required). */
-static const struct {
-	enum mirror_table_id	 table;
-	const char		*col;
-} required_cols[] = {
-	{ MT_ORG, "status" },
-	{ MT_PROJECT, "status" },
-	{ MT_KEY, "public_key" },
-	{ MT_KEY, "status" },
-	{ MT_KEY, "rate_limit_count" },
-	{ MT_KEY, "rate_limit_window" },
-	{ MT_PROJECT_OPTION, "value" },
-	{ MT_ORG_OPTION, "value" },
-	{ MT_TEMPLATE_OPTION, "value" },
-	{ MT_THRESHOLD, "threshold" },
-	{ MT_THRESHOLD, "metric" },
-	{ MT_THRESHOLD_OVERRIDE, "threshold" },
-	{ MT_THRESHOLD_OVERRIDE, "metric" },
-	{ MT_RELAY, "public_key" },
-};
-
 /* mirror_col_required - see mirror.h. */
 bool
 mirror_col_required(const struct mirror_table *t, size_t c)
 {
 	const struct mirror_col *col = &t->cols[c];
 
-	if (c < t->nkey || (col->check == MV_ID && !col->null_ok))
-		return true;
-	for (size_t i = 0; i < NELEMS(required_cols); i++)
-		if (required_cols[i].table == t->id &&
-		    strcmp(required_cols[i].col, col->name) == 0)
-			return true;
-	return false;
+	return c < t->nkey || (col->check == MV_ID && !col->null_ok) ||
+	    col->required;
 }
 
 /* relaycfg's foreign keys, in table order (a dropped parent is known
