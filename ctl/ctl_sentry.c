@@ -119,7 +119,7 @@ pg_ensure(struct sync *s)
 	if (s->pg != NULL)
 		return 0;
 	s->pg = sentry_pg_connect(s->conninfo, s->conf->sentry_pg_password,
-	    err, sizeof(err));
+	    (long)s->conf->sentry_pg_timeout, err, sizeof(err));
 	if (s->pg == NULL) {
 		ctl_warn(cmd, "%s", err);
 		return -1;

@@ -22,11 +22,14 @@ struct sentry_pg;
  * sentry_pg_connect - connect with the libpq connection string conninfo
  * (keywords or a URI) and, when password is not NULL, that password
  * (kept out of conninfo, so it never has to be in argv).  The session is
- * read-only (default_transaction_read_only), in UTC.  Returns NULL with
- * the reason in err.
+ * read-only (default_transaction_read_only), in UTC.  Every statement
+ * ends within timeout seconds on the server (statement_timeout), and the
+ * client gives up waiting a little later (a frozen server or network);
+ * after that every call fails until the connection is closed.  Returns
+ * NULL with the reason in err.
  */
 struct sentry_pg *sentry_pg_connect(const char *conninfo,
-	    const char *password, char *err, size_t errlen);
+	    const char *password, long timeout, char *err, size_t errlen);
 void	sentry_pg_close(struct sentry_pg *pg);
 
 /*

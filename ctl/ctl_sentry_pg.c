@@ -23,7 +23,18 @@
 
 struct sentry_pg {
 	PGconn	*conn;
+	long	 timeout;	/* s: statement_timeout, and the client's wait */
+	bool	 lost;		/* a statement went unanswered (pg_exec) */
 };
+
+/*
+ * How much longer than statement_timeout the client waits for an answer:
+ * the server ends a statement itself after statement_timeout and says so,
+ * which is the better message; this is for a server or a network that
+ * can say nothing (a frozen host, a partition), where libpq would wait
+ * forever.
+ */
+#define PG_CLIENT_SLACK	10
 
 /* A statement longer than any built here (ten tables of a dozen columns). */
 #define PG_SQL_MAX	16384
@@ -59,15 +70,96 @@ one_line(const char *m, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* libpq's message as one line, into err. */
+/* libpq's message (or why no answer came) as one line, into err. */
 static void
-pg_error(PGconn *conn, const char *what, char *err, size_t errlen)
+pg_error(const struct sentry_pg *pg, const char *what, char *err,
+    size_t errlen)
 {
 	char m[1024];
 
-	one_line(conn != NULL ? PQerrorMessage(conn) : "out of memory", m,
-	    sizeof(m));
+	if (pg->lost)
+		snprintf(m, sizeof(m), "no answer within %ld s (the server "
+		    "or the network is frozen?); connection dropped",
+		    pg->timeout + PG_CLIENT_SLACK);
+	else
+		one_line(pg->conn != NULL ? PQerrorMessage(pg->conn) :
+		    "out of memory", m, sizeof(m));
 	snprintf(err, errlen, "PostgreSQL: %s: %s", what, m);
+}
+
+/* Monotonic seconds. */
+static double
+pg_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Wait until libpq has read input or deadline (monotonic s) passes.
+ * Returns 0, or -1: the connection failed (libpq says why) or the
+ * deadline passed (pg->lost set).
+ */
+static int
+pg_wait_input(struct sentry_pg *pg, double deadline)
+{
+	struct pollfd pfd;
+	double left;
+	int r;
+
+	pfd.fd = PQsocket(pg->conn);
+	pfd.events = POLLIN;
+	if (pfd.fd < 0)
+		return -1;
+	do {
+		if ((left = deadline - pg_now()) <= 0) {
+			pg->lost = true;
+			return -1;
+		}
+		r = poll(&pfd, 1, left > 1e6 ? 1000000000 :
+		    (int)(left * 1000) + 1);
+	} while (r == 0 || (r < 0 && errno == EINTR));
+	if (r < 0)
+		return -1;
+	return PQconsumeInput(pg->conn) != 0 ? 0 : -1;
+}
+
+/*
+ * pg_exec - PQexec with a deadline of statement_timeout + PG_CLIENT_SLACK
+ * seconds for the whole statement.  Returns what PQexec would (the last
+ * result, or the first error result; the caller PQclears it), or NULL
+ * when the connection failed or no answer came in time.  After a missed
+ * deadline pg->lost is set and every later call returns NULL at once:
+ * what libpq holds of the connection then is unknown, so the only way
+ * on is a new connection (the caller closes this one).  Statements here
+ * are shorter than any socket buffer, so sending them never waits.
+ */
+static PGresult *
+pg_exec(struct sentry_pg *pg, const char *sql)
+{
+	PGresult *res, *kept = NULL;
+	double deadline = pg_now() + (double)(pg->timeout + PG_CLIENT_SLACK);
+
+	if (pg->lost || PQsendQuery(pg->conn, sql) == 0)
+		return NULL;
+	for (;;) {
+		while (PQisBusy(pg->conn))
+			if (pg_wait_input(pg, deadline) != 0) {
+				PQclear(kept);
+				return NULL;
+			}
+		if ((res = PQgetResult(pg->conn)) == NULL)
+			break;
+		if (kept != NULL && PQresultStatus(kept) == PGRES_FATAL_ERROR) {
+			PQclear(res);
+			continue;
+		}
+		PQclear(kept);
+		kept = res;
+	}
+	return kept;
 }
 
 /*
@@ -89,11 +181,11 @@ pg_notice(void *arg, const char *message)
 static int
 pg_command(struct sentry_pg *pg, const char *sql, char *err, size_t errlen)
 {
-	PGresult *res = PQexec(pg->conn, sql);
+	PGresult *res = pg_exec(pg, sql);
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pg_error(pg->conn, sql, err, errlen);
+		pg_error(pg, sql, err, errlen);
 		rc = -1;
 	}
 	PQclear(res);
@@ -146,38 +238,45 @@ sentry_pg_has_password(const char *conninfo)
 
 /* sentry_pg_connect - see ctl_sentry.h. */
 struct sentry_pg *
-sentry_pg_connect(const char *conninfo, const char *password, char *err,
-    size_t errlen)
+sentry_pg_connect(const char *conninfo, const char *password, long timeout,
+    char *err, size_t errlen)
 {
+	char set_timeout[64];
 	/* Later keywords override earlier ones: conninfo may set its own
 	 * timeout and name; the configured password always wins. */
 	const char *keys[] = { "connect_timeout", "application_name",
-	    "dbname", "password", NULL };
+	    "dbname", "client_encoding", "password", NULL };
 	const char *vals[] = { "10", "relaycfg-sentry-sync", conninfo,
-	    password, NULL };
+	    "UTF8", password, NULL };
 	struct sentry_pg *pg;
 
 	if ((pg = calloc(1, sizeof(*pg))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	pg->timeout = timeout;
 	if (password == NULL)
-		keys[3] = NULL;
+		keys[4] = NULL;
 	pg->conn = PQconnectdbParams(keys, vals, 1);
 	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
-		pg_error(pg->conn, "connect", err, errlen);
+		pg_error(pg, "connect", err, errlen);
 		goto fail;
 	}
 	(void)PQsetNoticeProcessor(pg->conn, pg_notice, NULL);
-	if (PQsetClientEncoding(pg->conn, "UTF8") != 0) {
-		pg_error(pg->conn, "client_encoding UTF8", err, errlen);
+	/* Set with the connection (PQsetClientEncoding would be a statement
+	 * without pg_exec's deadline), after conninfo so that it wins. */
+	if (strcmp(pg_encoding_to_char(PQclientEncoding(pg->conn)),
+	    "UTF8") != 0) {
+		snprintf(err, errlen, "PostgreSQL: the connection's "
+		    "client_encoding is not UTF8");
 		goto fail;
 	}
 	if (pg_command(pg, "SET default_transaction_read_only = on", err,
 	    errlen) != 0 ||
 	    pg_command(pg, "SET TimeZone = 'UTC'", err, errlen) != 0 ||
-	    pg_command(pg, "SET statement_timeout = '300s'", err,
-	    errlen) != 0)
+	    (snprintf(set_timeout, sizeof(set_timeout),
+	    "SET statement_timeout = '%lds'", timeout),
+	    pg_command(pg, set_timeout, err, errlen) != 0))
 		goto fail;
 	return pg;
 fail:
@@ -263,7 +362,7 @@ schema_read(struct sentry_pg *pg, struct pg_schema *sc, char *err,
 	PGresult *res;
 	int rc = -1;
 
-	res = PQexec(pg->conn, "SELECT c.relname::text, a.attname::text, "
+	res = pg_exec(pg, "SELECT c.relname::text, a.attname::text, "
 	    "has_table_privilege(c.oid, 'SELECT') FROM pg_catalog.pg_class c "
 	    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 	    "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
@@ -271,7 +370,7 @@ schema_read(struct sentry_pg *pg, struct pg_schema *sc, char *err,
 	    "AND a.attnum > 0 AND NOT a.attisdropped "
 	    "AND c.relname LIKE 'sentry\\_%'");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pg_error(pg->conn, "reading the schema", err, errlen);
+		pg_error(pg, "reading the schema", err, errlen);
 		goto out;
 	}
 	for (int t = 0; t < MT_COUNT; t++) {
@@ -367,9 +466,9 @@ sentry_pg_digests(struct sentry_pg *pg,
 		snprintf(err, errlen, "digest statement too long");
 		return -1;
 	}
-	res = PQexec(pg->conn, sql);
+	res = pg_exec(pg, sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		pg_error(pg->conn, "digests", err, errlen);
+		pg_error(pg, "digests", err, errlen);
 		PQclear(res);
 		return -1;
 	}
@@ -397,9 +496,9 @@ read_table(struct sentry_pg *pg, struct mirror_rows *want,
 		snprintf(err, errlen, "%s: statement too long", t->name);
 		return -1;
 	}
-	res = PQexec(pg->conn, sql);
+	res = pg_exec(pg, sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pg_error(pg->conn, t->name, err, errlen);
+		pg_error(pg, t->name, err, errlen);
 		goto out;
 	}
 	if ((vals = calloc(t->ncols, sizeof(*vals))) == NULL) {
@@ -470,8 +569,9 @@ sentry_pg_read(struct sentry_pg *pg, struct mirror_rows want[MT_COUNT],
 	if (rc != 0)
 		snprintf(err, errlen, "out of memory");
 out:
-	/* Read only: COMMIT and ROLLBACK are the same; ROLLBACK never fails. */
-	PQclear(PQexec(pg->conn, "ROLLBACK"));
+	/* Read only: COMMIT and ROLLBACK are the same; ROLLBACK never fails
+	 * (a lost connection is closed by the caller, the rest with it). */
+	PQclear(pg_exec(pg, "ROLLBACK"));
 	if (rc != 0)
 		for (int t = 0; t < MT_COUNT; t++)
 			mirror_rows_free(&want[t]);
@@ -506,7 +606,7 @@ sentry_pg_wait(struct sentry_pg *pg, long ms)
 	struct pollfd pfd;
 	int r;
 
-	if (PQstatus(pg->conn) != CONNECTION_OK)
+	if (pg->lost || PQstatus(pg->conn) != CONNECTION_OK)
 		return -1;
 	if (PQconsumeInput(pg->conn) == 0)
 		return -1;

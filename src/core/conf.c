@@ -123,6 +123,7 @@ static const struct conf_key conf_keys[] = {
 	{ "feature",			CT_FEATURE,	OFF(sentry), 0 },
 	{ "sentry_pg",			CT_STRING,	OFF(sentry_pg), 0 },
 	{ "sentry_pg_password",		CT_STRING,	OFF(sentry_pg_password), 0 },
+	{ "sentry_pg_timeout",		CT_UINT,	OFF(sentry_pg_timeout), 86400 },
 	{ "sentry_sync_max_delete",	CT_UINT,	OFF(sentry_sync_max_delete), 100 },
 	{ "sentry_sync_delete_relays",	CT_BOOL,	OFF(sentry_sync_delete_relays), 0 },
 };
@@ -164,6 +165,7 @@ conf_defaults(void)
 	c->open_registration = true;
 	c->answer_gzip = true;
 	c->sentry_sync_max_delete = 50;
+	c->sentry_pg_timeout = 300;
 	if (sentry_settings_init(&c->sentry) != 0) {
 		free(c);
 		return NULL;
@@ -828,7 +830,8 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 	}
 	/*
 	 * 0 would time every memcached call out (a cache never used), every
-	 * peer out, or every signature (every relay locked out).
+	 * peer out, or every signature (every relay locked out); to
+	 * PostgreSQL it would mean no statement timeout at all.
 	 */
 	const struct { unsigned v; enum conf_setting s; const char *name; }
 	    nonzero[] = {
@@ -840,6 +843,8 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 		{ c->io_timeout, CONF_IO_TIMEOUT, "io_timeout" },
 		{ c->signature_max_age, CONF_SIGNATURE_MAX_AGE,
 		    "signature_max_age" },
+		{ c->sentry_pg_timeout, CONF_SENTRY_PG_TIMEOUT,
+		    "sentry_pg_timeout" },
 	};
 	for (size_t i = 0; i < sizeof(nonzero) / sizeof(nonzero[0]); i++)
 		if (nonzero[i].v == 0) {

@@ -85,6 +85,7 @@ enum conf_setting {
 	CONF_STATSD_PREFIX,
 	CONF_STATSD_TAGS,
 	CONF_SENTRY_PG,		/* checked by relaycfgctl sentry-sync (libpq) */
+	CONF_SENTRY_PG_TIMEOUT,
 	CONF_REGISTRATION_SECRET,	/* a short one is warned of */
 	CONF_N_SETTINGS
 };
@@ -184,6 +185,7 @@ struct conf {
 	/* relaycfgctl sentry-sync: Sentry's PostgreSQL, read only */
 	char		*sentry_pg;		/* libpq connection string */
 	char		*sentry_pg_password;	/* kept out of the string */
+	unsigned	 sentry_pg_timeout;	/* s per statement; default 300 */
 	unsigned	 sentry_sync_max_delete;	/* percent; default 50 */
 	bool		 sentry_sync_delete_relays;	/* default off */
 };

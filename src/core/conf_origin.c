@@ -40,6 +40,7 @@ static const struct {
 	[CONF_STATSD_PREFIX] =	{ "statsd_prefix", NULL },
 	[CONF_STATSD_TAGS] =	{ "statsd_tags", NULL },
 	[CONF_SENTRY_PG] =	{ "sentry_pg", NULL },
+	[CONF_SENTRY_PG_TIMEOUT] = { "sentry_pg_timeout", NULL },
 	[CONF_REGISTRATION_SECRET] = { "registration_secret", NULL },
 };
 

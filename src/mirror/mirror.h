@@ -205,20 +205,25 @@ bool	mirror_rows_sort(struct mirror_rows *r);
 int	mirror_row_cmp(const struct mirror_table *t, const struct mirror_row *a,
 	    const struct mirror_row *b);
 
+/* Deepest JSON relaycfg stores (json-c's default, as option set). */
+#define MIRROR_JSON_DEPTH	32
+
 /*
  * mirror_json_canonical - json (len bytes, NUL-terminated) parsed
- * strictly and re-serialised compactly, in a new string; NULL when it is
- * not JSON, or holds an integer json-c would change (mirror_json_wide),
- * or on OOM (*oom is set).
+ * strictly and re-serialised compactly, in a new string; NULL when
+ * mirror_json_refusal has a reason, or on OOM (*oom is set).
  */
 char	*mirror_json_canonical(const char *json, size_t len, bool *oom);
 
 /*
- * mirror_json_wide - json is JSON with an integer below INT64_MIN or
- * above UINT64_MAX (no fraction, no exponent), which json-c would turn
- * into the nearest of the two without a word.
+ * mirror_json_refusal - why json (len bytes) cannot be stored, as the
+ * end of a sentence about the column ("is not JSON ..."), a static
+ * string: not JSON at all (a pickle an old Sentry wrote), nested deeper
+ * than MIRROR_JSON_DEPTH, or holding an integer below INT64_MIN or above
+ * UINT64_MAX (no fraction, no exponent), which json-c would turn into
+ * the nearest of the two without a word.  NULL when it can be.
  */
-bool	 mirror_json_wide(const char *json, size_t len);
+const char *mirror_json_refusal(const char *json, size_t len);
 
 /* One change: a row to insert (want), update (have -> want), delete (have). */
 enum mirror_op { MO_INSERT, MO_UPDATE, MO_DELETE };

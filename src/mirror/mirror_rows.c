@@ -49,12 +49,23 @@ mirror_rows_free(struct mirror_rows *r)
 	mirror_rows_init(r, r->t);
 }
 
-/* mirror_json_wide - see mirror.h. */
-bool
-mirror_json_wide(const char *json, size_t len)
+/* mirror_json_refusal - see mirror.h. */
+const char *
+mirror_json_refusal(const char *json, size_t len)
 {
-	return len < INT32_MAX && jsonstrict_check(json, len,
-	    JSONSTRICT_DEPTH_MAX, NULL) == 0 && jsonstrict_wide_integer(json, len);
+	const char *why = NULL;
+
+	if (len >= INT32_MAX)
+		return "is too long";
+	if (jsonstrict_check(json, len, MIRROR_JSON_DEPTH, &why) != 0)
+		/* jsonstrict's phrase for it (test_mirror pins it). */
+		return strcmp(why, "nesting too deep") == 0 ? "is JSON nested "
+		    "deeper than 32 levels, which relaycfg does not store" :
+		    "is not JSON (a pickled value?)";
+	if (jsonstrict_wide_integer(json, len))
+		return "has an integer beyond 64 bits, which relaycfg would "
+		    "store changed";
+	return NULL;
 }
 
 /* mirror_json_canonical - see mirror.h. */
@@ -68,10 +79,9 @@ mirror_json_canonical(const char *json, size_t len, bool *oom)
 
 	*oom = false;
 	/* json-c alone takes single quotes and raw control bytes. */
-	if (len >= INT32_MAX || jsonstrict_check(json, len,
-	    JSONSTRICT_DEPTH_MAX, NULL) != 0 || jsonstrict_wide_integer(json, len))
+	if (mirror_json_refusal(json, len) != NULL)
 		return NULL;
-	if ((tok = json_tokener_new()) == NULL) {
+	if ((tok = json_tokener_new_ex(MIRROR_JSON_DEPTH)) == NULL) {
 		*oom = true;
 		return NULL;
 	}
@@ -358,11 +368,7 @@ mirror_rows_add(struct mirror_rows *r, const char *const *vals, bool sentry,
 					    t->name, mirror_key_text(t, vals,
 					    shown, sizeof(shown)),
 					    t->cols[i].name,
-					    mirror_json_wide(s, strlen(s)) ?
-					    "has an integer beyond 64 bits, "
-					    "which relaycfg would store "
-					    "changed" :
-					    "is not JSON (a pickled value?)");
+					    mirror_json_refusal(s, strlen(s)));
 				return keep_key(r, vals) == 0 ? 1 : -1;
 			}
 		}

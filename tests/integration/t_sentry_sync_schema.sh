@@ -9,10 +9,15 @@
 #     nearest bound; the bounds themselves are mirrored exactly;
 #   * a Sentry lacking a column relaycfg cannot do without (a key's
 #     status) is refused with nothing written, not read as unknown;
+#   * an option value nested deeper than relaycfg stores (32) is reported
+#     as such, not as "not JSON";
 #   * PostgreSQL's messages are one line each, prefixed like relaycfgctl's
 #     own (under the service each line is a journal entry): libpq's
 #     two-line connect error, and the FATAL a server sends to a --watch
-#     it ends.
+#     it ends;
+#   * a Sentry that does not answer (a statement waiting on a lock, a
+#     backend frozen like a host or network that says nothing) ends the
+#     sync after sentry_pg_timeout, instead of leaving it waiting forever.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 . "$top_srcdir/tests/lib/postgres.sh"
@@ -149,5 +154,96 @@ is "$?" 0 "--watch stops cleanly"
 is "$(grep -vc '^relaycfgctl: sentry-sync: ' "$T/watch.err")" 0 \
     "every line --watch wrote to stderr is relaycfgctl's, none libpq's bare"
 [ -s "$T/watch.err" ] && diag "$(cat "$T/watch.err")"
+
+
+# --- JSON nested deeper than relaycfg stores -----------------------------------
+DEEP33=$(printf '%.0s[' $(seq 33))$(printf '%.0s]' $(seq 33))
+DEEP32=$(printf '%.0s[' $(seq 32))$(printf '%.0s]' $(seq 32))
+pgsql "INSERT INTO sentry_projectoptions (project_id, key, value) VALUES
+ (1, 'test:deep33', '$DEEP33'), (1, 'test:deep32', '$DEEP32')" >/dev/null
+sync
+is "$RC" 0 "a deeply nested value does not fail the sync"
+like "$ERR" "skipped sentry_projectoptions \\(1 test:deep33\\): value is JSON nested deeper than 32 levels, which relaycfg does not store" \
+    "a value nested 33 deep is reported as such, not as a pickle"
+is "$(sql "SELECT value FROM sentry_projectoptions WHERE \`key\` = 'test:deep32'")" \
+    "$DEEP32" "one nested 32 deep is mirrored"
+pgsql "DELETE FROM sentry_projectoptions WHERE key LIKE 'test:deep%'" >/dev/null
+sync
+
+# --- a Sentry that does not answer -----------------------------------------------
+# sentry_pg_timeout = 2.  A statement waiting on a lock is ended by
+# PostgreSQL itself (statement_timeout); a backend that is frozen (SIGSTOP:
+# as a frozen host, or a network that drops everything) can end nothing,
+# and libpq alone would wait forever: the sync gives up 10 s later.
+{ grep -v '^sentry_pg_timeout' "$RELAYCFG_CONF"; echo "sentry_pg_timeout = 2"; } \
+    >"$T/pgtimeout.conf"
+pgsync_slow() {
+	"$RELAYCFGCTL" -c "$T/pgtimeout.conf" sentry-sync >"$T/slow.out" \
+	    2>"$T/slow.err"
+}
+lock_projects() {
+	pgsql "BEGIN; LOCK TABLE sentry_project IN ACCESS EXCLUSIVE MODE;
+	    SELECT pg_sleep(120); COMMIT" >/dev/null 2>&1 &
+	LOCKER=$!
+	for _ in $(seq 100); do
+		[ "$(pgsql "SELECT COUNT(*) FROM pg_locks l JOIN pg_class c
+		    ON c.oid = l.relation WHERE c.relname = 'sentry_project'
+		    AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+unlock_projects() {
+	pgsql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	    WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()" \
+	    >/dev/null
+	wait "$LOCKER" 2>/dev/null
+}
+lock_projects
+ok $? "sentry_project locked by another session"
+pgsync_slow
+is "$?" 1 "a statement waiting on a lock: the sync fails (exit 1)"
+like "$(cat "$T/slow.err")" '^relaycfgctl: sentry-sync: PostgreSQL: sentry_project: ERROR: +canceling statement due to statement timeout' \
+    "... ended by PostgreSQL after sentry_pg_timeout, said in one line"
+pgsync_slow &
+SLOW=$!
+BACKEND=""
+for _ in $(seq 100); do
+	BACKEND=$(pgsql "SELECT pid FROM pg_stat_activity
+	    WHERE application_name = 'relaycfg-sentry-sync'
+	    AND wait_event_type = 'Lock'")
+	[ -n "$BACKEND" ] && break
+	sleep 0.05
+done
+[ -n "$BACKEND" ]
+ok $? "the next sync waits on the lock"
+kill -STOP "$BACKEND"
+unlock_projects
+for _ in $(seq 600); do
+	kill -0 "$SLOW" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$SLOW" 2>/dev/null; then
+	ok 1 "its backend frozen: the sync gives up (still waiting after 60 s)"
+	kill -KILL "$SLOW"
+	wait "$SLOW" 2>/dev/null
+else
+	wait "$SLOW"
+	is "$?" 1 "its backend frozen: the sync gives up (exit 1)"
+fi
+kill -CONT "$BACKEND"
+is "$(cat "$T/slow.err")" "relaycfgctl: sentry-sync: PostgreSQL: sentry_project: no answer within 12 s (the server or the network is frozen?); connection dropped" \
+    "... after sentry_pg_timeout + 10 s, said in one line"
+sync
+is "$RC" 0 "PostgreSQL answering again: the sync applies"
+[ "$RC" = 0 ] || diag "$ERR"
+"$RELAYCFGCTL" -c "$T/pgtimeout.conf" sentry-sync >/dev/null 2>&1
+is "$?" 0 "... with sentry_pg_timeout = 2 too"
+{ grep -v '^sentry_pg_timeout' "$RELAYCFG_CONF"; echo "sentry_pg_timeout = 0"; } \
+    >"$T/pgtimeout0.conf"
+"$RELAYCFGCTL" -c "$T/pgtimeout0.conf" sentry-sync >/dev/null 2>"$T/zero.err"
+is "$?" 1 "sentry_pg_timeout = 0 is a configuration error"
+like "$(cat "$T/zero.err")" 'sentry_pg_timeout must be at least 1' "... said as such"
 
 done_testing

@@ -329,9 +329,46 @@ test_json_canonical(void **state)
 	assert_null(canon("18446744073709551616"));
 	assert_null(canon("[-9223372036854775809]"));
 	assert_null(canon("{\"a\": [1, 100000000000000000000]}"));
-	assert_true(mirror_json_wide("{\"a\": 100000000000000000000}", 28));
-	assert_false(mirror_json_wide("[18446744073709551615, -1]", 26));
-	assert_false(mirror_json_wide("gAKILg==", 8));
+	assert_string_equal(mirror_json_refusal(
+	    "{\"a\": 100000000000000000000}", 28), "has an integer beyond 64 "
+	    "bits, which relaycfg would store changed");
+	assert_null(mirror_json_refusal("[18446744073709551615, -1]", 26));
+	assert_string_equal(mirror_json_refusal("gAKILg==", 8),
+	    "is not JSON (a pickled value?)");
+
+	/* Stored as deep as option set and the server's json-c take (32);
+	 * deeper is said as such, not as "not JSON" (json-c refused 33-64
+	 * deep and the sync called that a pickle); beyond 64 it is unread. */
+	{
+		char deep[200];
+		size_t d;
+
+		for (d = 0; d < 32; d++)
+			deep[d] = '[';
+		for (; d < 64; d++)
+			deep[d] = ']';
+		deep[d] = '\0';
+		assert_canon(deep, deep);
+		assert_null(mirror_json_refusal(deep, d));
+		memmove(deep + 1, deep, d + 1);
+		deep[0] = '[';
+		deep[d + 1] = ']';
+		deep[d + 2] = '\0';
+		assert_null(canon(deep));
+		assert_string_equal(mirror_json_refusal(deep, d + 2), "is JSON "
+		    "nested deeper than 32 levels, which relaycfg does not "
+		    "store");
+		/* Deeper than jsonstrict reads at all: the same words. */
+		for (d = 0; d < 65; d++)
+			deep[d] = '[';
+		for (; d < 130; d++)
+			deep[d] = ']';
+		deep[d] = '\0';
+		assert_string_equal(mirror_json_refusal(deep, d), "is JSON "
+		    "nested deeper than 32 levels, which relaycfg does not "
+		    "store");
+
+	}
 
 	/* Only len bytes are read: an embedded NUL ends nothing early. */
 	out = mirror_json_canonical("[1]\0[2]", 7, &oom);
