@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 
+#include "clock.h"
 #include "ctl_sentry.h"
 #include "db.h"
 
@@ -87,26 +87,16 @@ pg_error(const struct sentry_pg *pg, const char *what, char *err,
 	snprintf(err, errlen, "PostgreSQL: %s: %s", what, m);
 }
 
-/* Monotonic seconds. */
-static double
-pg_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
- * Wait until libpq has read input or deadline (monotonic s) passes.
+ * Wait until libpq has read input or deadline (clock_mono_ms) passes.
  * Returns 0, or -1: the connection failed (libpq says why) or the
  * deadline passed (pg->lost set).
  */
 static int
-pg_wait_input(struct sentry_pg *pg, double deadline)
+pg_wait_input(struct sentry_pg *pg, long long deadline)
 {
 	struct pollfd pfd;
-	double left;
+	long long left;
 	int r;
 
 	pfd.fd = PQsocket(pg->conn);
@@ -114,12 +104,11 @@ pg_wait_input(struct sentry_pg *pg, double deadline)
 	if (pfd.fd < 0)
 		return -1;
 	do {
-		if ((left = deadline - pg_now()) <= 0) {
+		if ((left = deadline - clock_mono_ms()) <= 0) {
 			pg->lost = true;
 			return -1;
 		}
-		r = poll(&pfd, 1, left > 1e6 ? 1000000000 :
-		    (int)(left * 1000) + 1);
+		r = poll(&pfd, 1, (int)left);
 	} while (r == 0 || (r < 0 && errno == EINTR));
 	if (r < 0)
 		return -1;
@@ -140,7 +129,8 @@ static PGresult *
 pg_exec(struct sentry_pg *pg, const char *sql)
 {
 	PGresult *res, *kept = NULL;
-	double deadline = pg_now() + (double)(pg->timeout + PG_CLIENT_SLACK);
+	long long deadline = clock_mono_ms() +
+	    (pg->timeout + PG_CLIENT_SLACK) * 1000LL;
 
 	if (pg->lost || PQsendQuery(pg->conn, sql) == 0)
 		return NULL;
