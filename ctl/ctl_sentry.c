@@ -374,14 +374,13 @@ print_summary(const struct sync *s, const struct mirror_plan *plan,
 }
 
 /* Step 1: have the digests moved?  false also when they cannot be read
- * (the full read will say why); *ok says whether now holds them. */
+ * (the full read will say why, unless the connection is lost: then err
+ * says why); *ok says whether now holds them. */
 static bool
 digests_unchanged(struct sync *s, char now[MT_COUNT][SENTRY_PG_DIGEST_LEN],
-    bool *ok)
+    bool *ok, char *err, size_t errlen)
 {
-	char err[512];
-
-	*ok = sentry_pg_digests(s->pg, now, err, sizeof(err)) == 0;
+	*ok = sentry_pg_digests(s->pg, now, err, errlen) == 0;
 	if (!*ok)
 		return false;
 	if (!s->have_digests || now_seconds() - s->last_full >= VERIFY_EVERY)
@@ -534,8 +533,15 @@ sync_round(struct sync *s)
 
 	if (pg_ensure(s) != 0)
 		return ROUND_FAILED;
-	if (s->watch > 0 && digests_unchanged(s, digests, &digests_ok))
+	if (s->watch > 0 && digests_unchanged(s, digests, &digests_ok, err,
+	    sizeof(err)))
 		return ROUND_DONE;
+	if (s->watch > 0 && !digests_ok && sentry_pg_lost(s->pg)) {
+		/* Unanswered: the full read could not even be sent. */
+		ctl_warn(cmd, "%s", err);
+		pg_drop(s);
+		return ROUND_FAILED;
+	}
 	s->refused = 0;
 	if (sentry_pg_read(s->pg, want, report_refused, s, err,
 	    sizeof(err)) != 0) {

@@ -33,6 +33,12 @@ struct sentry_pg *sentry_pg_connect(const char *conninfo,
 void	sentry_pg_close(struct sentry_pg *pg);
 
 /*
+ * sentry_pg_lost - did a statement go unanswered past its deadline?  The
+ * connection is then good for nothing but sentry_pg_close.
+ */
+bool	sentry_pg_lost(const struct sentry_pg *pg);
+
+/*
  * sentry_pg_check_conninfo - is conninfo what libpq reads as a connection
  * string (key=value pairs, or a postgresql:// or postgres:// URI)?  Any
  * other text libpq would take as a database name, and an empty one as

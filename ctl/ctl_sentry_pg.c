@@ -285,6 +285,13 @@ sentry_pg_close(struct sentry_pg *pg)
 	free(pg);
 }
 
+/* sentry_pg_lost - see ctl_sentry.h. */
+bool
+sentry_pg_lost(const struct sentry_pg *pg)
+{
+	return pg->lost;
+}
+
 /* Append to buf (PG_SQL_MAX); false when it would not fit. */
 static bool
 append(char *buf, size_t *len, const char *s)

@@ -238,6 +238,49 @@ is "$(cat "$T/slow.err")" "relaycfgctl: sentry-sync: PostgreSQL: sentry_project:
 sync
 is "$RC" 0 "PostgreSQL answering again: the sync applies"
 [ "$RC" = 0 ] || diag "$ERR"
+
+# --watch: a round whose backend froze fails, and the next one reconnects
+# and mirrors what changed in the meantime.
+"$RELAYCFGCTL" -c "$T/pgtimeout.conf" sentry-sync --watch 1 \
+    >"$T/fwatch.out" 2>"$T/fwatch.err" &
+FWATCH=$!
+for _ in $(seq 50); do
+	[ "$(pgsql "SELECT COUNT(*) FROM pg_stat_activity
+	    WHERE application_name = 'relaycfg-sentry-sync'")" = 1 ] && break
+	sleep 0.1
+done
+lock_projects
+BACKEND=""
+for _ in $(seq 100); do
+	BACKEND=$(pgsql "SELECT pid FROM pg_stat_activity
+	    WHERE application_name = 'relaycfg-sentry-sync'
+	    AND wait_event_type = 'Lock'")
+	[ -n "$BACKEND" ] && break
+	sleep 0.05
+done
+[ -n "$BACKEND" ]
+ok $? "a round of the watch waits on the lock"
+kill -STOP "$BACKEND"
+unlock_projects
+pgsql "UPDATE sentry_project SET name = 'Web after the freeze' WHERE id = 1" \
+    >/dev/null
+for _ in $(seq 300); do
+	grep -q 'no answer within 12 s' "$T/fwatch.err" && break
+	sleep 0.1
+done
+like "$(cat "$T/fwatch.err")" 'PostgreSQL: digests: no answer within 12 s' \
+    "--watch: the frozen round gives up and says so, naming its statement"
+for _ in $(seq 100); do
+	[ "$(sql "SELECT name FROM sentry_project WHERE id = 1")" = \
+	    "Web after the freeze" ] && break
+	sleep 0.1
+done
+is "$(sql "SELECT name FROM sentry_project WHERE id = 1")" \
+    "Web after the freeze" "... and the next round reconnects and mirrors the change"
+kill -TERM "$FWATCH"
+wait "$FWATCH"
+is "$?" 0 "--watch stops cleanly"
+kill -CONT "$BACKEND"
 "$RELAYCFGCTL" -c "$T/pgtimeout.conf" sentry-sync >/dev/null 2>&1
 is "$?" 0 "... with sentry_pg_timeout = 2 too"
 { grep -v '^sentry_pg_timeout' "$RELAYCFG_CONF"; echo "sentry_pg_timeout = 0"; } \
