@@ -118,8 +118,9 @@ pg_wait_input(struct sentry_pg *pg, long long deadline)
 /*
  * pg_exec - PQexec with a deadline of statement_timeout + PG_CLIENT_SLACK
  * seconds for the whole statement.  Returns what PQexec would (the last
- * result, or the first error result; the caller PQclears it), or NULL
- * when the connection failed or no answer came in time.  After a missed
+ * result, or the first error result, such as the FATAL of a server that
+ * ends the connection; the caller PQclears it), or NULL when it could not
+ * be sent or no answer came in time.  After a missed
  * deadline pg->lost is set and every later call returns NULL at once:
  * what libpq holds of the connection then is unknown, so the only way
  * on is a new connection (the caller closes this one).  Statements here
@@ -135,11 +136,17 @@ pg_exec(struct sentry_pg *pg, const char *sql)
 	if (pg->lost || PQsendQuery(pg->conn, sql) == 0)
 		return NULL;
 	for (;;) {
-		while (PQisBusy(pg->conn))
-			if (pg_wait_input(pg, deadline) != 0) {
-				PQclear(kept);
-				return NULL;
-			}
+		while (PQisBusy(pg->conn) && !pg->lost)
+			if (pg_wait_input(pg, deadline) != 0)
+				break;
+		/* A connection that failed still hands out its error result
+		 * (the server's FATAL), at once; any other failure would let
+		 * PQgetResult wait. */
+		if (pg->lost || (PQisBusy(pg->conn) &&
+		    PQstatus(pg->conn) != CONNECTION_BAD)) {
+			PQclear(kept);
+			return NULL;
+		}
 		if ((res = PQgetResult(pg->conn)) == NULL)
 			break;
 		if (kept != NULL && PQresultStatus(kept) == PGRES_FATAL_ERROR) {

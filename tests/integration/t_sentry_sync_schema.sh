@@ -206,6 +206,19 @@ pgsync_slow
 is "$?" 1 "a statement waiting on a lock: the sync fails (exit 1)"
 like "$(cat "$T/slow.err")" '^relaycfgctl: sentry-sync: PostgreSQL: sentry_project: ERROR: +canceling statement due to statement timeout' \
     "... ended by PostgreSQL after sentry_pg_timeout, said in one line"
+# Ended by the server while it waits: its FATAL, in one line.
+pgsync_slow &
+SLOW=$!
+for _ in $(seq 100); do
+	[ "$(pgsql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	    WHERE application_name = 'relaycfg-sentry-sync'
+	    AND wait_event_type = 'Lock'")" = t ] && break
+	sleep 0.05
+done
+wait "$SLOW"
+is "$?" 1 "a backend terminated while it waits: the sync fails (exit 1)"
+like "$(cat "$T/slow.err")" '^relaycfgctl: sentry-sync: PostgreSQL: sentry_project: FATAL: +terminating connection due to administrator command' \
+    "... with the server's FATAL, in one line"
 pgsync_slow &
 SLOW=$!
 BACKEND=""
