@@ -169,6 +169,38 @@ forwarded_for_join(FCGX_Request *fcgx, const char *first, unsigned n)
 	return out;
 }
 
+/*
+ * uri_origin_form - rewrite, in place, a REQUEST_URI in absolute form
+ * ("http://host:port/path?query", RFC 9112 section 3.2.2, which a server
+ * must accept) to its origin form ("/path?query"); an absolute form
+ * without a path becomes "/" and its query.  nginx passes the origin form
+ * whatever the client sent; Apache passes the target as sent, so without
+ * this Relay's paths were a 404 there.  Only http and https (any case) are
+ * taken: Apache refuses other schemes itself.  Any other URI is left as it
+ * is.  Returns nothing.
+ */
+static void
+uri_origin_form(char *uri)
+{
+	size_t skip;
+	char *p;
+
+	if (strncasecmp(uri, "http://", 7) == 0)
+		skip = 7;
+	else if (strncasecmp(uri, "https://", 8) == 0)
+		skip = 8;
+	else
+		return;
+	p = uri + skip + strcspn(uri + skip, "/?");
+	if (*p == '/')
+		memmove(uri, p, strlen(p) + 1);
+	else {
+		/* "http://" is longer than the "/" put in its place */
+		uri[0] = '/';
+		memmove(uri + 1, p, strlen(p) + 1);
+	}
+}
+
 int
 http_request_open(struct request *req, FCGX_Request *fcgx)
 {
@@ -201,6 +233,7 @@ http_request_open(struct request *req, FCGX_Request *fcgx)
 	 * the latter to the wrapper script.  The query comes from the URI too,
 	 * unless the server only gave QUERY_STRING.
 	 */
+	uri_origin_form(req->path);
 	if ((q = strchr(req->path, '?')) != NULL) {
 		*q++ = '\0';
 		req->query = strdup(q);

@@ -19,7 +19,7 @@ struct request {
 	/* copied params; never NULL ("" when absent) */
 	char		*method;
 	char		*uri;		/* REQUEST_URI as sent */
-	char		*path;		/* REQUEST_URI up to '?' */
+	char		*path;		/* REQUEST_URI up to '?', in origin form */
 	char		*query;		/* QUERY_STRING, or the part after '?' */
 	char		*remote_addr;
 	/*

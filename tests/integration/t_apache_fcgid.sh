@@ -127,6 +127,11 @@ is "$HTTP_STATUS" 404 "relaycfg routes on REQUEST_URI: unknown path is its 404"
 is "$HTTP_BODY" '{"detail":"Not found"}' "... as JSON"
 http POST /api/0/relays/live/ --data '{}'
 is "$HTTP_STATUS" 405 "405 from relaycfg"
+# A request target in absolute form (RFC 9112 3.2.2) reaches relaycfg as
+# sent, in REQUEST_URI; it routes on the path, as behind nginx.
+http GET /api/0/relays/live/ --request-target "http://127.0.0.1:$APACHE_PORT/api/0/relays/live/?x=1"
+is "$HTTP_STATUS" 200 "live asked in absolute form"
+is "$HTTP_BODY" '{"is_healthy":true}' "... answered by the endpoint, not a 404"
 
 pids=$(fcgid_pids)
 ok $(( $(echo "$pids" | wc -w) < 1 )) "mod_fcgid started relaycfg"

@@ -174,6 +174,16 @@ is "$HTTP_STATUS" 200 "unix: /metrics through Apache"
 like "$HTTP_HEADERS" '^Content-Type: text/plain; version=0.0.4' "unix: in Prometheus' text format"
 like "$HTTP_BODY" '^# TYPE relaycfg_requests_total counter$' "unix: with the request counters"
 signed_checks unix
+# A request target in absolute form (RFC 9112 3.2.2): Apache passes it in
+# REQUEST_URI as sent, nginx only its path; relaycfg routes on the path.
+http GET /api/0/relays/live/ --request-target "http://127.0.0.1:$APACHE_PORT/api/0/relays/live/"
+is "$HTTP_STATUS" 200 "unix: live asked in absolute form"
+is "$HTTP_BODY" '{"is_healthy":true}' "... answered by the endpoint, not a 404"
+printf '{"publicKeys":["%s"]}' "$PK" >"$T/pk1.json"
+signed_http S /api/0/relays/projectconfigs/ "$T/pk1.json" \
+    --request-target "HTTP://127.0.0.1:$APACHE_PORT/api/0/relays/projectconfigs/?version=3"
+is "$HTTP_STATUS" 200 "unix: signed v3 fetch in absolute form"
+like "$HTTP_BODY" "\"$PK\":\\{\"disabled\":false" "... with the version from its query"
 ok $(( $(served_by "$T/relaycfg.log") <= before_unix )) "unix: served by the socket instance"
 is "$(served_by "$T/relaycfg-tcp.log")" "$before_tcp" "unix: nothing went to TCP"
 

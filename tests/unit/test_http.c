@@ -303,6 +303,23 @@ test_request_params(void **state)
 	assert_string_equal(req.forwarded_for, "");
 	http_request_close(&req);
 
+	/* An absolute-form target (Apache passes it as sent) is routed on
+	 * its path, as nginx passes it; other URIs stay as they are. */
+	env[4] = "REQUEST_URI=HTTPS://relay.example:443/api/0/relays/live/?v=3";
+	assert_int_equal(http_request_open(&req, &fcgx), 0);
+	assert_string_equal(req.path, "/api/0/relays/live/");
+	assert_string_equal(req.query, "v=3");
+	http_request_close(&req);
+	env[4] = "REQUEST_URI=http://relay.example?v=3";
+	assert_int_equal(http_request_open(&req, &fcgx), 0);
+	assert_string_equal(req.path, "/");
+	assert_string_equal(req.query, "v=3");
+	http_request_close(&req);
+	env[4] = "REQUEST_URI=http:/api/0/relays/live/";
+	assert_int_equal(http_request_open(&req, &fcgx), 0);
+	assert_string_equal(req.path, "http:/api/0/relays/live/");
+	http_request_close(&req);
+
 	/* Without "?" in the URI, QUERY_STRING is the query. */
 	env[4] = "REQUEST_URI=/api/0/relays/live/";
 	assert_int_equal(http_request_open(&req, &fcgx), 0);
