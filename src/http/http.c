@@ -173,7 +173,7 @@ forwarded_for_join(FCGX_Request *fcgx, const char *first, unsigned n)
  * uri_origin_form - rewrite, in place, a REQUEST_URI in absolute form
  * ("http://host:port/path?query", RFC 9112 section 3.2.2, which a server
  * must accept) to its origin form ("/path?query"); an absolute form
- * without a path becomes "/" and its query.  nginx passes the origin form
+ * without a path becomes "/" and what follows its authority.  nginx passes the origin form
  * whatever the client sent; Apache passes the target as sent, so without
  * this Relay's paths were a 404 there.  Only http and https (any case) are
  * taken: Apache refuses other schemes itself.  Any other URI is left as it
@@ -191,7 +191,8 @@ uri_origin_form(char *uri)
 		skip = 8;
 	else
 		return;
-	p = uri + skip + strcspn(uri + skip, "/?");
+	/* the authority ends at "/", "?" or "#" (RFC 3986 3.2) */
+	p = uri + skip + strcspn(uri + skip, "/?#");
 	if (*p == '/')
 		memmove(uri, p, strlen(p) + 1);
 	else {

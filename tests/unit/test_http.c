@@ -315,6 +315,10 @@ test_request_params(void **state)
 	assert_string_equal(req.path, "/");
 	assert_string_equal(req.query, "v=3");
 	http_request_close(&req);
+	env[4] = "REQUEST_URI=http://relay.example#/metrics";
+	assert_int_equal(http_request_open(&req, &fcgx), 0);
+	assert_string_equal(req.path, "/#/metrics");	/* no path: "/" */
+	http_request_close(&req);
 	env[4] = "REQUEST_URI=http:/api/0/relays/live/";
 	assert_int_equal(http_request_open(&req, &fcgx), 0);
 	assert_string_equal(req.path, "http:/api/0/relays/live/");
