@@ -173,9 +173,9 @@ forwarded_for_join(FCGX_Request *fcgx, const char *first, unsigned n)
  * uri_origin_form - rewrite, in place, a REQUEST_URI in absolute form
  * ("http://host:port/path?query", RFC 9112 section 3.2.2, which a server
  * must accept) to its origin form ("/path?query"); an absolute form
- * without a path becomes "/" and what follows its authority.  nginx passes the origin form
- * whatever the client sent; Apache passes the target as sent, so without
- * this Relay's paths were a 404 there.  Only http and https (any case) are
+ * without a path becomes "/" and what follows its authority.  nginx
+ * passes the origin form whatever the client sent; Apache passes the
+ * target as sent, so without this Relay's paths were a 404 there.  Only http and https (any case) are
  * taken: Apache refuses other schemes itself.  Any other URI is left as it
  * is.  Returns nothing.
  */
