@@ -6,7 +6,9 @@
 # a signed fetch from the test's MariaDB and memcached, an upgrade to a
 # higher version leaves it running and answering on its old code (the
 # runbook's "restart after db migrate"), dpkg --remove stops it, and dpkg
-# --purge takes every file, the user and the override away again.
+# --purge takes every file, the user and the override away again.  A
+# relaycfg user made before the package without its group does not stop
+# postinst.
 #
 # No systemd runs here, so a stand-in answers the maintainer scripts:
 # /run/systemd/system (what they test for), deb-systemd-invoke and
@@ -15,8 +17,8 @@
 # test started.
 #
 # It installs into the real system (/usr, /etc, /lib/systemd): tests run as
-# root on machines rebuilt for every CI run.  A relaycfg package found
-# installed before the test is refused, never purged.
+# root on machines rebuilt for every CI run.  A relaycfg package, user or
+# group found before the test is refused, never purged or deleted.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 . "$top_srcdir/tests/lib/installed.sh"
@@ -29,16 +31,25 @@ need_binary nginx
 if dpkg-query -W -f='${Status}' relaycfg 2>/dev/null | grep -q installed; then
 	bail_out "a relaycfg package is already installed; not touching it"
 fi
+# The test makes and deletes relaycfg users of its own.
+if getent passwd relaycfg >/dev/null || getent group relaycfg >/dev/null; then
+	bail_out "a relaycfg user or group is already there; not touching it"
+fi
 version=$(sed -n '1s/^relaycfg (\([^)]*\)).*/\1/p' "$top_srcdir/debian/changelog")
 arch=$(dpkg --print-architecture)
 DEB=$T/relaycfg_${version}_$arch.deb
 SRC=$T/relaycfg-$version
 purged=no
+made_user=no
 made_run_systemd=""
 probe=""
 deb_cleanup() {
 	[ -z "$probe" ] || kill "$probe" 2>/dev/null
 	[ "$purged" = yes ] || dpkg --purge relaycfg >/dev/null 2>&1
+	if [ "$made_user" = yes ]; then
+		deluser --quiet --system relaycfg >/dev/null 2>&1
+		delgroup --quiet --system relaycfg >/dev/null 2>&1
+	fi
 	case $made_run_systemd in
 	/run/systemd) rm -rf /run/systemd ;;
 	/run/systemd/system) rmdir /run/systemd/system ;;
@@ -223,5 +234,31 @@ ok $(( $? == 0 )) "no statoverride left"
 ok $? "/usr/share/doc/relaycfg is gone"
 [ ! -e /run/relaycfg ]
 ok $? "/run/relaycfg is gone"
+
+# ---- a relaycfg user made before the package ---------------------------------
+# One made by hand without --group ("adduser --system relaycfg": primary
+# group nogroup): postinst adds the relaycfg group the units (Group=) and
+# the config's override need.
+adduser --quiet --system --no-create-home --home /nonexistent relaycfg \
+    >"$T/adduser.log" 2>&1
+ok $? "a relaycfg system user made before the package, without a group"
+made_user=yes
+getent group relaycfg >/dev/null
+ok $(( $? == 0 )) "... and no relaycfg group"
+purged=no
+sd_dpkg -i "$DEB" >"$T/dpkg-i-user.log" 2>&1
+ok $? "dpkg -i with that user there"
+is "$(dpkg-query -W -f='${Status}' relaycfg)" "install ok installed" \
+    "... configured"
+is "$(stat -c '%a %U %G' /etc/relaycfg.conf 2>&1)" "640 root relaycfg" \
+    "... the config: mode 0640, group relaycfg"
+is "$(id -un relaycfg) $(getent passwd relaycfg | cut -d: -f5)" "relaycfg " \
+    "... the user left as it was"
+sd_dpkg --purge relaycfg >"$T/purge-user.log" 2>&1
+ok $? "dpkg --purge"
+purged=yes
+deluser --quiet --system relaycfg >/dev/null 2>&1
+delgroup --quiet --system relaycfg >/dev/null 2>&1
+made_user=no
 
 done_testing
