@@ -7,8 +7,8 @@
 # higher version leaves it running and answering on its old code (the
 # runbook's "restart after db migrate"), dpkg --remove stops it, and dpkg
 # --purge takes every file, the user and the override away again.  A
-# relaycfg user made before the package without its group does not stop
-# postinst.
+# relaycfg user made before the package (by hand, with or without its
+# group) neither stops postinst nor is deleted by purge.
 #
 # No systemd runs here, so a stand-in answers the maintainer scripts:
 # /run/systemd/system (what they test for), deb-systemd-invoke and
@@ -238,7 +238,8 @@ ok $? "/run/relaycfg is gone"
 # ---- a relaycfg user made before the package ---------------------------------
 # One made by hand without --group ("adduser --system relaycfg": primary
 # group nogroup): postinst adds the relaycfg group the units (Group=) and
-# the config's override need.
+# the config's override need, and purge takes that group back but keeps
+# the user, which is not the package's.
 adduser --quiet --system --no-create-home --home /nonexistent relaycfg \
     >"$T/adduser.log" 2>&1
 ok $? "a relaycfg system user made before the package, without a group"
@@ -257,6 +258,27 @@ is "$(id -un relaycfg) $(getent passwd relaycfg | cut -d: -f5)" "relaycfg " \
 sd_dpkg --purge relaycfg >"$T/purge-user.log" 2>&1
 ok $? "dpkg --purge"
 purged=yes
+getent passwd relaycfg >/dev/null
+ok $? "the user made before the package is kept"
+getent group relaycfg >/dev/null
+ok $(( $? == 0 )) "the group postinst made is gone"
+deluser --quiet --system relaycfg >/dev/null 2>&1
+
+# One made as README step 2 says (adduser --system --group): purge keeps
+# both the user and its group.
+adduser --quiet --system --group --no-create-home --home /nonexistent \
+    relaycfg >"$T/adduser.log" 2>&1
+ok $? "README step 2's relaycfg user and group, made before the package"
+purged=no
+sd_dpkg -i "$DEB" >"$T/dpkg-i-user2.log" 2>&1
+ok $? "dpkg -i with them there"
+sd_dpkg --purge relaycfg >"$T/purge-user2.log" 2>&1
+ok $? "dpkg --purge"
+purged=yes
+is "$(id -gn relaycfg 2>&1)" relaycfg "the user and its group are kept"
+is "$(grep -c deluser "$T/purge.log" "$T/purge-user.log" "$T/purge-user2.log" | paste -sd' ')" \
+    "$T/purge.log:0 $T/purge-user.log:0 $T/purge-user2.log:0" \
+    "purge printed nothing of deluser's"
 deluser --quiet --system relaycfg >/dev/null 2>&1
 delgroup --quiet --system relaycfg >/dev/null 2>&1
 made_user=no
