@@ -109,6 +109,22 @@ for f in ./usr/sbin/relaycfg ./usr/bin/relaycfgctl ./etc/relaycfg.conf \
     ./usr/share/doc/relaycfg/examples/relaycfg.conf; do
 	like "$contents" " $f\$" "the package holds $f"
 done
+# The documents its own files send the operator to (the run book, the
+# man pages, the units, the samples): README and docs/*.md, shipped in
+# /usr/share/doc/relaycfg (compressed or not).
+dpkg-deb -x "$DEB" "$T/x"
+refs=$( { cat "$T/x/usr/share/doc/relaycfg/RUNBOOK.md" "$T/x/etc/relaycfg.conf" \
+    "$T/x"/lib/systemd/system/*
+    find "$T/x/usr/share/doc/relaycfg/examples" -type f -exec cat {} +
+    zcat "$T/x"/usr/share/man/man*/*.gz; } |
+    grep -o 'README\|docs/[A-Z-]*\.md' | sed 's|^docs/||; s|^README$|README.md|' |
+    sort -u)
+ok $(( $(echo "$refs" | wc -w) < 3 )) "documents referred to: ${refs//$'\n'/ }"
+for r in $refs; do
+	[ -e "$T/x/usr/share/doc/relaycfg/$r" ] ||
+	    [ -e "$T/x/usr/share/doc/relaycfg/$r.gz" ]
+	ok $? "the package has $r, which its files refer to"
+done
 is "$(dpkg-deb -f "$DEB" Package Architecture | tr '\n' ' ')" \
     "Package: relaycfg Architecture: $arch " "control: package and architecture"
 is "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles)" \
