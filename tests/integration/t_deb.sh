@@ -209,6 +209,17 @@ kill -0 "$RELAYCFG_PID" 2>/dev/null
 ok $? "the same relaycfg still runs"
 is "$(readlink "/proc/$RELAYCFG_PID/exe")" "/usr/sbin/relaycfg (deleted)" \
     "... on its old code, until the operator restarts it"
+# So is every unit; the installed run book's Upgrading restarts each
+# service the package ships (relaycfg-sentry-sync.service never exits by
+# itself: left alone, it would sync with the old relaycfgctl for good).
+upgrading=$(sed -n '/^## Upgrading/,/^## [^U]/p' /usr/share/doc/relaycfg/RUNBOOK.md |
+    tr '\n' ' ' | tr -s ' ')
+for u in $(dpkg -L relaycfg | grep '^/lib/systemd/system/.*\.service$'); do
+	u=${u##*/}
+	u=${u%.service}
+	printf '%s' "$upgrading" | grep -Eq "systemctl (try-)?restart $u\`"
+	ok $? "RUNBOOK, Upgrading: restart $u after an upgrade"
+done
 http GET /api/0/relays/live/
 is "$HTTP_STATUS" 200 "live through nginx after the upgrade"
 ctl_fetch S "$PK"
