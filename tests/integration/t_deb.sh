@@ -127,6 +127,11 @@ for r in $refs; do
 done
 is "$(dpkg-deb -f "$DEB" Package Architecture | tr '\n' ' ')" \
     "Package: relaycfg Architecture: $arch " "control: package and architecture"
+# What "apt show relaycfg" tells an operator to do: README step 2's
+# commands, the schema included, before the socket.
+like "$(dpkg-deb -f "$DEB" Description | tr '\n' ' ')" \
+    'create the database, +edit /etc/relaycfg\.conf and run "relaycfgctl db init" .*then +"systemctl enable --now relaycfg\.socket"' \
+    "control: the description's first steps create the schema"
 is "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xOf - ./conffiles)" \
     /etc/relaycfg.conf "the config is a conffile"
 
