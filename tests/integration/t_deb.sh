@@ -82,6 +82,22 @@ chmod 755 "$T/fakesd/deb-systemd-invoke" "$T/fakesd/systemctl"
 sd_dpkg() { PATH=$T/fakesd:$PATH dpkg "$@"; }
 
 # ---- build ------------------------------------------------------------------
+# configure stops without any library it names (RELAYCFG_NEED), tests or
+# not: each must be a Build-Depends under the nocheck build profile too
+# (dpkg-buildpackage -P nocheck drops the <!nocheck> ones).
+bd=$(cd "$top_srcdir" && perl -MDpkg::Control::Info -MDpkg::Deps -e '
+	my $c = Dpkg::Control::Info->new("debian/control")->get_source();
+	my $d = deps_parse($c->{"Build-Depends"}, build_dep => 1,
+	    reduce_profiles => 1, build_profiles => ["nocheck"]);
+	print map { "$_->{package}\n" } grep { $_->isa("Dpkg::Deps::Simple") }
+	    $d->get_deps();')
+needs=$(sed -n 's/^RELAYCFG_NEED(\[[A-Z]*\], \[[^]]*\], \[\([^]]*\)\])$/\1/p' \
+    "$top_srcdir/configure.ac")
+ok $(( $(echo "$needs" | wc -w) < 5 )) "configure.ac names its libraries' packages ($(echo "$needs" | wc -w))"
+for p in $needs; do
+	echo "$bd" | grep -qx -- "$p"
+	ok $? "Build-Depends has $p (configure needs it) under the nocheck profile"
+done
 installed_copy_sources "$SRC"
 (cd "$SRC" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
     DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc) \
