@@ -665,10 +665,15 @@ render_family(struct out *o, const struct metrics_snapshot *s,
 			labels(o, d, idx);
 			out_mem(o, " ", 1);
 			number(o, (double)h[d->nbuckets + 2] / sum_scale(d));
+			/*
+			 * _count is the +Inf bucket, not the count cell: a
+			 * worker bumps its bucket and its count one after the
+			 * other, and a scrape between the two would break
+			 * Prometheus' rule that they are equal.
+			 */
 			out_fmt(o, "\n%s_count", d->name);
 			labels(o, d, idx);
-			out_fmt(o, " %llu\n",
-			    (unsigned long long)h[d->nbuckets + 1]);
+			out_fmt(o, " %llu\n", (unsigned long long)cum);
 		}
 	}
 }

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,6 +308,46 @@ test_forked_slots(void **state)
 	free(t);
 }
 
+/*
+ * A scrape taken while a worker observes: the +Inf bucket and _count are
+ * the same number in every rendering (Prometheus' rule), though the
+ * worker bumps its bucket and its count one after the other.
+ */
+static void
+test_histogram_count_is_inf(void **state)
+{
+	static const char inf[] =
+	    "relaycfg_memcached_duration_seconds_bucket{le=\"+Inf\"}";
+	static const char count[] = "relaycfg_memcached_duration_seconds_count";
+	int fds[2], status, unequal = 0;
+	pid_t pid;
+	char *t, go;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		metrics_attach(7, (long)getpid());
+		close(fds[0]);
+		assert_int_equal(write(fds[1], "g", 1), 1);
+		for (;;)
+			metrics_observe(MF_MEMCACHED_SECONDS, 0, 0.001);
+	}
+	assert_true(pid > 0);
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &go, 1), 1);
+	close(fds[0]);
+	for (int i = 0; i < 2000; i++) {
+		t = render(NULL, 0);
+		if (series_value(t, inf) != series_value(t, count))
+			unequal++;
+		free(t);
+	}
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	metrics_vacate(7);
+	assert_int_equal(unequal, 0);
+}
+
 /* A sink sees counts and observations, with Sentry's name when it has one. */
 static unsigned sink_calls;
 static double sink_last;
@@ -353,6 +394,7 @@ main(void)
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_count_sum_capacity),
 		cmocka_unit_test(test_forked_slots),
+		cmocka_unit_test(test_histogram_count_is_inf),
 		cmocka_unit_test(test_sink),
 	};
 
