@@ -148,7 +148,9 @@ int	ctl_http_post(const char *cmd, const struct netopts *no,
 int	ctl_http_get(const char *cmd, const char *url, const char **headers,
 	    size_t n_headers, struct response *r);
 bool	ctl_is_2xx(const struct response *r);
-/* The body on fp, newline-terminated. */
+/* The body on fp, newline-terminated: as it came into a pipe or a file;
+ * control characters as \xNN on a terminal, and on stderr (newlines
+ * too; at most 4 KiB shown). */
 void	ctl_put_body(FILE *fp, const struct response *r);
 /* Report an answer; the command's exit status. */
 int	ctl_finish(const struct netopts *no, const struct response *r);

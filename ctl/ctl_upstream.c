@@ -306,11 +306,46 @@ ctl_is_2xx(const struct response *r)
 	return r->status >= 200 && r->status < 300;
 }
 
+/* How much of an answer's body an error on stderr shows. */
+#define ERR_BODY_MAX		4096
+
+/*
+ * ctl_put_body - the body of r on fp, newline-terminated.  Into a pipe or
+ * a file the bytes as they came (scripts parse them).  On a terminal, and
+ * always on stderr, a control character (ESC, CR, NUL, DEL, ...) is
+ * written as \xNN, so that an answer cannot drive the terminal; on stderr
+ * a newline and a tab too (an error is one line, no line of it forged),
+ * and at most ERR_BODY_MAX bytes, then how many there were.
+ */
 void
 ctl_put_body(FILE *fp, const struct response *r)
 {
-	fwrite(r->body, 1, r->len, fp);
-	if (r->len == 0 || r->body[r->len - 1] != '\n')
+	bool err = fp == stderr, tty = isatty(fileno(fp)) == 1, cut = false;
+	size_t n = r->len;
+	unsigned char c;
+
+	if (!err && !tty) {
+		fwrite(r->body, 1, r->len, fp);
+		if (r->len == 0 || r->body[r->len - 1] != '\n')
+			fputc('\n', fp);
+		return;
+	}
+	if (err && n > ERR_BODY_MAX) {
+		n = ERR_BODY_MAX;
+		cut = true;
+	} else if (err && n > 0 && r->body[n - 1] == '\n')
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		c = (unsigned char)r->body[i];
+		if ((c < 0x20 && (err || (c != '\n' && c != '\t'))) ||
+		    c == 0x7f)
+			fprintf(fp, "\\x%02x", c);
+		else
+			fputc(c, fp);
+	}
+	if (cut)
+		fprintf(fp, "... (%zu bytes)", r->len);
+	if (err || n == 0 || r->body[n - 1] != '\n')
 		fputc('\n', fp);
 }
 

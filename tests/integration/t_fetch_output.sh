@@ -7,7 +7,9 @@
 # global config when asked for; a line also for a key asked for and not
 # answered (invalid: no public key); one output option at a time; with
 # --json the summary as one object.  An answer is never altered, only
-# laid out.
+# laid out.  A hostile upstream (a python3 server) drives no terminal:
+# control characters of an error's body on stderr, or of an answer on a
+# terminal, come out as \xNN, and an error is one bounded line.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 need_binary script
@@ -107,4 +109,75 @@ is "$?" 1 "a refused fetch exits 1 with --summary too"
 like "$(head -n 1 "$T/err")" '^HTTP 401$' "... and says the status on stderr"
 is "$(cat "$T/out")" "" "... with nothing on stdout"
 
+# --- a hostile upstream ------------------------------------------------
+need_binary python3
+HPORT=$(free_port)
+cat >"$T/hostile.py" <<'PY'
+import http.server, socketserver, sys, zlib
+bomb = zlib.compressobj(1, zlib.DEFLATED, 31)
+bomb = bomb.compress(b"\0" * (80 << 20)) + bomb.flush()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def send(self, code, body, extra=()):
+        self.send_response(code)
+        for k, v in extra: self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        mode = self.path.split("/")[1]
+        try:
+            if mode == "esc401":
+                self.send(401, b'{"detail":"\x1b]0;owned\x07\x1b[2J"}\n')
+            elif mode == "lines":
+                self.send(502, b"<html>\r\nrelaycfgctl: fetch: ok\r\n</html>")
+            elif mode == "raw200":
+                self.send(200, b'{"configs":{}}\x00\x1b[2J')
+            elif mode == "deep":
+                self.send(200, b"[\x1b[2J" * 100000)
+            elif mode == "endless":
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                while True:
+                    self.wfile.write(b"10000\r\n" + b"a" * 65536 + b"\r\n")
+            elif mode == "gzbomb":
+                self.send(200, bomb, [("Content-Encoding", "gzip")])
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+S(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+python3 "$T/hostile.py" "$HPORT" 2>>"$T/hostile.log" &
+HARNESS_PIDS="$HARNESS_PIDS $!"
+harness_wait_port "$HPORT" "$!" || { diag "no hostile server"; exit 1; }
+hostile() {
+	local mode=$1
+	shift
+	"$RELAYCFGCTL" "$@" --upstream "http://127.0.0.1:$HPORT/$mode" \
+	    --credentials "$T/S.json"
+}
+ESC=$(printf '\033')
+
+hostile esc401 fetch "$K1" >"$T/out" 2>"$T/err"
+is "$?" 1 "an upstream's 401: exit 1"
+is "$(cat "$T/err")" "HTTP 401
+{\"detail\":\"\\x1b]0;owned\\x07\\x1b[2J\"}" \
+    "... its body on stderr with ESC and BEL as \\xNN"
+hostile lines fetch "$K1" 2>"$T/err"
+is "$(wc -l <"$T/err")" 2 "an error body's CR and LF do not make lines of their own"
+hostile deep register >/dev/null 2>"$T/err"
+is "$?" 1 "a challenge answer 100,000 deep: exit 1"
+like "$(head -n 1 "$T/err")" 'lacks relay_id or token' "... saying what it lacks"
+ok $(( $(wc -c <"$T/err") > 4 * 4096 + 200 )) "... its body shown cut short ($(wc -c <"$T/err") bytes)"
+like "$(tail -n 1 "$T/err")" '\.\.\. \(500000 bytes\)$' "... saying how long it was"
+is "$(grep -c "$ESC" "$T/err")" 0 "... and no ESC in it"
+hostile raw200 fetch "$K1" | od -An -c | tr -d '\n' | tr -s ' ' >"$T/out"
+like "$(cat "$T/out")" '\\0 033 \[' "an answer that is no JSON, into a pipe: as it came"
+script -qec "'$RELAYCFGCTL' fetch --upstream 'http://127.0.0.1:$HPORT/raw200' --credentials '$T/S.json' '$K1'" \
+    /dev/null | tr -d '\r' >"$T/tty"
+is "$(cat "$T/tty")" '{"configs":{}}\x00\x1b[2J' "... on a terminal: NUL and ESC as \\xNN"
 done_testing
