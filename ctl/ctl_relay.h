@@ -44,6 +44,7 @@ struct response {
 	long	 status;
 	char	*body;
 	size_t	 len;
+	bool	 too_big;	/* the answer went past MAX_BODY */
 };
 
 /* Long options of struct netopts and of the commands. */

@@ -77,8 +77,10 @@ on_data(char *p, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;
 	char *nb;
 
-	if (n > MAX_BODY - r->len)
+	if (n > MAX_BODY - r->len) {
+		r->too_big = true;
 		return 0;	/* aborts the transfer */
+	}
 	if ((nb = realloc(r->body, r->len + n + 1)) == NULL)
 		return 0;
 	memcpy(nb + r->len, p, n);
@@ -132,8 +134,12 @@ perform(const char *cmd, CURL *h, const char *url, const char *errbuf,
 	CURLcode cc;
 
 	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
-		ctl_warn(cmd, "%s: %s", url,
-		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cc));
+		if (tmp->too_big)
+			ctl_warn(cmd, "%s: answer larger than %lu MiB", url,
+			    MAX_BODY >> 20);
+		else
+			ctl_warn(cmd, "%s: %s", url, errbuf[0] != '\0' ?
+			    errbuf : curl_easy_strerror(cc));
 		return -1;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &tmp->status);
@@ -205,7 +211,7 @@ ctl_http_get(const char *cmd, const char *url, const char **headers,
 {
 	char errbuf[CURL_ERROR_SIZE] = "", *furl;
 	struct curl_slist *hdrs = NULL, *nl;
-	struct response tmp = { 0, NULL, 0 };
+	struct response tmp = { 0, NULL, 0, false };
 	CURL *h = NULL;
 	bool fail;
 	int rc = -1;
@@ -248,7 +254,7 @@ ctl_http_post(const char *cmd, const struct netopts *no, const struct creds *c,
 {
 	char errbuf[CURL_ERROR_SIZE] = "", *url = NULL, *sig = NULL;
 	struct curl_slist *hdrs = NULL, *nl;
-	struct response tmp = { 0, NULL, 0 };
+	struct response tmp = { 0, NULL, 0, false };
 	CURL *h = NULL;
 	size_t ulen;
 	int rc = -1;

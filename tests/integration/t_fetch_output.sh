@@ -9,7 +9,8 @@
 # --json the summary as one object.  An answer is never altered, only
 # laid out.  A hostile upstream (a python3 server) drives no terminal:
 # control characters of an error's body on stderr, or of an answer on a
-# terminal, come out as \xNN, and an error is one bounded line.
+# terminal, come out as \xNN, an error is one bounded line, an endless
+# answer or a gzip bomb is one line saying it was too large.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 need_binary script
@@ -180,4 +181,12 @@ like "$(cat "$T/out")" '\\0 033 \[' "an answer that is no JSON, into a pipe: as 
 script -qec "'$RELAYCFGCTL' fetch --upstream 'http://127.0.0.1:$HPORT/raw200' --credentials '$T/S.json' '$K1'" \
     /dev/null | tr -d '\r' >"$T/tty"
 is "$(cat "$T/tty")" '{"configs":{}}\x00\x1b[2J' "... on a terminal: NUL and ESC as \\xNN"
+for m in endless gzbomb; do
+	s=$SECONDS
+	hostile "$m" fetch "$K1" >/dev/null 2>"$T/err"
+	is "$?" 1 "$m answer: exit 1"
+	like "$(cat "$T/err")" 'answer larger than 64 MiB$' "... one line saying it is too large"
+	ok $(( SECONDS - s >= 20 )) "... within $(( SECONDS - s )) s"
+done
+
 done_testing
