@@ -32,12 +32,22 @@ int	ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o);
 int	ctl_status_main(int argc, char **argv, const struct ctl_opts *o);
 
 /*
- * ctl_put_safe - s on fp with the control characters as \xNN: for text
+ * ctl_put_safe - s on fp with the control characters (C0, DEL, C1) and
+ * the bytes that are not UTF-8 as \xNN: for text
  * that came from elsewhere (an upstream's answer, names mirrored from
  * Sentry), which must neither break the output's lines nor drive the
  * terminal.  (relaycfgctl.c)
  */
 void	ctl_put_safe(FILE *fp, const char *s);
+
+/*
+ * ctl_put_escaped - the n bytes at s (s[n] readable) on fp as
+ * ctl_put_safe writes them, but for the control characters in keep
+ * ("\n\t": the lines of a document on a terminal).  Control characters
+ * are C0, DEL and C1; a byte that is not UTF-8 is escaped too.
+ * (relaycfgctl.c)
+ */
+void	ctl_put_escaped(FILE *fp, const char *s, size_t n, const char *keep);
 
 /* ctl_admin_usage / ctl_relay_usage - print the area's usage lines. */
 void	ctl_admin_usage(FILE *fp);

@@ -261,6 +261,7 @@ ctl_fetch_print(const struct netopts *no, const struct response *r,
 {
 	json_tokener *tok = NULL;
 	json_object *ans = NULL;
+	const char *text;
 	int rc;
 
 	if (mode == FETCH_OUTPUT_AUTO)
@@ -279,10 +280,17 @@ ctl_fetch_print(const struct netopts *no, const struct response *r,
 	}
 	if (no->status)
 		printf("%ld\n", r->status);
-	if (mode != FETCH_OUTPUT_SUMMARY || !put_summary(ans, q))
-		printf("%s\n", json_object_to_json_string_ext(ans,
+	if (mode != FETCH_OUTPUT_SUMMARY || !put_summary(ans, q)) {
+		/* json-c escapes C0 in strings, not C1 nor bytes not UTF-8 */
+		text = json_object_to_json_string_ext(ans,
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
+		    JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (isatty(STDOUT_FILENO))
+			ctl_put_escaped(stdout, text, strlen(text), "\n");
+		else
+			fputs(text, stdout);
+		putchar('\n');
+	}
 	rc = 0;
 out:
 	json_object_put(ans);

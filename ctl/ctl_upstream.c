@@ -318,8 +318,9 @@ ctl_is_2xx(const struct response *r)
 /*
  * ctl_put_body - the body of r on fp, newline-terminated.  Into a pipe or
  * a file the bytes as they came (scripts parse them).  On a terminal, and
- * always on stderr, a control character (ESC, CR, NUL, DEL, ...) is
- * written as \xNN, so that an answer cannot drive the terminal; on stderr
+ * always on stderr, a control character (ESC, CR, NUL, DEL, C1, ...) and
+ * a byte that is not UTF-8 are written as \xNN (ctl_put_escaped), so
+ * that an answer cannot drive the terminal; on stderr
  * a newline and a tab too (an error is one line, no line of it forged),
  * and at most ERR_BODY_MAX bytes, then how many there were.
  */
@@ -328,7 +329,6 @@ ctl_put_body(FILE *fp, const struct response *r)
 {
 	bool err = fp == stderr, tty = isatty(fileno(fp)) == 1, cut = false;
 	size_t n = r->len;
-	unsigned char c;
 
 	if (!err && !tty) {
 		fwrite(r->body, 1, r->len, fp);
@@ -341,14 +341,7 @@ ctl_put_body(FILE *fp, const struct response *r)
 		cut = true;
 	} else if (err && n > 0 && r->body[n - 1] == '\n')
 		n--;
-	for (size_t i = 0; i < n; i++) {
-		c = (unsigned char)r->body[i];
-		if ((c < 0x20 && (err || (c != '\n' && c != '\t'))) ||
-		    c == 0x7f)
-			fprintf(fp, "\\x%02x", c);
-		else
-			fputc(c, fp);
-	}
+	ctl_put_escaped(fp, r->body, n, err ? "" : "\n\t");
 	if (cut)
 		fprintf(fp, "... (%zu bytes)", r->len);
 	if (err || n == 0 || r->body[n - 1] != '\n')

@@ -4,10 +4,12 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ctl.h"
+#include "valid.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -22,19 +24,41 @@ static const char *const relay_commands[] = {
 };
 
 /*
- * ctl_put_safe - see ctl.h.  Every byte below 0x20 and DEL: a tab or a
- * newline would break a one-row-per-line output, ESC would reach the
+ * ctl_put_escaped - see ctl.h.  A byte below 0x20 (but those in keep),
+ * DEL, a C1 control (U+0080 to U+009F, which a terminal may take for
+ * ESC's two-byte forms: U+009B is CSI) and a byte that starts no
+ * well-formed UTF-8 sequence within the n are written as \xNN; a tab or
+ * a newline would break a one-row-per-line output, ESC would reach the
  * terminal as a command.
  */
 void
+ctl_put_escaped(FILE *fp, const char *s, size_t n, const char *keep)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, len;
+	bool c1;
+
+	while (i < n) {
+		len = p[i] == '\0' ? 1 : valid_utf8_len(p + i);
+		if (len > n - i)
+			len = 0;	/* cut short at n: not UTF-8 */
+		c1 = len == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0;
+		if (c1 || len == 0 || p[i] == 0x7f || (p[i] < 0x20 &&
+		    (p[i] == '\0' || strchr(keep, p[i]) == NULL))) {
+			len = c1 ? 2 : 1;
+			for (size_t k = 0; k < len; k++)
+				fprintf(fp, "\\x%02x", p[i + k]);
+		} else
+			fwrite(p + i, 1, len, fp);
+		i += len;
+	}
+}
+
+/* ctl_put_safe - see ctl.h. */
+void
 ctl_put_safe(FILE *fp, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';
-	    p++)
-		if (*p < 0x20 || *p == 0x7f)
-			fprintf(fp, "\\x%02x", *p);
-		else
-			fputc(*p, fp);
+	ctl_put_escaped(fp, s, strlen(s), "");
 }
 
 static bool

@@ -580,11 +580,12 @@ is "$(sql "SELECT COUNT(*) FROM sentry_project WHERE organization_id = $DELTA"):
     "300:302" "and the other organization's rows are all there"
 
 # --- names as Sentry may hold them -----------------------------------------
-# sentry-sync copies names as they are: a tab, a newline or ESC in one
-# must neither break list's one row per line nor reach the terminal.
-ODDSQL="CONCAT('Tab', CHAR(9), 'New', CHAR(10), 'Esc', CHAR(27), '[2J')"
-ODDRAW=$'Tab\tNew\nEsc\e[2J'
-ODDTXT='Tab\x09New\x0aEsc\x1b[2J'
+# sentry-sync copies names as they are: a tab, a newline, ESC or CSI
+# (U+009B) in one must neither break list's one row per line nor reach
+# the terminal.
+ODDSQL="CONCAT('Tab', CHAR(9), 'New', CHAR(10), 'Esc', CHAR(27), '[2J', 'Csi', CONVERT(X'C29B' USING utf8mb4), '1m')"
+ODDRAW=$'Tab\tNew\nEsc\e[2JCsi\xc2\x9b1m'
+ODDTXT='Tab\x09New\x0aEsc\x1b[2JCsi\xc2\x9b1m'
 ODD=$(sql "INSERT INTO sentry_organization (name, slug) VALUES ($ODDSQL, 'odd'); SELECT LAST_INSERT_ID()")
 OTMPL=$(sql "INSERT INTO sentry_projecttemplate (name, organization_id) VALUES ($ODDSQL, $ODD); SELECT LAST_INSERT_ID()")
 OPROJ=$(sql "INSERT INTO sentry_project (slug, name, organization_id) VALUES ('oddp', $ODDSQL, $ODD); SELECT LAST_INSERT_ID()")

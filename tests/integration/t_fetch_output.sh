@@ -9,7 +9,8 @@
 # --json the summary as one object.  An answer is never altered, only
 # laid out.  A hostile upstream (a python3 server) drives no terminal:
 # control characters of an error's body on stderr, or of an answer on a
-# terminal, come out as \xNN, an error is one bounded line, an endless
+# terminal (C0, DEL and C1, and bytes that are not UTF-8), come out as
+# \xNN, an error is one bounded line, an endless
 # answer or a gzip bomb is one line saying it was too large.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
@@ -134,6 +135,12 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.send(401, b'{"detail":"\x1b]0;owned\x07\x1b[2J"}\n')
             elif mode == "lines":
                 self.send(502, b"<html>\r\nrelaycfgctl: fetch: ok\r\n</html>")
+            elif mode == "c1":
+                self.send(200, b'{"configs":{"0123456789abcdef0123456789abcdef":'
+                    b'{"disabled":false,"slug":"\\u009b2J\xff","projectId":1,'
+                    b'"rev":"r"}}}')
+            elif mode == "c1err":
+                self.send(500, b"\xc2\x9b2J\x9b2J\xc3\xa9")
             elif mode == "raw200":
                 self.send(200, b'{"configs":{}}\x00\x1b[2J')
             elif mode == "deep":
@@ -181,6 +188,18 @@ like "$(cat "$T/out")" '\\0 033 \[' "an answer that is no JSON, into a pipe: as 
 script -qec "'$RELAYCFGCTL' fetch --upstream 'http://127.0.0.1:$HPORT/raw200' --credentials '$T/S.json' '$K1'" \
     /dev/null | tr -d '\r' >"$T/tty"
 is "$(cat "$T/tty")" '{"configs":{}}\x00\x1b[2J' "... on a terminal: NUL and ESC as \\xNN"
+# C1 controls (U+009B is CSI to a terminal) and bytes that are no UTF-8.
+KC=0123456789abcdef0123456789abcdef
+script -qec "'$RELAYCFGCTL' fetch --upstream 'http://127.0.0.1:$HPORT/c1' --credentials '$T/S.json' $KC" \
+    /dev/null | tr -d '\r' >"$T/tty"
+is "$(grep slug "$T/tty")" '      "slug": "\xc2\x9b2J\xff",' \
+    "on a terminal, indented: a C1 control and a byte not UTF-8 as \\xNN"
+hostile c1 fetch --summary "$KC" >"$T/out"
+is "$(grep "^$KC" "$T/out" | tr -s ' ')" "$KC enabled 1/\\xc2\\x9b2J\\xff r -" \
+    "--summary: likewise"
+hostile c1err fetch "$KC" 2>"$T/err"
+is "$(tail -n 1 "$T/err")" '\xc2\x9b2J\x9b2J'$'\xc3\xa9' \
+    "an error body on stderr: C1 and stray bytes escaped, UTF-8 kept"
 for m in endless gzbomb; do
 	s=$SECONDS
 	hostile "$m" fetch "$K1" >/dev/null 2>"$T/err"
