@@ -602,11 +602,15 @@ put_human(FILE *fp, const char *url, const struct view *v)
 	    v->workers == 0 ? "unknown" : v->db_up == v->workers ? "up" :
 	    v->db_up == 0 ? "DOWN" : "partly down", v->db_up, v->workers,
 	    v->sql_errors_total);
-	for (size_t j = 0; j < v->n_mc; j++)
-		fprintf(fp, "memcached  %s %s  (up in %zu of %zu workers)\n",
-		    v->mc_name[j], v->mc_up[j] == v->mc_seen[j] ? "up" :
+	for (size_t j = 0; j < v->n_mc; j++) {
+		/* the name comes from the scrape: escaped */
+		fputs("memcached  ", fp);
+		ctl_put_safe(fp, v->mc_name[j]);
+		fprintf(fp, " %s  (up in %zu of %zu workers)\n",
+		    v->mc_up[j] == v->mc_seen[j] ? "up" :
 		    v->mc_up[j] == 0 ? "DOWN" : "partly down", v->mc_up[j],
 		    v->mc_seen[j]);
+	}
 	if (v->n_mc > 0 || v->mc_errors_total > 0)
 		fprintf(fp, "memcached  errors %.0f\n", v->mc_errors_total);
 }

@@ -7,7 +7,8 @@
 # a MariaDB outage as the operator sees them; --json prints whole values
 # as integers, fractions as such.  file:PATH relative to the working
 # directory; --header 'Host: ...' through a default server that answers
-# 404 (Debian's "default" site) to the name-based vhost.
+# 404 (Debian's "default" site) to the name-based vhost; a server name
+# from the (untrusted) scrape is shown escaped.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 harness_init
@@ -151,6 +152,13 @@ is "$(j '.requests_total == 2e16')" true "... of the same value"
 status --json --previous "$T/empty.prom" --url "file://$T/empty.prom"
 is "$(j '[.requests_per_second, .latency_p50_seconds, .cache_hit_ratio, .workers] | @csv')" \
     "0,,,0" "an empty scrape: zero rates, unknown percentiles and ratio"
+# The scrape is untrusted: a server name holding ESC, BEL or CSI (U+009B)
+# is shown escaped, not sent to the terminal.
+printf 'relaycfg_mariadb_up{worker="1",server="primary"} 1\nrelaycfg_memcached_up{worker="1",server="mc\033]0;x\007\302\233"} 1\n' >"$T/evil.prom"
+status --previous "$T/evil.prom" --url "file://$T/evil.prom" --interval 1
+is "$(printf '%s\n' "$OUT" | grep '^memcached  mc')" \
+    'memcached  mc\x1b]0;x\x07\xc2\x9b up  (up in 1 of 1 workers)' \
+    "a server name from the scrape: control characters as \\xNN"
 
 status --interval 0
 is "$RC" 2 "--interval 0 is a usage error"
