@@ -49,6 +49,14 @@ void	ctl_put_safe(FILE *fp, const char *s);
  */
 void	ctl_put_escaped(FILE *fp, const char *s, size_t n, const char *keep);
 
+/*
+ * ctl_put_json - JSON text s (json-c's, whose strings hold no raw C0
+ * control) on fp: as it is into a pipe or a file, for scripts; on a
+ * terminal with its C1 controls and bytes that are not UTF-8 as \xNN
+ * (ctl_put_escaped, newlines kept).  (relaycfgctl.c)
+ */
+void	ctl_put_json(FILE *fp, const char *s);
+
 /* ctl_admin_usage / ctl_relay_usage - print the area's usage lines. */
 void	ctl_admin_usage(FILE *fp);
 void	ctl_relay_usage(FILE *fp);

@@ -285,10 +285,7 @@ ctl_fetch_print(const struct netopts *no, const struct response *r,
 		text = json_object_to_json_string_ext(ans,
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 		    JSON_C_TO_STRING_NOSLASHESCAPE);
-		if (isatty(STDOUT_FILENO))
-			ctl_put_escaped(stdout, text, strlen(text), "\n");
-		else
-			fputs(text, stdout);
+		ctl_put_json(stdout, text);
 		putchar('\n');
 	}
 	rc = 0;

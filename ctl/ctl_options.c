@@ -127,12 +127,14 @@ option_write(struct admin *a, enum store_owner owner, const char *noun,
 	return admin_done(a, "option", what, json != NULL ? "set" : "unset");
 }
 
-/* print_value - v as compact JSON, then " (template N)" when tmpl. */
+/* print_value - v as compact JSON (escaped on a terminal: ctl_put_json),
+ * then " (template N)" when tmpl. */
 static void
 print_value(json_object *v, int64_t tmpl)
 {
-	fputs(v == NULL ? "null" : json_object_to_json_string_ext(v,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+	ctl_put_json(stdout, v == NULL ? "null" :
+	    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
 	if (tmpl != 0)
 		printf(" (template %" PRId64 ")", tmpl);
 	putchar('\n');

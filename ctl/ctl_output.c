@@ -121,8 +121,8 @@ print_fields(json_object *o)
 		else if (json_object_is_type(v, json_type_string))
 			ctl_put_safe(stdout, json_object_get_string(v));
 		else
-			fputs(json_object_to_json_string_ext(v, JSON_FLAGS),
-			    stdout);
+			ctl_put_json(stdout,
+			    json_object_to_json_string_ext(v, JSON_FLAGS));
 		putchar('\n');
 	}
 }

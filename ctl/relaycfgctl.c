@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "valid.h"
@@ -59,6 +60,16 @@ void
 ctl_put_safe(FILE *fp, const char *s)
 {
 	ctl_put_escaped(fp, s, strlen(s), "");
+}
+
+/* ctl_put_json - see ctl.h. */
+void
+ctl_put_json(FILE *fp, const char *s)
+{
+	if (isatty(fileno(fp)) == 1)
+		ctl_put_escaped(fp, s, strlen(s), "\n");
+	else
+		fputs(s, fp);
 }
 
 static bool

@@ -606,6 +606,20 @@ run project show "$OPROJ" --cached
 is "$(field name):$(noesc "$OUT")" "$ODDTXT:" "project show: the name escaped"
 run --json org show "$ODD"
 is "$(printf '%s' "$OUT" | jq -j .name)" "$ODDRAW" "--json keeps the name as it is"
+# An option value holding U+009B (CSI; Sentry's options may hold any
+# text): the JSON as it is into a pipe, C1 escaped on a terminal.
+ctl option set project "$OPROJ" sentry:csi '"a\u009b2J"' >/dev/null
+run option get project "$OPROJ" sentry:csi
+is "$OUT" $'"a\xc2\x9b2J"' "option get into a pipe: the JSON as it is"
+if command -v script >/dev/null; then
+	script -qec "'$RELAYCFGCTL' -c '$RELAYCFG_CONF' option get project $OPROJ sentry:csi" \
+	    /dev/null | tr -d '\r' >"$T/tty"
+	is "$(cat "$T/tty")" '"a\xc2\x9b2J"' "... on a terminal: U+009B as \\xNN"
+	script -qec "'$RELAYCFGCTL' -c '$RELAYCFG_CONF' option get project $OPROJ" \
+	    /dev/null | tr -d '\r' >"$T/tty"
+	like "$(cat "$T/tty")" '^sentry:csi: "a\\xc2\\x9b2J"$' "... all options too"
+fi
+ctl option unset project "$OPROJ" sentry:csi >/dev/null
 sql "DELETE FROM sentry_project WHERE id = $OPROJ; DELETE FROM sentry_projecttemplate WHERE id = $OTMPL; DELETE FROM sentry_organization WHERE id = $ODD"
 
 # --- MariaDB away, usage ------------------------------------------------
