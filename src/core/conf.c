@@ -10,12 +10,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -868,17 +871,34 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 	return 0;
 }
 
+/*
+ * conf_load - see conf.h.  Only a regular file is read: a FIFO would
+ * block the open (or, opened without blocking, read as an empty file of
+ * defaults) and with it a master reloading on SIGHUP; a directory reads
+ * as an error anyway.
+ */
 struct conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
 	struct parse_ctx p = { path, 0, err, errlen, false };
 	struct conf *c = NULL;
+	struct stat st;
 	FILE *fp = NULL;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
+	int fd;
 
-	if ((fp = fopen(path, "re")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) <
+	    0 || fstat(fd, &st) != 0) {
+		perr(&p, "%s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		perr(&p, "not a regular file");
+		goto fail;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
 		perr(&p, "%s", strerror(errno));
 		goto fail;
 	}
@@ -937,6 +957,8 @@ fail:
 	free(line);
 	if (fp != NULL)
 		fclose(fp);
+	else if (fd >= 0)
+		close(fd);
 	conf_free(c);
 	return NULL;
 }

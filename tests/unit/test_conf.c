@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include <json-c/json.h>
 
@@ -435,6 +436,30 @@ test_missing_file(void **state)
 	assert_non_null(strstr(err, "/nonexistent/relaycfg.conf: No such file"));
 }
 
+/*
+ * A FIFO or a directory at the path is refused at once: the open of a
+ * FIFO without a writer used to block (a master reloading on SIGHUP with
+ * it), and one with a writer would be read as a stream.
+ */
+static void
+test_not_regular(void **state)
+{
+	char dir[] = "/tmp/relaycfg-conf.XXXXXX", fifo[64], err[256];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10);	/* a blocked open fails the test, not hangs it */
+	assert_null(conf_load(fifo, err, sizeof(err)));
+	alarm(0);
+	assert_non_null(strstr(err, "fifo: not a regular file"));
+	assert_null(conf_load(dir, err, sizeof(err)));
+	assert_non_null(strstr(err, ": not a regular file"));
+	unlink(fifo);
+	rmdir(dir);
+}
+
 static void
 test_cidr(void **state)
 {
@@ -574,6 +599,7 @@ main(void)
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_errors_name_line),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_not_regular),
 		cmocka_unit_test(test_check_lines),
 		cmocka_unit_test(test_memcached_none),
 		cmocka_unit_test(test_replicas),
