@@ -141,6 +141,8 @@ class H(http.server.BaseHTTPRequestHandler):
                     b'"rev":"r"}}}')
             elif mode == "c1err":
                 self.send(500, b"\xc2\x9b2J\x9b2J\xc3\xa9")
+            elif mode == "redirect":
+                self.send(307, b"", [("Location", "file:///etc/passwd")])
             elif mode == "raw200":
                 self.send(200, b'{"configs":{}}\x00\x1b[2J')
             elif mode == "deep":
@@ -188,6 +190,9 @@ like "$(cat "$T/out")" '\\0 033 \[' "an answer that is no JSON, into a pipe: as 
 script -qec "'$RELAYCFGCTL' fetch --upstream 'http://127.0.0.1:$HPORT/raw200' --credentials '$T/S.json' '$K1'" \
     /dev/null | tr -d '\r' >"$T/tty"
 is "$(cat "$T/tty")" '{"configs":{}}\x00\x1b[2J' "... on a terminal: NUL and ESC as \\xNN"
+hostile redirect fetch "$K1" >"$T/out" 2>"$T/err"
+is "$?:$(head -n 1 "$T/err"):$(cat "$T/out")" "1:HTTP 307:" \
+    "a redirect (to file:///etc/passwd) is not followed"
 # C1 controls (U+009B is CSI to a terminal) and bytes that are no UTF-8.
 KC=0123456789abcdef0123456789abcdef
 script -qec "'$RELAYCFGCTL' fetch --upstream 'http://127.0.0.1:$HPORT/c1' --credentials '$T/S.json' $KC" \
