@@ -401,6 +401,7 @@ worker_reload_conf(struct conf **confp, struct app *app)
 	if (app_worker_init(app, fresh) != 0)
 		fatal("out of memory after reload");
 	(void)statsd_open(fresh);	/* failure logged; the push stays off */
+	metrics_inc(MF_RELOADS, 0, 0, 0);	/* as master_reload counts one */
 	log_info("configuration reloaded from %s", fresh->path);
 	(void)conf_advise_log(fresh);
 }

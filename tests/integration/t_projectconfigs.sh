@@ -110,6 +110,10 @@ for round in 1 2 3; do
 	stale="$stale $(j '.global.options["relay.sessions-eap.rollout-rate"]')"
 done
 is "$stale" " 0.15 0.25 0.35" "workers = 0: two reloads in a row, then the newest global options"
+reloads=$(grep -c "configuration reloaded" "$T/relaycfg.log")
+http GET /metrics
+is "$(printf '%s\n' "$HTTP_BODY" | sed -n 's/^relaycfg_reloads_total //p')" "$reloads" \
+    "workers = 0: relaycfg_reloads_total counts the process's reloads ($reloads)"
 harness_stop_relaycfg
 rm -f "$RELAYCFG_SOCKET"
 write_conf
