@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "ctl_relay.h"
+#include "jsonstrict.h"
 
 /*
  * Relay sends RelayVersion::current(), a CalVer X.Y.Z; Sentry only checks
@@ -111,6 +112,9 @@ req_opt(void *ctx, const char *cmd, int ch, const char *arg)
 
 /* ---- register ---- */
 
+/* A challenge answer is {"relay_id","token"}; room to spare. */
+static const struct jsonstrict_limits challenge_limits = { 8, 100, 10 };
+
 static const char register_usage[] =
     "usage: relaycfgctl register --upstream URL --credentials FILE\n"
     "           [--version V] [--header 'N: V']... [--time UNIXSECS] [--status]\n"
@@ -170,8 +174,13 @@ cmd_register(int argc, char **argv, const struct ctl_opts *o)
 		rc = ctl_finish(&no, &r1);
 		goto out;
 	}
-	/* RegisterChallenge: relay_id and token, both required. */
-	if ((ans = json_tokener_parse(r1.body)) == NULL ||
+	/*
+	 * RegisterChallenge: relay_id and token, both required.  Checked
+	 * strictly and small first: json-c would build an object of up to
+	 * 780 bytes for each value of whatever came.
+	 */
+	if (jsonstrict_check_limits(r1.body, r1.len, &challenge_limits,
+	    NULL) != 0 || (ans = json_tokener_parse(r1.body)) == NULL ||
 	    !json_object_object_get_ex(ans, "relay_id", &rid) ||
 	    !json_object_is_type(rid, json_type_string) ||
 	    !json_object_object_get_ex(ans, "token", &tok) ||

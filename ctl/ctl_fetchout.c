@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "ctl_relay.h"
+#include "jsonstrict.h"
 #include "valid.h"
 
 /* field - the string form of o's member key (a string or a number), or
@@ -254,6 +255,15 @@ out:
 	return true;
 }
 
+/*
+ * What an answer may hold to be laid out (ctl_fetch_print): json-c's
+ * depth, and values and arrays and objects for some 1,400 full configs
+ * (a fresh project's has 737 and 210), at most about 450 MB in json-c.
+ */
+static const struct jsonstrict_limits answer_limits = {
+	32, 2000000, 300000
+};
+
 /* ctl_fetch_print - see ctl_relay.h. */
 int
 ctl_fetch_print(const struct netopts *no, const struct response *r,
@@ -261,7 +271,7 @@ ctl_fetch_print(const struct netopts *no, const struct response *r,
 {
 	json_tokener *tok = NULL;
 	json_object *ans = NULL;
-	const char *text;
+	const char *text, *why;
 	int rc;
 
 	if (mode == FETCH_OUTPUT_AUTO)
@@ -270,6 +280,19 @@ ctl_fetch_print(const struct netopts *no, const struct response *r,
 	/* Errors keep their usual form (stderr, exit 1) unless --status. */
 	if (mode == FETCH_OUTPUT_COMPACT || (!no->status && !ctl_is_2xx(r)))
 		return ctl_finish(no, r);
+	/*
+	 * json-c builds an object of up to 780 bytes for each value: a 3 MiB
+	 * answer of {} made 830 MB.  Only a strict document within
+	 * answer_limits is laid out; any other is printed as it came.
+	 */
+	if (jsonstrict_check_limits(r->body, r->len, &answer_limits,
+	    &why) != 0) {
+		if (strncmp(why, "too many", 8) == 0)
+			ctl_warn("fetch", "the answer is too large to lay out "
+			    "(%s): printed as it came", why);
+		rc = ctl_finish(no, r);
+		goto out;
+	}
 	if ((tok = json_tokener_new()) != NULL)
 		ans = json_tokener_parse_ex(tok, r->body, (int)r->len);
 	if (ans == NULL || json_tokener_get_error(tok) != json_tokener_success ||

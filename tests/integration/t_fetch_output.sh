@@ -137,8 +137,12 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.send(502, b"<html>\r\nrelaycfgctl: fetch: ok\r\n</html>")
             elif mode == "c1":
                 self.send(200, b'{"configs":{"0123456789abcdef0123456789abcdef":'
-                    b'{"disabled":false,"slug":"\\u009b2J\xff","projectId":1,'
+                    b'{"disabled":false,"slug":"\\u009b2J","projectId":1,'
                     b'"rev":"r"}}}')
+            elif mode == "notutf8":
+                self.send(200, b'{"configs":{"k":{"slug":"\xff\x1b[2J"}}}')
+            elif mode == "manyobjects":
+                self.send(200, b'{"configs":{},"x":[' + b"{}," * (1 << 20) + b"{}]}")
             elif mode == "c1err":
                 self.send(500, b"\xc2\x9b2J\x9b2J\xc3\xa9")
             elif mode == "redirect":
@@ -197,11 +201,30 @@ is "$?:$(head -n 1 "$T/err"):$(cat "$T/out")" "1:HTTP 307:" \
 KC=0123456789abcdef0123456789abcdef
 script -qec "'$RELAYCFGCTL' fetch --upstream 'http://127.0.0.1:$HPORT/c1' --credentials '$T/S.json' $KC" \
     /dev/null | tr -d '\r' >"$T/tty"
-is "$(grep slug "$T/tty")" '      "slug": "\xc2\x9b2J\xff",' \
-    "on a terminal, indented: a C1 control and a byte not UTF-8 as \\xNN"
+is "$(grep slug "$T/tty")" '      "slug": "\xc2\x9b2J",' \
+    "on a terminal, indented: a C1 control as \\xNN"
 hostile c1 fetch --summary "$KC" >"$T/out"
-is "$(grep "^$KC" "$T/out" | tr -s ' ')" "$KC enabled 1/\\xc2\\x9b2J\\xff r -" \
+is "$(grep "^$KC" "$T/out" | tr -s ' ')" "$KC enabled 1/\\xc2\\x9b2J r -" \
     "--summary: likewise"
+# Only strict JSON is laid out (json-c takes bytes that are not UTF-8).
+script -qec "'$RELAYCFGCTL' fetch --summary --upstream 'http://127.0.0.1:$HPORT/notutf8' --credentials '$T/S.json' $KC" \
+    /dev/null | tr -d '\r' >"$T/tty"
+is "$(cat "$T/tty")" '{"configs":{"k":{"slug":"\xff\x1b[2J"}}}' \
+    "an answer that is not UTF-8: as it came, escaped on a terminal"
+# json-c builds some 780 bytes for each {}: 3 MiB of them made 830 MB.
+hostile manyobjects fetch --summary "$KC" >"$T/out" 2>"$T/err"
+is "$?:$(cat "$T/err")" "0:relaycfgctl: fetch: the answer is too large to lay out (too many arrays and objects): printed as it came" \
+    "an answer of a million {}: not laid out, and said why"
+is "$(head -c 21 "$T/out")" '{"configs":{},"x":[{}' "... printed as it came"
+if [ -x /usr/bin/time ]; then
+	/usr/bin/time -o "$T/rss" -f %M "$RELAYCFGCTL" register \
+	    --upstream "http://127.0.0.1:$HPORT/manyobjects" \
+	    --credentials "$T/S.json" >/dev/null 2>"$T/err"
+	like "$(head -n 1 "$T/err")" 'lacks relay_id or token' \
+	    "a challenge answer of a million {}: lacks relay_id or token"
+	ok $(( $(tail -n 1 "$T/rss") > 200000 )) \
+	    "... and not read by json-c (peak $(tail -n 1 "$T/rss") kB)"
+fi
 hostile c1err fetch "$KC" 2>"$T/err"
 is "$(tail -n 1 "$T/err")" '\xc2\x9b2J\x9b2J'$'\xc3\xa9' \
     "an error body on stderr: C1 and stray bytes escaped, UTF-8 kept"
