@@ -159,6 +159,18 @@ status --previous "$T/evil.prom" --url "file://$T/evil.prom" --interval 1
 is "$(printf '%s\n' "$OUT" | grep '^memcached  mc')" \
     'memcached  mc\x1b]0;x\x07\xc2\x9b up  (up in 1 of 1 workers)' \
     "a server name from the scrape: control characters as \\xNN"
+# A scrape of 8 million tiny lines after the real ones: samples past
+# 100,000 are not kept (each cost 24 bytes or more against its 4).
+{ cat "$T/b.prom"; head -c $((24 << 20)) /dev/zero | tr '\0' x | sed 's/xxx/a 1\n/g'; } >"$T/huge.prom"
+status --json --previous "$T/a.prom" --url "file://$T/b.prom" --interval 2
+want=$(j .requests_total)
+if [ -x /usr/bin/time ]; then
+	OUT=$(/usr/bin/time -o "$T/rss" -f %M "$RELAYCFGCTL" status --json \
+	    --previous "$T/a.prom" --url "file://$T/huge.prom" --interval 2)
+	is "$(j .requests_total)" "$want" "a scrape of 8 million tiny lines: the real ones read"
+	ok $(( $(tail -n 1 "$T/rss") > 150000 )) \
+	    "... the rest not kept (peak $(tail -n 1 "$T/rss") kB)"
+fi
 
 status --interval 0
 is "$RC" 2 "--interval 0 is a usage error"
