@@ -27,12 +27,48 @@ ctl_warn(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * url_has_userinfo - does url name a user or a password ("user:pw@host"),
+ * read as libcurl reads --upstream (a URL without a scheme is guessed)?
+ * One it cannot parse has none: the request then fails with curl's words.
+ */
+static bool
+url_has_userinfo(const char *url)
+{
+	CURLU *h = curl_url();
+	char *part = NULL;
+	bool has = false;
+
+	if (h == NULL)
+		return false;
+	if (curl_url_set(h, CURLUPART_URL, url, CURLU_GUESS_SCHEME) ==
+	    CURLUE_OK) {
+		if (curl_url_get(h, CURLUPART_USER, &part, 0) == CURLUE_OK)
+			has = true;
+		curl_free(part);
+		part = NULL;
+		if (curl_url_get(h, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK)
+			has = true;
+		curl_free(part);
+	}
+	curl_url_cleanup(h);
+	return has;
+}
+
 /* Common option handling; 0 handled, 1 not ours, 2 usage error. */
 static int
 netopt(const char *cmd, int ch, const char *arg, struct netopts *no)
 {
 	switch (ch) {
 	case OPT_UPSTREAM:
+		/* Relays authenticate by signature; a password in argv is
+		 * every user's, and libcurl repeats the URL in its errors. */
+		if (url_has_userinfo(arg)) {
+			ctl_warn(cmd, "--upstream: no user or password in the "
+			    "URL (every user can read argv; the upstream "
+			    "knows a relay by its signature)");
+			return 2;
+		}
 		no->upstream = arg;
 		return 0;
 	case OPT_CREDENTIALS:

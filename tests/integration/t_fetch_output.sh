@@ -26,6 +26,16 @@ fetch() {
 	"$RELAYCFGCTL" fetch --upstream "$BASE_URL" --credentials "$T/S.json" "$@"
 }
 
+# A password in --upstream would be in argv for every user to read.
+for u in "http://relay:s3cret@127.0.0.1:9/" "relay:s3cret@127.0.0.1:9" \
+    "https://relay@127.0.0.1:9/"; do
+	"$RELAYCFGCTL" fetch --upstream "$u" --credentials "$T/S.json" "$K1" \
+	    >"$T/userinfo.out" 2>"$T/userinfo.err"
+	is "$?:$(cat "$T/userinfo.out")" 2: "--upstream $u: refused (exit 2), nothing sent"
+	is "$(cat "$T/userinfo.err")" "relaycfgctl: fetch: --upstream: no user or password in the URL (every user can read argv; the upstream knows a relay by its signature)" \
+	    "... said without repeating it"
+done
+
 fetch "$K1" "$K2" "$K0" >"$T/compact" 2>"$T/err"
 ok $? "fetch into a pipe exits 0"
 is "$(wc -l <"$T/compact")" 1 "into a pipe: one line, as it came"
