@@ -906,6 +906,7 @@ conf_load(const char *path, char *err, size_t errlen)
 		perr(&p, "out of memory");
 		goto fail;
 	}
+	c->path_mode = (unsigned)(st.st_mode & 07777);
 	while ((len = getline(&line, &cap, fp)) >= 0) {
 		const struct conf_key *k = NULL;
 		char *s, *eq, *key, *val;

@@ -92,6 +92,7 @@ enum conf_setting {
 
 struct conf {
 	char		*path;			/* file this was read from */
+	unsigned	 path_mode;		/* its permission bits then */
 	/* the line of path that set each conf_setting; 0: not the file */
 	unsigned	 setting_line[CONF_N_SETTINGS];
 	/*
@@ -305,7 +306,8 @@ typedef void	 conf_advice_fn(const char *msg, void *arg);
  * conf_advise - call say(msg, arg) for each setting of c that is valid but
  * dangerous in a common topology (registration behind a proxy, TCP
  * without FCGI_WEB_SERVER_ADDRS), weak (a registration_secret under 16
- * characters) or has no effect (socket_mode or
+ * characters; a file holding a password or the registration secret that
+ * every user may read) or has no effect (socket_mode or
  * socket_owner given for a TCP or inherited socket).  Returns how many; c
  * is not changed.
  */

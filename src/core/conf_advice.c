@@ -113,6 +113,31 @@ secret_short(const struct conf *c, conf_advice_fn *say, void *arg)
 	return true;
 }
 
+/*
+ * secret_readable - the file c was read from holds a secret (a database
+ * password, the registration secret) and every user of the host may read
+ * it (mode o+r, as a file made under umask 022 is): any local account can
+ * then write relaycfg's data or mint registration tokens.  The packages
+ * and make install make it 0640.  Returns whether it said anything.
+ */
+static bool
+secret_readable(const struct conf *c, conf_advice_fn *say, void *arg)
+{
+	const char *which = c->registration_secret != NULL ?
+	    "registration_secret" : c->db.password != NULL ? "db_password" :
+	    c->db_replica.password != NULL ? "db_replica_password" :
+	    c->sentry_pg_password != NULL ? "sentry_pg_password" : NULL;
+	char msg[768];
+
+	if (c->path == NULL || which == NULL || (c->path_mode & 0004) == 0)
+		return false;
+	snprintf(msg, sizeof(msg), "%s holds %s and every user may read it "
+	    "(mode %04o): chmod 0640 it, owned by root and relaycfg's group",
+	    c->path, which, c->path_mode);
+	say(msg, arg);
+	return true;
+}
+
 /* conf_advise - see conf.h. */
 size_t
 conf_advise(const struct conf *c, conf_advice_fn *say, void *arg)
@@ -154,6 +179,8 @@ conf_advise(const struct conf *c, conf_advice_fn *say, void *arg)
 	if (socket_ignored(c, say, arg))
 		n++;
 	if (secret_short(c, say, arg))
+		n++;
+	if (secret_readable(c, say, arg))
 		n++;
 	return n;
 }

@@ -17,6 +17,9 @@ like "$readme_line" '^exec spawn-fcgi -n -s /run/relaycfg/relaycfg.sock .* -- /u
 harness_start_mariadb
 harness_start_memcached
 relay_new S
+# As root, spawn-fcgi runs relaycfg as nobody, which reads the config as
+# relaycfg's own user would: root and its group, 0640.
+[ "$(id -u)" -eq 0 ] && HARNESS_CONF_GROUP=$(id -gn nobody)
 harness_write_conf "static_relay = $(relay_id S) $(relay_pk S) internal"
 fixture_project "$RELAYCFG_CONF"
 

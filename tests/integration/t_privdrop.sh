@@ -15,6 +15,8 @@ if [ "$(id -u)" -ne 0 ] || ! getent passwd nobody >/dev/null ||
 fi
 harness_start_mariadb
 harness_start_memcached
+# relaycfg also runs as nobody here (setpriv): its config is for nogroup.
+HARNESS_CONF_GROUP=nogroup
 harness_write_conf
 RELAYCFG_BIN=$RELAYCFG_TEST_BIN
 NOBODY=$(id -u nobody)

@@ -257,6 +257,16 @@ harness_write_conf() {
 			echo "$line"
 		done
 	} >"$RELAYCFG_CONF"
+	# It holds the registration secret: not for every user, as an
+	# operator's should not be (relaycfg warns of one every user may
+	# read).  A test that runs relaycfg as another user names that user's
+	# group in HARNESS_CONF_GROUP, as operators make it root:relaycfg 0640.
+	if [ -n "${HARNESS_CONF_GROUP:-}" ]; then
+		chgrp "$HARNESS_CONF_GROUP" "$RELAYCFG_CONF"
+		chmod 640 "$RELAYCFG_CONF"
+	else
+		chmod 600 "$RELAYCFG_CONF"
+	fi
 }
 
 # harness_start_relaycfg [ARGS...]: start the server (default 2 workers).

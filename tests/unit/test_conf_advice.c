@@ -2,7 +2,8 @@
  * test_conf_advice.c - the warnings --check-config gives about valid but
  * dangerous settings: registration with any part of a private range
  * internal and no trusted proxy (conf_cidr_overlap), TCP without
- * FCGI_WEB_SERVER_ADDRS, socket_mode or socket_owner where they do nothing.
+ * FCGI_WEB_SERVER_ADDRS, socket_mode or socket_owner where they do nothing,
+ * a short registration secret, secrets in a file every user may read.
  */
 #include "config.h"
 
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "conf.h"
@@ -233,6 +236,62 @@ test_secret_short(void **state)
 	    "internal_networks = 127.0.0.0/8\n", NULL).n, 0);
 }
 
+/* advise_mode - the warnings for text in a file of that mode. */
+static struct said
+advise_mode(const char *text, mode_t mode, char *path, size_t pathlen)
+{
+	struct said s = { "", 0 };
+	char err[512] = "";
+	struct conf *c;
+	size_t n;
+	int fd;
+
+	snprintf(path, pathlen, "/tmp/relaycfg-advice-XXXXXX");
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+	c = conf_load(path, err, sizeof(err));
+	unlink(path);
+	if (c == NULL)
+		fail_msg("conf_load: %s", err);
+	unsetenv("FCGI_WEB_SERVER_ADDRS");
+	n = conf_advise(c, collect, &s);
+	assert_int_equal(n, s.n);
+	conf_free(c);
+	return s;
+}
+
+/* A secret in a file every user may read is warned of, never shown. */
+static void
+test_secret_readable(void **state)
+{
+	char path[64], want[256];
+	struct said s;
+
+	(void)state;
+	s = advise_mode(BASE SECRET "internal_networks = 127.0.0.0/8\n",
+	    0644, path, sizeof(path));
+	assert_int_equal(s.n, 1);
+	snprintf(want, sizeof(want), "%s holds registration_secret and every "
+	    "user may read it (mode 0644): chmod 0640 it", path);
+	assert_non_null(strstr(s.text, want));
+	assert_null(strstr(s.text, "0123456789abcdef0123"));
+	s = advise_mode(BASE "db_password = hunter2-hunter2\n", 0604, path,
+	    sizeof(path));
+	assert_int_equal(s.n, 1);
+	assert_non_null(strstr(s.text, "holds db_password and every user may "
+	    "read it (mode 0604)"));
+	assert_null(strstr(s.text, "hunter2"));
+	assert_int_equal(advise_mode(BASE "sentry_pg_password = pw\n", 0644,
+	    path, sizeof(path)).n, 1);
+	/* Group-readable (the packages' 0640), or no secret: nothing. */
+	assert_int_equal(advise_mode(BASE SECRET
+	    "internal_networks = 127.0.0.1/32\n", 0640, path,
+	    sizeof(path)).n, 0);
+	assert_int_equal(advise_mode(BASE, 0644, path, sizeof(path)).n, 0);
+}
+
 int
 main(void)
 {
@@ -242,6 +301,7 @@ main(void)
 		cmocka_unit_test(test_tcp),
 		cmocka_unit_test(test_socket_ignored),
 		cmocka_unit_test(test_secret_short),
+		cmocka_unit_test(test_secret_readable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
