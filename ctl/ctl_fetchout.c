@@ -240,8 +240,10 @@ put_summary(json_object *ans, const struct fetch_asked *q)
 		    "global_sections", has_global ? json_object_new_int(
 		    json_object_object_length(global)) : NULL) != 0)
 			goto out;
-		puts(json_object_to_json_string_ext(out,
+		/* the answer's text: its C1 controls escaped on a terminal */
+		ctl_put_json(stdout, json_object_to_json_string_ext(out,
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		putchar('\n');
 	} else if (has_global)
 		printf("global config: %d sections\n",
 		    json_object_object_length(global));

@@ -744,8 +744,10 @@ put_json(FILE *fp, const char *url, const struct view *v)
 	if (!jset(o, "memcached", mc))
 		goto out;
 	mc = NULL;
-	fprintf(fp, "%s\n", json_object_to_json_string_ext(o,
+	/* server names from the scrape: C1 escaped on a terminal */
+	ctl_put_json(fp, json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	fputc('\n', fp);
 	rc = 0;
 out:
 	json_object_put(k);

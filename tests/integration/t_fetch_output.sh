@@ -216,6 +216,12 @@ is "$(grep slug "$T/tty")" '      "slug": "\xc2\x9b2J",' \
 hostile c1 fetch --summary "$KC" >"$T/out"
 is "$(grep "^$KC" "$T/out" | tr -s ' ')" "$KC enabled 1/\\xc2\\x9b2J r -" \
     "--summary: likewise"
+script -qec "'$RELAYCFGCTL' --json fetch --summary --upstream 'http://127.0.0.1:$HPORT/c1' --credentials '$T/S.json' $KC" \
+    /dev/null | tr -d '\r' >"$T/tty"
+like "$(cat "$T/tty")" '"slug":"\\xc2\\x9b2J"' \
+    "--summary --json on a terminal: the C1 control as \\xNN"
+hostile c1 --json fetch --summary "$KC" | grep -c $'\xc2\x9b' >"$T/out"
+is "$(cat "$T/out")" 1 "... and as it came into a pipe"
 # Only strict JSON is laid out (json-c takes bytes that are not UTF-8).
 script -qec "'$RELAYCFGCTL' fetch --summary --upstream 'http://127.0.0.1:$HPORT/notutf8' --credentials '$T/S.json' $KC" \
     /dev/null | tr -d '\r' >"$T/tty"

@@ -159,6 +159,12 @@ status --previous "$T/evil.prom" --url "file://$T/evil.prom" --interval 1
 is "$(printf '%s\n' "$OUT" | grep '^memcached  mc')" \
     'memcached  mc\x1b]0;x\x07\xc2\x9b up  (up in 1 of 1 workers)' \
     "a server name from the scrape: control characters as \\xNN"
+if command -v script >/dev/null; then
+	script -qec "'$RELAYCFGCTL' status --json --previous '$T/evil.prom' --url 'file://$T/evil.prom' --interval 1" \
+	    /dev/null | tr -d '\r' >"$T/tty"
+	like "$(cat "$T/tty")" '"server":"mc\\u001b\]0;x\\u0007\\xc2\\x9b"' \
+	    "... with --json on a terminal: the C1 control as \\xNN"
+fi
 # A scrape of 8 million tiny lines after the real ones: samples past
 # 100,000 are not kept (each cost 24 bytes or more against its 4).
 { cat "$T/b.prom"; head -c $((24 << 20)) /dev/zero | tr '\0' x | sed 's/xxx/a 1\n/g'; } >"$T/huge.prom"
