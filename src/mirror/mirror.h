@@ -219,9 +219,11 @@ char	*mirror_json_canonical(const char *json, size_t len, bool *oom);
  * mirror_json_refusal - why json (len bytes) cannot be stored, as the
  * end of a sentence about the column ("is not JSON ..."), a static
  * string: not JSON at all (a pickle an old Sentry wrote), nested deeper
- * than MIRROR_JSON_DEPTH, or holding an integer below INT64_MIN or above
- * UINT64_MAX (no fraction, no exponent), which json-c would turn into
- * the nearest of the two without a word.  NULL when it can be.
+ * than MIRROR_JSON_DEPTH as json-c counts (arrays and objects, and a
+ * level more for what the deepest of them holds), or holding an integer
+ * below INT64_MIN or above UINT64_MAX (no fraction, no exponent), which
+ * json-c would turn into the nearest of the two without a word.  NULL
+ * when it can be.
  */
 const char *mirror_json_refusal(const char *json, size_t len);
 

@@ -183,6 +183,10 @@ is_kept(const struct mirror_rows *r, const char *s)
 	return false;
 }
 
+/* 64 brackets, for nesting built with "%.Ns". */
+#define OPEN64	"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+#define CLOSE64	"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+
 /* mirror_json_canonical's answer for a NUL-terminated s, or NULL. */
 static char *
 canon(const char *s)
@@ -358,6 +362,31 @@ test_json_canonical(void **state)
 		assert_string_equal(mirror_json_refusal(deep, d + 2), "is JSON "
 		    "nested deeper than 32 levels, which relaycfg does not "
 		    "store");
+		/* json-c counts what the 32nd array or object holds as a
+		 * 33rd level: refused as such, not with no reason at all. */
+		snprintf(deep, sizeof(deep), "%.32s1%.32s", OPEN64, CLOSE64);
+		assert_null(canon(deep));
+		assert_non_null(mirror_json_refusal(deep, strlen(deep)));
+		assert_string_equal(mirror_json_refusal(deep, strlen(deep)),
+		    "is JSON nested deeper than 32 levels, which relaycfg "
+		    "does not store");
+		snprintf(deep, sizeof(deep), "%.31s{\"a\":1}%.31s", OPEN64,
+		    CLOSE64);
+		assert_null(canon(deep));
+		assert_non_null(mirror_json_refusal(deep, strlen(deep)));
+		snprintf(deep, sizeof(deep), "%.31s{\"a\":{}}%.31s", OPEN64,
+		    CLOSE64);
+		assert_null(canon(deep));
+		assert_non_null(mirror_json_refusal(deep, strlen(deep)));
+		snprintf(deep, sizeof(deep), "%.31s{\"a\":1}%.30s", OPEN64,
+		    CLOSE64);
+		memmove(deep, deep + 1, strlen(deep));	/* 30 arrays: fine */
+		assert_canon(deep, deep);
+		assert_null(mirror_json_refusal(deep, strlen(deep)));
+		snprintf(deep, sizeof(deep), "%.31s\"[x\"%.31s", OPEN64,
+		    CLOSE64);
+		assert_canon(deep, deep);
+		assert_null(mirror_json_refusal(deep, strlen(deep)));
 		/* Deeper than jsonstrict reads at all: the same words. */
 		for (d = 0; d < 65; d++)
 			deep[d] = '[';
@@ -589,6 +618,17 @@ test_add_refused(void **state)
 	refuse(MT_TEMPLATE_OPTION, &row, "sentry_projecttemplateoption (4 "
 	    "sentry:baz): value is not JSON (a pickled value?)",
 	    "4 sentry:baz");
+
+	/* 32 arrays around a number: too deep for json-c, said as such */
+	{
+		char deep[80];
+
+		snprintf(deep, sizeof(deep), "%.32s1%.32s", OPEN64, CLOSE64);
+		row.v[OPTION_VALUE] = deep;
+		refuse(MT_TEMPLATE_OPTION, &row, "sentry_projecttemplateoption "
+		    "(4 sentry:baz): value is JSON nested deeper than 32 "
+		    "levels, which relaycfg does not store", "4 sentry:baz");
+	}
 
 	row = keyed(MT_PROJECT_OPTION, "5", "bad key");
 	refuse(MT_PROJECT_OPTION, &row, "sentry_projectoptions (5 bad key): "
