@@ -137,7 +137,7 @@ cmd_register(int argc, char **argv, const struct ctl_opts *o)
 	};
 	struct netopts no = { 0 };
 	struct creds c;
-	struct response r1 = { 0, NULL, 0, false }, r2 = { 0, NULL, 0, false };
+	struct response r1 = { 0, NULL, 0, false, 0 }, r2 = { 0, NULL, 0, false, 0 };
 	json_object *req = NULL, *ans = NULL, *rid, *tok;
 	struct reqopts ro = { DEFAULT_RELAY_VERSION, false, false, false,
 	    NULL, NULL, 0, FETCH_OUTPUT_AUTO };
@@ -400,7 +400,7 @@ cmd_fetch(int argc, char **argv, const struct ctl_opts *o)
 	};
 	struct netopts no = { 0 };
 	struct creds c;
-	struct response r = { 0, NULL, 0, false };
+	struct response r = { 0, NULL, 0, false, 0 };
 	struct reqopts ro = { DEFAULT_CONFIG_VERSION, false, false, false,
 	    NULL, NULL, 0, FETCH_OUTPUT_AUTO };
 	struct fetch_asked asked;
@@ -492,7 +492,7 @@ cmd_publickeys(int argc, char **argv, const struct ctl_opts *o)
 	};
 	struct netopts no = { 0 };
 	struct creds c;
-	struct response r = { 0, NULL, 0, false };
+	struct response r = { 0, NULL, 0, false, 0 };
 	json_object *jb = NULL, *ids = NULL;
 	const char *body;
 	bool loaded = false;

@@ -45,6 +45,7 @@ struct response {
 	char	*body;
 	size_t	 len;
 	bool	 too_big;	/* the answer went past MAX_BODY */
+	size_t	 cap;		/* bytes allocated at body (on_data) */
 };
 
 /* Long options of struct netopts and of the commands. */

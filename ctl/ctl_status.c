@@ -173,7 +173,7 @@ static int
 fetch(const char *url, struct scrape *sc)
 {
 	struct scrape tmp = { NULL, 0, NULL, 0, 0 };
-	struct response r = { 0, NULL, 0, false };
+	struct response r = { 0, NULL, 0, false, 0 };
 	int rc = -1;
 
 	tmp.t = now();
