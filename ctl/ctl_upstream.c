@@ -352,11 +352,13 @@ ctl_put_body(FILE *fp, const struct response *r)
 			fputc('\n', fp);
 		return;
 	}
+	/* the final newline first: 4096 bytes and a newline are all shown */
+	if (err && n > 0 && r->body[n - 1] == '\n')
+		n--;
 	if (err && n > ERR_BODY_MAX) {
 		n = ERR_BODY_MAX;
 		cut = true;
-	} else if (err && n > 0 && r->body[n - 1] == '\n')
-		n--;
+	}
 	ctl_put_escaped(fp, r->body, n, err ? "" : "\n\t");
 	if (cut)
 		fprintf(fp, "... (%zu bytes)", r->len);

@@ -153,6 +153,8 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.send(200, b'{"configs":{"k":{"slug":"\xff\x1b[2J"}}}')
             elif mode == "manyobjects":
                 self.send(200, b'{"configs":{},"x":[' + b"{}," * (1 << 20) + b"{}]}")
+            elif mode == "err4096":
+                self.send(500, b"a" * 4096 + b"\n")
             elif mode == "c1err":
                 self.send(500, b"\xc2\x9b2J\x9b2J\xc3\xa9")
             elif mode == "redirect":
@@ -199,6 +201,9 @@ like "$(head -n 1 "$T/err")" 'lacks relay_id or token' "... saying what it lacks
 ok $(( $(wc -c <"$T/err") > 4 * 4096 + 200 )) "... its body shown cut short ($(wc -c <"$T/err") bytes)"
 like "$(tail -n 1 "$T/err")" '\.\.\. \(500000 bytes\)$' "... saying how long it was"
 is "$(grep -c "$ESC" "$T/err")" 0 "... and no ESC in it"
+hostile err4096 fetch "$K1" 2>"$T/err"
+is "$(tail -n 1 "$T/err")" "$(head -c 4096 /dev/zero | tr '\0' a)" \
+    "an error body of 4096 bytes and a newline: all shown, not said to be cut"
 hostile raw200 fetch "$K1" | od -An -c | tr -d '\n' | tr -s ' ' >"$T/out"
 like "$(cat "$T/out")" '\\0 033 \[' "an answer that is no JSON, into a pipe: as it came"
 script -qec "'$RELAYCFGCTL' fetch --upstream 'http://127.0.0.1:$HPORT/raw200' --credentials '$T/S.json' '$K1'" \
