@@ -30,19 +30,20 @@ ctl_warn(const char *cmd, const char *fmt, ...)
 /*
  * url_has_userinfo - does url name a user or a password ("user:pw@host"),
  * read as libcurl reads --upstream (a URL without a scheme is guessed)?
- * One it cannot parse has none: the request then fails with curl's words.
+ * One it cannot parse (a port past 65535, a space, a scheme it lacks)
+ * has one when an '@' comes before its path, query or fragment: the
+ * request would fail, and its error line repeat the URL.
  */
 static bool
 url_has_userinfo(const char *url)
 {
 	CURLU *h = curl_url();
+	const char *authority, *sep;
 	char *part = NULL;
 	bool has = false;
 
-	if (h == NULL)
-		return false;
-	if (curl_url_set(h, CURLUPART_URL, url, CURLU_GUESS_SCHEME) ==
-	    CURLUE_OK) {
+	if (h != NULL && curl_url_set(h, CURLUPART_URL, url,
+	    CURLU_GUESS_SCHEME) == CURLUE_OK) {
 		if (curl_url_get(h, CURLUPART_USER, &part, 0) == CURLUE_OK)
 			has = true;
 		curl_free(part);
@@ -50,6 +51,12 @@ url_has_userinfo(const char *url)
 		if (curl_url_get(h, CURLUPART_PASSWORD, &part, 0) == CURLUE_OK)
 			has = true;
 		curl_free(part);
+	} else {
+		sep = strstr(url, "://");
+		authority = sep != NULL && sep < url + strcspn(url, "/?#") ?
+		    sep + 3 : url;
+		has = memchr(authority, '@', strcspn(authority, "/?#")) !=
+		    NULL;
 	}
 	curl_url_cleanup(h);
 	return has;

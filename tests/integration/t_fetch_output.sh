@@ -27,8 +27,11 @@ fetch() {
 }
 
 # A password in --upstream would be in argv for every user to read.
+# So is one libcurl's URL parser refuses, which the request's error line
+# would repeat, password and all.
 for u in "http://relay:s3cret@127.0.0.1:9/" "relay:s3cret@127.0.0.1:9" \
-    "https://relay@127.0.0.1:9/"; do
+    "https://relay@127.0.0.1:9/" "http://relay:s3cret@127.0.0.1:99999/" \
+    "foo://relay:s3cret@127.0.0.1/" "http://relay:s3cret@127.0.0.1/a b"; do
 	"$RELAYCFGCTL" fetch --upstream "$u" --credentials "$T/S.json" "$K1" \
 	    >"$T/userinfo.out" 2>"$T/userinfo.err"
 	is "$?:$(cat "$T/userinfo.out")" 2: "--upstream $u: refused (exit 2), nothing sent"
