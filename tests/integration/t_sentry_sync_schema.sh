@@ -194,6 +194,20 @@ lock_projects() {
 	done
 	return 1
 }
+# lock_waiter: the pid of the sync's backend once it waits on the lock
+# (nothing after 5 s).
+lock_waiter() {
+	local pid=""
+
+	for _ in $(seq 100); do
+		pid=$(pgsql "SELECT pid FROM pg_stat_activity
+		    WHERE application_name = 'relaycfg-sentry-sync'
+		    AND wait_event_type = 'Lock'")
+		[ -n "$pid" ] && break
+		sleep 0.05
+	done
+	echo "$pid"
+}
 unlock_projects() {
 	pgsql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 	    WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()" \
@@ -209,26 +223,15 @@ like "$(cat "$T/slow.err")" '^relaycfgctl: sentry-sync: PostgreSQL: sentry_proje
 # Ended by the server while it waits: its FATAL, in one line.
 pgsync_slow &
 SLOW=$!
-for _ in $(seq 100); do
-	[ "$(pgsql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-	    WHERE application_name = 'relaycfg-sentry-sync'
-	    AND wait_event_type = 'Lock'")" = t ] && break
-	sleep 0.05
-done
+BACKEND=$(lock_waiter)
+[ -n "$BACKEND" ] && pgsql "SELECT pg_terminate_backend($BACKEND)" >/dev/null
 wait "$SLOW"
 is "$?" 1 "a backend terminated while it waits: the sync fails (exit 1)"
 like "$(cat "$T/slow.err")" '^relaycfgctl: sentry-sync: PostgreSQL: sentry_project: FATAL: +terminating connection due to administrator command' \
     "... with the server's FATAL, in one line"
 pgsync_slow &
 SLOW=$!
-BACKEND=""
-for _ in $(seq 100); do
-	BACKEND=$(pgsql "SELECT pid FROM pg_stat_activity
-	    WHERE application_name = 'relaycfg-sentry-sync'
-	    AND wait_event_type = 'Lock'")
-	[ -n "$BACKEND" ] && break
-	sleep 0.05
-done
+BACKEND=$(lock_waiter)
 [ -n "$BACKEND" ]
 ok $? "the next sync waits on the lock"
 kill -STOP "$BACKEND"
@@ -263,14 +266,7 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 lock_projects
-BACKEND=""
-for _ in $(seq 100); do
-	BACKEND=$(pgsql "SELECT pid FROM pg_stat_activity
-	    WHERE application_name = 'relaycfg-sentry-sync'
-	    AND wait_event_type = 'Lock'")
-	[ -n "$BACKEND" ] && break
-	sleep 0.05
-done
+BACKEND=$(lock_waiter)
 [ -n "$BACKEND" ]
 ok $? "a round of the watch waits on the lock"
 kill -STOP "$BACKEND"
