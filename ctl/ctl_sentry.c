@@ -81,7 +81,9 @@ enum round_rc {
 
 static volatile sig_atomic_t stop_requested;
 
-/* on_stop - SIGTERM, SIGINT: finish the round, then exit 0. */
+/* on_stop - SIGTERM, SIGINT: finish the round, then exit 0; a statement
+ * Sentry has not answered yet is given up (sentry_pg_connect), since
+ * nothing is written before Sentry's rows are read. */
 static void
 on_stop(int sig)
 {
@@ -119,7 +121,8 @@ pg_ensure(struct sync *s)
 	if (s->pg != NULL)
 		return 0;
 	s->pg = sentry_pg_connect(s->conninfo, s->conf->sentry_pg_password,
-	    (long)s->conf->sentry_pg_timeout, err, sizeof(err));
+	    (long)s->conf->sentry_pg_timeout, &stop_requested, err,
+	    sizeof(err));
 	if (s->pg == NULL) {
 		ctl_warn(cmd, "%s", err);
 		return -1;

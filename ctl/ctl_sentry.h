@@ -6,6 +6,7 @@
 #ifndef RELAYCFG_CTL_SENTRY_H
 #define RELAYCFG_CTL_SENTRY_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,12 +25,14 @@ struct sentry_pg;
  * (kept out of conninfo, so it never has to be in argv).  The session is
  * read-only (default_transaction_read_only), in UTC.  Every statement
  * ends within timeout seconds on the server (statement_timeout), and the
- * client gives up waiting a little later (a frozen server or network);
+ * client gives up waiting a little later (a frozen server or network),
+ * or as soon as a signal handler has set *stop (when stop is not NULL);
  * after that every call fails until the connection is closed.  Returns
  * NULL with the reason in err.
  */
 struct sentry_pg *sentry_pg_connect(const char *conninfo,
-	    const char *password, long timeout, char *err, size_t errlen);
+	    const char *password, long timeout,
+	    const volatile sig_atomic_t *stop, char *err, size_t errlen);
 void	sentry_pg_close(struct sentry_pg *pg);
 
 /*

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@ struct sentry_pg {
 	PGconn	*conn;
 	long	 timeout;	/* s: statement_timeout, and the client's wait */
 	bool	 lost;		/* a statement went unanswered (pg_exec) */
+	bool	 stopped;	/* ... because *stop was set */
+	const volatile sig_atomic_t *stop;	/* NULL: never */
 };
 
 /*
@@ -77,7 +80,10 @@ pg_error(const struct sentry_pg *pg, const char *what, char *err,
 {
 	char m[1024];
 
-	if (pg->lost)
+	if (pg->stopped)
+		snprintf(m, sizeof(m), "stopped by a signal while waiting for "
+		    "the answer; connection dropped");
+	else if (pg->lost)
 		snprintf(m, sizeof(m), "no answer within %ld s (the server "
 		    "or the network is frozen?); connection dropped",
 		    pg->timeout + PG_CLIENT_SLACK);
@@ -89,8 +95,9 @@ pg_error(const struct sentry_pg *pg, const char *what, char *err,
 
 /*
  * Wait until libpq has read input or deadline (clock_mono_ms) passes.
- * Returns 0, or -1: the connection failed (libpq says why) or the
- * deadline passed (pg->lost set).
+ * Returns 0, or -1: the connection failed (libpq says why), the deadline
+ * passed (pg->lost set), or a signal set *pg->stop (pg->lost and
+ * pg->stopped set): SIGTERM need not wait for a slow statement.
  */
 static int
 pg_wait_input(struct sentry_pg *pg, long long deadline)
@@ -104,6 +111,10 @@ pg_wait_input(struct sentry_pg *pg, long long deadline)
 	if (pfd.fd < 0)
 		return -1;
 	do {
+		if (pg->stop != NULL && *pg->stop) {
+			pg->lost = pg->stopped = true;
+			return -1;
+		}
 		if ((left = deadline - clock_mono_ms()) <= 0) {
 			pg->lost = true;
 			return -1;
@@ -236,7 +247,7 @@ sentry_pg_has_password(const char *conninfo)
 /* sentry_pg_connect - see ctl_sentry.h. */
 struct sentry_pg *
 sentry_pg_connect(const char *conninfo, const char *password, long timeout,
-    char *err, size_t errlen)
+    const volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
 	char set_timeout[64];
 	/* Later keywords override earlier ones: conninfo may set its own
@@ -252,6 +263,7 @@ sentry_pg_connect(const char *conninfo, const char *password, long timeout,
 		return NULL;
 	}
 	pg->timeout = timeout;
+	pg->stop = stop;
 	if (password == NULL)
 		keys[4] = NULL;
 	pg->conn = PQconnectdbParams(keys, vals, 1);

@@ -290,6 +290,37 @@ kill -TERM "$FWATCH"
 wait "$FWATCH"
 is "$?" 0 "--watch stops cleanly"
 kill -CONT "$BACKEND"
+
+# SIGTERM while a round waits on Sentry (here on a lock, with the default
+# sentry_pg_timeout of 300 s): the watch stops at once, not after the wait.
+"$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync --watch 1 \
+    >"$T/twatch.out" 2>"$T/twatch.err" &
+TWATCH=$!
+for _ in $(seq 50); do
+	[ "$(pgsql "SELECT COUNT(*) FROM pg_stat_activity
+	    WHERE application_name = 'relaycfg-sentry-sync'")" = 1 ] && break
+	sleep 0.1
+done
+lock_projects
+BACKEND=$(lock_waiter)
+[ -n "$BACKEND" ]
+ok $? "a round of a watch (sentry_pg_timeout 300 s) waits on the lock"
+kill -TERM "$TWATCH"
+for _ in $(seq 100); do
+	kill -0 "$TWATCH" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$TWATCH" 2>/dev/null; then
+	ok 1 "SIGTERM: the watch stops at once (still waiting after 10 s)"
+	kill -KILL "$TWATCH"
+	wait "$TWATCH" 2>/dev/null
+else
+	wait "$TWATCH"
+	is "$?" 0 "SIGTERM: the watch stops at once, exit 0"
+fi
+like "$(cat "$T/twatch.err")" 'PostgreSQL: [a-z_]+: stopped by a signal while waiting for the answer' \
+    "... saying it gave up the statement"
+unlock_projects
 "$RELAYCFGCTL" -c "$T/pgtimeout.conf" sentry-sync >/dev/null 2>&1
 is "$?" 0 "... with sentry_pg_timeout = 2 too"
 { grep -v '^sentry_pg_timeout' "$RELAYCFG_CONF"; echo "sentry_pg_timeout = 0"; } \
