@@ -431,3 +431,29 @@ jsonstrict_wide_integer(const char *json, size_t len)
 	}
 	return false;
 }
+
+/* jsonstrict_jsonc_too_deep - see jsonstrict.h. */
+bool
+jsonstrict_jsonc_too_deep(const char *json, size_t len, unsigned depth)
+{
+	unsigned level = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		switch (json[i]) {
+		case ']': case '}':
+			level--;
+			continue;
+		case ' ': case '\t': case '\n': case '\r': case ',': case ':':
+			continue;
+		}
+		if (level >= depth)
+			return true;
+		if (json[i] == '[' || json[i] == '{')
+			level++;
+		else if (json[i] == '"')	/* to its closing quote */
+			for (i++; i < len && json[i] != '"'; i++)
+				if (json[i] == '\\')
+					i++;
+	}
+	return false;
+}

@@ -70,4 +70,15 @@ int	jsonstrict_check_limits(const char *s, size_t len,
  */
 bool	jsonstrict_wide_integer(const char *json, size_t len);
 
+/*
+ * jsonstrict_jsonc_too_deep - does json (len bytes that jsonstrict_check
+ * took at depth) hold a value inside arrays and objects nested depth
+ * deep?  jsonstrict counts arrays and objects only; json-c, asked for
+ * depth (json_tokener_new_ex), counts the value the deepest of them holds
+ * as one level more and refuses the text, so a store that parses with
+ * json-c must refuse it too, and can say why.
+ */
+bool	jsonstrict_jsonc_too_deep(const char *json, size_t len,
+	    unsigned depth);
+
 #endif

@@ -49,37 +49,6 @@ mirror_rows_free(struct mirror_rows *r)
 	mirror_rows_init(r, r->t);
 }
 
-/*
- * json_c_too_deep - does json (len bytes jsonstrict_check took at
- * MIRROR_JSON_DEPTH) hold a value inside an array or object nested
- * MIRROR_JSON_DEPTH deep?  jsonstrict counts arrays and objects only;
- * json-c counts what they hold too, and refuses such a text.
- */
-static bool
-json_c_too_deep(const char *json, size_t len)
-{
-	unsigned depth = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		switch (json[i]) {
-		case ']': case '}':
-			depth--;
-			continue;
-		case ' ': case '\t': case '\n': case '\r': case ',': case ':':
-			continue;
-		}
-		if (depth >= MIRROR_JSON_DEPTH)
-			return true;
-		if (json[i] == '[' || json[i] == '{')
-			depth++;
-		else if (json[i] == '"')	/* to its closing quote */
-			for (i++; i < len && json[i] != '"'; i++)
-				if (json[i] == '\\')
-					i++;
-	}
-	return false;
-}
-
 /* mirror_json_refusal - see mirror.h. */
 const char *
 mirror_json_refusal(const char *json, size_t len)
@@ -94,7 +63,7 @@ mirror_json_refusal(const char *json, size_t len)
 		/* jsonstrict's phrase for it (test_mirror pins it). */
 		return strcmp(why, "nesting too deep") == 0 ? deep :
 		    "is not JSON (a pickled value?)";
-	if (json_c_too_deep(json, len))
+	if (jsonstrict_jsonc_too_deep(json, len, MIRROR_JSON_DEPTH))
 		return deep;
 	if (jsonstrict_wide_integer(json, len))
 		return "has an integer beyond 64 bits, which relaycfg would "

@@ -685,15 +685,20 @@ store_key_delete(struct store *st, const char *public_key)
 /*
  * parse_value - json (NULL: an unset), strict RFC 8259 JSON
  * (jsonstrict_check) with no integer json-c would change
- * (jsonstrict_wide_integer), parsed into *val and its
- * compact text *text (owned by *val; "null" for JSON null).  STORE_OK,
- * STORE_INVALID (not JSON) or STORE_ERROR (OOM), with st->err.
+ * (jsonstrict_wide_integer), nested no deeper than json-c reads it (32
+ * levels, the value the deepest array or object holds counted as one),
+ * parsed into *val and its compact text *text (owned by *val; "null" for
+ * JSON null).  STORE_OK, STORE_INVALID (not JSON, or too deep: st->err
+ * says which) or STORE_ERROR (OOM), with st->err.
  */
 static int
 parse_value(struct store *st, const char *json, json_object **val,
     const char **text)
 {
+	static const char too_deep[] = "the value is JSON nested deeper than "
+	    "32 levels, which relaycfg does not store";
 	json_tokener *tok;
+	const char *why = NULL;
 	size_t len;
 
 	*val = NULL;
@@ -707,9 +712,11 @@ parse_value(struct store *st, const char *json, json_object **val,
 	len = strlen(json);
 	/* json-c alone takes NaN, Infinity, 1. and single quotes. */
 	if (jsonstrict_check(json, len, JSON_TOKENER_DEFAULT_DEPTH,
-	    NULL) != 0) {
+	    &why) != 0) {
 		json_tokener_free(tok);
-		store_seterr(st, "the value is not JSON");
+		/* jsonstrict's phrase for it (test_mirror pins it) */
+		store_seterr(st, "%s", strcmp(why, "nesting too deep") == 0 ?
+		    too_deep : "the value is not JSON");
 		return STORE_INVALID;
 	}
 	if (jsonstrict_wide_integer(json, len)) {
@@ -724,10 +731,13 @@ parse_value(struct store *st, const char *json, json_object **val,
 		*val = json_tokener_parse_ex(tok, json, (int)len + 1);
 	if (len >= INT32_MAX ||
 	    json_tokener_get_error(tok) != json_tokener_success) {
+		/* Valid to jsonstrict: json-c counts one level more. */
+		store_seterr(st, "%s", len < INT32_MAX &&
+		    json_tokener_get_error(tok) == json_tokener_error_depth ?
+		    too_deep : "the value is not JSON");
 		json_tokener_free(tok);
 		json_object_put(*val);
 		*val = NULL;
-		store_seterr(st, "the value is not JSON");
 		return STORE_INVALID;
 	}
 	json_tokener_free(tok);

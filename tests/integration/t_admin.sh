@@ -315,6 +315,20 @@ for scope in "project $PROJ" "org $ORG" "template $TMPL"; do
 done
 is "$(sql "SELECT COUNT(*) FROM sentry_projectoptions WHERE \`key\` = 'sentry:origins'")" 0 \
     "not a row in MariaDB either"
+# Nested as deep as the server's json-c reads (32 levels, the innermost
+# value counted) is taken; one more is refused as such, not as "not JSON",
+# in the words sentry-sync uses for the same value.
+DEEP=$(printf '%.0s[' $(seq 31))1$(printf '%.0s]' $(seq 31))
+run option set project "$PROJ" test:deep "$DEEP"
+is "$RC" 0 "option set: 31 arrays around a number (32 levels) are taken"
+for v in "[$DEEP]" "$(printf '%.0s[' $(seq 40))$(printf '%.0s]' $(seq 40))"; do
+	run option set project "$PROJ" test:deep "$v"
+	is "$RC:$OUT:$ERR" "2::relaycfgctl: option set: the value is JSON nested deeper than 32 levels, which relaycfg does not store (see relaycfgctl --help)" \
+	    "option set: ${#v} bytes nested deeper are refused, saying so"
+done
+run option get project "$PROJ" test:deep
+is "$RC:$OUT" "0:$DEEP" "... the value taken is kept"
+run option unset project "$PROJ" test:deep
 # Integers json-c would store changed (it saturates at -2^63 and 2^64-1;
 # Python, which writes Sentry's values, keeps any integer), as sentry-sync
 # refuses them; the bounds themselves and doubles are taken.

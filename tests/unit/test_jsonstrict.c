@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
 #include "auth.h"
 #include "jsonstrict.h"
 
@@ -165,6 +167,40 @@ test_wide_integer(void **state)
 		assert_true(jsonstrict_wide_integer(wide[i], strlen(wide[i])));
 	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
 		assert_false(jsonstrict_wide_integer(kept[i], strlen(kept[i])));
+}
+
+/* json-c counts the value the deepest array or object holds as a level. */
+static void
+test_jsonc_depth(void **state)
+{
+	static const struct {
+		const char	*text;
+		bool		 deep;	/* at depth 2 */
+	} cases[] = {
+		{ "[[]]", false }, { "[{}]", false }, { "{\"a\":[]}", false },
+		{ "[[1]]", true }, { "[{\"a\":1}]", true }, { "[[\"]]\"]]", true },
+		{ "[1, [], \"[[[\"]", false }, { "{\"a\":{\"b\":1}}", true },
+		{ "1", false }, { "[1]", false }, { "[\"\\\"[[\"]", false },
+	};
+	json_tokener *tok;
+	json_object *o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = strlen(cases[i].text);
+
+		assert_int_equal(jsonstrict_check(cases[i].text, len, 2, NULL),
+		    0);
+		assert_int_equal(jsonstrict_jsonc_too_deep(cases[i].text, len,
+		    2), cases[i].deep);
+		/* and it is what json-c itself says */
+		assert_non_null(tok = json_tokener_new_ex(2));
+		o = json_tokener_parse_ex(tok, cases[i].text, (int)len + 1);
+		assert_int_equal(json_tokener_get_error(tok) ==
+		    json_tokener_error_depth, cases[i].deep);
+		json_object_put(o);
+		json_tokener_free(tok);
+	}
 }
 
 static void
@@ -320,6 +356,7 @@ main(void)
 		cmocka_unit_test(test_wide_integer),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_depth),
+		cmocka_unit_test(test_jsonc_depth),
 		cmocka_unit_test(test_parse_object),
 		cmocka_unit_test(test_parse_object_limits),
 	};
