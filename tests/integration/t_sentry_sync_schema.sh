@@ -33,6 +33,17 @@ harness_write_conf \
     "sentry_pg = $(pg_conninfo)" \
     "sentry_pg_password = $PG_RO_PASSWORD"
 ctl() { "$RELAYCFGCTL" -c "$RELAYCFG_CONF" "$@"; }
+
+# watch_connected: wait (up to 5 s) until one sync is connected.
+watch_connected() {
+	for _ in $(seq 50); do
+		[ "$(pgsql "SELECT COUNT(*) FROM pg_stat_activity
+		    WHERE application_name = 'relaycfg-sentry-sync'")" = 1 ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
 ctl db init >/dev/null || { diag "db init failed"; exit 1; }
 harness_start_relaycfg
 harness_start_nginx
@@ -139,11 +150,7 @@ like "$ERR" '^relaycfgctl: sentry-sync: PostgreSQL: connect: .*No such file or d
 "$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync --watch 2 \
     >"$T/watch.out" 2>"$T/watch.err" &
 WATCH=$!
-for _ in $(seq 50); do
-	[ "$(pgsql "SELECT COUNT(*) FROM pg_stat_activity
-	    WHERE application_name = 'relaycfg-sentry-sync'")" = 1 ] && break
-	sleep 0.1
-done
+watch_connected
 pgsql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
     WHERE application_name = 'relaycfg-sentry-sync'" >/dev/null
 harness_wait_log 'terminating connection' "$T/watch.err"
@@ -260,11 +267,7 @@ is "$RC" 0 "PostgreSQL answering again: the sync applies"
 "$RELAYCFGCTL" -c "$T/pgtimeout.conf" sentry-sync --watch 1 \
     >"$T/fwatch.out" 2>"$T/fwatch.err" &
 FWATCH=$!
-for _ in $(seq 50); do
-	[ "$(pgsql "SELECT COUNT(*) FROM pg_stat_activity
-	    WHERE application_name = 'relaycfg-sentry-sync'")" = 1 ] && break
-	sleep 0.1
-done
+watch_connected
 lock_projects
 BACKEND=$(lock_waiter)
 [ -n "$BACKEND" ]
@@ -296,11 +299,7 @@ kill -CONT "$BACKEND"
 "$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync --watch 1 \
     >"$T/twatch.out" 2>"$T/twatch.err" &
 TWATCH=$!
-for _ in $(seq 50); do
-	[ "$(pgsql "SELECT COUNT(*) FROM pg_stat_activity
-	    WHERE application_name = 'relaycfg-sentry-sync'")" = 1 ] && break
-	sleep 0.1
-done
+watch_connected
 lock_projects
 BACKEND=$(lock_waiter)
 [ -n "$BACKEND" ]
