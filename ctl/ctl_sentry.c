@@ -12,6 +12,8 @@
  *      is not 32 hex, a threshold relaycfgctl threshold would refuse, a
  *      row whose parent is missing) are reported and
  *      their relaycfg copies left as they are.
+ *      A watch takes the digests again in that snapshot: those vouch
+ *      for the rows read, whatever moved since step 1.
  *   3. The sync lock of relaycfg's database (GET_LOCK): two syncs never
  *      interleave, on one host or several.  A sync that committed
  *      before and did not delete all its cache entries left a row
@@ -546,12 +548,15 @@ sync_round(struct sync *s)
 		return ROUND_FAILED;
 	}
 	s->refused = 0;
-	if (sentry_pg_read(s->pg, want, report_refused, s, err,
-	    sizeof(err)) != 0) {
+	/* A watch keeps the digests of the rows it read, not of the rows
+	 * before: Sentry may have moved in between. */
+	if (sentry_pg_read(s->pg, want, s->watch > 0 ? digests : NULL,
+	    report_refused, s, err, sizeof(err)) != 0) {
 		ctl_warn(cmd, "%s", err);
 		pg_drop(s);
 		return ROUND_FAILED;
 	}
+	digests_ok = s->watch > 0;
 	rc = round_apply(s, want, t0);
 	for (int t = 0; t < MT_COUNT; t++)
 		mirror_rows_free(&want[t]);

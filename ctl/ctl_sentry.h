@@ -66,10 +66,12 @@ int	sentry_pg_digests(struct sentry_pg *pg,
  * sorted), from one REPEATABLE READ snapshot, so that rows agree with
  * each other.  A table Sentry lacks is marked unmirrored (relaycfg's
  * rows of it are left alone); one the role may not read fails.  Each
- * refused row is passed to refused(why, arg) and left out.  0, or -1
+ * refused row is passed to refused(why, arg) and left out.  digests,
+ * unless NULL, gets sentry_pg_digests of the same snapshot.  0, or -1
  * with err (want empty).
  */
 int	sentry_pg_read(struct sentry_pg *pg, struct mirror_rows want[MT_COUNT],
+	    char digests[MT_COUNT][SENTRY_PG_DIGEST_LEN],
 	    void (*refused)(const char *why, void *arg), void *arg,
 	    char *err, size_t errlen);
 

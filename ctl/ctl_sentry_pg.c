@@ -549,6 +549,7 @@ out:
 /* sentry_pg_read - see ctl_sentry.h. */
 int
 sentry_pg_read(struct sentry_pg *pg, struct mirror_rows want[MT_COUNT],
+    char digests[MT_COUNT][SENTRY_PG_DIGEST_LEN],
     void (*refused)(const char *, void *), void *arg, char *err,
     size_t errlen)
 {
@@ -561,6 +562,12 @@ sentry_pg_read(struct sentry_pg *pg, struct mirror_rows want[MT_COUNT],
 	if (pg_command(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 	    err, errlen) != 0)
 		return -1;
+	/* The digests of exactly these rows (the snapshot is taken by this
+	 * first statement): taken before, a change landing in between, and
+	 * undone before the next round, would vouch for rows never read. */
+	if (digests != NULL &&
+	    sentry_pg_digests(pg, digests, err, errlen) != 0)
+		goto out;
 	if (schema_read(pg, &sc, err, errlen) != 0)
 		goto out;
 	/* Templates come and go; these three are Sentry. */

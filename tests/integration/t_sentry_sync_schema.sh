@@ -18,6 +18,9 @@
 #   * a Sentry that does not answer (a statement waiting on a lock, a
 #     backend frozen like a host or network that says nothing) ends the
 #     sync after sentry_pg_timeout, instead of leaving it waiting forever.
+#   * a --watch keeps the digests of the snapshot it read, so a change
+#     landing between its digests and its read, undone before the next
+#     round, is still mirrored.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 . "$top_srcdir/tests/lib/postgres.sh"
@@ -327,5 +330,56 @@ is "$?" 0 "... with sentry_pg_timeout = 2 too"
 "$RELAYCFGCTL" -c "$T/pgtimeout0.conf" sentry-sync >/dev/null 2>"$T/zero.err"
 is "$?" 1 "sentry_pg_timeout = 0 is a configuration error"
 like "$(cat "$T/zero.err")" 'sentry_pg_timeout must be at least 1' "... said as such"
+
+# --- digests of the rows read, not of the rows before -------------------------
+# A watch skips a round whose digests equal those of the last full round.
+# Those must be the digests of the rows that round read: a change landing
+# between the digests and the read (and undone before the next round)
+# would otherwise leave relaycfg with a state Sentry no longer has, and
+# every later round would skip it.  A view that takes 2 s to read (last
+# of the mirrored tables) holds both statements open long enough.
+pgsql "ALTER TABLE sentry_projecttransactionthresholdoverride RENAME TO slow_ptto;
+CREATE FUNCTION slow_rows() RETURNS SETOF slow_ptto LANGUAGE plpgsql AS
+  \$\$ BEGIN PERFORM pg_sleep(2); RETURN QUERY SELECT * FROM slow_ptto; END \$\$;
+CREATE VIEW sentry_projecttransactionthresholdoverride AS SELECT * FROM slow_rows();
+GRANT SELECT ON sentry_projecttransactionthresholdoverride TO $PG_RO_USER;
+UPDATE sentry_projectkey SET status = 0 WHERE id = 1" >/dev/null
+sync
+is "$RC:$(sql "SELECT status FROM sentry_projectkey WHERE id = 1")" 0:0 \
+    "a slow override table: key 1 live in both"
+# sync_backend_on PATTERN: wait (20 s) until the watch's backend runs a
+# statement LIKE PATTERN (and no digests when the second argument says so).
+sync_backend_on() {
+	for _ in $(seq 400); do
+		[ -n "$(pgsql "SELECT pid FROM pg_stat_activity
+		    WHERE application_name = 'relaycfg-sentry-sync'
+		    AND state = 'active' AND query LIKE '$1'
+		    AND (query NOT LIKE '%md5(%' OR '$2' <> 'nomd5')")" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+"$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync --watch 1 \
+    >"$T/awatch.out" 2>"$T/awatch.err" &
+AWATCH=$!
+sync_backend_on '%md5(%'
+ok $? "the watch's first round takes its digests"
+pgsql "UPDATE sentry_projectkey SET status = 1 WHERE id = 1" >/dev/null
+sync_backend_on 'SELECT % FROM public.sentry_projecttransactionthresholdoverride' nomd5
+ok $? "... then reads Sentry's rows (key 1 disabled since the digests)"
+pgsql "UPDATE sentry_projectkey SET status = 0 WHERE id = 1" >/dev/null
+for _ in $(seq 200); do
+	[ "$(sql "SELECT status FROM sentry_projectkey WHERE id = 1")" = 0 ] &&
+	    [ -s "$T/awatch.out" ] && break
+	sleep 0.1
+done
+sleep 6
+is "$(sql "SELECT status FROM sentry_projectkey WHERE id = 1")" 0 \
+    "key 1 enabled again in Sentry (before the next round): enabled in relaycfg too"
+kill -TERM "$AWATCH"
+wait "$AWATCH"
+is "$?" 0 "--watch stops cleanly"
+pgsql "DROP VIEW sentry_projecttransactionthresholdoverride; DROP FUNCTION slow_rows();
+ALTER TABLE slow_ptto RENAME TO sentry_projecttransactionthresholdoverride" >/dev/null
 
 done_testing
