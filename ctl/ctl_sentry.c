@@ -542,7 +542,8 @@ sync_round(struct sync *s)
 	    sizeof(err)))
 		return ROUND_DONE;
 	if (s->watch > 0 && !digests_ok && sentry_pg_lost(s->pg)) {
-		/* Unanswered: the full read could not even be sent. */
+		/* Unanswered, or ended by the server: the full read could
+		 * not even be sent, and its error would hide this one. */
 		ctl_warn(cmd, "%s", err);
 		pg_drop(s);
 		return ROUND_FAILED;

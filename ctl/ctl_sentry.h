@@ -36,8 +36,9 @@ struct sentry_pg *sentry_pg_connect(const char *conninfo,
 void	sentry_pg_close(struct sentry_pg *pg);
 
 /*
- * sentry_pg_lost - did a statement go unanswered past its deadline?  The
- * connection is then good for nothing but sentry_pg_close.
+ * sentry_pg_lost - did a statement go unanswered past its deadline, or
+ * did the connection fail (the server ended it)?  The connection is then
+ * good for nothing but sentry_pg_close.
  */
 bool	sentry_pg_lost(const struct sentry_pg *pg);
 

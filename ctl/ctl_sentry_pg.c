@@ -308,7 +308,7 @@ sentry_pg_close(struct sentry_pg *pg)
 bool
 sentry_pg_lost(const struct sentry_pg *pg)
 {
-	return pg->lost;
+	return pg->lost || PQstatus(pg->conn) == CONNECTION_BAD;
 }
 
 /* Append to buf (PG_SQL_MAX); false when it would not fit. */

@@ -382,4 +382,25 @@ is "$?" 0 "--watch stops cleanly"
 pgsql "DROP VIEW sentry_projecttransactionthresholdoverride; DROP FUNCTION slow_rows();
 ALTER TABLE slow_ptto RENAME TO sentry_projecttransactionthresholdoverride" >/dev/null
 
+# A watch's digests ended by the server (terminated while waiting on a
+# lock): the round says the server's FATAL, not the "no connection to the
+# server" of the read it would then try on the dead connection.
+"$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync --watch 1 \
+    >"$T/dwatch.out" 2>"$T/dwatch.err" &
+DWATCH=$!
+sleep 1
+lock_projects
+BACKEND=$(lock_waiter)
+[ -n "$BACKEND" ] && pgsql "SELECT pg_terminate_backend($BACKEND)" >/dev/null
+harness_wait_log 'terminating connection' "$T/dwatch.err"
+unlock_projects
+sleep 1
+kill -TERM "$DWATCH"
+wait "$DWATCH"
+is "$?" 0 "--watch stops cleanly"
+like "$(cat "$T/dwatch.err")" 'relaycfgctl: sentry-sync: PostgreSQL: digests: FATAL: +terminating connection due to administrator command' \
+    "a watch's digests ended by the server: its FATAL is the round's message"
+unlike "$(cat "$T/dwatch.err")" 'no connection to the server' \
+    "... and no read is tried on the dead connection"
+
 done_testing
