@@ -244,6 +244,60 @@ sentry_pg_has_password(const char *conninfo)
 	return has;
 }
 
+/*
+ * PQconnectPoll until the connection is made or fails, within the
+ * connection's connect_timeout (libpq enforces it only in its blocking
+ * connect); a signal setting *pg->stop gives up as pg_wait_input does.
+ * 0, or -1 (pg->lost set when the time ran out or a signal came).
+ */
+static int
+pg_connect_wait(struct sentry_pg *pg)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	PQconninfoOption *opts, *o;
+	long long deadline = 0;
+	struct pollfd pfd;
+	long left;
+	int r;
+
+	if (PQstatus(pg->conn) == CONNECTION_BAD)
+		return -1;
+	if ((opts = PQconninfo(pg->conn)) != NULL) {
+		for (o = opts; o->keyword != NULL; o++)
+			if (strcmp(o->keyword, "connect_timeout") == 0 &&
+			    o->val != NULL && atoi(o->val) > 0)
+				deadline = clock_mono_ms() +
+				    (atoi(o->val) < 2 ? 2 : atoi(o->val)) *
+				    1000LL;
+		PQconninfoFree(opts);
+	}
+	for (;;) {
+		if (st == PGRES_POLLING_OK)
+			return 0;
+		if (st == PGRES_POLLING_FAILED)
+			return -1;
+		if ((pfd.fd = PQsocket(pg->conn)) < 0)
+			return -1;
+		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		do {
+			if (pg->stop != NULL && *pg->stop) {
+				pg->lost = pg->stopped = true;
+				return -1;
+			}
+			left = deadline == 0 ? 1000 :
+			    (long)(deadline - clock_mono_ms());
+			if (left <= 0) {
+				pg->lost = true;
+				return -1;
+			}
+			r = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+		} while (r == 0 || (r < 0 && errno == EINTR));
+		if (r < 0)
+			return -1;
+		st = PQconnectPoll(pg->conn);
+	}
+}
+
 /* sentry_pg_connect - see ctl_sentry.h. */
 struct sentry_pg *
 sentry_pg_connect(const char *conninfo, const char *password, long timeout,
@@ -266,12 +320,21 @@ sentry_pg_connect(const char *conninfo, const char *password, long timeout,
 	pg->stop = stop;
 	if (password == NULL)
 		keys[4] = NULL;
-	pg->conn = PQconnectdbParams(keys, vals, 1);
-	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
-		pg_error(pg, "connect", err, errlen);
+	/* Started, not completed: the notice processor must be in place
+	 * before the server can say anything (a FATAL right after the
+	 * startup would otherwise go to stderr bare, from libpq). */
+	pg->conn = PQconnectStartParams(keys, vals, 1);
+	if (pg->conn != NULL)
+		(void)PQsetNoticeProcessor(pg->conn, pg_notice, NULL);
+	if (pg->conn == NULL || pg_connect_wait(pg) != 0 ||
+	    PQstatus(pg->conn) != CONNECTION_OK) {
+		if (pg->conn != NULL && !pg->stopped && pg->lost)
+			snprintf(err, errlen, "PostgreSQL: connect: no answer "
+			    "within connect_timeout; connection dropped");
+		else
+			pg_error(pg, "connect", err, errlen);
 		goto fail;
 	}
-	(void)PQsetNoticeProcessor(pg->conn, pg_notice, NULL);
 	/* Set with the connection (PQsetClientEncoding would be a statement
 	 * without pg_exec's deadline), after conninfo so that it wins. */
 	if (strcmp(pg_encoding_to_char(PQclientEncoding(pg->conn)),

@@ -20,7 +20,9 @@
 #     sync after sentry_pg_timeout, instead of leaving it waiting forever.
 #   * a --watch keeps the digests of the snapshot it read, so a change
 #     landing between its digests and its read, undone before the next
-#     round, is still mirrored.
+#     round, is still mirrored;
+#   * a FATAL right after the connection's startup is one prefixed line
+#     too, not libpq's bare one.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 . "$top_srcdir/tests/lib/postgres.sh"
@@ -402,5 +404,25 @@ like "$(cat "$T/dwatch.err")" 'relaycfgctl: sentry-sync: PostgreSQL: digests: FA
     "a watch's digests ended by the server: its FATAL is the round's message"
 unlike "$(cat "$T/dwatch.err")" 'no connection to the server' \
     "... and no read is tried on the dead connection"
+
+# A backend terminated while the connection is made (right after the
+# startup): the server's FATAL is one line prefixed like relaycfgctl's,
+# never libpq's bare line (its default notice processor, in place until
+# the connect returned).  A race: many short syncs against a loop
+# terminating their backends.
+( while :; do pgsql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE application_name = 'relaycfg-sentry-sync'" >/dev/null 2>&1; done ) &
+TERMINATOR=$!
+: >"$T/race.err"
+for _ in $(seq 250); do
+	"$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync >/dev/null 2>>"$T/race.err"
+done
+kill "$TERMINATOR"
+wait "$TERMINATOR" 2>/dev/null
+is "$(grep -vc '^relaycfgctl: sentry-sync: ' "$T/race.err")" 0 \
+    "backends terminated while connecting: no bare line from libpq on stderr"
+grep -v '^relaycfgctl: sentry-sync: ' "$T/race.err" | sort | uniq -c | sed 's/^/# /'
+sync
+is "$RC" 0 "... and the sync applies once they are left alone"
 
 done_testing
