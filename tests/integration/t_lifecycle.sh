@@ -106,6 +106,9 @@ rm -f "$RELAYCFG_SOCKET"
 # listen backlog (nginx made them).  None may be reset or refused by the
 # stop: the worker answers them all before it leaves.
 harness_start_relaycfg --workers 1
+# Only what nginx logs from here on: the SIGKILL of a worker at the top
+# may have been logged as a reset (a request it had not read yet).
+drain_log_from=$(($(stat -c %s "$T/nginx.log" 2>/dev/null || echo 0) + 1))
 curl -s -o /dev/null -w '%{http_code}' --max-time 15 \
     "$BASE_URL/api/0/relays/_test/sleep/?ms=3000" >"$T/drain.slow" &
 slow=$!
@@ -125,8 +128,8 @@ wait "$slow" $queued
 is "$(cat "$T/drain.slow")" 200 "drain: the request in flight completed"
 is "$(cat "$T"/drain.q* | grep -c '^200$')" 20 \
     "drain: all 20 connections queued before SIGTERM got 200"
-unlike "$(cat "$T/nginx.log" 2>/dev/null)" 'Connection reset by peer' \
-    "drain: nginx saw no reset connection"
+unlike "$(tail -c +"$drain_log_from" "$T/nginx.log" 2>/dev/null)" \
+    'Connection reset by peer' "drain: nginx saw no reset connection"
 harness_wait_gone "$RELAYCFG_PID" 50
 ok $? "drain: the master is gone once the queue is empty"
 RELAYCFG_PID=""
