@@ -68,9 +68,9 @@ check_write(const struct admin *a, const char *key, const char *json)
 	len = strlen(json);
 	valid = jsonstrict_check(json, len, JSON_TOKENER_DEFAULT_DEPTH,
 	    &why) == 0;
-	/* Too deep as the server's json-c reads it (jsonstrict's phrase:
-	 * test_mirror pins it), in sentry-sync's words for the same value. */
-	if ((!valid && strcmp(why, "nesting too deep") == 0) || (valid &&
+	/* Too deep as the server's json-c reads it, in sentry-sync's words
+	 * for the same value. */
+	if ((!valid && why == jsonstrict_too_deep) || (valid &&
 	    jsonstrict_jsonc_too_deep(json, len, JSON_TOKENER_DEFAULT_DEPTH)))
 		return admin_usage_error(a, "the value is JSON nested deeper "
 		    "than 32 levels, which relaycfg does not store");

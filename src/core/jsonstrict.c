@@ -14,6 +14,8 @@
 
 #include "jsonstrict.h"
 
+const char jsonstrict_too_deep[] = "nesting too deep";
+
 struct scan {
 	const unsigned char	*s;
 	size_t			 len;
@@ -302,7 +304,7 @@ jsonstrict_check_limits(const char *text, size_t len,
 		case '{':
 		case '[':
 			if (depth == max_depth) {
-				ok = fail(&sc, "nesting too deep");
+				ok = fail(&sc, jsonstrict_too_deep);
 				break;
 			}
 			if (++containers > lim->containers) {

@@ -14,6 +14,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*
+ * The *why of a text nested deeper than asked: callers that say so in
+ * their own words compare the pointer, not the phrase.
+ */
+extern const char jsonstrict_too_deep[];
+
 /* Deepest nesting jsonstrict_check can be asked to allow. */
 #define JSONSTRICT_DEPTH_MAX	64
 

@@ -60,8 +60,7 @@ mirror_json_refusal(const char *json, size_t len)
 	if (len >= INT32_MAX)
 		return "is too long";
 	if (jsonstrict_check(json, len, MIRROR_JSON_DEPTH, &why) != 0)
-		/* jsonstrict's phrase for it (test_mirror pins it). */
-		return strcmp(why, "nesting too deep") == 0 ? deep :
+		return why == jsonstrict_too_deep ? deep :
 		    "is not JSON (a pickled value?)";
 	if (jsonstrict_jsonc_too_deep(json, len, MIRROR_JSON_DEPTH))
 		return deep;

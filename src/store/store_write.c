@@ -714,8 +714,7 @@ parse_value(struct store *st, const char *json, json_object **val,
 	if (jsonstrict_check(json, len, JSON_TOKENER_DEFAULT_DEPTH,
 	    &why) != 0) {
 		json_tokener_free(tok);
-		/* jsonstrict's phrase for it (test_mirror pins it) */
-		store_seterr(st, "%s", strcmp(why, "nesting too deep") == 0 ?
+		store_seterr(st, "%s", why == jsonstrict_too_deep ?
 		    too_deep : "the value is not JSON");
 		return STORE_INVALID;
 	}
