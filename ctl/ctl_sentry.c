@@ -581,7 +581,6 @@ watch_wait(struct sync *s)
 
 	while (!stop_requested) {
 		double left = end - now_seconds();
-		struct timespec ts;
 
 		if (left <= 0)
 			return;
@@ -603,9 +602,9 @@ watch_wait(struct sync *s)
 				pg_drop(s);
 			continue;
 		}
-		ts.tv_sec = (time_t)(left > 1 ? 1 : 0);
-		ts.tv_nsec = left > 1 ? 0 : (long)(left * 1e9);
-		(void)nanosleep(&ts, NULL);
+		/* a stop signal ends this sleep (see sentry_pg_poll) */
+		(void)sentry_pg_poll(NULL, 0, left > 1 ? 1000 :
+		    (long)(left * 1000) + 1);
 	}
 }
 
@@ -652,6 +651,7 @@ ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o)
 	};
 	struct sync s;
 	struct sigaction sa;
+	sigset_t stopsigs, oldmask;
 	char err[512], *end;
 	const char *pg_arg = NULL;
 	enum round_rc rc;
@@ -699,10 +699,25 @@ ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o)
 		ctl_warn(cmd, "%s", "--dry-run and --watch do not mix");
 		return 2;
 	}
+	/*
+	 * From here on a stop signal is only noted, never fatal, and it is
+	 * taken only while sentry-sync waits (sentry_pg_poll): one that comes
+	 * while it works is held until the next wait, which it ends, so it
+	 * cannot slip in between a check of the flag and a long wait.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&stopsigs);
+	sigaddset(&stopsigs, SIGTERM);
+	sigaddset(&stopsigs, SIGINT);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigprocmask(SIG_BLOCK, &stopsigs, &oldmask);
 	log_setup(LOG_LEVEL_ERROR, false);
 	if ((s.conf = conf_load(o->config_path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "relaycfgctl: %s\n", err);
-		return 1;
+		goto out;
 	}
 	s.conninfo = pg_arg != NULL ? pg_arg : s.conf->sentry_pg;
 	if (s.conninfo == NULL) {
@@ -730,11 +745,6 @@ ctl_sentry_main(int argc, char **argv, const struct ctl_opts *o)
 		ctl_warn(cmd, "%s", err);
 		goto fini;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGINT, &sa, NULL);
 	for (;;) {
 		rc = sync_round(&s);
 		if (s.watch == 0) {
@@ -754,5 +764,7 @@ fini:
 	app_global_fini();
 out:
 	conf_free(s.conf);
+	/* a signal held back is taken here by on_stop: noted, harmless */
+	(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	return status;
 }

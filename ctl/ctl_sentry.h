@@ -6,6 +6,7 @@
 #ifndef RELAYCFG_CTL_SENTRY_H
 #define RELAYCFG_CTL_SENTRY_H
 
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -88,5 +89,14 @@ int	sentry_pg_listen(struct sentry_pg *pg, char *err, size_t errlen);
  * the connection failed.
  */
 int	sentry_pg_wait(struct sentry_pg *pg, long ms);
+
+/*
+ * sentry_pg_poll - poll(2) for up to ms (-1: no limit) with SIGTERM and
+ * SIGINT let in only while it waits.  sentry-sync keeps both blocked
+ * everywhere else, so a stop signal that lands after its flag was
+ * checked is taken by this wait, which it ends (-1, EINTR), instead of
+ * being slept through.  Returns what poll(2) does.
+ */
+int	sentry_pg_poll(struct pollfd *fds, nfds_t nfds, long ms);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -119,7 +120,7 @@ pg_wait_input(struct sentry_pg *pg, long long deadline)
 			pg->lost = true;
 			return -1;
 		}
-		r = poll(&pfd, 1, (int)left);
+		r = sentry_pg_poll(&pfd, 1, (long)left);
 	} while (r == 0 || (r < 0 && errno == EINTR));
 	if (r < 0)
 		return -1;
@@ -290,7 +291,7 @@ pg_connect_wait(struct sentry_pg *pg)
 				pg->lost = true;
 				return -1;
 			}
-			r = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+			r = sentry_pg_poll(&pfd, 1, left > 1000 ? 1000 : left);
 		} while (r == 0 || (r < 0 && errno == EINTR));
 		if (r < 0)
 			return -1;
@@ -685,6 +686,22 @@ drain_notifies(struct sentry_pg *pg)
 	return any;
 }
 
+/* sentry_pg_poll - see ctl_sentry.h. */
+int
+sentry_pg_poll(struct pollfd *fds, nfds_t nfds, long ms)
+{
+	struct timespec ts;
+	sigset_t during;
+
+	if (sigprocmask(SIG_SETMASK, NULL, &during) != 0)
+		return -1;
+	(void)sigdelset(&during, SIGTERM);
+	(void)sigdelset(&during, SIGINT);
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	return ppoll(fds, nfds, ms < 0 ? NULL : &ts, &during);
+}
+
 /* sentry_pg_wait - see ctl_sentry.h. */
 int
 sentry_pg_wait(struct sentry_pg *pg, long ms)
@@ -702,7 +719,7 @@ sentry_pg_wait(struct sentry_pg *pg, long ms)
 	pfd.events = POLLIN;
 	if (pfd.fd < 0)
 		return -1;
-	r = poll(&pfd, 1, ms > 0x7fffffffL ? 0x7fffffff : (int)ms);
+	r = sentry_pg_poll(&pfd, 1, ms);
 	if (r < 0)
 		return errno == EINTR ? 0 : -1;
 	if (r == 0)

@@ -325,6 +325,31 @@ fi
 like "$(cat "$T/twatch.err")" 'PostgreSQL: [a-z_]+: stopped by a signal while waiting for the answer' \
     "... saying it gave up the statement"
 unlock_projects
+
+# SIGTERM landing after the watch checked its flag and before it waits
+# for the next round: gdb stops it at the top of that wait
+# (sentry_pg_wait) and resumes it with the signal, as a SIGTERM arriving
+# in that instant would.  The wait must end at once, not after the 60 s
+# interval.  (LeakSanitizer cannot run under a tracer.)
+command -v gdb >/dev/null || bail_out "gdb not found (scripts/install-deps)"
+start=$(date +%s)
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    timeout -s KILL 40 gdb -nx -batch -iex 'set debuginfod enabled off' \
+    -ex 'handle SIGTERM nostop noprint pass' \
+    -ex 'break sentry_pg_wait' -ex 'run' -ex 'delete' \
+    -ex 'signal SIGTERM' \
+    --args "$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync --watch 60 \
+    >"$T/gdbwatch.out" 2>&1
+gdb_rc=$?
+took=$(( $(date +%s) - start ))
+# a watch left behind by a killed gdb (the failure being looked for)
+pkill -KILL -f -- "$RELAYCFG_CONF sentry-sync --watch 60" 2>/dev/null
+like "$(cat "$T/gdbwatch.out")" 'Breakpoint 1, .*sentry_pg_wait' \
+    "SIGTERM at the wait: gdb held the watch at the top of its wait"
+like "$(cat "$T/gdbwatch.out")" 'Inferior 1 \(process [0-9]+\) exited normally' \
+    "... which stopped with exit 0"
+ok $(( gdb_rc != 0 || took >= 30 )) \
+    "... at once, not after the 60 s interval (took ${took} s, gdb status $gdb_rc)"
 "$RELAYCFGCTL" -c "$T/pgtimeout.conf" sentry-sync >/dev/null 2>&1
 is "$?" 0 "... with sentry_pg_timeout = 2 too"
 { grep -v '^sentry_pg_timeout' "$RELAYCFG_CONF"; echo "sentry_pg_timeout = 0"; } \
