@@ -8,7 +8,8 @@
 # runbook's "restart after db migrate"), dpkg --remove stops it, and dpkg
 # --purge takes every file, the user and the override away again.  A
 # relaycfg user made before the package (by hand, with or without its
-# group) neither stops postinst nor is deleted by purge.
+# group), or a relaycfg group alone, neither stops postinst nor is deleted
+# by purge.
 #
 # No systemd runs here, so a stand-in answers the maintainer scripts:
 # /run/systemd/system (what they test for), deb-systemd-invoke and
@@ -282,6 +283,8 @@ ok $(( $? == 0 )) "no statoverride left"
 ok $? "/usr/share/doc/relaycfg is gone"
 [ ! -e /run/relaycfg ]
 ok $? "/run/relaycfg is gone"
+[ ! -e /var/lib/relaycfg ]
+ok $? "/var/lib/relaycfg (postinst's record of what it made) is gone"
 
 # ---- a relaycfg user made before the package ---------------------------------
 # One made by hand without --group ("adduser --system relaycfg": primary
@@ -328,6 +331,24 @@ is "$(grep -c deluser "$T/purge.log" "$T/purge-user.log" "$T/purge-user2.log" | 
     "$T/purge.log:0 $T/purge-user.log:0 $T/purge-user2.log:0" \
     "purge printed nothing of deluser's"
 deluser --quiet --system relaycfg >/dev/null 2>&1
+delgroup --quiet --system relaycfg >/dev/null 2>&1
+
+# A relaycfg group made before the package, with no user (made to let a
+# web server's user read the socket, say): postinst makes its user in
+# that group, and purge takes the user back but keeps the group.
+addgroup --quiet --system relaycfg >"$T/addgroup.log" 2>&1
+ok $? "a relaycfg group made before the package, with no user"
+purged=no
+sd_dpkg -i "$DEB" >"$T/dpkg-i-group.log" 2>&1
+ok $? "dpkg -i with that group there"
+is "$(id -gn relaycfg 2>&1)" relaycfg "... postinst's user is in it"
+sd_dpkg --purge relaycfg >"$T/purge-group.log" 2>&1
+ok $? "dpkg --purge"
+purged=yes
+getent passwd relaycfg >/dev/null
+ok $(( $? == 0 )) "the user postinst made is gone"
+getent group relaycfg >/dev/null
+ok $? "the group made before the package is kept"
 delgroup --quiet --system relaycfg >/dev/null 2>&1
 made_user=no
 
