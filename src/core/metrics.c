@@ -145,6 +145,11 @@ static const struct family families[MF_N_FAMILIES] = {
 	[MF_STALE_SERVED] = { "relaycfg_stale_configs_served_total",
 	    "Stale config copies answered while MariaDB was unreachable.",
 	    FT_COUNTER, { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
+	[MF_CONFIGS_OTHER_SETTINGS] = {
+	    "relaycfg_configs_other_settings_total",
+	    "Cached configs found built under other Sentry settings or by "
+	    "another release (hosts sharing memcached that differ).",
+	    FT_COUNTER, { NOLABEL, NOLABEL, NOLABEL }, NULL, 0, NULL },
 	[MF_CACHE] = { "relaycfg_cache_requests_total",
 	    "Cache look-ups, by kind of entry and result.", FT_COUNTER,
 	    { L("kind", cache_kinds), L("result", cache_results), NOLABEL },

@@ -40,6 +40,7 @@ enum metric_family {
 	/* configs */
 	MF_CONFIGS_BUILT,	/* counter */
 	MF_STALE_SERVED,	/* counter: stale copies answered in an outage */
+	MF_CONFIGS_OTHER_SETTINGS,	/* counter: entries of other settings */
 	/* cache and database */
 	MF_CACHE,		/* counter {kind, result} */
 	MF_MEMCACHED_OPS,	/* counter {op} libmemcached operations */

@@ -425,10 +425,13 @@ unframe(const struct cache *c, const char *key, const char *v, size_t vlen,
 		return NULL;
 	v += klen + 1;
 	if (config_kind(kind, klen)) {
-		if (vlen - hlen - CACHE_GEN_LEN - 1 - klen - 1 <
-		    CACHE_CONFIG_TAG_LEN ||
-		    memcmp(v, c->cfg_tag, CACHE_CONFIG_TAG_LEN) != 0)
+		size_t left = vlen - hlen - CACHE_GEN_LEN - 1 - klen - 1;
+
+		if (left < CACHE_CONFIG_TAG_LEN ||
+		    memcmp(v, c->cfg_tag, CACHE_CONFIG_TAG_LEN) != 0) {
+			(void)cache_tag_other(v, left);
 			return NULL;
+		}
 		v += CACHE_CONFIG_TAG_LEN;
 	}
 	return v;

@@ -284,14 +284,26 @@ sleep 0.5
 FB="feature = organizations:session-replay off"
 reload_with() { write_conf "$@"; kill -HUP "$RELAYCFG_PID"; sleep 0.5; }
 K5=$(ctl key create --project "$PROJ" | jq -r .public_key)
+other_settings() {	# relaycfg_configs_other_settings_total, all workers
+	http GET /metrics
+	printf '%s\n' "$HTTP_BODY" | sed -n 's/^relaycfg_configs_other_settings_total //p'
+}
 reload_with "$FB"
+DIGEST_B=$(ctl settings | jq -r .digest)
 ctl_fetch S "$K5"
 REV5B=$(jr ".configs[\"$K5\"].rev")
 is "$HTTP_STATUS $(j ".configs[\"$K5\"].disabled")" "200 false" "settings B: the key is live"
 reload_with
+OTHER0=$(other_settings)
+LOGOFF=$(wc -c <"$T/relaycfg.log")
 ctl_fetch S "$K5"
 REV5A=$(jr ".configs[\"$K5\"].rev")
 ok $([ "$REV5A" != "$REV5B" ]; echo $?) "settings A: another config, not B's copy ($REV5A, $REV5B)"
+ok $(( $(other_settings) <= OTHER0 )) \
+    "... B's entry is counted in relaycfg_configs_other_settings_total ($OTHER0 before)"
+tail -c +$((LOGOFF + 1)) "$T/relaycfg.log" |
+    grep -q "cached config was built under other settings (digest $DIGEST_B)"
+ok $? "... and said in the log, with B's digest"
 ctl key disable "$K5" >/dev/null 2>"$T/disable.err"
 is "$?:$(cat "$T/disable.err")" "0:" "key disable under settings A: done, cache invalidated"
 reload_with "$FB"

@@ -1,0 +1,58 @@
+/*
+ * cache_tag.c - computed configs found built under other settings.
+ *
+ * Every computed config and rev entry begins with the digest of the
+ * settings it was built under (cache.h, cache_config_tag).  Finding
+ * another digest there means that another relaycfg of the pool runs
+ * another release or reads a relaycfg.conf whose Sentry settings differ:
+ * each rebuilds the other's entries (docs/SCALING.md).  That is expected
+ * for the minutes of a rolling upgrade and costly as a standing state,
+ * so it is counted (relaycfg_configs_other_settings_total) and said in
+ * the log, at most once a minute a process.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cache_int.h"
+#include "clock.h"
+#include "log.h"
+#include "metrics.h"
+
+/* At most one warning a process in this many ms. */
+#define OTHER_SETTINGS_LOG_MS	60000LL
+
+/* cache_tag_other - see cache_int.h. */
+bool
+cache_tag_other(const char *tag, size_t len)
+{
+	static long long last_logged;
+	static bool logged;
+	char digest[SENTRY_SETTINGS_DIGEST_LEN + 1];
+	long long now;
+
+	/* a digest (lowercase hex) and its space, or a damaged entry */
+	if (len < CACHE_CONFIG_TAG_LEN ||
+	    tag[SENTRY_SETTINGS_DIGEST_LEN] != ' ')
+		return false;
+	for (size_t i = 0; i < SENTRY_SETTINGS_DIGEST_LEN; i++) {
+		if (!((tag[i] >= '0' && tag[i] <= '9') ||
+		    (tag[i] >= 'a' && tag[i] <= 'f')))
+			return false;
+		digest[i] = tag[i];
+	}
+	digest[SENTRY_SETTINGS_DIGEST_LEN] = '\0';
+	metrics_inc(MF_CONFIGS_OTHER_SETTINGS, 0, 0, 0);
+	now = clock_mono_ms();
+	if (!logged || now - last_logged >= OTHER_SETTINGS_LOG_MS) {
+		logged = true;
+		last_logged = now;
+		log_warn("a cached config was built under other settings "
+		    "(digest %s): another relaycfg sharing this memcached "
+		    "runs another release or another relaycfg.conf (Sentry "
+		    "flags and options); each rebuilds the other's configs "
+		    "(docs/SCALING.md); said at most once a minute", digest);
+	}
+	return true;
+}
