@@ -429,7 +429,7 @@ unframe(const struct cache *c, const char *key, const char *v, size_t vlen,
 
 		if (left < CACHE_CONFIG_TAG_LEN ||
 		    memcmp(v, c->cfg_tag, CACHE_CONFIG_TAG_LEN) != 0) {
-			(void)cache_tag_other(v, left);
+			(void)cache_tag_other(c->cfg_tag, v, left);
 			return NULL;
 		}
 		v += CACHE_CONFIG_TAG_LEN;

@@ -124,12 +124,13 @@ void		 cache_routes_find(struct cache *c);
 
 /*
  * cache_tag_other (cache_tag.c) - a computed config or rev entry's tag
- * (len bytes left in the value) that is not this process's: when it is a
- * well-formed one (another release's or relaycfg.conf's settings), count
- * it and warn, at most once a minute, and return true; false for a
- * damaged one, which is left to the caller's miss alone.
+ * (len bytes left in the value) that is not ours (this process's
+ * cache_config_tag): when it is a well-formed one (another release's or
+ * relaycfg.conf's settings), count it and warn, at most once a minute,
+ * and return true; false for a damaged one, which is left to the
+ * caller's miss alone.
  */
-bool		 cache_tag_other(const char *tag, size_t len);
+bool		 cache_tag_other(const char *ours, const char *tag, size_t len);
 
 /* cache.c */
 const char	*cache_unframe(const struct cache *c, const char *key,

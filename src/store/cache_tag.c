@@ -2,13 +2,15 @@
  * cache_tag.c - computed configs found built under other settings.
  *
  * Every computed config and rev entry begins with the digest of the
- * settings it was built under (cache.h, cache_config_tag).  Finding
- * another digest there means that another relaycfg of the pool runs
- * another release or reads a relaycfg.conf whose Sentry settings differ:
- * each rebuilds the other's entries (docs/SCALING.md).  That is expected
- * for the minutes of a rolling upgrade and costly as a standing state,
- * so it is counted (relaycfg_configs_other_settings_total) and said in
- * the log, at most once a minute a process.
+ * settings it was built under (cache.h, cache_config_tag).  Another
+ * digest there was left by this host before a reload that changed its
+ * Sentry settings or before an upgrade (rebuilt once), or is another
+ * relaycfg's sharing the memcached servers that runs another release or
+ * reads a relaycfg.conf whose Sentry settings differ: then each rebuilds
+ * the other's entries (docs/SCALING.md), expected for the minutes of a
+ * rolling upgrade and costly as a standing state.  So it is counted
+ * (relaycfg_configs_other_settings_total) and said in the log, at most
+ * once a minute a process.
  */
 #include "config.h"
 
@@ -25,7 +27,7 @@
 
 /* cache_tag_other - see cache_int.h. */
 bool
-cache_tag_other(const char *tag, size_t len)
+cache_tag_other(const char *ours, const char *tag, size_t len)
 {
 	static long long last_logged;
 	static bool logged;
@@ -48,11 +50,13 @@ cache_tag_other(const char *tag, size_t len)
 	if (!logged || now - last_logged >= OTHER_SETTINGS_LOG_MS) {
 		logged = true;
 		last_logged = now;
-		log_warn("a cached config was built under other settings "
-		    "(digest %s): another relaycfg sharing this memcached "
-		    "runs another release or another relaycfg.conf (Sentry "
-		    "flags and options); each rebuilds the other's configs "
-		    "(docs/SCALING.md); said at most once a minute", digest);
+		log_warn("cached configs built under other settings (digest %s, "
+		    "ours %.*s): left from before a reload or an upgrade, or "
+		    "another relaycfg sharing memcached runs another release or "
+		    "other Sentry settings in its relaycfg.conf, and each "
+		    "rebuilds the other's configs (docs/SCALING.md); said at "
+		    "most once a minute", digest, SENTRY_SETTINGS_DIGEST_LEN,
+		    ours);
 	}
 	return true;
 }

@@ -294,6 +294,7 @@ ctl_fetch S "$K5"
 REV5B=$(jr ".configs[\"$K5\"].rev")
 is "$HTTP_STATUS $(j ".configs[\"$K5\"].disabled")" "200 false" "settings B: the key is live"
 reload_with
+DIGEST_A=$(ctl settings | jq -r .digest)
 OTHER0=$(other_settings)
 LOGOFF=$(wc -c <"$T/relaycfg.log")
 ctl_fetch S "$K5"
@@ -302,7 +303,7 @@ ok $([ "$REV5A" != "$REV5B" ]; echo $?) "settings A: another config, not B's cop
 ok $(( $(other_settings) <= OTHER0 )) \
     "... B's entry is counted in relaycfg_configs_other_settings_total ($OTHER0 before)"
 tail -c +$((LOGOFF + 1)) "$T/relaycfg.log" |
-    grep -q "cached config was built under other settings (digest $DIGEST_B)"
+    grep -q "cached configs built under other settings (digest $DIGEST_B, ours $DIGEST_A)"
 ok $? "... and said in the log, with B's digest"
 ctl key disable "$K5" >/dev/null 2>"$T/disable.err"
 is "$?:$(cat "$T/disable.err")" "0:" "key disable under settings A: done, cache invalidated"
