@@ -73,34 +73,33 @@ static const struct {
 
 /*
  * The value of the first param of each name in val[] (NULL when absent,
- * as FCGX_GetParam would find it), and in *nxff how many X-Forwarded-For
- * params came.  One pass, where a FCGX_GetParam per name read every param
- * ten times over.  Returns whether the params stay within HTTP_PARAMS_MAX
- * and HTTP_PARAMS_BYTES_MAX (the scan stops at the first beyond).
+ * as FCGX_GetParam would find it), and in n[] how many params of each name
+ * came.  One pass, where a FCGX_GetParam per name read every param ten
+ * times over.  Returns whether the params stay within HTTP_PARAMS_MAX and
+ * HTTP_PARAMS_BYTES_MAX (the scan stops at the first beyond).
  */
 static bool
-params_scan(char **envp, const char *val[P_COUNT], unsigned *nxff)
+params_scan(char **envp, const char *val[P_COUNT], unsigned n[P_COUNT])
 {
 	size_t count = 0, bytes = 0;
 
 	memset(val, 0, P_COUNT * sizeof(*val));
-	*nxff = 0;
+	memset(n, 0, P_COUNT * sizeof(*n));
 	for (char **e = envp; e != NULL && *e != NULL; e++) {
 		const char *eq = strchr(*e, '=');
-		size_t n;
+		size_t len;
 
 		if (++count > HTTP_PARAMS_MAX ||
 		    (bytes += strlen(*e)) > HTTP_PARAMS_BYTES_MAX)
 			return false;
 		if (eq == NULL)
 			continue;
-		n = (size_t)(eq - *e);
+		len = (size_t)(eq - *e);
 		for (int k = 0; k < P_COUNT; k++) {
-			if (param_names[k].len != n ||
-			    memcmp(*e, param_names[k].name, n) != 0)
+			if (param_names[k].len != len ||
+			    memcmp(*e, param_names[k].name, len) != 0)
 				continue;
-			if (k == P_FORWARDED_FOR)
-				(*nxff)++;
+			n[k]++;
 			if (val[k] == NULL)
 				val[k] = eq + 1;
 			break;
@@ -123,7 +122,7 @@ param_copy(const char *v)
  * keeping at most HTTP_PARAM_MAX + 1 of them.  Returns the new length.
  */
 static size_t
-xff_append(char *out, size_t len, const char *s, size_t n)
+join_append(char *out, size_t len, const char *s, size_t n)
 {
 	if (n > HTTP_PARAM_MAX + 1 - len)
 		n = HTTP_PARAM_MAX + 1 - len;
@@ -132,40 +131,48 @@ xff_append(char *out, size_t len, const char *s, size_t n)
 }
 
 /*
- * Every X-Forwarded-For param in arrival order, joined with ", " as one
- * header would be.  nginx before 1.23 passes repeated header lines as
- * separate params and FCGX_GetParam returns only the first, which is the
- * one the client chose.  A join longer than HTTP_PARAM_MAX is cut to
- * HTTP_PARAM_MAX + 1 bytes so that its length still says "too long" (and
- * never "absent").  params_scan found the first of the n lines, first
- * (NULL for none): one line is its own join, copied without a pass over
- * the params or a join buffer.  Returns a new string ("" when there is
- * none), or NULL on OOM.
+ * header_join - every param of request header k in arrival order, joined
+ * with ", " as one header line would be (RFC 9110 5.3), which is how
+ * nginx 1.23 and later and Apache pass a header the client repeated, and
+ * what Sentry's WSGI server hands Django.  nginx 1.22 passes repeated
+ * header lines as separate params, and FCGX_GetParam returns only the
+ * first, which the client chose: a second X-Sentry-Relay-Id then went
+ * unseen, where every other server refuses the pair as no UUID.
+ * params_scan found the first of the n lines, first (NULL for none): one
+ * line is its own join, copied without a pass over the params or a join
+ * buffer.  X-Forwarded-For skips empty lines (they add no hop), and a
+ * join longer than HTTP_PARAM_MAX is cut to HTTP_PARAM_MAX + 1 bytes so
+ * that its length still says "too long" (never "absent"); any other
+ * header longer than HTTP_PARAM_MAX is "", as param_copy makes it.
+ * Returns a new string, or NULL on OOM.
  */
 static char *
-forwarded_for_join(FCGX_Request *fcgx, const char *first, unsigned n)
+header_join(FCGX_Request *fcgx, enum param k, const char *first, unsigned n)
 {
-	static const char name[] = "HTTP_X_FORWARDED_FOR=";
+	const char *name = param_names[k].name;
+	size_t nlen = param_names[k].len, len = 0;
+	bool xff = k == P_FORWARDED_FOR;
+	unsigned lines = 0;
 	char *out, **e;
-	size_t len = 0;
 
 	if (n <= 1)
-		return strndup(first != NULL ? first : "", HTTP_PARAM_MAX + 1);
+		return xff ? strndup(first != NULL ? first : "",
+		    HTTP_PARAM_MAX + 1) : param_copy(first);
 	if ((out = malloc(HTTP_PARAM_MAX + 2)) == NULL)
 		return NULL;
 	for (e = fcgx->envp; e != NULL && *e != NULL && len <= HTTP_PARAM_MAX;
 	    e++) {
 		const char *v;
 
-		if (strncmp(*e, name, sizeof(name) - 1) != 0)
+		if (strncmp(*e, name, nlen) != 0 || (*e)[nlen] != '=')
 			continue;
-		if (*(v = *e + sizeof(name) - 1) == '\0')
+		if (*(v = *e + nlen + 1) == '\0' && xff)
 			continue;	/* an empty line adds no hop */
-		if (len > 0)
-			len = xff_append(out, len, ", ", 2);
-		len = xff_append(out, len, v, strlen(v));
+		if (lines++ > 0)
+			len = join_append(out, len, ", ", 2);
+		len = join_append(out, len, v, strlen(v));
 	}
-	out[len] = '\0';
+	out[len > HTTP_PARAM_MAX && !xff ? 0 : len] = '\0';
 	return out;
 }
 
@@ -206,22 +213,27 @@ int
 http_request_open(struct request *req, FCGX_Request *fcgx)
 {
 	const char *val[P_COUNT];
-	unsigned nxff;
+	unsigned n[P_COUNT];
 	char *q;
 
 	memset(req, 0, sizeof(*req));
 	req->fcgx = fcgx;
-	req->params_too_large = !params_scan(fcgx->envp, val, &nxff);
-	req->forwarded_for = forwarded_for_join(fcgx, val[P_FORWARDED_FOR],
-	    nxff);
+	req->params_too_large = !params_scan(fcgx->envp, val, n);
+	/* The web server's own params: the first.  Request headers: all. */
 	req->method = param_copy(val[P_METHOD]);
 	req->uri = param_copy(val[P_URI]);
 	req->remote_addr = param_copy(val[P_REMOTE_ADDR]);
-	req->content_encoding = param_copy(val[P_CONTENT_ENCODING]);
-	req->relay_id = param_copy(val[P_RELAY_ID]);
-	req->relay_signature = param_copy(val[P_RELAY_SIGNATURE]);
 	req->content_length = param_copy(val[P_CONTENT_LENGTH]);
-	req->accept_encoding = param_copy(val[P_ACCEPT_ENCODING]);
+	req->forwarded_for = header_join(fcgx, P_FORWARDED_FOR,
+	    val[P_FORWARDED_FOR], n[P_FORWARDED_FOR]);
+	req->content_encoding = header_join(fcgx, P_CONTENT_ENCODING,
+	    val[P_CONTENT_ENCODING], n[P_CONTENT_ENCODING]);
+	req->relay_id = header_join(fcgx, P_RELAY_ID, val[P_RELAY_ID],
+	    n[P_RELAY_ID]);
+	req->relay_signature = header_join(fcgx, P_RELAY_SIGNATURE,
+	    val[P_RELAY_SIGNATURE], n[P_RELAY_SIGNATURE]);
+	req->accept_encoding = header_join(fcgx, P_ACCEPT_ENCODING,
+	    val[P_ACCEPT_ENCODING], n[P_ACCEPT_ENCODING]);
 	if (req->forwarded_for == NULL || req->method == NULL ||
 	    req->uri == NULL || req->remote_addr == NULL ||
 	    req->content_encoding == NULL || req->relay_id == NULL ||

@@ -238,6 +238,21 @@ is "$HTTP_STATUS" 200 "relay id parsed like Python's uuid.UUID (braces, upper ca
 fetch S1 --header 'X-Sentry-Relay-Signature:'
 is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Missing relay signature"}' "missing signature"
 
+# A header sent twice is one value of both lines joined with ", " (RFC
+# 9110 5.3), as Sentry, Apache and nginx 1.23+ read it; nginx 1.22 passes
+# each line as a param of its own, and only the first used to count.
+signed_http S1 "$PC3" "$T/k0.json" \
+    -H "X-Sentry-Relay-Id: $(relay_id X)"
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay ID"}' "two X-Sentry-Relay-Id lines (the relay's own, then another): no UUID"
+signed_http S1 "$PC3" "$T/k0.json" \
+    -H "X-Sentry-Relay-Id: $(relay_id S1)"
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay ID"}' "the same relay id twice: no UUID either"
+signed_http S1 "$PC3" "$T/k0.json" \
+    -H 'X-Sentry-Relay-Signature: x.y'
+is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Invalid relay signature"}' "two signature lines, the good one first: invalid"
+signed_http S1 "$PC3" "$T/k0.json"
+is "$HTTP_STATUS" 200 "... each header once: 200"
+
 fetch X
 is "$HTTP_STATUS $HTTP_BODY" '401 {"detail":"Unknown relay"}' "unknown relay"
 

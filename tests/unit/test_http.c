@@ -332,6 +332,61 @@ test_request_params(void **state)
 	http_request_close(&req);
 }
 
+/*
+ * A request header the client repeated (nginx 1.22 passes each line as a
+ * param of its own) is every line joined with ", ", as nginx 1.23 and
+ * Apache pass it and Sentry reads it: two relay ids are no UUID, two
+ * signatures no signature.  X-Forwarded-For alone skips empty lines; a
+ * join over HTTP_PARAM_MAX is "" (X-Forwarded-For: cut, still too long).
+ */
+static void
+test_request_repeated_headers(void **state)
+{
+	static char big[5000];
+	char *env[] = {
+		"REQUEST_METHOD=POST",
+		"HTTP_X_SENTRY_RELAY_ID=11111111-1111-4111-8111-111111111111",
+		"HTTP_X_SENTRY_RELAY_SIGNATURE=",
+		"HTTP_X_FORWARDED_FOR=",
+		"HTTP_X_SENTRY_RELAY_ID=22222222-2222-4222-8222-222222222222",
+		"HTTP_X_SENTRY_RELAY_SIGNATURE=sig.hdr",
+		"HTTP_X_FORWARDED_FOR=10.0.0.1",
+		"HTTP_CONTENT_ENCODING=identity",
+		"HTTP_CONTENT_ENCODING=gzip",
+		"HTTP_ACCEPT_ENCODING=identity",
+		"HTTP_ACCEPT_ENCODING=gzip",
+		"REQUEST_METHOD=GET",
+		big,
+		big,
+		NULL
+	};
+	FCGX_Request fcgx;
+	struct request req;
+
+	(void)state;
+	memset(&fcgx, 0, sizeof(fcgx));
+	fcgx.envp = env;
+	env[12] = env[13] = NULL;
+	assert_int_equal(http_request_open(&req, &fcgx), 0);
+	assert_string_equal(req.method, "POST");	/* the server's: first */
+	assert_string_equal(req.relay_id,
+	    "11111111-1111-4111-8111-111111111111, "
+	    "22222222-2222-4222-8222-222222222222");
+	assert_string_equal(req.relay_signature, ", sig.hdr");
+	assert_string_equal(req.forwarded_for, "10.0.0.1");
+	assert_string_equal(req.content_encoding, "identity, gzip");
+	assert_string_equal(req.accept_encoding, "identity, gzip");
+	assert_true(http_accepts_gzip(req.accept_encoding));
+	http_request_close(&req);
+
+	/* Two lines of 4,900 bytes: a join too long for a relay id. */
+	snprintf(big, sizeof(big), "HTTP_X_SENTRY_RELAY_ID=%4900d", 1);
+	env[12] = env[13] = big;
+	assert_int_equal(http_request_open(&req, &fcgx), 0);
+	assert_string_equal(req.relay_id, "");
+	http_request_close(&req);
+}
+
 int
 main(void)
 {
@@ -343,6 +398,7 @@ main(void)
 		cmocka_unit_test(test_accepts_gzip),
 		cmocka_unit_test(test_body_without_length),
 		cmocka_unit_test(test_request_params),
+		cmocka_unit_test(test_request_repeated_headers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
