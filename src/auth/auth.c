@@ -102,6 +102,39 @@ is_trusted_proxy(const struct conf *conf, const char *addr)
 	    addr);
 }
 
+/*
+ * hop_strip_port - cut the port off a hop of X-Forwarded-For in place:
+ * "10.1.2.3:5555" becomes "10.1.2.3", "[2001:db8::1]:443" and
+ * "[2001:db8::1]" become "2001:db8::1".  Some balancers (Azure
+ * Application Gateway) append "address:port", and Sentry's
+ * SetRemoteAddrFromForwardedFor strips the port of an IPv4 hop; kept, the
+ * hop was no address, so a trusted proxy's hop ended the walk and every
+ * relay behind such a balancer was external.  A bare IPv6 address (two
+ * colons or more, no brackets) is left as it is.  Returns nothing.
+ */
+static void
+hop_strip_port(char *hop)
+{
+	char *colon = strchr(hop, ':'), *end;
+
+	if (hop[0] == '[') {
+		if ((end = strchr(hop, ']')) == NULL)
+			return;
+		if (end[1] != '\0' && (end[1] != ':' || end[2] == '\0' ||
+		    strspn(end + 2, "0123456789") != strlen(end + 2)))
+			return;
+		*end = '\0';
+		memmove(hop, hop + 1, strlen(hop + 1) + 1);
+		return;
+	}
+	if (colon == NULL || strchr(colon + 1, ':') != NULL ||
+	    memchr(hop, '.', (size_t)(colon - hop)) == NULL ||
+	    colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return;
+	*colon = '\0';
+}
+
 const char *
 auth_client_addr(const struct conf *conf, const struct request *req,
     char *buf, size_t len)
@@ -129,6 +162,8 @@ auth_client_addr(const struct conf *conf, const struct request *req,
 		e = tok + strlen(tok);
 		while (e > tok && isspace((unsigned char)e[-1]))
 			*--e = '\0';
+		hop_strip_port(tok);
+		e = tok + strlen(tok);
 		/* An empty hop or one that buf would cut is not an address. */
 		if (*tok == '\0' || (size_t)(e - tok) >= len ||
 		    n == (int)(sizeof(hops) / sizeof(hops[0])))

@@ -60,7 +60,8 @@ void	auth_relay_clear(struct auth_relay *a);
  * auth_client_addr - the client's address: REMOTE_ADDR, or, when that peer
  * is a trusted proxy, the rightmost X-Forwarded-For entry (all its lines,
  * in order) that is not a trusted proxy itself (the leftmost entries are
- * whatever the client claims, so they never count).  A header that cannot
+ * whatever the client claims, so they never count); a hop's port
+ * ("10.1.2.3:5555", "[2001:db8::1]:443") is cut off.  A header that cannot
  * be walked whole (1024 bytes or more, more than 32 hops, an empty hop, a
  * hop longer than len - 1) gives "invalid", which is in no network: never
  * REMOTE_ADDR, which is the proxy itself.  Writes into buf and returns it.

@@ -124,6 +124,39 @@ trusted(const char *addr)
 	    conf->n_trusted_proxies, addr);
 }
 
+/* Is s one or more decimal digits to its end? */
+static bool
+all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/*
+ * The address of hop h, in place: "[v6]", "[v6]:port" and "v4:port" (one
+ * colon, a dot before it) lose their brackets and port; anything else is
+ * its own address.
+ */
+static char *
+hop_address(char *h)
+{
+	char *c = strrchr(h, ':'), *b = strchr(h, ']');
+
+	if (h[0] == '[' && b != NULL && (b[1] == '\0' ||
+	    (b[1] == ':' && all_digits(b + 2)))) {
+		*b = '\0';
+		return h + 1;
+	}
+	if (c != NULL && c == strchr(h, ':') && all_digits(c + 1) &&
+	    memchr(h, '.', (size_t)(c - h)) != NULL)
+		*c = '\0';
+	return h;
+}
+
 /* Is got an acceptable client address for remote and the joined XFF? */
 static void
 check_client(const char *remote, const char *joined, const char *got)
@@ -153,7 +186,7 @@ check_client(const char *remote, const char *joined, const char *got)
 		e = t + strlen(t);
 		while (e > t && isspace((unsigned char)e[-1]))
 			*--e = '\0';
-		hops[n++] = t;
+		hops[n++] = hop_address(t);
 	}
 	/* got must be hop k, with only trusted proxies right of it. */
 	for (size_t k = n; k-- > 0;) {

@@ -63,6 +63,15 @@ is "$HTTP_STATUS" 200 "internal through a trusted proxy's X-Forwarded-For"
 
 fetch R --header 'X-Forwarded-For: 10.1.2.3, 8.8.8.8'
 is "$HTTP_STATUS" 403 "only the rightmost untrusted hop counts"
+# A balancer that appends "address:port" (Azure Application Gateway):
+# the hop is its address, as Sentry's SetRemoteAddrFromForwardedFor reads
+# an IPv4 hop; the port used to make every such relay external.
+fetch R --header 'X-Forwarded-For: 10.1.2.3:5555'
+is "$HTTP_STATUS" 200 "a hop with a port: its address counts"
+fetch R --header 'X-Forwarded-For: 10.1.2.3, 127.0.0.1:4444'
+is "$HTTP_STATUS" 200 "a trusted proxy's hop with a port is skipped"
+fetch R --header 'X-Forwarded-For: 10.1.2.3, 8.8.8.8:53'
+is "$HTTP_STATUS" 403 "an external hop with a port is external"
 
 # Repeated X-Forwarded-For lines (a proxy such as HAProxy appends its own
 # line): nginx 1.22 passes each as its own param, and every one counts, in

@@ -133,6 +133,45 @@ test_repeated_lines(void **state)
 	    "203.0.113.5");
 }
 
+/*
+ * A hop with a port (Azure Application Gateway appends "address:port";
+ * Sentry's middleware strips an IPv4 hop's port) is its address, for the
+ * client as for a trusted proxy's hop.
+ */
+static void
+test_hop_ports(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(client_addr(buf, sizeof(buf), true, NULL,
+	    "HTTP_X_FORWARDED_FOR=10.1.2.3:5555", NULL), "10.1.2.3");
+	assert_string_equal(client_addr(buf, sizeof(buf), true, NULL,
+	    "HTTP_X_FORWARDED_FOR=203.0.113.5:1, 10.1.2.3:5555, "
+	    "127.0.0.1:4444", NULL), "10.1.2.3");
+	assert_string_equal(client_addr(buf, sizeof(buf), true, NULL,
+	    "HTTP_X_FORWARDED_FOR=10.1.2.3, 203.0.113.5:80", NULL),
+	    "203.0.113.5");
+	assert_string_equal(client_addr(buf, sizeof(buf), true, NULL,
+	    "HTTP_X_FORWARDED_FOR=[2001:db8::1]:443", NULL), "2001:db8::1");
+	assert_string_equal(client_addr(buf, sizeof(buf), true, NULL,
+	    "HTTP_X_FORWARDED_FOR=[2001:db8::1]", NULL), "2001:db8::1");
+	/* A bare IPv6 address keeps its last group; no port, no cut. */
+	assert_string_equal(client_addr(buf, sizeof(buf), true, NULL,
+	    "HTTP_X_FORWARDED_FOR=2001:db8::1", NULL), "2001:db8::1");
+	assert_string_equal(client_addr(buf, sizeof(buf), true, NULL,
+	    "HTTP_X_FORWARDED_FOR=::ffff:10.1.2.3", NULL), "::ffff:10.1.2.3");
+	/* What is not "address:digits" stays whole (and is no address). */
+	assert_string_equal(client_addr(buf, sizeof(buf), true, NULL,
+	    "HTTP_X_FORWARDED_FOR=10.1.2.3:", NULL), "10.1.2.3:");
+	assert_string_equal(client_addr(buf, sizeof(buf), true, NULL,
+	    "HTTP_X_FORWARDED_FOR=10.1.2.3:http", NULL), "10.1.2.3:http");
+	assert_string_equal(client_addr(buf, sizeof(buf), true, NULL,
+	    "HTTP_X_FORWARDED_FOR=[2001:db8::1]x", NULL), "[2001:db8::1]x");
+	assert_string_equal(client_addr(buf, sizeof(buf), true, NULL,
+	    "HTTP_X_FORWARDED_FOR=[]", NULL), "invalid");
+}
+
 /* Too long or malformed is "invalid" (not internal), never REMOTE_ADDR. */
 static void
 test_invalid(void **state)
@@ -189,6 +228,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_line),
 		cmocka_unit_test(test_repeated_lines),
+		cmocka_unit_test(test_hop_ports),
 		cmocka_unit_test(test_invalid),
 	};
 
