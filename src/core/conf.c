@@ -833,7 +833,8 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 	}
 	/*
 	 * 0 would time every memcached call out (a cache never used), every
-	 * peer out, or every signature (every relay locked out); to
+	 * peer out, or every signature (every relay locked out) or
+	 * registration (relay-cabi reads 0 as "no check": not here); to
 	 * PostgreSQL it would mean no statement timeout at all.
 	 */
 	const struct { unsigned v; enum conf_setting s; const char *name; }
@@ -846,6 +847,8 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 		{ c->io_timeout, CONF_IO_TIMEOUT, "io_timeout" },
 		{ c->signature_max_age, CONF_SIGNATURE_MAX_AGE,
 		    "signature_max_age" },
+		{ c->register_max_age, CONF_REGISTER_MAX_AGE,
+		    "register_max_age" },
 		{ c->sentry_pg_timeout, CONF_SENTRY_PG_TIMEOUT,
 		    "sentry_pg_timeout" },
 	};

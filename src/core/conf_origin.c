@@ -32,6 +32,7 @@ static const struct {
 	[CONF_DB_READ_TIMEOUT] = { "db_read_timeout", NULL },
 	[CONF_DB_WRITE_TIMEOUT] = { "db_write_timeout", NULL },
 	[CONF_SIGNATURE_MAX_AGE] = { "signature_max_age", NULL },
+	[CONF_REGISTER_MAX_AGE] = { "register_max_age", NULL },
 	[CONF_MEMCACHED_CONNECT_TIMEOUT_MS] =
 	    { "memcached_connect_timeout_ms", NULL },
 	[CONF_MEMCACHED_POLL_TIMEOUT_MS] = { "memcached_poll_timeout_ms", NULL },

@@ -380,6 +380,8 @@ test_check_lines(void **state)
 	    ":3: memcached_connect_timeout_ms must be at least 1");
 	expect_error("db_host = h\ndb_name = x\nsignature_max_age = 0\n",
 	    ":3: signature_max_age must be at least 1");
+	expect_error("db_host = h\ndb_name = x\nregister_max_age = 0\n",
+	    ":3: register_max_age must be at least 1");
 	expect_error("db_host = h\ndb_name = x\nrequest_timeout = 30\n",
 	    ":3: request_timeout must be greater");
 	expect_error("db_host = h\ndb_name = x\nio_timeout = 200\n",
