@@ -214,6 +214,23 @@ is "$HTTP_STATUS" 200 "500 keys in one request"
 is "$(j '.configs | length')" 500 "500 answers"
 is "$(jr ".configs[\"$K3\"].slug")" api "real keys among them are served"
 
+# --- the cap: 10,000 keys (v1: projects) in one request (docs/HARDENING.md) ---
+# Relay sends 500 at most; a larger list is refused whole, before any lookup.
+printf '{"publicKeys":[%s]}' "$(seq 10000 | xargs printf '"%032x"\n' | paste -sd, -)" >"$T/cap"
+signed_http S /api/0/relays/projectconfigs/?version=2 "$T/cap"
+is "$HTTP_STATUS $(j '.configs | length')" "200 10000" "10,000 keys: answered"
+printf '{"publicKeys":[%s]}' "$(seq 10001 | xargs printf '"%032x"\n' | paste -sd, -)" >"$T/cap"
+for v in 2 3; do
+	signed_http S "/api/0/relays/projectconfigs/?version=$v" "$T/cap"
+	is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"Too many keys in one request"}' "10,001 keys (v$v): 400"
+done
+printf '{"projects":[%s]}' "$(seq 10000 | paste -sd, -)" >"$T/cap"
+signed_http S /api/0/relays/projectconfigs/?version=1 "$T/cap"
+is "$HTTP_STATUS $(j '.configs | length')" "200 10000" "10,000 project ids: answered"
+printf '{"projects":[%s]}' "$(seq 10001 | paste -sd, -)" >"$T/cap"
+signed_http S /api/0/relays/projectconfigs/?version=1 "$T/cap"
+is "$HTTP_STATUS $HTTP_BODY" '400 {"detail":"Too many projects in one request"}' "10,001 project ids: 400"
+
 # --- compression: one gzip body made of the precompressed configs -----------------
 # nginx passes relaycfg's gzip on as it is (its own gzip is on for JSON); a
 # client that does not ask for gzip gets the same bytes inflated.
