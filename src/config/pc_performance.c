@@ -28,17 +28,71 @@ make_parsed(const void *text)
 	return pc_parse_const(text);
 }
 
+/*
+ * breakdown_ok - would Relay's BreakdownConfig take v?  It is an enum
+ * tagged by a string "type": "spanOperations" (alias "span_operations")
+ * needs "matches", a list of strings; any other type is Unsupported and
+ * parses.  NULL when it would, else why not.
+ */
+static const char *
+breakdown_ok(json_object *v)
+{
+	json_object *type, *matches;
+	const char *t;
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_object))
+		return "not an object";
+	if (!json_object_object_get_ex(v, "type", &type) ||
+	    !json_object_is_type(type, json_type_string))
+		return "type is not a string";
+	t = json_object_get_string(type);
+	if (strcmp(t, "spanOperations") != 0 &&
+	    strcmp(t, "span_operations") != 0)
+		return NULL;
+	if (!json_object_object_get_ex(v, "matches", &matches) ||
+	    !json_object_is_type(matches, json_type_array))
+		return "matches is not a list";
+	n = json_object_array_length(matches);
+	for (size_t i = 0; i < n; i++)
+		if (!json_object_is_type(json_object_array_get_idx(matches,
+		    i), json_type_string))
+			return "matches holds a non-string";
+	return NULL;
+}
+
+/*
+ * pc_add_breakdowns - breakdownsV2: the project option sentry:breakdowns as
+ * Sentry sends it, else the default.  Relay's breakdownsV2 is no error
+ * boundary: one breakdown it cannot parse makes it refuse the whole
+ * project, so such an entry is logged and left out.
+ */
 int
 pc_add_breakdowns(const struct build *b, json_object *config)
 {
 	static json_object *breakdowns_default;
-	json_object *v;
+	json_object *v, *out;
+	const char *why;
 
 	v = pc_opt_typed(b, SCOPE_PROJECT, "sentry:breakdowns",
 	    json_type_object);
-	return pc_obj_add(config, "breakdownsV2", v != NULL ? pc_copy(v) :
-	    pc_shared_get(&breakdowns_default, make_parsed,
-	    pc_breakdowns_default));
+	if (v == NULL)
+		return pc_obj_add(config, "breakdownsV2", pc_shared_get(
+		    &breakdowns_default, make_parsed, pc_breakdowns_default));
+	if ((out = json_object_new_object()) == NULL)
+		return -1;
+	json_object_object_foreach(v, name, entry) {
+		if ((why = breakdown_ok(entry)) != NULL) {
+			pc_warn_opt(b, SCOPE_PROJECT, "sentry:breakdowns",
+			    "a breakdown Relay would refuse (%s); dropped", why);
+			continue;
+		}
+		if (pc_obj_add_dup(out, name, pc_copy(entry)) != 0) {
+			json_object_put(out);
+			return -1;
+		}
+	}
+	return pc_obj_add(config, "breakdownsV2", out);
 }
 
 /*

@@ -111,6 +111,13 @@ ctl_fetch S "$K1"
 is "$(cfg .transactionMetrics.extractCustomTags)" '["browser","os"]' \
     "extractCustomTags from sentry:transaction_metrics_custom_tags"
 
+ctl option set project "$PROJ" sentry:breakdowns '{"ok":{"type":"spanOperations","matches":["db"]},"bad":{"type":"spanOperations","matches":"db"}}' >/dev/null
+ctl_fetch S "$K1"
+parses "a breakdown Relay's parser refuses"
+is "$(cfg .breakdownsV2)" '{"ok":{"type":"spanOperations","matches":["db"]}}' \
+    "sentry:breakdowns as stored, less a breakdown that would fail the project"
+ctl option unset project "$PROJ" sentry:breakdowns >/dev/null
+
 # --- the transaction-name clusterer's project options ---------------------
 # (Sentry's clusterer writes them; sentry-sync mirrors them; here by hand)
 ctl option set project "$PROJ" sentry:transaction_name_cluster_rules '[["/users/*/**", 1700000000]]' >/dev/null

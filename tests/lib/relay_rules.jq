@@ -121,6 +121,12 @@ def config_errors:
   (if has("eventRetention") then need((.eventRetention | isuint) and
      .eventRetention <= 65535; "eventRetention must fit an u16") else empty end),
   (if has("quotas") then (.quotas | quota_errors) else empty end),
+  (if has("breakdownsV2") then need((.breakdownsV2 | type) == "object" and
+     all(.breakdownsV2[]; type == "object" and (.type | type) == "string" and
+       (if .type == "spanOperations" or .type == "span_operations"
+        then .matches | isstrs else true end));
+     "breakdownsV2: each a tagged object, spanOperations with string matches")
+   else empty end),
   (if has("groupingConfig") then need((.groupingConfig.id | type) == "string";
      "groupingConfig.id") else empty end);
 

@@ -431,6 +431,45 @@ test_misc_options(void **state)
 	free(log);
 }
 
+/*
+ * sentry:breakdowns goes out as stored, but Relay's breakdownsV2 is no
+ * error boundary: a breakdown its BreakdownConfig enum cannot take (not an
+ * object, no string type, spanOperations without a list of strings as
+ * matches) would make Relay refuse the whole project, so it is left out.
+ * Unknown types parse (Relay's Unsupported), and so does the alias.
+ */
+static void
+test_breakdowns_relay_refuses(void **state)
+{
+	json_object *c;
+	char *log;
+
+	(void)state;
+	capture_start();
+	c = build("{\"sentry:breakdowns\":{"
+	    "\"a\":{\"type\":\"spanOperations\",\"matches\":[\"db\"]},"
+	    "\"n\":1,"
+	    "\"b\":{\"type\":\"span_operations\",\"matches\":[]},"
+	    "\"nt\":{\"matches\":[\"db\"]},"
+	    "\"t5\":{\"type\":5},"
+	    "\"nm\":{\"type\":\"spanOperations\"},"
+	    "\"ms\":{\"type\":\"spanOperations\",\"matches\":\"db\"},"
+	    "\"m1\":{\"type\":\"spanOperations\",\"matches\":[\"db\",1]},"
+	    "\"c\":{\"type\":\"futureKind\",\"x\":1}}}", NULL);
+	log = capture_stop();
+	assert_non_null(c);
+	assert_string_equal(json_object_to_json_string_ext(
+	    get(c, "config", "breakdownsV2", NULL), JSON_C_TO_STRING_PLAIN),
+	    "{\"a\":{\"type\":\"spanOperations\",\"matches\":[\"db\"]},"
+	    "\"b\":{\"type\":\"span_operations\",\"matches\":[]},"
+	    "\"c\":{\"type\":\"futureKind\",\"x\":1}}");
+	assert_non_null(strstr(log, "option sentry:breakdowns: a breakdown "
+	    "Relay would refuse (not an object); dropped"));
+	assert_non_null(strstr(log, "(matches holds a non-string)"));
+	json_object_put(c);
+	free(log);
+}
+
 /* releases and errorMessages only with projects:custom-inbound-filters. */
 static void
 test_custom_inbound_filters_flag(void **state)
@@ -947,6 +986,7 @@ main(void)
 		cmocka_unit_test(test_features),
 		cmocka_unit_test(test_trusted_relay_settings),
 		cmocka_unit_test(test_misc_options),
+		cmocka_unit_test(test_breakdowns_relay_refuses),
 		cmocka_unit_test(test_session_metrics_sampled),
 		cmocka_unit_test(test_custom_inbound_filters_flag),
 		cmocka_unit_test(test_disabled_project),
