@@ -17,6 +17,7 @@ harness_start_relaycfg
 harness_start_nginx
 RULES="-L $top_srcdir/tests/lib"
 cfg() { printf '%s' "$HTTP_BODY" | jq -c ".configs[\"$K1\"].config$1"; }
+cfg_of() { printf '%s' "$HTTP_BODY" | jq -c ".configs[\"$1\"].config$2"; }
 # parses - the whole answer passes Relay's parser rules.
 parses() {
 	local errs
@@ -127,6 +128,23 @@ parses "clusterer rules"
 is "$(cfg '| [.txNameRules, .txNameReady, (keys_unsorted | index("txNameRules") - index("sampling"))]')" \
     '[[{"pattern":"/users/*/**","expiry":"2024-02-12T22:13:20Z","redaction":{"method":"replace","substitution":"*"}}],true,1]' \
     "txNameRules (last seen + 90 days) and txNameReady (10 runs), right after sampling"
+
+# --- a JavaScript project: Sentry's project creation turns filters on -----
+JSP=$(ctl project create --org "$ORG" jsapp --platform javascript-react | jq -r .id)
+KJ=$(ctl key create --project "$JSP" | jq -r .public_key)
+PYP=$(ctl project create --org "$ORG" pyapp --platform python | jq -r .id)
+KP=$(ctl key create --project "$PYP" | jq -r .public_key)
+ctl_fetch S "$KJ" "$KP"
+parses "JavaScript and Python projects"
+is "$(printf '%s' "$HTTP_BODY" | jq -c ".configs[\"$KJ\"].config.filterSettings | del(.csp, .generic) | map_values(del(.patterns))")" \
+    '{"browserExtensions":{"isEnabled":true},"legacyBrowsers":{"isEnabled":true,"options":["ie","firefox","chrome","safari","opera","opera_mini","android","edge"]},"webCrawlers":{"isEnabled":true},"ignoreTransactions":{"isEnabled":true}}' \
+    "a javascript-* project gets set_default_inbound_filters' filters, in Sentry's order"
+is "$(printf '%s' "$HTTP_BODY" | jq -c ".configs[\"$KP\"].config.filterSettings | keys_unsorted")" \
+    '["ignoreTransactions","csp","generic"]' "... a python project gets none of them"
+ctl project update "$JSP" --platform python >/dev/null
+ctl_fetch S "$KJ"
+is "$(cfg_of "$KJ" '.filterSettings.webCrawlers')" '{"isEnabled":true}' \
+    "... and they stay when the platform changes, as stored options"
 
 # --- the settings an operator sees ---------------------------------------
 is "$(ctl settings | jq -c '[(.features[] | select(.name == "organizations:dynamic-sampling") | .on), (.options[] | select(.name == "system.event-retention-days") | .value)]')" \

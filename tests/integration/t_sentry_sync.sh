@@ -83,6 +83,9 @@ INSERT INTO sentry_projectoptions (project_id, key, value) VALUES
  (1, 'sentry:sensitive_fields', '[\"card_number\", \"iban\"]'),
  (1, 'sentry:origins', '[\"https://acme.example\", \"*.acme.test\"]'),
  (1, 'filters:browser-extensions', '\"1\"'),
+ (1, 'filters:legacy-browsers', '[\"ie\", \"firefox\", \"chrome\", \"safari\", \"opera\", \"opera_mini\", \"android\", \"edge\"]'),
+ (1, 'filters:web-crawlers', '\"1\"'),
+ (1, 'filters:filtered-transaction', '\"1\"'),
  (1, 'sentry:blacklisted_ips', '[\"10.1.0.0/16\"]'),
  (1, 'sentry:relay-rev', '\"0123456789abcdef0123456789abcdef\"'),
  (2, 'sentry:scrub_ip_address', 'true'),
@@ -198,7 +201,7 @@ is "$(printf '%s' "$HTTP_BODY" | jq -c '[.configs[] | .disabled] | unique')" \
 sync
 is "$RC" 0 "sentry-sync: exit 0"
 [ "$RC" = 0 ] || diag "$ERR"
-like "$OUT" '^sentry-sync: organizations \+2 ~0 -0, templates \+1 ~0 -0, projects \+5 ~0 -0, keys \+7 ~0 -0, project options \+11 ~0 -0, organization options \+3 ~0 -0, template options \+2 ~0 -0, thresholds \+1 ~0 -0, threshold overrides \+1 ~0 -0, relays \+2 ~0 -0; [0-9]+ SQL writes, [0-9]+ cache deletes, 1 rows skipped, [0-9.]+ s$' \
+like "$OUT" '^sentry-sync: organizations \+2 ~0 -0, templates \+1 ~0 -0, projects \+5 ~0 -0, keys \+7 ~0 -0, project options \+14 ~0 -0, organization options \+3 ~0 -0, template options \+2 ~0 -0, thresholds \+1 ~0 -0, threshold overrides \+1 ~0 -0, relays \+2 ~0 -0; [0-9]+ SQL writes, [0-9]+ cache deletes, 1 rows skipped, [0-9.]+ s$' \
     "the summary: created per table, writes, deletes, skipped, duration"
 like "$ERR" "skipped sentry_projectoptions \\(2 sentry:error_messages\\): value is not JSON \\(a pickled value\\?\\); relaycfg's row is left as it was" \
     "the pickled value is reported by table, owner and key"
