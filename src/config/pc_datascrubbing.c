@@ -133,14 +133,131 @@ child(json_object *obj, const char *key, json_type t)
 	return c;
 }
 
-/* rule_kept - is rules[name] a rule that pii_merge keeps (an object)? */
+/* has_typed - obj[key] is absent, or present with type t. */
+static bool
+has_typed(json_object *obj, const char *key, json_type t)
+{
+	json_object *v;
+
+	return !json_object_object_get_ex(obj, key, &v) ||
+	    json_object_is_type(v, t);
+}
+
+/* string_field - obj[key] is a string. */
+static bool
+string_field(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(obj, key, &v) &&
+	    json_object_is_type(v, json_type_string);
+}
+
+/* strings_field - obj[key] is a list of strings. */
+static bool
+strings_field(json_object *obj, const char *key)
+{
+	json_object *v;
+	size_t n;
+
+	if (!json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return false;
+	n = json_object_array_length(v);
+	for (size_t i = 0; i < n; i++)
+		if (!json_object_is_type(json_object_array_get_idx(v, i),
+		    json_type_string))
+			return false;
+	return true;
+}
+
+/* replace_groups_ok - replaceGroups: absent, null or a list of u8. */
+static bool
+replace_groups_ok(json_object *rule)
+{
+	json_object *v;
+	size_t n;
+
+	if (!json_object_object_get_ex(rule, "replaceGroups", &v) || v == NULL)
+		return true;
+	if (!json_object_is_type(v, json_type_array))
+		return false;
+	n = json_object_array_length(v);
+	for (size_t i = 0; i < n; i++) {
+		json_object *g = json_object_array_get_idx(v, i);
+
+		if (!json_object_is_type(g, json_type_int) ||
+		    json_object_get_int64(g) < 0 ||
+		    json_object_get_int64(g) > 255)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * pii_rule_why - NULL when Relay's RuleSpec (relay-pii config.rs, an enum
+ * tagged by "type" with the redaction beside it) takes rule, else why not.
+ * Relay's piiConfig is no error boundary, so one rule it cannot parse
+ * makes it refuse the whole project.  Sentry checks a PII config with
+ * Relay's own parser before it stores one (validate_pii_config), so such
+ * a rule can only come from an option set here.
+ */
+static const char *
+pii_rule_why(json_object *rule)
+{
+	static const char *const plain[] = {
+		"anything", "imei", "mac", "uuid", "email", "ip", "creditcard",
+		"iban", "userpath", "pemkey", "url_auth", "us_ssn", "bearer",
+		"password"
+	};
+	json_object *redaction, *type;
+	const char *t;
+
+	if (!json_object_is_type(rule, json_type_object))
+		return "not an object";
+	if (json_object_object_get_ex(rule, "redaction", &redaction) &&
+	    (!json_object_is_type(redaction, json_type_object) ||
+	    !string_field(redaction, "method") ||
+	    (strcmp(json_object_get_string(json_object_object_get(redaction,
+	    "method")), "replace") == 0 &&
+	    !has_typed(redaction, "text", json_type_string))))
+		return "a redaction Relay cannot read";
+	if (!json_object_object_get_ex(rule, "type", &type) ||
+	    !json_object_is_type(type, json_type_string))
+		return "type is not a string";
+	t = json_object_get_string(type);
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		if (strcmp(t, plain[i]) == 0)
+			return NULL;
+	if (strcmp(t, "pattern") == 0)
+		return string_field(rule, "pattern") &&
+		    replace_groups_ok(rule) ? NULL :
+		    "a pattern rule needs a string pattern, and "
+		    "replaceGroups a list of 0-255";
+	if (strcmp(t, "redact_pair") == 0 || strcmp(t, "redactPair") == 0)
+		return string_field(rule, "keyPattern") ? NULL :
+		    "a redact_pair rule needs a string keyPattern";
+	if (strcmp(t, "multiple") == 0)
+		return strings_field(rule, "rules") &&
+		    has_typed(rule, "hideInner", json_type_boolean) ? NULL :
+		    "a multiple rule needs rules, a list of strings, and "
+		    "no hideInner but a boolean";
+	if (strcmp(t, "alias") == 0)
+		return string_field(rule, "rule") &&
+		    has_typed(rule, "hideInner", json_type_boolean) ? NULL :
+		    "an alias rule needs a string rule, and no hideInner but "
+		    "a boolean";
+	return "a rule type Relay does not know";
+}
+
+/* rule_kept - is rules[name] a rule that pii_merge keeps? */
 static bool
 rule_kept(json_object *rules, const char *name)
 {
 	json_object *r = NULL;
 
 	return json_object_object_get_ex(rules, name, &r) &&
-	    json_object_is_type(r, json_type_object);
+	    pii_rule_why(r) == NULL;
 }
 
 /* pii_merge - merge one partial config into merged, names prefixed. */
@@ -150,6 +267,7 @@ pii_merge(const struct build *b, enum scope scope, json_object *merged,
 {
 	static const char key[] = "sentry:relay_pii_config";
 	json_object *rules = NULL, *apps = NULL, *dst;
+	const char *why;
 	char *name;
 
 	if (json_object_object_get_ex(partial, "rules", &rules) &&
@@ -170,9 +288,9 @@ pii_merge(const struct build *b, enum scope scope, json_object *merged,
 	if (rules != NULL) {
 		json_object_object_foreach(rules, rname, rule) {
 			/* Relay refuses the whole config over a bad rule. */
-			if (!json_object_is_type(rule, json_type_object)) {
-				pc_warn_opt(b, scope, key, "rule is %s, not an "
-				    "object; dropped", pc_type_name(rule));
+			if ((why = pii_rule_why(rule)) != NULL) {
+				pc_warn_opt(b, scope, key, "a rule Relay would "
+				    "refuse (%s); dropped", why);
 				continue;
 			}
 			if ((dst = child(merged, "rules", json_type_object))

@@ -118,6 +118,12 @@ parses "a breakdown Relay's parser refuses"
 is "$(cfg .breakdownsV2)" '{"ok":{"type":"spanOperations","matches":["db"]}}' \
     "sentry:breakdowns as stored, less a breakdown that would fail the project"
 ctl option unset project "$PROJ" sentry:breakdowns >/dev/null
+ctl option set project "$PROJ" sentry:relay_pii_config '"{\"rules\":{\"ok\":{\"type\":\"email\"},\"bad\":{\"type\":\"bogus\"}},\"applications\":{\"$string\":[\"ok\",\"bad\"]}}"' >/dev/null
+ctl_fetch S "$K1"
+parses "a PII rule Relay's parser refuses"
+is "$(cfg .piiConfig)" '{"rules":{"project:ok":{"type":"email"}},"applications":{"$string":["project:ok"]}}' \
+    "sentry:relay_pii_config less a rule that would fail the project, and its references"
+ctl option unset project "$PROJ" sentry:relay_pii_config >/dev/null
 
 # --- the transaction-name clusterer's project options ---------------------
 # (Sentry's clusterer writes them; sentry-sync mirrors them; here by hand)

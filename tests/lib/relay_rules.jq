@@ -121,6 +121,14 @@ def config_errors:
   (if has("eventRetention") then need((.eventRetention | isuint) and
      .eventRetention <= 65535; "eventRetention must fit an u16") else empty end),
   (if has("quotas") then (.quotas | quota_errors) else empty end),
+  (if has("piiConfig") and .piiConfig != null then need(
+     (.piiConfig | type) == "object" and
+     all((.piiConfig.rules // {})[]; type == "object" and
+       (.type | IN("anything", "pattern", "imei", "mac", "uuid", "email",
+          "ip", "creditcard", "iban", "userpath", "pemkey", "url_auth",
+          "us_ssn", "bearer", "password", "redact_pair", "redactPair",
+          "multiple", "alias")));
+     "piiConfig: every rule an object of a type Relay knows") else empty end),
   (if has("breakdownsV2") then need((.breakdownsV2 | type) == "object" and
      all(.breakdownsV2[]; type == "object" and (.type | type) == "string" and
        (if .type == "spanOperations" or .type == "span_operations"

@@ -118,9 +118,9 @@ test_pii_merge(void **state)
 	    "{\"sentry:relay_pii_config\":\"{\\\"applications\\\":{"
 	    "\\\"$string\\\":[\\\"@creditcard\\\",\\\"orgRule\\\"]},"
 	    "\\\"rules\\\":{\\\"orgRule\\\":{\\\"type\\\":\\\"multiple\\\","
-	    "\\\"rule\\\":\\\"orgRule\\\"},"
+	    "\\\"rules\\\":[],\\\"rule\\\":\\\"orgRule\\\"},"
 	    "\\\"aliasRule\\\":{\\\"type\\\":\\\"multiple\\\","
-	    "\\\"rule\\\":\\\"orgRule\\\"}}}\"}");
+	    "\\\"rules\\\":[],\\\"rule\\\":\\\"orgRule\\\"}}}\"}");
 }
 
 static void
@@ -153,6 +153,82 @@ test_pii_bad_text(void **state)
 	    "\"applications\":{\"$string\":[\"project:good\"]}}");
 	json_object_put(c);
 	json_object_put(fresh);
+}
+
+/*
+ * A rule object Relay's RuleSpec cannot parse (unknown type, a type
+ * without the fields it needs, a bad redaction) would make Relay refuse
+ * the whole project: it goes, with the references to it; the rules Relay
+ * takes stay, unknown redaction methods included (Relay's Other).
+ */
+static void
+test_pii_rules_relay_refuses(void **state)
+{
+	json_object *c, *rules;
+	char *log;
+	static const char *const kept[] = {
+		"project:p", "project:pg", "project:rp", "project:rp2",
+		"project:m", "project:a", "project:e", "project:r1",
+		"project:r2"
+	};
+	static const char *const dropped[] = {
+		"project:bogus", "project:unknown", "project:notype",
+		"project:p0", "project:pn", "project:pg2", "project:rp0",
+		"project:m0", "project:m1", "project:mh", "project:a0",
+		"project:r0", "project:r3", "project:r4"
+	};
+
+	(void)state;
+	capture_start();
+	c = build("{\"sentry:relay_pii_config\":\"{\\\"rules\\\":{"
+	    "\\\"p\\\":{\\\"type\\\":\\\"pattern\\\",\\\"pattern\\\":\\\"x\\\"},"
+	    "\\\"pg\\\":{\\\"type\\\":\\\"pattern\\\",\\\"pattern\\\":\\\"x\\\","
+	    "\\\"replaceGroups\\\":[0,255]},"
+	    "\\\"rp\\\":{\\\"type\\\":\\\"redact_pair\\\",\\\"keyPattern\\\":\\\"k\\\"},"
+	    "\\\"rp2\\\":{\\\"type\\\":\\\"redactPair\\\",\\\"keyPattern\\\":\\\"k\\\"},"
+	    "\\\"m\\\":{\\\"type\\\":\\\"multiple\\\",\\\"rules\\\":[\\\"p\\\"],"
+	    "\\\"hideInner\\\":false},"
+	    "\\\"a\\\":{\\\"type\\\":\\\"alias\\\",\\\"rule\\\":\\\"p\\\"},"
+	    "\\\"e\\\":{\\\"type\\\":\\\"us_ssn\\\"},"
+	    "\\\"r1\\\":{\\\"type\\\":\\\"ip\\\",\\\"redaction\\\":"
+	    "{\\\"method\\\":\\\"replace\\\"}},"
+	    "\\\"r2\\\":{\\\"type\\\":\\\"ip\\\",\\\"redaction\\\":"
+	    "{\\\"method\\\":\\\"future\\\",\\\"text\\\":1}},"
+	    "\\\"bogus\\\":{\\\"type\\\":\\\"bogus\\\"},"
+	    "\\\"unknown\\\":{\\\"type\\\":\\\"unknown\\\"},"
+	    "\\\"notype\\\":{\\\"pattern\\\":\\\"x\\\"},"
+	    "\\\"p0\\\":{\\\"type\\\":\\\"pattern\\\"},"
+	    "\\\"pn\\\":{\\\"type\\\":\\\"pattern\\\",\\\"pattern\\\":5},"
+	    "\\\"pg2\\\":{\\\"type\\\":\\\"pattern\\\",\\\"pattern\\\":\\\"x\\\","
+	    "\\\"replaceGroups\\\":[256]},"
+	    "\\\"rp0\\\":{\\\"type\\\":\\\"redact_pair\\\"},"
+	    "\\\"m0\\\":{\\\"type\\\":\\\"multiple\\\",\\\"rule\\\":\\\"p\\\"},"
+	    "\\\"m1\\\":{\\\"type\\\":\\\"multiple\\\",\\\"rules\\\":[1]},"
+	    "\\\"mh\\\":{\\\"type\\\":\\\"multiple\\\",\\\"rules\\\":[],"
+	    "\\\"hideInner\\\":\\\"yes\\\"},"
+	    "\\\"a0\\\":{\\\"type\\\":\\\"alias\\\"},"
+	    "\\\"r0\\\":{\\\"type\\\":\\\"ip\\\",\\\"redaction\\\":\\\"remove\\\"},"
+	    "\\\"r3\\\":{\\\"type\\\":\\\"ip\\\",\\\"redaction\\\":{}},"
+	    "\\\"r4\\\":{\\\"type\\\":\\\"ip\\\",\\\"redaction\\\":"
+	    "{\\\"method\\\":\\\"replace\\\",\\\"text\\\":1}}},"
+	    "\\\"applications\\\":{\\\"$string\\\":[\\\"bogus\\\",\\\"p\\\"]}}\"}",
+	    NULL);
+	log = capture_stop();
+	rules = get(c, "config", "piiConfig", "rules", NULL);
+	assert_non_null(rules);
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (!json_object_object_get_ex(rules, kept[i], NULL))
+			fail_msg("rule %s was dropped", kept[i]);
+	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
+		if (json_object_object_get_ex(rules, dropped[i], NULL))
+			fail_msg("rule %s was kept", dropped[i]);
+	assert_string_equal(json_object_to_json_string_ext(get(c, "config",
+	    "piiConfig", "applications", NULL), JSON_C_TO_STRING_PLAIN),
+	    "{\"$string\":[\"project:p\"]}");
+	assert_non_null(strstr(log, "a rule Relay would refuse (a rule type "
+	    "Relay does not know); dropped"));
+	json_object_put(c);
+	free(log);
 }
 
 static void
@@ -973,6 +1049,7 @@ main(void)
 		cmocka_unit_test(test_trusted_relays),
 		cmocka_unit_test(test_pii_merge),
 		cmocka_unit_test(test_pii_bad_text),
+		cmocka_unit_test(test_pii_rules_relay_refuses),
 		cmocka_unit_test(test_datascrubbing),
 		cmocka_unit_test(test_datascrubbing_org_requires),
 		cmocka_unit_test(test_filters_static),
