@@ -392,12 +392,18 @@ add_generic_filters(const struct build *b, json_object *fs)
 	if (pc_obj_add(g, "version", json_object_new_int(1)) != 0 ||
 	    pc_obj_add(g, "filters", filters = json_object_new_array()) != 0)
 		goto fail;
-	/* Log and metric name filters come first, as in Sentry. */
-	if (pc_has_feature(b, SF_OURLOGS) &&
+	/*
+	 * Log and metric name filters come first, as in Sentry, which builds
+	 * them inside get_filter_settings' projects:custom-inbound-filters
+	 * branch: each needs that flag as well as its own.
+	 */
+	if (pc_has_feature(b, SF_CUSTOM_INBOUND_FILTERS) &&
+	    pc_has_feature(b, SF_OURLOGS) &&
 	    add_glob_option_filter(b, filters, "log-message", "log.body",
 	    "sentry:log_messages") != 0)
 		goto fail;
-	if (pc_has_feature(b, SF_TRACEMETRICS) &&
+	if (pc_has_feature(b, SF_CUSTOM_INBOUND_FILTERS) &&
+	    pc_has_feature(b, SF_TRACEMETRICS) &&
 	    add_glob_option_filter(b, filters, "trace-metric-name",
 	    "trace_metric.name", "sentry:trace_metric_names") != 0)
 		goto fail;

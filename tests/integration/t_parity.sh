@@ -125,6 +125,17 @@ is "$(cfg .piiConfig)" '{"rules":{"project:ok":{"type":"email"}},"applications":
     "sentry:relay_pii_config less a rule that would fail the project, and its references"
 ctl option unset project "$PROJ" sentry:relay_pii_config >/dev/null
 
+ctl option set project "$PROJ" sentry:log_messages '["*debug*"]' >/dev/null
+ctl_fetch S "$K1"
+is "$(cfg '.filterSettings.generic.filters[0].id')" '"log-message"' \
+    "sentry:log_messages: a log-message generic filter, first"
+ctl option set project "$PROJ" relaycfg:features '["-projects:custom-inbound-filters"]' >/dev/null
+ctl_fetch S "$K1"
+is "$(cfg '.filterSettings.generic.filters | map(.id)')" '["chunk-load-error","react-hydration-errors"]' \
+    "... only with projects:custom-inbound-filters, as Sentry builds it in that branch"
+ctl option unset project "$PROJ" sentry:log_messages >/dev/null
+ctl option set project "$PROJ" relaycfg:features '["-projects:span-metrics-extraction-addons"]' >/dev/null
+
 # --- the transaction-name clusterer's project options ---------------------
 # (Sentry's clusterer writes them; sentry-sync mirrors them; here by hand)
 ctl option set project "$PROJ" sentry:transaction_name_cluster_rules '[["/users/*/**", 1700000000]]' >/dev/null

@@ -546,14 +546,39 @@ test_breakdowns_relay_refuses(void **state)
 	free(log);
 }
 
-/* releases and errorMessages only with projects:custom-inbound-filters. */
+/* generic_ids - the ids of c's generic filters, comma-separated. */
+static void
+generic_ids(json_object *c, char *buf, size_t len)
+{
+	json_object *f = get(c, "config", "filterSettings", "generic",
+	    "filters", NULL);
+	size_t n = f == NULL ? 0 : json_object_array_length(f);
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t used = strlen(buf);
+
+		snprintf(buf + used, len - used, "%s%s", i > 0 ? "," : "",
+		    json_object_get_string(get(json_object_array_get_idx(f, i),
+		    "id", NULL)));
+	}
+}
+
+/*
+ * releases and errorMessages only with projects:custom-inbound-filters; the
+ * log-message and trace-metric-name generic filters need it too (Sentry
+ * builds them in the same branch), beside their own ourlogs/tracemetrics
+ * flag (both on in self-hosted).
+ */
 static void
 test_custom_inbound_filters_flag(void **state)
 {
 	static const char opts[] =
 	    "{\"sentry:releases\":[\"1.*\"],\"sentry:error_messages\":[\"x*\"],"
+	    "\"sentry:log_messages\":[\"*debug*\"],"
+	    "\"sentry:trace_metric_names\":[\"test.*\"],"
 	    "\"relaycfg:features\":[%s]}";
-	char on[256], off[256];
+	char on[512], off[512], ids[256];
 	json_object *c;
 
 	(void)state;
@@ -563,11 +588,16 @@ test_custom_inbound_filters_flag(void **state)
 	assert_non_null(get(c, "config", "filterSettings", "releases", NULL));
 	assert_non_null(get(c, "config", "filterSettings", "errorMessages",
 	    NULL));
+	generic_ids(c, ids, sizeof(ids));
+	assert_string_equal(ids, "log-message,trace-metric-name,"
+	    "chunk-load-error,react-hydration-errors");
 	json_object_put(c);
 	c = build(off, NULL);
 	assert_null(get(c, "config", "filterSettings", "releases", NULL));
 	assert_null(get(c, "config", "filterSettings", "errorMessages", NULL));
 	assert_non_null(get(c, "config", "filterSettings", "csp", NULL));
+	generic_ids(c, ids, sizeof(ids));
+	assert_string_equal(ids, "chunk-load-error,react-hydration-errors");
 	json_object_put(c);
 }
 
