@@ -391,7 +391,11 @@ build_batch(struct app *app, struct configs_entry *e, const size_t *todo,
 		ttls[nw] = conf->ttl_config + conf->ttl_config_stale;
 		nw++;
 	}
-	if (nw > 0 && cache_enabled(c))
+	/* Fresh 0 s and kept 0 s longer is not cached: to memcached an
+	 * exptime of 0 would mean never to expire, and the copy would stand
+	 * in during every MariaDB outage however old. */
+	if (nw > 0 && cache_enabled(c) &&
+	    conf->ttl_config + conf->ttl_config_stale > 0)
 		(void)cache_set_many(c, wkeys, (const char *const *)payloads,
 		    lens, ttls, nw);
 	rc = 0;

@@ -681,4 +681,21 @@ sleep 1.2
 ctl_fetch S "$K1"
 ok $([ "$(jr ".configs[\"$K1\"].lastFetch")" != "$FETCH_K1" ]; echo $?) "MariaDB back: rebuilt, not stale"
 
+# ttl_config = 0 and ttl_config_stale = 0: a config is neither fresh nor
+# kept, so none stands in while MariaDB is away (memcached would have
+# kept one written with a TTL of 0 for ever).
+write_conf "ttl_config = 0" "ttl_config_stale = 0" "ttl_project = 1" \
+    "ttl_organization = 1" "ttl_projectkey = 1" "ttl_options = 1"
+kill -HUP "$RELAYCFG_PID"
+sleep 0.5
+ctl invalidate --all >/dev/null
+ctl_fetch S "$K1"
+is "$HTTP_STATUS $(jr ".configs[\"$K1\"].rev")" "200 $REV2" "ttl_config_stale = 0: built"
+sleep 2.2			# the rows expired
+harness_stop_mariadb
+ctl_fetch S "$K1"
+is "$HTTP_STATUS $(j '.pending')" "200 [\"$K1\"]" \
+    "ttl_config = ttl_config_stale = 0, MariaDB down: pending, no copy kept"
+harness_run_mariadbd
+
 done_testing
