@@ -245,38 +245,69 @@ sentry_pg_has_password(const char *conninfo)
 	return has;
 }
 
+/* The connect_timeout of conn in ms (libpq's floor of 2 s), 0 for none. */
+static long long
+pg_connect_timeout_ms(PGconn *conn)
+{
+	PQconninfoOption *opts, *o;
+	long long ms = 0;
+
+	if ((opts = PQconninfo(conn)) == NULL)
+		return 0;
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "connect_timeout") == 0 &&
+		    o->val != NULL && atoi(o->val) > 0)
+			ms = (atoi(o->val) < 2 ? 2 : atoi(o->val)) * 1000LL;
+	PQconninfoFree(opts);
+	return ms;
+}
+
+/* Whether conn is trying another host than host:port (NULL: none yet). */
+static bool
+pg_host_moved(PGconn *conn, const char *host, const char *port)
+{
+	const char *h = PQhost(conn), *p = PQport(conn);
+
+	return host == NULL || strcmp(host, h != NULL ? h : "") != 0 ||
+	    strcmp(port, p != NULL ? p : "") != 0;
+}
+
 /*
- * PQconnectPoll until the connection is made or fails, within the
- * connection's connect_timeout (libpq enforces it only in its blocking
- * connect); a signal setting *pg->stop gives up as pg_wait_input does.
- * 0, or -1 (pg->lost set when the time ran out or a signal came).
+ * PQconnectPoll until the connection is made or fails, giving each host
+ * of conninfo's list connect_timeout, as libpq's blocking connect does
+ * (it enforces the timeout only there); a signal setting *pg->stop gives
+ * up as pg_wait_input does.  0, or -1 (pg->lost set when the time ran out
+ * on a host or a signal came).
  */
 static int
 pg_connect_wait(struct sentry_pg *pg)
 {
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-	PQconninfoOption *opts, *o;
-	long long deadline = 0;
+	long long timeout = pg_connect_timeout_ms(pg->conn), deadline = 0;
+	char host[256] = "", port[32] = "";
+	bool started = false;
 	struct pollfd pfd;
 	long left;
 	int r;
 
 	if (PQstatus(pg->conn) == CONNECTION_BAD)
 		return -1;
-	if ((opts = PQconninfo(pg->conn)) != NULL) {
-		for (o = opts; o->keyword != NULL; o++)
-			if (strcmp(o->keyword, "connect_timeout") == 0 &&
-			    o->val != NULL && atoi(o->val) > 0)
-				deadline = clock_mono_ms() +
-				    (atoi(o->val) < 2 ? 2 : atoi(o->val)) *
-				    1000LL;
-		PQconninfoFree(opts);
-	}
 	for (;;) {
 		if (st == PGRES_POLLING_OK)
 			return 0;
 		if (st == PGRES_POLLING_FAILED)
 			return -1;
+		/* A host that refused or failed fast is passed over by
+		 * libpq itself: the next one gets its own timeout. */
+		if (timeout > 0 && pg_host_moved(pg->conn, started ? host :
+		    NULL, port)) {
+			const char *h = PQhost(pg->conn), *p = PQport(pg->conn);
+
+			snprintf(host, sizeof(host), "%s", h != NULL ? h : "");
+			snprintf(port, sizeof(port), "%s", p != NULL ? p : "");
+			started = true;
+			deadline = clock_mono_ms() + timeout;
+		}
 		if ((pfd.fd = PQsocket(pg->conn)) < 0)
 			return -1;
 		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
@@ -299,18 +330,103 @@ pg_connect_wait(struct sentry_pg *pg)
 	}
 }
 
+/*
+ * Entry i of the comma-separated list l into out ("" past its end, and
+ * the one entry of a list of one, as libpq applies a single port to
+ * every host).
+ */
+static void
+pg_list_entry(const char *l, size_t i, char *out, size_t outlen)
+{
+	size_t n = 0, len;
+	const char *e;
+
+	out[0] = '\0';
+	if (l == NULL)
+		return;
+	if (strchr(l, ',') == NULL)
+		i = 0;
+	for (; n < i && (l = strchr(l, ',')) != NULL; n++)
+		l++;
+	if (l == NULL)
+		return;
+	len = (e = strchr(l, ',')) != NULL ? (size_t)(e - l) : strlen(l);
+	snprintf(out, outlen, "%.*s", (int)len, l);
+}
+
+/* The entries of list l after the first skip ones, into out. */
+static void
+pg_list_rest(const char *l, size_t skip, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (l == NULL || l[0] == '\0')
+		return;
+	if (strchr(l, ',') == NULL) {
+		/* One port for every host. */
+		snprintf(out, outlen, "%s", l);
+		return;
+	}
+	for (size_t n = 0; n < skip && l != NULL; n++)
+		if ((l = strchr(l, ',')) != NULL)
+			l++;
+	snprintf(out, outlen, "%s", l != NULL ? l : "");
+}
+
+/*
+ * After conn timed out on a host: the host, hostaddr and port lists of
+ * the hosts after it, into rest[0..2] (as libpq's blocking connect goes
+ * on to the next host after each connect_timeout).  false when it was
+ * the last.
+ */
+static bool
+pg_next_hosts(PGconn *conn, char rest[3][1024])
+{
+	static const char *const names[3] = { "host", "hostaddr", "port" };
+	const char *cur = PQhost(conn), *cur_port = PQport(conn);
+	char *lists[3] = { NULL, NULL, NULL }, h[256], p[32];
+	PQconninfoOption *opts, *o;
+	size_t n = 1, i;
+	bool found = false;
+
+	if (cur == NULL || (opts = PQconninfo(conn)) == NULL)
+		return false;
+	for (o = opts; o->keyword != NULL; o++)
+		for (i = 0; i < 3; i++)
+			if (strcmp(o->keyword, names[i]) == 0 && o->val != NULL)
+				lists[i] = strdup(o->val);
+	PQconninfoFree(opts);
+	for (const char *c = lists[0] != NULL && lists[0][0] != '\0' ?
+	    lists[0] : lists[1] != NULL ? lists[1] : ""; *c != '\0'; c++)
+		n += *c == ',';
+	for (i = 0; i < n && !found; i++) {
+		pg_list_entry(lists[0], i, h, sizeof(h));
+		if (h[0] == '\0')
+			pg_list_entry(lists[1], i, h, sizeof(h));
+		pg_list_entry(lists[2], i, p, sizeof(p));
+		found = strcmp(h, cur) == 0 && (p[0] == '\0' ||
+		    cur_port == NULL || strcmp(p, cur_port) == 0);
+	}
+	/* i is now one past the host that timed out. */
+	for (size_t k = 0; k < 3; k++) {
+		pg_list_rest(lists[k], i, rest[k], sizeof(rest[k]));
+		free(lists[k]);
+	}
+	return found && i < n;
+}
+
 /* sentry_pg_connect - see ctl_sentry.h. */
 struct sentry_pg *
 sentry_pg_connect(const char *conninfo, const char *password, long timeout,
     const volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
-	char set_timeout[64];
+	char set_timeout[64], rest[3][1024];
 	/* Later keywords override earlier ones: conninfo may set its own
-	 * timeout and name; the configured password always wins. */
+	 * timeout and name; the hosts left after one that timed out replace
+	 * its list; the configured password always wins. */
 	const char *keys[] = { "connect_timeout", "application_name",
-	    "dbname", "client_encoding", "password", NULL };
+	    "dbname", "client_encoding", "password", NULL, NULL, NULL, NULL };
 	const char *vals[] = { "10", "relaycfg-sentry-sync", conninfo,
-	    "UTF8", password, NULL };
+	    "UTF8", password, NULL, NULL, NULL, NULL };
 	struct sentry_pg *pg;
 
 	if ((pg = calloc(1, sizeof(*pg))) == NULL) {
@@ -321,20 +437,39 @@ sentry_pg_connect(const char *conninfo, const char *password, long timeout,
 	pg->stop = stop;
 	if (password == NULL)
 		keys[4] = NULL;
-	/* Started, not completed: the notice processor must be in place
-	 * before the server can say anything (a FATAL right after the
-	 * startup would otherwise go to stderr bare, from libpq). */
-	pg->conn = PQconnectStartParams(keys, vals, 1);
-	if (pg->conn != NULL)
-		(void)PQsetNoticeProcessor(pg->conn, pg_notice, NULL);
-	if (pg->conn == NULL || pg_connect_wait(pg) != 0 ||
-	    PQstatus(pg->conn) != CONNECTION_OK) {
-		if (pg->conn != NULL && !pg->stopped && pg->lost)
-			snprintf(err, errlen, "PostgreSQL: connect: no answer "
-			    "within connect_timeout; connection dropped");
-		else
-			pg_error(pg, "connect", err, errlen);
-		goto fail;
+	for (;;) {
+		/* Started, not completed: the notice processor must be in
+		 * place before the server can say anything (a FATAL right
+		 * after the startup would otherwise go to stderr bare, from
+		 * libpq). */
+		pg->conn = PQconnectStartParams(keys, vals, 1);
+		if (pg->conn != NULL)
+			(void)PQsetNoticeProcessor(pg->conn, pg_notice, NULL);
+		if (pg->conn != NULL && pg_connect_wait(pg) == 0 &&
+		    PQstatus(pg->conn) == CONNECTION_OK)
+			break;
+		if (pg->conn == NULL || pg->stopped || !pg->lost ||
+		    !pg_next_hosts(pg->conn, rest)) {
+			if (pg->conn != NULL && !pg->stopped && pg->lost)
+				snprintf(err, errlen, "PostgreSQL: connect: no "
+				    "answer within connect_timeout; connection "
+				    "dropped");
+			else
+				pg_error(pg, "connect", err, errlen);
+			goto fail;
+		}
+		PQfinish(pg->conn);
+		pg->conn = NULL;
+		pg->lost = false;
+		/* The password stays last. */
+		keys[4] = "host";
+		vals[4] = rest[0];
+		keys[5] = "hostaddr";
+		vals[5] = rest[1];
+		keys[6] = "port";
+		vals[6] = rest[2];
+		keys[7] = password != NULL ? "password" : NULL;
+		vals[7] = password;
 	}
 	/* Set with the connection (PQsetClientEncoding would be a statement
 	 * without pg_exec's deadline), after conninfo so that it wins. */

@@ -22,7 +22,10 @@
 #     landing between its digests and its read, undone before the next
 #     round, is still mirrored;
 #   * a FATAL right after the connection's startup is one prefixed line
-#     too, not libpq's bare one.
+#     too, not libpq's bare one;
+#   * a host of the connection string's list that accepts and says
+#     nothing costs connect_timeout, then the next host is tried, as in
+#     libpq's own connect.
 . "$top_srcdir/tests/lib/harness.sh"
 . "$top_srcdir/tests/lib/relay.sh"
 . "$top_srcdir/tests/lib/postgres.sh"
@@ -449,5 +452,30 @@ is "$(grep -vc '^relaycfgctl: sentry-sync: ' "$T/race.err")" 0 \
 grep -v '^relaycfgctl: sentry-sync: ' "$T/race.err" | sort | uniq -c | sed 's/^/# /'
 sync
 is "$RC" 0 "... and the sync applies once they are left alone"
+
+# A host that accepts the connection and never answers (a frozen server,
+# python3 listening without accepting): libpq's blocking connect gives it
+# connect_timeout and goes on to the next host of the list; so does the
+# sync.  Only when the last one times out does the connect fail.
+need_binary python3
+for _ in 1 2 3 4 5; do
+	BH_PORT=$(free_port)
+	python3 -c 'import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+time.sleep(600)' "$BH_PORT" 2>/dev/null &
+	BH_PID=$!
+	HARNESS_PIDS="$HARNESS_PIDS $BH_PID"
+	harness_wait_port "$BH_PORT" "$BH_PID" && break
+done
+sync --pg "host=127.0.0.1,$PG_SOCKDIR port=$BH_PORT,$PG_PORT dbname=$PG_DB user=$PG_RO_USER connect_timeout=2"
+is "$RC" 0 \
+    "the first host of the list does not answer: the next one is connected to after connect_timeout"
+unlike "$ERR" "connect" "... and nothing is said of the first one's timeout"
+sync --pg "postgresql://127.0.0.1:$BH_PORT,127.0.0.1:$BH_PORT/$PG_DB?user=$PG_RO_USER&connect_timeout=2"
+is "$RC:$ERR" "1:relaycfgctl: sentry-sync: PostgreSQL: connect: no answer within connect_timeout; connection dropped" \
+    "no host of the list answers: the connect fails, saying so"
+kill "$BH_PID"
 
 done_testing
