@@ -804,6 +804,40 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 		return perr(p, "at most %d replicas (db_replica_host or "
 		    "db_replica_socket counts as one)", CONF_DB_REPLICAS_MAX);
 	}
+	/*
+	 * 0 would time every memcached call out (a cache never used), every
+	 * peer out, or every signature (every relay locked out) or
+	 * registration challenge (none could register); to
+	 * PostgreSQL it would mean no statement timeout at all, and to
+	 * MariaDB's client none on a connect, read or write, which the
+	 * watchdog below counts on (checked first: db_read_timeout's 0 is its
+	 * own error, not db_replica_wait_ms').
+	 */
+	const struct { unsigned v; enum conf_setting s; const char *name; }
+	    nonzero[] = {
+		{ c->memcached_connect_timeout_ms,
+		    CONF_MEMCACHED_CONNECT_TIMEOUT_MS,
+		    "memcached_connect_timeout_ms" },
+		{ c->memcached_poll_timeout_ms, CONF_MEMCACHED_POLL_TIMEOUT_MS,
+		    "memcached_poll_timeout_ms" },
+		{ c->io_timeout, CONF_IO_TIMEOUT, "io_timeout" },
+		{ c->signature_max_age, CONF_SIGNATURE_MAX_AGE,
+		    "signature_max_age" },
+		{ c->register_max_age, CONF_REGISTER_MAX_AGE,
+		    "register_max_age" },
+		{ c->sentry_pg_timeout, CONF_SENTRY_PG_TIMEOUT,
+		    "sentry_pg_timeout" },
+		{ c->db_connect_timeout, CONF_DB_CONNECT_TIMEOUT,
+		    "db_connect_timeout" },
+		{ c->db_read_timeout, CONF_DB_READ_TIMEOUT, "db_read_timeout" },
+		{ c->db_write_timeout, CONF_DB_WRITE_TIMEOUT,
+		    "db_write_timeout" },
+	};
+	for (size_t i = 0; i < sizeof(nonzero) / sizeof(nonzero[0]); i++)
+		if (nonzero[i].v == 0) {
+			AT(p, c, nonzero[i].s);
+			return perr(p, "%s must be at least 1", nonzero[i].name);
+		}
 	/* MASTER_GTID_WAIT must answer before the client gives up on it. */
 	if (c->db_replica_wait_ms >= c->db_read_timeout * 1000U) {
 		AT(p, c, CONF_DB_REPLICA_WAIT_MS, CONF_DB_READ_TIMEOUT);
@@ -831,32 +865,6 @@ conf_check(struct parse_ctx *p, const struct conf *c)
 		AT(p, c, which);
 		return perr(p, "%s", why);
 	}
-	/*
-	 * 0 would time every memcached call out (a cache never used), every
-	 * peer out, or every signature (every relay locked out) or
-	 * registration (relay-cabi reads 0 as "no check": not here); to
-	 * PostgreSQL it would mean no statement timeout at all.
-	 */
-	const struct { unsigned v; enum conf_setting s; const char *name; }
-	    nonzero[] = {
-		{ c->memcached_connect_timeout_ms,
-		    CONF_MEMCACHED_CONNECT_TIMEOUT_MS,
-		    "memcached_connect_timeout_ms" },
-		{ c->memcached_poll_timeout_ms, CONF_MEMCACHED_POLL_TIMEOUT_MS,
-		    "memcached_poll_timeout_ms" },
-		{ c->io_timeout, CONF_IO_TIMEOUT, "io_timeout" },
-		{ c->signature_max_age, CONF_SIGNATURE_MAX_AGE,
-		    "signature_max_age" },
-		{ c->register_max_age, CONF_REGISTER_MAX_AGE,
-		    "register_max_age" },
-		{ c->sentry_pg_timeout, CONF_SENTRY_PG_TIMEOUT,
-		    "sentry_pg_timeout" },
-	};
-	for (size_t i = 0; i < sizeof(nonzero) / sizeof(nonzero[0]); i++)
-		if (nonzero[i].v == 0) {
-			AT(p, c, nonzero[i].s);
-			return perr(p, "%s must be at least 1", nonzero[i].name);
-		}
 	/*
 	 * The watchdog must never fire on a request that is merely waiting
 	 * out the peer or one MariaDB query's timeouts.

@@ -352,8 +352,15 @@ test_check_lines(void **state)
 	    "db_replica_wait_ms = 4999\n"));
 	conf_free(conf_from_text("db_host = h\ndb_name = x\n"
 	    "db_read_timeout = 6\ndb_replica_wait_ms = 5000\n"));
+	/* 0 is no timeout at all to MariaDB's client: a frozen server would
+	 * hold a worker until the watchdog.  db_read_timeout's 0 says so
+	 * itself, not as db_replica_wait_ms' error. */
 	expect_error("db_host = h\ndb_name = x\ndb_read_timeout = 0\n",
-	    ":3: db_replica_wait_ms must be less than db_read_timeout");
+	    ":3: db_read_timeout must be at least 1");
+	expect_error("db_host = h\ndb_name = x\ndb_connect_timeout = 0\n",
+	    ":3: db_connect_timeout must be at least 1");
+	expect_error("db_host = h\ndb_name = x\ndb_write_timeout = 0\n",
+	    ":3: db_write_timeout must be at least 1");
 	expect_error("db_host = h\ndb_name = x\nstatsd_prefix = a b\n",
 	    ":3: statsd_prefix may not hold blanks");
 	expect_error("db_host = h\ndb_name = x\nstatsd_prefix = "
