@@ -115,14 +115,13 @@ is_trusted_proxy(const struct conf *conf, const char *addr)
 static void
 hop_strip_port(char *hop)
 {
-	char *colon = strchr(hop, ':'), *end;
+	char *colon = strchr(hop, ':'), *end = strchr(hop, ']');
 
-	if (hop[0] == '[') {
-		if ((end = strchr(hop, ']')) == NULL)
-			return;
-		if (end[1] != '\0' && (end[1] != ':' || end[2] == '\0' ||
-		    strspn(end + 2, "0123456789") != strlen(end + 2)))
-			return;
+	/* Anything else that begins with "[" is no address either way; it
+	 * is read as below, as the fuzz model (fuzz_http.c) reads it. */
+	if (hop[0] == '[' && end != NULL && (end[1] == '\0' ||
+	    (end[1] == ':' && end[2] != '\0' &&
+	    strspn(end + 2, "0123456789") == strlen(end + 2)))) {
 		*end = '\0';
 		memmove(hop, hop + 1, strlen(hop + 1) + 1);
 		return;
