@@ -354,51 +354,59 @@ pg_list_entry(const char *l, size_t i, char *out, size_t outlen)
 	snprintf(out, outlen, "%.*s", (int)len, l);
 }
 
-/* The entries of list l after the first skip ones, into out. */
-static void
-pg_list_rest(const char *l, size_t skip, char *out, size_t outlen)
+/*
+ * The entries of list l after the first skip ones, as a new string (a
+ * list of one, one port for every host, is kept whole), or NULL for no
+ * list, an empty rest, or OOM (*oom set).
+ */
+static char *
+pg_list_rest(const char *l, size_t skip, bool *oom)
 {
-	out[0] = '\0';
+	char *r;
+
 	if (l == NULL || l[0] == '\0')
-		return;
-	if (strchr(l, ',') == NULL) {
-		/* One port for every host. */
-		snprintf(out, outlen, "%s", l);
-		return;
-	}
-	for (size_t n = 0; n < skip && l != NULL; n++)
-		if ((l = strchr(l, ',')) != NULL)
-			l++;
-	snprintf(out, outlen, "%s", l != NULL ? l : "");
+		return NULL;
+	if (strchr(l, ',') != NULL)
+		for (size_t n = 0; n < skip && l != NULL; n++)
+			if ((l = strchr(l, ',')) != NULL)
+				l++;
+	if (l == NULL || l[0] == '\0')
+		return NULL;
+	if ((r = strdup(l)) == NULL)
+		*oom = true;
+	return r;
 }
 
 /*
  * After conn timed out on a host: the host, hostaddr and port lists of
- * the hosts after it, into rest[0..2] (as libpq's blocking connect goes
- * on to the next host after each connect_timeout).  false when it was
- * the last.
+ * the hosts after it, as new strings into rest[0..2] (NULL for none), as
+ * libpq's blocking connect goes on to the next host after each
+ * connect_timeout.  false when it was the last (or on OOM), with rest[]
+ * all NULL.
  */
 static bool
-pg_next_hosts(PGconn *conn, char rest[3][1024])
+pg_next_hosts(PGconn *conn, char *rest[3])
 {
 	static const char *const names[3] = { "host", "hostaddr", "port" };
 	const char *cur = PQhost(conn), *cur_port = PQport(conn);
 	char *lists[3] = { NULL, NULL, NULL }, h[256], p[32];
 	PQconninfoOption *opts, *o;
 	size_t n = 1, i;
-	bool found = false;
+	bool found = false, oom = false;
 
+	rest[0] = rest[1] = rest[2] = NULL;
 	if (cur == NULL || (opts = PQconninfo(conn)) == NULL)
 		return false;
 	for (o = opts; o->keyword != NULL; o++)
 		for (i = 0; i < 3; i++)
-			if (strcmp(o->keyword, names[i]) == 0 && o->val != NULL)
-				lists[i] = strdup(o->val);
+			if (strcmp(o->keyword, names[i]) == 0 && o->val != NULL &&
+			    (lists[i] = strdup(o->val)) == NULL)
+				oom = true;
 	PQconninfoFree(opts);
 	for (const char *c = lists[0] != NULL && lists[0][0] != '\0' ?
 	    lists[0] : lists[1] != NULL ? lists[1] : ""; *c != '\0'; c++)
 		n += *c == ',';
-	for (i = 0; i < n && !found; i++) {
+	for (i = 0; i < n && !found && !oom; i++) {
 		pg_list_entry(lists[0], i, h, sizeof(h));
 		if (h[0] == '\0')
 			pg_list_entry(lists[1], i, h, sizeof(h));
@@ -407,11 +415,71 @@ pg_next_hosts(PGconn *conn, char rest[3][1024])
 		    cur_port == NULL || strcmp(p, cur_port) == 0);
 	}
 	/* i is now one past the host that timed out. */
+	found = found && i < n;
 	for (size_t k = 0; k < 3; k++) {
-		pg_list_rest(lists[k], i, rest[k], sizeof(rest[k]));
+		if (found)
+			rest[k] = pg_list_rest(lists[k], i, &oom);
 		free(lists[k]);
 	}
-	return found && i < n;
+	if (oom) {
+		for (size_t k = 0; k < 3; k++) {
+			free(rest[k]);
+			rest[k] = NULL;
+		}
+		found = false;
+	}
+	return found;
+}
+
+/*
+ * pg_start_rest - start a connection with old's settings on the hosts of
+ * rest[] (pg_next_hosts), the configured password (NULL: none) winning.
+ * Built from old's own settings, not conninfo again, because libpq
+ * ignores an empty keyword value: an empty rest (an empty last entry,
+ * libpq's default) could not replace conninfo's whole list, which then
+ * stood again.  Returns the PGconn (PQconnectStartParams'), NULL on OOM.
+ */
+static PGconn *
+pg_start_rest(PGconn *old, char *const rest[3], const char *password)
+{
+	static const char *const listed[4] = { "host", "hostaddr", "port",
+	    "password" };
+	PQconninfoOption *opts, *o;
+	const char **keys = NULL, **vals = NULL;
+	PGconn *conn = NULL;
+	size_t n = 0, k;
+
+	if ((opts = PQconninfo(old)) == NULL)
+		return NULL;
+	for (o = opts; o->keyword != NULL; o++)
+		n++;
+	if ((keys = calloc(n + 5, sizeof(*keys))) == NULL ||
+	    (vals = calloc(n + 5, sizeof(*vals))) == NULL)
+		goto out;
+	n = 0;
+	for (o = opts; o->keyword != NULL; o++) {
+		for (k = 0; k < 4 && strcmp(o->keyword, listed[k]) != 0; k++)
+			;
+		if (k < 3 || o->val == NULL || o->val[0] == '\0')
+			continue;	/* host lists: rest[]'s alone */
+		keys[n] = o->keyword;
+		vals[n++] = o->val;
+	}
+	for (k = 0; k < 3; k++)
+		if (rest[k] != NULL) {
+			keys[n] = listed[k];
+			vals[n++] = rest[k];
+		}
+	if (password != NULL) {
+		keys[n] = "password";
+		vals[n++] = password;
+	}
+	conn = PQconnectStartParams(keys, vals, 0);
+out:
+	free(keys);
+	free(vals);
+	PQconninfoFree(opts);
+	return conn;
 }
 
 /* sentry_pg_connect - see ctl_sentry.h. */
@@ -419,15 +487,15 @@ struct sentry_pg *
 sentry_pg_connect(const char *conninfo, const char *password, long timeout,
     const volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
-	char set_timeout[64], rest[3][1024];
+	char set_timeout[64], *rest[3];
 	/* Later keywords override earlier ones: conninfo may set its own
-	 * timeout and name; the hosts left after one that timed out replace
-	 * its list; the configured password always wins. */
+	 * timeout and name; the configured password always wins. */
 	const char *keys[] = { "connect_timeout", "application_name",
-	    "dbname", "client_encoding", "password", NULL, NULL, NULL, NULL };
+	    "dbname", "client_encoding", "password", NULL };
 	const char *vals[] = { "10", "relaycfg-sentry-sync", conninfo,
-	    "UTF8", password, NULL, NULL, NULL, NULL };
+	    "UTF8", password, NULL };
 	struct sentry_pg *pg;
+	PGconn *next;
 
 	if ((pg = calloc(1, sizeof(*pg))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -437,12 +505,11 @@ sentry_pg_connect(const char *conninfo, const char *password, long timeout,
 	pg->stop = stop;
 	if (password == NULL)
 		keys[4] = NULL;
+	/* Started, not completed: the notice processor must be in place
+	 * before the server can say anything (a FATAL right after the
+	 * startup would otherwise go to stderr bare, from libpq). */
+	pg->conn = PQconnectStartParams(keys, vals, 1);
 	for (;;) {
-		/* Started, not completed: the notice processor must be in
-		 * place before the server can say anything (a FATAL right
-		 * after the startup would otherwise go to stderr bare, from
-		 * libpq). */
-		pg->conn = PQconnectStartParams(keys, vals, 1);
 		if (pg->conn != NULL)
 			(void)PQsetNoticeProcessor(pg->conn, pg_notice, NULL);
 		if (pg->conn != NULL && pg_connect_wait(pg) == 0 &&
@@ -458,18 +525,12 @@ sentry_pg_connect(const char *conninfo, const char *password, long timeout,
 				pg_error(pg, "connect", err, errlen);
 			goto fail;
 		}
+		next = pg_start_rest(pg->conn, rest, password);
+		for (size_t k = 0; k < 3; k++)
+			free(rest[k]);
 		PQfinish(pg->conn);
-		pg->conn = NULL;
+		pg->conn = next;
 		pg->lost = false;
-		/* The password stays last. */
-		keys[4] = "host";
-		vals[4] = rest[0];
-		keys[5] = "hostaddr";
-		vals[5] = rest[1];
-		keys[6] = "port";
-		vals[6] = rest[2];
-		keys[7] = password != NULL ? "password" : NULL;
-		vals[7] = password;
 	}
 	/* Set with the connection (PQsetClientEncoding would be a statement
 	 * without pg_exec's deadline), after conninfo so that it wins. */

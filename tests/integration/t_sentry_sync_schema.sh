@@ -476,6 +476,33 @@ unlike "$ERR" "connect" "... and nothing is said of the first one's timeout"
 sync --pg "postgresql://127.0.0.1:$BH_PORT,127.0.0.1:$BH_PORT/$PG_DB?user=$PG_RO_USER&connect_timeout=2"
 is "$RC:$ERR" "1:relaycfgctl: sentry-sync: PostgreSQL: connect: no answer within connect_timeout; connection dropped" \
     "no host of the list answers: the connect fails, saying so"
+# The hosts after the silent one keep their entries as written.  An empty
+# entry is libpq's default (a hostaddr: resolve the host name); passed on
+# as an empty keyword value it was ignored and the whole list of conninfo
+# stood again: 1 host against 2 hostaddrs ...
+sync --pg "host=localhost,$PG_SOCKDIR hostaddr=127.0.0.1, port=$BH_PORT,$PG_PORT dbname=$PG_DB user=$PG_RO_USER connect_timeout=2"
+is "$RC" 0 \
+    "the silent host's rest of the list has an empty hostaddr: the next host is connected to"
+[ "$RC" = 0 ] || diag "$ERR"
+# ... or the silent host again, for ever (timeout ends that).
+start=$(date +%s)
+RC=0
+timeout -s KILL 30 "$RELAYCFGCTL" -c "$RELAYCFG_CONF" sentry-sync \
+    --pg "host=127.0.0.1, port=$BH_PORT dbname=$PG_DB user=$PG_RO_USER connect_timeout=2" \
+    >/dev/null 2>"$T/emptyhost.err" || RC=$?
+took=$(( $(date +%s) - start ))
+ok $(( RC != 1 || took >= 20 )) \
+    "the rest of the list is one empty host (the default): tried once, then the connect fails (status $RC, $took s)"
+[ "$RC" = 1 ] || diag "$(cat "$T/emptyhost.err")"
+# A list longer than a fixed buffer is passed on whole, not cut inside a
+# host (which made the host and port lists differ in length).
+hosts=127.0.0.1 ports=$BH_PORT
+for _ in $(seq 40); do
+	hosts="$hosts,$PG_SOCKDIR" ports="$ports,$PG_PORT"
+done
+sync --pg "host=$hosts port=$ports dbname=$PG_DB user=$PG_RO_USER connect_timeout=2"
+is "$RC" 0 "a host list of ${#hosts} bytes: the host after the silent one is connected to"
+[ "$RC" = 0 ] || diag "$ERR"
 kill "$BH_PID"
 
 done_testing
