@@ -226,50 +226,21 @@ org_update(struct admin *a, const struct args *ar, const struct target *t,
 }
 
 /*
- * The inbound filters Sentry turns on for a new JavaScript project:
- * set_default_inbound_filters of src/sentry/api/helpers/
- * default_inbound_filters.py, called by apply_default_project_settings
- * (team_projects.py, TeamProjectsEndpoint.post: the UI's and the API's
- * project creation) for every project whose platform starts "javascript".
- * Sentry stores them as project options through set_filter_state ("1",
- * and the legacy-browsers subfilters as a set, written as a list), so
- * they stay when the platform changes later.
- */
-static const struct {
-	const char	*key;
-	const char	*json;
-} js_default_filters[] = {
-	{ "filters:browser-extensions", "\"1\"" },
-	{ "filters:legacy-browsers", "[\"ie\",\"firefox\",\"chrome\","
-	    "\"safari\",\"opera\",\"opera_mini\",\"android\",\"edge\"]" },
-	{ "filters:web-crawlers", "\"1\"" },
-	{ "filters:filtered-transaction", "\"1\"" },
-};
-
-/*
- * project_create - the project row, then what Sentry's project creation
- * stores with it: the default inbound filters of a JavaScript project.
+ * project_create - the project row and what Sentry's project creation
+ * stores with it (the default inbound filters of a JavaScript project,
+ * store_project_create), in one transaction.
  */
 static int
 project_create(struct admin *a, const struct args *ar, struct target *t)
 {
 	int64_t org = 0, tmpl = 0;
-	int rc;
 
 	if (ar->org == NULL || !admin_parse_id(ar->org, &org))
 		return admin_usage_error(a, "--org ID is required");
 	if (ar->template != NULL && !admin_parse_id(ar->template, &tmpl))
 		return admin_usage_error(a, "--template takes an id");
-	rc = store_project_create(a->st, org, ar->pos[0], ar->name,
-	    ar->platform, tmpl, &t->id);
-	if (rc != STORE_OK || ar->platform == NULL ||
-	    strncmp(ar->platform, "javascript", 10) != 0)
-		return admin_write_fail(a, rc);
-	for (size_t i = 0; i < sizeof(js_default_filters) /
-	    sizeof(js_default_filters[0]) && rc == STORE_OK; i++)
-		rc = store_option_set(a->st, STORE_OWNER_PROJECT, t->id,
-		    js_default_filters[i].key, js_default_filters[i].json);
-	return admin_write_fail(a, rc);
+	return admin_write_fail(a, store_project_create(a->st, org,
+	    ar->pos[0], ar->name, ar->platform, tmpl, &t->id));
 }
 
 static int

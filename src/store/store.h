@@ -287,6 +287,8 @@ struct store_project_patch {
 	int64_t		 template_id;	/* 0: none */
 };
 
+/* A platform starting "javascript" gets Sentry's default inbound filters
+ * as project options, in the same transaction. */
 int	store_project_create(struct store *st, int64_t org_id,
 	    const char *slug, const char *name, const char *platform,
 	    int64_t template_id, int64_t *id);

@@ -212,7 +212,8 @@ struct row_op {
 	const struct row_model	*parent;	/* CREATE: exists, or NULL */
 	int64_t			 parent_id;
 	int64_t			 template_id;
-	const struct step	*steps;		/* DELETE: the cascade */
+	const struct step	*steps;		/* DELETE: the cascade;
+						 * CREATE: rows of its own */
 	size_t			 nsteps;
 	enum row_inval		 inval;
 	int64_t			*new_id;	/* CREATE: the new row's id */
@@ -295,7 +296,7 @@ row_lock(struct store *st, struct row_op *op)
 	    &op->locked[0], strchr(cols, ',') != NULL ? &op->locked[1] : NULL);
 }
 
-/* Run a DELETE's steps with the row, stopping at the first failure. */
+/* Run op's steps with the row, stopping at the first failure. */
 static int
 row_steps(struct store *st, const struct row_op *op)
 {
@@ -328,8 +329,8 @@ refuse(struct store *st, const char *why)
 
 /*
  * row_apply - run op in one transaction: lock, check the template, write
- * (a DELETE resolves its invalidations first: afterwards nothing names
- * them), invalidate after the commit.  An UPDATE without columns is
+ * (a CREATE's steps after its row; a DELETE resolves its invalidations
+ * first: afterwards nothing names them), invalidate after the commit.  An UPDATE without columns is
  * refused.  A STORE_* code.
  */
 static int
@@ -360,7 +361,8 @@ row_apply(struct store *st, struct row_op *op)
 		if ((rc = row_inval(st, &iv, op)) == STORE_OK)
 			rc = row_steps(st, op);
 	} else if ((rc = store_sql_exec(st, &q, NULL,
-	    op->verb == ROW_CREATE ? op->new_id : NULL)) == STORE_OK)
+	    op->verb == ROW_CREATE ? op->new_id : NULL)) == STORE_OK &&
+	    (rc = row_steps(st, op)) == STORE_OK)
 		rc = row_inval(st, &iv, op);
 out:
 	return tx_end(st, rc, &iv, &q, op->verb == ROW_DELETE ? NULL :
@@ -461,6 +463,29 @@ store_org_delete(struct store *st, int64_t id)
 
 /* Projects and templates. */
 
+/*
+ * The inbound filters Sentry turns on for a new JavaScript project:
+ * set_default_inbound_filters of src/sentry/api/helpers/
+ * default_inbound_filters.py, called by apply_default_project_settings
+ * (team_projects.py, TeamProjectsEndpoint.post: the UI's and the API's
+ * project creation) for every project whose platform starts "javascript".
+ * Sentry stores them as project options through set_filter_state ("1",
+ * and the legacy-browsers subfilters as a set, written as a list), so
+ * they stay when the platform changes later.  Steps of the project's own
+ * INSERT, in its transaction: a failed one leaves no project behind.
+ */
+#define JS_FILTER(key, json) { "INSERT INTO sentry_projectoptions " \
+	"(project_id, `key`, value) VALUES (", ", '" key "', '" json "')", \
+	false }
+static const struct step js_default_filters[] = {
+	JS_FILTER("filters:browser-extensions", "\"1\""),
+	JS_FILTER("filters:legacy-browsers", "[\"ie\",\"firefox\",\"chrome\","
+	    "\"safari\",\"opera\",\"opera_mini\",\"android\",\"edge\"]"),
+	JS_FILTER("filters:web-crawlers", "\"1\""),
+	JS_FILTER("filters:filtered-transaction", "\"1\""),
+};
+#undef JS_FILTER
+
 /* store_project_create - see store.h. */
 int
 store_project_create(struct store *st, int64_t org_id, const char *slug,
@@ -471,6 +496,11 @@ store_project_create(struct store *st, int64_t org_id, const char *slug,
 	    .cols = cols, .ncols = NELEMS(cols), .parent = &org_rows,
 	    .parent_id = org_id, .template_id = template_id,
 	    .inval = INV_PROJECT_NEW, .new_id = id };
+
+	if (platform != NULL && strncmp(platform, "javascript", 10) == 0) {
+		op.steps = js_default_filters;
+		op.nsteps = NELEMS(js_default_filters);
+	}
 
 	if (name == NULL)
 		name = slug;

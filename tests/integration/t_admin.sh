@@ -186,6 +186,15 @@ PROJ=$(field id)
 is "$(field slug):$(field platform):$(field template_id)" "web:javascript:$TMPL" "project create prints the new row"
 run project create --org "$ORG" web
 is "$RC" 1 "a taken project slug is refused"
+# The default filters of a javascript project are written with its row:
+# one that fails leaves no project (it was left without its filters, and
+# the command said it failed).
+sql "CREATE TRIGGER t_admin_po_refuse BEFORE INSERT ON sentry_projectoptions FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by t_admin'"
+run project create --org "$ORG" jsfail --platform javascript-react
+is "$RC" 1 "project create whose default filters cannot be written fails"
+is "$(sql "SELECT COUNT(*) FROM sentry_project WHERE slug = 'jsfail'")" 0 \
+    "... and leaves no project behind"
+sql "DROP TRIGGER t_admin_po_refuse"
 run --json project create --org "$BETA" api
 PROJ2=$(printf '%s' "$OUT" | jq -r .id)
 run project list --org "$ORG"
