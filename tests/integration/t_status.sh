@@ -174,7 +174,11 @@ if [ -x /usr/bin/time ]; then
 	OUT=$(/usr/bin/time -o "$T/rss" -f %M "$RELAYCFGCTL" status --json \
 	    --previous "$T/a.prom" --url "file://$T/huge.prom" --interval 2)
 	is "$(j .requests_total)" "$want" "a scrape of 8 million tiny lines: the real ones read"
-	ok $(( $(tail -n 1 "$T/rss") > 150000 )) \
+	# Kept, 8 million samples take 500 MB or more (each at least 24
+	# bytes and its name); not kept, about 50 MB plainly and 140-153 MB
+	# under AddressSanitizer (its quarantine holds the read's freed
+	# buffers; 150 MB was too tight for it once): 200 MB for both.
+	ok $(( $(tail -n 1 "$T/rss") > 200000 )) \
 	    "... the rest not kept (peak $(tail -n 1 "$T/rss") kB)"
 fi
 
