@@ -206,6 +206,12 @@ dpkg-deb -R "$DEB" "$T/repack" &&
     sed -i "s/^Version: .*/Version: $newver/" "$T/repack/DEBIAN/control" &&
     dpkg-deb -b "$T/repack" "$T/new.deb" >"$T/repack.log" 2>&1
 ok $? "the package repacked as version $newver"
+is "$(sort /var/lib/relaycfg/made-by-package 2>&1 | paste -sd' ')" "group user" \
+    "postinst recorded the user and group it made"
+# As if installed by a build before the record: the upgrade's postinst
+# records the user that build made (gecos "relaycfg"), so purge still
+# takes it back.
+rm -f /var/lib/relaycfg/made-by-package
 : >"$T/systemd.log"
 : >"$T/probe.out"
 (while [ ! -e "$T/probe.stop" ]; do
@@ -216,6 +222,8 @@ done) &
 probe=$!
 sd_dpkg -i "$T/new.deb" >"$T/upgrade.log" 2>&1
 ok $? "dpkg -i of $newver: an upgrade"
+is "$(sort /var/lib/relaycfg/made-by-package 2>&1 | paste -sd' ')" "group user" \
+    "... whose postinst recorded the user an older build made"
 touch "$T/probe.stop"
 wait "$probe"
 probe=""
