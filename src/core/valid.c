@@ -31,6 +31,15 @@ valid_hex_digit(int c)
 }
 
 bool
+valid_lower_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_lower_hex(s[i]))
+			return false;
+	return true;
+}
+
+bool
 valid_hex32(const char *s)
 {
 	size_t n = 0;

@@ -12,6 +12,9 @@
 /* valid_hex_digit - the value of one hex digit (either case), or -1. */
 int	valid_hex_digit(int c);
 
+/* valid_lower_hex - are the n bytes at s all lowercase hex digits? */
+bool	valid_lower_hex(const char *s, size_t n);
+
 /* valid_hex32 - exactly 32 lowercase hex digits (a DSN public/secret key). */
 bool	valid_hex32(const char *s);
 

@@ -17,16 +17,12 @@
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
+#include "valid.h"
 
 bool
 cache_gen_valid(const char *v, size_t len)
 {
-	if (len != CACHE_GEN_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
-			return false;
-	return true;
+	return len == CACHE_GEN_LEN && valid_lower_hex(v, len);
 }
 
 void

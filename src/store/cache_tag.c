@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
+#include "valid.h"
 
 /* At most one warning a process in this many ms. */
 #define OTHER_SETTINGS_LOG_MS	60000LL
@@ -31,32 +32,25 @@ cache_tag_other(const char *ours, const char *tag, size_t len)
 {
 	static long long last_logged;
 	static bool logged;
-	char digest[SENTRY_SETTINGS_DIGEST_LEN + 1];
 	long long now;
 
 	/* a digest (lowercase hex) and its space, or a damaged entry */
 	if (len < CACHE_CONFIG_TAG_LEN ||
-	    tag[SENTRY_SETTINGS_DIGEST_LEN] != ' ')
+	    tag[SENTRY_SETTINGS_DIGEST_LEN] != ' ' ||
+	    !valid_lower_hex(tag, SENTRY_SETTINGS_DIGEST_LEN))
 		return false;
-	for (size_t i = 0; i < SENTRY_SETTINGS_DIGEST_LEN; i++) {
-		if (!((tag[i] >= '0' && tag[i] <= '9') ||
-		    (tag[i] >= 'a' && tag[i] <= 'f')))
-			return false;
-		digest[i] = tag[i];
-	}
-	digest[SENTRY_SETTINGS_DIGEST_LEN] = '\0';
 	metrics_inc(MF_CONFIGS_OTHER_SETTINGS, 0, 0, 0);
 	now = clock_mono_ms();
 	if (!logged || now - last_logged >= OTHER_SETTINGS_LOG_MS) {
 		logged = true;
 		last_logged = now;
-		log_warn("cached configs built under other settings (digest %s, "
+		log_warn("cached configs built under other settings (digest %.*s, "
 		    "ours %.*s): left from before a reload or an upgrade, or "
 		    "another relaycfg sharing memcached runs another release or "
 		    "other Sentry settings in its relaycfg.conf, and each "
 		    "rebuilds the other's configs (docs/SCALING.md); said at "
-		    "most once a minute", digest, SENTRY_SETTINGS_DIGEST_LEN,
-		    ours);
+		    "most once a minute", SENTRY_SETTINGS_DIGEST_LEN, tag,
+		    SENTRY_SETTINGS_DIGEST_LEN, ours);
 	}
 	return true;
 }

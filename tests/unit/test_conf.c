@@ -519,6 +519,11 @@ test_valid_ids(void **state)
 	assert_false(valid_hex32("0123456789abcdef0123456789abcdef0"));
 	assert_false(valid_hex32("0123456789abcdef 123456789abcdef"));
 	assert_false(valid_hex32(""));
+	/* n bytes, not a string: what follows them is not looked at */
+	assert_true(valid_lower_hex("09af Z", 4));
+	assert_false(valid_lower_hex("09aF", 4));
+	assert_false(valid_lower_hex("09ag", 4));
+	assert_true(valid_lower_hex("", 0));
 	assert_true(valid_uuid("88888888-4444-4444-8444-cccccccccccc"));
 	assert_false(valid_uuid("88888888-4444-4444-8444-CCCCCCCCCCCC"));
 	assert_false(valid_uuid("888888884444444484444cccccccccccc"));
